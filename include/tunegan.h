@@ -1,0 +1,237 @@
+/*
+ * tunegan.h: the public API of the tunegan library.
+ *
+ * tunegan learns from a folder of MIDI files with a Transformer generator
+ * (maximum likelihood, then SeqGAN policy gradients against a Transformer
+ * discriminator) and writes new music. This header is what programs that
+ * embed the library see; everything under src/ is internal.
+ *
+ * Conventions: functions return a tg_status (TG_OK is 0); objects that own
+ * memory come in create/free pairs and free accepts NULL; units live in
+ * names (_ticks, _sec, _hz); pitch and velocity are 0..127.
+ */
+#ifndef TUNEGAN_H
+#define TUNEGAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TG_VERSION_MAJOR 0
+#define TG_VERSION_MINOR 1
+#define TG_VERSION_PATCH 0
+#define TG_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Status codes: one table, the enum and tg_status_str() come from it. */
+
+#define TG_STATUS_MAP(X)                                                      \
+    X(OK, "success")                                                          \
+    X(ERR_NOMEM, "out of memory")                                             \
+    X(ERR_IO, "input/output error")                                           \
+    X(ERR_NOT_FOUND, "file or folder not found")                              \
+    X(ERR_ARG, "invalid argument")                                            \
+    X(ERR_RANGE, "value out of range")                                        \
+    X(ERR_TOO_LARGE, "input exceeds a size limit")                            \
+    X(ERR_NOT_MIDI, "not a Standard MIDI File")                               \
+    X(ERR_MIDI_DAMAGED, "MIDI file damaged beyond recovery")                  \
+    X(ERR_FORMAT, "malformed input")                                          \
+    X(ERR_VERSION, "file written by an incompatible version")                 \
+    X(ERR_GRAMMAR, "token sequence breaks the tokenizer's grammar")           \
+    X(ERR_SHAPE, "shapes do not match")                                       \
+    X(ERR_UNSUPPORTED, "not supported by this build")                         \
+    X(ERR_INTERRUPTED, "interrupted")
+
+typedef enum {
+#define TG_STATUS_ENUM_(name, msg) TG_##name,
+    TG_STATUS_MAP(TG_STATUS_ENUM_)
+#undef TG_STATUS_ENUM_
+    TG_STATUS_COUNT_
+} tg_status;
+
+/* A short English message for a status; never NULL. */
+const char *tg_status_str(tg_status s);
+/* The status's short name, e.g. "ERR_NOMEM"; never NULL. */
+const char *tg_status_name(tg_status s);
+
+/* ------------------------------------------------------------------------ */
+/* Logging: library code never prints; it calls the application's hook. */
+
+typedef enum { TG_LOG_ERROR = 0, TG_LOG_WARN = 1, TG_LOG_INFO = 2, TG_LOG_DEBUG = 3 } tg_log_level;
+typedef void (*tg_log_fn)(void *user, tg_log_level level, const char *msg);
+
+typedef struct {
+    tg_log_fn fn;   /* NULL: messages are dropped */
+    void *user;     /* handed back to fn */
+} tg_logger;
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers: an explicit stream handed to whoever needs it. */
+
+typedef struct {
+    uint64_t state[4]; /* xoshiro256** state */
+} tg_rng;
+
+void tg_rng_seed(tg_rng *rng, uint64_t seed);
+uint64_t tg_rng_u64(tg_rng *rng);
+uint32_t tg_rng_below(tg_rng *rng, uint32_t n); /* uniform in [0, n), n > 0 */
+float tg_rng_float(tg_rng *rng);                /* uniform in [0, 1) */
+float tg_rng_normal(tg_rng *rng);               /* standard normal */
+
+/* ------------------------------------------------------------------------ */
+/* The score: the in-memory music every part of tunegan works with. */
+
+typedef struct {
+    int64_t start_ticks;
+    int64_t end_ticks;  /* > start_ticks */
+    uint8_t pitch;      /* 0..127 */
+    uint8_t velocity;   /* 1..127 */
+    uint8_t channel;    /* 0..15 */
+} tg_note;
+
+typedef struct {
+    int64_t ticks;
+    uint32_t usec_per_quarter; /* 500000 is 120 bpm */
+    int chunk;                 /* format 2: the track chunk it belongs to; otherwise -1 */
+} tg_tempo;
+
+typedef struct {
+    int64_t ticks;
+    uint8_t numerator;   /* beats per bar */
+    uint16_t denominator; /* beat unit as a note value: 4 is a quarter */
+    int chunk;
+} tg_timesig;
+
+typedef struct {
+    int64_t ticks;
+    int8_t sharps;  /* -7..7, negative for flats */
+    uint8_t minor;  /* 0 major, 1 minor */
+    int chunk;
+} tg_keysig;
+
+typedef struct {
+    char *name;      /* owned, never NULL ("" when unnamed) */
+    int chunk;       /* index of the MIDI track chunk it came from; -1 when built in memory */
+    int channel;     /* 0..15 */
+    int program;     /* General MIDI program 0..127 */
+    bool is_drum;    /* channel 10 (index 9) */
+    tg_note *notes;  /* sorted by (start, pitch, end, velocity) after tg_score_sort */
+    size_t n_notes;
+    size_t cap_notes;
+} tg_track;
+
+/* Read the fields; change them only through the functions below. */
+typedef struct tg_score {
+    int format;               /* SMF format 0, 1 or 2 it came from (1 when built in memory) */
+    int ticks_per_quarter;    /* > 0 for metrical time; 0 when SMPTE */
+    int smpte_fps;            /* SMPTE frames per second (24, 25, 29 for 29.97, 30), else 0 */
+    int ticks_per_frame;      /* SMPTE subdivisions of a frame, else 0 */
+    tg_track *tracks;
+    size_t n_tracks;
+    tg_tempo *tempos;         /* sorted by ticks after tg_score_sort */
+    size_t n_tempos;
+    tg_timesig *timesigs;
+    size_t n_timesigs;
+    tg_keysig *keysigs;
+    size_t n_keysigs;
+    size_t cap_tracks, cap_tempos, cap_timesigs, cap_keysigs;
+} tg_score;
+
+tg_status tg_score_create(int ticks_per_quarter, tg_score **out);
+void tg_score_free(tg_score *score);
+/* Deep copy. */
+tg_status tg_score_clone(const tg_score *src, tg_score **out);
+/* Appends a track; its index is written to *index when index is not NULL. */
+tg_status tg_score_add_track(tg_score *score, const char *name, int channel, int program,
+                             int chunk, size_t *index);
+/* Checks pitch 0..127, velocity 1..127, channel 0..15, end > start >= 0. */
+tg_status tg_score_add_note(tg_score *score, size_t track, tg_note note);
+tg_status tg_score_add_tempo(tg_score *score, tg_tempo tempo);
+tg_status tg_score_add_timesig(tg_score *score, tg_timesig ts);
+tg_status tg_score_add_keysig(tg_score *score, tg_keysig ks);
+/* Sorts notes of every track and the tempo, meter and key maps by time (stable). */
+void tg_score_sort(tg_score *score);
+/* Total notes over all tracks. */
+size_t tg_score_note_count(const tg_score *score);
+/* The tick at which the last note ends (0 for an empty score). */
+int64_t tg_score_end_ticks(const tg_score *score);
+/* Seconds at a tick, through the tempo map (format 2: the map of chunk; others pass -1).
+ * Default tempo is 120 bpm until the first tempo event. SMPTE time ignores tempo. */
+double tg_score_ticks_to_sec(const tg_score *score, int chunk, int64_t ticks);
+/* Tempo in effect at a tick, in microseconds per quarter note. */
+uint32_t tg_score_tempo_at(const tg_score *score, int chunk, int64_t ticks);
+/* Time signature in effect at a tick (4/4 before the first one). */
+tg_timesig tg_score_timesig_at(const tg_score *score, int64_t ticks);
+/* Ticks of every bar line from 0 up to and including the first at or after end_ticks,
+ * following the time-signature map. *bars is malloc'ed; the caller frees it. */
+tg_status tg_score_bar_lines(const tg_score *score, int64_t end_ticks, int64_t **bars, size_t *n_bars);
+/* Rounds every note's start and end to the nearest of steps_per_quarter steps per quarter
+ * note (ties away from zero); a note that would vanish keeps one step. Needs metrical time. */
+tg_status tg_score_quantize(tg_score *score, int steps_per_quarter);
+
+/* ------------------------------------------------------------------------ */
+/* Standard MIDI Files. */
+
+/* What the reader noticed while recovering from damage; all counts, no judgement. */
+typedef struct {
+    size_t notes_closed_at_end;   /* notes still sounding when their track ended */
+    size_t orphan_note_offs;      /* note-offs with no sounding note */
+    size_t unknown_chunks;        /* chunks skipped because their type is unknown */
+    size_t missing_end_of_track;  /* tracks without an end-of-track meta event */
+    size_t bad_track_lengths;     /* tracks whose length field disagreed with their content */
+    size_t track_count_mismatch;  /* 1 when MThd's count disagrees with the chunks present */
+    size_t trailing_bytes;        /* bytes after the last chunk that form no chunk */
+    size_t truncated_events;      /* events cut off by the end of the data */
+    size_t warnings;              /* total warnings sent to the logger */
+} tg_midi_report;
+
+/* Where a fatal error happened, for messages like "track 3 ends inside an event at byte 5121". */
+typedef struct {
+    int64_t byte_offset;  /* -1 when not applicable */
+    int track;            /* track chunk index, -1 when not in a track */
+    char what[160];       /* what was wrong or expected */
+} tg_midi_error;
+
+typedef struct {
+    tg_logger logger;       /* warnings go here, prefixed with the file name when given */
+    const char *name;       /* file name used in messages; may be NULL */
+    size_t max_bytes;       /* files larger are refused: default 256 MiB */
+    size_t max_events;      /* more events are refused: default 16 Mi */
+} tg_midi_read_options;
+
+tg_midi_read_options tg_midi_read_options_default(void);
+
+/* Parses a Standard MIDI File (format 0, 1 or 2, optionally inside a RIFF RMID wrapper)
+ * into a new score. report and err may be NULL. */
+tg_status tg_midi_read_memory(const uint8_t *data, size_t size, const tg_midi_read_options *opt,
+                              tg_score **out, tg_midi_report *report, tg_midi_error *err);
+tg_status tg_midi_read_file(const char *path, const tg_midi_read_options *opt, tg_score **out,
+                            tg_midi_report *report, tg_midi_error *err);
+
+typedef struct {
+    int format;  /* 0 or 1 (default 1) */
+} tg_midi_write_options;
+
+tg_midi_write_options tg_midi_write_options_default(void);
+
+/* Writes to memory; *data is malloc'ed and the caller frees it. */
+tg_status tg_midi_write_memory(const tg_score *score, const tg_midi_write_options *opt,
+                               uint8_t **data, size_t *size);
+/* Writes under a temporary name in the same folder and renames when complete. */
+tg_status tg_midi_write_file(const char *path, const tg_score *score, const tg_midi_write_options *opt);
+
+/* ------------------------------------------------------------------------ */
+/* Build information. */
+
+const char *tg_version(void);
+/* A line naming the optional dependencies compiled in, e.g. "openblas openmp". */
+const char *tg_build_features(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TUNEGAN_H */

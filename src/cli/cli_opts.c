@@ -1,0 +1,213 @@
+/*
+ * cli_opts.c: option parsing for every subcommand from a table of options.
+ * Long options (--name VALUE or --name=VALUE) and short aliases (-n VALUE);
+ * numbers go through strtol/strtod and must be consumed to the end of the
+ * string and lie in range, so a typo is never a silent zero. "--" ends the
+ * options; "-" alone is a positional argument (standard input).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tunegan: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tunegan: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void log_to_stderr(void *user, tg_log_level level, const char *msg)
+{
+    (void)user;
+    if (level == TG_LOG_ERROR)
+        fprintf(stderr, "tunegan: %s\n", msg);
+    else if (level == TG_LOG_WARN)
+        fprintf(stderr, "tunegan: warning: %s\n", msg);
+    else if (level == TG_LOG_INFO)
+        fprintf(stderr, "tunegan: %s\n", msg);
+}
+
+tg_logger cli_logger(void)
+{
+    tg_logger l = {log_to_stderr, NULL};
+    return l;
+}
+
+bool cli_stderr_is_tty(void) { return isatty(fileno(stderr)) != 0; }
+
+static void print_default(FILE *fp, const cli_opt *o)
+{
+    switch (o->kind) {
+    case CLI_FLAG: break;
+    case CLI_INT: fprintf(fp, " (default %d)", *(int *)o->dst); break;
+    case CLI_U64: fprintf(fp, " (default %llu)", (unsigned long long)*(uint64_t *)o->dst); break;
+    case CLI_DOUBLE: fprintf(fp, " (default %g)", *(double *)o->dst); break;
+    case CLI_STRING: {
+        const char *s = *(const char **)o->dst;
+        if (s) fprintf(fp, " (default %s)", s);
+        break;
+    }
+    }
+}
+
+void cli_usage(FILE *fp, const cli_command_info *info, const cli_opt *opts)
+{
+    fprintf(fp, "usage: tunegan %s %s\n\n%s\n\noptions:\n", info->name, info->args, info->summary);
+    for (const cli_opt *o = opts; o && o->name; o++) {
+        char left[64];
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name,
+                     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->metavar ? " " : "",
+                     o->metavar ? o->metavar : "");
+        fprintf(fp, "  %-28s %s", left, o->help);
+        print_default(fp, o);
+        fputc('\n', fp);
+    }
+    fprintf(fp, "  %-28s %s\n", "-h, --help", "show this help and exit");
+}
+
+static bool in_range(const cli_opt *o, double v)
+{
+    if (o->min == 0 && o->max == 0) return true;
+    return v >= o->min && v <= o->max;
+}
+
+static int set_value(const cli_command_info *info, const cli_opt *o, const char *val)
+{
+    char *end = NULL;
+    errno = 0;
+    switch (o->kind) {
+    case CLI_FLAG: *(bool *)o->dst = true; return 0;
+    case CLI_STRING: *(const char **)o->dst = val; return 0;
+    case CLI_INT: {
+        long v = strtol(val, &end, 10);
+        if (errno || end == val || *end || v < -2147483647L || v > 2147483647L) break;
+        if (!in_range(o, (double)v)) goto range;
+        *(int *)o->dst = (int)v;
+        return 0;
+    }
+    case CLI_U64: {
+        if (val[0] == '-') break;
+        unsigned long long v = strtoull(val, &end, 10);
+        if (errno || end == val || *end) break;
+        *(uint64_t *)o->dst = (uint64_t)v;
+        return 0;
+    }
+    case CLI_DOUBLE: {
+        double v = strtod(val, &end);
+        if (errno || end == val || *end || !isfinite(v)) break;
+        if (!in_range(o, v)) goto range;
+        *(double *)o->dst = v;
+        return 0;
+    }
+    }
+    cli_error("%s: --%s expects %s, got '%s'", info->name, o->name,
+              o->kind == CLI_DOUBLE ? "a number" : "a whole number", val);
+    return 1;
+range:
+    cli_error("%s: --%s must be between %g and %g, got '%s'", info->name, o->name, o->min, o->max,
+              val);
+    return 1;
+}
+
+static const cli_opt *find_long(const cli_opt *opts, const char *name, size_t len)
+{
+    for (const cli_opt *o = opts; o && o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) return o;
+    return NULL;
+}
+
+static const cli_opt *find_short(const cli_opt *opts, char c)
+{
+    for (const cli_opt *o = opts; o && o->name; o++)
+        if (o->short_name == c) return o;
+    return NULL;
+}
+
+static int fail_usage(const cli_command_info *info, const cli_opt *opts)
+{
+    fputc('\n', stderr);
+    cli_usage(stderr, info, opts);
+    return 1;
+}
+
+int cli_parse(const cli_command_info *info, const cli_opt *opts, int argc, char **argv,
+              const char **pos, int max_pos, int *n_pos)
+{
+    *n_pos = 0;
+    bool only_pos = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const cli_opt *o = NULL;
+        const char *val = NULL;
+        if (!only_pos && strcmp(a, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (!only_pos && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
+            cli_usage(stdout, info, opts);
+            return 2;
+        }
+        if (!only_pos && a[0] == '-' && a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            o = find_long(opts, a + 2, len);
+            if (!o) {
+                cli_error("%s: unknown option '%.*s'", info->name, (int)(len + 2), a);
+                return fail_usage(info, opts);
+            }
+            if (eq) {
+                if (o->kind == CLI_FLAG) {
+                    cli_error("%s: --%s takes no value", info->name, o->name);
+                    return fail_usage(info, opts);
+                }
+                val = eq + 1;
+            }
+        } else if (!only_pos && a[0] == '-' && a[1] && !a[2] && !(a[1] >= '0' && a[1] <= '9')) {
+            o = find_short(opts, a[1]);
+            if (!o) {
+                cli_error("%s: unknown option '%s'", info->name, a);
+                return fail_usage(info, opts);
+            }
+        } else {
+            if (*n_pos >= max_pos) {
+                cli_error("%s: unexpected argument '%s'", info->name, a);
+                return fail_usage(info, opts);
+            }
+            pos[(*n_pos)++] = a;
+            continue;
+        }
+        if (o->kind != CLI_FLAG && !val) {
+            if (i + 1 >= argc) {
+                cli_error("%s: --%s needs a value (%s)", info->name, o->name,
+                          o->metavar ? o->metavar : "value");
+                return fail_usage(info, opts);
+            }
+            val = argv[++i];
+        }
+        if (set_value(info, o, val)) return fail_usage(info, opts);
+    }
+    return 0;
+}

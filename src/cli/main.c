@@ -1,0 +1,58 @@
+/*
+ * main.c: the `tunegan` binary. Subcommands are dispatched from one table of
+ * name, function and help line; `tunegan --help` prints the table and
+ * `tunegan CMD --help` the command's flags with their defaults.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void print_help(FILE *fp)
+{
+    fprintf(fp, "usage: tunegan COMMAND [options]\n\n"
+                "A music generator: Transformers trained on MIDI by maximum likelihood, then\n"
+                "adversarially (SeqGAN).\n\ncommands:\n");
+    for (const command *c = commands; c->name; c++) fprintf(fp, "  %-12s %s\n", c->name, c->help);
+    fprintf(fp, "\n  --version    print the version and the optional dependencies built in\n"
+                "  --help       show this help\n\n"
+                "Run 'tunegan COMMAND --help' for a command's options.\n");
+}
+
+static void print_version(void)
+{
+    const char *features = tg_build_features();
+    printf("tunegan %s\nbuilt with: %s\n", tg_version(), features[0] ? features : "(no optional dependencies)");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        print_version();
+        return 0;
+    }
+    for (const command *c = commands; c->name; c++)
+        if (strcmp(c->name, cmd) == 0) return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "tunegan: unknown command '%s'\n\n", cmd);
+    print_help(stderr);
+    return 1;
+}

@@ -1,0 +1,44 @@
+/*
+ * core.h: internal helpers shared by every subsystem: logging through the
+ * application's hook, whole-file reading with a size limit, and writing a
+ * file under a temporary name that is renamed when complete.
+ */
+#ifndef TG_CORE_H
+#define TG_CORE_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "tunegan.h"
+
+#define TG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Formats a message and hands it to the logger; does nothing when fn is NULL. */
+void tg_log(const tg_logger *logger, tg_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Grows *buf (element size elem) so that it holds at least need elements. */
+tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+/* Reads a whole file into a malloc'ed buffer. Files over max_bytes give ERR_TOO_LARGE
+ * before anything is allocated; a missing file gives ERR_NOT_FOUND. */
+tg_status tg_file_read_all(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
+
+/* Atomic file output: opens "<path>.tmp.<pid>" for writing; commit flushes, fsyncs,
+ * closes and renames it to path; abort closes and removes it. */
+typedef struct {
+    FILE *fp;
+    char *final_path;
+    char *tmp_path;
+} tg_atomic_file;
+
+tg_status tg_atomic_open(tg_atomic_file *f, const char *path);
+tg_status tg_atomic_commit(tg_atomic_file *f);
+void tg_atomic_abort(tg_atomic_file *f);
+/* Writes a whole buffer to path atomically. */
+tg_status tg_file_write_all(const char *path, const void *data, size_t size);
+
+/* Monotonic seconds, for rates and progress. */
+double tg_now_sec(void);
+
+#endif /* TG_CORE_H */

@@ -1,0 +1,140 @@
+/*
+ * util.c: logging through the application's hook, growable arrays, whole-file
+ * reads with a size limit, atomic writes (temporary name, then rename), and a
+ * monotonic clock. Nothing here prints or exits.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+void tg_log(const tg_logger *logger, tg_log_level level, const char *fmt, ...)
+{
+    if (!logger || !logger->fn) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    logger->fn(logger->user, level, msg);
+}
+
+tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return TG_OK;
+    size_t n = *cap ? *cap : 8;
+    while (n < need) {
+        if (n > SIZE_MAX / 2) return TG_ERR_NOMEM;
+        n *= 2;
+    }
+    if (n > SIZE_MAX / elem) return TG_ERR_NOMEM;
+    void *p = realloc(*buf, n * elem);
+    if (!p) return TG_ERR_NOMEM;
+    *buf = p;
+    *cap = n;
+    return TG_OK;
+}
+
+tg_status tg_file_read_all(const char *path, size_t max_bytes, uint8_t **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_IO;
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0) {
+        fclose(fp);
+        return TG_ERR_IO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        return TG_ERR_IO;
+    }
+    if (st.st_size < 0 || (uint64_t)st.st_size > max_bytes) {
+        fclose(fp);
+        return TG_ERR_TOO_LARGE;
+    }
+    size_t n = (size_t)st.st_size;
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) {
+        fclose(fp);
+        return TG_ERR_NOMEM;
+    }
+    size_t got = fread(buf, 1, n, fp);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad || got != n) {
+        free(buf);
+        return TG_ERR_IO;
+    }
+    *data = buf;
+    *size = n;
+    return TG_OK;
+}
+
+tg_status tg_atomic_open(tg_atomic_file *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    size_t len = strlen(path) + 32;
+    f->final_path = strdup(path);
+    f->tmp_path = malloc(len);
+    if (!f->final_path || !f->tmp_path) {
+        tg_atomic_abort(f);
+        return TG_ERR_NOMEM;
+    }
+    snprintf(f->tmp_path, len, "%s.tmp.%ld", path, (long)getpid());
+    f->fp = fopen(f->tmp_path, "wb");
+    if (!f->fp) {
+        tg_status s = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_IO;
+        tg_atomic_abort(f);
+        return s;
+    }
+    return TG_OK;
+}
+
+tg_status tg_atomic_commit(tg_atomic_file *f)
+{
+    tg_status s = TG_OK;
+    if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(fileno(f->fp)) != 0) s = TG_ERR_IO;
+    if (fclose(f->fp) != 0) s = TG_ERR_IO;
+    f->fp = NULL;
+    if (s == TG_OK && rename(f->tmp_path, f->final_path) != 0) s = TG_ERR_IO;
+    if (s != TG_OK) remove(f->tmp_path);
+    free(f->tmp_path);
+    free(f->final_path);
+    f->tmp_path = f->final_path = NULL;
+    return s;
+}
+
+void tg_atomic_abort(tg_atomic_file *f)
+{
+    if (f->fp) fclose(f->fp);
+    if (f->tmp_path) remove(f->tmp_path);
+    free(f->tmp_path);
+    free(f->final_path);
+    memset(f, 0, sizeof *f);
+}
+
+tg_status tg_file_write_all(const char *path, const void *data, size_t size)
+{
+    tg_atomic_file f;
+    tg_status s = tg_atomic_open(&f, path);
+    if (s != TG_OK) return s;
+    if (size && fwrite(data, 1, size, f.fp) != size) {
+        tg_atomic_abort(&f);
+        return TG_ERR_IO;
+    }
+    return tg_atomic_commit(&f);
+}
+
+double tg_now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
