@@ -1,0 +1,241 @@
+/*
+ * audio.c: offline rendering of a score with FluidSynth. The score's notes are
+ * turned into timed events (program changes, note-ons, note-offs, in seconds
+ * through the tempo map) and the synthesizer is run block by block between
+ * them, so timing is sample-exact and needs no MIDI player or audio driver.
+ * Follows FluidSynth's lifecycle: every new_fluid_* is checked, and objects
+ * are deleted in reverse order of creation.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "render.h"
+
+#ifdef TG_HAVE_FLUIDSYNTH
+#include <fluidsynth.h>
+#endif
+
+tg_audio_options tg_audio_options_default(void)
+{
+    tg_audio_options o = {NULL, 44100, 0.8, 1.5, true};
+    return o;
+}
+
+static tg_status fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+const char *render_find_soundfont(const char *opt_path)
+{
+    static const char *const defaults[] = {
+        "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+        "/usr/share/sounds/sf2/default-GM.sf2",
+        "/usr/share/soundfonts/default.sf2",
+    };
+    if (opt_path) return access(opt_path, R_OK) == 0 ? opt_path : NULL;
+    for (size_t i = 0; i < TG_ARRAY_LEN(defaults); i++)
+        if (access(defaults[i], R_OK) == 0) return defaults[i];
+    return NULL;
+}
+
+#ifdef TG_HAVE_FLUIDSYNTH
+
+/* ------------------------------------------------------------------------ */
+/* Events. */
+
+enum { EV_OFF = 0, EV_PROGRAM = 1, EV_ON = 2 }; /* order at equal times */
+
+typedef struct {
+    int64_t frame;
+    int kind;
+    int channel, key, value;
+} audio_event;
+
+static int cmp_event(const void *pa, const void *pb)
+{
+    const audio_event *a = pa, *b = pb;
+    if (a->frame != b->frame) return a->frame < b->frame ? -1 : 1;
+    return a->kind - b->kind;
+}
+
+static tg_status collect_events(const tg_score *score, int rate, audio_event **out, size_t *n_out,
+                                int64_t *end_frame)
+{
+    size_t n = 0, cap = tg_score_note_count(score) * 2 + score->n_tracks;
+    audio_event *ev = malloc((cap ? cap : 1) * sizeof *ev);
+    if (!ev) return TG_ERR_NOMEM;
+    *end_frame = 0;
+    for (size_t i = 0; i < score->n_tracks; i++) {
+        const tg_track *t = &score->tracks[i];
+        int chunk = score->format == 2 ? t->chunk : -1;
+        if (!t->is_drum) ev[n++] = (audio_event){0, EV_PROGRAM, t->channel, 0, t->program};
+        for (size_t j = 0; j < t->n_notes; j++) {
+            const tg_note *nt = &t->notes[j];
+            int64_t on = llround(tg_score_ticks_to_sec(score, chunk, nt->start_ticks) * rate);
+            int64_t off = llround(tg_score_ticks_to_sec(score, chunk, nt->end_ticks) * rate);
+            ev[n++] = (audio_event){on, EV_ON, nt->channel, nt->pitch, nt->velocity};
+            ev[n++] = (audio_event){off, EV_OFF, nt->channel, nt->pitch, 0};
+            if (off > *end_frame) *end_frame = off;
+        }
+    }
+    qsort(ev, n, sizeof *ev, cmp_event);
+    *out = ev;
+    *n_out = n;
+    return TG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* WAV output: 16-bit PCM stereo; sizes patched in when the data is done. */
+
+static void put_le(uint8_t *p, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool wav_header(FILE *fp, int rate, uint32_t data_bytes)
+{
+    uint8_t h[44];
+    memcpy(h, "RIFF", 4);
+    put_le(h + 4, 36 + data_bytes, 4);
+    memcpy(h + 8, "WAVEfmt ", 8);
+    put_le(h + 16, 16, 4);
+    put_le(h + 20, 1, 2);              /* PCM */
+    put_le(h + 22, 2, 2);              /* channels */
+    put_le(h + 24, (uint32_t)rate, 4);
+    put_le(h + 28, (uint32_t)rate * 4, 4);
+    put_le(h + 32, 4, 2);              /* block align */
+    put_le(h + 34, 16, 2);             /* bits */
+    memcpy(h + 36, "data", 4);
+    put_le(h + 40, data_bytes, 4);
+    return fwrite(h, 1, 44, fp) == 44;
+}
+
+#define BLOCK_FRAMES 1024
+
+static bool render_frames(fluid_synth_t *synth, FILE *fp, int64_t frames, uint64_t *written)
+{
+    int16_t buf[2 * BLOCK_FRAMES];
+    while (frames > 0) {
+        int n = frames > BLOCK_FRAMES ? BLOCK_FRAMES : (int)frames;
+        if (fluid_synth_write_s16(synth, n, buf, 0, 2, buf, 1, 2) != FLUID_OK) return false;
+        if (fwrite(buf, 4, (size_t)n, fp) != (size_t)n) return false;
+        frames -= n;
+        *written += (uint64_t)n;
+    }
+    return true;
+}
+
+static void apply_event(fluid_synth_t *synth, const audio_event *e)
+{
+    if (e->kind == EV_PROGRAM) fluid_synth_program_change(synth, e->channel, e->value);
+    else if (e->kind == EV_ON) fluid_synth_noteon(synth, e->channel, e->key, e->value);
+    else fluid_synth_noteoff(synth, e->channel, e->key);
+}
+
+static tg_status play_events(fluid_synth_t *synth, FILE *fp, const audio_event *ev, size_t n,
+                             int64_t end_frame, uint64_t *written)
+{
+    int64_t now = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].frame > now) {
+            if (!render_frames(synth, fp, ev[i].frame - now, written)) return TG_ERR_IO;
+            now = ev[i].frame;
+        }
+        apply_event(synth, &ev[i]);
+    }
+    return render_frames(synth, fp, end_frame - now, written) ? TG_OK : TG_ERR_IO;
+}
+
+static fluid_settings_t *make_settings(const tg_audio_options *o)
+{
+    fluid_settings_t *s = new_fluid_settings();
+    if (!s) return NULL;
+    fluid_settings_setnum(s, "synth.sample-rate", (double)o->sample_rate_hz);
+    fluid_settings_setnum(s, "synth.gain", o->gain);
+    fluid_settings_setint(s, "synth.reverb.active", o->reverb ? 1 : 0);
+    fluid_settings_setint(s, "synth.chorus.active", o->reverb ? 1 : 0);
+    fluid_settings_setint(s, "synth.verbose", 0);
+    fluid_settings_setint(s, "synth.lock-memory", 0);
+    return s;
+}
+
+static tg_status synth_to_file(fluid_synth_t *synth, const tg_score *score, const tg_audio_options *o,
+                               FILE *fp)
+{
+    audio_event *ev;
+    size_t n;
+    int64_t end_frame;
+    tg_status st = collect_events(score, o->sample_rate_hz, &ev, &n, &end_frame);
+    if (st != TG_OK) return st;
+    end_frame += llround(o->tail_sec * o->sample_rate_hz);
+    uint64_t written = 0;
+    if (end_frame * 4 > (int64_t)UINT32_MAX - 64) st = TG_ERR_TOO_LARGE;
+    if (st == TG_OK && !wav_header(fp, o->sample_rate_hz, 0)) st = TG_ERR_IO;
+    if (st == TG_OK) st = play_events(synth, fp, ev, n, end_frame, &written);
+    free(ev);
+    if (st == TG_OK && (fseek(fp, 0, SEEK_SET) != 0 || !wav_header(fp, o->sample_rate_hz, (uint32_t)(written * 4))))
+        st = TG_ERR_IO;
+    return st;
+}
+
+tg_status render_audio_wav(const tg_score *score, const char *wav_path, const tg_audio_options *opt,
+                           char *err, size_t err_len)
+{
+    tg_audio_options o = opt ? *opt : tg_audio_options_default();
+    if (o.sample_rate_hz < 8000 || o.sample_rate_hz > 192000)
+        return fail(err, err_len, TG_ERR_RANGE, "sample rate %d Hz is outside 8000..192000", o.sample_rate_hz);
+    if (!(o.gain >= 0 && o.gain <= 10) || !(o.tail_sec >= 0 && o.tail_sec <= 60))
+        return fail(err, err_len, TG_ERR_RANGE, "gain must be within 0..10 and the tail within 0..60 s");
+    const char *sf = render_find_soundfont(o.soundfont);
+    if (!sf)
+        return fail(err, err_len, TG_ERR_NOT_FOUND,
+                    o.soundfont ? "SoundFont %s cannot be read"
+                                : "no General MIDI SoundFont found: install fluid-soundfont-gm or pass --soundfont%s",
+                    o.soundfont ? o.soundfont : "");
+    fluid_settings_t *settings = make_settings(&o);
+    if (!settings) return fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create its settings");
+    fluid_synth_t *synth = new_fluid_synth(settings);
+    tg_status st = TG_OK;
+    if (!synth) st = fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create a synthesizer");
+    if (st == TG_OK && fluid_synth_sfload(synth, sf, 1) == FLUID_FAILED)
+        st = fail(err, err_len, TG_ERR_FORMAT, "FluidSynth could not load the SoundFont %s", sf);
+    tg_atomic_file f;
+    if (st == TG_OK) {
+        st = tg_atomic_open(&f, wav_path);
+        if (st != TG_OK) fail(err, err_len, st, "cannot write %s", wav_path);
+        else {
+            st = synth_to_file(synth, score, &o, f.fp);
+            if (st == TG_OK) st = tg_atomic_commit(&f);
+            else tg_atomic_abort(&f);
+            if (st != TG_OK) fail(err, err_len, st, "writing %s failed: %s", wav_path, tg_status_str(st));
+        }
+    }
+    if (synth) delete_fluid_synth(synth);
+    delete_fluid_settings(settings);
+    return st;
+}
+
+#else /* !TG_HAVE_FLUIDSYNTH */
+
+tg_status render_audio_wav(const tg_score *score, const char *wav_path, const tg_audio_options *opt,
+                           char *err, size_t err_len)
+{
+    (void)score, (void)wav_path, (void)opt;
+    return fail(err, err_len, TG_ERR_UNSUPPORTED,
+                "built without FluidSynth: install libfluidsynth-dev and rebuild to render audio");
+}
+
+#endif

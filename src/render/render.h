@@ -1,0 +1,49 @@
+/*
+ * render.h: scores made audible and visible. Audio renders offline through
+ * FluidSynth with a General MIDI SoundFont into a 16-bit stereo WAV; the
+ * piano roll draws notes, bar lines and beats into a PNG through cairo.
+ * Both write under a temporary name and rename when complete. Built without
+ * FluidSynth or cairo, the functions return TG_ERR_UNSUPPORTED and say which
+ * package to install.
+ */
+#ifndef TG_RENDER_H
+#define TG_RENDER_H
+
+#include "tunegan.h"
+
+typedef struct {
+    const char *soundfont;  /* path to an .sf2; NULL: the first default GM SoundFont found */
+    int sample_rate_hz;     /* 44100 */
+    double gain;            /* FluidSynth master gain, 0..10 (0.8) */
+    double tail_sec;        /* audio kept after the last note ends, for releases (1.5) */
+    bool reverb;            /* FluidSynth's reverb and chorus (on) */
+} tg_audio_options;
+
+tg_audio_options tg_audio_options_default(void);
+
+/* The SoundFont that would be used: opt_path if given, else the first of the
+ * usual Debian locations that exists; NULL when none does. */
+const char *render_find_soundfont(const char *opt_path);
+
+/* Renders every note of the score (programs on their channels, channel 10 as
+ * drums, times through the tempo map) to a WAV file. err (may be NULL) gets a
+ * sentence for the user on failure. */
+tg_status render_audio_wav(const tg_score *score, const char *wav_path, const tg_audio_options *opt,
+                           char *err, size_t err_len);
+
+typedef struct {
+    double px_per_quarter;      /* horizontal scale (16); reduced to keep the width under max_width_px */
+    int max_width_px;           /* 4000 */
+    int px_per_pitch;           /* row height (6) */
+    int64_t primer_end_ticks;   /* > 0: shade [0, primer_end) as the given primer */
+    const char *title;          /* drawn at the top; may be NULL */
+} tg_roll_options;
+
+tg_roll_options tg_roll_options_default(void);
+
+/* Draws a piano roll of the score (a colour per track, bar lines, beat grid,
+ * pitch names on the left axis) to a PNG file. */
+tg_status render_roll_png(const tg_score *score, const char *png_path, const tg_roll_options *opt,
+                          char *err, size_t err_len);
+
+#endif /* TG_RENDER_H */

@@ -1,0 +1,1 @@
+tg_test(render render)
