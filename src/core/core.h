@@ -41,4 +41,28 @@ tg_status tg_file_write_all(const char *path, const void *data, size_t size);
 /* Monotonic seconds, for rates and progress. */
 double tg_now_sec(void);
 
+/* ------------------------------------------------------------------------ */
+/* Bump arena (arena.c): one zeroed block allocated at creation; alloc hands
+ * out TG_ARENA_ALIGN-aligned pieces in order and returns NULL when the block
+ * is full; reset (or rewind to a mark) takes pieces back. Activations and
+ * scratch live here so that forward and backward passes never call malloc.
+ * Not thread-safe: one arena belongs to one thread of control at a time. */
+
+#define TG_ARENA_ALIGN 64
+/* Bytes an allocation of n bytes takes from an arena: sum these to size one. */
+#define TG_ARENA_BYTES(n) (((size_t)(n) + TG_ARENA_ALIGN - 1) / TG_ARENA_ALIGN * TG_ARENA_ALIGN)
+
+typedef struct tg_arena tg_arena;
+
+tg_status tg_arena_create(size_t size_bytes, tg_arena **out);
+void tg_arena_free(tg_arena *a); /* accepts NULL */
+void *tg_arena_alloc(tg_arena *a, size_t bytes);
+float *tg_arena_alloc_floats(tg_arena *a, size_t n);
+void tg_arena_reset(tg_arena *a);
+size_t tg_arena_mark(const tg_arena *a);            /* the current fill, to rewind to */
+void tg_arena_rewind(tg_arena *a, size_t mark);
+size_t tg_arena_used(const tg_arena *a);            /* bytes handed out now */
+size_t tg_arena_size(const tg_arena *a);            /* bytes in the block */
+size_t tg_arena_high_water(const tg_arena *a);      /* most bytes ever handed out at once */
+
 #endif /* TG_CORE_H */

@@ -1,0 +1,292 @@
+/*
+ * matmul.c: the one matrix-product wrapper (BLAS-shaped, row-major), its
+ * plain-loop twin, a batched form, the thread-count setting and the line that
+ * says which backend is in use.
+ *
+ * The plain loops follow the usual packed-panel scheme (as in BLIS and
+ * OpenBLAS's own kernels, much simplified): C is cut into MC x NC tiles, the
+ * threads share the tiles out, and for each KC-deep slice a tile packs its
+ * pieces of op(A) and op(B) into small contiguous buffers on the stack, then
+ * computes MR x NR register blocks from them. Packing handles the transposes,
+ * so all four cases run the same inner loop. It leaves out everything that
+ * makes BLAS fast beyond that (hand-written SIMD, prefetching, cache-size
+ * tuning); it aims at "reasonable" and at being easy to trust.
+ */
+#include <math.h>
+#include <string.h>
+
+#ifdef TG_HAVE_OPENMP
+#include <omp.h>
+#endif
+#ifdef TG_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#include "nn.h"
+
+/* ------------------------------------------------------------------------ */
+/* Threads and backend description */
+
+void nn_set_threads(int n)
+{
+#ifdef TG_HAVE_OPENMP
+    if (n <= 0) n = omp_get_num_procs();
+    omp_set_num_threads(n);
+#endif
+#ifdef TG_HAVE_OPENBLAS
+    if (n <= 0) n = openblas_get_num_procs();
+    openblas_set_num_threads(n);
+#endif
+    (void)n;
+}
+
+int nn_get_threads(void)
+{
+#ifdef TG_HAVE_OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+const char *nn_blas_info(char *buf, size_t size)
+{
+    if (!buf || size == 0) return buf;
+#ifdef TG_HAVE_OPENBLAS
+    const char *config = openblas_get_config();
+    const char *core = openblas_get_corename();
+    /* openblas_get_config() ends with a space in some versions */
+    int len = (int)strlen(config);
+    while (len > 0 && config[len - 1] == ' ') len--;
+    int n = openblas_get_num_threads();
+    snprintf(buf, size, "%.*s (core %s, %d thread%s)", len, config, core, n, n == 1 ? "" : "s");
+#elif defined(TG_HAVE_OPENMP)
+    int n = omp_get_max_threads();
+    snprintf(buf, size, "plain loops (%d OpenMP thread%s)", n, n == 1 ? "" : "s");
+#else
+    snprintf(buf, size, "plain loops (no OpenMP, 1 thread)");
+#endif
+    return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Plain loops */
+
+enum {
+    MR = 4,   /* rows of a register block */
+    NR = 16,  /* columns of a register block: one AVX-512 or two AVX vectors */
+    MC = 64,  /* rows of a tile (multiple of MR) */
+    NC = 128, /* columns of a tile (multiple of NR) */
+    KC = 128  /* depth of a packed slice; packs take (MC + NC) * KC floats = 96 KiB */
+};
+
+/* Multiply-add that uses the FMA instruction where the build targets one: with
+ * -std=c11 GCC does not contract a*b+c by itself, and fmaf() without hardware
+ * support is a slow library call. */
+#ifdef __FMA__
+#define NN_FMA(a, b, c) fmaf((a), (b), (c))
+#else
+#define NN_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* op(A)[i][k] for i in [i0, i0+mc), k in [k0, k0+kc), packed as MR-row panels:
+ * ap[(p*kc + k)*MR + r] = op(A)[i0 + p*MR + r][k0 + k], zero beyond mc. */
+static void pack_a(float *restrict ap, const float *A, int lda, int trans, int i0, int mc,
+                   int k0, int kc)
+{
+    int panels = (mc + MR - 1) / MR;
+    if (trans) {
+        /* op(A)[i][k] = A[k][i]: read each stored row k once, contiguously */
+        for (int k = 0; k < kc; k++) {
+            const float *src = A + (size_t)(k0 + k) * lda + i0;
+            for (int ii = 0; ii < panels * MR; ii++)
+                ap[((size_t)(ii / MR) * kc + k) * MR + ii % MR] = ii < mc ? src[ii] : 0.0f;
+        }
+        return;
+    }
+    for (int p = 0; p < panels; p++) {
+        float *dst = ap + (size_t)p * kc * MR;
+        for (int r = 0; r < MR; r++) {
+            if (p * MR + r >= mc) {
+                for (int k = 0; k < kc; k++) dst[k * MR + r] = 0.0f;
+                continue;
+            }
+            const float *src = A + (size_t)(i0 + p * MR + r) * lda + k0;
+            for (int k = 0; k < kc; k++) dst[k * MR + r] = src[k];
+        }
+    }
+}
+
+/* op(B)[k][j] for k in [k0, k0+kc), j in [j0, j0+nc), packed as NR-column
+ * panels: bp[(q*kc + k)*NR + c] = op(B)[k0 + k][j0 + q*NR + c], zero beyond nc. */
+static void pack_b(float *restrict bp, const float *B, int ldb, int trans, int k0, int kc,
+                   int j0, int nc)
+{
+    for (int q = 0; q * NR < nc; q++) {
+        float *dst = bp + (size_t)q * kc * NR;
+        int ncols = nc - q * NR < NR ? nc - q * NR : NR;
+        if (!trans) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)(k0 + k) * ldb + j0 + q * NR;
+                int c = 0;
+                for (; c < ncols; c++) dst[k * NR + c] = src[c];
+                for (; c < NR; c++) dst[k * NR + c] = 0.0f;
+            }
+        } else {
+            for (int c = 0; c < NR; c++) {
+                if (c >= ncols) {
+                    for (int k = 0; k < kc; k++) dst[k * NR + c] = 0.0f;
+                    continue;
+                }
+                const float *src = B + (size_t)(j0 + q * NR + c) * ldb + k0;
+                for (int k = 0; k < kc; k++) dst[k * NR + c] = src[k];
+            }
+        }
+    }
+}
+
+/* acc (MR,NR) = sum over k < kc of ap[k] (MR) outer bp[k] (NR). The fixed trip
+ * counts let the compiler keep acc in vector registers. */
+static void micro_kernel(float acc[MR][NR], const float *restrict ap, const float *restrict bp,
+                         int kc)
+{
+    float c0[NR] = {0}, c1[NR] = {0}, c2[NR] = {0}, c3[NR] = {0};
+    for (int k = 0; k < kc; k++) {
+        const float *restrict b = bp + k * NR;
+        float a0 = ap[k * MR], a1 = ap[k * MR + 1], a2 = ap[k * MR + 2], a3 = ap[k * MR + 3];
+        for (int j = 0; j < NR; j++) {
+            c0[j] = NN_FMA(a0, b[j], c0[j]);
+            c1[j] = NN_FMA(a1, b[j], c1[j]);
+            c2[j] = NN_FMA(a2, b[j], c2[j]);
+            c3[j] = NN_FMA(a3, b[j], c3[j]);
+        }
+    }
+    memcpy(acc[0], c0, sizeof c0);
+    memcpy(acc[1], c1, sizeof c1);
+    memcpy(acc[2], c2, sizeof c2);
+    memcpy(acc[3], c3, sizeof c3);
+}
+
+/* One MC x NC tile of C: scale by beta, then add alpha * op(A) op(B) slice by
+ * slice of KC. Each element's sum runs over k in increasing order whatever
+ * thread computes the tile. */
+static void gemm_tile(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc, int i0, int j0)
+{
+    _Alignas(64) float ap[MC * KC];
+    _Alignas(64) float bp[KC * NC];
+    int mc = M - i0 < MC ? M - i0 : MC;
+    int nc = N - j0 < NC ? N - j0 : NC;
+
+    for (int i = 0; i < mc; i++) {
+        float *c = C + (size_t)(i0 + i) * ldc + j0;
+        if (beta == 0.0f)
+            for (int j = 0; j < nc; j++) c[j] = 0.0f;
+        else if (beta != 1.0f)
+            for (int j = 0; j < nc; j++) c[j] *= beta;
+    }
+    if (alpha == 0.0f) return;
+
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        int kc = K - k0 < KC ? K - k0 : KC;
+        pack_a(ap, A, lda, ta, i0, mc, k0, kc);
+        pack_b(bp, B, ldb, tb, k0, kc, j0, nc);
+        for (int p = 0; p * MR < mc; p++) {
+            for (int q = 0; q * NR < nc; q++) {
+                float acc[MR][NR];
+                micro_kernel(acc, ap + (size_t)p * kc * MR, bp + (size_t)q * kc * NR, kc);
+                int rows = mc - p * MR < MR ? mc - p * MR : MR;
+                int cols = nc - q * NR < NR ? nc - q * NR : NR;
+                for (int r = 0; r < rows; r++) {
+                    float *c = C + (size_t)(i0 + p * MR + r) * ldc + j0 + q * NR;
+                    for (int j = 0; j < cols; j++) c[j] += alpha * acc[r][j];
+                }
+            }
+        }
+    }
+}
+
+static void check_args(int ta, int tb, int M, int N, int K, int lda, int ldb, int ldc)
+{
+    NN_ASSERT(ta == 0 || ta == 1);
+    NN_ASSERT(tb == 0 || tb == 1);
+    NN_ASSERT(M >= 0 && N >= 0 && K >= 0);
+    NN_ASSERT_OP(lda, >=, (ta ? M : K) > 1 ? (ta ? M : K) : 1);
+    NN_ASSERT_OP(ldb, >=, (tb ? K : N) > 1 ? (tb ? K : N) : 1);
+    NN_ASSERT_OP(ldc, >=, N > 1 ? N : 1);
+}
+
+static void gemm_plain(int parallel, int ta, int tb, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                       int ldc)
+{
+    check_args(ta, tb, M, N, K, lda, ldb, ldc);
+    if (M == 0 || N == 0) return;
+    int mt = (M + MC - 1) / MC, nt = (N + NC - 1) / NC;
+    int tiles = mt * nt;
+    /* small products are not worth waking the threads for */
+    parallel = parallel && tiles > 1 && (double)M * N * K > 32768.0;
+    (void)parallel;
+#ifdef TG_HAVE_OPENMP
+#pragma omp parallel for schedule(static) if (parallel)
+#endif
+    for (int t = 0; t < tiles; t++)
+        gemm_tile(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, (t / nt) * MC,
+                  (t % nt) * NC);
+}
+
+void nn_matmul_plain(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc)
+{
+    gemm_plain(1, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void nn_matmul_serial(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc)
+{
+    gemm_plain(0, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The wrapper */
+
+void nn_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+               int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+#ifdef TG_HAVE_OPENBLAS
+    check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+    if (M == 0 || N == 0) return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                ldc);
+#else
+    nn_matmul_plain(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                       const float *A, int lda, ptrdiff_t stride_a, const float *B, int ldb,
+                       ptrdiff_t stride_b, float beta, float *C, int ldc, ptrdiff_t stride_c,
+                       int count)
+{
+    NN_ASSERT(count >= 0);
+#ifdef TG_HAVE_OPENBLAS
+    /* one BLAS call at a time, each using all of BLAS's threads */
+    for (int i = 0; i < count; i++)
+        nn_matmul(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb,
+                  beta, C + i * stride_c, ldc);
+#else
+    if (count == 1) {
+        nn_matmul_plain(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#ifdef TG_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int i = 0; i < count; i++)
+        nn_matmul_serial(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda,
+                         B + i * stride_b, ldb, beta, C + i * stride_c, ldc);
+#endif
+}

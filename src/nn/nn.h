@@ -1,0 +1,283 @@
+/*
+ * nn.h: the neural-network kernels the Transformer generator (decoder, causal)
+ * and discriminator (encoder, bidirectional) are built from. Each layer is a
+ * pair <layer>_forward / <layer>_backward with one argument order: outputs,
+ * buffers kept for the backward pass, inputs, parameters, then sizes.
+ *
+ * Conventions
+ * - Tensors are dense row-major float arrays; the comment on each function
+ *   gives every shape in the size letters below.
+ * - Backward passes ADD into parameter gradients and into input gradients
+ *   (dinp += ...); the training step zeroes them, so accumulation over
+ *   micro-batches comes free. The one exception is the loss at the head of the
+ *   chain, nn_crossentropy_backward, which WRITES dlogits (it may overwrite the
+ *   logits in place).
+ * - Nothing allocates inside forward or backward: scratch comes from buffers
+ *   the caller passes, each documented with its size.
+ * - Results do not depend on the thread count for our own loops (each output
+ *   element is summed in a fixed order); with OpenBLAS they are repeatable at
+ *   a fixed thread count.
+ * - Shape mismatches are programmer errors: NN_ASSERT prints both values with
+ *   file and line and aborts.
+ *
+ * Size letters
+ *   B   batch (sequences)
+ *   T   time steps (tokens per sequence)
+ *   C   channels (model width, d_model)
+ *   H   attention heads; D = C / H channels per head
+ *   V   vocabulary size
+ *   OC  output channels of a linear layer
+ *   R   rows of a relative-position table: T_max for a causal model (distances
+ *       -(T_max-1)..0), 2*T_max-1 for a bidirectional one (-(T_max-1)..T_max-1)
+ *   N   number of elements of an elementwise kernel
+ */
+#ifndef TG_NN_H
+#define TG_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tunegan.h"
+
+/* ------------------------------------------------------------------------ */
+/* Programmer-error checks, on in every build (they cost nothing next to a kernel). */
+
+#define NN_ASSERT(cond)                                                        \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: nn: assertion failed: %s\n", __FILE__,     \
+                    __LINE__, #cond);                                          \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
+#define NN_ASSERT_OP(a, op, b)                                                 \
+    do {                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                    \
+        if (!(a_ op b_)) {                                                     \
+            fprintf(stderr, "%s:%d: nn: assertion failed: %s %s %s (%lld vs %lld)\n", \
+                    __FILE__, __LINE__, #a, #op, #b, a_, b_);                  \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* Threads and BLAS (matmul.c) */
+
+/* Sets the OpenMP thread count and, when built with OpenBLAS, OpenBLAS's thread
+ * count to n (n <= 0: one per core). This is the only process-wide setting of
+ * the nn module: OpenMP and OpenBLAS keep their thread counts in their own
+ * global state, so call it once at start-up (from --threads), before any
+ * kernel runs, and not from inside a parallel region. Both pools get the same
+ * n; they take turns (a BLAS call never runs inside one of our parallel
+ * loops), so they do not compete for cores. */
+void nn_set_threads(int n);
+/* The number of threads our parallel loops use (1 without OpenMP). */
+int nn_get_threads(void);
+/* Writes a line describing the matrix-product backend into buf and returns buf:
+ * e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64 (core Zen,
+ * 2 threads)" or "plain loops (2 OpenMP threads)". */
+const char *nn_blas_info(char *buf, size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Matrix products (matmul.c)
+ *
+ * BLAS-shaped, row-major (cblas_sgemm with CblasRowMajor):
+ *   C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C
+ * op(X) = X when trans_x is 0, X transposed when it is 1. A is stored (M,K)
+ * with leading dimension lda >= K, or (K,M) with lda >= M when transposed;
+ * likewise B (K,N) / (N,K); ldc >= N. When beta is 0, C is not read (NaNs in
+ * it do not propagate), as in BLAS. */
+void nn_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+               int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* The plain-loop twin: always compiled, the reference in tests and the
+ * backend when built without BLAS. Packed 4x16 register tiles, OpenMP over
+ * (row block, column block) tiles; each element is summed in the same order
+ * whatever the thread count, so its results do not depend on it. */
+void nn_matmul_plain(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc);
+/* The same plain loops on the calling thread only: for use inside our own
+ * parallel loops (attention runs one of these per batch x head). */
+void nn_matmul_serial(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc);
+/* count products: C + i*stride_c = alpha * op(A + i*stride_a) op(B + i*stride_b)
+ * + beta * (C + i*stride_c), i = 0..count-1. Through BLAS one call per product;
+ * with plain loops the products are shared out over the threads. */
+void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                       const float *A, int lda, ptrdiff_t stride_a, const float *B, int ldb,
+                       ptrdiff_t stride_b, float beta, float *C, int ldc, ptrdiff_t stride_c,
+                       int count);
+
+/* ------------------------------------------------------------------------ */
+/* Layers (layers.c) */
+
+/* Token embedding plus optional learned absolute position embedding:
+ * out (B,T,C) = wte[tokens[b,t]] + wpe[t]; tokens (B,T) in [0,V); wte (V,C);
+ * wpe (T_max,C) with T <= T_max, or NULL (relative attention needs none). */
+void nn_embedding_forward(float *out, const int *tokens, const float *wte, const float *wpe,
+                          int B, int T, int C, int V);
+/* dwte (V,C) += scatter of dout (B,T,C) by token; dwpe (T_max,C) += sum over b,
+ * skipped when NULL. */
+void nn_embedding_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
+                           int B, int T, int C, int V);
+
+/* LayerNorm over the last axis, eps = 1e-5 (PyTorch's default):
+ * out (B,T,C) = (inp - mean) * rstd * weight + bias; keeps mean (B,T) and
+ * rstd (B,T) = 1/sqrt(var + eps) for the backward pass. weight, bias (C). */
+void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *weight, const float *bias, int B, int T, int C);
+/* dinp (B,T,C), dweight (C), dbias (C) += ... */
+void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                           const float *inp, const float *weight, const float *mean,
+                           const float *rstd, int B, int T, int C);
+
+/* Linear layer as PyTorch's nn.Linear: out (B,T,OC) = inp (B,T,C) w^T + bias,
+ * with w (OC,C) and bias (OC) or NULL. */
+void nn_linear_forward(float *out, const float *inp, const float *w, const float *bias, int B,
+                       int T, int C, int OC);
+/* dinp (B,T,C) += dout w; dw (OC,C) += dout^T inp; dbias (OC) += column sums of
+ * dout. dinp may be NULL (first layer, nothing upstream), dbias NULL when
+ * there is no bias. */
+void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                        const float *inp, const float *w, int B, int T, int C, int OC);
+
+/* GELU, the tanh approximation used by GPT-2 and by PyTorch's
+ * nn.GELU(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+ * Smooth everywhere (no kink). out (N) may equal inp. */
+void nn_gelu_forward(float *out, const float *inp, size_t N);
+/* dinp (N) += gelu'(inp) * dout */
+void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N);
+
+/* Residual connection: out (N) = inp1 + inp2. */
+void nn_residual_forward(float *out, const float *inp1, const float *inp2, size_t N);
+/* dinp1 (N) += dout; dinp2 (N) += dout */
+void nn_residual_backward(float *dinp1, float *dinp2, const float *dout, size_t N);
+
+/* Inverted dropout: keeps each element with probability 1-p and scales kept
+ * ones by 1/(1-p), so nothing changes at evaluation time. The keep mask (N,
+ * 1 = kept) is drawn from rng, one draw per element in order, and kept for the
+ * backward pass. p = 0 is the identity and draws nothing (mask set to all
+ * ones, or left out: mask may be NULL when p = 0); p must be < 1. out may
+ * equal inp. */
+void nn_dropout_forward(float *out, uint8_t *mask, const float *inp, float p, tg_rng *rng,
+                        size_t N);
+/* dinp (N) += dout * mask / (1-p) */
+void nn_dropout_backward(float *dinp, const float *dout, const uint8_t *mask, float p, size_t N);
+
+/* ------------------------------------------------------------------------ */
+/* Multi-head self-attention (attention.c)
+ *
+ * qkv (B,T,3C) is the fused output of one linear layer: q in columns [0,C),
+ * k in [C,2C), v in [2C,3C); head h uses columns h*D..h*D+D-1 of each.
+ * out (B,T,C) holds the heads side by side in the same way.
+ *
+ * Logits of head h, query i, key j (Music Transformer, Huang et al. 2018,
+ * https://arxiv.org/abs/1809.04281, section 3.4):
+ *     logit_ij = (q_i . k_j + q_i . E_h[j - i]) / sqrt(D)
+ * where the relative term is present only when rel is not NULL.
+ * causal = 1: keys j > i are masked (decoder); causal = 0: every key is seen
+ * (bidirectional encoder). lengths (B) or NULL: keys j >= lengths[b] are masked
+ * too (right padding), 1 <= lengths[b] <= T.
+ *
+ * Relative table rel (H,R,D): one embedding per head and per distance. Row
+ * z + r holds distance r = j - i, where z = R-1 for a causal model (R = T_max,
+ * r in [-(T_max-1), 0]) and z = (R-1)/2 for a bidirectional one (R = 2*T_max-1,
+ * r in [-(T_max-1), T_max-1]); sequences shorter than T_max use the rows around
+ * z. Per head rather than shared: each head can learn its own profile over
+ * distance (one the previous beat, another the previous bar) as in the paper
+ * and in Tensor2Tensor's default; the cost is H*R*D = C*R parameters a layer.
+ *
+ * The relative term is computed with the paper's skewing procedure: QE^T
+ * (T, R_used) by one matrix product, then the (T,T) term is read from it as
+ * the padded-reshaped-sliced view (row stride R_used-1), so the extra memory
+ * is O(T*R) like the logits, never O(T*T*D).
+ */
+
+/* Floats of scratch nn_attention_forward and _backward need (one buffer can
+ * serve both and every layer): B*H*T*T without a relative table, B*H*T*R_used
+ * with one, R_used = T (causal) or 2T-1 (bidirectional). */
+size_t nn_attention_scratch_floats(int B, int T, int H, int has_rel, int causal);
+
+/* out (B,T,C); att (B,H,T,T) softmax probabilities kept for backward (masked
+ * entries 0); scratch, see nn_attention_scratch_floats (unused without rel,
+ * may then be NULL); qkv (B,T,3C); rel (H,R,D) or NULL; lengths (B) or NULL. */
+void nn_attention_forward(float *out, float *att, float *scratch, const float *qkv,
+                          const float *rel, const int *lengths, int B, int T, int C, int H,
+                          int R, int causal);
+/* dqkv (B,T,3C) += ...; drel (H,R,D) += ... (NULL when rel is NULL); scratch
+ * as above (overwritten); dout (B,T,C); the rest as in the forward pass. */
+void nn_attention_backward(float *dqkv, float *drel, float *scratch, const float *dout,
+                           const float *qkv, const float *rel, const float *att,
+                           const int *lengths, int B, int T, int C, int H, int R, int causal);
+
+/* The naive reference (attention_ref.c): the same function computed pair by
+ * pair, serially, with double sums; the relative term gathers the O(T*T*D)
+ * tensor Er[i][j] = E[j - i] for one head at a time, as the paper's naive
+ * version does. For tests only. scratch: T*T*D floats. */
+void nn_attention_naive_forward(float *out, float *att, float *scratch, const float *qkv,
+                                const float *rel, const int *lengths, int B, int T, int C,
+                                int H, int R, int causal);
+void nn_attention_naive_backward(float *dqkv, float *drel, float *scratch, const float *dout,
+                                 const float *qkv, const float *rel, const float *att,
+                                 const int *lengths, int B, int T, int C, int H, int R,
+                                 int causal);
+
+/* ------------------------------------------------------------------------ */
+/* Output head: fused softmax cross-entropy (loss.c) */
+
+/* losses (B,T) = -log softmax(logits[b,t])[targets[b,t]], 0 where the target
+ * is ignore_index; logits (B,T,V); targets (B,T) in [0,V) or ignore_index.
+ * Returns the mean over non-ignored targets (0 when all are ignored) and
+ * writes their count to *n_valid when n_valid is not NULL. */
+float nn_crossentropy_forward(float *losses, const float *logits, const int *targets,
+                              int ignore_index, int *n_valid, int B, int T, int V);
+/* WRITES dlogits (B,T,V) = (softmax(logits) - onehot(target)) * w[b,t], where
+ * w = dlosses[b,t] when dlosses (B,T) is given (e.g. REINFORCE weights), else
+ * 1/n_valid (the gradient of the mean); rows with an ignored target get 0.
+ * dlogits may equal logits (in place). */
+void nn_crossentropy_backward(float *dlogits, const float *logits, const int *targets,
+                              const float *dlosses, int ignore_index, int B, int T, int V);
+
+/* ------------------------------------------------------------------------ */
+/* Optimisation (optim.c) */
+
+/* AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization",
+ * https://arxiv.org/abs/1711.05101), in PyTorch's torch.optim.AdamW form:
+ *   param *= 1 - lr * weight_decay              (only when decay is 1)
+ *   m = beta1 m + (1-beta1) g;  v = beta2 v + (1-beta2) g^2
+ *   param -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)
+ * The decay is decoupled from the gradient and scaled by the scheduled lr.
+ * The caller says per tensor whether it is decayed; the plan: weights of
+ * linear layers decayed; biases, LayerNorm parameters, embeddings and
+ * relative tables not. step t counts from 1. */
+typedef struct {
+    float lr;
+    float beta1, beta2; /* 0.9, 0.95 or 0.999 */
+    float eps;          /* 1e-8 */
+    float weight_decay; /* applied only to tensors updated with decay = 1 */
+} nn_adamw_hparams;
+
+/* param, m, v (N) updated in place; grad (N). */
+void nn_adamw_update(float *param, float *m, float *v, const float *grad,
+                     const nn_adamw_hparams *hp, int step, int decay, size_t N);
+
+/* Sum of squares of g (N) in double, summed in a fixed order (64 fixed
+ * chunks), so the result does not depend on the thread count. */
+double nn_sum_squares(const float *g, size_t N);
+/* Global gradient-norm clipping over one flat gradient block g (N): returns
+ * the L2 norm before clipping and, when it exceeds max_norm > 0, scales g by
+ * max_norm / (norm + 1e-6) (torch.nn.utils.clip_grad_norm_). max_norm <= 0:
+ * only the norm. */
+float nn_clip_grad_norm(float *g, size_t N, float max_norm);
+
+/* Learning rate at step (counting from 0): linear warm-up
+ * lr_max * (step+1) / warmup_steps for step < warmup_steps, then cosine decay
+ * from lr_max at step = warmup_steps to lr_min at step = total_steps - 1, and
+ * lr_min after. A pure function of its arguments. */
+float nn_lr_schedule(int step, int warmup_steps, int total_steps, float lr_max, float lr_min);
+
+#endif /* TG_NN_H */
