@@ -184,16 +184,19 @@ typedef struct {
     size_t missing_end_of_track;  /* tracks without an end-of-track meta event */
     size_t bad_track_lengths;     /* tracks whose length field disagreed with their content */
     size_t track_count_mismatch;  /* 1 when MThd's count disagrees with the chunks present */
-    size_t trailing_bytes;        /* bytes after the last chunk that form no chunk */
-    size_t truncated_events;      /* events cut off by the end of the data */
-    size_t warnings;              /* total warnings sent to the logger */
+    size_t trailing_bytes;        /* bytes that form no chunk (after the last chunk or between chunks) */
+    size_t truncated_events;      /* events cut off by the end of the data or of their chunk */
+    size_t damaged_tracks;        /* tracks cut short by an undecodable event (rest skipped) */
+    size_t zero_length_notes;     /* notes whose on and off share a tick (lengthened to 1 tick) */
+    size_t track_chunks;          /* MTrk chunks read (not a damage count: for `tunegan notes`) */
+    size_t warnings;              /* total warnings (the logger receives the first 100) */
 } tg_midi_report;
 
 /* Where a fatal error happened, for messages like "track 3 ends inside an event at byte 5121". */
 typedef struct {
     int64_t byte_offset;  /* -1 when not applicable */
     int track;            /* track chunk index, -1 when not in a track */
-    char what[160];       /* what was wrong or expected */
+    char what[160];       /* what was wrong and where, a sentence without the file name */
 } tg_midi_error;
 
 typedef struct {

@@ -51,6 +51,42 @@ tg_logger cli_logger(void);
 bool cli_stderr_is_tty(void);
 
 
+/* Reads a MIDI file, printing warnings and, on failure, the error naming the
+ * file (cli_midi.c). report may be NULL. */
+tg_status cli_read_midi(const char *path, tg_score **out, tg_midi_report *report);
+
+/* Progress of long work on stderr (progress.c): a redrawn bar with rate and time
+ * left on a terminal, a few plain lines when piped, a summary line at the end. */
+typedef struct {
+    FILE *fp;
+    const char *label;   /* "data build" */
+    const char *unit;    /* "files", "steps" */
+    size_t total, done;
+    bool tty, drawn;
+    double t0, last_draw;
+    int last_quarter;
+} cli_progress;
+
+void cli_progress_begin(cli_progress *p, const char *label, size_t total, const char *unit);
+void cli_progress_update(cli_progress *p, size_t done);
+void cli_progress_end(cli_progress *p);
+
+/* The tokenizer of --tokenizer SPEC (a kind, remi|grid|perf, or a whole config
+ * string) and --step-sec (grid; 0 keeps the config's). Prints the error and
+ * returns 1 on failure (cli_tokenize.c). */
+struct tok_tokenizer;
+int cli_make_tokenizer(const char *cmd, const char *spec, double step_sec,
+                       struct tok_tokenizer **out);
+
 /* Subcommands (cli_<name>.c): each returns the process's exit status. */
+int cli_tokenize(int argc, char **argv);
+int cli_detokenize(int argc, char **argv);
+int cli_vocab(int argc, char **argv);
+int cli_data(int argc, char **argv);
+int cli_notes(int argc, char **argv);
+int cli_render(int argc, char **argv);
+int cli_roll(int argc, char **argv);
+int cli_plot(int argc, char **argv);
+int cli_pretrain(int argc, char **argv);
 
 #endif /* TG_CLI_H */

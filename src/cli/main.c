@@ -15,6 +15,10 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"notes", cli_notes, "print the notes (and tempo and meter) of a MIDI file as read"},
+    {"render", cli_render, "render a MIDI file to audio (WAV) with FluidSynth"},
+    {"roll", cli_roll, "draw a piano roll of a MIDI file (PNG)"},
+    {"plot", cli_plot, "draw the training curves of a run (PNG)"},
     {NULL, NULL, NULL},
 };
 

@@ -46,4 +46,24 @@ tg_roll_options tg_roll_options_default(void);
 tg_status render_roll_png(const tg_score *score, const char *png_path, const tg_roll_options *opt,
                           char *err, size_t err_len);
 
+/* One line of a chart: points (x[i], y[i]) in order of x. */
+typedef struct {
+    const char *name;
+    const double *x;
+    const double *y;
+    size_t n;
+} plot_series;
+
+/* One panel: a title, a y-axis label, and up to 4 series. */
+typedef struct {
+    const char *title;
+    const char *y_label;
+    plot_series series[4];
+    int n_series;
+} plot_panel;
+
+/* Draws panels stacked vertically with a shared x label into a PNG. */
+tg_status render_plot_png(const plot_panel *panels, int n_panels, const char *x_label,
+                          const char *png_path, char *err, size_t err_len);
+
 #endif /* TG_RENDER_H */

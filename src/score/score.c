@@ -174,7 +174,8 @@ static int cmp_note(const void *pa, const void *pb)
 void tg_score_sort(tg_score *score)
 {
     for (size_t i = 0; i < score->n_tracks; i++)
-        qsort(score->tracks[i].notes, score->tracks[i].n_notes, sizeof(tg_note), cmp_note);
+        if (score->tracks[i].n_notes > 1) /* qsort must not see a NULL array */
+            qsort(score->tracks[i].notes, score->tracks[i].n_notes, sizeof(tg_note), cmp_note);
     STABLE_SORT_BY_TICKS(score->tempos, score->n_tempos, tg_tempo)
     STABLE_SORT_BY_TICKS(score->timesigs, score->n_timesigs, tg_timesig)
     STABLE_SORT_BY_TICKS(score->keysigs, score->n_keysigs, tg_keysig)
