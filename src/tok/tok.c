@@ -1,0 +1,591 @@
+/*
+ * tok.c: the common part of the tokenizers: configs and their text form,
+ * vocabularies (names, types, lookup by name through a small hash table),
+ * dispatch of encode/decode to each kind, the shared handling of PAD, BOS
+ * and EOS when decoding, and velocity bins. The kinds live in tok_remi.c,
+ * tok_grid.c and tok_perf.c; tok.h documents their vocabularies and grammars.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/core.h"
+#include "tok.h"
+
+/* ------------------------------------------------------------------------ */
+/* Configs. */
+
+tok_config tok_config_default(tok_kind kind)
+{
+    tok_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.remi.steps_per_quarter = 12;
+    c.remi.tempo_bins = 32;
+    c.remi.tempo_min_bpm = 30.0;
+    c.remi.tempo_max_bpm = 300.0;
+    c.remi.velocity_bins = 32;
+    c.remi.max_duration_steps = 96;
+    c.grid.step_sec = 0.4;
+    c.grid.pitch_min = 21;
+    c.grid.pitch_max = 108;
+    c.perf.shift_ms = 10;
+    c.perf.max_shift_steps = 100;
+    c.perf.velocity_bins = 32;
+    return c;
+}
+
+static const char *const kind_names[] = {"remi", "grid", "perf"};
+
+const char *tok_kind_name(tok_kind kind)
+{
+    if ((int)kind < 0 || (size_t)kind >= TG_ARRAY_LEN(kind_names)) return NULL;
+    return kind_names[kind];
+}
+
+tg_status tok_kind_parse(const char *name, tok_kind *kind)
+{
+    for (size_t i = 0; i < TG_ARRAY_LEN(kind_names); i++)
+        if (strcmp(name, kind_names[i]) == 0) {
+            *kind = (tok_kind)i;
+            return TG_OK;
+        }
+    return TG_ERR_ARG;
+}
+
+static tg_status why_(char *why, size_t size, tg_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static tg_status why_(char *why, size_t size, tg_status st, const char *fmt, ...)
+{
+    if (why && size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, size, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+tg_status tok_config_check(const tok_config *c, char *why, size_t n)
+{
+    switch (c->kind) {
+    case TOK_REMI: {
+        const tok_remi_config *r = &c->remi;
+        if (r->steps_per_quarter < 1 || r->steps_per_quarter > 96)
+            return why_(why, n, TG_ERR_RANGE, "steps_per_quarter must be 1..96, got %d",
+                        r->steps_per_quarter);
+        if (r->tempo_bins < 1 || r->tempo_bins > 256)
+            return why_(why, n, TG_ERR_RANGE, "tempo_bins must be 1..256, got %d", r->tempo_bins);
+        if (!(r->tempo_min_bpm >= 1.0 && r->tempo_max_bpm <= 1000.0 &&
+              r->tempo_min_bpm < r->tempo_max_bpm))
+            return why_(why, n, TG_ERR_RANGE, "tempo range must lie in 1..1000 bpm, min < max");
+        if (r->velocity_bins < 1 || r->velocity_bins > 127)
+            return why_(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
+                        r->velocity_bins);
+        if (r->max_duration_steps < 1 || r->max_duration_steps > 4096)
+            return why_(why, n, TG_ERR_RANGE, "max_duration_steps must be 1..4096, got %d",
+                        r->max_duration_steps);
+        return TG_OK;
+    }
+    case TOK_GRID: {
+        const tok_grid_config *g = &c->grid;
+        if (!(g->step_sec >= 0.001 && g->step_sec <= 60.0))
+            return why_(why, n, TG_ERR_RANGE, "step_sec must be 0.001..60, got %g", g->step_sec);
+        if (g->pitch_min < 0 || g->pitch_max > 127 || g->pitch_min > g->pitch_max)
+            return why_(why, n, TG_ERR_RANGE, "pitch range must lie in 0..127, min <= max");
+        return TG_OK;
+    }
+    case TOK_PERF: {
+        const tok_perf_config *p = &c->perf;
+        if (p->shift_ms < 1 || p->shift_ms > 1000)
+            return why_(why, n, TG_ERR_RANGE, "shift_ms must be 1..1000, got %d", p->shift_ms);
+        if (p->max_shift_steps < 1 || p->max_shift_steps > 1000)
+            return why_(why, n, TG_ERR_RANGE, "max_shift_steps must be 1..1000, got %d",
+                        p->max_shift_steps);
+        if (p->velocity_bins < 1 || p->velocity_bins > 127)
+            return why_(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
+                        p->velocity_bins);
+        return TG_OK;
+    }
+    }
+    return why_(why, n, TG_ERR_ARG, "unknown tokenizer kind %d", (int)c->kind);
+}
+
+/* The shortest of %.15g..%.17g that reads back as the same double. */
+static void fmt_double(char *buf, size_t size, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+tg_status tok_config_to_string(const tok_config *c, char *buf, size_t size)
+{
+    int len = -1;
+    char d1[32], d2[32];
+    switch (c->kind) {
+    case TOK_REMI:
+        fmt_double(d1, sizeof d1, c->remi.tempo_min_bpm);
+        fmt_double(d2, sizeof d2, c->remi.tempo_max_bpm);
+        len = snprintf(buf, size,
+                       "remi:v=%d,steps_per_quarter=%d,tempo_bins=%d,tempo_min_bpm=%s,"
+                       "tempo_max_bpm=%s,velocity_bins=%d,max_duration_steps=%d",
+                       TOK_VERSION, c->remi.steps_per_quarter, c->remi.tempo_bins, d1, d2,
+                       c->remi.velocity_bins, c->remi.max_duration_steps);
+        break;
+    case TOK_GRID:
+        fmt_double(d1, sizeof d1, c->grid.step_sec);
+        len = snprintf(buf, size, "grid:v=%d,step_sec=%s,pitch_min=%d,pitch_max=%d", TOK_VERSION,
+                       d1, c->grid.pitch_min, c->grid.pitch_max);
+        break;
+    case TOK_PERF:
+        len = snprintf(buf, size, "perf:v=%d,shift_ms=%d,max_shift_steps=%d,velocity_bins=%d",
+                       TOK_VERSION, c->perf.shift_ms, c->perf.max_shift_steps,
+                       c->perf.velocity_bins);
+        break;
+    }
+    if (len < 0) return TG_ERR_ARG;
+    if ((size_t)len >= size) return TG_ERR_TOO_LARGE;
+    return TG_OK;
+}
+
+/* One key of the config string: its name and where the value goes. */
+typedef struct {
+    const char *key;
+    int *i;
+    double *d;
+} cfg_key;
+
+static int parse_keys(tok_config *w, cfg_key *keys, int *version)
+{
+    int n = 0;
+    keys[n++] = (cfg_key){"v", version, NULL};
+    switch (w->kind) {
+    case TOK_REMI:
+        keys[n++] = (cfg_key){"steps_per_quarter", &w->remi.steps_per_quarter, NULL};
+        keys[n++] = (cfg_key){"tempo_bins", &w->remi.tempo_bins, NULL};
+        keys[n++] = (cfg_key){"tempo_min_bpm", NULL, &w->remi.tempo_min_bpm};
+        keys[n++] = (cfg_key){"tempo_max_bpm", NULL, &w->remi.tempo_max_bpm};
+        keys[n++] = (cfg_key){"velocity_bins", &w->remi.velocity_bins, NULL};
+        keys[n++] = (cfg_key){"max_duration_steps", &w->remi.max_duration_steps, NULL};
+        break;
+    case TOK_GRID:
+        keys[n++] = (cfg_key){"step_sec", NULL, &w->grid.step_sec};
+        keys[n++] = (cfg_key){"pitch_min", &w->grid.pitch_min, NULL};
+        keys[n++] = (cfg_key){"pitch_max", &w->grid.pitch_max, NULL};
+        break;
+    case TOK_PERF:
+        keys[n++] = (cfg_key){"shift_ms", &w->perf.shift_ms, NULL};
+        keys[n++] = (cfg_key){"max_shift_steps", &w->perf.max_shift_steps, NULL};
+        keys[n++] = (cfg_key){"velocity_bins", &w->perf.velocity_bins, NULL};
+        break;
+    }
+    return n;
+}
+
+tg_status tok_config_parse(const char *text, tok_config *out, char *why, size_t wn)
+{
+    size_t klen = strcspn(text, ":");
+    char kname[16];
+    if (klen == 0 || klen >= sizeof kname)
+        return why_(why, wn, TG_ERR_FORMAT, "no tokenizer kind in '%.40s'", text);
+    memcpy(kname, text, klen);
+    kname[klen] = 0;
+    tok_kind kind;
+    if (tok_kind_parse(kname, &kind) != TG_OK)
+        return why_(why, wn, TG_ERR_FORMAT, "unknown tokenizer '%s' (remi, grid or perf)", kname);
+    tok_config c = tok_config_default(kind);
+    int version = TOK_VERSION;
+    cfg_key keys[8];
+    int nk = parse_keys(&c, keys, &version);
+    const char *p = text + klen;
+    if (*p == ':') p++;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        const char *eq = memchr(p, '=', len);
+        if (!eq) return why_(why, wn, TG_ERR_FORMAT, "expected key=value, got '%.*s'", (int)len, p);
+        size_t kl = (size_t)(eq - p);
+        const cfg_key *k = NULL;
+        for (int i = 0; i < nk; i++)
+            if (strlen(keys[i].key) == kl && strncmp(keys[i].key, p, kl) == 0) k = &keys[i];
+        if (!k) return why_(why, wn, TG_ERR_FORMAT, "unknown %s key '%.*s'", kname, (int)kl, p);
+        char val[64];
+        size_t vl = len - kl - 1;
+        if (vl == 0 || vl >= sizeof val)
+            return why_(why, wn, TG_ERR_FORMAT, "bad value for '%.*s'", (int)kl, p);
+        memcpy(val, eq + 1, vl);
+        val[vl] = 0;
+        char *end = NULL;
+        errno = 0;
+        if (k->i) {
+            long v = strtol(val, &end, 10);
+            if (errno || *end || v < -1000000 || v > 1000000)
+                return why_(why, wn, TG_ERR_FORMAT, "'%s' expects a whole number, got '%s'",
+                            k->key, val);
+            *k->i = (int)v;
+        } else {
+            double v = strtod(val, &end);
+            if (errno || *end || !isfinite(v))
+                return why_(why, wn, TG_ERR_FORMAT, "'%s' expects a number, got '%s'", k->key, val);
+            *k->d = v;
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (version != TOK_VERSION)
+        return why_(why, wn, TG_ERR_VERSION, "tokenizer version %d, this build reads %d", version,
+                    TOK_VERSION);
+    tg_status st = tok_config_check(&c, why, wn);
+    if (st != TG_OK) return st;
+    *out = c;
+    return TG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Vocabulary. */
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+tg_status tok_add(tok_tokenizer *tok, tok_type type, int value, const char *name)
+{
+    if (tok->size >= 65535) return TG_ERR_TOO_LARGE;
+    char **names = realloc(tok->names, (size_t)(tok->size + 1) * sizeof *names);
+    if (!names) return TG_ERR_NOMEM;
+    tok->names = names;
+    tok_info *info = realloc(tok->info, (size_t)(tok->size + 1) * sizeof *info);
+    if (!info) return TG_ERR_NOMEM;
+    tok->info = info;
+    char *copy = strdup(name);
+    if (!copy) return TG_ERR_NOMEM;
+    int id = tok->size++;
+    tok->names[id] = copy;
+    tok->info[id] = (tok_info){type, value};
+    if (tok->base[type] < 0) {
+        tok->base[type] = id;
+        tok->first_value[type] = value;
+    }
+    tok->count[type]++;
+    return TG_OK;
+}
+
+static tg_status build_hash(tok_tokenizer *tok)
+{
+    size_t cap = 16;
+    while (cap < (size_t)tok->size * 2) cap *= 2;
+    tok->hash = malloc(cap * sizeof *tok->hash);
+    if (!tok->hash) return TG_ERR_NOMEM;
+    tok->hash_cap = cap;
+    for (size_t i = 0; i < cap; i++) tok->hash[i] = -1;
+    for (int id = 0; id < tok->size; id++) {
+        size_t h = (size_t)hash_name(tok->names[id]) & (cap - 1);
+        while (tok->hash[h] >= 0) {
+            if (strcmp(tok->names[tok->hash[h]], tok->names[id]) == 0) return TG_ERR_ARG; /* dup */
+            h = (h + 1) & (cap - 1);
+        }
+        tok->hash[h] = id;
+    }
+    return TG_OK;
+}
+
+void tok_velocity_bins(tok_tokenizer *tok, int bins)
+{
+    /* bin(v) = (v - 1) * bins / 127 for v in 1..127; the centre of a bin is the
+     * middle of the velocities it holds (rounded up). Velocity 0 goes with 1. */
+    int lo[128], hi[128];
+    for (int k = 0; k < 128; k++) lo[k] = 200, hi[k] = -1;
+    for (int v = 1; v <= 127; v++) {
+        int k = (v - 1) * bins / 127;
+        tok->vel_bin[v] = (uint8_t)k;
+        if (v < lo[k]) lo[k] = v;
+        if (v > hi[k]) hi[k] = v;
+    }
+    tok->vel_bin[0] = tok->vel_bin[1];
+    for (int k = 0; k < bins; k++) tok->vel_centre[k] = (uint8_t)((lo[k] + hi[k] + 1) / 2);
+}
+
+tg_status tok_create(const tok_config *cfg, tok_tokenizer **out)
+{
+    *out = NULL;
+    tg_status st = tok_config_check(cfg, NULL, 0);
+    if (st != TG_OK) return st;
+    tok_tokenizer *tok = calloc(1, sizeof *tok);
+    if (!tok) return TG_ERR_NOMEM;
+    tok->cfg = *cfg;
+    for (int t = 0; t < TOK_T_COUNT_; t++) tok->base[t] = -1;
+    st = tok_add(tok, TOK_T_PAD, 0, "PAD");
+    if (st == TG_OK) st = tok_add(tok, TOK_T_BOS, 0, "BOS");
+    if (st == TG_OK) st = tok_add(tok, TOK_T_EOS, 0, "EOS");
+    if (st == TG_OK) {
+        switch (cfg->kind) {
+        case TOK_REMI: st = tok_remi_build(tok); break;
+        case TOK_GRID: st = tok_grid_build(tok); break;
+        case TOK_PERF: st = tok_perf_build(tok); break;
+        }
+    }
+    if (st == TG_OK) st = build_hash(tok);
+    if (st != TG_OK) {
+        tok_free(tok);
+        return st;
+    }
+    *out = tok;
+    return TG_OK;
+}
+
+void tok_free(tok_tokenizer *tok)
+{
+    if (!tok) return;
+    for (int i = 0; i < tok->size; i++) free(tok->names[i]);
+    free(tok->names);
+    free(tok->info);
+    free(tok->hash);
+    free(tok);
+}
+
+const tok_config *tok_get_config(const tok_tokenizer *tok) { return &tok->cfg; }
+int tok_vocab_size(const tok_tokenizer *tok) { return tok->size; }
+
+const char *tok_name(const tok_tokenizer *tok, int id)
+{
+    return id >= 0 && id < tok->size ? tok->names[id] : "?";
+}
+
+int tok_lookup(const tok_tokenizer *tok, const char *name)
+{
+    size_t h = (size_t)hash_name(name) & (tok->hash_cap - 1);
+    while (tok->hash[h] >= 0) {
+        if (strcmp(tok->names[tok->hash[h]], name) == 0) return tok->hash[h];
+        h = (h + 1) & (tok->hash_cap - 1);
+    }
+    return -1;
+}
+
+tok_info tok_get_info(const tok_tokenizer *tok, int id)
+{
+    if (id < 0 || id >= tok->size) return (tok_info){TOK_T_COUNT_, 0};
+    return tok->info[id];
+}
+
+int tok_id(const tok_tokenizer *tok, tok_type type, int value)
+{
+    /* Within a type, values are consecutive except for TimeSig (meter index,
+     * also consecutive) and Program_drums (128 after 127): all consecutive. */
+    if ((int)type < 0 || type >= TOK_T_COUNT_ || tok->base[type] < 0) return -1;
+    int k = value - tok->first_value[type];
+    if (k < 0 || k >= tok->count[type]) return -1;
+    return tok->base[type] + k;
+}
+
+tg_status tok_clock_init(tok_clock *c, const tg_score *s, const tg_track *track)
+{
+    memset(c, 0, sizeof *c);
+    c->score = s;
+    c->chunk = s->format == 2 ? track->chunk : -1;
+    if (s->ticks_per_quarter <= 0 || s->n_tempos == 0) return TG_OK;
+    size_t n = s->n_tempos;
+    c->ticks = malloc(n * sizeof *c->ticks);
+    c->usec = malloc(n * sizeof *c->usec);
+    c->sec = malloc(n * sizeof *c->sec);
+    if (!c->ticks || !c->usec || !c->sec) {
+        tok_clock_free(c);
+        return TG_ERR_NOMEM;
+    }
+    double tpq = (double)s->ticks_per_quarter;
+    double sec = 0.0;
+    int64_t at = 0;
+    uint32_t usec = 500000u;
+    for (size_t i = 0; i < n; i++) {
+        const tg_tempo *t = &s->tempos[i];
+        if (s->format == 2 && t->chunk != c->chunk && t->chunk >= 0) continue;
+        if (c->n > 0 && t->ticks < c->ticks[c->n - 1]) {
+            c->walk = true;
+            break;
+        }
+        sec += (double)(t->ticks - at) * usec / (tpq * 1e6);
+        at = t->ticks;
+        usec = t->usec_per_quarter;
+        c->ticks[c->n] = at;
+        c->usec[c->n] = usec;
+        c->sec[c->n] = sec;
+        c->n++;
+    }
+    return TG_OK;
+}
+
+int64_t tok_clock_usec(const tok_clock *c, int64_t ticks)
+{
+    const tg_score *s = c->score;
+    if (s->ticks_per_quarter <= 0 || c->walk)
+        return (int64_t)llround(tg_score_ticks_to_sec(s, c->chunk, ticks) * 1e6);
+    /* events before ticks: [0, lo) */
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->ticks[mid] < ticks)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    double tpq = (double)s->ticks_per_quarter;
+    double sec = lo == 0 ? 0.0 : c->sec[lo - 1];
+    int64_t at = lo == 0 ? 0 : c->ticks[lo - 1];
+    uint32_t usec = lo == 0 ? 500000u : c->usec[lo - 1];
+    return (int64_t)llround((sec + (double)(ticks - at) * usec / (tpq * 1e6)) * 1e6);
+}
+
+void tok_clock_free(tok_clock *c)
+{
+    free(c->ticks);
+    free(c->usec);
+    free(c->sec);
+    c->ticks = NULL;
+    c->usec = NULL;
+    c->sec = NULL;
+}
+
+tg_status tok_timed_score(const char *track_name, const tg_note *notes, size_t n, tg_score **out)
+{
+    *out = NULL;
+    tg_score *s;
+    tg_status st = tg_score_create(TOK_TIMED_TPQ, &s);
+    if (st != TG_OK) return st;
+    size_t t;
+    st = tg_score_add_tempo(s, (tg_tempo){0, 500000, -1});
+    if (st == TG_OK) st = tg_score_add_timesig(s, (tg_timesig){0, 4, 4, -1});
+    if (st == TG_OK) st = tg_score_add_track(s, track_name, 0, 0, -1, &t);
+    for (size_t i = 0; st == TG_OK && i < n; i++) st = tg_score_add_note(s, t, notes[i]);
+    if (st != TG_OK) {
+        tg_score_free(s);
+        return st;
+    }
+    if (n > 0) tg_score_sort(s); /* (tg_score_sort hands an empty track's NULL array to qsort) */
+    *out = s;
+    return TG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sequences. */
+
+void tok_seq_free(tok_seq *seq)
+{
+    free(seq->ids);
+    seq->ids = NULL;
+    seq->n = seq->cap = 0;
+}
+
+tg_status tok_seq_push(tok_seq *seq, int id)
+{
+    if (seq->n == seq->cap) {
+        tg_status st = tg_grow((void **)&seq->ids, &seq->cap, seq->n + 1, sizeof *seq->ids);
+        if (st != TG_OK) return st;
+    }
+    seq->ids[seq->n++] = (uint16_t)id;
+    return TG_OK;
+}
+
+tg_status tok_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
+{
+    seq->n = 0;
+    switch (tok->cfg.kind) {
+    case TOK_REMI: return tok_remi_encode(tok, score, seq);
+    case TOK_GRID: return tok_grid_encode(tok, score, seq);
+    case TOK_PERF: return tok_perf_encode(tok, score, seq);
+    }
+    return TG_ERR_ARG;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decoding. */
+
+tok_decode_options tok_decode_options_default(void)
+{
+    tok_decode_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+tg_status tok_dec_problem(tok_dec *d, size_t index, const char *fmt, ...)
+{
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (!d->opt->lenient) {
+        if (d->err) {
+            d->err->index = index;
+            snprintf(d->err->what, sizeof d->err->what, "%s", what);
+        }
+        return TG_ERR_GRAMMAR;
+    }
+    d->repairs++;
+    const char *name = d->opt->name ? d->opt->name : "tokens";
+    if (d->opt->lines)
+        tg_log(&d->opt->logger, TG_LOG_WARN, "%s:%u: repaired: %s", name,
+               (unsigned)d->opt->lines[index], what);
+    else
+        tg_log(&d->opt->logger, TG_LOG_WARN, "%s: token %zu: repaired: %s", name, index, what);
+    return TG_OK;
+}
+
+int tok_dec_common(tok_dec *d, const uint16_t *ids, size_t n, size_t i, tg_status *st)
+{
+    *st = TG_OK;
+    int id = ids[i];
+    if (id >= d->tok->size) {
+        *st = tok_dec_problem(d, i, "id %d is outside the vocabulary (size %d): dropped", id,
+                              d->tok->size);
+        return 1;
+    }
+    switch (d->tok->info[id].type) {
+    case TOK_T_BOS:
+        if (i != 0) *st = tok_dec_problem(d, i, "BOS inside the sequence: dropped");
+        return 1;
+    case TOK_T_EOS:
+        for (size_t j = i + 1; j < n; j++)
+            if (ids[j] != TOK_PAD) {
+                *st = tok_dec_problem(d, j, "%s after EOS: ignored with the rest",
+                                      tok_name(d->tok, ids[j]));
+                break;
+            }
+        return 2;
+    case TOK_T_PAD: {
+        size_t j = i + 1;
+        while (j < n && ids[j] == TOK_PAD) j++;
+        if (j == n) return 2; /* padding at the end */
+        *st = tok_dec_problem(d, i, "PAD inside the sequence: dropped");
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+tg_status tok_decode(const tok_tokenizer *tok, const uint16_t *ids, size_t n,
+                     const tok_decode_options *opt, tg_score **out, tok_decode_error *err,
+                     size_t *repairs)
+{
+    *out = NULL;
+    tok_decode_options def = tok_decode_options_default();
+    tok_dec d = {tok, opt ? opt : &def, err, 0};
+    if (err) {
+        err->index = 0;
+        err->what[0] = 0;
+    }
+    tg_status st = TG_ERR_ARG;
+    switch (tok->cfg.kind) {
+    case TOK_REMI: st = tok_remi_decode(&d, ids, n, out); break;
+    case TOK_GRID: st = tok_grid_decode(&d, ids, n, out); break;
+    case TOK_PERF: st = tok_perf_decode(&d, ids, n, out); break;
+    }
+    if (repairs) *repairs = d.repairs;
+    return st;
+}

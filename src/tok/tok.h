@@ -1,0 +1,296 @@
+/*
+ * tok.h: the three tokenizers (remi, grid, perf) behind one interface. A
+ * tokenizer is made from a config; it owns a vocabulary (a name for every id,
+ * lookup by name), encodes a score to ids and decodes ids to a new score.
+ *
+ * Every vocabulary starts with PAD = 0, BOS = 1, EOS = 2. encode() writes
+ * BOS first and EOS last. decode() accepts a leading BOS, stops at EOS and
+ * accepts PAD only at the end; in strict mode the first token that breaks the
+ * grammar gives TG_ERR_GRAMMAR with its index, in lenient mode each such
+ * token is dropped (or the broken note repaired) and reported to the logger.
+ *
+ * remi (Huang & Yang, "Pop Music Transformer", 2020; programs as in MidiTok's
+ * REMI with programs), the default. Vocabulary, in id order (577 ids with the
+ * default config):
+ *   PAD BOS EOS Bar Position_0..Position_{B-1} TimeSig_n/d... Tempo_0..Tempo_31
+ *   Program_0..Program_127 Program_drums Pitch_0..Pitch_127 Velocity_0..Velocity_31
+ *   Duration_1..Duration_D
+ * where B = 8 quarters of steps (96: the longest bar) and D = max_duration_steps
+ * (96: two bars of 4/4). Time signatures with tokens: n/2 for n = 1..4, n/4 for
+ * n = 1..8, n/8 for n = 1..16, n/16 for n = 1..32 (60 tokens; bars up to 8
+ * quarter notes), keeping only those whose bar is a whole number of steps.
+ * Grammar:
+ *   [BOS] { Bar [TimeSig] { Position [Tempo] { Program Pitch Velocity Duration } } } [EOS] {PAD}
+ * Positions rise strictly within a bar and stay below the bar's length.
+ * The encoder emits TimeSig in the first bar and in every bar whose meter
+ * differs from the previous bar's; Tempo at the position of every change of
+ * tempo bin (and at position 0 of the first bar), so a Position may carry no
+ * note. Notes of all tracks are interleaved by onset; within a position they
+ * are sorted by program (drums last), pitch, duration, velocity. Bars follow
+ * the score's bar lines (tg_score_bar_lines, in steps); a bar whose length is
+ * no meter's nominal one (a meter change inside a bar, a pickup) gets the
+ * meter token of its length (preferring /4, then /8, /2, /16: 36 steps is
+ * 3/4); a bar longer than 8 quarters is split; a bar no token fits (length
+ * not a multiple of the smallest meter) is cut to the longest that fits, so
+ * note onsets stay exact and only the meter map moves. Durations longer than
+ * D steps are clipped to D (the note's end moves earlier). Time in steps is
+ * round(ticks * steps_per_quarter / ticks_per_quarter), ties up; an end that
+ * rounds onto its start keeps one step. Scores in SMPTE time are read as 120 bpm.
+ * Decoding writes one track per program, in program order with drums last
+ * (named "Program p" / "Drums"); drums go on channel 9, the others take
+ * channels 0..15 without 9 in program order (wrapping after 15). The score
+ * has 40 * steps_per_quarter ticks per quarter (480 by default).
+ * Round trip: decode(encode(s)) has, for every (program or drums) the notes of
+ * s with start and end in steps as above (duration clipped to D), velocity at
+ * its bin's centre; the meters bar by bar; tempo bins at their steps.
+ *
+ * grid (Yu et al., SeqGAN, music experiment): PAD BOS EOS Rest Key_21..Key_108.
+ * The melody sampled every step_sec seconds: at t = k * step_sec (k = 0, 1, ...
+ * while t is before the end of the last note that counts), Key_p for the
+ * highest pitch p in [pitch_min, pitch_max] sounding at t (start <= t < end) in
+ * any track but drum tracks (their keys are not pitches), otherwise Rest;
+ * trailing Rests are dropped. Times come from the tempo map, rounded to whole
+ * microseconds. Decoding makes one note per run of equal keys, velocity 100.
+ *
+ * perf (Huang et al., "Music Transformer"; Oore et al. performance events):
+ * PAD BOS EOS NoteOn_0..127 NoteOff_0..127 TimeShift_1..TimeShift_S Velocity_0..31
+ * with shifts in shift_ms steps (10 ms, S = 100). Onsets and ends of all
+ * non-drum notes are rounded to the step; an end that rounds onto its onset
+ * keeps one step. At one instant NoteOffs come before NoteOns (each group by
+ * pitch); a Velocity token precedes a NoteOn whose velocity bin differs from
+ * the last one. Decoding pairs each NoteOff with the oldest open note of its
+ * pitch. Round trip: per pitch, sorted onsets paired in order with sorted ends.
+ *
+ * grid and perf decode to one track (program 0, channel 0) of a score with
+ * 500 ticks per quarter at 120 bpm (one tick per millisecond), 4/4.
+ *
+ * Config string (corpus headers, checkpoint metadata): the kind, a colon, and
+ * comma-separated key=value pairs, every parameter of the kind, e.g.
+ *   remi:v=1,steps_per_quarter=12,tempo_bins=32,tempo_min_bpm=30,tempo_max_bpm=300,velocity_bins=32,max_duration_steps=96
+ *   grid:v=1,step_sec=0.4,pitch_min=21,pitch_max=108
+ *   perf:v=1,shift_ms=10,max_shift_steps=100,velocity_bins=32
+ * Parsing accepts a bare kind ("remi") and any subset of keys (the rest take
+ * the kind's defaults); an unknown key, a bad number or another v= is an error.
+ */
+#ifndef TG_TOK_H
+#define TG_TOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tunegan.h"
+
+typedef enum { TOK_REMI = 0, TOK_GRID = 1, TOK_PERF = 2 } tok_kind;
+
+#define TOK_PAD 0
+#define TOK_BOS 1
+#define TOK_EOS 2
+/* Version of the vocabularies and grammars; "v=" in the config string. */
+#define TOK_VERSION 1
+/* The longest remi bar, in quarter notes. */
+#define TOK_REMI_MAX_BAR_QUARTERS 8
+/* Velocity written by grid decoding. */
+#define TOK_GRID_VELOCITY 100
+/* Ticks per quarter of scores decoded by grid and perf (at 120 bpm: 1 tick = 1 ms). */
+#define TOK_TIMED_TPQ 500
+
+typedef struct {
+    int steps_per_quarter;   /* 12: positions and durations per quarter note */
+    int tempo_bins;          /* 32, log-spaced from tempo_min_bpm to tempo_max_bpm */
+    double tempo_min_bpm;    /* 30 */
+    double tempo_max_bpm;    /* 300 */
+    int velocity_bins;       /* 32 over velocities 1..127 */
+    int max_duration_steps;  /* 96: two bars of 4/4 */
+} tok_remi_config;
+
+typedef struct {
+    double step_sec;  /* 0.4 s between samples */
+    int pitch_min;    /* 21 (A0) */
+    int pitch_max;    /* 108 (C8) */
+} tok_grid_config;
+
+typedef struct {
+    int shift_ms;         /* 10 ms per time-shift step */
+    int max_shift_steps;  /* 100: TimeShift_1..TimeShift_100 */
+    int velocity_bins;    /* 32 */
+} tok_perf_config;
+
+typedef struct {
+    tok_kind kind;
+    tok_remi_config remi;  /* used when kind is TOK_REMI */
+    tok_grid_config grid;  /* TOK_GRID */
+    tok_perf_config perf;  /* TOK_PERF */
+} tok_config;
+
+/* The default config of a kind (every part filled with its defaults). */
+tok_config tok_config_default(tok_kind kind);
+/* "remi", "grid", "perf"; NULL for an unknown kind. */
+const char *tok_kind_name(tok_kind kind);
+/* Parses a kind name; TG_ERR_ARG when unknown. */
+tg_status tok_kind_parse(const char *name, tok_kind *kind);
+/* Checks every parameter's range; writes a reason to why (may be NULL). */
+tg_status tok_config_check(const tok_config *cfg, char *why, size_t why_size);
+/* Writes the config string (format above); TG_ERR_TOO_LARGE when it does not fit. */
+tg_status tok_config_to_string(const tok_config *cfg, char *buf, size_t size);
+/* Parses a config string; on error writes a reason to why (may be NULL). */
+tg_status tok_config_parse(const char *text, tok_config *cfg, char *why, size_t why_size);
+
+/* ------------------------------------------------------------------------ */
+/* Token types: what each id means, for decoders, statistics and samplers. */
+
+typedef enum {
+    TOK_T_PAD, TOK_T_BOS, TOK_T_EOS,
+    TOK_T_BAR, TOK_T_POSITION, TOK_T_TIMESIG, TOK_T_TEMPO, TOK_T_PROGRAM, TOK_T_PITCH,
+    TOK_T_VELOCITY, TOK_T_DURATION,               /* remi */
+    TOK_T_REST, TOK_T_KEY,                        /* grid */
+    TOK_T_NOTE_ON, TOK_T_NOTE_OFF, TOK_T_TIME_SHIFT, /* perf (and TOK_T_VELOCITY) */
+    TOK_T_COUNT_
+} tok_type;
+
+/* One vocabulary entry. value: the number in the name (position, bin, pitch,
+ * steps; 128 for Program_drums; the index in the meter list for TimeSig). */
+typedef struct {
+    tok_type type;
+    int value;
+} tok_info;
+
+typedef struct tok_tokenizer tok_tokenizer;
+
+tg_status tok_create(const tok_config *cfg, tok_tokenizer **out);
+void tok_free(tok_tokenizer *tok);
+/* Borrowed; valid while tok lives. */
+const tok_config *tok_get_config(const tok_tokenizer *tok);
+
+/* Vocabulary. */
+int tok_vocab_size(const tok_tokenizer *tok);
+/* Name of an id; "?" when out of range. Valid while tok lives. */
+const char *tok_name(const tok_tokenizer *tok, int id);
+/* Id of a name; -1 when unknown. */
+int tok_lookup(const tok_tokenizer *tok, const char *name);
+/* Type and value of an id (TOK_T_COUNT_ when out of range). */
+tok_info tok_get_info(const tok_tokenizer *tok, int id);
+/* Id of a type and value; -1 when the vocabulary has none. */
+int tok_id(const tok_tokenizer *tok, tok_type type, int value);
+
+/* A growable array of ids. */
+typedef struct {
+    uint16_t *ids;
+    size_t n;
+    size_t cap;
+} tok_seq;
+
+void tok_seq_free(tok_seq *seq);
+tg_status tok_seq_push(tok_seq *seq, int id);
+
+/* Encodes a score (sorted or not) into seq, which is cleared first. */
+tg_status tok_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
+
+typedef struct {
+    bool lenient;       /* repair instead of failing */
+    tg_logger logger;   /* each repair is a TG_LOG_WARN message */
+    const char *name;   /* prefix of messages (a file name); may be NULL */
+    const uint32_t *lines; /* when not NULL, line number of each token: messages say "line N" */
+} tok_decode_options;
+
+tok_decode_options tok_decode_options_default(void);
+
+typedef struct {
+    size_t index;      /* index of the offending token */
+    char what[160];    /* what was wrong */
+} tok_decode_error;
+
+/* Decodes ids into a new score. opt and err may be NULL (strict). In lenient
+ * mode *repairs (may be NULL) counts the repairs. */
+tg_status tok_decode(const tok_tokenizer *tok, const uint16_t *ids, size_t n,
+                     const tok_decode_options *opt, tg_score **out, tok_decode_error *err,
+                     size_t *repairs);
+
+/* ------------------------------------------------------------------------ */
+/* Internals shared by the tokenizer files (tok.c, tok_remi.c, tok_grid.c, tok_perf.c). */
+
+#define TOK_MAX_METERS 64
+
+typedef struct {
+    uint8_t numerator;
+    uint16_t denominator;
+    int steps;  /* bar length in steps */
+} tok_meter;
+
+struct tok_tokenizer {
+    tok_config cfg;
+    int size;                  /* vocabulary size */
+    char **names;              /* size names */
+    tok_info *info;            /* size entries */
+    int base[TOK_T_COUNT_];    /* first id of each type; -1 when absent */
+    int count[TOK_T_COUNT_];   /* ids of each type */
+    int first_value[TOK_T_COUNT_]; /* value of the first id of each type */
+    int32_t *hash;             /* open addressing over names: ids, -1 empty */
+    size_t hash_cap;
+    /* remi */
+    tok_meter meters[TOK_MAX_METERS];
+    int n_meters;
+    int max_bar_steps;
+    /* velocity bins (remi, perf): bin of each velocity, centre of each bin */
+    uint8_t vel_bin[128];
+    uint8_t vel_centre[128];
+};
+
+/* Adds a token of a type; value is its number. Used while building vocabularies. */
+tg_status tok_add(tok_tokenizer *tok, tok_type type, int value, const char *name);
+/* Builds each kind's vocabulary (called by tok_create). */
+tg_status tok_remi_build(tok_tokenizer *tok);
+tg_status tok_grid_build(tok_tokenizer *tok);
+tg_status tok_perf_build(tok_tokenizer *tok);
+tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
+tg_status tok_grid_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
+tg_status tok_perf_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
+
+/* Shared decoding state: options, error, repair counting. */
+typedef struct {
+    const tok_tokenizer *tok;
+    const tok_decode_options *opt;
+    tok_decode_error *err;
+    size_t repairs;
+} tok_dec;
+
+/* Strict: fills err and returns TG_ERR_GRAMMAR. Lenient: logs the repair and
+ * returns TG_OK (the caller then drops or repairs the token). */
+tg_status tok_dec_problem(tok_dec *d, size_t index, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Handles BOS, EOS and PAD and ids out of range at index i. Returns 1 when the
+ * token was consumed (or dropped), 2 when the sequence ends here (EOS), 0 when
+ * the caller handles it; *st gets TG_ERR_GRAMMAR in strict mode on a problem. */
+int tok_dec_common(tok_dec *d, const uint16_t *ids, size_t n, size_t i, tg_status *st);
+
+tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
+tg_status tok_grid_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
+tg_status tok_perf_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
+
+/* Velocity bins shared by remi and perf. */
+void tok_velocity_bins(tok_tokenizer *tok, int bins);
+/* Ticks to microseconds through the tempo map a track follows (its chunk's in
+ * format 2), with the map's partial sums kept: the same sums in the same order
+ * as tg_score_ticks_to_sec, found by binary search instead of a walk. */
+typedef struct {
+    const tg_score *score;
+    int chunk;
+    int64_t *ticks;    /* applicable tempo events, in map order */
+    uint32_t *usec;
+    double *sec;       /* seconds at each event */
+    size_t n;
+    bool walk;         /* the map is unsorted: fall back on tg_score_ticks_to_sec */
+} tok_clock;
+
+tg_status tok_clock_init(tok_clock *c, const tg_score *score, const tg_track *track);
+int64_t tok_clock_usec(const tok_clock *c, int64_t ticks);
+void tok_clock_free(tok_clock *c);
+/* The score grid and perf decode to: TOK_TIMED_TPQ at 120 bpm, 4/4, one track
+ * (program 0, channel 0) holding notes given in milliseconds (= ticks). */
+tg_status tok_timed_score(const char *track_name, const tg_note *notes, size_t n, tg_score **out);
+
+/* Longest time an encoder accepts, in its own steps (remi steps, grid samples,
+ * perf shifts): longer pieces give TG_ERR_TOO_LARGE. */
+#define TOK_MAX_STEPS ((int64_t)1 << 22)
+
+#endif /* TG_TOK_H */

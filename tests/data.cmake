@@ -1,0 +1,6 @@
+# Corpus tests: building, reading, splits, batches (test_corpus, unit), and the
+# tokenize/detokenize/vocab/data commands on fixtures (test_cli_data.sh, cli).
+if("midi" IN_LIST TG_SUBSYSTEMS)
+  tg_test(corpus unit)
+endif()
+tg_script_test(cli_data cli sh ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_data.sh)
