@@ -1,0 +1,19 @@
+# The model: unit tests (config, parameter table, gradients against finite
+# differences, skewed = naive attention inside the whole model, determinism,
+# checkpoints and their damaged cases, arena use) and the comparison against
+# PyTorch through the committed references in tests/ref/ (tools/torch_ref.py).
+tg_test(model unit grad)
+tg_test(model_ref ref)
+# Live: regenerate the references with PyTorch (float64 and float32) into a
+# temporary folder, check the committed ones are still what the script
+# produces, and run the comparison on the fresh ones. Skipped without torch.
+tg_script_test(model_ref_live ref sh ${CMAKE_CURRENT_SOURCE_DIR}/model_ref_live.sh
+               $<TARGET_FILE:test_model_ref>)
+# Regenerate the committed references:  cmake --build BUILD --target model_ref_regen
+add_custom_target(model_ref_regen
+  COMMAND $<TARGET_FILE:test_model_ref> --write-checkpoints ${CMAKE_BINARY_DIR}/model_ref_ckpt
+  COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tools/torch_ref.py
+          --checkpoints ${CMAKE_BINARY_DIR}/model_ref_ckpt --out ${CMAKE_SOURCE_DIR}/tests/ref
+  DEPENDS test_model_ref
+  COMMENT "Regenerating tests/ref/model_*.safetensors with PyTorch"
+  VERBATIM)
