@@ -1,0 +1,81 @@
+#!/bin/bash
+# test_cli_pretrain.sh: `tunegan pretrain` on a corpus built from the fixtures
+# with a micro model: it writes a checkpoint, an optimizer state and a log;
+# 3 steps, then 3 more resumed, give the same files byte for byte as 6 steps
+# in one run; the log has mle and eval lines; `tunegan plot` draws it; bad
+# input (no corpus, a damaged checkpoint, an existing run) is a clear error.
+# Environment (set by ctest): TG_BIN, TG_TEST_DATA.
+set -u
+BIN=${TG_BIN:?TG_BIN not set}
+DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
+tmp=$(mktemp -d /tmp/tg_cli_pretrain.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+checks=0
+ok() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
+run() { # run WANT_STATUS WHAT COMMAND...
+    want=$1; what=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else fail "$what: exit $got, want $want"; cat "$tmp/err" >&2; fi
+}
+has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
+
+mkdir "$tmp/midi"
+for f in format0.mid format1.mid format2.mid running_status.mid tempo_map.mid overlap_same_key.mid; do
+    [ -f "$DATA/$f" ] && cp "$DATA/$f" "$tmp/midi/"
+done
+# every piece in train except one in valid, so both splits exist
+printf 'format0.mid\tvalid\n' >"$tmp/split.tsv"
+for f in "$tmp"/midi/*.mid; do
+    n=$(basename "$f")
+    [ "$n" = format0.mid ] || printf '%s\ttrain\n' "$n" >>"$tmp/split.tsv"
+done
+run 0 "data build" "$BIN" data build --tokenizer remi --split "$tmp/split.tsv" -o "$tmp/c.corpus" "$tmp/midi"
+
+M="--corpus $tmp/c.corpus --d-model 32 --layers 1 --heads 2 --context 32 --batch 3 --steps 6 --eval-every 4 --warmup 2 --seed 5 --threads 1"
+run 0 "pretrain 6 steps" "$BIN" pretrain $M -o "$tmp/one"
+for f in model.safetensors optimizer.safetensors log.jsonl; do
+    if [ -s "$tmp/one/$f" ]; then ok; else fail "pretrain wrote no $f"; fi
+done
+if grep -q '"seed 5' "$tmp/err" || grep -q 'seed 5' "$tmp/err"; then ok; else fail "the seed is not printed"; fi
+mle=$(grep -c '"phase":"mle"' "$tmp/one/log.jsonl")
+evl=$(grep -c '"phase":"eval"' "$tmp/one/log.jsonl")
+[ "$mle" -eq 6 ] && ok || fail "log has $mle mle lines, want 6"
+[ "$evl" -eq 2 ] && ok || fail "log has $evl eval lines, want 2 (steps 4 and 6)"
+grep -q '"val_nll":[0-9]' "$tmp/one/log.jsonl" && ok || fail "no val_nll in the log"
+
+run 0 "pretrain stopped at 3" "$BIN" pretrain $M -o "$tmp/two" --stop-at 3
+run 0 "pretrain resumed" "$BIN" pretrain $M -o "$tmp/two" --resume
+for f in model.safetensors optimizer.safetensors; do
+    if cmp -s "$tmp/one/$f" "$tmp/two/$f"; then ok; else fail "resumed $f differs from the uninterrupted run"; fi
+done
+if diff <(sed 's/,"tok_per_s":[0-9.e+-]*//' "$tmp/one/log.jsonl") <(sed 's/,"tok_per_s":[0-9.e+-]*//' "$tmp/two/log.jsonl") >/dev/null 2>&1; then ok
+else fail "resumed log differs from the uninterrupted run's"; fi
+
+run 0 "relative vs absolute: absolute runs" "$BIN" pretrain $M -o "$tmp/abs" --attention absolute
+
+# errors
+run 1 "existing run without --resume" "$BIN" pretrain $M -o "$tmp/one"
+has_err "already holds a run" "existing run"
+run 1 "missing corpus" "$BIN" pretrain --corpus "$tmp/none.corpus" -o "$tmp/x"
+has_err "none.corpus" "missing corpus"
+run 1 "bad number" "$BIN" pretrain $M -o "$tmp/y" --lr 1e-3x
+has_err "--lr" "bad number"
+head -c 300 "$tmp/one/model.safetensors" >"$tmp/two/model.safetensors"
+run 1 "damaged checkpoint on resume" "$BIN" pretrain $M -o "$tmp/two" --resume --steps 8
+has_err "model.safetensors" "damaged checkpoint"
+run 1 "heads not dividing d-model" "$BIN" pretrain $M -o "$tmp/z" --heads 3
+has_err "divisible" "heads"
+
+# the curves
+if "$BIN" --version | grep -q cairo; then
+    run 0 "plot" "$BIN" plot "$tmp/one"
+    if [ "$(head -c 4 "$tmp/one/curves.png" | od -An -c | tr -d ' ')" = '211PNG' ]; then ok; else fail "curves.png is not a PNG"; fi
+    run 1 "plot of a folder without a log" "$BIN" plot "$tmp/midi"
+    has_err "log" "plot without log"
+fi
+
+echo "test_cli_pretrain: $checks checks, $fails failed"
+[ "$fails" -eq 0 ]

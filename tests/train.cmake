@@ -1,0 +1,1 @@
+tg_script_test(cli_pretrain cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_pretrain.sh)
