@@ -204,7 +204,8 @@ void nn_gelu_forward(float *out, const float *inp, size_t N)
     for (ptrdiff_t i = 0; i < n; i++) {
         float x = inp[i];
         float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
-        out[i] = 0.5f * x * (1.0f + tanhf(u));
+        /* 0.5 (1 + tanh u) = 1 / (1 + exp(-2u)): one expf, several times cheaper than tanhf */
+        out[i] = x / (1.0f + expf(-2.0f * u));
     }
 }
 
@@ -217,7 +218,7 @@ void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N
     for (ptrdiff_t i = 0; i < n; i++) {
         float x = inp[i];
         float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
-        float t = tanhf(u);
+        float t = 2.0f / (1.0f + expf(-2.0f * u)) - 1.0f; /* tanh u */
         float du = NN_GELU_K * (1.0f + 3.0f * NN_GELU_A * x * x);
         float grad = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
         dinp[i] += grad * dout[i];
