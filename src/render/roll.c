@@ -138,7 +138,9 @@ static void draw_notes(cairo_t *cr, const tg_score *score, const roll_layout *L)
             double x0 = x_of(L, n->start_ticks), x1 = x_of(L, n->end_ticks);
             double a = 0.45 + 0.55 * n->velocity / 127.0;
             cairo_set_source_rgba(cr, c[0], c[1], c[2], a);
-            cairo_rectangle(cr, x0, y_of(L, n->pitch) + 0.5, x1 - x0 > 1 ? x1 - x0 : 1, L->ppp - 1);
+            /* a one-pixel gap at the end keeps repeated notes apart */
+            double w = x1 - x0 > 2 ? x1 - x0 - 1 : 1;
+            cairo_rectangle(cr, x0, y_of(L, n->pitch) + 0.5, w, L->ppp - 1);
             cairo_fill(cr);
         }
     }
