@@ -121,7 +121,7 @@ static void draw_axis(cairo_t *cr, const roll_layout *L)
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     for (int p = L->lo; p <= L->hi; p++) {
         if (p % 12 != 0 && L->ppp < 9) continue; /* only Cs when rows are thin */
-        char label[8];
+        char label[16];
         snprintf(label, sizeof label, "%s%d", names[p % 12], p / 12 - 1);
         cairo_move_to(cr, 4, y_of(L, p) + L->ppp);
         cairo_show_text(cr, label);
