@@ -1,0 +1,86 @@
+/*
+ * train_step.c: tokens per second of one training step of the generator
+ * (forward, backward, gradient clipping, AdamW) at a preset's shapes, on
+ * random tokens, median over the timed steps after warm-up; also the peak
+ * resident memory. bench/train_vs_torch.py runs it beside PyTorch.
+ *
+ *   bench_train_step [preset] [relative|absolute] [batch] [steps] [threads] [vocab]
+ *   defaults:         small    relative            16      10      0 (all)  577
+ * Prints one JSON object on stdout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "core/core.h"
+#include "model/model.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    const char *preset = argc > 1 ? argv[1] : "small";
+    const char *attention = argc > 2 ? argv[2] : "relative";
+    int B = argc > 3 ? atoi(argv[3]) : 16;
+    int steps = argc > 4 ? atoi(argv[4]) : 10;
+    int threads = argc > 5 ? atoi(argv[5]) : 0;
+    int V = argc > 6 ? atoi(argv[6]) : 577;
+    model_config cfg = model_config_default();
+    cfg.vocab_size = V;
+    if (model_config_preset(preset, &cfg) != TG_OK || model_attention_parse(attention, &cfg.attention) != TG_OK ||
+        B < 1 || steps < 1) {
+        fprintf(stderr, "usage: bench_train_step [tiny|small|base] [relative|absolute] [batch] [steps] [threads] [vocab]\n");
+        return 1;
+    }
+    cfg.dropout = 0.0f; /* the PyTorch side runs without dropout too */
+    nn_set_threads(threads);
+    tg_model *m;
+    if (model_create(&cfg, B, &m) != TG_OK) return 1;
+    tg_rng rng;
+    tg_rng_seed(&rng, 1);
+    model_init(m, &rng);
+    int T = cfg.context;
+    int *tokens = malloc(sizeof(int) * (size_t)B * (T + 1));
+    for (int i = 0; i < B * (T + 1); i++) tokens[i] = (int)tg_rng_below(&rng, (uint32_t)V);
+    int *inputs = malloc(sizeof(int) * (size_t)B * T), *targets = malloc(sizeof(int) * (size_t)B * T);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            inputs[b * T + t] = tokens[b * (T + 1) + t];
+            targets[b * T + t] = tokens[b * (T + 1) + t + 1];
+        }
+    nn_adamw_hparams hp = {3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
+    int warm = 2;
+    double *ms = malloc(sizeof(double) * (size_t)steps);
+    float loss = 0;
+    for (int s = 0; s < warm + steps; s++) {
+        double t0 = tg_now_sec();
+        model_zero_grad(m);
+        loss = model_lm_forward(m, inputs, targets, B, T, NULL);
+        model_lm_backward(m);
+        model_clip_grad(m, 1.0f);
+        model_adamw_step(m, &hp, s + 1);
+        double dt = tg_now_sec() - t0;
+        if (s >= warm) ms[s - warm] = dt * 1e3;
+    }
+    qsort(ms, (size_t)steps, sizeof(double), cmp_double);
+    double med = ms[steps / 2];
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char blas[256];
+    printf("{\"impl\":\"tunegan\",\"preset\":\"%s\",\"attention\":\"%s\",\"batch\":%d,\"context\":%d,"
+           "\"threads\":%d,\"params\":%zu,\"step_ms_median\":%.2f,\"tok_per_s\":%.1f,\"max_rss_mb\":%.1f,"
+           "\"loss\":%.4f,\"blas\":\"%s\"}\n",
+           preset, attention, B, T, nn_get_threads(), model_param_count(m), med, B * T / (med / 1e3),
+           ru.ru_maxrss / 1024.0, loss, nn_blas_info(blas, sizeof blas));
+    free(ms);
+    free(tokens);
+    free(inputs);
+    free(targets);
+    model_free(m);
+    return 0;
+}
