@@ -293,4 +293,80 @@ tg_status tok_timed_score(const char *track_name, const tg_note *notes, size_t n
  * perf shifts): longer pieces give TG_ERR_TOO_LARGE. */
 #define TOK_MAX_STEPS ((int64_t)1 << 22)
 
+
+/* ------------------------------------------------------------------------ */
+/* Grammar states (tok_grammar.c): which ids may come next in a sequence, for
+ * masking a sampler's choices. A state starts before BOS; feeding a token the
+ * state allows advances it. Every sequence the encoder writes is accepted
+ * (BOS ... EOS), and every sequence the state accepts up to EOS decodes
+ * strictly. The rules are those of the decoders, tightened to the encoder's
+ * canonical order (so the model is never offered a token the encoder would
+ * not write):
+ *   remi: BOS, then { Bar [TimeSig] { Position [Tempo] { Program Pitch
+ *     Velocity Duration } } }, EOS. The first Bar carries a TimeSig; TimeSig
+ *     only right after a Bar; Positions rise strictly within a bar and stay
+ *     below the bar's length (its meter); a Position is followed by a Tempo
+ *     or a note; Tempo only right after a Position; within a position, notes
+ *     in (program, pitch) order, drums last; EOS right after BOS, a Duration
+ *     or a Tempo.
+ *   grid: BOS, { Rest | Key }, EOS; EOS right after BOS or a Key (no
+ *     trailing Rests).
+ *   perf: BOS, then TimeShift, Velocity, NoteOn and NoteOff events: a
+ *     TimeShift shorter than the longest is not followed by another; a
+ *     Velocity differs from the one in force and is followed by a NoteOn; a
+ *     NoteOn needs a Velocity before it; a NoteOff needs a note of its pitch
+ *     begun at an earlier instant; at one instant NoteOffs come before
+ *     NoteOns, each group in non-decreasing pitch; EOS right after BOS or a
+ *     NoteOff, with no note sounding.
+ * A state is a plain value (a few hundred bytes): copy it to keep a point to
+ * come back to. */
+
+typedef struct {
+    const tok_tokenizer *tok; /* borrowed: must outlive the state */
+    int last;                 /* type of the last token fed (TOK_T_COUNT_ before BOS) */
+    bool ended;               /* EOS fed: only PAD may follow */
+    int64_t tokens;           /* tokens fed */
+    /* remi */
+    int meter;                /* meter index in force (-1 before the first TimeSig) */
+    int bar_meter;            /* meter of the current bar */
+    int64_t bar_start;        /* steps at the start of the current bar */
+    int64_t bars;             /* Bar tokens fed */
+    int pos;                  /* position in the bar (-1 before its first Position) */
+    int program;              /* program of the note being read */
+    int prev_program, prev_pitch; /* last complete note at this position (-1: none) */
+    /* grid: samples fed */
+    int64_t samples;
+    /* perf */
+    int64_t now;              /* time-shift steps so far */
+    int velocity;             /* bin in force (-1: none yet) */
+    int last_shift;           /* value of the last TimeShift */
+    int last_off, last_on;    /* highest NoteOff / NoteOn pitch at this instant (-1: none) */
+    int64_t open_total;       /* notes sounding */
+    int32_t open[128];        /* notes sounding per pitch */
+} tok_grammar;
+
+/* A state before BOS. */
+void tok_grammar_init(tok_grammar *g, const tok_tokenizer *tok);
+/* Whether id may come next (false for ids outside the vocabulary). */
+bool tok_grammar_allows(const tok_grammar *g, int id);
+/* mask (V bytes) = 1 for every id that may come next, 0 for the others;
+ * returns how many may. */
+int tok_grammar_mask(const tok_grammar *g, uint8_t *mask);
+/* Advances the state by id; TG_ERR_GRAMMAR (state unchanged) when it may not
+ * come next. */
+tg_status tok_grammar_feed(tok_grammar *g, int id);
+/* Whether EOS may come next. */
+bool tok_grammar_can_end(const tok_grammar *g);
+/* Whether the piece can be ended from here by tokens that add no note
+ * (tok_grammar_close): remi and grid when EOS may come next; perf unless a
+ * Velocity waits for its NoteOn. */
+bool tok_grammar_can_close(const tok_grammar *g);
+/* Appends to seq the tokens (without EOS) after which EOS may come: perf
+ * ends every sounding note (after a TimeShift_1 when needed), the others
+ * append nothing. TG_ERR_GRAMMAR when tok_grammar_can_close is false. */
+tg_status tok_grammar_close(const tok_grammar *g, tok_seq *seq);
+/* The time reached, in the tokenizer's unit: remi steps (start of the
+ * current bar, plus the current position), grid samples, perf shift steps. */
+int64_t tok_grammar_time(const tok_grammar *g);
+
 #endif /* TG_TOK_H */
