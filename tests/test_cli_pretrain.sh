@@ -56,6 +56,20 @@ else fail "resumed log differs from the uninterrupted run's"; fi
 
 run 0 "relative vs absolute: absolute runs" "$BIN" pretrain $M -o "$tmp/abs" --attention absolute
 
+# Ctrl-C: a long run interrupted saves a checkpoint and exits 0
+"$BIN" pretrain $M -o "$tmp/int" --steps 1000000 --eval-every 1000000 >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    [ -s "$tmp/int/log.jsonl" ] && break
+    sleep 0.5
+done
+kill -INT $pid
+wait $pid
+st=$?
+[ "$st" -eq 0 ] && ok || fail "interrupted pretrain exited $st, want 0"
+grep -q "stopped at step" "$tmp/int.out" && ok || fail "interrupted pretrain did not say where it stopped"
+[ -s "$tmp/int/model.safetensors" ] && ok || fail "interrupted pretrain saved no checkpoint"
+
 # errors
 run 1 "existing run without --resume" "$BIN" pretrain $M -o "$tmp/one"
 has_err "already holds a run" "existing run"
