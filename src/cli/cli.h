@@ -88,5 +88,7 @@ int cli_render(int argc, char **argv);
 int cli_roll(int argc, char **argv);
 int cli_plot(int argc, char **argv);
 int cli_pretrain(int argc, char **argv);
+int cli_generate(int argc, char **argv);
+int cli_eval(int argc, char **argv);
 
 #endif /* TG_CLI_H */

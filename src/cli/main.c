@@ -21,6 +21,7 @@ static const command commands[] = {
     {"vocab", cli_vocab, "print a tokenizer's vocabulary (id and name)"},
     {"data", cli_data, "build a training corpus from MIDI folders, or summarise one"},
     {"pretrain", cli_pretrain, "train the generator by maximum likelihood on a corpus"},
+    {"eval", cli_eval, "likelihood of a model on a corpus; BLEU, statistics and overlap of samples"},
     {"render", cli_render, "render a MIDI file to audio (WAV) with FluidSynth"},
     {"roll", cli_roll, "draw a piano roll of a MIDI file (PNG)"},
     {"plot", cli_plot, "draw the training curves of a run (PNG)"},

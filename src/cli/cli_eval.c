@@ -1,0 +1,554 @@
+/*
+ * cli_eval.c: `tunegan eval`, in two modes.
+ *
+ *   eval --model RUN_DIR --corpus CORPUS [--split test] [--stride N]
+ *       the mean NLL per token and perplexity of a generator on a corpus
+ *       split (src/eval/likelihood.c), beside the unigram baseline;
+ *   eval --samples SET --reference SET [--tokenizer remi] [--segment N]
+ *       BLEU against the reference, self-BLEU of both sets, SeqGAN's MSE as
+ *       we read it, MusPy statistics side by side and Yang & Lerch's overlap.
+ *       A SET is a folder of MIDI files or a corpus file, optionally with a
+ *       split: CORPUS:train|valid|test (test when none is given).
+ *
+ * A readable table by default, one JSON object with --json (metric names as
+ * keys, NaN written as null). Unreadable files are skipped with a line each;
+ * empty sets, a corpus whose tokenizer differs from the model's or from
+ * --tokenizer, and a missing folder or corpus are errors (exit status 1).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "core/core.h"
+#include "eval/eval.h"
+#include "train/train.h"
+
+/* ------------------------------------------------------------------------ */
+/* JSON helpers. */
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void json_num(double v)
+{
+    if (isfinite(v))
+        printf("%.17g", v);
+    else
+        printf("null");
+}
+
+/* Compares two tokenizer config strings by what they mean. */
+static bool same_tokenizer(const char *a, const char *b)
+{
+    tok_config ca, cb;
+    char sa[512], sb[512];
+    if (tok_config_parse(a, &ca, NULL, 0) != TG_OK || tok_config_parse(b, &cb, NULL, 0) != TG_OK) return false;
+    if (tok_config_to_string(&ca, sa, sizeof sa) != TG_OK || tok_config_to_string(&cb, sb, sizeof sb) != TG_OK)
+        return false;
+    return strcmp(sa, sb) == 0;
+}
+
+static int parse_split(const char *s)
+{
+    for (int i = 0; i < DATA_SPLITS; i++)
+        if (strcmp(s, data_split_name(i)) == 0) return i;
+    return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* eval --model */
+
+static void on_windows(void *user, uint64_t done, uint64_t total)
+{
+    cli_progress *p = user;
+    p->total = (size_t)total;
+    cli_progress_update(p, (size_t)done);
+}
+
+static int eval_model(const char *run, const char *corpus_path, const char *split_name, int stride,
+                      int batch, bool json)
+{
+    int split = parse_split(split_name);
+    if (split < 0) {
+        cli_error("eval: --split must be train, valid or test, got '%s'", split_name);
+        return 1;
+    }
+    if (!corpus_path) {
+        cli_error("eval: --model needs --corpus CORPUS (see tunegan eval --help)");
+        return 1;
+    }
+    char path[1024];
+    struct stat sb;
+    if (stat(run, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(path, sizeof path, "%s/model.safetensors", run);
+    else
+        snprintf(path, sizeof path, "%s", run);
+    data_corpus *c = NULL;
+    data_error derr = {{0}};
+    tg_status st = data_corpus_open(corpus_path, &c, &derr);
+    if (st != TG_OK) {
+        cli_error("%s: %s", corpus_path, derr.what[0] ? derr.what : tg_status_str(st));
+        return 1;
+    }
+    tg_model *m = NULL;
+    model_meta *meta = NULL;
+    char err[1024] = "";
+    st = model_load(path, batch, &m, &meta, err, sizeof err);
+    if (st != TG_OK) {
+        cli_error("%s", err[0] ? err : tg_status_str(st));
+        data_corpus_close(c);
+        return 1;
+    }
+    int rc = 1;
+    const char *mtok = model_meta_get(meta, "tokenizer");
+    const model_config *cfg = model_get_config(m);
+    if (mtok && mtok[0] && !same_tokenizer(mtok, c->config)) {
+        cli_error("eval: the model %s was trained with tokenizer '%s' but %s holds '%s': build the corpus "
+                  "with the model's tokenizer", path, mtok, corpus_path, c->config);
+        goto done;
+    }
+    if (!mtok || !mtok[0]) cli_warn("%s names no tokenizer; assuming the corpus's", path);
+    if (cfg->kind != MODEL_GENERATOR) {
+        cli_error("eval: %s is a discriminator, not a generator", path);
+        goto done;
+    }
+    if ((uint32_t)cfg->vocab_size != c->vocab_size) {
+        cli_error("eval: the model's vocabulary has %d tokens, %s's %u: a different tokenizer", cfg->vocab_size,
+                  corpus_path, c->vocab_size);
+        goto done;
+    }
+    if (c->split_count[split] == 0) {
+        cli_error("eval: %s has no %s piece", corpus_path, split_name);
+        goto done;
+    }
+    if (stride == 0) stride = cfg->context > 1 ? cfg->context / 2 : 1;
+    if (stride > cfg->context) {
+        cli_error("eval: --stride %d exceeds the model's context %d", stride, cfg->context);
+        goto done;
+    }
+    cli_progress prog;
+    cli_progress_begin(&prog, "eval", (size_t)eval_nll_window_count(c, split, cfg->context, stride), "windows");
+    double t0 = tg_now_sec();
+    eval_nll_result r;
+    st = eval_nll(m, c, split, stride, &r, on_windows, &prog);
+    cli_progress_end(&prog);
+    double secs = tg_now_sec() - t0;
+    if (st != TG_OK) {
+        cli_error("eval: %s", tg_status_str(st));
+        goto done;
+    }
+    double uni = train_unigram_nll(c, split);
+    if (json) {
+        printf("{\"model\":");
+        json_str(path);
+        printf(",\"corpus\":");
+        json_str(corpus_path);
+        printf(",\"split\":\"%s\",\"tokenizer\":", split_name);
+        json_str(c->config);
+        printf(",\"nll\":");
+        json_num(r.nll);
+        printf(",\"perplexity\":");
+        json_num(r.perplexity);
+        printf(",\"unigram_nll\":");
+        json_num(uni);
+        printf(",\"tokens\":%llu,\"windows\":%llu,\"context\":%d,\"stride\":%d,\"seconds\":%.3f}\n",
+               (unsigned long long)r.tokens, (unsigned long long)r.windows, r.context, r.stride, secs);
+    } else {
+        printf("model       %s\ncorpus      %s (%s split, %llu tokens scored)\n", path, corpus_path, split_name,
+               (unsigned long long)r.tokens);
+        printf("windows     %llu of %d tokens, stride %d (every token scored once, with at least %d tokens of "
+               "context past the first window)\n",
+               (unsigned long long)r.windows, r.context, r.stride, r.context - r.stride);
+        printf("NLL         %.4f nats/token\nperplexity  %.3f\n", r.nll, r.perplexity);
+        printf("unigram     %.4f nats/token (perplexity %.3f): the training split's token frequencies\n", uni,
+               exp(uni));
+        printf("time        %.1f s\n", secs);
+    }
+    rc = 0;
+done:
+    model_meta_free(meta);
+    model_free(m);
+    data_corpus_close(c);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* eval --samples --reference */
+
+typedef struct {
+    const char *spec;     /* as given */
+    char path[1024];
+    bool is_corpus;
+    int split;
+    data_corpus *corpus;
+    eval_set set;
+} set_source;
+
+/* Resolves a SET argument: a folder, a corpus file, or CORPUS:split. */
+static int resolve_source(const char *flag, const char *spec, set_source *s)
+{
+    memset(s, 0, sizeof *s);
+    s->spec = spec;
+    s->split = DATA_TEST;
+    snprintf(s->path, sizeof s->path, "%s", spec);
+    struct stat sb;
+    if (stat(spec, &sb) == 0) {
+        s->is_corpus = !S_ISDIR(sb.st_mode);
+    } else {
+        const char *colon = strrchr(spec, ':');
+        int split = colon ? parse_split(colon + 1) : -1;
+        if (split >= 0 && (size_t)(colon - spec) < sizeof s->path) {
+            snprintf(s->path, sizeof s->path, "%.*s", (int)(colon - spec), spec);
+            if (stat(s->path, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+                s->is_corpus = true;
+                s->split = split;
+                return 0;
+            }
+        }
+        cli_error("eval: %s %s: no such folder or corpus file", flag, spec);
+        return 1;
+    }
+    return 0;
+}
+
+static int open_corpus(set_source *s)
+{
+    data_error derr = {{0}};
+    tg_status st = data_corpus_open(s->path, &s->corpus, &derr);
+    if (st != TG_OK) {
+        cli_error("%s: %s", s->path, derr.what[0] ? derr.what : tg_status_str(st));
+        return 1;
+    }
+    return 0;
+}
+
+static int load_source(const char *flag, set_source *s, const tok_tokenizer *tok)
+{
+    tg_logger log = cli_logger();
+    tg_status st;
+    if (s->is_corpus)
+        st = eval_set_from_corpus(s->corpus, s->path, s->split, tok, &log, &s->set);
+    else
+        st = eval_set_from_dir(s->path, tok, &log, &s->set);
+    if (st != TG_OK) {
+        cli_error("eval: %s %s: %s", flag, s->spec, tg_status_str(st));
+        return 1;
+    }
+    if (s->set.n == 0) {
+        if (s->is_corpus)
+            cli_error("eval: %s %s: the %s split holds no piece", flag, s->spec, data_split_name(s->split));
+        else if (s->set.files_found == 0)
+            cli_error("eval: %s %s: no MIDI file (.mid, .midi) in the folder", flag, s->spec);
+        else
+            cli_error("eval: %s %s: none of its %zu MIDI files could be read", flag, s->spec, s->set.files_found);
+        return 1;
+    }
+    return 0;
+}
+
+static void describe(const char *label, const set_source *s)
+{
+    printf("%-10s %s: %zu pieces", label, s->spec, s->set.n);
+    if (s->set.skipped) printf(", %zu files skipped", s->set.skipped);
+    if (s->set.transposed) printf(", %zu transposed copies left out", s->set.transposed);
+    if (s->set.repairs) printf(", %zu decoding repairs", s->set.repairs);
+    putchar('\n');
+}
+
+static void json_source(const char *key, const set_source *s)
+{
+    printf("\"%s\":{\"source\":", key);
+    json_str(s->spec);
+    printf(",\"pieces\":%zu,\"files\":%zu,\"skipped\":%zu,\"transposed_left_out\":%zu,\"decoding_repairs\":%zu}",
+           s->set.n, s->set.files_found, s->set.skipped, s->set.transposed, s->set.repairs);
+}
+
+typedef struct {
+    eval_bleu_result bleu, self_gen, self_ref;
+    bool self_gen_ok, self_ref_ok;
+    eval_mse_result mse;
+    eval_summary stats[2][EVAL_N_STATS];
+    eval_overlap_result overlap[EVAL_N_FEATURES];
+    double t_load, t_bleu, t_self, t_stats, t_mse, t_overlap;
+} sample_report;
+
+static tg_status set_stats(const eval_set *set, eval_summary out[EVAL_N_STATS])
+{
+    double *v = malloc(set->n * EVAL_N_STATS * sizeof *v);
+    if (!v) return TG_ERR_NOMEM;
+    tg_status st = TG_OK;
+    for (size_t i = 0; i < set->n && st == TG_OK; i++) st = eval_music_stats(set->pieces[i].score, v + i * EVAL_N_STATS);
+    for (int k = 0; k < EVAL_N_STATS; k++) out[k] = eval_summarize(v + k, set->n, EVAL_N_STATS);
+    free(v);
+    return st;
+}
+
+static tg_status run_metrics(const eval_set *gen, const eval_set *ref, int segment, sample_report *r)
+{
+    eval_seq *sg = NULL, *sr = NULL;
+    size_t ng = 0, nr = 0;
+    tg_status st = eval_set_sequences(gen, segment, &sg, &ng);
+    if (st == TG_OK) st = eval_set_sequences(ref, segment, &sr, &nr);
+    double t = tg_now_sec();
+    if (st == TG_OK) st = eval_bleu(sg, ng, sr, nr, EVAL_BLEU_MAX_N, &r->bleu);
+    r->t_bleu = tg_now_sec() - t;
+    t = tg_now_sec();
+    if (st == TG_OK) r->self_gen_ok = eval_self_bleu(sg, ng, EVAL_BLEU_MAX_N, &r->self_gen) == TG_OK;
+    if (st == TG_OK) r->self_ref_ok = eval_self_bleu(sr, nr, EVAL_BLEU_MAX_N, &r->self_ref) == TG_OK;
+    r->t_self = tg_now_sec() - t;
+    free(sg);
+    free(sr);
+    t = tg_now_sec();
+    if (st == TG_OK) st = set_stats(gen, r->stats[0]);
+    if (st == TG_OK) st = set_stats(ref, r->stats[1]);
+    r->t_stats = tg_now_sec() - t;
+    t = tg_now_sec();
+    if (st == TG_OK) st = eval_mse(gen, ref, &r->mse);
+    r->t_mse = tg_now_sec() - t;
+    t = tg_now_sec();
+    if (st == TG_OK) st = eval_overlap(gen, ref, r->overlap);
+    r->t_overlap = tg_now_sec() - t;
+    return st;
+}
+
+static void print_table(const set_source *g, const set_source *r, const char *tokcfg, int segment,
+                        const sample_report *rep)
+{
+    describe("samples", g);
+    describe("reference", r);
+    printf("tokenizer  %s\n", tokcfg);
+    if (segment > 0) printf("BLEU over consecutive segments of %d tokens\n", segment);
+    printf("\nBLEU-4 (NLTK corpus_bleu, smoothing method1; BOS/EOS/PAD left out)\n");
+    printf("  samples vs reference           %.4f   (precisions %.3f %.3f %.3f %.3f, brevity %.3f)\n",
+           rep->bleu.bleu, (double)rep->bleu.matches[0] / rep->bleu.totals[0],
+           (double)rep->bleu.matches[1] / rep->bleu.totals[1], (double)rep->bleu.matches[2] / rep->bleu.totals[2],
+           (double)rep->bleu.matches[3] / rep->bleu.totals[3], rep->bleu.brevity_penalty);
+    printf("  mean sentence BLEU (Texygen)   %.4f\n", rep->bleu.bleu_sentence_mean);
+    printf("  self-BLEU (Texygen)            samples %s", rep->self_gen_ok ? "" : "n/a");
+    if (rep->self_gen_ok) printf("%.4f", rep->self_gen.bleu_sentence_mean);
+    printf("   reference %s", rep->self_ref_ok ? "" : "n/a");
+    if (rep->self_ref_ok) printf("%.4f", rep->self_ref.bleu_sentence_mean);
+    printf("   (lower: more diverse)\n");
+    printf("\nSeqGAN's MSE, read through Zipf metrics (Manaris et al. 2007)\n");
+    printf("  zipf_mse (set means)           %.5f\n", rep->mse.zipf_mse);
+    printf("  zipf_mse_nearest (per piece)   %.5f\n", rep->mse.zipf_mse_nearest);
+    printf("  pitch_mse (first 32 melody notes, nearest reference)  %.3f\n", rep->mse.pitch_mse);
+    printf("\nmusic statistics (MusPy)       samples mean +- sd      reference mean +- sd\n");
+    for (int k = 0; k < EVAL_N_STATS; k++)
+        printf("  %-26s %10.4f +- %-9.4f   %10.4f +- %-9.4f\n", eval_stat_name(k), rep->stats[0][k].mean,
+               rep->stats[0][k].sd, rep->stats[1][k].mean, rep->stats[1][k].sd);
+    printf("\noverlap (Yang & Lerch 2020)    OA(ref intra, inter)  KLD    OA(intra, intra)  "
+           "mean distance: intra samples / intra ref / inter\n");
+    for (int f = 0; f < EVAL_N_FEATURES; f++)
+        printf("  %-26s %8.4f          %8.4f   %8.4f          %.4g / %.4g / %.4g\n", eval_feature_name(f),
+               rep->overlap[f].oa, rep->overlap[f].kld, rep->overlap[f].oa_intra, rep->overlap[f].intra_gen_mean,
+               rep->overlap[f].intra_ref_mean, rep->overlap[f].inter_mean);
+    printf("\ntime: load %.2f s, BLEU %.2f s, self-BLEU %.2f s, statistics %.2f s, MSE %.2f s, overlap %.2f s\n",
+           rep->t_load, rep->t_bleu, rep->t_self, rep->t_stats, rep->t_mse, rep->t_overlap);
+}
+
+static void print_json(const set_source *g, const set_source *r, const char *tokcfg, int segment,
+                       const sample_report *rep)
+{
+    putchar('{');
+    json_source("samples", g);
+    putchar(',');
+    json_source("reference", r);
+    printf(",\"tokenizer\":");
+    json_str(tokcfg);
+    printf(",\"segment\":%d,\"bleu\":", segment);
+    json_num(rep->bleu.bleu);
+    printf(",\"bleu_sentence_mean\":");
+    json_num(rep->bleu.bleu_sentence_mean);
+    printf(",\"bleu_precisions\":[");
+    for (int n = 0; n < EVAL_BLEU_MAX_N; n++) {
+        if (n) putchar(',');
+        json_num((double)rep->bleu.matches[n] / (double)rep->bleu.totals[n]);
+    }
+    printf("],\"brevity_penalty\":");
+    json_num(rep->bleu.brevity_penalty);
+    printf(",\"self_bleu\":");
+    json_num(rep->self_gen_ok ? rep->self_gen.bleu_sentence_mean : NAN);
+    printf(",\"self_bleu_reference\":");
+    json_num(rep->self_ref_ok ? rep->self_ref.bleu_sentence_mean : NAN);
+    printf(",\"zipf_mse\":");
+    json_num(rep->mse.zipf_mse);
+    printf(",\"zipf_mse_nearest\":");
+    json_num(rep->mse.zipf_mse_nearest);
+    printf(",\"pitch_mse\":");
+    json_num(rep->mse.pitch_mse);
+    printf(",\"stats\":{");
+    for (int k = 0; k < EVAL_N_STATS; k++) {
+        printf("%s\"%s\":{", k ? "," : "", eval_stat_name(k));
+        for (int side = 0; side < 2; side++) {
+            printf("%s\"%s\":{\"mean\":", side ? "," : "", side ? "reference" : "samples");
+            json_num(rep->stats[side][k].mean);
+            printf(",\"sd\":");
+            json_num(rep->stats[side][k].sd);
+            printf(",\"n\":%zu}", rep->stats[side][k].n);
+        }
+        putchar('}');
+    }
+    printf("},\"overlap\":{");
+    for (int f = 0; f < EVAL_N_FEATURES; f++) {
+        const eval_overlap_result *o = &rep->overlap[f];
+        printf("%s\"%s\":{\"oa\":", f ? "," : "", eval_feature_name(f));
+        json_num(o->oa);
+        printf(",\"kld\":");
+        json_num(o->kld);
+        printf(",\"oa_intra\":");
+        json_num(o->oa_intra);
+        printf(",\"intra_samples_mean\":");
+        json_num(o->intra_gen_mean);
+        printf(",\"intra_reference_mean\":");
+        json_num(o->intra_ref_mean);
+        printf(",\"inter_mean\":");
+        json_num(o->inter_mean);
+        putchar('}');
+    }
+    printf("},\"seconds\":{\"load\":%.3f,\"bleu\":%.3f,\"self_bleu\":%.3f,\"stats\":%.3f,\"mse\":%.3f,"
+           "\"overlap\":%.3f}}\n",
+           rep->t_load, rep->t_bleu, rep->t_self, rep->t_stats, rep->t_mse, rep->t_overlap);
+}
+
+static int eval_samples(const char *samples, const char *reference, const char *spec, double step_sec,
+                        int segment, bool json)
+{
+    set_source g, r;
+    if (resolve_source("--samples", samples, &g) || resolve_source("--reference", reference, &r)) return 1;
+    int rc = 1;
+    tok_tokenizer *tok = NULL;
+    char tokcfg[512] = "";
+    if ((g.is_corpus && open_corpus(&g)) || (r.is_corpus && open_corpus(&r))) goto done;
+    /* the tokenizer: a corpus's, which must agree with the other corpus's and with --tokenizer */
+    const char *from_corpus = g.is_corpus ? g.corpus->config : r.is_corpus ? r.corpus->config : NULL;
+    if (g.is_corpus && r.is_corpus && !same_tokenizer(g.corpus->config, r.corpus->config)) {
+        cli_error("eval: %s was built with tokenizer '%s' but %s with '%s'", g.path, g.corpus->config, r.path,
+                  r.corpus->config);
+        goto done;
+    }
+    if (from_corpus && step_sec > 0) {
+        cli_error("eval: --step-sec applies to folders of MIDI files; a corpus fixes its tokenizer ('%s')",
+                  from_corpus);
+        goto done;
+    }
+    if (from_corpus && spec && !same_tokenizer(spec, from_corpus)) {
+        char want[512];
+        tok_config cfg;
+        if (tok_config_parse(spec, &cfg, NULL, 0) != TG_OK || tok_config_to_string(&cfg, want, sizeof want) != TG_OK)
+            snprintf(want, sizeof want, "%s", spec);
+        cli_error("eval: --tokenizer %s differs from the corpus's tokenizer '%s' (drop --tokenizer to use the "
+                  "corpus's)", want, from_corpus);
+        goto done;
+    }
+    if (cli_make_tokenizer("eval", from_corpus ? from_corpus : spec ? spec : "remi", from_corpus ? 0 : step_sec,
+                           &tok))
+        goto done;
+    tok_config_to_string(tok_get_config(tok), tokcfg, sizeof tokcfg);
+    double t0 = tg_now_sec();
+    if (load_source("--samples", &g, tok) || load_source("--reference", &r, tok)) goto done;
+    sample_report rep;
+    memset(&rep, 0, sizeof rep);
+    rep.t_load = tg_now_sec() - t0;
+    tg_status st = run_metrics(&g.set, &r.set, segment, &rep);
+    if (st != TG_OK) {
+        cli_error("eval: %s", tg_status_str(st));
+        goto done;
+    }
+    if (!rep.self_gen_ok) cli_warn("self-BLEU needs at least two sequences: the samples have one");
+    if (json)
+        print_json(&g, &r, tokcfg, segment, &rep);
+    else
+        print_table(&g, &r, tokcfg, segment, &rep);
+    rc = fflush(stdout) == 0 ? 0 : 1;
+done:
+    eval_set_free(&g.set);
+    eval_set_free(&r.set);
+    data_corpus_close(g.corpus);
+    data_corpus_close(r.corpus);
+    tok_free(tok);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static const char eval_summary_text[] =
+    "Evaluates a model's likelihood on a corpus, or compares a set of generated pieces\n"
+    "with a reference set.\n"
+    "\n"
+    "  eval --model RUN_DIR --corpus CORPUS [--split test] [--stride N]\n"
+    "      mean NLL per token (nats) and perplexity; windows of the model's context\n"
+    "      every N tokens, each token scored once (N = 1: every token with the full\n"
+    "      context; N = context: consecutive windows as during training).\n"
+    "  eval --samples SET --reference SET [--tokenizer remi] [--segment N]\n"
+    "      BLEU-4 (as NLTK's corpus_bleu, smoothing method1) and Texygen's mean\n"
+    "      sentence BLEU against the reference, self-BLEU of each set, SeqGAN's MSE\n"
+    "      read through Zipf metrics and a plain pitch MSE, MusPy statistics of both\n"
+    "      sets, and Yang & Lerch's distribution overlap of seven features.\n"
+    "      SET: a folder of MIDI files, or CORPUS[:train|valid|test] (default test).\n"
+    "      Every piece passes through the tokenizer (a corpus's own, else\n"
+    "      --tokenizer), so both sets are measured at the same resolution.\n"
+    "      --segment N cuts every token sequence into N-token pieces for BLEU\n"
+    "      (SeqGAN's music setting: grid, 32).";
+
+int cli_eval(int argc, char **argv)
+{
+    const char *model = NULL, *corpus = NULL, *split = "test", *samples = NULL, *reference = NULL, *spec = NULL;
+    int stride = 0, batch = 8, threads = 0, segment = 0;
+    double step_sec = 0;
+    bool json = false;
+    const cli_opt opts[] = {
+        {"model", 'm', CLI_STRING, &model, "RUN_DIR", "run folder (or checkpoint) of a generator", 0, 0},
+        {"corpus", 'c', CLI_STRING, &corpus, "CORPUS", "corpus to score the model on", 0, 0},
+        {"split", 0, CLI_STRING, &split, "SPLIT", "train, valid or test", 0, 0},
+        {"stride", 0, CLI_INT, &stride, "N", "tokens between window starts (0: half the context)", 0, 1 << 20},
+        {"batch", 'b', CLI_INT, &batch, "N", "windows per forward pass", 1, 4096},
+        {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"samples", 's', CLI_STRING, &samples, "SET", "generated pieces: folder or CORPUS[:split]", 0, 0},
+        {"reference", 'r', CLI_STRING, &reference, "SET", "real pieces: folder or CORPUS[:split]", 0, 0},
+        {"tokenizer", 0, CLI_STRING, &spec, "KIND", "for folders: remi, grid, perf or a config string (remi)", 0, 0},
+        {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
+        {"segment", 0, CLI_INT, &segment, "N", "BLEU over N-token segments (0: whole pieces)", 0, 1 << 20},
+        {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object", 0, 0},
+        {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
+    };
+    const cli_command_info info = {"eval", "--model RUN_DIR --corpus CORPUS | --samples SET --reference SET",
+                                   eval_summary_text};
+    const char *pos[1];
+    int n_pos;
+    int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
+    if (r) return r == 2 ? 0 : 1;
+    nn_set_threads(threads);
+    if (model && (samples || reference)) {
+        cli_error("eval: give either --model (likelihood) or --samples and --reference, not both");
+        return 1;
+    }
+    if (model) return eval_model(model, corpus, split, stride, batch, json);
+    if (samples && reference) {
+        if (corpus) {
+            cli_error("eval: --corpus goes with --model; give a corpus as --reference CORPUS[:split]");
+            return 1;
+        }
+        return eval_samples(samples, reference, spec, step_sec, segment, json);
+    }
+    cli_error("eval: give --model RUN_DIR --corpus CORPUS, or --samples SET --reference SET");
+    fputc('\n', stderr);
+    cli_usage(stderr, &info, opts);
+    return 1;
+}

@@ -1,0 +1,229 @@
+/*
+ * eval.h: the evaluation suite. Sets of pieces (a folder of MIDI files or a
+ * corpus split, each piece as tokens and as the score its tokens decode to)
+ * and the metrics `tunegan eval` prints:
+ *
+ *   set.c         loading sets; every piece goes through the tokenizer, so
+ *                 both sides of a comparison are seen at the same resolution
+ *   bleu.c        BLEU as NLTK's corpus_bleu, Texygen's mean sentence BLEU
+ *                 and self-BLEU, with n-gram count tables (hashing)
+ *   musstats.c    per-piece statistics as MusPy defines them, and their mean
+ *                 and spread over a set
+ *   zipf.c        SeqGAN's music MSE read through Manaris et al. 2007's Zipf
+ *                 metrics, and a plain pitch MSE beside it
+ *   overlap.c     Yang & Lerch 2020: intra-/inter-set distances of seven
+ *                 features, Gaussian KDE, overlapping area, KL divergence
+ *   likelihood.c  strided NLL of a generator on a corpus split
+ *
+ * Each file's opening comment gives its definitions exactly; DESIGN.md
+ * names the papers. Nothing here prints: messages go to the logger.
+ */
+#ifndef TG_EVAL_H
+#define TG_EVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/data.h"
+#include "model/model.h"
+#include "tok/tok.h"
+#include "tunegan.h"
+
+/* ------------------------------------------------------------------------ */
+/* Sets of pieces (set.c). */
+
+typedef struct {
+    char *name;         /* file path, or "CORPUS:split/relative path" */
+    uint16_t *ids;      /* tokens as encoded, BOS..EOS */
+    size_t n_ids;
+    tg_score *score;    /* the score the tokens decode to (lenient decoding) */
+} eval_piece;
+
+typedef struct {
+    eval_piece *pieces;
+    size_t n, cap;
+    size_t files_found;     /* MIDI files found (folders) or pieces listed (corpora) */
+    size_t skipped;         /* unreadable, untokenizable or empty files, each logged */
+    size_t transposed;      /* corpus pieces left out because they are transposed copies */
+    size_t repairs;         /* lenient-decoding repairs over the set */
+} eval_set;
+
+/* Reads every .mid/.midi under dir (recursively, sorted by path). A file that
+ * cannot be read, holds no note or cannot be tokenized is skipped and named
+ * through the logger ("skipped PATH: why"). ERR_NOT_FOUND for a missing
+ * folder; an empty result is not an error here (the caller says so). */
+tg_status eval_set_from_dir(const char *dir, const tok_tokenizer *tok, const tg_logger *logger,
+                            eval_set *set);
+/* The pieces of one split of a corpus, leaving out transposed copies. tok
+ * must be the corpus's tokenizer. */
+tg_status eval_set_from_corpus(const data_corpus *c, const char *corpus_name, int split,
+                               const tok_tokenizer *tok, const tg_logger *logger, eval_set *set);
+/* Adds one piece from its tokens (copied); the score is decoded leniently. */
+tg_status eval_set_add_tokens(eval_set *set, const char *name, const uint16_t *ids, size_t n,
+                              const tok_tokenizer *tok, const tg_logger *logger);
+void eval_set_free(eval_set *set);
+
+/* A token sequence, borrowed. */
+typedef struct {
+    const uint16_t *ids;
+    size_t n;
+} eval_seq;
+
+/* The sequences BLEU sees: each piece's tokens without BOS, EOS and PAD, cut
+ * into consecutive segments of segment tokens when segment > 0 (the last,
+ * shorter one kept when it has at least one token; SeqGAN's music data were
+ * sequences of 32). *seqs is malloc'ed and points into the set. */
+tg_status eval_set_sequences(const eval_set *set, int segment, eval_seq **seqs, size_t *n);
+
+/* ------------------------------------------------------------------------ */
+/* BLEU (bleu.c). */
+
+#define EVAL_BLEU_MAX_N 4
+
+typedef struct {
+    double bleu;                 /* NLTK corpus_bleu, uniform weights 1/max_n, method1 */
+    double bleu_sentence_mean;   /* mean over hypotheses of NLTK sentence_bleu (Texygen's BLEU) */
+    uint64_t matches[EVAL_BLEU_MAX_N];  /* clipped n-gram matches, summed over hypotheses */
+    uint64_t totals[EVAL_BLEU_MAX_N];   /* sum over hypotheses of max(1, n-grams) */
+    uint64_t hyp_len, ref_len;   /* summed lengths, and closest reference lengths */
+    double brevity_penalty;
+} eval_bleu_result;
+
+/* Every hypothesis against the same references (all of refs). max_n 1..4.
+ * ERR_ARG when there is no hypothesis or no reference. */
+tg_status eval_bleu(const eval_seq *hyps, size_t n_hyps, const eval_seq *refs, size_t n_refs,
+                    int max_n, eval_bleu_result *out);
+/* Texygen's self-BLEU: the mean over i of sentence_bleu(seqs without i, seqs[i])
+ * (method1); out->bleu holds the corpus BLEU of the same pairs. Needs n >= 2. */
+tg_status eval_self_bleu(const eval_seq *seqs, size_t n, int max_n, eval_bleu_result *out);
+
+/* ------------------------------------------------------------------------ */
+/* Music statistics per piece (musstats.c), as MusPy defines them. */
+
+typedef enum {
+    EVAL_PITCH_RANGE,
+    EVAL_N_PITCHES_USED,
+    EVAL_N_PITCH_CLASSES_USED,
+    EVAL_POLYPHONY,
+    EVAL_POLYPHONY_RATE,
+    EVAL_SCALE_CONSISTENCY,
+    EVAL_PITCH_ENTROPY,
+    EVAL_PITCH_CLASS_ENTROPY,
+    EVAL_EMPTY_BEAT_RATE,
+    EVAL_GROOVE_CONSISTENCY,
+    EVAL_N_STATS
+} eval_stat_id;
+
+/* MusPy's name of a statistic ("pitch_range", ...). */
+const char *eval_stat_name(int id);
+/* Every statistic of one score; NaN where MusPy returns NaN (no note, too
+ * short). ERR_NOMEM only. */
+tg_status eval_music_stats(const tg_score *score, double out[EVAL_N_STATS]);
+
+/* Mean and spread of a value over a set, NaNs left out. */
+typedef struct {
+    double mean, sd;    /* sd: sample standard deviation (n - 1); 0 for one value */
+    size_t n;           /* values that were not NaN */
+} eval_summary;
+
+eval_summary eval_summarize(const double *values, size_t n, size_t stride);
+
+/* ------------------------------------------------------------------------ */
+/* Zipf metrics and SeqGAN's MSE (zipf.c). */
+
+#define EVAL_ZIPF_ATTRS 7
+#define EVAL_ZIPF_DIMS (2 * EVAL_ZIPF_ATTRS)
+
+/* "pitch", "pitch_class", "duration", ... */
+const char *eval_zipf_attr_name(int attr);
+/* Slope and R^2 of each attribute's rank-frequency distribution: v[2a] the
+ * slope, v[2a+1] the R^2. */
+tg_status eval_zipf_vector(const tg_score *score, double v[EVAL_ZIPF_DIMS]);
+/* Least-squares line through (log10 rank, log10 frequency) of counts (any
+ * order; zeros ignored): the slope and R^2 (both 0 with fewer than two
+ * nonzero counts; R^2 1 when all counts are equal). */
+void eval_zipf_fit(const uint64_t *counts, size_t n, double *slope, double *r2);
+
+typedef struct {
+    double zipf_mse;          /* the set-mean reading (zipf.c) */
+    double zipf_mse_nearest;  /* the per-piece nearest reading */
+    double pitch_mse;         /* plain pitch MSE (zipf.c) */
+} eval_mse_result;
+
+tg_status eval_mse(const eval_set *gen, const eval_set *ref, eval_mse_result *out);
+
+/* The melody the pitch MSE compares: the highest non-drum pitch at each
+ * onset, in onset order, at most max_n values. Returns how many were written. */
+size_t eval_melody(const tg_score *score, int *pitches, size_t max_n);
+
+/* ------------------------------------------------------------------------ */
+/* Distribution overlap (overlap.c), Yang & Lerch 2020. */
+
+typedef enum {
+    EVAL_F_PITCH_COUNT,
+    EVAL_F_PITCH_CLASS_HIST,
+    EVAL_F_PITCH_RANGE,
+    EVAL_F_AVG_PITCH_INTERVAL,
+    EVAL_F_NOTE_COUNT,
+    EVAL_F_AVG_IOI,
+    EVAL_F_NOTE_LENGTH_HIST,
+    EVAL_N_FEATURES
+} eval_feature_id;
+
+#define EVAL_FEATURE_MAX_DIM 12
+
+const char *eval_feature_name(int id);
+int eval_feature_dim(int id);
+/* The features of one score: feature f occupies out[f][0..dim-1]. */
+void eval_features(const tg_score *score, double out[EVAL_N_FEATURES][EVAL_FEATURE_MAX_DIM]);
+
+typedef struct {
+    double oa;        /* overlapping area of the reference's intra-set PDF and the inter-set PDF */
+    double kld;       /* KL(reference intra-set || inter-set) */
+    double oa_intra;  /* overlapping area of the two intra-set PDFs (1 for identical sets) */
+    double intra_gen_mean, intra_ref_mean, inter_mean; /* mean distances */
+} eval_overlap_result;
+
+/* For every feature; NaN where a set has fewer than two pieces. */
+tg_status eval_overlap(const eval_set *gen, const eval_set *ref,
+                       eval_overlap_result out[EVAL_N_FEATURES]);
+
+/* Gaussian KDE with Scott's bandwidth, evaluated on a grid (exposed for
+ * tests). pdf[g] at x0 + g*dx for g < n_grid. binned: linear binning of the
+ * data onto the grid first (fast for many points), else the exact sum. */
+typedef struct {
+    double bandwidth;  /* the kernel's standard deviation */
+    double lo, hi;     /* data range */
+} eval_kde_info;
+
+tg_status eval_kde(const double *x, size_t n, double x0, double dx, size_t n_grid, bool binned,
+                   double *pdf, eval_kde_info *info);
+/* Overlapping area and KL(A || B) of two samples' KDEs on a common grid that
+ * covers both data ranges widened by four bandwidths (2048 points). */
+tg_status eval_oa_kld(const double *a, size_t na, const double *b, size_t nb, double *oa,
+                      double *kld);
+
+/* ------------------------------------------------------------------------ */
+/* Likelihood (likelihood.c). */
+
+typedef struct {
+    double nll;           /* mean NLL per token, nats */
+    double perplexity;    /* exp(nll) */
+    uint64_t tokens;      /* targets scored: every token of every piece but its BOS */
+    uint64_t windows;     /* forward rows run */
+    int stride, context;
+} eval_nll_result;
+
+/* Mean NLL of a generator on a split, each token scored once: windows of the
+ * model's context T start every stride tokens; the first window of a piece
+ * scores all its targets, each later one only the targets past the previous
+ * window's end, so a token gets at least T - stride tokens of context (all it
+ * can have when stride is 1). stride == T gives train_eval_nll's consecutive
+ * windows. progress (may be NULL) is called after each batch. */
+tg_status eval_nll(tg_model *m, const data_corpus *c, int split, int stride, eval_nll_result *out,
+                   void (*progress)(void *user, uint64_t done, uint64_t total), void *user);
+/* Number of windows eval_nll runs for a split and stride. */
+uint64_t eval_nll_window_count(const data_corpus *c, int split, int T, int stride);
+
+#endif /* TG_EVAL_H */

@@ -1,0 +1,19 @@
+# Evaluation (src/eval): test_eval (unit: BLEU by hand and against a plain
+# transliteration of NLTK's algorithm, MusPy statistics on hand-built scores,
+# Zipf fits and MSE, overlap and KDE, strided likelihood against a brute
+# force and train_eval_nll, sets from folders and corpora); BLEU against NLTK
+# itself (ref: skipped without python3-nltk); the eval command on fixtures
+# (cli). tools/ngram_samples.c, the unigram/bigram floors of
+# experiments/eval-baselines, is built here too (build/ngram_samples).
+add_executable(ngram_samples ${CMAKE_SOURCE_DIR}/tools/ngram_samples.c)
+target_include_directories(ngram_samples PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(ngram_samples PRIVATE tunegan_lib)
+if("midi" IN_LIST TG_SUBSYSTEMS)
+  tg_test(eval unit)
+  if(TG_REF_PYTHON)
+    tg_script_test(bleu_vs_nltk ref ${TG_REF_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_bleu_vs_nltk.py
+                   $<TARGET_FILE:test_eval>)
+  endif()
+  tg_script_test(cli_eval cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_eval.sh
+                 $<TARGET_FILE:ngram_samples>)
+endif()

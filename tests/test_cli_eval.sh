@@ -1,0 +1,159 @@
+#!/bin/bash
+# test_cli_eval.sh: `tunegan eval` on the fixtures, checking what it printed:
+# a set against itself gives BLEU 1 and intra-set overlap 1; folders and
+# corpus splits give the same tokens; the table has every section and the
+# JSON every metric; a broken file is skipped and named; empty folders,
+# missing paths, a --tokenizer that differs from the corpus's and a model
+# trained with another tokenizer are clear errors; --model reports an NLL
+# whose perplexity is its exponential, with stride = context equal to the
+# training loop's figure; ngram_samples (the baseline floors) is repeatable
+# and its samples can be evaluated.
+# Usage: test_cli_eval.sh NGRAM_SAMPLES. Environment (ctest): TG_BIN, TG_TEST_DATA.
+set -u
+BIN=${TG_BIN:?TG_BIN not set}
+DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
+NGRAM=${1:?usage: test_cli_eval.sh NGRAM_SAMPLES}
+tmp=$(mktemp -d /tmp/tg_cli_eval.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+checks=0
+ok() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
+run() { # run WANT_STATUS WHAT COMMAND...
+    want=$1; what=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else fail "$what: exit $got, want $want"; cat "$tmp/err" >&2; fi
+}
+has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
+has_out() { if grep -qF -- "$1" "$tmp/out"; then ok; else fail "$2: stdout lacks '$1'"; fi; }
+# json KEY: the first number after "KEY": in $tmp/out
+json() { grep -o "\"$1\":[-0-9.e+null]*" "$tmp/out" | head -n 1 | cut -d: -f2; }
+# near A B TOL WHAT
+near() { if awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= t) }'; then ok
+         else fail "$4: $1 vs $2 (tol $3)"; fi; }
+less() { if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a + 0 < b + 0) }'; then ok; else fail "$3: $1 is not below $2"; fi; }
+
+mkdir "$tmp/a" "$tmp/b" "$tmp/empty" "$tmp/broken" "$tmp/all"
+for f in format0 format1 format2 tempo_map_f1; do cp "$DATA/$f.mid" "$tmp/a/"; done
+for f in running_status overlap program_shared rmid sysex; do cp "$DATA/$f.mid" "$tmp/b/"; done
+cp "$DATA/random_bytes.mid" "$tmp/broken/noise.mid"
+cp "$tmp"/a/*.mid "$tmp"/b/*.mid "$tmp/all/"
+
+# --- a set against itself ------------------------------------------------------
+run 0 "a vs a" "$BIN" eval --samples "$tmp/a" --reference "$tmp/a" --json
+near "$(json bleu)" 1 1e-12 "BLEU of a set against itself"
+n_oa=$(grep -o '"oa_intra":[0-9.e+-]*' "$tmp/out" | wc -l)
+[ "$n_oa" -eq 7 ] && ok || fail "7 overlap features, got $n_oa"
+for v in $(grep -o '"oa_intra":[0-9.e+-]*' "$tmp/out" | cut -d: -f2); do near "$v" 1 1e-3 "oa_intra of identical sets"; done
+near "$(json zipf_mse)" 0 1e-15 "zipf_mse of identical sets"
+near "$(json pitch_mse)" 0 1e-15 "pitch_mse of identical sets"
+for k in bleu bleu_sentence_mean self_bleu self_bleu_reference zipf_mse zipf_mse_nearest pitch_mse \
+         pitch_range n_pitches_used polyphony scale_consistency pitch_class_entropy empty_beat_rate \
+         groove_consistency pitch_count note_length_hist avg_ioi; do
+    grep -q "\"$k\":" "$tmp/out" && ok || fail "JSON lacks $k"
+done
+[ "$(grep -c . "$tmp/out")" -eq 1 ] && ok || fail "JSON is not one line"
+if [ -x /usr/bin/python3 ]; then
+    /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" && ok || fail "JSON does not parse"
+fi
+
+# --- two sets, the table ------------------------------------------------------
+run 0 "a vs b table" "$BIN" eval --samples "$tmp/a" --reference "$tmp/b"
+for s in "BLEU-4" "self-BLEU" "zipf_mse" "pitch_mse" "music statistics" "scale_consistency" "overlap" \
+         "note_length_hist" "4 pieces" "5 pieces"; do has_out "$s" "table"; done
+
+# --- bad input ----------------------------------------------------------------------
+cp "$DATA/random_bytes.mid" "$tmp/a/zz_broken.mid"
+run 0 "a broken file is skipped" "$BIN" eval --samples "$tmp/a" --reference "$tmp/b" --json
+has_err "skipped $tmp/a/zz_broken.mid" "broken file named"
+[ "$(json skipped)" = 1 ] && ok || fail "JSON skipped count: $(json skipped)"
+rm "$tmp/a/zz_broken.mid"
+run 1 "empty folder" "$BIN" eval --samples "$tmp/empty" --reference "$tmp/b"
+has_err "no MIDI file" "empty folder"
+run 1 "only broken files" "$BIN" eval --samples "$tmp/a" --reference "$tmp/broken"
+has_err "none of its 1 MIDI files could be read" "only broken files"
+has_err "noise.mid" "only broken files: named"
+run 1 "missing folder" "$BIN" eval --samples "$tmp/nowhere" --reference "$tmp/b"
+has_err "$tmp/nowhere: no such folder or corpus file" "missing folder"
+run 1 "samples without reference" "$BIN" eval --samples "$tmp/a"
+run 1 "bad segment" "$BIN" eval --samples "$tmp/a" --reference "$tmp/b" --segment -3
+run 0 "help" "$BIN" eval --help
+has_out "--reference" "help"
+
+# --- corpora ------------------------------------------------------------------------
+: >"$tmp/split.tsv"
+for f in "$tmp"/a/*.mid; do printf '%s\ttest\n' "$(basename "$f")" >>"$tmp/split.tsv"; done
+for f in "$tmp"/b/*.mid; do printf '%s\ttrain\n' "$(basename "$f")" >>"$tmp/split.tsv"; done
+run 0 "data build remi" "$BIN" data build --tokenizer remi --split "$tmp/split.tsv" -j 1 -o "$tmp/c.corpus" "$tmp/all"
+run 0 "data build grid" "$BIN" data build --tokenizer grid --split "$tmp/split.tsv" -j 1 -o "$tmp/g.corpus" "$tmp/all"
+run 0 "folders" "$BIN" eval --samples "$tmp/a" --reference "$tmp/b" --json
+cp "$tmp/out" "$tmp/folders.json"
+run 0 "corpus splits" "$BIN" eval --samples "$tmp/c.corpus" --reference "$tmp/c.corpus:train" --json
+for k in bleu self_bleu self_bleu_reference zipf_mse pitch_mse; do
+    a=$(grep -o "\"$k\":[-0-9.e+]*" "$tmp/folders.json" | head -n 1)
+    b=$(grep -o "\"$k\":[-0-9.e+]*" "$tmp/out" | head -n 1)
+    [ -n "$a" ] && [ "$a" = "$b" ] && ok || fail "$k: folders give $a, the corpus's splits $b"
+done
+run 1 "tokenizer differs from the corpus's" "$BIN" eval --samples "$tmp/a" --reference "$tmp/c.corpus:train" --tokenizer grid
+has_err "differs from the corpus's tokenizer" "tokenizer mismatch"
+run 1 "--step-sec with a corpus" "$BIN" eval --samples "$tmp/a" --reference "$tmp/g.corpus:train" --step-sec 0.2
+has_err "a corpus fixes its tokenizer" "--step-sec with a corpus"
+run 1 "two corpora, two tokenizers" "$BIN" eval --samples "$tmp/g.corpus" --reference "$tmp/c.corpus:train"
+has_err "was built with tokenizer" "corpora mismatch"
+run 1 "empty split" "$BIN" eval --samples "$tmp/c.corpus:valid" --reference "$tmp/c.corpus:train"
+has_err "the valid split holds no piece" "empty split"
+run 0 "grid with segments" "$BIN" eval --samples "$tmp/g.corpus:test" --reference "$tmp/g.corpus:train" --segment 32 --json
+[ "$(json segment)" = 32 ] && ok || fail "segment not reported"
+
+# --- likelihood -----------------------------------------------------------------------
+M="--corpus $tmp/c.corpus --d-model 32 --layers 1 --heads 2 --context 16 --batch 2 --steps 3 --eval-every 3 --warmup 1 --seed 3 --threads 1"
+run 0 "pretrain" "$BIN" pretrain $M -o "$tmp/run"
+run 0 "eval --model, stride 16 (= context)" "$BIN" eval --model "$tmp/run" --corpus "$tmp/c.corpus" --split test --stride 16 --threads 1 --json
+nll16=$(json nll)
+ppl=$(json perplexity)
+near "$ppl" "$(awk -v x="$nll16" 'BEGIN { printf "%.12g", exp(x) }')" 1e-6 "perplexity = exp(nll)"
+[ "$(json stride)" = 16 ] && ok || fail "stride not reported"
+run 0 "eval --model, default stride" "$BIN" eval --model "$tmp/run/model.safetensors" --corpus "$tmp/c.corpus" --threads 1
+has_out "perplexity" "table"
+has_out "stride 8" "default stride is half the context"
+run 1 "model vs grid corpus" "$BIN" eval --model "$tmp/run" --corpus "$tmp/g.corpus"
+has_err "trained with tokenizer" "model/corpus tokenizer mismatch"
+run 1 "bad split" "$BIN" eval --model "$tmp/run" --corpus "$tmp/c.corpus" --split dev
+has_err "--split" "bad split"
+run 1 "stride beyond context" "$BIN" eval --model "$tmp/run" --corpus "$tmp/c.corpus" --stride 17
+has_err "exceeds the model's context" "stride"
+run 1 "missing checkpoint" "$BIN" eval --model "$tmp/nowhere" --corpus "$tmp/c.corpus"
+has_err "nowhere" "missing checkpoint"
+run 1 "model and samples" "$BIN" eval --model "$tmp/run" --samples "$tmp/a" --reference "$tmp/b"
+
+# --- floors ---------------------------------------------------------------------------
+# remi's grammar (Bar Position Program Pitch Velocity Duration) is almost never
+# met by unigram draws, so the unigram floor is checked with grid, every token
+# of which is a key or a rest, and the bigram floor with remi
+run 0 "unigram samples" "$NGRAM" --corpus "$tmp/g.corpus" --order 1 --count 6 --seed 9 -o "$tmp/uni"
+has_err "decoding repairs" "ngram_samples summary"
+empty_uni=$(sed -n 's/.* \([0-9]*\) samples without a note.*/\1/p' "$tmp/err")
+run 0 "unigram samples again" "$NGRAM" --corpus "$tmp/g.corpus" --order 1 --count 6 --seed 9 -o "$tmp/uni2"
+same=1
+for f in "$tmp"/uni/*.mid; do cmp -s "$f" "$tmp/uni2/$(basename "$f")" || same=0; done
+[ "$same" = 1 ] && [ "$(ls "$tmp/uni" | wc -l)" = 6 ] && ok || fail "ngram_samples is not repeatable"
+run 0 "bigram samples" "$NGRAM" --corpus "$tmp/c.corpus" --order 2 --count 6 --seed 9 -o "$tmp/bi"
+empty_bi=$(sed -n 's/.* \([0-9]*\) samples without a note.*/\1/p' "$tmp/err")
+run 1 "bad order" "$NGRAM" --corpus "$tmp/c.corpus" --order 3 --count 6 --seed 9 -o "$tmp/x"
+has_err "--order" "bad order"
+# (whether floors score below real music is a question for the Nottingham
+# baselines: on five fixtures, samples of the training split's n-grams are
+# nearer the training split than the unrelated test fixtures are)
+for t in g c; do
+    floor=$([ $t = g ] && echo uni || echo bi)
+    empty=$([ $t = g ] && echo "$empty_uni" || echo "$empty_bi")
+    run 0 "$floor vs train" "$BIN" eval --samples "$tmp/$floor" --reference "$tmp/$t.corpus:train" --json
+    # samples without a note are skipped, each named
+    [ -n "$empty" ] && [ "$(json pieces)" = $((6 - empty)) ] && ok || fail "$floor: $(json pieces) pieces evaluated, want 6 - $empty"
+    [ "$(grep -c 'holds no note' "$tmp/err")" = "$empty" ] && ok || fail "$floor: empty samples not named"
+    less "$(json bleu)" 1 "$floor BLEU below 1"
+done
+
+echo "test_cli_eval: $checks checks, $fails failed"
+[ "$fails" -eq 0 ]
