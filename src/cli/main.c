@@ -21,6 +21,7 @@ static const command commands[] = {
     {"vocab", cli_vocab, "print a tokenizer's vocabulary (id and name)"},
     {"data", cli_data, "build a training corpus from MIDI folders, or summarise one"},
     {"pretrain", cli_pretrain, "train the generator by maximum likelihood on a corpus"},
+    {"generate", cli_generate, "write new music (or continue a primer) with a trained generator"},
     {"eval", cli_eval, "likelihood of a model on a corpus; BLEU, statistics and overlap of samples"},
     {"render", cli_render, "render a MIDI file to audio (WAV) with FluidSynth"},
     {"roll", cli_roll, "draw a piano roll of a MIDI file (PNG)"},

@@ -326,6 +326,7 @@ typedef struct {
     int last;                 /* type of the last token fed (TOK_T_COUNT_ before BOS) */
     bool ended;               /* EOS fed: only PAD may follow */
     int64_t tokens;           /* tokens fed */
+    int64_t notes;            /* remi Durations, grid Keys, perf NoteOns fed */
     /* remi */
     int meter;                /* meter index in force (-1 before the first TimeSig) */
     int bar_meter;            /* meter of the current bar */

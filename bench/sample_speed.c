@@ -1,0 +1,199 @@
+/*
+ * bench/sample_speed.c: tokens per second of generation with the small
+ * preset's shapes (d_model 256, 4 layers, 4 heads, context 256, remi's
+ * vocabulary of 577) and random weights, for batch 1 and 16:
+ *   cached    the KV-cached incremental forward (src/sample/decode.c), one
+ *             new token per sequence per step, plus the sampler;
+ *   uncached  model_lm_forward on the whole prefix at every step, keeping
+ *             the last position's logits (what decoding costs without a cache);
+ *   sliding   cached decoding of 640 new tokens, past the context: the
+ *             window slides (keep 128, re-encode, go on) every 128 tokens;
+ *   generate  sample_generate end to end (grammar mask, sampler, slides,
+ *             sequences leaving the batch at EOS), --length 640; a random
+ *             model may end samples early, so the mean length is printed.
+ * The cached and uncached runs both start from BOS and produce the same
+ * number of new tokens (N, default 128, so the prefix grows to N+1); the
+ * rate is new tokens over all sequences divided by wall time (median of the
+ * repetitions). A PyTorch comparison lives elsewhere (another helper's script).
+ *
+ *   bench_sample_speed [threads] [new tokens N] [repetitions]   (defaults: 1, 128, 3)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "model/model.h"
+#include "sample/sample.h"
+#include "tok/tok.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int parse_int(const char *s, int lo, int hi, const char *what)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "bench_sample_speed: %s must be an integer in [%d, %d], got \"%s\"\n", what,
+                lo, hi, s);
+        fprintf(stderr, "usage: bench_sample_speed [threads (0: all cores)] [new tokens] [repetitions]\n");
+        exit(2);
+    }
+    return (int)v;
+}
+
+/* Seconds for N steps of cached decoding of B sequences from BOS. */
+static double run_cached(sample_state *s, int B, int N, int V, tg_rng *rng, float *logits, void *scratch)
+{
+    int tok[16];
+    sample_params p = sample_params_default();
+    double t0 = tg_now_sec();
+    sample_state_reset(s, B);
+    for (int b = 0; b < B; b++) tok[b] = TOK_BOS;
+    sample_forward(s, tok, 1, logits);
+    for (int i = 0; i < N; i++) {
+        for (int b = 0; b < B; b++) tok[b] = sample_pick(logits + (size_t)b * V, NULL, V, &p, rng, scratch);
+        if (i + 1 < N) sample_forward(s, tok, 1, logits);
+    }
+    return tg_now_sec() - t0;
+}
+
+/* Seconds for `total` new tokens with the window sliding as sample_generate
+ * slides it (keep T_ctx/2). */
+static double run_sliding(sample_state *s, int B, int total, int T_ctx, int V, tg_rng *rng,
+                          float *logits, void *scratch)
+{
+    int *hist = malloc((size_t)B * T_ctx * sizeof(int)), *feed = malloc((size_t)B * T_ctx * sizeof(int));
+    int keep = T_ctx / 2, n = 1;
+    sample_params p = sample_params_default();
+    double t0 = tg_now_sec();
+    sample_state_reset(s, B);
+    for (int b = 0; b < B; b++) hist[(size_t)b * T_ctx] = feed[b] = TOK_BOS;
+    sample_forward(s, feed, 1, logits);
+    for (int i = 0; i < total; i++) {
+        if (n == T_ctx) {
+            for (int b = 0; b < B; b++)
+                memmove(hist + (size_t)b * T_ctx, hist + (size_t)b * T_ctx + (T_ctx - keep), (size_t)keep * sizeof(int));
+            n = keep;
+            sample_state_reset(s, B);
+        }
+        for (int b = 0; b < B; b++)
+            hist[(size_t)b * T_ctx + n] = sample_pick(logits + (size_t)b * V, NULL, V, &p, rng, scratch);
+        n++;
+        int k = n - sample_state_len(s);
+        for (int b = 0; b < B; b++) memcpy(feed + (size_t)b * k, hist + (size_t)b * T_ctx + n - k, (size_t)k * sizeof(int));
+        sample_forward(s, feed, k, logits);
+    }
+    double el = tg_now_sec() - t0;
+    free(hist);
+    free(feed);
+    return el;
+}
+
+/* The same without a cache: the whole prefix through model_lm_forward each step. */
+static double run_uncached(tg_model *m, int B, int N, int V, tg_rng *rng, void *scratch)
+{
+    int *hist = malloc((size_t)B * (N + 1) * sizeof(int));
+    int *buf = malloc((size_t)B * (N + 1) * sizeof(int));
+    sample_params p = sample_params_default();
+    double t0 = tg_now_sec();
+    for (int b = 0; b < B; b++) hist[(size_t)b * (N + 1)] = TOK_BOS;
+    for (int t = 1; t <= N; t++) {
+        for (int b = 0; b < B; b++) memcpy(buf + (size_t)b * t, hist + (size_t)b * (N + 1), (size_t)t * sizeof(int));
+        model_lm_forward(m, buf, NULL, B, t, NULL);
+        const float *lg = model_logits(m);
+        for (int b = 0; b < B; b++)
+            hist[(size_t)b * (N + 1) + t] =
+                sample_pick(lg + ((size_t)b * t + t - 1) * V, NULL, V, &p, rng, scratch);
+    }
+    double el = tg_now_sec() - t0;
+    free(hist);
+    free(buf);
+    return el;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = argc > 1 ? parse_int(argv[1], 0, 1024, "threads") : 1;
+    int N = argc > 2 ? parse_int(argv[2], 1, 255, "new tokens") : 128;
+    int reps = argc > 3 ? parse_int(argv[3], 1, 15, "repetitions") : 3;
+    nn_set_threads(threads);
+
+    tok_config tc = tok_config_default(TOK_REMI);
+    tok_tokenizer *tok = NULL;
+    if (tok_create(&tc, &tok) != TG_OK) return 1;
+    const int V = tok_vocab_size(tok);
+    model_config cfg = model_config_default();
+    cfg.vocab_size = V;
+    if (model_config_preset("small", &cfg) != TG_OK) return 1;
+    cfg.dropout = 0.0f;
+    tg_model *m = NULL;
+    if (model_create(&cfg, 16, &m) != TG_OK) {
+        fprintf(stderr, "bench_sample_speed: cannot create the model\n");
+        return 1;
+    }
+    tg_rng rng;
+    tg_rng_seed(&rng, 1);
+    model_init(m, &rng);
+    sample_state *s = NULL;
+    if (sample_state_create(m, 16, 0, &s) != TG_OK) return 1;
+    float *logits = malloc((size_t)16 * V * sizeof(float));
+    void *scratch = malloc(sample_pick_scratch_bytes(V));
+
+    char blas[256];
+    printf("small preset: d_model %d, %d layers, %d heads, context %d, V %d, %zu parameters, %s attention\n",
+           cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.context, V, model_param_count(m),
+           cfg.attention == MODEL_ATTN_RELATIVE ? "relative" : "absolute");
+    printf("%s; %d new tokens per sequence from BOS; median of %d\n\n", nn_blas_info(blas, sizeof blas), N, reps);
+    printf("| batch | cached tok/s | uncached tok/s | speed-up | cached, 640 tokens, sliding tok/s | "
+           "generate tok/s (mean new tokens) |\n");
+    printf("| --- | --- | --- | --- | --- | --- |\n");
+    static const int batches[] = {1, 16};
+    for (int k = 0; k < 2; k++) {
+        int B = batches[k];
+        double tc_[16], tu[16], ts[16], tg[16];
+        size_t made = 0;
+        for (int r = 0; r < reps; r++) {
+            tc_[r] = run_cached(s, B, N, V, &rng, logits, scratch);
+            tu[r] = run_uncached(m, B, N, V, &rng, scratch);
+            ts[r] = run_sliding(s, B, 640, cfg.context, V, &rng, logits, scratch);
+            sample_gen_options o = sample_gen_options_default();
+            o.num = B;
+            o.batch = B;
+            o.length = 640;
+            o.seed = (uint64_t)r;
+            tok_seq out[16];
+            memset(out, 0, sizeof out);
+            sample_gen_stats st;
+            char err[256];
+            if (sample_generate(m, tok, &o, out, &st, err, sizeof err) != TG_OK) {
+                fprintf(stderr, "bench_sample_speed: %s\n", err);
+                return 1;
+            }
+            tg[r] = st.new_tokens > 0 ? st.seconds / (double)st.new_tokens : 0.0;
+            made += st.new_tokens;
+            for (int b = 0; b < B; b++) tok_seq_free(&out[b]);
+        }
+        qsort(tc_, (size_t)reps, sizeof(double), cmp_double);
+        qsort(tu, (size_t)reps, sizeof(double), cmp_double);
+        qsort(ts, (size_t)reps, sizeof(double), cmp_double);
+        qsort(tg, (size_t)reps, sizeof(double), cmp_double);
+        double c = (double)B * N / tc_[reps / 2], u = (double)B * N / tu[reps / 2];
+        printf("| %d | %.0f | %.0f | %.1fx | %.0f | %.0f (%.0f) |\n", B, c, u, c / u,
+               (double)B * 640 / ts[reps / 2], tg[reps / 2] > 0 ? 1.0 / tg[reps / 2] : 0.0,
+               (double)made / ((double)reps * B));
+        fflush(stdout);
+    }
+    printf("\ncache and activations of the run state (batch 16): %.1f MiB\n",
+           (double)sample_state_bytes(s) / (1024.0 * 1024.0));
+    free(logits);
+    free(scratch);
+    sample_state_free(s);
+    model_free(m);
+    tok_free(tok);
+    return 0;
+}

@@ -1,0 +1,333 @@
+/*
+ * cli_generate.c: `tunegan generate`: new pieces from a trained generator,
+ * or continuations of a primer (Music Transformer's primer continuation),
+ * through the KV-cached sampler of src/sample. Writes OUT_DIR/sample-000.mid,
+ * sample-001.mid, ... (each under a temporary name, then renamed), and on
+ * request a piano roll (--roll, the primer shaded) and audio (--render)
+ * beside each. Prints the seed, where each sample went and tokens per second.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "model/model.h"
+#include "render/render.h"
+#include "sample/sample.h"
+#include "tok/tok.h"
+
+static const char generate_summary[] =
+    "Writes new music from a trained generator (a run folder or its model.safetensors),\n"
+    "or continues a primer: its first --primer-bars bars are kept unchanged and the model\n"
+    "goes on from the next bar line. Samples are decoded in batches with a key/value\n"
+    "cache; past the model's context the window slides (the newest half is kept and\n"
+    "encoded again), so --length is not limited by the context. Each step masks the\n"
+    "tokens the tokenizer's grammar forbids (--no-grammar turns it off), then applies\n"
+    "--temperature (0: greedy), --top-k and --top-p. A sample ends at EOS, after\n"
+    "--length new tokens, or (remi) before its (--bars + 1)-th new bar; one stopped\n"
+    "mid-note is cut back to its last complete note (perf: sounding notes are ended).\n"
+    "The same --seed gives the same files; sample i draws from its own random stream.";
+
+typedef struct {
+    bool tty;
+} view;
+
+static void on_batch(void *user, int done, int num, double tok_per_s)
+{
+    view *v = user;
+    if (done >= num) {
+        if (v->tty) fputs("\r\033[K", stderr);
+        return;
+    }
+    fprintf(stderr, v->tty ? "\rgenerate: %d/%d samples, %.0f tok/s\033[K" : "generate: %d/%d samples, %.0f tok/s\n",
+            done, num, tok_per_s);
+    fflush(stderr);
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The checkpoint of a run folder or a file; malloc'ed. */
+static char *model_path(const char *arg)
+{
+    size_t n = strlen(arg);
+    char *p = malloc(n + 32);
+    if (!p) return NULL;
+    if (is_dir(arg))
+        snprintf(p, n + 32, "%s%smodel.safetensors", arg, n && arg[n - 1] == '/' ? "" : "/");
+    else
+        memcpy(p, arg, n + 1);
+    return p;
+}
+
+/* The tokenizer a checkpoint was trained with; prints the error on failure. */
+static tok_tokenizer *checkpoint_tokenizer(const char *path, const model_meta *meta)
+{
+    const char *spec = model_meta_get(meta, "tokenizer");
+    if (!spec || !spec[0]) {
+        cli_error("%s: the checkpoint names no tokenizer in its metadata (\"tokenizer\")", path);
+        return NULL;
+    }
+    tok_config cfg;
+    char why[160];
+    tok_tokenizer *tok = NULL;
+    tg_status st = tok_config_parse(spec, &cfg, why, sizeof why);
+    if (st == TG_OK) st = tok_config_check(&cfg, why, sizeof why);
+    if (st == TG_OK) {
+        st = tok_create(&cfg, &tok);
+        if (st != TG_OK) snprintf(why, sizeof why, "%s", tg_status_str(st));
+    }
+    if (st != TG_OK) cli_error("%s: tokenizer '%s': %s", path, spec, why);
+    return tok;
+}
+
+/* Renders the extras beside a sample; returns 0 or 1 after an error. */
+static int write_extras(const tg_score *s, const char *base, bool roll, bool render, int64_t primer_end,
+                        const char *soundfont)
+{
+    char path[4200], err[512] = "";
+    int rc = 0;
+    if (roll) {
+        tg_roll_options ro = tg_roll_options_default();
+        ro.primer_end_ticks = primer_end;
+        ro.title = strrchr(base, '/') ? strrchr(base, '/') + 1 : base;
+        snprintf(path, sizeof path, "%s.png", base);
+        if (render_roll_png(s, path, &ro, err, sizeof err) != TG_OK) {
+            cli_error("%s: %s", path, err);
+            rc = 1;
+        } else {
+            printf("  roll: %s\n", path);
+        }
+    }
+    if (render) {
+        tg_audio_options ao = tg_audio_options_default();
+        ao.soundfont = soundfont;
+        snprintf(path, sizeof path, "%s.wav", base);
+        if (render_audio_wav(s, path, &ao, err, sizeof err) != TG_OK) {
+            cli_error("%s: %s", path, err);
+            rc = 1;
+        } else {
+            printf("  audio: %s\n", path);
+        }
+    }
+    return rc;
+}
+
+int cli_generate(int argc, char **argv)
+{
+    const char *model_arg = NULL, *out_dir = NULL, *primer_path = NULL, *soundfont = NULL;
+    int primer_bars = 0, num = 1, batch = 16, length = -1, bars = 0, top_k = 0, threads = 0, keep = 0;
+    double temperature = 1.0, top_p = 1.0;
+    uint64_t seed = 0;
+    bool no_grammar = false, roll = false, render = false;
+    const cli_opt opts[] = {
+        {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "run folder or model.safetensors (required)", 0, 0},
+        {"output", 'o', CLI_STRING, &out_dir, "OUT_DIR", "folder for sample-000.mid ... (required; made if missing)", 0, 0},
+        {"primer", 'p', CLI_STRING, &primer_path, "FILE.mid", "continue this piece", 0, 0},
+        {"primer-bars", 0, CLI_INT, &primer_bars, "N", "keep the primer's first N bars (0: all of it)", 0, 100000},
+        {"num", 'n', CLI_INT, &num, "N", "samples to write", 1, 100000},
+        {"batch", 'b', CLI_INT, &batch, "N", "samples decoded together", 1, 1024},
+        {"length", 'l', CLI_INT, &length, "TOKENS", "new tokens per sample (-1: 512; with --bars, 1024 a bar; 0: no limit)", -1, 10000000},
+        {"bars", 0, CLI_INT, &bars, "N", "remi: stop after N new bars (0: off)", 0, 100000},
+        {"temperature", 'T', CLI_DOUBLE, &temperature, "T", "softmax temperature (0: greedy)", 0, 0},
+        {"top-k", 'k', CLI_INT, &top_k, "K", "sample among the K most probable tokens (0: off)", 0, 0},
+        {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off)", 0, 0},
+        {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
+        {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"no-grammar", 0, CLI_FLAG, &no_grammar, NULL, "do not mask what the tokenizer's grammar forbids", 0, 0},
+        {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
+        {"roll", 0, CLI_FLAG, &roll, NULL, "draw a piano roll beside each sample (PNG, primer shaded)", 0, 0},
+        {"render", 0, CLI_FLAG, &render, NULL, "render audio beside each sample (WAV, FluidSynth)", 0, 0},
+        {"soundfont", 0, CLI_STRING, &soundfont, "SF2", "SoundFont for --render (default: fluid-soundfont-gm's)", 0, 0},
+        {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
+    };
+    const cli_command_info info = {"generate", "--model RUN_DIR -o OUT_DIR [options]", generate_summary};
+    const char *pos[1];
+    int n_pos;
+    int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
+    if (r) return r == 2 ? 0 : 1;
+    bool seed_given = false;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "-s") == 0 ||
+            strncmp(argv[i], "--seed=", 7) == 0)
+            seed_given = true;
+    if (!model_arg || !out_dir) {
+        cli_error("generate: --model and -o OUT_DIR are required (see tunegan generate --help)");
+        return 1;
+    }
+    sample_gen_options go = sample_gen_options_default();
+    go.params.temperature = (float)temperature;
+    go.params.top_k = top_k;
+    go.params.top_p = (float)top_p;
+    char why[256];
+    if (sample_params_check(&go.params, why, sizeof why) != TG_OK) {
+        cli_error("generate: %s", why);
+        return 1;
+    }
+    if (primer_bars > 0 && !primer_path) {
+        cli_error("generate: --primer-bars needs --primer");
+        return 1;
+    }
+    go.num = num;
+    go.batch = batch;
+    go.bars = bars;
+    /* with --bars, a cap all the same: a model may never write a Bar */
+    go.length = length >= 0 ? length : bars > 0 ? 1024 * bars : 512;
+    if (go.length == 0 && bars == 0) {
+        cli_error("generate: --length 0 (no limit) needs --bars");
+        return 1;
+    }
+    go.grammar = !no_grammar;
+    go.keep = keep;
+    go.seed = seed_given ? seed : (uint64_t)time(NULL);
+
+    nn_set_threads(threads);
+    char *mpath = model_path(model_arg);
+    tg_model *model = NULL;
+    model_meta *meta = NULL;
+    tok_tokenizer *tok = NULL;
+    tg_score *primer = NULL;
+    sample_primer pr;
+    memset(&pr, 0, sizeof pr);
+    tok_seq *out = NULL;
+    int rc = 1;
+    char err[1024] = "";
+    if (!mpath) goto done;
+    if (model_load(mpath, 1, &model, &meta, err, sizeof err) != TG_OK) {
+        cli_error("%s", err[0] ? err : mpath);
+        goto done;
+    }
+    if (model_get_config(model)->kind != MODEL_GENERATOR) {
+        cli_error("%s: this checkpoint is a discriminator; generate needs a generator", mpath);
+        goto done;
+    }
+    if (!(tok = checkpoint_tokenizer(mpath, meta))) goto done;
+    const model_config *mc = model_get_config(model);
+    const tok_kind kind = tok_get_config(tok)->kind;
+    if (bars > 0 && kind != TOK_REMI) {
+        cli_error("generate: --bars needs a remi model; this one uses %s (give --length)", tok_kind_name(kind));
+        goto done;
+    }
+    if (keep >= mc->context) {
+        cli_error("generate: --keep %d must be below the model's context (%d)", keep, mc->context);
+        goto done;
+    }
+
+    if (primer_path) {
+        if (cli_read_midi(primer_path, &primer, NULL) != TG_OK) goto done;
+        tg_status st = sample_primer_make(tok, primer, primer_bars, &pr, why, sizeof why);
+        if (st != TG_OK) {
+            cli_error("%s: %s", primer_path, why);
+            goto done;
+        }
+        if (pr.tokens.n > (size_t)mc->context) {
+            cli_error("%s: the primer is %zu tokens long (with BOS), more than the model's context of %d "
+                      "tokens: keep fewer bars with --primer-bars",
+                      primer_path, pr.tokens.n, mc->context);
+            goto done;
+        }
+        go.prefix = pr.tokens.ids;
+        go.prefix_len = pr.tokens.n;
+    }
+
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        cli_error("%s: cannot make the folder: %s", out_dir, strerror(errno));
+        goto done;
+    }
+    if (!is_dir(out_dir)) {
+        cli_error("%s: exists and is not a folder", out_dir);
+        goto done;
+    }
+
+    char blas[256];
+    fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)go.seed, nn_blas_info(blas, sizeof blas));
+    fprintf(stderr, "tunegan: model %s: %s attention, %d layers, d_model %d, context %d, tokenizer %s%s\n",
+            mpath, mc->attention == MODEL_ATTN_RELATIVE ? "relative" : "absolute", mc->n_layers,
+            mc->d_model, mc->context, tok_kind_name(kind), go.grammar ? "" : " (grammar mask off)");
+    if (primer)
+        fprintf(stderr, "tunegan: primer %s: %d bar%s, %zu tokens, %.2f s\n", primer_path, pr.bars,
+                pr.bars == 1 ? "" : "s", pr.tokens.n - 1, pr.end_sec);
+
+    out = calloc((size_t)num, sizeof *out);
+    if (!out) {
+        cli_error("generate: out of memory");
+        goto done;
+    }
+    view v = {cli_stderr_is_tty()};
+    go.on_batch = num > batch ? on_batch : NULL;
+    go.user = &v;
+    sample_gen_stats stats;
+    if (sample_generate(model, tok, &go, out, &stats, err, sizeof err) != TG_OK) {
+        cli_error("generate: %s", err);
+        goto done;
+    }
+
+    rc = 0;
+    size_t prefix_len = primer ? pr.tokens.n : 1;
+    for (int i = 0; i < num; i++) {
+        tok_decode_options dopt = tok_decode_options_default();
+        dopt.lenient = no_grammar;
+        tg_score *dec = NULL, *s = NULL;
+        size_t repairs = 0;
+        tok_decode_error derr;
+        tg_status st = tok_decode(tok, out[i].ids, out[i].n, &dopt, &dec, &derr, &repairs);
+        if (st == TG_ERR_GRAMMAR) { /* cannot happen with the mask on: say so, repair */
+            cli_warn("sample %d: token %zu breaks the grammar (%s): decoded leniently", i, derr.index,
+                     derr.what);
+            dopt.lenient = true;
+            st = tok_decode(tok, out[i].ids, out[i].n, &dopt, &dec, &derr, &repairs);
+        }
+        int64_t primer_end = 0;
+        if (st == TG_OK && primer) {
+            st = sample_apply_primer_timing(tok, primer, &pr, dec, &s, &primer_end);
+            tg_score_free(dec);
+        } else {
+            s = dec;
+        }
+        char base[4096], path[4200];
+        snprintf(base, sizeof base, "%s%ssample-%03d", out_dir,
+                 out_dir[strlen(out_dir) - 1] == '/' ? "" : "/", i);
+        snprintf(path, sizeof path, "%s.mid", base);
+        tg_midi_write_options wo = tg_midi_write_options_default();
+        if (st == TG_OK) st = tg_midi_write_file(path, s, &wo);
+        if (st != TG_OK) {
+            cli_error("%s: cannot write: %s", path, tg_status_str(st));
+            tg_score_free(s);
+            rc = 1;
+            break;
+        }
+        size_t fresh = out[i].n > prefix_len + 1 ? out[i].n - prefix_len - 1 : 0;
+        double sec = tg_score_ticks_to_sec(s, -1, tg_score_end_ticks(s));
+        printf("%s: %zu tokens (%zu new), %zu notes, %.1f s", path, out[i].n, fresh,
+               tg_score_note_count(s), sec);
+        if (no_grammar) printf(", %zu repair%s", repairs, repairs == 1 ? "" : "s");
+        printf("\n");
+        if (tg_score_note_count(s) == 0) cli_warn("%s has no notes", path);
+        if (roll || render) rc |= write_extras(s, base, roll, render, primer_end, soundfont);
+        tg_score_free(s);
+    }
+    printf("generated %d sample%s: %zu new tokens in %.2f s (%.0f tok/s); %d ended at EOS, %d at --length, "
+           "%d at --bars; window slid %d time%s\n",
+           num, num == 1 ? "" : "s", stats.new_tokens, stats.seconds, stats.tok_per_s, stats.ended_by_eos,
+           stats.hit_length, stats.hit_bars, stats.slides, stats.slides == 1 ? "" : "s");
+    if (fflush(stdout) != 0) rc = 1;
+
+done:
+    if (out)
+        for (int i = 0; i < num; i++) tok_seq_free(&out[i]);
+    free(out);
+    sample_primer_free(&pr);
+    tg_score_free(primer);
+    tok_free(tok);
+    model_meta_free(meta);
+    model_free(model);
+    free(mpath);
+    return rc;
+}

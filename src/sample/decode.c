@@ -1,0 +1,144 @@
+/*
+ * decode.c: the generator's forward pass for new tokens against the key/value
+ * cache (incremental decoding). Same architecture and the same kernels as
+ * model_lm_forward (src/model/transformer.c), evaluation mode (no dropout),
+ * except attention: each new query attends over the cached keys and values
+ * directly, and with relative attention adds q_i . E[j - i] for the distances
+ * it needs only, rows R-1-i .. R-1 of the table (the skewing trick of the
+ * full pass is a way to get the same numbers for all queries at once).
+ *
+ * The softmax follows nn_attention_forward's order of operations (unscaled
+ * logits, max, exp((x - max) * scale)), so cached and full logits agree to
+ * rounding. Threads split the (sequence, head) pairs.
+ *
+ * Left out: batching sequences of different lengths (all sequences of a state
+ * advance together), attention-probability dropout (unused when sampling).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "sample.h"
+
+/* a . b with eight independent partial sums: the compiler can keep them in
+ * one vector register (a single running sum is a chain of dependent adds
+ * that IEEE order forbids it to split). */
+static float dot(const float *a, const float *b, int n)
+{
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* Attention of the chunk's n queries (positions pos0..pos0+n-1) of layer l,
+ * whose keys and values are already in the cache: atty (B,n,C). */
+static void attend(sample_state *s, int l, int pos0, int n)
+{
+    const int B = s->B, H = s->H, D = s->D, C = s->C, T = s->T_ctx;
+    const float scale = 1.0f / sqrtf((float)D);
+    const float *rel = s->R ? s->p->blocks[l].rel : NULL;
+#ifdef TG_HAVE_OPENMP
+#pragma omp parallel for collapse(2) schedule(static)
+#endif
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < H; h++) {
+            size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
+            const float *K = s->k + base, *Vv = s->v + base;
+            float *sc = s->scores + ((size_t)b * H + h) * T;
+            const float *E = rel ? rel + (size_t)h * s->R * D : NULL;
+            for (int i = 0; i < n; i++) {
+                const int P = pos0 + i; /* the query's position: keys 0..P */
+                const float *q = s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D;
+                for (int j = 0; j <= P; j++) {
+                    float a = dot(q, K + (size_t)j * D, D);
+                    /* distance j - P lives in row R-1 + (j - P) */
+                    if (E) a += dot(q, E + (size_t)(s->R - 1 - P + j) * D, D);
+                    sc[j] = a;
+                }
+                float mx = sc[0];
+                for (int j = 1; j <= P; j++) mx = sc[j] > mx ? sc[j] : mx;
+                float sum = 0.0f;
+                for (int j = 0; j <= P; j++) {
+                    sc[j] = expf((sc[j] - mx) * scale);
+                    sum += sc[j];
+                }
+                float inv = 1.0f / sum;
+                float *o = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
+                for (int d = 0; d < D; d++) o[d] = 0.0f;
+                for (int j = 0; j <= P; j++) {
+                    float w = sc[j] * inv;
+                    const float *vj = Vv + (size_t)j * D;
+                    for (int d = 0; d < D; d++) o[d] += w * vj[d];
+                }
+            }
+        }
+    }
+}
+
+/* Copies the chunk's keys and values of layer l from qkv into the cache. */
+static void store_kv(sample_state *s, int l, int pos0, int n)
+{
+    const int H = s->H, D = s->D, C = s->C, T = s->T_ctx;
+    for (int b = 0; b < s->B; b++)
+        for (int i = 0; i < n; i++) {
+            const float *row = s->qkv + ((size_t)b * n + i) * 3 * C;
+            for (int h = 0; h < H; h++) {
+                size_t at = ((((size_t)l * s->max_batch + b) * H + h) * T + pos0 + i) * D;
+                memcpy(s->k + at, row + C + (size_t)h * D, (size_t)D * sizeof(float));
+                memcpy(s->v + at, row + 2 * C + (size_t)h * D, (size_t)D * sizeof(float));
+            }
+        }
+}
+
+/* One chunk: tokens (B,n) at positions len..len+n-1; logits (B,V) or NULL. */
+static void forward_chunk(sample_state *s, const int *tokens, int ld, int n, float *logits)
+{
+    const int B = s->B, C = s->C, F = s->F, pos0 = s->len;
+    const model_params *p = s->p;
+    const size_t NC = (size_t)B * n * C;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < n; i++) {
+            int t = tokens[(size_t)b * ld + i];
+            NN_ASSERT_OP(t, >=, 0);
+            NN_ASSERT_OP(t, <, s->V);
+            s->tokens[(size_t)b * n + i] = t;
+        }
+    /* x = wte[tok] (+ wpe[pos0 + i]): the embedding kernel adds wpe[t] for
+     * t = 0..n-1, so the absolute rows are offset by pos0 */
+    nn_embedding_forward(s->x, s->tokens, p->wte, p->wpe ? p->wpe + (size_t)pos0 * C : NULL, B, n,
+                         C, s->V);
+    for (int l = 0; l < s->L; l++) {
+        const model_block_params *bp = &p->blocks[l];
+        nn_layernorm_forward(s->ln, s->mean, s->rstd, s->x, bp->ln1_w, bp->ln1_b, B, n, C);
+        nn_linear_forward(s->qkv, s->ln, bp->qkv_w, bp->qkv_b, B, n, C, 3 * C);
+        store_kv(s, l, pos0, n);
+        attend(s, l, pos0, n);
+        nn_linear_forward(s->tmp, s->atty, bp->proj_w, bp->proj_b, B, n, C, C);
+        nn_residual_forward(s->x, s->x, s->tmp, NC);
+        nn_layernorm_forward(s->ln, s->mean, s->rstd, s->x, bp->ln2_w, bp->ln2_b, B, n, C);
+        nn_linear_forward(s->fch, s->ln, bp->fc_w, bp->fc_b, B, n, C, F);
+        nn_gelu_forward(s->fch, s->fch, (size_t)B * n * F);
+        nn_linear_forward(s->tmp, s->fch, bp->fc2_w, bp->fc2_b, B, n, F, C);
+        nn_residual_forward(s->x, s->x, s->tmp, NC);
+    }
+    s->len += n;
+    if (!logits) return;
+    /* final LayerNorm and the tied head for each sequence's last token only */
+    for (int b = 0; b < B; b++)
+        memcpy(s->ln + (size_t)b * C, s->x + ((size_t)b * n + n - 1) * C, (size_t)C * sizeof(float));
+    nn_layernorm_forward(s->last, s->mean, s->rstd, s->ln, p->lnf_w, p->lnf_b, B, 1, C);
+    nn_linear_forward(logits, s->last, p->wte, NULL, B, 1, C, s->V);
+}
+
+void sample_forward(sample_state *s, const int *tokens, int T, float *logits)
+{
+    NN_ASSERT_OP(T, >=, 1);
+    NN_ASSERT_OP(s->len + T, <=, s->T_ctx);
+    for (int t0 = 0; t0 < T; t0 += s->max_chunk) {
+        int n = T - t0 < s->max_chunk ? T - t0 : s->max_chunk;
+        forward_chunk(s, tokens + t0, T, n, t0 + n == T ? logits : NULL);
+    }
+}

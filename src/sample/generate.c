@@ -1,0 +1,292 @@
+/*
+ * generate.c: the generation loop. Samples are decoded in batches of up to
+ * opt->batch sequences that advance together through one run state: the
+ * prefix (BOS and the primer) is fed once as a batched prefill, then every
+ * step picks one token per sequence (grammar mask, sampling controls, the
+ * sequence's own rng) and feeds it. When the cache is full the window slides
+ * (sample.h). A sequence stops at EOS, after opt->length new tokens, or
+ * before its (bars+1)-th new bar; the batch ends when all have stopped.
+ *
+ * With the grammar on, EOS waits for the sample's first note of its own (no
+ * empty pieces), and every sample decodes strictly: one that stops
+ * anywhere but after EOS is cut back to the last point from which it could
+ * be ended without inventing notes, then closed (tok_grammar_close) and given
+ * EOS.
+ *
+ * A stopped sequence leaves the cache (sample_state_keep_rows), so the others
+ * go on at the cost of their own number. What it leaves out: refilling freed
+ * rows with the next samples (a batch runs until its longest sample ends),
+ * and sliding the window for each sequence apart (all slide at once).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "sample.h"
+
+sample_gen_options sample_gen_options_default(void)
+{
+    sample_gen_options o;
+    memset(&o, 0, sizeof o);
+    o.params = sample_params_default();
+    o.num = 1;
+    o.batch = 16;
+    o.length = 512;
+    o.grammar = true;
+    return o;
+}
+
+static tg_status errf(char *err, size_t len, tg_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static tg_status errf(char *err, size_t len, tg_status st, const char *fmt, ...)
+{
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+/* One sequence of a batch. */
+typedef struct {
+    tg_rng rng;
+    tok_seq seq;        /* prefix, then the new tokens */
+    tok_grammar g;      /* after seq */
+    tok_grammar g_ok;   /* at the last point the piece could be closed from */
+    size_t len_ok;      /* seq's length there */
+    int next;           /* token to feed at the next step */
+    int new_tokens;
+    int bars;           /* bars begun since the prefix's end */
+    bool done, eos;
+} row;
+
+/* The stream of sample i: independent of the batch it lands in. */
+static void seed_row(tg_rng *rng, uint64_t seed, int i)
+{
+    tg_rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1)));
+}
+
+/* Ends a stopped sequence: cut back, close, EOS. */
+static tg_status finish_row(row *r, bool grammar, sample_gen_stats *stats)
+{
+    if (r->eos) return TG_OK;
+    tg_status st = TG_OK;
+    if (grammar) {
+        stats->cut_tokens += r->seq.n - r->len_ok;
+        r->seq.n = r->len_ok;
+        st = tok_grammar_close(&r->g_ok, &r->seq);
+    }
+    if (st == TG_OK) st = tok_seq_push(&r->seq, TOK_EOS);
+    return st;
+}
+
+tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
+                          const sample_gen_options *opt, tok_seq *out, sample_gen_stats *stats,
+                          char *err, size_t err_len)
+{
+    sample_gen_stats dummy;
+    if (!stats) stats = &dummy;
+    memset(stats, 0, sizeof *stats);
+    const model_config *cfg = model_get_config(model);
+    const int V = cfg->vocab_size, T_ctx = cfg->context;
+    const tok_config *tcfg = tok_get_config(tok);
+    char why[160];
+    if (cfg->kind != MODEL_GENERATOR)
+        return errf(err, err_len, TG_ERR_ARG, "the model is a discriminator, not a generator");
+    if (V != tok_vocab_size(tok))
+        return errf(err, err_len, TG_ERR_ARG,
+                    "the model's vocabulary (%d) is not the tokenizer's (%s: %d)", V,
+                    tok_kind_name(tcfg->kind), tok_vocab_size(tok));
+    if (sample_params_check(&opt->params, why, sizeof why) != TG_OK)
+        return errf(err, err_len, TG_ERR_RANGE, "%s", why);
+    if (opt->num < 1 || opt->batch < 1 || opt->length < 0 || opt->bars < 0)
+        return errf(err, err_len, TG_ERR_ARG, "num and batch must be >= 1, length and bars >= 0");
+    if (opt->length == 0 && opt->bars == 0)
+        return errf(err, err_len, TG_ERR_ARG, "give a length in tokens, a number of bars, or both");
+    if (opt->bars > 0 && tcfg->kind != TOK_REMI)
+        return errf(err, err_len, TG_ERR_ARG, "a length in bars needs the remi tokenizer (the model's is %s)",
+                    tok_kind_name(tcfg->kind));
+    int keep = opt->keep > 0 ? opt->keep : T_ctx / 2;
+    if (keep < 1) keep = 1;
+    if (keep > T_ctx - 1)
+        return errf(err, err_len, TG_ERR_ARG, "the window keeps %d tokens: it must be below the context (%d)",
+                    keep, T_ctx);
+
+    const uint16_t bos = TOK_BOS;
+    const uint16_t *prefix = opt->prefix ? opt->prefix : &bos;
+    const size_t plen = opt->prefix ? opt->prefix_len : 1;
+    if (plen < 1) return errf(err, err_len, TG_ERR_ARG, "the prefix is empty");
+    if (plen > (size_t)T_ctx)
+        return errf(err, err_len, TG_ERR_TOO_LARGE,
+                    "the primer is %zu tokens with BOS, longer than the model's context of %d "
+                    "tokens: keep fewer bars (--primer-bars)", plen, T_ctx);
+    /* the prefix through the grammar, with its last point to close from */
+    tok_grammar g0, g0_ok;
+    tok_grammar_init(&g0, tok);
+    size_t len0_ok = 0;
+    g0_ok = g0;
+    for (size_t i = 0; i < plen; i++) {
+        if (prefix[i] >= V)
+            return errf(err, err_len, TG_ERR_ARG, "prefix token %zu (id %u) is outside the vocabulary",
+                        i, prefix[i]);
+        if (!opt->grammar) continue;
+        if (tok_grammar_feed(&g0, prefix[i]) != TG_OK)
+            return errf(err, err_len, TG_ERR_GRAMMAR, "prefix token %zu (%s) breaks the grammar", i,
+                        tok_name(tok, prefix[i]));
+        if (tok_grammar_can_close(&g0)) {
+            g0_ok = g0;
+            len0_ok = i + 1;
+        }
+    }
+    const int bar_id = tcfg->kind == TOK_REMI ? tok_id(tok, TOK_T_BAR, 0) : -1;
+    const int bars0 = bar_id >= 0 && prefix[plen - 1] == bar_id && plen > 1 ? 1 : 0;
+
+    const int BM = opt->batch < opt->num ? opt->batch : opt->num;
+    sample_state *s = NULL;
+    tg_status st = sample_state_create(model, BM, 0, &s);
+    float *logits = malloc((size_t)BM * V * sizeof(float));
+    uint8_t *mask = malloc((size_t)V);
+    void *scratch = malloc(sample_pick_scratch_bytes(V));
+    int *hist = malloc((size_t)BM * T_ctx * sizeof(int));  /* the cache's tokens, (B,T_ctx) */
+    int *feed = malloc((size_t)BM * T_ctx * sizeof(int));  /* a feed, (B,n) */
+    row *rows = calloc((size_t)BM, sizeof *rows);
+    int *slot = malloc((size_t)BM * sizeof(int)), *keep_slot = malloc((size_t)BM * sizeof(int));
+    if (st == TG_OK && (!logits || !mask || !scratch || !hist || !feed || !rows || !slot || !keep_slot))
+        st = TG_ERR_NOMEM;
+
+    double t0 = tg_now_sec();
+    for (int first = 0; st == TG_OK && first < opt->num; first += BM) {
+        const int B = opt->num - first < BM ? opt->num - first : BM;
+        sample_state_reset(s, B);
+        for (int b = 0; b < B; b++) {
+            row *r = &rows[b];
+            tok_seq_free(&r->seq);
+            memset(r, 0, sizeof *r);
+            seed_row(&r->rng, opt->seed, first + b);
+            for (size_t i = 0; i < plen && st == TG_OK; i++) st = tok_seq_push(&r->seq, prefix[i]);
+            r->g = g0;
+            r->g_ok = g0_ok;
+            r->len_ok = len0_ok;
+            r->bars = bars0;
+            for (size_t i = 0; i < plen; i++) hist[(size_t)b * T_ctx + i] = prefix[i];
+        }
+        if (st != TG_OK) break;
+        /* cache slot j holds sequence rows[slot[j]]; stopped ones leave the cache */
+        int n_act = B, n_hist = (int)plen;
+        for (int b = 0; b < B; b++) slot[b] = b;
+        for (int b = 0; b < B; b++)
+            memcpy(feed + (size_t)b * n_hist, hist + (size_t)b * T_ctx, (size_t)n_hist * sizeof(int));
+        sample_forward(s, feed, n_hist, logits);
+
+        for (;;) {
+            int n_keep = 0;
+            for (int j = 0; j < n_act && st == TG_OK; j++) {
+                row *r = &rows[slot[j]];
+                const uint8_t *allowed = NULL;
+                if (opt->grammar) {
+                    tok_grammar_mask(&r->g, mask);
+                    /* no EOS before a note of the sample's own: never an empty piece */
+                    if (r->g.notes == g0.notes) mask[TOK_EOS] = 0;
+                    allowed = mask;
+                }
+                int id = sample_pick(logits + (size_t)j * V, allowed, V, &opt->params, &r->rng,
+                                     scratch);
+                if (id < 0) { /* nothing allowed: cannot happen with the grammars in tok.h */
+                    r->done = true;
+                    continue;
+                }
+                if (id == bar_id && opt->bars > 0 && r->bars >= opt->bars) {
+                    r->done = true;
+                    stats->hit_bars++;
+                    continue;
+                }
+                st = tok_seq_push(&r->seq, id);
+                if (st != TG_OK) break;
+                if (id == TOK_EOS) {
+                    r->done = r->eos = true;
+                    stats->ended_by_eos++;
+                    continue;
+                }
+                if (opt->grammar) {
+                    tok_grammar_feed(&r->g, id);
+                    if (tok_grammar_can_close(&r->g)) {
+                        r->g_ok = r->g;
+                        r->len_ok = r->seq.n;
+                    }
+                }
+                if (id == bar_id) r->bars++;
+                r->new_tokens++;
+                stats->new_tokens++;
+                if (opt->length > 0 && r->new_tokens >= opt->length) {
+                    r->done = true;
+                    stats->hit_length++;
+                    continue;
+                }
+                r->next = id;
+                keep_slot[n_keep++] = j;
+            }
+            if (st != TG_OK || n_keep == 0) break;
+            if (n_keep < n_act) {
+                sample_state_keep_rows(s, keep_slot, n_keep);
+                for (int j = 0; j < n_keep; j++) {
+                    slot[j] = slot[keep_slot[j]];
+                    if (keep_slot[j] != j)
+                        memcpy(hist + (size_t)j * T_ctx, hist + (size_t)keep_slot[j] * T_ctx,
+                               (size_t)n_hist * sizeof(int));
+                }
+                n_act = n_keep;
+            }
+            if (n_hist == T_ctx) {
+                /* slide: the newest keep tokens again from position 0, then the new one */
+                for (int j = 0; j < n_act; j++) {
+                    int *h = hist + (size_t)j * T_ctx;
+                    memmove(h, h + (T_ctx - keep), (size_t)keep * sizeof(int));
+                }
+                n_hist = keep;
+                sample_state_reset(s, n_act);
+                stats->slides++;
+            }
+            for (int j = 0; j < n_act; j++) hist[(size_t)j * T_ctx + n_hist] = rows[slot[j]].next;
+            n_hist++;
+            int n_new = n_hist - sample_state_len(s);
+            for (int j = 0; j < n_act; j++)
+                memcpy(feed + (size_t)j * n_new, hist + (size_t)j * T_ctx + (n_hist - n_new),
+                       (size_t)n_new * sizeof(int));
+            sample_forward(s, feed, n_new, logits);
+        }
+        for (int b = 0; b < B && st == TG_OK; b++) {
+            st = finish_row(&rows[b], opt->grammar, stats);
+            if (st == TG_OK) {
+                out[first + b] = rows[b].seq; /* handed over */
+                memset(&rows[b].seq, 0, sizeof rows[b].seq);
+            }
+        }
+        if (st == TG_OK && opt->on_batch) {
+            double el = tg_now_sec() - t0;
+            opt->on_batch(opt->user, first + B, opt->num, el > 0 ? stats->new_tokens / el : 0.0);
+        }
+    }
+    stats->seconds = tg_now_sec() - t0;
+    stats->tok_per_s = stats->seconds > 0 ? stats->new_tokens / stats->seconds : 0.0;
+    if (rows)
+        for (int b = 0; b < BM; b++) tok_seq_free(&rows[b].seq);
+    free(rows);
+    free(slot);
+    free(keep_slot);
+    free(feed);
+    free(hist);
+    free(scratch);
+    free(mask);
+    free(logits);
+    sample_state_free(s);
+    if (st != TG_OK) {
+        for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);
+        return errf(err, err_len, st, "generation failed: %s", tg_status_str(st));
+    }
+    return TG_OK;
+}

@@ -1,0 +1,118 @@
+/*
+ * kvcache.c: the sampler's run state: per layer, keys and values of every
+ * token fed so far, (B, H, T_ctx, D) each, kept apart from the model's
+ * weights (llama2.c's RunState), and the activations of one chunk of new
+ * tokens. Everything is allocated once here; feeding never allocates.
+ * decode.c runs the forward pass over it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sample.h"
+
+static float *alloc_floats(size_t n, size_t *total)
+{
+    *total += n * sizeof(float);
+    return calloc(n ? n : 1, sizeof(float));
+}
+
+tg_status sample_state_create(const tg_model *model, int max_batch, int max_chunk,
+                              sample_state **out)
+{
+    *out = NULL;
+    const model_config *cfg = model_get_config(model);
+    if (cfg->kind != MODEL_GENERATOR || max_batch < 1 || max_chunk < 0) return TG_ERR_ARG;
+    if (max_chunk == 0) max_chunk = 64;
+    if (max_chunk > cfg->context) max_chunk = cfg->context;
+    sample_state *s = calloc(1, sizeof *s);
+    if (!s) return TG_ERR_NOMEM;
+    s->model = model;
+    s->p = model_get_params(model);
+    s->C = cfg->d_model;
+    s->H = cfg->n_heads;
+    s->D = s->C / s->H;
+    s->F = cfg->ff_mult * cfg->d_model;
+    s->L = cfg->n_layers;
+    s->V = cfg->vocab_size;
+    s->T_ctx = cfg->context;
+    s->R = cfg->attention == MODEL_ATTN_RELATIVE ? model_rel_rows(cfg) : 0;
+    s->max_batch = max_batch;
+    s->max_chunk = max_chunk;
+    s->B = max_batch;
+
+    const size_t BN = (size_t)max_batch * max_chunk, C = (size_t)s->C;
+    size_t cache = (size_t)s->L * max_batch * s->H * s->T_ctx * s->D;
+    s->k = alloc_floats(cache, &s->cache_bytes);
+    s->v = alloc_floats(cache, &s->cache_bytes);
+    s->x = alloc_floats(BN * C, &s->act_bytes);
+    s->ln = alloc_floats(BN * C, &s->act_bytes);
+    s->qkv = alloc_floats(BN * 3 * C, &s->act_bytes);
+    s->atty = alloc_floats(BN * C, &s->act_bytes);
+    s->tmp = alloc_floats(BN * C, &s->act_bytes);
+    s->fch = alloc_floats(BN * (size_t)s->F, &s->act_bytes);
+    s->mean = alloc_floats(BN, &s->act_bytes);
+    s->rstd = alloc_floats(BN, &s->act_bytes);
+    s->last = alloc_floats((size_t)max_batch * C, &s->act_bytes);
+    s->scores = alloc_floats((size_t)max_batch * s->H * s->T_ctx, &s->act_bytes);
+    s->tokens = calloc(BN, sizeof(int));
+    s->act_bytes += BN * sizeof(int);
+    if (!s->k || !s->v || !s->x || !s->ln || !s->qkv || !s->atty || !s->tmp || !s->fch ||
+        !s->mean || !s->rstd || !s->last || !s->scores || !s->tokens) {
+        sample_state_free(s);
+        return TG_ERR_NOMEM;
+    }
+    *out = s;
+    return TG_OK;
+}
+
+void sample_state_free(sample_state *s)
+{
+    if (!s) return;
+    free(s->k);
+    free(s->v);
+    free(s->x);
+    free(s->ln);
+    free(s->qkv);
+    free(s->atty);
+    free(s->tmp);
+    free(s->fch);
+    free(s->mean);
+    free(s->rstd);
+    free(s->last);
+    free(s->scores);
+    free(s->tokens);
+    free(s);
+}
+
+void sample_state_reset(sample_state *s, int B)
+{
+    NN_ASSERT_OP(B, >=, 1);
+    NN_ASSERT_OP(B, <=, s->max_batch);
+    s->B = B;
+    s->len = 0;
+}
+
+void sample_state_keep_rows(sample_state *s, const int *rows, int n)
+{
+    NN_ASSERT_OP(n, >=, 1);
+    NN_ASSERT_OP(n, <=, s->B);
+    /* one sequence's block of a layer: (H, T_ctx, D), of which the first len
+     * positions of each head are in use */
+    const size_t head = (size_t)s->T_ctx * s->D, used = (size_t)s->len * s->D;
+    for (int i = 0; i < n; i++) {
+        NN_ASSERT(rows[i] >= i && rows[i] < s->B && (i == 0 || rows[i] > rows[i - 1]));
+        if (rows[i] == i) continue;
+        for (int l = 0; l < s->L; l++)
+            for (int h = 0; h < s->H; h++) {
+                size_t to = (((size_t)l * s->max_batch + i) * s->H + h) * head;
+                size_t from = (((size_t)l * s->max_batch + rows[i]) * s->H + h) * head;
+                memcpy(s->k + to, s->k + from, used * sizeof(float));
+                memcpy(s->v + to, s->v + from, used * sizeof(float));
+            }
+    }
+    s->B = n;
+}
+
+int sample_state_len(const sample_state *s) { return s->len; }
+int sample_state_batch(const sample_state *s) { return s->B; }
+size_t sample_state_bytes(const sample_state *s) { return s->cache_bytes + s->act_bytes; }

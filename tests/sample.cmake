@@ -1,0 +1,12 @@
+# Generation (src/sample) and the tokenizers' grammar states: cached decoding
+# against the full forward pass, the sliding window, the sampler, grammars
+# against the encoders, repeatability, primers (test_sample, unit); the same
+# program checking the grammars on ../shared/data/nottingham/full (data;
+# skipped without it); and `tunegan generate` end to end (cli).
+tg_test(sample unit)
+if("midi" IN_LIST TG_SUBSYSTEMS)
+  target_compile_definitions(test_sample PRIVATE TG_TEST_WITH_MIDI)
+  add_test(NAME sample_nottingham COMMAND test_sample nottingham)
+  set_tests_properties(sample_nottingham PROPERTIES LABELS "data" SKIP_RETURN_CODE 77 TIMEOUT 900)
+endif()
+tg_script_test(cli_generate cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_generate.sh)
