@@ -331,6 +331,7 @@ static tg_status run_loop(run_state *r, train_report *rep, char *err, size_t err
         recent[n_recent++ % 50] = loss;
         fprintf(r->log, "{\"step\":%d,\"phase\":\"mle\",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,\"tok_per_s\":%.1f}\n",
                 r->step, loss, lr, norm, rate);
+        fflush(r->log); /* a reader (tail -f, tunegan plot) sees every step */
         if (!isfinite(loss)) s = fail(err, err_len, TG_ERR_RANGE, "step %d: the loss is not finite (%g): lower --lr", r->step, loss);
         if (o->on_step) o->on_step(o->user, r->step, o->steps, loss, rate);
         bool stop = (o->stop && *o->stop) || (o->stop_at > 0 && r->step >= o->stop_at);
