@@ -15,18 +15,7 @@ DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
 NGRAM=${1:?usage: test_cli_eval.sh NGRAM_SAMPLES}
 tmp=$(mktemp -d /tmp/tg_cli_eval.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-run() { # run WANT_STATUS WHAT COMMAND...
-    want=$1; what=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else fail "$what: exit $got, want $want"; cat "$tmp/err" >&2; fi
-}
-has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
-has_out() { if grep -qF -- "$1" "$tmp/out"; then ok; else fail "$2: stdout lacks '$1'"; fi; }
+. "$(dirname "$0")/cli_lib.sh"
 # json KEY: the first number after "KEY": in $tmp/out
 json() { grep -o "\"$1\":[-0-9.e+null]*" "$tmp/out" | head -n 1 | cut -d: -f2; }
 # near A B TOL WHAT
@@ -155,5 +144,4 @@ for t in g c; do
     less "$(json bleu)" 1 "$floor BLEU below 1"
 done
 
-echo "test_cli_eval: $checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+finish test_cli_eval

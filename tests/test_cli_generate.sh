@@ -19,17 +19,7 @@ BIN=${TG_BIN:?TG_BIN not set}
 DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
 tmp=$(mktemp -d /tmp/tg_cli_generate.XXXXXX)
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-run() { # run WANT_STATUS WHAT COMMAND...
-    want=$1; what=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else fail "$what: exit $got, want $want"; cat "$tmp/err" >&2; fi
-}
-has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
+. "$(dirname "$0")/cli_lib.sh"
 has_out() { if grep -qF -- "$1" "$tmp/out"; then ok; else fail "$2: stdout lacks '$1'"; cat "$tmp/out" >&2; fi; }
 is_midi() { if [ "$(head -c 4 "$1" 2>/dev/null)" = MThd ]; then ok; else fail "$1 is not a MIDI file"; fi; }
 
@@ -175,5 +165,4 @@ run 1 "bad number" "$BIN" generate --model "$tmp/remi" -o "$tmp/x" --num 2x
 has_err "--num" "bad number"
 [ -e "$tmp/x" ] && fail "a failed run made its output folder" || ok
 
-echo "test_cli_generate: $checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+finish test_cli_generate

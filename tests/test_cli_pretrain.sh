@@ -10,17 +10,7 @@ BIN=${TG_BIN:?TG_BIN not set}
 DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
 tmp=$(mktemp -d /tmp/tg_cli_pretrain.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-run() { # run WANT_STATUS WHAT COMMAND...
-    want=$1; what=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else fail "$what: exit $got, want $want"; cat "$tmp/err" >&2; fi
-}
-has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
+. "$(dirname "$0")/cli_lib.sh"
 
 mkdir "$tmp/midi"
 for f in format0.mid format1.mid format2.mid running_status.mid tempo_map.mid overlap_same_key.mid; do
@@ -91,5 +81,4 @@ if "$BIN" --version | grep -q cairo; then
     has_err "log" "plot without log"
 fi
 
-echo "test_cli_pretrain: $checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+finish test_cli_pretrain

@@ -17,6 +17,11 @@
 void tg_log(const tg_logger *logger, tg_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Formats a sentence for the user into err (when err is not NULL and err_len > 0)
+ * and returns s: `return tg_fail(err, len, TG_ERR_IO, "cannot write %s", path);` */
+tg_status tg_fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Grows *buf (element size elem) so that it holds at least need elements. */
 tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem);
 

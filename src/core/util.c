@@ -24,6 +24,17 @@ void tg_log(const tg_logger *logger, tg_log_level level, const char *fmt, ...)
     logger->fn(logger->user, level, msg);
 }
 
+tg_status tg_fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
 tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return TG_OK;

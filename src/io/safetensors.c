@@ -133,17 +133,6 @@ struct st_file {
     size_t n_meta;
 };
 
-static tg_status fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 static bool dtype_from_name(const char *s, st_dtype *d)
 {
     for (int i = 0; i < ST_DTYPE_COUNT; i++)
@@ -165,13 +154,13 @@ static bool whole_number(const cJSON *j, int64_t max, int64_t *out)
 
 static tg_status parse_meta(st_file *f, const cJSON *m, char *err, size_t err_len)
 {
-    if (!cJSON_IsObject(m)) return fail(err, err_len, TG_ERR_FORMAT, "__metadata__ is not an object");
+    if (!cJSON_IsObject(m)) return tg_fail(err, err_len, TG_ERR_FORMAT, "__metadata__ is not an object");
     size_t n = (size_t)cJSON_GetArraySize(m);
     f->meta = calloc(n ? n : 1, sizeof *f->meta);
     if (!f->meta) return TG_ERR_NOMEM;
     for (const cJSON *e = m->child; e; e = e->next) {
         if (!cJSON_IsString(e))
-            return fail(err, err_len, TG_ERR_FORMAT, "metadata value of '%s' is not a string", e->string);
+            return tg_fail(err, err_len, TG_ERR_FORMAT, "metadata value of '%s' is not a string", e->string);
         meta_entry *me = &f->meta[f->n_meta++];
         me->key = strdup(e->string);
         me->value = strdup(e->valuestring);
@@ -188,25 +177,25 @@ static tg_status parse_tensor(st_file *f, const cJSON *e, size_t data_size, char
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
     if (!cJSON_IsString(dt) || !dtype_from_name(dt->valuestring, &t->dtype))
-        return fail(err, err_len, TG_ERR_FORMAT, "tensor '%s': missing or unsupported dtype", name);
+        return tg_fail(err, err_len, TG_ERR_FORMAT, "tensor '%s': missing or unsupported dtype", name);
     if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > ST_MAX_DIMS)
-        return fail(err, err_len, TG_ERR_FORMAT, "tensor '%s': bad shape", name);
+        return tg_fail(err, err_len, TG_ERR_FORMAT, "tensor '%s': bad shape", name);
     t->ndim = 0;
     double numel = 1;
     for (const cJSON *d = shape->child; d; d = d->next) {
         if (!whole_number(d, INT32_MAX, &t->shape[t->ndim]))
-            return fail(err, err_len, TG_ERR_FORMAT, "tensor '%s': bad dimension in shape", name);
+            return tg_fail(err, err_len, TG_ERR_FORMAT, "tensor '%s': bad dimension in shape", name);
         numel *= (double)t->shape[t->ndim++];
     }
     int64_t b, e2;
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 ||
         !whole_number(cJSON_GetArrayItem(offs, 0), (int64_t)data_size, &b) ||
         !whole_number(cJSON_GetArrayItem(offs, 1), (int64_t)data_size, &e2) || e2 < b)
-        return fail(err, err_len, TG_ERR_FORMAT,
+        return tg_fail(err, err_len, TG_ERR_FORMAT,
                     "tensor '%s': data offsets missing or outside the file's %zu data bytes", name,
                     data_size);
     if (numel * (double)st_dtype_size(t->dtype) != (double)(e2 - b))
-        return fail(err, err_len, TG_ERR_FORMAT,
+        return tg_fail(err, err_len, TG_ERR_FORMAT,
                     "tensor '%s': shape needs %.0f bytes but its offsets span %lld", name,
                     numel * (double)st_dtype_size(t->dtype), (long long)(e2 - b));
     f->names[f->n] = strdup(name);
@@ -236,12 +225,12 @@ static tg_status check_coverage(st_file *f, size_t data_size, char *err, size_t 
     for (size_t i = 0; i < f->n && s == TG_OK; i++) {
         size_t b = (size_t)(uintptr_t)order[i]->data;
         if (b != at)
-            s = fail(err, err_len, TG_ERR_FORMAT, "tensor '%s' %s at data byte %zu", order[i]->name,
+            s = tg_fail(err, err_len, TG_ERR_FORMAT, "tensor '%s' %s at data byte %zu", order[i]->name,
                      b < at ? "overlaps another" : "leaves a hole", at);
         at = b + st_tensor_bytes(order[i]);
     }
     if (s == TG_OK && at != data_size)
-        s = fail(err, err_len, TG_ERR_FORMAT, "tensors cover %zu of the file's %zu data bytes%s", at,
+        s = tg_fail(err, err_len, TG_ERR_FORMAT, "tensors cover %zu of the file's %zu data bytes%s", at,
                  data_size, at < data_size ? " (trailing data)" : "");
     free(order);
     return s;
@@ -253,7 +242,7 @@ static tg_status parse_header(st_file *f, const char *text, size_t len, size_t d
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return fail(err, err_len, TG_ERR_FORMAT, "header is not a JSON object");
+        return tg_fail(err, err_len, TG_ERR_FORMAT, "header is not a JSON object");
     }
     size_t n = (size_t)cJSON_GetArraySize(root);
     f->tensors = calloc(n ? n : 1, sizeof *f->tensors);
@@ -263,7 +252,7 @@ static tg_status parse_header(st_file *f, const char *text, size_t len, size_t d
         if (strcmp(e->string, "__metadata__") == 0)
             s = parse_meta(f, e, err, err_len);
         else if (st_find(f, e->string))
-            s = fail(err, err_len, TG_ERR_FORMAT, "tensor '%s' appears twice", e->string);
+            s = tg_fail(err, err_len, TG_ERR_FORMAT, "tensor '%s' appears twice", e->string);
         else
             s = parse_tensor(f, e, data_size, err, err_len);
     }
@@ -276,22 +265,22 @@ static tg_status map_file(const char *path, st_file *f, char *err, size_t err_le
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
-        return fail(err, err_len, errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_IO, "%s",
+        return tg_fail(err, err_len, errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_IO, "%s",
                     errno == ENOENT ? "no such file" : strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, err_len, TG_ERR_IO, "not a regular file");
+        return tg_fail(err, err_len, TG_ERR_IO, "not a regular file");
     }
     f->map_size = (size_t)st.st_size;
     if (f->map_size < 8) {
         close(fd);
-        return fail(err, err_len, TG_ERR_FORMAT, "file has %zu bytes, too short for a safetensors header",
+        return tg_fail(err, err_len, TG_ERR_FORMAT, "file has %zu bytes, too short for a safetensors header",
                     f->map_size);
     }
     void *p = mmap(NULL, f->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (p == MAP_FAILED) return fail(err, err_len, TG_ERR_IO, "cannot map the file: %s", strerror(errno));
+    if (p == MAP_FAILED) return tg_fail(err, err_len, TG_ERR_IO, "cannot map the file: %s", strerror(errno));
     f->map = p;
     return TG_OK;
 }
@@ -300,7 +289,7 @@ tg_status st_open(const char *path, st_file **out, char *err, size_t err_len)
 {
     *out = NULL;
     const uint16_t probe = 1;
-    if (*(const uint8_t *)&probe != 1) return fail(err, err_len, TG_ERR_UNSUPPORTED, "big-endian host");
+    if (*(const uint8_t *)&probe != 1) return tg_fail(err, err_len, TG_ERR_UNSUPPORTED, "big-endian host");
     st_file *f = calloc(1, sizeof *f);
     if (!f) return TG_ERR_NOMEM;
     tg_status s = map_file(path, f, err, err_len);
@@ -308,7 +297,7 @@ tg_status st_open(const char *path, st_file **out, char *err, size_t err_len)
     if (s == TG_OK) {
         for (int i = 0; i < 8; i++) hlen |= (uint64_t)f->map[i] << (8 * i);
         if (hlen > ST_MAX_HEADER || hlen > f->map_size - 8)
-            s = fail(err, err_len, TG_ERR_FORMAT,
+            s = tg_fail(err, err_len, TG_ERR_FORMAT,
                      "header length %llu exceeds the file (%zu bytes): not a safetensors file, or truncated",
                      (unsigned long long)hlen, f->map_size);
     }

@@ -27,17 +27,6 @@ tg_audio_options tg_audio_options_default(void)
     return o;
 }
 
-static tg_status fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 const char *render_find_soundfont(const char *opt_path)
 {
     static const char *const defaults[] = {
@@ -196,31 +185,31 @@ tg_status render_audio_wav(const tg_score *score, const char *wav_path, const tg
 {
     tg_audio_options o = opt ? *opt : tg_audio_options_default();
     if (o.sample_rate_hz < 8000 || o.sample_rate_hz > 192000)
-        return fail(err, err_len, TG_ERR_RANGE, "sample rate %d Hz is outside 8000..192000", o.sample_rate_hz);
+        return tg_fail(err, err_len, TG_ERR_RANGE, "sample rate %d Hz is outside 8000..192000", o.sample_rate_hz);
     if (!(o.gain >= 0 && o.gain <= 10) || !(o.tail_sec >= 0 && o.tail_sec <= 60))
-        return fail(err, err_len, TG_ERR_RANGE, "gain must be within 0..10 and the tail within 0..60 s");
+        return tg_fail(err, err_len, TG_ERR_RANGE, "gain must be within 0..10 and the tail within 0..60 s");
     const char *sf = render_find_soundfont(o.soundfont);
     if (!sf)
-        return fail(err, err_len, TG_ERR_NOT_FOUND,
+        return tg_fail(err, err_len, TG_ERR_NOT_FOUND,
                     o.soundfont ? "SoundFont %s cannot be read"
                                 : "no General MIDI SoundFont found: install fluid-soundfont-gm or pass --soundfont%s",
                     o.soundfont ? o.soundfont : "");
     fluid_settings_t *settings = make_settings(&o);
-    if (!settings) return fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create its settings");
+    if (!settings) return tg_fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create its settings");
     fluid_synth_t *synth = new_fluid_synth(settings);
     tg_status st = TG_OK;
-    if (!synth) st = fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create a synthesizer");
+    if (!synth) st = tg_fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create a synthesizer");
     if (st == TG_OK && fluid_synth_sfload(synth, sf, 1) == FLUID_FAILED)
-        st = fail(err, err_len, TG_ERR_FORMAT, "FluidSynth could not load the SoundFont %s", sf);
+        st = tg_fail(err, err_len, TG_ERR_FORMAT, "FluidSynth could not load the SoundFont %s", sf);
     tg_atomic_file f;
     if (st == TG_OK) {
         st = tg_atomic_open(&f, wav_path);
-        if (st != TG_OK) fail(err, err_len, st, "cannot write %s", wav_path);
+        if (st != TG_OK) tg_fail(err, err_len, st, "cannot write %s", wav_path);
         else {
             st = synth_to_file(synth, score, &o, f.fp);
             if (st == TG_OK) st = tg_atomic_commit(&f);
             else tg_atomic_abort(&f);
-            if (st != TG_OK) fail(err, err_len, st, "writing %s failed: %s", wav_path, tg_status_str(st));
+            if (st != TG_OK) tg_fail(err, err_len, st, "writing %s failed: %s", wav_path, tg_status_str(st));
         }
     }
     if (synth) delete_fluid_synth(synth);
@@ -234,7 +223,7 @@ tg_status render_audio_wav(const tg_score *score, const char *wav_path, const tg
                            char *err, size_t err_len)
 {
     (void)score, (void)wav_path, (void)opt;
-    return fail(err, err_len, TG_ERR_UNSUPPORTED,
+    return tg_fail(err, err_len, TG_ERR_UNSUPPORTED,
                 "built without FluidSynth: install libfluidsynth-dev and rebuild to render audio");
 }
 

@@ -16,17 +16,6 @@
 #include <cairo.h>
 #endif
 
-static tg_status fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 #ifdef TG_HAVE_CAIRO
 
 enum { PLOT_W = 900, PANEL_H = 260, MARGIN_L = 70, MARGIN_R = 20, MARGIN_T = 30, MARGIN_B = 40 };
@@ -128,15 +117,10 @@ static void draw_series(cairo_t *cr, const plot_series *s, const plot_box *b, in
     cairo_show_text(cr, s->name ? s->name : "");
 }
 
-static cairo_status_t write_chunk(void *closure, const unsigned char *data, unsigned int len)
-{
-    return fwrite(data, 1, len, (FILE *)closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
-}
-
 tg_status render_plot_png(const plot_panel *panels, int n_panels, const char *x_label,
                           const char *png_path, char *err, size_t err_len)
 {
-    if (n_panels < 1 || n_panels > 8) return fail(err, err_len, TG_ERR_ARG, "between 1 and 8 panels");
+    if (n_panels < 1 || n_panels > 8) return tg_fail(err, err_len, TG_ERR_ARG, "between 1 and 8 panels");
     int height = n_panels * PANEL_H + 20;
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, PLOT_W, height);
     cairo_t *cr = cairo_create(surf);
@@ -156,18 +140,8 @@ tg_status render_plot_png(const plot_panel *panels, int n_panels, const char *x_
     cairo_show_text(cr, x_label ? x_label : "");
     tg_status st = cairo_status(cr) == CAIRO_STATUS_SUCCESS ? TG_OK : TG_ERR_NOMEM;
     cairo_destroy(cr);
-    tg_atomic_file f;
-    if (st == TG_OK) st = tg_atomic_open(&f, png_path);
-    if (st == TG_OK) {
-        if (cairo_surface_write_to_png_stream(surf, write_chunk, f.fp) == CAIRO_STATUS_SUCCESS)
-            st = tg_atomic_commit(&f);
-        else {
-            tg_atomic_abort(&f);
-            st = TG_ERR_IO;
-        }
-    }
+    if (st == TG_OK) st = render_save_png(surf, png_path, err, err_len);
     cairo_surface_destroy(surf);
-    if (st != TG_OK) fail(err, err_len, st, "cannot write %s: %s", png_path, tg_status_str(st));
     return st;
 }
 
@@ -177,7 +151,7 @@ tg_status render_plot_png(const plot_panel *panels, int n_panels, const char *x_
                           const char *png_path, char *err, size_t err_len)
 {
     (void)panels, (void)n_panels, (void)x_label, (void)png_path;
-    return fail(err, err_len, TG_ERR_UNSUPPORTED,
+    return tg_fail(err, err_len, TG_ERR_UNSUPPORTED,
                 "built without cairo: install libcairo2-dev and rebuild to draw pictures");
 }
 

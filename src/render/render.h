@@ -66,4 +66,9 @@ typedef struct {
 tg_status render_plot_png(const plot_panel *panels, int n_panels, const char *x_label,
                           const char *png_path, char *err, size_t err_len);
 
+/* Writes a cairo image surface (passed as void * so that this header needs no
+ * cairo) to a PNG file under a temporary name, renamed when complete; err says
+ * what failed (png.c, cairo builds only). */
+tg_status render_save_png(void *cairo_surface, const char *png_path, char *err, size_t err_len);
+
 #endif /* TG_RENDER_H */

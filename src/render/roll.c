@@ -25,17 +25,6 @@ tg_roll_options tg_roll_options_default(void)
     return o;
 }
 
-static tg_status fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 #ifdef TG_HAVE_CAIRO
 
 enum { LEFT_PX = 44, TOP_PX = 24, BOTTOM_PX = 8, RIGHT_PX = 8 };
@@ -164,11 +153,6 @@ static void draw_primer(cairo_t *cr, const roll_layout *L, int64_t primer_end)
     cairo_stroke(cr);
 }
 
-static cairo_status_t write_png_chunk(void *closure, const unsigned char *data, unsigned int len)
-{
-    return fwrite(data, 1, len, (FILE *)closure) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
-}
-
 static tg_status draw_all(cairo_surface_t *surf, const tg_score *score, const roll_layout *L,
                           const tg_roll_options *o)
 {
@@ -200,26 +184,16 @@ tg_status render_roll_png(const tg_score *score, const char *png_path, const tg_
 {
     tg_roll_options o = opt ? *opt : tg_roll_options_default();
     if (!(o.px_per_quarter > 0 && o.px_per_quarter <= 1000))
-        return fail(err, err_len, TG_ERR_RANGE, "pixels per quarter note must be within (0, 1000]");
+        return tg_fail(err, err_len, TG_ERR_RANGE, "pixels per quarter note must be within (0, 1000]");
     roll_layout L = make_layout(score, &o);
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, L.width, L.height);
     if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(surf);
-        return fail(err, err_len, TG_ERR_NOMEM, "cairo could not create a %dx%d picture", L.width, L.height);
+        return tg_fail(err, err_len, TG_ERR_NOMEM, "cairo could not create a %dx%d picture", L.width, L.height);
     }
     tg_status st = draw_all(surf, score, &L, &o);
-    tg_atomic_file f;
-    if (st == TG_OK) st = tg_atomic_open(&f, png_path);
-    if (st == TG_OK) {
-        if (cairo_surface_write_to_png_stream(surf, write_png_chunk, f.fp) == CAIRO_STATUS_SUCCESS)
-            st = tg_atomic_commit(&f);
-        else {
-            tg_atomic_abort(&f);
-            st = TG_ERR_IO;
-        }
-    }
+    if (st == TG_OK) st = render_save_png(surf, png_path, err, err_len);
     cairo_surface_destroy(surf);
-    if (st != TG_OK) fail(err, err_len, st, "cannot write %s: %s", png_path, tg_status_str(st));
     return st;
 }
 
@@ -229,7 +203,7 @@ tg_status render_roll_png(const tg_score *score, const char *png_path, const tg_
                           char *err, size_t err_len)
 {
     (void)score, (void)png_path, (void)opt;
-    return fail(err, err_len, TG_ERR_UNSUPPORTED,
+    return tg_fail(err, err_len, TG_ERR_UNSUPPORTED,
                 "built without cairo: install libcairo2-dev and rebuild to draw pictures");
 }
 

@@ -36,17 +36,6 @@ train_options train_options_default(void)
     return o;
 }
 
-static tg_status fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Evaluation. */
 
@@ -146,7 +135,7 @@ static tg_status save_checkpoint(run_state *r, char *err, size_t err_len)
         st_meta mextra[] = {{"phase", "mle"}};
         s = model_save(r->model, r->model_path, r->corpus->config, r->step, r->opt->seed, mextra, 1);
     }
-    if (s != TG_OK) return fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->opt->run_dir, tg_status_str(s));
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->opt->run_dir, tg_status_str(s));
     return TG_OK;
 }
 
@@ -186,7 +175,7 @@ static tg_status resume_run(run_state *r, char *err, size_t err_len)
     long mstep = mstep_text ? strtol(mstep_text, NULL, 10) : -1;
     model_meta_free(mmeta);
     if ((int)model_get_config(r->model)->vocab_size != (int)r->corpus->vocab_size)
-        return fail(err, err_len, TG_ERR_SHAPE, "%s: the model's vocabulary (%d) differs from the corpus's (%u)",
+        return tg_fail(err, err_len, TG_ERR_SHAPE, "%s: the model's vocabulary (%d) differs from the corpus's (%u)",
                     r->model_path, model_get_config(r->model)->vocab_size, r->corpus->vocab_size);
     long ostep = 0;
     model_meta *meta = NULL;
@@ -194,19 +183,19 @@ static tg_status resume_run(run_state *r, char *err, size_t err_len)
     if (s != TG_OK) return s;
     const char *rb = model_meta_get(meta, "rng_batch"), *rd = model_meta_get(meta, "rng_dropout");
     if (!rb || !rd || model_rng_parse(rb, &r->rng_batch) != TG_OK || model_rng_parse(rd, &r->rng_dropout) != TG_OK)
-        s = fail(err, err_len, TG_ERR_FORMAT, "%s: the random-number states are missing or damaged", r->optim_path);
+        s = tg_fail(err, err_len, TG_ERR_FORMAT, "%s: the random-number states are missing or damaged", r->optim_path);
     model_meta_free(meta);
     if (s != TG_OK) return s;
     if (ostep != mstep)
-        return fail(err, err_len, TG_ERR_FORMAT,
+        return tg_fail(err, err_len, TG_ERR_FORMAT,
                     "%s: the weights are from step %ld but the optimizer state from step %ld (an interrupted save?)",
                     o->run_dir, mstep, ostep);
     r->step = (int)ostep;
     if (r->step >= o->steps)
-        return fail(err, err_len, TG_ERR_ARG, "%s: the run already did %d of --steps %d: raise --steps to go on",
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the run already did %d of --steps %d: raise --steps to go on",
                     o->run_dir, r->step, o->steps);
     if (trim_log(r->log_path, r->step) != TG_OK)
-        return fail(err, err_len, TG_ERR_IO, "%s: cannot rewrite the log", r->log_path);
+        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot rewrite the log", r->log_path);
     return TG_OK;
 }
 
@@ -214,16 +203,16 @@ static tg_status fresh_run(run_state *r, char *err, size_t err_len)
 {
     const train_options *o = r->opt;
     if (file_exists(r->model_path))
-        return fail(err, err_len, TG_ERR_ARG,
+        return tg_fail(err, err_len, TG_ERR_ARG,
                     "%s already holds a run: pass --resume to continue it, or choose another folder", o->run_dir);
     model_config cfg = o->model;
     cfg.kind = MODEL_GENERATOR;
     cfg.vocab_size = (int)r->corpus->vocab_size;
     char why[256];
     if (model_config_check(&cfg, why, sizeof why) != TG_OK)
-        return fail(err, err_len, TG_ERR_ARG, "model: %s", why);
+        return tg_fail(err, err_len, TG_ERR_ARG, "model: %s", why);
     tg_status s = model_create(&cfg, o->batch, &r->model);
-    if (s != TG_OK) return fail(err, err_len, s, "cannot create the model: %s", tg_status_str(s));
+    if (s != TG_OK) return tg_fail(err, err_len, s, "cannot create the model: %s", tg_status_str(s));
     tg_rng rng_init;
     tg_rng_seed(&rng_init, o->seed);
     model_init(r->model, &rng_init);
@@ -240,11 +229,11 @@ static tg_status open_run(run_state *r, char *err, size_t err_len)
     const train_options *o = r->opt;
     data_error derr = {{0}};
     tg_status s = data_corpus_open(o->corpus_path, &r->corpus, &derr);
-    if (s != TG_OK) return fail(err, err_len, s, "%s: %s", o->corpus_path, derr.what);
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", o->corpus_path, derr.what);
     if (r->corpus->split_count[DATA_TRAIN] == 0)
-        return fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", o->corpus_path);
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", o->corpus_path);
     if (mkdir(o->run_dir, 0777) != 0 && !file_exists(o->run_dir))
-        return fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder", o->run_dir);
+        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder", o->run_dir);
     run_paths(r);
     /* three streams from one seed: init (seed), batches and dropout (seed + constants) */
     tg_rng_seed(&r->rng_batch, o->seed ^ 0x62617463686573ULL);
@@ -252,7 +241,7 @@ static tg_status open_run(run_state *r, char *err, size_t err_len)
     s = o->resume ? resume_run(r, err, err_len) : fresh_run(r, err, err_len);
     if (s != TG_OK) return s;
     r->log = fopen(r->log_path, "a");
-    if (!r->log) return fail(err, err_len, TG_ERR_IO, "%s: cannot open the log", r->log_path);
+    if (!r->log) return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot open the log", r->log_path);
     r->rates = malloc(sizeof(float) * (size_t)(o->steps + 1));
     return r->rates ? TG_OK : TG_ERR_NOMEM;
 }
@@ -332,7 +321,7 @@ static tg_status run_loop(run_state *r, train_report *rep, char *err, size_t err
         fprintf(r->log, "{\"step\":%d,\"phase\":\"mle\",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,\"tok_per_s\":%.1f}\n",
                 r->step, loss, lr, norm, rate);
         fflush(r->log); /* a reader (tail -f, tunegan plot) sees every step */
-        if (!isfinite(loss)) s = fail(err, err_len, TG_ERR_RANGE, "step %d: the loss is not finite (%g): lower --lr", r->step, loss);
+        if (!isfinite(loss)) s = tg_fail(err, err_len, TG_ERR_RANGE, "step %d: the loss is not finite (%g): lower --lr", r->step, loss);
         if (o->on_step) o->on_step(o->user, r->step, o->steps, loss, rate);
         bool stop = (o->stop && *o->stop) || (o->stop_at > 0 && r->step >= o->stop_at);
         if (s == TG_OK && (r->step % o->eval_every == 0 || r->step == o->steps)) {
@@ -366,7 +355,7 @@ tg_status train_mle(const train_options *opt, train_report *rep, char *err, size
     memset(rep, 0, sizeof *rep);
     rep->val_nll = NAN;
     if (opt->batch < 1 || opt->steps < 1 || opt->eval_every < 1 || !(opt->lr > 0))
-        return fail(err, err_len, TG_ERR_ARG, "batch, steps and eval interval must be positive, and lr above 0");
+        return tg_fail(err, err_len, TG_ERR_ARG, "batch, steps and eval interval must be positive, and lr above 0");
     run_state r;
     memset(&r, 0, sizeof r);
     r.opt = opt;

@@ -1,0 +1,20 @@
+# cli_lib.sh: what the CLI test scripts share; sourced after they set $tmp.
+#   ok / fail MESSAGE      count a check (fail prints the message)
+#   run STATUS WHAT CMD... run CMD, stdout to $tmp/out, stderr to $tmp/err, and
+#                          check its exit status (stderr shown on failure)
+#   has_err TEXT WHAT      the last run's stderr holds TEXT
+#   has_out TEXT WHAT      the last run's stdout holds TEXT
+#   finish NAME            print the tally; exit status 0 only when nothing failed
+fails=0
+checks=0
+ok() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
+run() {
+    want=$1; what=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else fail "$what: exit $got, want $want"; cat "$tmp/err" >&2; fi
+}
+has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
+has_out() { if grep -qF -- "$1" "$tmp/out"; then ok; else fail "$2: stdout lacks '$1'"; fi; }
+finish() { echo "$1: $checks checks, $fails failed"; [ "$fails" -eq 0 ]; }
