@@ -536,10 +536,25 @@ static void test_clip(void)
     free(x);
 }
 
+/* The OpenBLAS kernel decision: weak SSE-era kernels are replaced by what the CPU runs. */
+static void test_blas_coretype(void)
+{
+    CHECK_STR(nn_blas_coretype_for("Prescott", true, true), "SkylakeX");
+    CHECK_STR(nn_blas_coretype_for("prescott", false, true), "Haswell");
+    CHECK(nn_blas_coretype_for("Prescott", false, false) == NULL);
+    CHECK(nn_blas_coretype_for("Cooperlake", true, true) == NULL);
+    CHECK(nn_blas_coretype_for("Haswell", true, true) == NULL);
+    CHECK(nn_blas_coretype_for("Zen", true, true) == NULL);
+    CHECK(nn_blas_coretype_for(NULL, true, true) == NULL);
+    const char *better = nn_blas_better_coretype();
+    printf("OpenBLAS kernel %s\n", better ? better : "kept");
+}
+
 int main(void)
 {
     char info[256];
     printf("backend: %s\n", nn_blas_info(info, sizeof info));
+    test_blas_coretype();
     test_arena();
     test_layernorm();
     test_linear_embedding_gelu();

@@ -3,10 +3,14 @@
  * name, function and help line; `tunegan --help` prints the table and
  * `tunegan CMD --help` the command's flags with their defaults.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "nn/nn.h"
 
 typedef struct {
     const char *name;
@@ -43,11 +47,26 @@ static void print_help(FILE *fp)
 static void print_version(void)
 {
     const char *features = tg_build_features();
-    printf("tunegan %s\nbuilt with: %s\n", tg_version(), features[0] ? features : "(no optional dependencies)");
+    char blas[256];
+    printf("tunegan %s\nbuilt with: %s\nmatrix products: %s\n", tg_version(),
+           features[0] ? features : "(no optional dependencies)", nn_blas_info(blas, sizeof blas));
+}
+
+/* OpenBLAS chooses its kernel when it loads; when it chose a weak one for this
+ * CPU and OPENBLAS_CORETYPE is not set (a machine may set it on purpose), run
+ * again with the better core type set. */
+static void choose_blas_kernel(char **argv)
+{
+    const char *better = nn_blas_better_coretype();
+    if (!better || getenv("OPENBLAS_CORETYPE")) return;
+    if (setenv("OPENBLAS_CORETYPE", better, 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the library's choice */
 }
 
 int main(int argc, char **argv)
 {
+    choose_blas_kernel(argv);
     if (argc < 2) {
         print_help(stderr);
         return 1;

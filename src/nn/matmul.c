@@ -13,7 +13,9 @@
  * tuning); it aims at "reasonable" and at being easy to trust.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #ifdef TG_HAVE_OPENMP
 #include <omp.h>
@@ -67,6 +69,45 @@ const char *nn_blas_info(char *buf, size_t size)
     snprintf(buf, size, "plain loops (no OpenMP, 1 thread)");
 #endif
     return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* OpenBLAS's kernel choice. Debian's OpenBLAS 0.3.21 does not recognise some
+ * newer CPUs and falls back to its SSE3 kernel ("Prescott"), several times
+ * slower than the AVX2 (Haswell) or AVX-512 (SkylakeX) kernels the CPU can run.
+ * The choice is made when the library loads, from OPENBLAS_CORETYPE, so the
+ * command line re-executes itself with that variable set (src/cli/main.c);
+ * these functions only decide. */
+
+static bool weak_core(const char *core)
+{
+    static const char *const weak[] = {"prescott", "core2", "penryn", "dunnington", "nehalem",
+                                       "katmai", "coppermine", "northwood", "banias", "atom",
+                                       "nano", "unknown", "generic"};
+    for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
+        if (strcasecmp(core, weak[i]) == 0) return true;
+    return false;
+}
+
+const char *nn_blas_coretype_for(const char *current, bool avx512, bool avx2)
+{
+    if (!current || !weak_core(current)) return NULL;
+    if (avx512) return "SkylakeX";
+    if (avx2) return "Haswell";
+    return NULL;
+}
+
+const char *nn_blas_better_coretype(void)
+{
+#if defined(TG_HAVE_OPENBLAS) && defined(__x86_64__)
+    __builtin_cpu_init();
+    bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return nn_blas_coretype_for(openblas_get_corename(), avx512, avx2);
+#else
+    return NULL;
+#endif
 }
 
 /* ------------------------------------------------------------------------ */

@@ -34,6 +34,7 @@
 #ifndef TG_NN_H
 #define TG_NN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +81,14 @@ int nn_get_threads(void);
  * e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64 (core Zen,
  * 2 threads)" or "plain loops (2 OpenMP threads)". */
 const char *nn_blas_info(char *buf, size_t size);
+
+/* The OpenBLAS core type this CPU should use when OpenBLAS picked a weak one
+ * (an SSE-era kernel on a CPU with AVX2 or AVX-512): "SkylakeX" or "Haswell";
+ * NULL when its choice is fine or there is no OpenBLAS. The caller decides what
+ * to do (the command line sets OPENBLAS_CORETYPE and runs itself again). */
+const char *nn_blas_better_coretype(void);
+/* The decision itself, for tests: current core name and the CPU's features. */
+const char *nn_blas_coretype_for(const char *current, bool avx512, bool avx2);
 
 /* ------------------------------------------------------------------------ */
 /* Matrix products (matmul.c)
