@@ -1,1 +1,2 @@
 tg_script_test(cli_pretrain cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_pretrain.sh)
+include(${CMAKE_CURRENT_SOURCE_DIR}/train_adv.cmake)

@@ -124,6 +124,7 @@ int cli_generate(int argc, char **argv)
 {
     const char *model_arg = NULL, *out_dir = NULL, *primer_path = NULL, *soundfont = NULL;
     int primer_bars = 0, num = 1, batch = 16, length = -1, bars = 0, top_k = 0, threads = 0, keep = 0;
+    int rerank = 1;
     double temperature = 1.0, top_p = 1.0;
     uint64_t seed = 0;
     bool no_grammar = false, roll = false, render = false;
@@ -146,6 +147,7 @@ int cli_generate(int argc, char **argv)
         {"roll", 0, CLI_FLAG, &roll, NULL, "draw a piano roll beside each sample (PNG, primer shaded)", 0, 0},
         {"render", 0, CLI_FLAG, &render, NULL, "render audio beside each sample (WAV, FluidSynth)", 0, 0},
         {"soundfont", 0, CLI_STRING, &soundfont, "SF2", "SoundFont for --render (default: fluid-soundfont-gm's)", 0, 0},
+        {"rerank", 0, CLI_INT, &rerank, "N", "draw N candidates per sample, keep the one the run's discriminator rates most real (1: off)", 1, 10000},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
     const cli_command_info info = {"generate", "--model RUN_DIR -o OUT_DIR [options]", generate_summary};
@@ -197,6 +199,10 @@ int cli_generate(int argc, char **argv)
     sample_primer pr;
     memset(&pr, 0, sizeof pr);
     tok_seq *out = NULL;
+    int n_out = num * rerank; /* candidates drawn: --rerank per sample */
+    tg_model *disc = NULL;
+    tok_tokenizer *dtok = NULL;
+    float *realism = NULL;
     int rc = 1;
     char err[1024] = "";
     if (!mpath) goto done;
@@ -214,6 +220,16 @@ int cli_generate(int argc, char **argv)
     if (bars > 0 && kind != TOK_REMI) {
         cli_error("generate: --bars needs a remi model; this one uses %s (give --length)", tok_kind_name(kind));
         goto done;
+    }
+    if (rerank > 1) {
+        if (cli_load_disc("generate --rerank", model_arg, &disc, &dtok)) goto done;
+        char ta[512] = "", tb[512] = "";
+        tok_config_to_string(tok_get_config(dtok), ta, sizeof ta);
+        tok_config_to_string(tok_get_config(tok), tb, sizeof tb);
+        if (strcmp(ta, tb) != 0) {
+            cli_error("generate: the discriminator of %s uses another tokenizer than the generator", model_arg);
+            goto done;
+        }
     }
     if (keep >= mc->context) {
         cli_error("generate: --keep %d must be below the model's context (%d)", keep, mc->context);
@@ -255,18 +271,40 @@ int cli_generate(int argc, char **argv)
         fprintf(stderr, "tunegan: primer %s: %d bar%s, %zu tokens, %.2f s\n", primer_path, pr.bars,
                 pr.bars == 1 ? "" : "s", pr.tokens.n - 1, pr.end_sec);
 
-    out = calloc((size_t)num, sizeof *out);
-    if (!out) {
+    out = calloc((size_t)n_out, sizeof *out);
+    realism = calloc((size_t)num, sizeof *realism);
+    if (!out || !realism) {
         cli_error("generate: out of memory");
         goto done;
     }
     view v = {cli_stderr_is_tty()};
-    go.on_batch = num > batch ? on_batch : NULL;
+    go.num = n_out;
+    go.on_batch = n_out > batch ? on_batch : NULL;
     go.user = &v;
     sample_gen_stats stats;
     if (sample_generate(model, tok, &go, out, &stats, err, sizeof err) != TG_OK) {
         cli_error("generate: %s", err);
         goto done;
+    }
+
+    /* --rerank: the most real of each sample's candidates (the lowest index on ties) goes to out[i] */
+    for (int i = 0; i < num && rerank > 1; i++) {
+        int best = -1;
+        double best_p = -1;
+        for (int c = 0; c < rerank; c++) {
+            cli_disc_result res;
+            int j = i * rerank + c;
+            if (cli_disc_score(disc, out[j].ids, out[j].n, &res) < 0) {
+                cli_error("generate: out of memory");
+                goto done;
+            }
+            if (res.windows > 0 && res.mean > best_p) best_p = res.mean, best = j;
+        }
+        if (best < 0) best = i * rerank;
+        tok_seq t = out[i];
+        out[i] = out[best];
+        out[best] = t;
+        realism[i] = (float)best_p;
     }
 
     rc = 0;
@@ -308,6 +346,7 @@ int cli_generate(int argc, char **argv)
         printf("%s: %zu tokens (%zu new), %zu notes, %.1f s", path, out[i].n, fresh,
                tg_score_note_count(s), sec);
         if (no_grammar) printf(", %zu repair%s", repairs, repairs == 1 ? "" : "s");
+        if (rerank > 1) printf(", realism %.4f (best of %d)", realism[i], rerank);
         printf("\n");
         if (tg_score_note_count(s) == 0) cli_warn("%s has no notes", path);
         if (roll || render) rc |= write_extras(s, base, roll, render, primer_end, soundfont);
@@ -321,8 +360,11 @@ int cli_generate(int argc, char **argv)
 
 done:
     if (out)
-        for (int i = 0; i < num; i++) tok_seq_free(&out[i]);
+        for (int i = 0; i < n_out; i++) tok_seq_free(&out[i]);
     free(out);
+    free(realism);
+    model_free(disc);
+    tok_free(dtok);
     sample_primer_free(&pr);
     tg_score_free(primer);
     tok_free(tok);

@@ -25,6 +25,8 @@ static const command commands[] = {
     {"vocab", cli_vocab, "print a tokenizer's vocabulary (id and name)"},
     {"data", cli_data, "build a training corpus from MIDI folders, or summarise one"},
     {"pretrain", cli_pretrain, "train the generator by maximum likelihood on a corpus"},
+    {"train", cli_train, "train a pretrained generator adversarially (SeqGAN) against a discriminator"},
+    {"score", cli_score, "the discriminator's realism score of MIDI files (mean, min, max over windows)"},
     {"generate", cli_generate, "write new music (or continue a primer) with a trained generator"},
     {"eval", cli_eval, "likelihood of a model on a corpus; BLEU, statistics and overlap of samples"},
     {"render", cli_render, "render a MIDI file to audio (WAV) with FluidSynth"},

@@ -209,7 +209,7 @@ int model_loss_count(const tg_model *m);
  * into the gradients. */
 void model_lm_backward(tg_model *m);
 /* Gradient of sum over (b,t) of dlosses[b,t] * losses[b,t] (REINFORCE:
- * dlosses = -advantage / count), dlosses (B,T); ignored targets get none. */
+ * dlosses = +advantage / count, minimising -A log p), dlosses (B,T); ignored targets get none. */
 void model_lm_backward_weighted(tg_model *m, const float *dlosses);
 
 /* Discriminator. tokens (B,T); lengths (B) in [1,T] or NULL (all T): tokens

@@ -170,6 +170,17 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
                           char *err, size_t err_len);
 
 /* ------------------------------------------------------------------------ */
+/* Branching from a cached prefix (rollout.c), for SeqGAN's rollouts. */
+
+/* dst's cache becomes src's with every sequence repeated `copies` times:
+ * src's row b goes to dst's rows b*copies .. b*copies + copies - 1, at the
+ * same length, so that the copies continue the prefix without encoding it
+ * again. Both states must belong to the same model (assertion) and dst must
+ * hold src's batch times copies rows. The logits of the prefix's last token
+ * are the caller's to copy. */
+void sample_state_fork(sample_state *dst, const sample_state *src, int copies);
+
+/* ------------------------------------------------------------------------ */
 /* Internals shared by kvcache.c and decode.c (other code uses the functions
  * above, not these fields). */
 

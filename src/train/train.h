@@ -8,6 +8,7 @@
  *   optimizer.safetensors  AdamW moments; metadata: step, RNG states, options
  *   log.jsonl              one JSON object per line:
  *     {"step":S,"phase":"mle","loss":L,"lr":X,"grad_norm":G,"tok_per_s":R}
+ *       (with several MPI ranks also "comm_ms": the step's time in allreduce)
  *     {"step":S,"phase":"eval","val_nll":N,"val_tokens":K}
  * All three are written under temporary names and renamed.
  *
@@ -24,6 +25,7 @@
 #include "data/data.h"
 #include "model/model.h"
 #include "nn/nn.h"
+#include "sample/sample.h"
 
 typedef struct {
     const char *corpus_path;
@@ -50,6 +52,7 @@ typedef struct {
     void (*on_eval)(void *user, int step, double val_nll);
     void *user;
     volatile sig_atomic_t *stop; /* set (e.g. by SIGINT) to save and stop after the current step */
+    struct dist_ctx *dist;   /* NULL (one process) or data-parallel ranks (dist.h; see mle.c) */
 } train_options;
 
 train_options train_options_default(void);
@@ -78,5 +81,185 @@ tg_status train_eval_nll(tg_model *m, const data_corpus *c, int split, int max_w
 /* NLL on a split of the unigram distribution of the training split (add-one
  * smoothed), the baseline a model must beat. */
 double train_unigram_nll(const data_corpus *c, int split);
+
+/* ------------------------------------------------------------------------ */
+/* Adversarial training (disc.c, reward.c, seqgan.c): SeqGAN (Yu et al. 2017,
+ * https://arxiv.org/abs/1609.05473) with a Transformer discriminator (TTS-GAN,
+ * Li et al. 2021). The generator G starts from a pretrain run (--init); the
+ * discriminator D is pre-trained on negatives sampled from G against real
+ * sequences, then each round does g_steps policy-gradient updates of G and
+ * d_steps of fresh negatives with d_epochs epochs of D training each, and
+ * moves the rollout policy towards G: theta_roll <- r theta_roll + (1-r) theta_G.
+ *
+ * Sequences: x[0] = BOS, x[1..T] (T = seq_len <= G's context) sampled from
+ * G's softmax at temperature 1 WITHOUT the grammar mask (the policy whose
+ * gradient is taken is the model's own distribution; D learns to punish what
+ * the grammar would forbid). A sequence ends at EOS: its length is the EOS's
+ * index e (D sees x[1..e], EOS included), else T; later tokens are PAD and
+ * have no target. Real sequences are the openings of training pieces (BOS and
+ * the next T tokens), so real and generated sequences both start at a
+ * piece's beginning: a window cut from a piece's middle would differ from
+ * every sample in where it starts, and D would learn that instead of music.
+ *
+ * Reward: Q[b,t] is the value of the prefix x[1..t] (t = 1..T):
+ *   rollout:  D's probability "real" of the finished sequence at t = len, and
+ *             for a shorter prefix the mean over N Monte-Carlo completions by
+ *             the rollout policy (branched from the prefix's cache); with
+ *             rollout_every K only t = K, 2K, ... are estimated and every
+ *             other t takes the next estimate after it (the finished
+ *             sequence's value past the last multiple of K);
+ *   dense:    a causal discriminator (the generator's architecture with
+ *             the vocabulary head read as a classifier: p(real at t) =
+ *             sigmoid(z_PAD - z_BOS) of the logits at position t, trained by
+ *             cross-entropy with target PAD for real and BOS for generated
+ *             sequences at every position) scores every prefix at once;
+ *   constant: Q = 0.5 everywhere (the control: with the mean baseline the
+ *             advantage is zero and only the KL, entropy and MLE terms act).
+ * Update (REINFORCE with a baseline): with logp = log pi(x_t | x_<t),
+ * logq the frozen MLE model's, b_t the batch mean of Q[.,t] over the
+ * sequences still running at t,
+ *   A[b,t] = (Q[b,t] - b_t) - kl * (logp - logq) - entropy * logp
+ * and the surrogate loss sum A * (-logp) / n (A held constant). The KL and
+ * entropy terms are the score-function estimates on the sampled token, whose
+ * expectations are the gradients of the per-position KL(pi || pi_MLE) and
+ * entropy (states held fixed); the log reports the exact per-position values
+ * from the logits. mle_mix teacher-forced steps on real windows follow each
+ * policy-gradient step (same optimizer).
+ *
+ * A run folder (RUN_DIR) holds:
+ *   model.safetensors            G (so `generate --model RUN_DIR` works)
+ *   disc.safetensors             D (metadata "reward": rollout or dense)
+ *   rollout.safetensors          the rollout policy
+ *   reference.safetensors        the frozen MLE generator (a copy of --init)
+ *   optimizer.safetensors        G's AdamW moments, RNG states, the phase
+ *                                cursor, the log's length
+ *   disc_optimizer.safetensors   D's AdamW moments
+ *   log.jsonl                    lines with "phase": "disc" (d_loss, d_acc),
+ *                                "adv" (reward_mean, pg_loss, kl, entropy),
+ *                                "mle" (loss of a mixed-in MLE step), "eval"
+ *                                (val_nll)
+ * A checkpoint is written after every phase (D pre-training; each round's
+ * g-phase; each round's d-phase with the rollout update), every file with the
+ * same "cursor"; --resume continues from the last one bit for bit (the log
+ * is cut back to its length at that checkpoint).
+ */
+
+typedef enum { ADV_REWARD_ROLLOUT = 0, ADV_REWARD_DENSE = 1, ADV_REWARD_CONSTANT = 2 } adv_reward;
+
+/* "rollout", "dense", "constant"; parse gives TG_ERR_ARG for another name. */
+const char *adv_reward_name(adv_reward r);
+tg_status adv_reward_parse(const char *name, adv_reward *r);
+
+typedef struct {
+    const char *corpus_path;
+    const char *run_dir;
+    const char *init_path;   /* pretrain run folder or its model.safetensors (fresh runs) */
+    int rounds;              /* adversarial rounds (10) */
+    int g_steps;             /* policy-gradient updates per round (1, as SeqGAN) */
+    int d_steps;             /* fresh negative sets per round (5) */
+    int d_epochs;            /* epochs over each set (3) */
+    int d_pretrain;          /* d-steps of D pre-training before round 1 (10) */
+    int d_samples;           /* negatives (and as many real sequences) per d-step (64) */
+    int rollouts;            /* N Monte-Carlo rollouts per prefix (16) */
+    float rollout_update;    /* r (0.8) */
+    int rollout_every;       /* K (1) */
+    float kl;                /* KL penalty weight (0.1) */
+    float entropy;           /* entropy bonus weight (0) */
+    int mle_mix;             /* teacher-forced MLE steps after each policy step (0) */
+    adv_reward reward;
+    model_config disc;       /* D's size (a preset); kind, vocab, context set by the run */
+    int batch;               /* sequences per G and D step (16) */
+    int seq_len;             /* T (32); <= G's context */
+    float lr_g, lr_d;        /* (1e-5, 1e-4), constant */
+    float clip;              /* gradient-norm clip for both (1.0) */
+    int eval_max_windows;    /* validation windows per eval (64; 0: all) */
+    uint64_t seed;
+    bool resume;
+    int stop_after;          /* > 0: stop after this many phases of the run (tests) */
+    tg_logger logger;
+    /* called with every log line written (no newline) */
+    void (*on_log)(void *user, const char *line);
+    void *user;
+    volatile sig_atomic_t *stop; /* set to stop at the next checkpoint */
+} adv_options;
+
+adv_options adv_options_default(void);
+
+typedef struct {
+    int rounds_done;
+    int phases_done, phases_total;
+    double d_acc, d_loss;    /* the last disc line */
+    double reward_mean;      /* the last adv line */
+    double val_nll_init, val_nll; /* before the first round, after the last */
+    bool interrupted;
+} adv_report;
+
+/* Runs (or resumes) adversarial training; err gets a sentence on failure. */
+tg_status train_adv(const adv_options *opt, adv_report *rep, char *err, size_t err_len);
+
+/* --- pieces, exposed for tests and for `score` / `generate --rerank` --- */
+
+/* Lengths (B) of sequences x (B, ld) with x[b*ld] = BOS: the index of the
+ * first EOS in x[b*ld+1 .. b*ld+T], else T. */
+void adv_lengths(const int *x, int ld, int B, int T, int *lengths);
+
+/* Samples B sequences x (B, T+1) from a generator: x[.,0] = BOS, then T
+ * tokens from its softmax (temperature 1, no grammar mask) drawn from rng in
+ * row order; PAD after EOS. state: a run state of the model with >= B rows. */
+void adv_sample(sample_state *state, int B, int T, int *x, tg_rng *rng, float *logits,
+                void *scratch);
+
+/* D's probabilities "real" (B) of sequences x (B, ld) with x[.,0] = BOS and
+ * lengths (B), D seeing x[.,1..T]: the pooled head of a discriminator, or
+ * the last position's p(real) of a dense one. Any B: fed in chunks of D's
+ * batch. tmp: >= max_batch * T ints. */
+void adv_disc_probs(tg_model *D, const int *x, int ld, const int *lengths, int B, int T,
+                    float *probs, int *tmp);
+
+/* One D update on (B) sequences with labels (1 real, 0 generated): loss and
+ * accuracy (p > 0.5 against the label) of the batch before the update. */
+typedef struct {
+    float lr, clip, weight_decay;
+    int step;                /* AdamW step, 1-based */
+} adv_opt_step;
+float adv_disc_update(tg_model *D, const int *x, int ld, const int *lengths, const float *labels,
+                      int B, int T, tg_rng *dropout_rng, const adv_opt_step *os, float *acc,
+                      int *tmp);
+
+/* The value Q (B, T) of every prefix (Q[b*T + t-1] for prefix x[1..t]) of
+ * sequences x (B, T+1) by rollouts: prefix is a run state of the rollout
+ * policy (>= B rows), branch one of the same model with >= B*N rows, D the
+ * discriminator. Draws from rng in a fixed order. */
+typedef struct {
+    sample_state *prefix, *branch;
+    tg_model *D;
+    int N, K;
+    tg_rng *rng;
+} adv_rollout_ctx;
+tg_status adv_rollout_values(adv_rollout_ctx *ctx, const int *x, const int *lengths, int B, int T,
+                             float *Q);
+
+/* Advantages into dlosses (B,T) for model_lm_backward_weighted, from the
+ * values Q (B,T), the losses of G (-logp) and of the reference (-logq; NULL
+ * when kl is 0), and lengths (positions t <= lengths[b] count); returns the
+ * surrogate loss sum(dlosses * losses). */
+float adv_pg_weights(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
+                     const int *lengths, int B, int T, float kl, float entropy);
+
+/* One policy-gradient update of G on sequences x (B, T+1) with values Q:
+ * forward (no dropout), weights, backward, clip, AdamW. ref may be NULL
+ * (kl 0). Writes the surrogate loss, the mean exact KL(pi||pi_ref) and
+ * entropy per position (kl_out 0 without ref). TG_ERR_NOMEM. tmp: >= 2*B*T
+ * ints. */
+tg_status adv_pg_update(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q,
+                   int B, int T, float kl, float entropy, const adv_opt_step *os, float *pg_loss,
+                   float *kl_out, float *entropy_out, int *tmp);
+
+/* Internals shared by the files of the adversarial trainer. */
+/* B real sequences x (B, T+1): openings of training pieces drawn uniformly,
+ * PAD after EOS. */
+void adv_real_openings(const data_corpus *c, tg_rng *rng, int B, int T, int *x);
+/* sigmoid(z_PAD - z_BOS): a dense discriminator's p(real) from logits (V). */
+float adv_dense_prob(const float *logits);
 
 #endif /* TG_TRAIN_H */

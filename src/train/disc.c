@@ -1,0 +1,156 @@
+/*
+ * disc.c: the discriminator's side of SeqGAN: real sequences (openings of
+ * training pieces), generated ones (sampled from G's softmax), D's
+ * probabilities "real" for either kind of discriminator, and one D update.
+ *
+ * Two kinds of D (train.h): the pooled Transformer encoder of src/model
+ * (MODEL_DISCRIMINATOR, bidirectional, one logit per sequence, BCE), and a
+ * dense, causal one for --reward dense made of the generator's architecture:
+ * its vocabulary head is read as a two-way classifier at every position,
+ * p(real) = sigmoid(z_PAD - z_BOS), trained with the softmax cross-entropy
+ * towards PAD (real) or BOS (generated) at every position of the sequence.
+ * PAD and BOS are never targets of a generator, so their output rows are
+ * free to serve as the classifier; the cross-entropy over the whole
+ * vocabulary also pushes the other logits down, after which it equals the
+ * binary cross-entropy of that sigmoid. This needs no new kernel nor model
+ * kind; the cost is a V-wide head where one logit would do.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+void adv_lengths(const int *x, int ld, int B, int T, int *lengths)
+{
+    for (int b = 0; b < B; b++) {
+        const int *row = x + (size_t)b * ld;
+        int len = T;
+        for (int t = 1; t <= T; t++)
+            if (row[t] == TOK_EOS) {
+                len = t;
+                break;
+            }
+        lengths[b] = len;
+    }
+}
+
+void adv_real_openings(const data_corpus *c, tg_rng *rng, int B, int T, int *x)
+{
+    const uint64_t n = c->split_count[DATA_TRAIN];
+    for (int b = 0; b < B; b++) {
+        const data_piece *p = &c->pieces[c->split_pieces[DATA_TRAIN][tg_rng_below(rng, (uint32_t)n)]];
+        int *row = x + (size_t)b * (T + 1);
+        bool ended = false;
+        for (int t = 0; t <= T; t++) {
+            int id = !ended && (uint32_t)t < p->length ? c->tokens[p->offset + t] : TOK_PAD;
+            row[t] = id;
+            if (id == TOK_EOS) ended = true;
+        }
+    }
+}
+
+void adv_sample(sample_state *state, int B, int T, int *x, tg_rng *rng, float *logits,
+                void *scratch)
+{
+    const int V = model_get_config(state->model)->vocab_size;
+    const sample_params sp = sample_params_default();
+    int col[B];
+    bool done[B];
+    sample_state_reset(state, B);
+    for (int b = 0; b < B; b++) {
+        x[(size_t)b * (T + 1)] = TOK_BOS;
+        col[b] = TOK_BOS;
+        done[b] = false;
+    }
+    sample_forward(state, col, 1, logits);
+    for (int t = 1; t <= T; t++) {
+        int running = 0;
+        for (int b = 0; b < B; b++) {
+            int id = TOK_PAD;
+            if (!done[b]) {
+                id = sample_pick(logits + (size_t)b * V, NULL, V, &sp, rng, scratch);
+                if (id == TOK_EOS) done[b] = true;
+                else running++;
+            }
+            x[(size_t)b * (T + 1) + t] = id;
+            col[b] = id;
+        }
+        if (t == T) break;
+        if (running == 0) {
+            for (int u = t + 1; u <= T; u++)
+                for (int b = 0; b < B; b++) x[(size_t)b * (T + 1) + u] = TOK_PAD;
+            break;
+        }
+        sample_forward(state, col, 1, logits);
+    }
+}
+
+float adv_dense_prob(const float *logits)
+{
+    float z = logits[TOK_PAD] - logits[TOK_BOS];
+    return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
+}
+
+/* tokens (B,T) = x[.,1..T] */
+static void strip_bos(int *tokens, const int *x, int ld, int B, int T)
+{
+    for (int b = 0; b < B; b++)
+        memcpy(tokens + (size_t)b * T, x + (size_t)b * ld + 1, (size_t)T * sizeof(int));
+}
+
+void adv_disc_probs(tg_model *D, const int *x, int ld, const int *lengths, int B, int T,
+                    float *probs, int *tmp)
+{
+    const model_config *cfg = model_get_config(D);
+    const int MB = model_max_batch(D), V = cfg->vocab_size;
+    for (int b0 = 0; b0 < B; b0 += MB) {
+        int n = B - b0 < MB ? B - b0 : MB;
+        strip_bos(tmp, x + (size_t)b0 * ld, ld, n, T);
+        if (cfg->kind == MODEL_DISCRIMINATOR) {
+            model_disc_forward(D, tmp, lengths + b0, NULL, n, T, NULL);
+            memcpy(probs + b0, model_disc_probs(D), (size_t)n * sizeof(float));
+        } else {
+            model_lm_forward(D, tmp, NULL, n, T, NULL);
+            const float *lg = model_logits(D);
+            for (int b = 0; b < n; b++)
+                probs[b0 + b] = adv_dense_prob(lg + ((size_t)b * T + lengths[b0 + b] - 1) * V);
+        }
+    }
+}
+
+float adv_disc_update(tg_model *D, const int *x, int ld, const int *lengths, const float *labels,
+                      int B, int T, tg_rng *dropout_rng, const adv_opt_step *os, float *acc,
+                      int *tmp)
+{
+    const model_config *cfg = model_get_config(D);
+    const int V = cfg->vocab_size;
+    int *tokens = tmp, *targets = tmp + (size_t)B * T;
+    strip_bos(tokens, x, ld, B, T);
+    model_zero_grad(D);
+    float loss;
+    int right = 0;
+    if (cfg->kind == MODEL_DISCRIMINATOR) {
+        loss = model_disc_forward(D, tokens, lengths, labels, B, T, dropout_rng);
+        const float *p = model_disc_probs(D);
+        for (int b = 0; b < B; b++) right += (p[b] > 0.5f) == (labels[b] > 0.5f);
+        model_disc_backward(D);
+    } else {
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+                targets[(size_t)b * T + t] =
+                    t < lengths[b] ? (labels[b] > 0.5f ? TOK_PAD : TOK_BOS) : MODEL_IGNORE_INDEX;
+        loss = model_lm_forward(D, tokens, targets, B, T, dropout_rng);
+        const float *lg = model_logits(D);
+        for (int b = 0; b < B; b++) {
+            float p = adv_dense_prob(lg + ((size_t)b * T + lengths[b] - 1) * V);
+            right += (p > 0.5f) == (labels[b] > 0.5f);
+        }
+        model_lm_backward(D);
+    }
+    model_clip_grad(D, os->clip);
+    nn_adamw_hparams hp = {os->lr, 0.9f, 0.999f, 1e-8f, os->weight_decay};
+    model_adamw_step(D, &hp, os->step);
+    *acc = (float)right / (float)B;
+    return loss;
+}

@@ -1,0 +1,207 @@
+/*
+ * reward.c: SeqGAN's reward and policy-gradient update (Yu et al. 2017,
+ * https://arxiv.org/abs/1609.05473, eq. 4 and 8). The value of a prefix is
+ * D's probability "real" averaged over N completions by the rollout policy;
+ * the completions branch from the prefix's cached keys and values
+ * (sample_state_fork), so the prefix is encoded once for all N and once for
+ * every t (the prefix state advances one token per t). The update is
+ * REINFORCE with the batch mean of Q at each position as the baseline, a KL
+ * penalty to the frozen MLE model and an entropy bonus, both as
+ * score-function terms on the sampled token (train.h).
+ *
+ * Left out: a learned value baseline; rollouts of finished sequences are
+ * skipped only when every sequence of the batch has finished.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+/* Completes rows of xr (R, T+1) from position t0 on with the branch state
+ * holding their first t0 tokens and logits (R,V) of the next; rows with
+ * done[r] set get PAD. */
+static void complete(sample_state *s, float *logits, int *xr, int R, int T, int t0, uint8_t *done,
+                     int *col, tg_rng *rng, void *scratch)
+{
+    const int V = s->V;
+    const sample_params sp = sample_params_default();
+    for (int t = t0; t <= T; t++) {
+        int running = 0;
+        for (int r = 0; r < R; r++) {
+            int id = TOK_PAD;
+            if (!done[r]) {
+                id = sample_pick(logits + (size_t)r * V, NULL, V, &sp, rng, scratch);
+                if (id == TOK_EOS) done[r] = 1;
+                else running++;
+            }
+            xr[(size_t)r * (T + 1) + t] = id;
+            col[r] = id;
+        }
+        if (t == T) return;
+        if (running == 0) {
+            for (int u = t + 1; u <= T; u++)
+                for (int r = 0; r < R; r++) xr[(size_t)r * (T + 1) + u] = TOK_PAD;
+            return;
+        }
+        sample_forward(s, col, 1, logits);
+    }
+}
+
+tg_status adv_rollout_values(adv_rollout_ctx *ctx, const int *x, const int *lengths, int B, int T,
+                             float *Q)
+{
+    sample_state *P = ctx->prefix, *S = ctx->branch;
+    const int N = ctx->N, K = ctx->K > 0 ? ctx->K : 1, V = P->V, R = B * N;
+    NN_ASSERT_OP(T, <=, P->T_ctx);
+    NN_ASSERT_OP(R, <=, S->max_batch);
+    NN_ASSERT_OP(B, <=, P->max_batch);
+    float *lp = malloc((size_t)B * V * sizeof(float));
+    float *lr = malloc((size_t)R * V * sizeof(float));
+    int *xr = malloc((size_t)R * (T + 1) * sizeof(int));
+    int *col = malloc((size_t)R * sizeof(int));
+    int *lens = malloc((size_t)R * sizeof(int));
+    int *tmp = malloc((size_t)model_max_batch(ctx->D) * T * sizeof(int));
+    float *probs = malloc((size_t)R * sizeof(float));
+    uint8_t *done = malloc((size_t)R);
+    void *scratch = malloc(sample_pick_scratch_bytes(V));
+    uint8_t *est = calloc((size_t)T + 1, 1);
+    if (!lp || !lr || !xr || !col || !lens || !tmp || !probs || !done || !scratch || !est) {
+        free(lp), free(lr), free(xr), free(col), free(lens), free(tmp), free(probs), free(done);
+        free(scratch), free(est);
+        return TG_ERR_NOMEM;
+    }
+    /* the finished sequences' own values */
+    adv_disc_probs(ctx->D, x, T + 1, lengths, B, T, probs, tmp);
+    for (int b = 0; b < B; b++) Q[(size_t)b * T + T - 1] = probs[b];
+    int longest = 0;
+    for (int b = 0; b < B; b++) longest = lengths[b] > longest ? lengths[b] : longest;
+
+    sample_state_reset(P, B);
+    for (int t = 0; t < longest; t++) {
+        /* feed x[.,t]: the state then holds x[0..t] and lp the next token's logits */
+        for (int b = 0; b < B; b++) col[b] = x[(size_t)b * (T + 1) + t];
+        sample_forward(P, col, 1, lp);
+        if (t == 0 || t % K != 0 || t >= T) continue;
+        est[t] = 1;
+        sample_state_fork(S, P, N);
+        for (int r = 0; r < R; r++) {
+            const int b = r / N;
+            memcpy(lr + (size_t)r * V, lp + (size_t)b * V, (size_t)V * sizeof(float));
+            memcpy(xr + (size_t)r * (T + 1), x + (size_t)b * (T + 1), (size_t)(t + 1) * sizeof(int));
+            done[r] = lengths[b] <= t; /* the prefix already ends with EOS */
+        }
+        complete(S, lr, xr, R, T, t + 1, done, col, ctx->rng, scratch);
+        adv_lengths(xr, T + 1, R, T, lens);
+        adv_disc_probs(ctx->D, xr, T + 1, lens, R, T, probs, tmp);
+        for (int b = 0; b < B; b++) {
+            double sum = 0;
+            for (int c = 0; c < N; c++) sum += probs[b * N + c];
+            Q[(size_t)b * T + t - 1] = (float)(sum / N);
+        }
+    }
+    /* t past the sequence's end: its own value; t not estimated: the next estimate */
+    for (int b = 0; b < B; b++) {
+        float *q = Q + (size_t)b * T;
+        const float final = q[T - 1];
+        float next = final;
+        for (int t = T; t >= 1; t--) {
+            if (t >= lengths[b]) q[t - 1] = final;
+            else if (est[t]) next = q[t - 1];
+            else q[t - 1] = next;
+        }
+    }
+    free(lp), free(lr), free(xr), free(col), free(lens), free(tmp), free(probs), free(done);
+    free(scratch), free(est);
+    return TG_OK;
+}
+
+float adv_pg_weights(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
+                     const int *lengths, int B, int T, float kl, float entropy)
+{
+    int n = 0;
+    for (int b = 0; b < B; b++) n += lengths[b];
+    double surrogate = 0;
+    for (int t = 1; t <= T; t++) {
+        double base = 0;
+        int m = 0;
+        for (int b = 0; b < B; b++)
+            if (t <= lengths[b]) base += Q[(size_t)b * T + t - 1], m++;
+        if (m) base /= m;
+        for (int b = 0; b < B; b++) {
+            size_t i = (size_t)b * T + t - 1;
+            if (t > lengths[b]) {
+                dlosses[i] = 0.0f;
+                continue;
+            }
+            double logp = -(double)loss_g[i];
+            double a = Q[i] - base - entropy * logp;
+            if (loss_ref && kl != 0.0f) a -= kl * (logp + (double)loss_ref[i]);
+            dlosses[i] = (float)(a / n);
+            surrogate += (double)dlosses[i] * loss_g[i];
+        }
+    }
+    return (float)surrogate;
+}
+
+/* Mean over counted positions of the exact KL(p || q) and entropy of p from
+ * logits (B,T,V) of both models; q may be NULL. */
+static void kl_entropy(const float *lg, const float *lq, const int *lengths, int B, int T, int V,
+                       float *kl_out, float *ent_out)
+{
+    double kl = 0, ent = 0;
+    int n = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < lengths[b]; t++) {
+            const float *zp = lg + ((size_t)b * T + t) * V;
+            const float *zq = lq ? lq + ((size_t)b * T + t) * V : NULL;
+            double mp = zp[0], mq = zq ? zq[0] : 0, sp = 0, sq = 0;
+            for (int v = 1; v < V; v++) {
+                mp = zp[v] > mp ? zp[v] : mp;
+                if (zq) mq = zq[v] > mq ? zq[v] : mq;
+            }
+            for (int v = 0; v < V; v++) {
+                sp += exp(zp[v] - mp);
+                if (zq) sq += exp(zq[v] - mq);
+            }
+            const double lzp = mp + log(sp), lzq = zq ? mq + log(sq) : 0;
+            for (int v = 0; v < V; v++) {
+                double lp = zp[v] - lzp, p = exp(lp);
+                ent -= p * lp;
+                if (zq) kl += p * (lp - (zq[v] - lzq));
+            }
+            n++;
+        }
+    *kl_out = n ? (float)(kl / n) : 0.0f;
+    *ent_out = n ? (float)(ent / n) : 0.0f;
+}
+
+tg_status adv_pg_update(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q,
+                   int B, int T, float kl, float entropy, const adv_opt_step *os, float *pg_loss,
+                   float *kl_out, float *entropy_out, int *tmp)
+{
+    const int V = model_get_config(G)->vocab_size;
+    int *inputs = tmp, *targets = tmp + (size_t)B * T;
+    float *loss_ref = NULL, *dl = malloc((size_t)B * T * sizeof(float) * 2);
+    if (!dl) return TG_ERR_NOMEM;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            inputs[(size_t)b * T + t] = x[(size_t)b * (T + 1) + t];
+            targets[(size_t)b * T + t] = t < lengths[b] ? x[(size_t)b * (T + 1) + t + 1] : MODEL_IGNORE_INDEX;
+        }
+    if (ref) {
+        model_lm_forward(ref, inputs, targets, B, T, NULL);
+        loss_ref = dl + (size_t)B * T;
+        memcpy(loss_ref, model_losses(ref), (size_t)B * T * sizeof(float));
+    }
+    model_zero_grad(G);
+    model_lm_forward(G, inputs, targets, B, T, NULL);
+    kl_entropy(model_logits(G), ref ? model_logits(ref) : NULL, lengths, B, T, V, kl_out, entropy_out);
+    *pg_loss = adv_pg_weights(dl, Q, model_losses(G), loss_ref, lengths, B, T, kl, entropy);
+    model_lm_backward_weighted(G, dl);
+    model_clip_grad(G, os->clip);
+    nn_adamw_hparams hp = {os->lr, 0.9f, 0.999f, 1e-8f, os->weight_decay};
+    model_adamw_step(G, &hp, os->step);
+    free(dl);
+    return TG_OK;
+}

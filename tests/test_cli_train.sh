@@ -1,0 +1,111 @@
+#!/bin/bash
+# test_cli_train.sh: `tunegan train` on a corpus of fixtures after a micro
+# pretrain: it writes the generator, discriminator, rollout policy, reference,
+# both optimizer states and a log with disc, adv and eval lines; stopped and
+# resumed it gives the same files byte for byte; --reward dense and constant
+# run; `tunegan score` prints a number per file; `generate --rerank` keeps
+# the best candidates; bad input is a clear error.
+# Environment (set by ctest): TG_BIN, TG_TEST_DATA.
+set -u
+BIN=${TG_BIN:?TG_BIN not set}
+DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
+tmp=$(mktemp -d /tmp/tg_cli_train.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+checks=0
+ok() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
+run() { # run WANT_STATUS WHAT COMMAND...
+    want=$1; what=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else fail "$what: exit $got, want $want"; cat "$tmp/err" >&2; fi
+}
+has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
+
+mkdir "$tmp/midi"
+for f in format0.mid format1.mid format2.mid running_status.mid tempo_map_f1.mid overlap.mid metas.mid; do
+    [ -f "$DATA/$f" ] && cp "$DATA/$f" "$tmp/midi/"
+done
+printf 'format0.mid\tvalid\n' >"$tmp/split.tsv"
+for f in "$tmp"/midi/*.mid; do
+    n=$(basename "$f")
+    [ "$n" = format0.mid ] || printf '%s\ttrain\n' "$n" >>"$tmp/split.tsv"
+done
+run 0 "data build" "$BIN" data build --tokenizer remi --split "$tmp/split.tsv" -o "$tmp/c.corpus" "$tmp/midi"
+run 0 "pretrain" "$BIN" pretrain --corpus "$tmp/c.corpus" --d-model 32 --layers 1 --heads 2 --context 32 \
+    --batch 3 --steps 4 --eval-every 4 --warmup 1 --seed 5 --threads 1 -o "$tmp/pre"
+
+M="--corpus $tmp/c.corpus --init $tmp/pre --seq-len 16 --batch 4 --rounds 2 --d-pretrain 2 --d-steps 1 --d-epochs 1
+   --d-samples 8 --rollouts 3 --rollout-every 2 --disc-d-model 32 --disc-layers 1 --disc-heads 2 --mle-mix 1
+   --lr-g 1e-3 --seed 3 --threads 1"
+run 0 "train 2 rounds" "$BIN" train $M -o "$tmp/one"
+for f in model disc rollout reference optimizer disc_optimizer; do
+    if [ -s "$tmp/one/$f.safetensors" ]; then ok; else fail "train wrote no $f.safetensors"; fi
+done
+grep -q 'seed 3' "$tmp/err" && ok || fail "the seed is not printed"
+grep -q 'finished after phase 5 of 5' "$tmp/out" && ok || fail "no final summary: $(cat "$tmp/out")"
+L="$tmp/one/log.jsonl"
+n=$(grep -c '"phase":"disc"' "$L"); [ "$n" -eq 4 ] && ok || fail "log has $n disc lines, want 4 (2 pretrain + 1 per round)"
+n=$(grep -c '"phase":"adv"' "$L"); [ "$n" -eq 2 ] && ok || fail "log has $n adv lines, want 2"
+n=$(grep -c '"phase":"mle"' "$L"); [ "$n" -eq 2 ] && ok || fail "log has $n mle lines, want 2 (--mle-mix 1)"
+n=$(grep -c '"phase":"eval"' "$L"); [ "$n" -eq 3 ] && ok || fail "log has $n eval lines, want 3"
+for k in d_loss d_acc reward_mean pg_loss kl entropy val_nll; do
+    grep -q "\"$k\":[-0-9]" "$L" && ok || fail "no $k in the log"
+done
+
+# stopped after phases 1 and 4 (Ctrl-C's path: the checkpoint of the phase), resumed
+run 0 "train stopped after phase 1" "$BIN" train $M -o "$tmp/two" --stop-after 1
+grep -q 'stopped after phase 1' "$tmp/out" && ok || fail "stop-after did not say where it stopped"
+run 0 "resumed, stopped after phase 4" "$BIN" train $M -o "$tmp/two" --resume --stop-after 4
+run 0 "resumed to the end" "$BIN" train $M -o "$tmp/two" --resume
+for f in model disc rollout optimizer disc_optimizer; do
+    if cmp -s "$tmp/one/$f.safetensors" "$tmp/two/$f.safetensors"; then ok; else fail "resumed $f differs"; fi
+done
+if diff <(sed 's/,"seconds":[0-9.e+-]*//' "$tmp/one/log.jsonl") <(sed 's/,"seconds":[0-9.e+-]*//' "$tmp/two/log.jsonl") >/dev/null; then ok
+else fail "resumed log differs"; fi
+run 1 "finished run without more rounds" "$BIN" train $M -o "$tmp/two" --resume
+has_err "--rounds" "finished run"
+run 0 "more rounds" "$BIN" train $M -o "$tmp/two" --resume --rounds 3
+n=$(grep -c '"phase":"adv"' "$tmp/two/log.jsonl"); [ "$n" -eq 3 ] && ok || fail "3 rounds: $n adv lines"
+
+run 0 "dense reward" "$BIN" train $M -o "$tmp/dense" --reward dense
+grep -q '"phase":"adv"' "$tmp/dense/log.jsonl" && ok || fail "dense: no adv line"
+run 0 "constant reward" "$BIN" train $M -o "$tmp/const" --reward constant
+grep -q '"reward_mean":0.500000' "$tmp/const/log.jsonl" && ok || fail "constant: reward is not 0.5"
+
+# score: one line per file with numbers in [0,1]
+run 0 "score" "$BIN" score --model "$tmp/one" "$tmp"/midi/format1.mid "$tmp"/midi/overlap.mid
+n=$(grep -cE '\.mid	0\.[0-9]{4}	0\.[0-9]{4}	[01]\.[0-9]{4}	' "$tmp/out"); [ "$n" -eq 2 ] && ok || fail "score printed $n scored lines: $(cat "$tmp/out")"
+run 0 "score with a dense discriminator" "$BIN" score --model "$tmp/dense" "$tmp"/midi/format1.mid
+run 1 "score of a pretrain run" "$BIN" score --model "$tmp/pre" "$tmp"/midi/format1.mid
+has_err "no discriminator" "score of a pretrain run"
+run 1 "score of a missing file" "$BIN" score --model "$tmp/one" "$tmp/none.mid"
+has_err "none.mid" "missing file"
+run 1 "score without files" "$BIN" score --model "$tmp/one"
+has_err "required" "score without files"
+
+# generate --rerank: 2 samples, best of 3 each
+run 0 "generate --rerank" "$BIN" generate --model "$tmp/one" -o "$tmp/gen" -n 2 --rerank 3 --length 20 --seed 4 --threads 1
+n=$(ls "$tmp/gen"/*.mid 2>/dev/null | wc -l); [ "$n" -eq 2 ] && ok || fail "rerank wrote $n files, want 2"
+n=$(grep -c 'realism 0\.[0-9]* (best of 3)' "$tmp/out"); [ "$n" -eq 2 ] && ok || fail "rerank printed $n realism lines"
+run 1 "rerank without a discriminator" "$BIN" generate --model "$tmp/pre" -o "$tmp/gen2" --rerank 2 --length 10
+has_err "no discriminator" "rerank of a pretrain run"
+
+# errors
+run 1 "existing run" "$BIN" train $M -o "$tmp/one"
+has_err "already holds a run" "existing run"
+run 1 "no init" "$BIN" train --corpus "$tmp/c.corpus" -o "$tmp/x"
+has_err "--init" "no init"
+run 1 "bad reward" "$BIN" train $M -o "$tmp/y" --reward sometimes
+has_err "--reward" "bad reward"
+run 1 "seq-len over the context" "$BIN" train $M -o "$tmp/z" --seq-len 64
+has_err "context" "seq-len"
+run 1 "resume with another batch" "$BIN" train $M -o "$tmp/two" --resume --rounds 4 --batch 5
+has_err "same flags" "changed flags"
+head -c 300 "$tmp/one/disc.safetensors" >"$tmp/two/disc.safetensors"
+run 1 "damaged discriminator on resume" "$BIN" train $M -o "$tmp/two" --resume --rounds 4
+has_err "disc.safetensors" "damaged disc"
+
+echo "test_cli_train: $checks checks, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,7 @@
+# Adversarial training (src/train/disc.c, reward.c, seqgan.c; src/sample/rollout.c):
+# the policy-gradient gradient against finite differences, a toy reward,
+# rollouts (fork, repeatability, --rollout-every), discriminators on a
+# separable task, bit-exact resume (test_seqgan, unit); `tunegan train`,
+# `score` and `generate --rerank` end to end on fixtures (cli).
+tg_test(seqgan unit grad)
+tg_script_test(cli_train cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_train.sh)
