@@ -1,7 +1,9 @@
 /*
  * cli_pretrain.c: `tunegan pretrain`: maximum-likelihood training of the
  * generator on a corpus (src/train/mle.c), with a progress line, Ctrl-C that
- * saves and exits cleanly, and --resume.
+ * saves and exits cleanly, and --resume. Under mpirun every rank runs this
+ * (data parallel, src/train/dist.h): rank 0 picks the seed and alone prints
+ * progress; an error is printed by the rank that met it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -9,8 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "train/dist.h"
 #include "train/train.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -83,7 +87,7 @@ int cli_pretrain(int argc, char **argv)
         {"eval-every", 0, CLI_INT, &o.eval_every, "N", "steps between validation passes and checkpoints", 1, 100000000},
         {"eval-windows", 0, CLI_INT, &o.eval_max_windows, "N", "validation windows per pass (0: the whole split)", 0, 100000000},
         {"seed", 0, CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
-        {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores, shared by the ranks on a host)", 0, 1024},
         {"resume", 'r', CLI_FLAG, &resume, NULL, "continue the run in RUN_DIR (same flags) bit for bit", 0, 0},
         {"stop-at", 0, CLI_INT, &o.stop_at, "N", "stop after step N with a checkpoint, as if interrupted (0: off)", 0, 100000000},
         {"init", 0, CLI_STRING, &o.init_from, "CKPT", "start from this checkpoint's weights", 0, 0},
@@ -120,28 +124,55 @@ int cli_pretrain(int argc, char **argv)
     o.clip = (float)clip;
     o.resume = resume;
     o.seed = seed_given ? seed : (uint64_t)time(NULL);
-    nn_set_threads(threads);
-    char blas[256];
-    fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)o.seed, nn_blas_info(blas, sizeof blas));
-    if (resume && seed_given == false)
-        fprintf(stderr, "tunegan: resuming: the run's random states come from its checkpoint\n");
-
-    pretrain_view view = {tg_now_sec(), cli_stderr_is_tty(), 0, -1};
-    o.logger = cli_logger();
-    o.on_step = show_step;
-    o.on_eval = show_eval;
-    o.user = &view;
-    o.stop = &stop_flag;
-    signal(SIGINT, on_sigint);
-    train_report rep;
+    dist_ctx *dist = NULL;
     char err[1024] = "";
-    tg_status st = train_mle(&o, &rep, err, sizeof err);
-    signal(SIGINT, SIG_DFL);
-    if (view.tty) fputs("\r\033[K", stderr);
-    if (st != TG_OK) {
-        cli_error("%s", err[0] ? err : tg_status_str(st));
+    if (dist_init(&argc, &argv, cli_logger(), &dist, err, sizeof err) != TG_OK) {
+        cli_error("pretrain: %s", err[0] ? err : "cannot start MPI");
         return 1;
     }
+    bool root = dist_is_root(dist);
+    int ranks = dist_size(dist);
+    dist_bcast_bytes(dist, &o.seed, sizeof o.seed); /* rank 0's clock */
+    if (threads == 0 && dist_local_size(dist) > 1) {
+        /* the ranks on one host share its cores */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > dist_local_size(dist) ? (int)(cores / dist_local_size(dist)) : 1;
+    }
+    nn_set_threads(threads);
+    char blas[256];
+    if (root) {
+        fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)o.seed, nn_blas_info(blas, sizeof blas));
+        if (ranks > 1)
+            fprintf(stderr, "tunegan: %d MPI ranks (%d on this host), %d threads each\n", ranks,
+                    dist_local_size(dist), nn_get_threads());
+        if (resume && seed_given == false)
+            fprintf(stderr, "tunegan: resuming: the run's random states come from its checkpoint\n");
+    }
+
+    pretrain_view view = {tg_now_sec(), cli_stderr_is_tty(), 0, -1};
+    if (root) { /* the other ranks train in silence */
+        o.logger = cli_logger();
+        o.on_step = show_step;
+        o.on_eval = show_eval;
+        o.user = &view;
+    }
+    o.stop = &stop_flag;
+    o.dist = dist;
+    signal(SIGINT, on_sigint);
+    train_report rep;
+    tg_status st = train_mle(&o, &rep, err, sizeof err);
+    signal(SIGINT, SIG_DFL);
+    if (view.tty && root) fputs("\r\033[K", stderr);
+    if (st != TG_OK) {
+        /* with several ranks, err is set on the one rank that tells (mle.c) */
+        if (err[0] && !root) cli_error("rank %d: %s", dist_rank(dist), err);
+        else if (err[0]) cli_error("%s", err);
+        else if (ranks == 1) cli_error("%s", tg_status_str(st));
+        dist_finalize(dist);
+        return 1;
+    }
+    dist_finalize(dist);
+    if (!root) return 0;
     printf("%s at step %d: train loss %.4f, validation NLL %.4f (unigram baseline %.4f), %.0f tok/s median\n",
            rep.interrupted ? "stopped" : "finished", rep.last_step, rep.final_loss, rep.val_nll, rep.unigram_nll,
            rep.tok_per_s);

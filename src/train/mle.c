@@ -4,6 +4,25 @@
  * global gradient clipping, evaluation on the valid split, checkpoints and
  * bit-exact resumption. Nothing here prints: progress goes to the caller's
  * callbacks, messages to its logger.
+ *
+ * Data parallel (opt->dist with N > 1 ranks, src/train/dist.h): every rank
+ * draws the SAME global batch of B windows from the batch stream (cheap) and
+ * runs only its rows r*B/N .. (r+1)*B/N - 1, so the data is one process's.
+ * The loss of one process is a mean over the batch's n non-ignored targets;
+ * each rank backpropagates its targets' losses with the weight 1/n (n
+ * counted on the whole batch, which every rank holds), so each logit's
+ * gradient is bit for bit one process's and the sum of the ranks' gradients
+ * (one MPI_Allreduce of the flat block) is the gradient of the global mean;
+ * only the summation order of the weight gradients differs. Every rank then
+ * clips and applies the same AdamW update. Dropout: one u64 per step from
+ * the shared dropout stream, mixed with the rank, seeds the rank's masks for
+ * that step (repeatable for a given N; with N = 1 the masks are drawn from
+ * the stream itself, as without MPI). Rank 0 alone reads and writes the run
+ * folder; the others receive its config, step, random states, weights and
+ * moments, so a checkpoint knows nothing of N and resumes with any N. Ranks
+ * split the validation windows and sum their losses. Every failure is
+ * agreed (dist_agree) so all ranks return an error; err is set on the
+ * lowest failing rank only.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
@@ -14,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dist.h"
 #include "train.h"
 
 train_options train_options_default(void)
@@ -39,8 +59,10 @@ train_options train_options_default(void)
 /* ------------------------------------------------------------------------ */
 /* Evaluation. */
 
-tg_status train_eval_nll(tg_model *m, const data_corpus *c, int split, int max_windows,
-                         double *nll, uint64_t *n_tokens)
+/* The loss sum and target count of the chunks of windows (model_max_batch
+ * each) whose index is rank modulo size. */
+static tg_status eval_sums(tg_model *m, const data_corpus *c, int split, int max_windows, int rank,
+                           int size, double *sum_out, uint64_t *count_out)
 {
     const model_config *cfg = model_get_config(m);
     int B = model_max_batch(m), T = cfg->context;
@@ -55,12 +77,16 @@ tg_status train_eval_nll(tg_model *m, const data_corpus *c, int split, int max_w
     double sum = 0;
     uint64_t count = 0;
     int windows = 0, rows;
-    for (;;) {
+    for (int chunk = 0;; chunk++) {
         int want = B;
         if (max_windows > 0 && windows + want > max_windows) want = max_windows - windows;
         if (want <= 0) break;
         data_eval_next(&it, want, inputs, targets, &rows);
         if (rows == 0) break;
+        if (chunk % size != rank) {
+            windows += rows;
+            continue;
+        }
         float mean = model_lm_forward(m, (const int *)inputs, (const int *)targets, rows, T, NULL);
         int n = model_loss_count(m);
         sum += (double)mean * n;
@@ -69,6 +95,18 @@ tg_status train_eval_nll(tg_model *m, const data_corpus *c, int split, int max_w
     }
     free(inputs);
     free(targets);
+    *sum_out = sum;
+    *count_out = count;
+    return TG_OK;
+}
+
+tg_status train_eval_nll(tg_model *m, const data_corpus *c, int split, int max_windows,
+                         double *nll, uint64_t *n_tokens)
+{
+    double sum;
+    uint64_t count;
+    tg_status s = eval_sums(m, c, split, max_windows, 0, 1, &sum, &count);
+    if (s != TG_OK) return s;
     *nll = count ? sum / (double)count : NAN;
     if (n_tokens) *n_tokens = count;
     return TG_OK;
@@ -108,6 +146,10 @@ typedef struct {
     int step;                 /* steps done */
     float *rates;             /* tok/s per step of this process */
     int n_rates;
+    dist_ctx *dist;           /* opt->dist: NULL or the ranks */
+    int rank, size;           /* 0 and 1 for one process */
+    int rows;                 /* the model's batch: this rank's share of opt->batch */
+    float *dlosses;           /* (rows,T) the weights 1/n of the shard's losses */
 } run_state;
 
 static void run_paths(run_state *r)
@@ -169,7 +211,7 @@ static tg_status resume_run(run_state *r, char *err, size_t err_len)
 {
     const train_options *o = r->opt;
     model_meta *mmeta = NULL;
-    tg_status s = model_load(r->model_path, o->batch, &r->model, &mmeta, err, err_len);
+    tg_status s = model_load(r->model_path, r->rows, &r->model, &mmeta, err, err_len);
     if (s != TG_OK) return s;
     const char *mstep_text = model_meta_get(mmeta, "step");
     long mstep = mstep_text ? strtol(mstep_text, NULL, 10) : -1;
@@ -211,7 +253,7 @@ static tg_status fresh_run(run_state *r, char *err, size_t err_len)
     char why[256];
     if (model_config_check(&cfg, why, sizeof why) != TG_OK)
         return tg_fail(err, err_len, TG_ERR_ARG, "model: %s", why);
-    tg_status s = model_create(&cfg, o->batch, &r->model);
+    tg_status s = model_create(&cfg, r->rows, &r->model);
     if (s != TG_OK) return tg_fail(err, err_len, s, "cannot create the model: %s", tg_status_str(s));
     tg_rng rng_init;
     tg_rng_seed(&rng_init, o->seed);
@@ -224,26 +266,114 @@ static tg_status fresh_run(run_state *r, char *err, size_t err_len)
     return TG_OK;
 }
 
-static tg_status open_run(run_state *r, char *err, size_t err_len)
+/* This rank's part of opening: the corpus, and on rank 0 the run folder. */
+static tg_status open_local(run_state *r, char *err, size_t err_len)
 {
     const train_options *o = r->opt;
+    if (o->batch < r->size)
+        return tg_fail(err, err_len, TG_ERR_ARG, "--batch %d is smaller than the number of ranks (%d)", o->batch,
+                       r->size);
     data_error derr = {{0}};
     tg_status s = data_corpus_open(o->corpus_path, &r->corpus, &derr);
     if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", o->corpus_path, derr.what);
     if (r->corpus->split_count[DATA_TRAIN] == 0)
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", o->corpus_path);
-    if (mkdir(o->run_dir, 0777) != 0 && !file_exists(o->run_dir))
-        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder", o->run_dir);
-    run_paths(r);
     /* three streams from one seed: init (seed), batches and dropout (seed + constants) */
     tg_rng_seed(&r->rng_batch, o->seed ^ 0x62617463686573ULL);
     tg_rng_seed(&r->rng_dropout, o->seed ^ 0x64726f706f7574ULL);
+    r->rates = malloc(sizeof(float) * (size_t)(o->steps + 1));
+    if (!r->rates) return TG_ERR_NOMEM;
+    if (r->rank != 0) return TG_OK;
+    if (mkdir(o->run_dir, 0777) != 0 && !file_exists(o->run_dir))
+        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder", o->run_dir);
+    run_paths(r);
     s = o->resume ? resume_run(r, err, err_len) : fresh_run(r, err, err_len);
     if (s != TG_OK) return s;
     r->log = fopen(r->log_path, "a");
     if (!r->log) return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot open the log", r->log_path);
-    r->rates = malloc(sizeof(float) * (size_t)(o->steps + 1));
-    return r->rates ? TG_OK : TG_ERR_NOMEM;
+    return TG_OK;
+}
+
+/* A failure agreed by the ranks: err is kept on the lowest failing rank. */
+static tg_status agree(run_state *r, tg_status s, const char *what, char *err, size_t err_len)
+{
+    if (r->size == 1) return s;
+    int first;
+    s = dist_agree(r->dist, s, DIST_TIMEOUT_SEC, what, &first);
+    if (s != TG_OK && err && err_len) {
+        if (r->rank != first) err[0] = '\0';
+        else if (!err[0]) tg_fail(err, err_len, s, "rank %d: %s", r->rank, tg_status_str(s));
+    }
+    return s;
+}
+
+/* Every rank applies the same update to the same weights, so they stay equal
+ * bit for bit as long as the MPI sums give every rank the same result (Open
+ * MPI's do). Checked at each checkpoint with a hash of the weights; should
+ * they differ, rank 0's state is copied to the others. */
+static void check_same_weights(run_state *r)
+{
+    const float *w = model_param_data(r->model);
+    size_t n = model_param_count(r->model);
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the bit patterns */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &w[i], sizeof bits);
+        h = (h ^ bits) * 1099511628211ULL;
+    }
+    uint64_t hs[2] = {h, ~h}; /* max of h and of ~h: equal on every rank only when all h are */
+    dist_max_u64(r->dist, hs, 2);
+    if (hs[0] == ~hs[1]) return;
+    tg_log(&r->opt->logger, TG_LOG_WARN, "step %d: the ranks' weights differ; copying rank 0's", r->step);
+    dist_bcast_floats(r->dist, model_param_data(r->model), n);
+    dist_bcast_floats(r->dist, model_adam_m(r->model), n);
+    dist_bcast_floats(r->dist, model_adam_v(r->model), n);
+}
+
+/* Rank 0's model config, step, random states, weights and moments to every rank. */
+static tg_status share_run(run_state *r, char *err, size_t err_len)
+{
+    struct {
+        model_config cfg;
+        int step;
+        tg_rng batch, dropout;
+    } head;
+    memset(&head, 0, sizeof head);
+    if (r->rank == 0) {
+        head.cfg = *model_get_config(r->model);
+        head.step = r->step;
+        head.batch = r->rng_batch;
+        head.dropout = r->rng_dropout;
+    }
+    dist_bcast_bytes(r->dist, &head, sizeof head);
+    tg_status s = TG_OK;
+    if (r->rank != 0) {
+        r->step = head.step;
+        r->rng_batch = head.batch;
+        r->rng_dropout = head.dropout;
+        s = model_create(&head.cfg, r->rows, &r->model);
+        if (s != TG_OK) tg_fail(err, err_len, s, "rank %d: cannot create the model: %s", r->rank, tg_status_str(s));
+    }
+    s = agree(r, s, "the model's creation", err, err_len);
+    if (s != TG_OK) return s;
+    size_t n = model_param_count(r->model);
+    dist_bcast_floats(r->dist, model_param_data(r->model), n);
+    dist_bcast_floats(r->dist, model_adam_m(r->model), n);
+    dist_bcast_floats(r->dist, model_adam_v(r->model), n);
+    return TG_OK;
+}
+
+static tg_status open_run(run_state *r, char *err, size_t err_len)
+{
+    tg_status s = open_local(r, err, err_len);
+    if (r->size == 1) return s;
+    s = agree(r, s, "the start of the run", err, err_len);
+    if (s == TG_OK) s = share_run(r, err, err_len);
+    if (s == TG_OK) {
+        r->dlosses = malloc(sizeof(float) * (size_t)r->rows * model_get_config(r->model)->context);
+        s = agree(r, r->dlosses ? TG_OK : TG_ERR_NOMEM, "the start of the run", err, err_len);
+    }
+    return s;
 }
 
 static void close_run(run_state *r)
@@ -252,20 +382,29 @@ static void close_run(run_state *r)
     model_free(r->model);
     data_corpus_close(r->corpus);
     free(r->rates);
+    free(r->dlosses);
 }
 
 /* ------------------------------------------------------------------------ */
 /* The loop. */
 
-static tg_status evaluate(run_state *r, double *nll)
+static tg_status evaluate(run_state *r, double *nll, char *err, size_t err_len)
 {
     if (r->corpus->split_count[DATA_VALID] == 0) {
         *nll = NAN;
         return TG_OK;
     }
+    double sums[2];
     uint64_t n = 0;
-    tg_status s = train_eval_nll(r->model, r->corpus, DATA_VALID, r->opt->eval_max_windows, nll, &n);
+    tg_status s = eval_sums(r->model, r->corpus, DATA_VALID, r->opt->eval_max_windows, r->rank, r->size,
+                            &sums[0], &n);
+    s = agree(r, s, "the evaluation", err, err_len);
     if (s != TG_OK) return s;
+    sums[1] = (double)n;
+    dist_sum_doubles(r->dist, sums, 2); /* ranks scored different windows */
+    n = (uint64_t)sums[1];
+    *nll = n ? sums[0] / (double)n : NAN;
+    if (r->rank != 0) return TG_OK;
     fprintf(r->log, "{\"step\":%d,\"phase\":\"eval\",\"val_nll\":%.6f,\"val_tokens\":%llu}\n", r->step, *nll,
             (unsigned long long)n);
     fflush(r->log);
@@ -273,14 +412,51 @@ static tg_status evaluate(run_state *r, double *nll)
     return TG_OK;
 }
 
-static float train_step(run_state *r, int32_t *inputs, int32_t *targets, float *norm, float *lr)
+/* Several ranks: forward and backward of this rank's rows of the global
+ * batch with the weights 1/n, the gradients and the loss summed over the
+ * ranks (with the stop flags); returns the batch's mean loss. */
+static float shard_step(run_state *r, const int32_t *inputs, const int32_t *targets, bool *stop)
+{
+    int B = r->opt->batch, T = model_get_config(r->model)->context;
+    int lo = r->rank * B / r->size, hi = (r->rank + 1) * B / r->size;
+    int n_all = 0, n_mine = 0;
+    for (int i = 0; i < B * T; i++)
+        if (targets[i] != MODEL_IGNORE_INDEX) {
+            n_all++;
+            n_mine += i >= lo * T && i < hi * T;
+        }
+    tg_rng drop, *pdrop = NULL;
+    if (model_get_config(r->model)->dropout > 0) {
+        tg_rng_seed(&drop, tg_rng_u64(&r->rng_dropout) ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(r->rank + 1)));
+        pdrop = &drop;
+    }
+    double sums[2] = {0, *stop ? 1 : 0}; /* loss sum, ranks asked to stop */
+    if (n_mine > 0) {
+        float mean = model_lm_forward(r->model, (const int *)inputs + (size_t)lo * T,
+                                      (const int *)targets + (size_t)lo * T, hi - lo, T, pdrop);
+        for (int i = 0; i < (hi - lo) * T; i++) r->dlosses[i] = 1.0f / (float)n_all;
+        model_lm_backward_weighted(r->model, r->dlosses);
+        sums[0] = (double)mean * n_mine;
+    }
+    dist_sum_floats(r->dist, model_grad_data(r->model), model_param_count(r->model), 0);
+    dist_sum_doubles(r->dist, sums, 2);
+    *stop = sums[1] > 0;
+    return n_all ? (float)(sums[0] / n_all) : 0.0f;
+}
+
+static float train_step(run_state *r, int32_t *inputs, int32_t *targets, float *norm, float *lr, bool *stop)
 {
     const train_options *o = r->opt;
     int B = o->batch, T = model_get_config(r->model)->context;
     data_train_batch(r->corpus, &r->rng_batch, B, T, inputs, targets);
     model_zero_grad(r->model);
-    float loss = model_lm_forward(r->model, (const int *)inputs, (const int *)targets, B, T, &r->rng_dropout);
-    model_lm_backward(r->model);
+    float loss;
+    if (r->size > 1) {
+        loss = shard_step(r, inputs, targets, stop);
+    } else {
+        loss = model_lm_forward(r->model, (const int *)inputs, (const int *)targets, B, T, &r->rng_dropout);
+        model_lm_backward(r->model);
+    }
     *norm = model_clip_grad(r->model, o->clip);
     *lr = nn_lr_schedule(r->step, o->warmup, o->steps, o->lr, o->lr * o->lr_min_ratio);
     nn_adamw_hparams hp = {*lr, o->beta1, o->beta2, 1e-8f, o->weight_decay};
@@ -301,34 +477,44 @@ static tg_status run_loop(run_state *r, train_report *rep, char *err, size_t err
     int B = o->batch, T = model_get_config(r->model)->context;
     int32_t *inputs = malloc(sizeof(int32_t) * (size_t)B * T);
     int32_t *targets = malloc(sizeof(int32_t) * (size_t)B * T);
-    if (!inputs || !targets) {
+    tg_status s = agree(r, inputs && targets ? TG_OK : TG_ERR_NOMEM, "the first step", err, err_len);
+    if (s != TG_OK) {
         free(inputs);
         free(targets);
-        return TG_ERR_NOMEM;
+        return s;
     }
     double recent[50] = {0};
     int n_recent = 0;
-    tg_status s = TG_OK;
     rep->first_step = r->step + 1;
     while (r->step < o->steps && s == TG_OK) {
         double t0 = tg_now_sec();
         float norm, lr;
-        float loss = train_step(r, inputs, targets, &norm, &lr);
+        bool stop = o->stop && *o->stop; /* with several ranks: any rank's */
+        float loss = train_step(r, inputs, targets, &norm, &lr, &stop);
+        if (r->size == 1) stop = o->stop && *o->stop;
         double dt = tg_now_sec() - t0;
         float rate = dt > 0 ? (float)(B * T / dt) : 0;
         r->rates[r->n_rates++] = rate;
         recent[n_recent++ % 50] = loss;
-        fprintf(r->log, "{\"step\":%d,\"phase\":\"mle\",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,\"tok_per_s\":%.1f}\n",
-                r->step, loss, lr, norm, rate);
-        fflush(r->log); /* a reader (tail -f, tunegan plot) sees every step */
-        if (!isfinite(loss)) s = tg_fail(err, err_len, TG_ERR_RANGE, "step %d: the loss is not finite (%g): lower --lr", r->step, loss);
+        if (r->log) {
+            fprintf(r->log, "{\"step\":%d,\"phase\":\"mle\",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,\"tok_per_s\":%.1f",
+                    r->step, loss, lr, norm, rate);
+            if (r->size > 1) fprintf(r->log, ",\"comm_ms\":%.3f", dist_comm_take(r->dist) * 1e3);
+            fputs("}\n", r->log);
+            fflush(r->log); /* a reader (tail -f, tunegan plot) sees every step */
+        }
+        /* the loss is the same on every rank, so they all stop here together */
+        if (!isfinite(loss))
+            s = r->rank > 0 ? TG_ERR_RANGE
+                            : tg_fail(err, err_len, TG_ERR_RANGE, "step %d: the loss is not finite (%g): lower --lr", r->step, loss);
         if (o->on_step) o->on_step(o->user, r->step, o->steps, loss, rate);
-        bool stop = (o->stop && *o->stop) || (o->stop_at > 0 && r->step >= o->stop_at);
-        if (s == TG_OK && (r->step % o->eval_every == 0 || r->step == o->steps)) {
-            s = evaluate(r, &rep->val_nll);
-            if (s == TG_OK) s = save_checkpoint(r, err, err_len);
-        } else if (s == TG_OK && stop) {
-            s = save_checkpoint(r, err, err_len);
+        stop = stop || (o->stop_at > 0 && r->step >= o->stop_at);
+        bool save = r->step % o->eval_every == 0 || r->step == o->steps;
+        if (s == TG_OK && save && r->size > 1) check_same_weights(r);
+        if (s == TG_OK && save) s = evaluate(r, &rep->val_nll, err, err_len);
+        if (s == TG_OK && (save || stop)) {
+            if (r->rank == 0) s = save_checkpoint(r, err, err_len);
+            s = agree(r, s, "the checkpoint", err, err_len);
         }
         if (stop) {
             rep->interrupted = true;
@@ -359,6 +545,10 @@ tg_status train_mle(const train_options *opt, train_report *rep, char *err, size
     run_state r;
     memset(&r, 0, sizeof r);
     r.opt = opt;
+    r.dist = opt->dist;
+    r.rank = dist_rank(opt->dist);
+    r.size = dist_size(opt->dist);
+    r.rows = (opt->batch + r.size - 1) / r.size;
     tg_status s = open_run(&r, err, err_len);
     if (s == TG_OK) {
         rep->params = model_param_count(r.model);
@@ -366,6 +556,9 @@ tg_status train_mle(const train_options *opt, train_report *rep, char *err, size
         rep->unigram_nll = r.corpus->split_count[DATA_VALID] ? train_unigram_nll(r.corpus, DATA_VALID) : NAN;
         tg_log(&opt->logger, TG_LOG_INFO, "model: %zu parameters, activation arena %.1f MiB; %s at step %d of %d",
                rep->params, rep->arena_bytes / 1048576.0, opt->resume ? "resuming" : "starting", r.step, opt->steps);
+        if (r.size > 1)
+            tg_log(&opt->logger, TG_LOG_INFO, "data parallel: %d ranks, each runs %d or %d of the batch's %d rows",
+                   r.size, opt->batch / r.size, (opt->batch + r.size - 1) / r.size, opt->batch);
         s = run_loop(&r, rep, err, err_len);
     }
     close_run(&r);
