@@ -51,34 +51,51 @@ static void data_range(const plot_panel *p, plot_box *b)
 static double px_x(const plot_box *b, double x) { return b->left + (x - b->x0) / (b->x1 - b->x0) * b->w; }
 static double px_y(const plot_box *b, double y) { return b->top + b->h - (y - b->y0) / (b->y1 - b->y0) * b->h; }
 
-static void draw_frame(cairo_t *cr, const plot_panel *p, const plot_box *b)
+/* A tick spacing of 1, 2 or 5 times a power of ten giving about `ticks` ticks over span. */
+static double nice_step(double span, int ticks)
 {
-    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-    cairo_set_line_width(cr, 1);
-    cairo_rectangle(cr, b->left, b->top, b->w, b->h);
-    cairo_stroke(cr);
+    double raw = span / ticks, mag = pow(10.0, floor(log10(raw))), f = raw / mag;
+    return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+}
+
+static void draw_ticks(cairo_t *cr, const plot_box *b)
+{
     cairo_set_font_size(cr, 10);
-    for (int k = 0; k <= 4; k++) {
-        double y = b->y0 + (b->y1 - b->y0) * k / 4.0, x = b->x0 + (b->x1 - b->x0) * k / 4.0;
+    double sy = nice_step(b->y1 - b->y0, 5), sx = nice_step(b->x1 - b->x0, 8);
+    for (double y = ceil(b->y0 / sy) * sy; y <= b->y1; y += sy) {
         char label[32];
-        snprintf(label, sizeof label, "%.3g", y);
-        cairo_move_to(cr, 6, px_y(b, y) + 3);
-        cairo_show_text(cr, label);
-        snprintf(label, sizeof label, "%.4g", x);
-        cairo_move_to(cr, px_x(b, x) - 10, b->top + b->h + 14);
-        cairo_show_text(cr, label);
+        snprintf(label, sizeof label, "%g", fabs(y) < sy * 1e-6 ? 0.0 : y);
         cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
         cairo_move_to(cr, b->left, px_y(b, y));
         cairo_line_to(cr, b->left + b->w, px_y(b, y));
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        cairo_move_to(cr, 6, px_y(b, y) + 3);
+        cairo_show_text(cr, label);
     }
+    for (double x = ceil(b->x0 / sx) * sx; x <= b->x1; x += sx) {
+        char label[32];
+        snprintf(label, sizeof label, "%g", x);
+        cairo_move_to(cr, px_x(b, x) - 3.0 * (double)strlen(label), b->top + b->h + 14);
+        cairo_show_text(cr, label);
+    }
+}
+
+static void draw_frame(cairo_t *cr, const plot_panel *p, const plot_box *b)
+{
+    draw_ticks(cr, b);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, b->left, b->top, b->w, b->h);
+    cairo_stroke(cr);
     cairo_set_font_size(cr, 12);
     cairo_move_to(cr, b->left, b->top - 10);
     cairo_show_text(cr, p->title ? p->title : "");
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, p->title ? p->title : "", &ext);
     if (p->y_label) {
         cairo_set_font_size(cr, 10);
-        cairo_move_to(cr, b->left + 4 + 220, b->top - 10);
+        cairo_move_to(cr, b->left + ext.x_advance + 12, b->top - 10);
         cairo_show_text(cr, p->y_label);
     }
 }
