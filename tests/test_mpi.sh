@@ -108,15 +108,16 @@ has_err "rank 1: " "rank 1 fails to start"; has_err "none.corpus" "rank 1 fails 
 run 1 "batch below the rank count" $MPI -np 2 "$BIN" pretrain ${M/--batch 5/--batch 1} -o "$tmp/e2"
 has_err "smaller than the number of ranks" "batch below the rank count"
 
-# a rank killed mid-run: mpirun must notice and stop the job
-t0=$(date +%s)
-timeout 60 mpirun --oversubscribe -np 2 "$BIN" pretrain $M --steps 100000000 --eval-every 100000000 \
+# a rank killed mid-run: mpirun must notice and stop the job. The ranks are
+# found by their command line and environment (not the process tree, which
+# depends on the launcher); a loaded machine may take a while to start them.
+timeout 180 mpirun --oversubscribe -np 2 "$BIN" pretrain $M --steps 100000000 --eval-every 100000000 \
     -o "$tmp/kill" >"$tmp/kill.out" 2>"$tmp/kill.err" &
 mpirun_pid=$!
 victim=""
-for i in $(seq 1 100); do
+for i in $(seq 1 600); do
     if [ -s "$tmp/kill/log.jsonl" ]; then
-        for p in $(ps -o pid= --ppid "$(ps -o pid= --ppid $mpirun_pid | head -1)" 2>/dev/null) $(ps -o pid= --ppid $mpirun_pid); do
+        for p in $(pgrep -f -- "-o $tmp/kill"); do
             if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
         done
         [ -n "$victim" ] && break
@@ -124,12 +125,13 @@ for i in $(seq 1 100); do
     sleep 0.2
 done
 if [ -n "$victim" ]; then
+    t0=$(date +%s)
     kill -KILL "$victim"
     wait $mpirun_pid
     st=$?
     [ "$st" -ne 0 ] && ok || fail "mpirun exited 0 after a rank was killed"
-    [ "$st" -ne 124 ] && ok || fail "mpirun did not stop within 60 s after a rank was killed"
-    [ $(( $(date +%s) - t0 )) -lt 60 ] && ok || fail "the job took more than 60 s to stop"
+    [ "$st" -ne 124 ] && ok || fail "mpirun did not stop after a rank was killed (timeout)"
+    [ $(( $(date +%s) - t0 )) -lt 60 ] && ok || fail "the job took more than 60 s to stop after the kill"
 else
     fail "could not find rank 1 of the long run"
     kill $mpirun_pid 2>/dev/null
