@@ -4,3 +4,7 @@
 tg_test(gemm unit)
 tg_test(nn unit)
 tg_test(nn_grad grad)
+# The fast paths against their references (issue 9): nn_expf_fast against
+# expf, the vectorised GELU pair, nn_matmul shared out over 1-3 threads and
+# its one-row (matrix-vector) path, nn_matmul_local.
+tg_test(nn_fast unit)

@@ -6,8 +6,9 @@
  * section 3.4). See nn.h for the shapes and the table layout.
  *
  * The threads split the (batch, head) pairs; inside one pair the products run
- * through the serial plain loops (nn_matmul_serial), so each pair's result is
- * computed the same way whatever the thread count. Causal products are cut
+ * on the calling thread (nn_matmul_local: serial BLAS, or the serial plain
+ * loops without BLAS), so each pair's result is computed the same way
+ * whatever the thread count. Causal products are cut
  * into blocks of ROW_BLOCK query rows so that keys after the block are not
  * computed only to be masked. The relative table's gradient is summed over
  * the batch in a second loop (threads split heads and table rows) so that no
@@ -79,7 +80,7 @@ void nn_attention_forward(float *out, float *att, float *scratch, const float *q
             for (int i0 = 0; i0 < T; i0 += rb) {
                 int i1 = i0 + rb < T ? i0 + rb : T;
                 int nk = causal && i1 < len ? i1 : len;
-                nn_matmul_serial(0, 1, i1 - i0, nk, D, 1.0f, q + (size_t)i0 * s3, s3, k, s3,
+                nn_matmul_local(0, 1, i1 - i0, nk, D, 1.0f, q + (size_t)i0 * s3, s3, k, s3,
                                  0.0f, a + (size_t)i0 * T, T);
             }
 
@@ -96,12 +97,12 @@ void nn_attention_forward(float *out, float *att, float *scratch, const float *q
                     /* rows [i0,i1) need distances >= -(i1-1): columns from T-i1 */
                     for (int i0 = 0; i0 < T; i0 += rb) {
                         int i1 = i0 + rb < T ? i0 + rb : T;
-                        nn_matmul_serial(0, 1, i1 - i0, i1, D, 1.0f, q + (size_t)i0 * s3, s3,
+                        nn_matmul_local(0, 1, i1 - i0, i1, D, 1.0f, q + (size_t)i0 * s3, s3,
                                          e + (size_t)(T - i1) * D, D, 0.0f,
                                          qe + (size_t)i0 * RU + (T - i1), RU);
                     }
                 } else {
-                    nn_matmul_serial(0, 1, T, RU, D, 1.0f, q, s3, e, D, 0.0f, qe, RU);
+                    nn_matmul_local(0, 1, T, RU, D, 1.0f, q, s3, e, D, 0.0f, qe, RU);
                 }
                 for (int i = 0; i < T; i++) {
                     const float *skewed = qe + (size_t)i * (RU - 1) + (T - 1);
@@ -117,11 +118,9 @@ void nn_attention_forward(float *out, float *att, float *scratch, const float *q
                 int nj = causal && i + 1 < len ? i + 1 : len;
                 float mx = row[0];
                 for (int j = 1; j < nj; j++) mx = row[j] > mx ? row[j] : mx;
+                for (int j = 0; j < nj; j++) row[j] = nn_expf_fast((row[j] - mx) * scale);
                 float sum = 0.0f;
-                for (int j = 0; j < nj; j++) {
-                    row[j] = expf((row[j] - mx) * scale);
-                    sum += row[j];
-                }
+                for (int j = 0; j < nj; j++) sum += row[j];
                 float inv = 1.0f / sum;
                 for (int j = 0; j < nj; j++) row[j] *= inv;
                 for (int j = nj; j < T; j++) row[j] = 0.0f;
@@ -132,7 +131,7 @@ void nn_attention_forward(float *out, float *att, float *scratch, const float *q
             for (int i0 = 0; i0 < T; i0 += rb) {
                 int i1 = i0 + rb < T ? i0 + rb : T;
                 int nk = causal && i1 < len ? i1 : len;
-                nn_matmul_serial(0, 0, i1 - i0, D, nk, 1.0f, a + (size_t)i0 * T, T, v, s3, 0.0f,
+                nn_matmul_local(0, 0, i1 - i0, D, nk, 1.0f, a + (size_t)i0 * T, T, v, s3, 0.0f,
                                  o + (size_t)i0 * C, C);
             }
         }
@@ -172,14 +171,14 @@ void nn_attention_backward(float *dqkv, float *drel, float *scratch, const float
             for (int i0 = 0; i0 < T; i0 += rb) {
                 int i1 = i0 + rb < T ? i0 + rb : T;
                 int nk = causal && i1 < len ? i1 : len;
-                nn_matmul_serial(0, 1, i1 - i0, nk, D, 1.0f, d_o + (size_t)i0 * C, C, v, s3,
+                nn_matmul_local(0, 1, i1 - i0, nk, D, 1.0f, d_o + (size_t)i0 * C, C, v, s3,
                                  0.0f, g + (size_t)i0 * RS, RS);
             }
             /* dv += a^T dout, by blocks of keys; causal: only queries i >= j0 */
             for (int j0 = 0; j0 < len; j0 += rb) {
                 int j1 = j0 + rb < len ? j0 + rb : len;
                 int is = causal ? j0 : 0;
-                nn_matmul_serial(1, 0, j1 - j0, D, T - is, 1.0f, a + (size_t)is * T + j0, T,
+                nn_matmul_local(1, 0, j1 - j0, D, T - is, 1.0f, a + (size_t)is * T + j0, T,
                                  d_o + (size_t)is * C, C, 1.0f, dv + (size_t)j0 * s3, s3);
             }
             /* softmax backward: g = a * (g - sum_j a g) * scale, the gradient of
@@ -197,14 +196,14 @@ void nn_attention_backward(float *dqkv, float *drel, float *scratch, const float
             for (int i0 = 0; i0 < T; i0 += rb) {
                 int i1 = i0 + rb < T ? i0 + rb : T;
                 int nk = causal && i1 < len ? i1 : len;
-                nn_matmul_serial(0, 0, i1 - i0, D, nk, 1.0f, g + (size_t)i0 * RS, RS, k, s3, 1.0f,
+                nn_matmul_local(0, 0, i1 - i0, D, nk, 1.0f, g + (size_t)i0 * RS, RS, k, s3, 1.0f,
                                  dq + (size_t)i0 * s3, s3);
             }
             /* dk += g^T q */
             for (int j0 = 0; j0 < len; j0 += rb) {
                 int j1 = j0 + rb < len ? j0 + rb : len;
                 int is = causal ? j0 : 0;
-                nn_matmul_serial(1, 0, j1 - j0, D, T - is, 1.0f, g + (size_t)is * RS + j0, RS,
+                nn_matmul_local(1, 0, j1 - j0, D, T - is, 1.0f, g + (size_t)is * RS + j0, RS,
                                  q + (size_t)is * s3, s3, 1.0f, dk + (size_t)j0 * s3, s3);
             }
 
@@ -224,13 +223,13 @@ void nn_attention_backward(float *dqkv, float *drel, float *scratch, const float
                 if (causal) {
                     for (int i0 = 0; i0 < T; i0 += rb) {
                         int i1 = i0 + rb < T ? i0 + rb : T;
-                        nn_matmul_serial(0, 0, i1 - i0, D, i1, 1.0f,
+                        nn_matmul_local(0, 0, i1 - i0, D, i1, 1.0f,
                                          g + (size_t)i0 * RS + (T - i1), RS,
                                          e + (size_t)(T - i1) * D, D, 1.0f, dq + (size_t)i0 * s3,
                                          s3);
                     }
                 } else {
-                    nn_matmul_serial(0, 0, T, D, RU, 1.0f, g, RS, e, D, 1.0f, dq, s3);
+                    nn_matmul_local(0, 0, T, D, RU, 1.0f, g, RS, e, D, 1.0f, dq, s3);
                 }
             }
         }
@@ -251,7 +250,7 @@ void nn_attention_backward(float *dqkv, float *drel, float *scratch, const float
             for (int b = 0; b < B; b++) {
                 const float *g = scratch + ((size_t)b * H + h) * T * RS;
                 const float *q = qkv + (size_t)b * T * s3 + (size_t)h * D;
-                nn_matmul_serial(1, 0, m1 - m0, D, T - is, 1.0f, g + (size_t)is * RS + m0, RS,
+                nn_matmul_local(1, 0, m1 - m0, D, T - is, 1.0f, g + (size_t)is * RS + m0, RS,
                                  q + (size_t)is * s3, s3, 1.0f, de, D);
             }
         }

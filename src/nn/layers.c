@@ -26,7 +26,7 @@ void nn_embedding_forward(float *out, const int *tokens, const float *wte, const
 {
     int BT = B * T;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)BT * C >= NN_PAR_MIN)
 #endif
     for (int bt = 0; bt < BT; bt++) {
         int tok = tokens[bt];
@@ -51,7 +51,7 @@ void nn_embedding_backward(float *dwte, float *dwpe, const float *dout, const in
     int nblocks = (C + COL_BLOCK - 1) / COL_BLOCK;
     (void)V;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * T * C >= NN_PAR_MIN)
 #endif
     for (int blk = 0; blk < nblocks; blk++) {
         int c0 = blk * COL_BLOCK, c1 = c0 + COL_BLOCK < C ? c0 + COL_BLOCK : C;
@@ -78,7 +78,7 @@ void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 {
     int BT = B * T;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)BT * C >= NN_PAR_MIN)
 #endif
     for (int r = 0; r < BT; r++) {
         const float *x = inp + (size_t)r * C;
@@ -105,7 +105,7 @@ void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
     int BT = B * T;
     /* dinp = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dout * weight */
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)BT * C >= NN_PAR_MIN)
 #endif
     for (int r = 0; r < BT; r++) {
         const float *x = inp + (size_t)r * C, *d = dout + (size_t)r * C;
@@ -126,7 +126,7 @@ void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
     /* dweight = sum over rows of dout * xhat; dbias = sum of dout */
     int nblocks = (C + COL_BLOCK - 1) / COL_BLOCK;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)BT * C >= NN_PAR_MIN)
 #endif
     for (int blk = 0; blk < nblocks; blk++) {
         int c0 = blk * COL_BLOCK, c1 = c0 + COL_BLOCK < C ? c0 + COL_BLOCK : C;
@@ -157,7 +157,7 @@ void nn_linear_forward(float *out, const float *inp, const float *w, const float
     nn_matmul(0, 1, BT, OC, C, 1.0f, inp, C, w, C, 0.0f, out, OC);
     if (!bias) return;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)BT * OC >= NN_PAR_MIN)
 #endif
     for (int r = 0; r < BT; r++) {
         float *o = out + (size_t)r * OC;
@@ -176,7 +176,7 @@ void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
     if (!dbias) return;
     int nblocks = (OC + COL_BLOCK - 1) / COL_BLOCK;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)BT * OC >= NN_PAR_MIN)
 #endif
     for (int blk = 0; blk < nblocks; blk++) {
         int j0 = blk * COL_BLOCK, j1 = j0 + COL_BLOCK < OC ? j0 + COL_BLOCK : OC;
@@ -195,17 +195,18 @@ void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
 #define NN_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define NN_GELU_A 0.044715f
 
+/* Both passes write 0.5 (1 + tanh u) as 1 / (1 + exp(-2u)): one exp. The
+ * fast pair below uses nn_expf_fast so the loops vectorise. */
 void nn_gelu_forward(float *out, const float *inp, size_t N)
 {
     ptrdiff_t n = (ptrdiff_t)N;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static) if ((size_t)n >= NN_PAR_MIN)
 #endif
     for (ptrdiff_t i = 0; i < n; i++) {
         float x = inp[i];
         float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
-        /* 0.5 (1 + tanh u) = 1 / (1 + exp(-2u)): one expf, several times cheaper than tanhf */
-        out[i] = x / (1.0f + expf(-2.0f * u));
+        out[i] = x / (1.0f + nn_expf_fast(-2.0f * u));
     }
 }
 
@@ -213,12 +214,33 @@ void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N
 {
     ptrdiff_t n = (ptrdiff_t)N;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static) if ((size_t)n >= NN_PAR_MIN)
 #endif
     for (ptrdiff_t i = 0; i < n; i++) {
         float x = inp[i];
         float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
-        float t = 2.0f / (1.0f + expf(-2.0f * u)) - 1.0f; /* tanh u */
+        float t = 2.0f / (1.0f + nn_expf_fast(-2.0f * u)) - 1.0f; /* tanh u */
+        float du = NN_GELU_K * (1.0f + 3.0f * NN_GELU_A * x * x);
+        float grad = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+        dinp[i] += grad * dout[i];
+    }
+}
+
+void nn_gelu_forward_ref(float *out, const float *inp, size_t N)
+{
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i];
+        float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
+        out[i] = x / (1.0f + expf(-2.0f * u));
+    }
+}
+
+void nn_gelu_backward_ref(float *dinp, const float *dout, const float *inp, size_t N)
+{
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i];
+        float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
+        float t = 2.0f / (1.0f + expf(-2.0f * u)) - 1.0f;
         float du = NN_GELU_K * (1.0f + 3.0f * NN_GELU_A * x * x);
         float grad = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
         dinp[i] += grad * dout[i];
@@ -232,7 +254,7 @@ void nn_residual_forward(float *out, const float *inp1, const float *inp2, size_
 {
     ptrdiff_t n = (ptrdiff_t)N;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n >= NN_PAR_MIN)
 #endif
     for (ptrdiff_t i = 0; i < n; i++) out[i] = inp1[i] + inp2[i];
 }
@@ -241,7 +263,7 @@ void nn_residual_backward(float *dinp1, float *dinp2, const float *dout, size_t 
 {
     ptrdiff_t n = (ptrdiff_t)N;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n >= NN_PAR_MIN)
 #endif
     for (ptrdiff_t i = 0; i < n; i++) {
         dinp1[i] += dout[i];
@@ -278,7 +300,7 @@ void nn_dropout_backward(float *dinp, const float *dout, const uint8_t *mask, fl
     float scale = 1.0f / (1.0f - p);
     ptrdiff_t n = (ptrdiff_t)N;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n >= NN_PAR_MIN)
 #endif
     for (ptrdiff_t i = 0; i < n; i++)
         if (!mask || mask[i]) dinp[i] += dout[i] * scale;

@@ -4,18 +4,28 @@
  * backward writes the gradient of the logits directly, (softmax - one-hot)
  * times each position's weight, without keeping the probabilities, so it can
  * overwrite the logits in place. Rows are independent and run in parallel.
+ * The exponentials use nn_expf_fast (vectorised; within 2e-7 of expf).
  */
 #include <math.h>
 
 #include "nn.h"
 
-/* Max of a row and the sum of exp(x - max), summed in double. */
+enum { CHUNK = 256 };
+
+/* Max of a row and the sum of exp(x - max), summed in double in index order.
+ * The exponentials come from nn_expf_fast, a chunk at a time into a stack
+ * buffer so that the loop vectorises (the double sum stays serial). */
 static void row_stats(const float *x, int V, float *mx_out, double *sum_out)
 {
     float mx = x[0];
     for (int i = 1; i < V; i++) mx = x[i] > mx ? x[i] : mx;
     double sum = 0;
-    for (int i = 0; i < V; i++) sum += expf(x[i] - mx);
+    float e[CHUNK];
+    for (int i0 = 0; i0 < V; i0 += CHUNK) {
+        int n = V - i0 < CHUNK ? V - i0 : CHUNK;
+        for (int i = 0; i < n; i++) e[i] = nn_expf_fast(x[i0 + i] - mx);
+        for (int i = 0; i < n; i++) sum += e[i];
+    }
     *mx_out = mx;
     *sum_out = sum;
 }
@@ -25,7 +35,7 @@ float nn_crossentropy_forward(float *losses, const float *logits, const int *tar
 {
     int BT = B * T;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)BT * V >= NN_PAR_MIN)
 #endif
     for (int r = 0; r < BT; r++) {
         int y = targets[r];
@@ -62,7 +72,7 @@ void nn_crossentropy_backward(float *dlogits, const float *logits, const int *ta
     for (int r = 0; r < BT; r++) count += targets[r] != ignore_index;
     float wmean = count ? 1.0f / (float)count : 0.0f;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)BT * V >= NN_PAR_MIN)
 #endif
     for (int r = 0; r < BT; r++) {
         const float *x = logits + (size_t)r * V;
@@ -75,14 +85,15 @@ void nn_crossentropy_backward(float *dlogits, const float *logits, const int *ta
         NN_ASSERT_OP(y, >=, 0);
         NN_ASSERT_OP(y, <, V);
         float w = dlosses ? dlosses[r] : wmean;
-        float mx;
-        double sum;
-        row_stats(x, V, &mx, &sum);
+        float mx = x[0];
+        for (int i = 1; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+        /* x and dx may be the same row: each x[i] is read before dx[i] is
+         * written. dx holds exp(x - max) first, then the gradient. */
+        for (int i = 0; i < V; i++) dx[i] = nn_expf_fast(x[i] - mx);
+        double sum = 0;
+        for (int i = 0; i < V; i++) sum += dx[i];
         float inv = (float)(1.0 / sum);
-        /* x and dx may be the same row: each x[i] is read before dx[i] is written */
-        for (int i = 0; i < V; i++) {
-            float p = expf(x[i] - mx) * inv;
-            dx[i] = (p - (i == y ? 1.0f : 0.0f)) * w;
-        }
+        for (int i = 0; i < V; i++) dx[i] = dx[i] * inv * w;
+        dx[y] -= w;
     }
 }

@@ -36,8 +36,17 @@ void nn_set_threads(int n)
     omp_set_num_threads(n);
 #endif
 #ifdef TG_HAVE_OPENBLAS
+    /* One pool only: OpenBLAS runs on the calling thread and nn_matmul shares a
+     * product out over our OpenMP threads itself. Two pools (OpenBLAS's
+     * pthreads spinning after each call while our OpenMP threads start the next
+     * loop) fought over the cores: 2 threads ran slower than 1 on this 2-core
+     * machine (bench/RESULTS.md). Without OpenMP, OpenBLAS keeps the n threads. */
+#ifdef TG_HAVE_OPENMP
+    openblas_set_num_threads(1);
+#else
     if (n <= 0) n = openblas_get_num_procs();
     openblas_set_num_threads(n);
+#endif
 #endif
     (void)n;
 }
@@ -60,8 +69,14 @@ const char *nn_blas_info(char *buf, size_t size)
     /* openblas_get_config() ends with a space in some versions */
     int len = (int)strlen(config);
     while (len > 0 && config[len - 1] == ' ') len--;
+#ifdef TG_HAVE_OPENMP
+    int n = omp_get_max_threads();
+    snprintf(buf, size, "%.*s (core %s, serial calls shared out over %d OpenMP thread%s)", len,
+             config, core, n, n == 1 ? "" : "s");
+#else
     int n = openblas_get_num_threads();
     snprintf(buf, size, "%.*s (core %s, %d thread%s)", len, config, core, n, n == 1 ? "" : "s");
+#endif
 #elif defined(TG_HAVE_OPENMP)
     int n = omp_get_max_threads();
     snprintf(buf, size, "plain loops (%d OpenMP thread%s)", n, n == 1 ? "" : "s");
@@ -293,17 +308,87 @@ void nn_matmul_serial(int trans_a, int trans_b, int M, int N, int K, float alpha
 /* ------------------------------------------------------------------------ */
 /* The wrapper */
 
+#ifdef TG_HAVE_OPENBLAS
+/* One cblas_sgemm on the calling thread (OpenBLAS is set to one thread). */
+static void blas_call(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M == 1 && K > 0) {
+        /* one row (decoding a single sequence): a matrix-vector product
+         * streams op(B) once; sgemm's packing would copy it first.
+         * C (1,N)^T = op(B)^T a^T, a = row of A (a column when transposed). */
+        if (beta == 0.0f) memset(C, 0, (size_t)N * sizeof(float)); /* NaNs must not survive */
+        cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha,
+                    B, ldb, A, ta ? lda : 1, beta, C, 1);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+#endif
+
+/* Rows (or columns) per share when a product is cut into `parts` pieces:
+ * a multiple of 16 so that every piece but the last starts on a whole
+ * register block. */
+static int share_size(int n, int parts)
+{
+    int s = (n + parts - 1) / parts;
+    return (s + 15) / 16 * 16;
+}
+
 void nn_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
 #ifdef TG_HAVE_OPENBLAS
     check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
     if (M == 0 || N == 0) return;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                ldc);
+    int parts = 1;
+#ifdef TG_HAVE_OPENMP
+    /* Share the product out over our threads: the larger of M and N is cut
+     * into one contiguous piece per thread, each a serial BLAS call. Inside
+     * one of our parallel loops (attention) the call stays on its thread.
+     * The pieces depend on the thread count only, so results are repeatable
+     * at a fixed count. Products under 2M multiply-adds (a few tens of
+     * microseconds; one row when decoding) stay whole. */
+    if (!omp_in_parallel() && (double)M * N * K >= 2097152.0) parts = omp_get_max_threads();
+#endif
+    int by_rows = M >= N;
+    int span = by_rows ? M : N;
+    int share = share_size(span, parts);
+    parts = (span + share - 1) / share;
+    if (parts <= 1) {
+        blas_call(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#ifdef TG_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(parts)
+#endif
+    for (int p = 0; p < parts; p++) {
+        int lo = p * share, n = span - lo < share ? span - lo : share;
+        if (by_rows)
+            blas_call(trans_a, trans_b, n, N, K, alpha, trans_a ? A + lo : A + (size_t)lo * lda,
+                      lda, B, ldb, beta, C + (size_t)lo * ldc, ldc);
+        else
+            blas_call(trans_a, trans_b, M, n, K, alpha, A, lda,
+                      trans_b ? B + (size_t)lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+    }
 #else
     nn_matmul_plain(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+/* The same product on the calling thread only: BLAS when built with it, the
+ * serial plain loops otherwise. For use inside our own parallel loops. */
+void nn_matmul_local(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc)
+{
+#ifdef TG_HAVE_OPENBLAS
+    check_args(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+    if (M == 0 || N == 0) return;
+    blas_call(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    nn_matmul_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
 }
 
@@ -314,10 +399,18 @@ void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alph
 {
     NN_ASSERT(count >= 0);
 #ifdef TG_HAVE_OPENBLAS
-    /* one BLAS call at a time, each using all of BLAS's threads */
+    /* many products: one serial BLAS call per product, shared out over the
+     * threads; one: the product itself is shared out */
+    if (count == 1) {
+        nn_matmul(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#ifdef TG_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
     for (int i = 0; i < count; i++)
-        nn_matmul(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb,
-                  beta, C + i * stride_c, ldc);
+        nn_matmul_local(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda,
+                        B + i * stride_b, ldb, beta, C + i * stride_c, ldc);
 #else
     if (count == 1) {
         nn_matmul_plain(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

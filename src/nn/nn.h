@@ -65,15 +65,56 @@
     } while (0)
 
 /* ------------------------------------------------------------------------ */
+/* exp for the elementwise kernels: glibc's expf is a call the compiler cannot
+ * vectorise without -ffast-math, and it dominated GELU. This one is plain C
+ * that GCC turns into vector code inside a loop: Cody-Waite reduction
+ * x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r (Cephes's expf
+ * coefficients) and 2^n put into the exponent bits. Relative error within
+ * 2e-7 of expf (a few ulp; tests/test_nn_fast.c checks it) for x in
+ * [-87.3, 88.37]; inputs beyond are clamped (so it never returns inf or 0:
+ * e^-87.3 = 1.2e-38, e^88.37 = 2.4e38; 2^n must stay a normal float); NaN
+ * is not propagated. */
+static inline float nn_expf_fast(float x)
+{
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 88.37f ? 88.37f : x;
+    /* n = round(x / ln2) by the 1.5 * 2^23 trick (round to nearest even) */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f; /* ln2 = 0.693359375 - 2.12194440e-4, in two pieces */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } two_n;
+    two_n.i = ((int32_t)n + 127) << 23;
+    return p * two_n.f;
+}
+
+/* Elementwise and row-wise loops with fewer elements than this stay on the
+ * calling thread: waking the team and its closing barrier cost more than the
+ * work (decoding one token runs dozens of such loops; on a loaded machine a
+ * barrier can wait a whole time slice for a descheduled thread). */
+enum { NN_PAR_MIN = 1 << 15 };
+
+/* ------------------------------------------------------------------------ */
 /* Threads and BLAS (matmul.c) */
 
-/* Sets the OpenMP thread count and, when built with OpenBLAS, OpenBLAS's thread
- * count to n (n <= 0: one per core). This is the only process-wide setting of
- * the nn module: OpenMP and OpenBLAS keep their thread counts in their own
- * global state, so call it once at start-up (from --threads), before any
- * kernel runs, and not from inside a parallel region. Both pools get the same
- * n; they take turns (a BLAS call never runs inside one of our parallel
- * loops), so they do not compete for cores. */
+/* Sets the number of threads the kernels use to n (n <= 0: one per core).
+ * This is the only process-wide setting of the nn module: OpenMP and OpenBLAS
+ * keep their thread counts in their own global state, so call it once at
+ * start-up (from --threads), before any kernel runs, and not from inside a
+ * parallel region. With OpenMP there is one pool of n threads: OpenBLAS is
+ * set to one thread and nn_matmul shares each large product out over the
+ * OpenMP threads itself, so BLAS threads and ours never compete for cores
+ * (two pools did, badly, on a loaded 2-core machine). Without OpenMP,
+ * OpenBLAS gets the n threads. */
 void nn_set_threads(int n);
 /* The number of threads our parallel loops use (1 without OpenMP). */
 int nn_get_threads(void);
@@ -95,6 +136,9 @@ const char *nn_blas_coretype_for(const char *current, bool avx512, bool avx2);
  *
  * BLAS-shaped, row-major (cblas_sgemm with CblasRowMajor):
  *   C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C
+ * With OpenMP, a large product is cut along the larger of M and N into one
+ * piece per thread, each a serial BLAS call: results are repeatable at a
+ * fixed thread count (not across counts).
  * op(X) = X when trans_x is 0, X transposed when it is 1. A is stored (M,K)
  * with leading dimension lda >= K, or (K,M) with lda >= M when transposed;
  * likewise B (K,N) / (N,K); ldc >= N. When beta is 0, C is not read (NaNs in
@@ -113,6 +157,12 @@ void nn_matmul_plain(int trans_a, int trans_b, int M, int N, int K, float alpha,
 void nn_matmul_serial(int trans_a, int trans_b, int M, int N, int K, float alpha,
                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
                       int ldc);
+/* The same product as nn_matmul computed on the calling thread only (serial
+ * BLAS, or nn_matmul_serial without BLAS): for use inside our own parallel
+ * loops. Its result does not depend on the thread count. */
+void nn_matmul_local(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc);
 /* count products: C + i*stride_c = alpha * op(A + i*stride_a) op(B + i*stride_b)
  * + beta * (C + i*stride_c), i = 0..count-1. Through BLAS one call per product;
  * with plain loops the products are shared out over the threads. */
@@ -160,6 +210,10 @@ void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
 void nn_gelu_forward(float *out, const float *inp, size_t N);
 /* dinp (N) += gelu'(inp) * dout */
 void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N);
+/* The references: the same formulas with glibc's expf, serial. nn_gelu_forward
+ * and _backward use nn_expf_fast and agree with these to a few ulp (tests). */
+void nn_gelu_forward_ref(float *out, const float *inp, size_t N);
+void nn_gelu_backward_ref(float *dinp, const float *dout, const float *inp, size_t N);
 
 /* Residual connection: out (N) = inp1 + inp2. */
 void nn_residual_forward(float *out, const float *inp1, const float *inp2, size_t N);

@@ -8,8 +8,8 @@
  * full pass is a way to get the same numbers for all queries at once).
  *
  * The softmax follows nn_attention_forward's order of operations (unscaled
- * logits, max, exp((x - max) * scale)), so cached and full logits agree to
- * rounding. Threads split the (sequence, head) pairs.
+ * logits, max, nn_expf_fast((x - max) * scale)), so cached and full logits
+ * agree to rounding. Threads split the (sequence, head) pairs.
  *
  * Left out: batching sequences of different lengths (all sequences of a state
  * advance together), attention-probability dropout (unused when sampling).
@@ -41,7 +41,9 @@ static void attend(sample_state *s, int l, int pos0, int n)
     const float scale = 1.0f / sqrtf((float)D);
     const float *rel = s->R ? s->p->blocks[l].rel : NULL;
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for collapse(2) schedule(static)
+    /* one token of a few sequences: too little work to wake the threads */
+    const size_t work = (size_t)B * H * n * (pos0 + n) * D;
+#pragma omp parallel for collapse(2) schedule(static) if (work >= NN_PAR_MIN)
 #endif
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < H; h++) {
@@ -60,11 +62,9 @@ static void attend(sample_state *s, int l, int pos0, int n)
                 }
                 float mx = sc[0];
                 for (int j = 1; j <= P; j++) mx = sc[j] > mx ? sc[j] : mx;
+                for (int j = 0; j <= P; j++) sc[j] = nn_expf_fast((sc[j] - mx) * scale);
                 float sum = 0.0f;
-                for (int j = 0; j <= P; j++) {
-                    sc[j] = expf((sc[j] - mx) * scale);
-                    sum += sc[j];
-                }
+                for (int j = 0; j <= P; j++) sum += sc[j];
                 float inv = 1.0f / sum;
                 float *o = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
                 for (int d = 0; d < D; d++) o[d] = 0.0f;

@@ -1,0 +1,188 @@
+/*
+ * test_nn_fast.c: the fast paths of the nn kernels against their plain
+ * references (issue 9, speed):
+ * - nn_expf_fast against glibc's expf over its whole clamped range;
+ * - the vectorised GELU pair against nn_gelu_forward_ref / _backward_ref;
+ * - nn_matmul as it shares one product out over the threads (cut along the
+ *   larger of M and N, serial BLAS per piece) against nn_matmul_plain at the
+ *   model's shapes, on 1, 2 and 3 threads, and bit-identical when run twice
+ *   at the same count;
+ * - one-row products (the matrix-vector path used when decoding one
+ *   sequence), all four transpose cases, beta = 0 ignoring NaNs in C;
+ * - nn_matmul_local (the attention kernels' per-pair products) against the
+ *   plain loops.
+ */
+#include "nn/nn.h"
+#include "test.h"
+
+static void fill(float *x, size_t n, tg_rng *rng)
+{
+    for (size_t i = 0; i < n; i++) x[i] = 2.0f * tg_rng_float(rng) - 1.0f;
+}
+
+static void test_expf(void)
+{
+    double worst = 0;
+    float worst_x = 0;
+    for (float x = -87.3f; x <= 88.37f; x += 0.00137f) {
+        double got = nn_expf_fast(x), want = expf(x);
+        double rel = fabs(got - want) / want;
+        if (rel > worst) {
+            worst = rel;
+            worst_x = x;
+        }
+    }
+    printf("  nn_expf_fast: worst relative error %.2e (at x = %g)\n", worst, worst_x);
+    CHECK(worst <= 2e-7);
+    CHECK(nn_expf_fast(0.0f) == 1.0f);
+    /* clamped, never inf or 0 */
+    CHECK(isfinite(nn_expf_fast(1000.0f)) && nn_expf_fast(1000.0f) > 2e38f);
+    CHECK(nn_expf_fast(-1000.0f) > 0.0f && nn_expf_fast(-1000.0f) < 2e-38f);
+}
+
+static void test_gelu(void)
+{
+    enum { N = 40001 };
+    float *x = malloc(sizeof(float) * N), *a = malloc(sizeof(float) * N),
+          *b = malloc(sizeof(float) * N), *d = malloc(sizeof(float) * N);
+    tg_rng rng;
+    tg_rng_seed(&rng, 3);
+    for (int i = 0; i < N; i++) {
+        x[i] = -20.0f + 40.0f * (float)i / (N - 1); /* past both saturations */
+        d[i] = 2.0f * tg_rng_float(&rng) - 1.0f;
+    }
+    nn_gelu_forward(a, x, N);
+    nn_gelu_forward_ref(b, x, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(a[i] - b[i]) / fmax(1.0, fabs(b[i])));
+    printf("  gelu forward: worst difference from the expf reference %.2e\n", worst);
+    CHECK(worst <= 1e-6);
+    /* backward adds: start both from the same non-zero values */
+    for (int i = 0; i < N; i++) a[i] = b[i] = 0.25f;
+    nn_gelu_backward(a, d, x, N);
+    nn_gelu_backward_ref(b, d, x, N);
+    worst = 0;
+    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(a[i] - b[i]) / fmax(1.0, fabs(b[i])));
+    printf("  gelu backward: worst difference from the expf reference %.2e\n", worst);
+    CHECK(worst <= 1e-6);
+    /* in place, as decoding uses it */
+    memcpy(a, x, sizeof(float) * N);
+    nn_gelu_forward(a, a, N);
+    nn_gelu_forward(b, x, N);
+    CHECK(memcmp(a, b, sizeof(float) * N) == 0);
+    free(x);
+    free(a);
+    free(b);
+    free(d);
+}
+
+/* Largest |got - want| over the scale of the terms (sum of |a||b| + |beta c|). */
+static double compare_plain(int ta, int tb, int M, int N, int K, float alpha, float beta,
+                            void (*fn)(int, int, int, int, int, float, const float *, int,
+                                       const float *, int, float, float *, int),
+                            tg_rng *rng)
+{
+    int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+    size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb,
+           nc = (size_t)M * ldc;
+    float *A = malloc(sizeof(float) * na), *B = malloc(sizeof(float) * nb);
+    float *C1 = malloc(sizeof(float) * nc), *C2 = malloc(sizeof(float) * nc);
+    fill(A, na, rng);
+    fill(B, nb, rng);
+    fill(C1, nc, rng);
+    memcpy(C2, C1, sizeof(float) * nc);
+    if (beta == 0.0f)
+        for (size_t i = 0; i < nc; i++) C1[i] = NAN; /* must not be read */
+    fn(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc);
+    nn_matmul_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
+    double worst = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double e = fabs((double)C1[(size_t)i * ldc + j] - C2[(size_t)i * ldc + j]);
+            /* each term is at most 1 in magnitude: K terms and beta c */
+            worst = fmax(worst, e / (fabs(alpha) * K + fabs(beta) + 1e-30));
+        }
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+    return worst;
+}
+
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
+                        float, float *, int);
+
+static void test_shared_out(void)
+{
+    /* (M,N,K) as the model uses them: tokens x channels, weight gradients,
+     * the vocabulary head, one row (decoding), and a few odd edges */
+    static const int shapes[][3] = {
+        {512, 768, 256}, {256, 256, 512}, {577, 256, 512}, {1, 768, 256}, {1, 577, 256},
+        {3, 1024, 256},  {200, 33, 130},  {37, 300, 64},   {1, 5, 1},     {16, 16, 0},
+    };
+    int saved = nn_get_threads();
+    double worst = 0;
+    for (int threads = 1; threads <= 3; threads++) {
+        nn_set_threads(threads);
+        tg_rng rng;
+        tg_rng_seed(&rng, 17);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++)
+                    for (int bz = 0; bz < 2; bz++) {
+                        float beta = bz ? 0.5f : 0.0f;
+                        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+                        double e = compare_plain(ta, tb, M, N, K, 1.5f, beta, nn_matmul, &rng);
+                        double e2 = compare_plain(ta, tb, M, N, K, -1.0f, beta, nn_matmul_local,
+                                                  &rng);
+                        if (!(e <= 1e-6) || !(e2 <= 1e-6))
+                            fprintf(stderr, "  M %d N %d K %d ta %d tb %d beta %g threads %d: "
+                                    "%.2e %.2e\n", M, N, K, ta, tb, beta, threads, e, e2);
+                        CHECK(e <= 1e-6);
+                        CHECK(e2 <= 1e-6);
+                        worst = fmax(worst, fmax(e, e2));
+                    }
+    }
+    printf("  nn_matmul / nn_matmul_local against the plain loops: worst %.2e of K\n", worst);
+    nn_set_threads(saved);
+}
+
+/* Same inputs, same thread count: the same bits. */
+static void test_repeatable(void)
+{
+    int M = 1000, N = 300, K = 256;
+    tg_rng rng;
+    tg_rng_seed(&rng, 5);
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * N * K);
+    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+    fill(A, (size_t)M * K, &rng);
+    fill(B, (size_t)N * K, &rng);
+    int saved = nn_get_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        nn_set_threads(threads);
+        nn_matmul(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C1, N);
+        nn_matmul(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C2, N);
+        CHECK(memcmp(C1, C2, sizeof(float) * M * N) == 0);
+        /* and the transposed-A form of the weight gradients */
+        nn_matmul(1, 0, N, K, M / 4, 1.0f, C1, N, A, K, 0.0f, B, K);
+        memcpy(C2, B, sizeof(float) * N * K);
+        nn_matmul(1, 0, N, K, M / 4, 1.0f, C1, N, A, K, 0.0f, B, K);
+        CHECK(memcmp(C2, B, sizeof(float) * N * K) == 0);
+    }
+    nn_set_threads(saved);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+}
+
+int main(void)
+{
+    char info[256];
+    printf("backend: %s\n", nn_blas_info(info, sizeof info));
+    test_expf();
+    test_gelu();
+    test_shared_out();
+    test_repeatable();
+    return test_finish("test_nn_fast");
+}
