@@ -38,4 +38,8 @@ ls -l "$out"
 echo
 echo "Listen:  aplay $out/primer.wav   (or any audio player)"
 echo "Look:    $out/primer.png (piano roll)"
-echo "Next:    $bin pretrain --corpus $out/nottingham.corpus -o runs/mine --preset tiny"
+if [ -f "$out/nottingham.corpus" ]; then
+    echo "Next:    $bin pretrain --corpus $out/nottingham.corpus -o runs/mine --preset tiny"
+else
+    echo "Next:    $bin data build -o my.corpus YOUR_MIDI_FOLDER && $bin pretrain --corpus my.corpus -o runs/mine --preset tiny"
+fi
