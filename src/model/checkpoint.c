@@ -22,19 +22,6 @@
 
 #include "model.h"
 
-static tg_status failf(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static tg_status failf(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 /* "(768,256)" */
 static void shape_str(char *buf, size_t size, int ndim, const int64_t *shape)
 {
@@ -267,17 +254,17 @@ static tg_status load_tensors(const tg_model *m, const st_file *f, const char *p
             snprintf(name, sizeof name, "%s%s", t->name, suffixes[b]);
             const st_tensor *st = st_find(f, name);
             if (!st)
-                return failf(err, err_len, TG_ERR_FORMAT,
+                return tg_fail(err, err_len, TG_ERR_FORMAT,
                              "%s: tensor '%s' is missing (expected F32 %s)%s", path, name, want,
                              hint[0] ? hint : ": the file is incomplete or holds another model");
             if (st->dtype != ST_F32)
-                return failf(err, err_len, TG_ERR_FORMAT, "%s: tensor '%s' is %s, expected F32",
+                return tg_fail(err, err_len, TG_ERR_FORMAT, "%s: tensor '%s' is %s, expected F32",
                              path, name, st_dtype_name(st->dtype));
             int same = st->ndim == t->ndim;
             for (int d = 0; same && d < t->ndim; d++) same = st->shape[d] == t->shape[d];
             if (!same) {
                 shape_str(found, sizeof found, st->ndim, st->shape);
-                return failf(err, err_len, TG_ERR_SHAPE, "%s: tensor '%s': expected %s, found %s%s",
+                return tg_fail(err, err_len, TG_ERR_SHAPE, "%s: tensor '%s': expected %s, found %s%s",
                              path, name, want, found,
                              hint[0] ? hint : ": the file disagrees with its own config (damaged?)");
             }
@@ -294,7 +281,7 @@ static tg_status load_tensors(const tg_model *m, const st_file *f, const char *p
                         strcmp(fname + ln, suffixes[b]) == 0;
             }
         if (!known)
-            return failf(err, err_len, TG_ERR_FORMAT, "%s: unexpected tensor '%s'%s", path, fname,
+            return tg_fail(err, err_len, TG_ERR_FORMAT, "%s: unexpected tensor '%s'%s", path, fname,
                          hint[0] ? hint : ": the file holds another model");
     }
     for (size_t i = 0; i < m->n_tensors; i++) {
@@ -312,7 +299,7 @@ static tg_status open_file(const char *path, st_file **f, char *err, size_t err_
 {
     char why[256];
     tg_status s = st_open(path, f, why, sizeof why);
-    if (s != TG_OK) return failf(err, err_len, s, "%s: %s", path, why);
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", path, why);
     return TG_OK;
 }
 
@@ -341,12 +328,12 @@ tg_status model_load(const char *path, int max_batch, tg_model **out, model_meta
     char why[200];
     tg_model *m = NULL;
     if (!json) {
-        s = failf(err, err_len, TG_ERR_FORMAT,
+        s = tg_fail(err, err_len, TG_ERR_FORMAT,
                   "%s: no \"config\" in the metadata: not a tunegan model checkpoint", path);
     } else if (model_config_from_json(json, &cfg, why, sizeof why) != TG_OK) {
-        s = failf(err, err_len, TG_ERR_FORMAT, "%s: %s", path, why);
+        s = tg_fail(err, err_len, TG_ERR_FORMAT, "%s: %s", path, why);
     } else if ((s = model_create(&cfg, max_batch, &m)) != TG_OK) {
-        failf(err, err_len, s, "%s: cannot create the model: %s", path, tg_status_str(s));
+        tg_fail(err, err_len, s, "%s: cannot create the model: %s", path, tg_status_str(s));
     } else {
         float *dsts[1] = {m->param_data};
         const char *suffixes[1] = {""};
@@ -354,7 +341,7 @@ tg_status model_load(const char *path, int max_batch, tg_model **out, model_meta
     }
     st_close(f);
     if (s == TG_OK && meta_out && (s = read_meta(path, meta_out)) != TG_OK)
-        failf(err, err_len, s, "%s: cannot read the metadata: %s", path, tg_status_str(s));
+        tg_fail(err, err_len, s, "%s: cannot read the metadata: %s", path, tg_status_str(s));
     if (s != TG_OK) {
         model_free(m);
         return s;
@@ -374,7 +361,7 @@ tg_status model_load_optimizer(tg_model *m, const char *path, long *step, model_
     char *end = NULL;
     long st = step_s ? strtol(step_s, &end, 10) : 0;
     if (!step_s || end == step_s || *end != '\0' || st < 0) {
-        s = failf(err, err_len, TG_ERR_FORMAT, "%s: no valid \"step\" in the metadata", path);
+        s = tg_fail(err, err_len, TG_ERR_FORMAT, "%s: no valid \"step\" in the metadata", path);
     } else {
         float *dsts[2] = {m->m_data, m->v_data};
         const char *suffixes[2] = {".exp_avg", ".exp_avg_sq"};
@@ -382,7 +369,7 @@ tg_status model_load_optimizer(tg_model *m, const char *path, long *step, model_
     }
     st_close(f);
     if (s == TG_OK && meta_out && (s = read_meta(path, meta_out)) != TG_OK)
-        failf(err, err_len, s, "%s: cannot read the metadata: %s", path, tg_status_str(s));
+        tg_fail(err, err_len, s, "%s: cannot read the metadata: %s", path, tg_status_str(s));
     if (s == TG_OK && step) *step = st;
     return s;
 }

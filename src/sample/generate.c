@@ -38,20 +38,6 @@ sample_gen_options sample_gen_options_default(void)
     return o;
 }
 
-static tg_status errf(char *err, size_t len, tg_status st, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static tg_status errf(char *err, size_t len, tg_status st, const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 /* One sequence of a batch. */
 typedef struct {
     tg_rng rng;
@@ -97,32 +83,32 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     const tok_config *tcfg = tok_get_config(tok);
     char why[160];
     if (cfg->kind != MODEL_GENERATOR)
-        return errf(err, err_len, TG_ERR_ARG, "the model is a discriminator, not a generator");
+        return tg_fail(err, err_len, TG_ERR_ARG, "the model is a discriminator, not a generator");
     if (V != tok_vocab_size(tok))
-        return errf(err, err_len, TG_ERR_ARG,
+        return tg_fail(err, err_len, TG_ERR_ARG,
                     "the model's vocabulary (%d) is not the tokenizer's (%s: %d)", V,
                     tok_kind_name(tcfg->kind), tok_vocab_size(tok));
     if (sample_params_check(&opt->params, why, sizeof why) != TG_OK)
-        return errf(err, err_len, TG_ERR_RANGE, "%s", why);
+        return tg_fail(err, err_len, TG_ERR_RANGE, "%s", why);
     if (opt->num < 1 || opt->batch < 1 || opt->length < 0 || opt->bars < 0)
-        return errf(err, err_len, TG_ERR_ARG, "num and batch must be >= 1, length and bars >= 0");
+        return tg_fail(err, err_len, TG_ERR_ARG, "num and batch must be >= 1, length and bars >= 0");
     if (opt->length == 0 && opt->bars == 0)
-        return errf(err, err_len, TG_ERR_ARG, "give a length in tokens, a number of bars, or both");
+        return tg_fail(err, err_len, TG_ERR_ARG, "give a length in tokens, a number of bars, or both");
     if (opt->bars > 0 && tcfg->kind != TOK_REMI)
-        return errf(err, err_len, TG_ERR_ARG, "a length in bars needs the remi tokenizer (the model's is %s)",
+        return tg_fail(err, err_len, TG_ERR_ARG, "a length in bars needs the remi tokenizer (the model's is %s)",
                     tok_kind_name(tcfg->kind));
     int keep = opt->keep > 0 ? opt->keep : T_ctx / 2;
     if (keep < 1) keep = 1;
     if (keep > T_ctx - 1)
-        return errf(err, err_len, TG_ERR_ARG, "the window keeps %d tokens: it must be below the context (%d)",
+        return tg_fail(err, err_len, TG_ERR_ARG, "the window keeps %d tokens: it must be below the context (%d)",
                     keep, T_ctx);
 
     const uint16_t bos = TOK_BOS;
     const uint16_t *prefix = opt->prefix ? opt->prefix : &bos;
     const size_t plen = opt->prefix ? opt->prefix_len : 1;
-    if (plen < 1) return errf(err, err_len, TG_ERR_ARG, "the prefix is empty");
+    if (plen < 1) return tg_fail(err, err_len, TG_ERR_ARG, "the prefix is empty");
     if (plen > (size_t)T_ctx)
-        return errf(err, err_len, TG_ERR_TOO_LARGE,
+        return tg_fail(err, err_len, TG_ERR_TOO_LARGE,
                     "the primer is %zu tokens with BOS, longer than the model's context of %d "
                     "tokens: keep fewer bars (--primer-bars)", plen, T_ctx);
     /* the prefix through the grammar, with its last point to close from */
@@ -132,11 +118,11 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     g0_ok = g0;
     for (size_t i = 0; i < plen; i++) {
         if (prefix[i] >= V)
-            return errf(err, err_len, TG_ERR_ARG, "prefix token %zu (id %u) is outside the vocabulary",
+            return tg_fail(err, err_len, TG_ERR_ARG, "prefix token %zu (id %u) is outside the vocabulary",
                         i, prefix[i]);
         if (!opt->grammar) continue;
         if (tok_grammar_feed(&g0, prefix[i]) != TG_OK)
-            return errf(err, err_len, TG_ERR_GRAMMAR, "prefix token %zu (%s) breaks the grammar", i,
+            return tg_fail(err, err_len, TG_ERR_GRAMMAR, "prefix token %zu (%s) breaks the grammar", i,
                         tok_name(tok, prefix[i]));
         if (tok_grammar_can_close(&g0)) {
             g0_ok = g0;
@@ -286,7 +272,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     sample_state_free(s);
     if (st != TG_OK) {
         for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);
-        return errf(err, err_len, st, "generation failed: %s", tg_status_str(st));
+        return tg_fail(err, err_len, st, "generation failed: %s", tg_status_str(st));
     }
     return TG_OK;
 }

@@ -56,63 +56,49 @@ tg_status tok_kind_parse(const char *name, tok_kind *kind)
     return TG_ERR_ARG;
 }
 
-static tg_status why_(char *why, size_t size, tg_status st, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static tg_status why_(char *why, size_t size, tg_status st, const char *fmt, ...)
-{
-    if (why && size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 tg_status tok_config_check(const tok_config *c, char *why, size_t n)
 {
     switch (c->kind) {
     case TOK_REMI: {
         const tok_remi_config *r = &c->remi;
         if (r->steps_per_quarter < 1 || r->steps_per_quarter > 96)
-            return why_(why, n, TG_ERR_RANGE, "steps_per_quarter must be 1..96, got %d",
+            return tg_fail(why, n, TG_ERR_RANGE, "steps_per_quarter must be 1..96, got %d",
                         r->steps_per_quarter);
         if (r->tempo_bins < 1 || r->tempo_bins > 256)
-            return why_(why, n, TG_ERR_RANGE, "tempo_bins must be 1..256, got %d", r->tempo_bins);
+            return tg_fail(why, n, TG_ERR_RANGE, "tempo_bins must be 1..256, got %d", r->tempo_bins);
         if (!(r->tempo_min_bpm >= 1.0 && r->tempo_max_bpm <= 1000.0 &&
               r->tempo_min_bpm < r->tempo_max_bpm))
-            return why_(why, n, TG_ERR_RANGE, "tempo range must lie in 1..1000 bpm, min < max");
+            return tg_fail(why, n, TG_ERR_RANGE, "tempo range must lie in 1..1000 bpm, min < max");
         if (r->velocity_bins < 1 || r->velocity_bins > 127)
-            return why_(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
+            return tg_fail(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
                         r->velocity_bins);
         if (r->max_duration_steps < 1 || r->max_duration_steps > 4096)
-            return why_(why, n, TG_ERR_RANGE, "max_duration_steps must be 1..4096, got %d",
+            return tg_fail(why, n, TG_ERR_RANGE, "max_duration_steps must be 1..4096, got %d",
                         r->max_duration_steps);
         return TG_OK;
     }
     case TOK_GRID: {
         const tok_grid_config *g = &c->grid;
         if (!(g->step_sec >= 0.001 && g->step_sec <= 60.0))
-            return why_(why, n, TG_ERR_RANGE, "step_sec must be 0.001..60, got %g", g->step_sec);
+            return tg_fail(why, n, TG_ERR_RANGE, "step_sec must be 0.001..60, got %g", g->step_sec);
         if (g->pitch_min < 0 || g->pitch_max > 127 || g->pitch_min > g->pitch_max)
-            return why_(why, n, TG_ERR_RANGE, "pitch range must lie in 0..127, min <= max");
+            return tg_fail(why, n, TG_ERR_RANGE, "pitch range must lie in 0..127, min <= max");
         return TG_OK;
     }
     case TOK_PERF: {
         const tok_perf_config *p = &c->perf;
         if (p->shift_ms < 1 || p->shift_ms > 1000)
-            return why_(why, n, TG_ERR_RANGE, "shift_ms must be 1..1000, got %d", p->shift_ms);
+            return tg_fail(why, n, TG_ERR_RANGE, "shift_ms must be 1..1000, got %d", p->shift_ms);
         if (p->max_shift_steps < 1 || p->max_shift_steps > 1000)
-            return why_(why, n, TG_ERR_RANGE, "max_shift_steps must be 1..1000, got %d",
+            return tg_fail(why, n, TG_ERR_RANGE, "max_shift_steps must be 1..1000, got %d",
                         p->max_shift_steps);
         if (p->velocity_bins < 1 || p->velocity_bins > 127)
-            return why_(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
+            return tg_fail(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
                         p->velocity_bins);
         return TG_OK;
     }
     }
-    return why_(why, n, TG_ERR_ARG, "unknown tokenizer kind %d", (int)c->kind);
+    return tg_fail(why, n, TG_ERR_ARG, "unknown tokenizer kind %d", (int)c->kind);
 }
 
 /* The shortest of %.15g..%.17g that reads back as the same double. */
@@ -193,12 +179,12 @@ tg_status tok_config_parse(const char *text, tok_config *out, char *why, size_t 
     size_t klen = strcspn(text, ":");
     char kname[16];
     if (klen == 0 || klen >= sizeof kname)
-        return why_(why, wn, TG_ERR_FORMAT, "no tokenizer kind in '%.40s'", text);
+        return tg_fail(why, wn, TG_ERR_FORMAT, "no tokenizer kind in '%.40s'", text);
     memcpy(kname, text, klen);
     kname[klen] = 0;
     tok_kind kind;
     if (tok_kind_parse(kname, &kind) != TG_OK)
-        return why_(why, wn, TG_ERR_FORMAT, "unknown tokenizer '%s' (remi, grid or perf)", kname);
+        return tg_fail(why, wn, TG_ERR_FORMAT, "unknown tokenizer '%s' (remi, grid or perf)", kname);
     tok_config c = tok_config_default(kind);
     int version = TOK_VERSION;
     cfg_key keys[8];
@@ -208,16 +194,16 @@ tg_status tok_config_parse(const char *text, tok_config *out, char *why, size_t 
     while (*p) {
         size_t len = strcspn(p, ",");
         const char *eq = memchr(p, '=', len);
-        if (!eq) return why_(why, wn, TG_ERR_FORMAT, "expected key=value, got '%.*s'", (int)len, p);
+        if (!eq) return tg_fail(why, wn, TG_ERR_FORMAT, "expected key=value, got '%.*s'", (int)len, p);
         size_t kl = (size_t)(eq - p);
         const cfg_key *k = NULL;
         for (int i = 0; i < nk; i++)
             if (strlen(keys[i].key) == kl && strncmp(keys[i].key, p, kl) == 0) k = &keys[i];
-        if (!k) return why_(why, wn, TG_ERR_FORMAT, "unknown %s key '%.*s'", kname, (int)kl, p);
+        if (!k) return tg_fail(why, wn, TG_ERR_FORMAT, "unknown %s key '%.*s'", kname, (int)kl, p);
         char val[64];
         size_t vl = len - kl - 1;
         if (vl == 0 || vl >= sizeof val)
-            return why_(why, wn, TG_ERR_FORMAT, "bad value for '%.*s'", (int)kl, p);
+            return tg_fail(why, wn, TG_ERR_FORMAT, "bad value for '%.*s'", (int)kl, p);
         memcpy(val, eq + 1, vl);
         val[vl] = 0;
         char *end = NULL;
@@ -225,20 +211,20 @@ tg_status tok_config_parse(const char *text, tok_config *out, char *why, size_t 
         if (k->i) {
             long v = strtol(val, &end, 10);
             if (errno || *end || v < -1000000 || v > 1000000)
-                return why_(why, wn, TG_ERR_FORMAT, "'%s' expects a whole number, got '%s'",
+                return tg_fail(why, wn, TG_ERR_FORMAT, "'%s' expects a whole number, got '%s'",
                             k->key, val);
             *k->i = (int)v;
         } else {
             double v = strtod(val, &end);
             if (errno || *end || !isfinite(v))
-                return why_(why, wn, TG_ERR_FORMAT, "'%s' expects a number, got '%s'", k->key, val);
+                return tg_fail(why, wn, TG_ERR_FORMAT, "'%s' expects a number, got '%s'", k->key, val);
             *k->d = v;
         }
         p += len;
         if (*p == ',') p++;
     }
     if (version != TOK_VERSION)
-        return why_(why, wn, TG_ERR_VERSION, "tokenizer version %d, this build reads %d", version,
+        return tg_fail(why, wn, TG_ERR_VERSION, "tokenizer version %d, this build reads %d", version,
                     TOK_VERSION);
     tg_status st = tok_config_check(&c, why, wn);
     if (st != TG_OK) return st;

@@ -76,20 +76,6 @@ adv_options adv_options_default(void)
     return o;
 }
 
-static tg_status fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static tg_status fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
-
 /* ------------------------------------------------------------------------ */
 /* The run. */
 
@@ -192,7 +178,7 @@ static tg_status save_all(adv_run *r, char *err, size_t err_len)
     if (s == TG_OK) s = model_save_optimizer(r->D, r->path_dopt, r->d_step, dx, 1);
     if (s == TG_OK) s = model_save_optimizer(r->G, r->path_gopt, r->g_step, ox, 8);
     if (s != TG_OK)
-        return fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->o->run_dir, tg_status_str(s));
+        return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->o->run_dir, tg_status_str(s));
     return TG_OK;
 }
 
@@ -206,7 +192,7 @@ static tg_status load_part(const char *path, int max_batch, tg_model **m, int *c
     const char *c = model_meta_get(meta, "cursor");
     *cursor = c ? atoi(c) : -1;
     model_meta_free(meta);
-    if (!c) return fail(err, err_len, TG_ERR_FORMAT, "%s: not a checkpoint of `tunegan train` (no cursor)", path);
+    if (!c) return tg_fail(err, err_len, TG_ERR_FORMAT, "%s: not a checkpoint of `tunegan train` (no cursor)", path);
     return TG_OK;
 }
 
@@ -235,15 +221,15 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
     const char *v[8];
     for (int i = 0; i < 8; i++) {
         v[i] = model_meta_get(meta, keys[i]);
-        if (!v[i]) s = fail(err, err_len, TG_ERR_FORMAT, "%s: \"%s\" is missing from the metadata", r->path_gopt, keys[i]);
+        if (!v[i]) s = tg_fail(err, err_len, TG_ERR_FORMAT, "%s: \"%s\" is missing from the metadata", r->path_gopt, keys[i]);
     }
     char sig[256];
     signature(r, sig, sizeof sig);
     if (s == TG_OK && (model_rng_parse(v[1], &r->rng_sample) != TG_OK || model_rng_parse(v[2], &r->rng_rollout) != TG_OK ||
                        model_rng_parse(v[3], &r->rng_batch) != TG_OK || model_rng_parse(v[4], &r->rng_dropout) != TG_OK))
-        s = fail(err, err_len, TG_ERR_FORMAT, "%s: the random-number states are damaged", r->path_gopt);
+        s = tg_fail(err, err_len, TG_ERR_FORMAT, "%s: the random-number states are damaged", r->path_gopt);
     if (s == TG_OK && strcmp(sig, v[7]) != 0)
-        s = fail(err, err_len, TG_ERR_ARG, "%s: the run was made with %s; this command asks for %s: give the same flags",
+        s = tg_fail(err, err_len, TG_ERR_ARG, "%s: the run was made with %s; this command asks for %s: give the same flags",
                  r->o->run_dir, v[7], sig);
     int co = s == TG_OK ? atoi(v[0]) : -1;
     long log_bytes = s == TG_OK ? atol(v[6]) : 0;
@@ -251,22 +237,22 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
     model_meta_free(meta);
     if (s != TG_OK) return s;
     if (cg != co || cr != co || cd != co || cdo != co)
-        return fail(err, err_len, TG_ERR_FORMAT,
+        return tg_fail(err, err_len, TG_ERR_FORMAT,
                     "%s: the checkpoint files are from different phases (G %d, rollout %d, D %d, optimizers %d/%d): an interrupted save?",
                     r->o->run_dir, cg, cr, cd, co, cdo);
     r->cursor = co;
     const model_config *gc = model_get_config(r->G), *dc = model_get_config(r->D);
     if (gc->vocab_size != r->V)
-        return fail(err, err_len, TG_ERR_SHAPE, "%s: the model's vocabulary (%d) differs from the corpus's (%d)",
+        return tg_fail(err, err_len, TG_ERR_SHAPE, "%s: the model's vocabulary (%d) differs from the corpus's (%d)",
                     r->path_g, gc->vocab_size, r->V);
     if ((r->o->reward == ADV_REWARD_DENSE) != (dc->kind == MODEL_GENERATOR))
-        return fail(err, err_len, TG_ERR_ARG, "%s: the discriminator does not match --reward %s", r->path_d,
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the discriminator does not match --reward %s", r->path_d,
                     adv_reward_name(r->o->reward));
     if (r->cursor >= 1 + 2 * r->o->rounds)
-        return fail(err, err_len, TG_ERR_ARG, "%s: the run already did %d round%s: raise --rounds to go on",
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the run already did %d round%s: raise --rounds to go on",
                     r->o->run_dir, (r->cursor - 1) / 2, (r->cursor - 1) / 2 == 1 ? "" : "s");
     if (truncate(r->path_log, log_bytes) != 0)
-        return fail(err, err_len, TG_ERR_IO, "%s: cannot cut the log back to the checkpoint", r->path_log);
+        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot cut the log back to the checkpoint", r->path_log);
     return TG_OK;
 }
 
@@ -274,10 +260,10 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
 {
     const adv_options *o = r->o;
     if (exists(r->path_g))
-        return fail(err, err_len, TG_ERR_ARG,
+        return tg_fail(err, err_len, TG_ERR_ARG,
                     "%s already holds a run: pass --resume to continue it, or choose another folder", o->run_dir);
     if (!o->init_path)
-        return fail(err, err_len, TG_ERR_ARG, "--init PRETRAIN_RUN_DIR is required: the generator starts from a pretrain run");
+        return tg_fail(err, err_len, TG_ERR_ARG, "--init PRETRAIN_RUN_DIR is required: the generator starts from a pretrain run");
     char init[1100];
     if (is_dir(o->init_path)) snprintf(init, sizeof init, "%s/model.safetensors", o->init_path);
     else snprintf(init, sizeof init, "%s", o->init_path);
@@ -289,12 +275,12 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     model_meta_free(meta);
     const model_config *gc = model_get_config(r->G);
     if (gc->kind != MODEL_GENERATOR)
-        return fail(err, err_len, TG_ERR_ARG, "%s: --init needs a generator, this is a discriminator", init);
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: --init needs a generator, this is a discriminator", init);
     if (gc->vocab_size != r->V || !same_tok)
-        return fail(err, err_len, TG_ERR_ARG, "%s: the generator was trained with tokenizer %s (vocabulary %d), the corpus uses %s (%d)",
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the generator was trained with tokenizer %s (vocabulary %d), the corpus uses %s (%d)",
                     init, tk ? tk : "?", gc->vocab_size, r->corpus->config, r->V);
     if (r->T > gc->context)
-        return fail(err, err_len, TG_ERR_ARG, "--seq-len %d is longer than the generator's context (%d)", r->T, gc->context);
+        return tg_fail(err, err_len, TG_ERR_ARG, "--seq-len %d is longer than the generator's context (%d)", r->T, gc->context);
     s = model_load(init, r->B, &r->ref, NULL, err, err_len);
     if (s == TG_OK) s = model_load(init, r->B, &r->roll, NULL, err, err_len);
     if (s != TG_OK) return s;
@@ -304,15 +290,15 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     dc.kind = o->reward == ADV_REWARD_DENSE ? MODEL_GENERATOR : MODEL_DISCRIMINATOR;
     char why[256];
     if (model_config_check(&dc, why, sizeof why) != TG_OK)
-        return fail(err, err_len, TG_ERR_ARG, "discriminator: %s", why);
+        return tg_fail(err, err_len, TG_ERR_ARG, "discriminator: %s", why);
     s = model_create(&dc, r->B, &r->D);
-    if (s != TG_OK) return fail(err, err_len, s, "cannot create the discriminator: %s", tg_status_str(s));
+    if (s != TG_OK) return tg_fail(err, err_len, s, "cannot create the discriminator: %s", tg_status_str(s));
     tg_rng rng_init;
     tg_rng_seed(&rng_init, o->seed ^ 0x646973635f696e69ULL);
     model_init(r->D, &rng_init);
     st_meta rx[] = {{"phase", "reference"}, {"init", init}};
     s = model_save(r->ref, r->path_ref, r->corpus->config, 0, o->seed, rx, 2);
-    if (s != TG_OK) return fail(err, err_len, s, "%s: cannot write: %s", r->path_ref, tg_status_str(s));
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot write: %s", r->path_ref, tg_status_str(s));
     remove(r->path_log);
     return TG_OK;
 }
@@ -322,12 +308,12 @@ static tg_status open_run(adv_run *r, char *err, size_t err_len)
     const adv_options *o = r->o;
     data_error derr = {{0}};
     tg_status s = data_corpus_open(o->corpus_path, &r->corpus, &derr);
-    if (s != TG_OK) return fail(err, err_len, s, "%s: %s", o->corpus_path, derr.what);
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", o->corpus_path, derr.what);
     if (r->corpus->split_count[DATA_TRAIN] == 0)
-        return fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", o->corpus_path);
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", o->corpus_path);
     r->V = (int)r->corpus->vocab_size;
     if (mkdir(o->run_dir, 0777) != 0 && !is_dir(o->run_dir))
-        return fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder", o->run_dir);
+        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder", o->run_dir);
     paths(r);
     tg_rng_seed(&r->rng_sample, o->seed ^ 0x73616d706c6573ULL);
     tg_rng_seed(&r->rng_rollout, o->seed ^ 0x726f6c6c6f7574ULL);
@@ -339,7 +325,7 @@ static tg_status open_run(adv_run *r, char *err, size_t err_len)
     s = sample_state_create(r->G, B, 1, &r->sg);
     if (s == TG_OK && o->reward == ADV_REWARD_ROLLOUT) s = sample_state_create(r->roll, B, 1, &r->sp);
     if (s == TG_OK && o->reward == ADV_REWARD_ROLLOUT) s = sample_state_create(r->roll, B * N, 1, &r->sb);
-    if (s != TG_OK) return fail(err, err_len, s, "cannot create the sampling states: %s", tg_status_str(s));
+    if (s != TG_OK) return tg_fail(err, err_len, s, "cannot create the sampling states: %s", tg_status_str(s));
     const size_t M = (size_t)(2 * o->d_samples > B ? 2 * o->d_samples : B);
     const size_t W = (size_t)B * (N > 1 ? N : 1) * (T + 1) * 2;
     r->x = malloc(M * (T + 1) * sizeof(int));
@@ -357,7 +343,7 @@ static tg_status open_run(adv_run *r, char *err, size_t err_len)
         !r->logits || !r->scratch)
         return TG_ERR_NOMEM;
     r->log = fopen(r->path_log, "a");
-    if (!r->log) return fail(err, err_len, TG_ERR_IO, "%s: cannot open the log", r->path_log);
+    if (!r->log) return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot open the log", r->path_log);
     return TG_OK;
 }
 
@@ -519,10 +505,10 @@ tg_status train_adv(const adv_options *o, adv_report *rep, char *err, size_t err
         o->d_samples < 1 || o->rollouts < 1 || o->rollout_every < 1 || o->batch < 1 || o->seq_len < 1 ||
         o->mle_mix < 0 || !(o->lr_g > 0) || !(o->lr_d > 0) || !(o->rollout_update >= 0 && o->rollout_update <= 1) ||
         !(o->kl >= 0) || !(o->entropy >= 0))
-        return fail(err, err_len, TG_ERR_ARG,
+        return tg_fail(err, err_len, TG_ERR_ARG,
                     "rounds, g-steps, d-epochs, d-samples, rollouts, rollout-every, batch and seq-len must be positive; "
                     "learning rates above 0; rollout-update in [0,1]; kl and entropy >= 0");
-    if (!o->corpus_path || !o->run_dir) return fail(err, err_len, TG_ERR_ARG, "a corpus and a run folder are required");
+    if (!o->corpus_path || !o->run_dir) return tg_fail(err, err_len, TG_ERR_ARG, "a corpus and a run folder are required");
     adv_run r;
     memset(&r, 0, sizeof r);
     r.o = o;
@@ -549,9 +535,9 @@ tg_status train_adv(const adv_options *o, adv_report *rep, char *err, size_t err
         }
         if (s != TG_OK) {
             if (s == TG_ERR_RANGE)
-                fail(err, err_len, s, "phase %d: a loss is not finite: lower --lr-g or --lr-d", phase);
+                tg_fail(err, err_len, s, "phase %d: a loss is not finite: lower --lr-g or --lr-d", phase);
             else if (err && !err[0])
-                fail(err, err_len, s, "phase %d: %s", phase, tg_status_str(s));
+                tg_fail(err, err_len, s, "phase %d: %s", phase, tg_status_str(s));
             break;
         }
         r.cursor = phase;
