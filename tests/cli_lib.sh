@@ -18,3 +18,17 @@ run() {
 has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
 has_out() { if grep -qF -- "$1" "$tmp/out"; then ok; else fail "$2: stdout lacks '$1'"; fi; }
 finish() { echo "$1: $checks checks, $fails failed"; [ "$fails" -eq 0 ]; }
+#   fixture_midi FILE...   copy those of the fixtures ($DATA) that exist into $tmp/midi
+#   fixture_split          $tmp/split.tsv for $tmp/midi: format0.mid valid, the rest train
+fixture_midi() {
+    mkdir -p "$tmp/midi"
+    for f in "$@"; do [ -f "$DATA/$f" ] && cp "$DATA/$f" "$tmp/midi/"; done
+    return 0
+}
+fixture_split() {
+    printf 'format0.mid\tvalid\n' >"$tmp/split.tsv"
+    for f in "$tmp"/midi/*.mid; do
+        n=$(basename "$f")
+        [ "$n" = format0.mid ] || printf '%s\ttrain\n' "$n" >>"$tmp/split.tsv"
+    done
+}

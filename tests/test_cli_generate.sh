@@ -43,16 +43,9 @@ run 0 "detokenize the primer" "$BIN" detokenize -o "$tmp/primer.mid" "$tmp/prime
 echo "not a MIDI file" >"$tmp/text.mid"
 
 # Micro models: remi (relative and absolute attention) and grid.
-mkdir "$tmp/midi"
-for f in format0.mid format1.mid running_status.mid tempo_map_f1.mid overlap.mid; do
-    [ -f "$DATA/$f" ] && cp "$DATA/$f" "$tmp/midi/"
-done
+fixture_midi format0.mid format1.mid running_status.mid tempo_map_f1.mid overlap.mid
 cp "$tmp/primer.mid" "$tmp/midi/"
-printf 'format0.mid\tvalid\n' >"$tmp/split.tsv"
-for f in "$tmp"/midi/*.mid; do
-    n=$(basename "$f")
-    [ "$n" = format0.mid ] || printf '%s\ttrain\n' "$n" >>"$tmp/split.tsv"
-done
+fixture_split
 M="--d-model 32 --layers 1 --heads 2 --context 48 --batch 2 --steps 3 --eval-every 3 --warmup 1 --seed 5 --threads 1"
 for k in remi grid; do
     run 0 "data build $k" "$BIN" data build --tokenizer $k --split "$tmp/split.tsv" -o "$tmp/$k.corpus" "$tmp/midi"

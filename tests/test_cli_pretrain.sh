@@ -12,16 +12,9 @@ tmp=$(mktemp -d /tmp/tg_cli_pretrain.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/cli_lib.sh"
 
-mkdir "$tmp/midi"
-for f in format0.mid format1.mid format2.mid running_status.mid tempo_map.mid overlap_same_key.mid; do
-    [ -f "$DATA/$f" ] && cp "$DATA/$f" "$tmp/midi/"
-done
+fixture_midi format0.mid format1.mid format2.mid running_status.mid tempo_map_f1.mid overlap.mid
 # every piece in train except one in valid, so both splits exist
-printf 'format0.mid\tvalid\n' >"$tmp/split.tsv"
-for f in "$tmp"/midi/*.mid; do
-    n=$(basename "$f")
-    [ "$n" = format0.mid ] || printf '%s\ttrain\n' "$n" >>"$tmp/split.tsv"
-done
+fixture_split
 run 0 "data build" "$BIN" data build --tokenizer remi --split "$tmp/split.tsv" -o "$tmp/c.corpus" "$tmp/midi"
 
 M="--corpus $tmp/c.corpus --d-model 32 --layers 1 --heads 2 --context 32 --batch 3 --steps 6 --eval-every 4 --warmup 2 --seed 5 --threads 1"

@@ -11,27 +11,10 @@ BIN=${TG_BIN:?TG_BIN not set}
 DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
 tmp=$(mktemp -d /tmp/tg_cli_train.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-run() { # run WANT_STATUS WHAT COMMAND...
-    want=$1; what=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else fail "$what: exit $got, want $want"; cat "$tmp/err" >&2; fi
-}
-has_err() { if grep -qF -- "$1" "$tmp/err"; then ok; else fail "$2: stderr lacks '$1'"; cat "$tmp/err" >&2; fi; }
+. "$(dirname "$0")/cli_lib.sh"
 
-mkdir "$tmp/midi"
-for f in format0.mid format1.mid format2.mid running_status.mid tempo_map_f1.mid overlap.mid metas.mid; do
-    [ -f "$DATA/$f" ] && cp "$DATA/$f" "$tmp/midi/"
-done
-printf 'format0.mid\tvalid\n' >"$tmp/split.tsv"
-for f in "$tmp"/midi/*.mid; do
-    n=$(basename "$f")
-    [ "$n" = format0.mid ] || printf '%s\ttrain\n' "$n" >>"$tmp/split.tsv"
-done
+fixture_midi format0.mid format1.mid format2.mid running_status.mid tempo_map_f1.mid overlap.mid metas.mid
+fixture_split
 run 0 "data build" "$BIN" data build --tokenizer remi --split "$tmp/split.tsv" -o "$tmp/c.corpus" "$tmp/midi"
 run 0 "pretrain" "$BIN" pretrain --corpus "$tmp/c.corpus" --d-model 32 --layers 1 --heads 2 --context 32 \
     --batch 3 --steps 4 --eval-every 4 --warmup 1 --seed 5 --threads 1 -o "$tmp/pre"

@@ -49,15 +49,8 @@ grep -q "did not reach the test barrier within 1 s" "$tmp/err" && ok || { fail "
 [ $(( $(date +%s) - t0 )) -lt 60 ] && ok || fail "the barrier timeout took more than 60 s"
 
 # the corpus: every fixture piece in train but one in valid
-mkdir "$tmp/midi"
-for f in format0.mid format1.mid format2.mid running_status.mid tempo_map_f1.mid tempo_map_f2.mid overlap.mid metas.mid; do
-    [ -f "$DATA/$f" ] && cp "$DATA/$f" "$tmp/midi/"
-done
-printf 'format0.mid\tvalid\n' >"$tmp/split.tsv"
-for f in "$tmp"/midi/*.mid; do
-    n=$(basename "$f")
-    [ "$n" = format0.mid ] || printf '%s\ttrain\n' "$n" >>"$tmp/split.tsv"
-done
+fixture_midi format0.mid format1.mid format2.mid running_status.mid tempo_map_f1.mid tempo_map_f2.mid overlap.mid metas.mid
+fixture_split
 run 0 "data build" "$BIN" data build --tokenizer remi --split "$tmp/split.tsv" -o "$tmp/c.corpus" "$tmp/midi"
 
 M="--corpus $tmp/c.corpus --d-model 32 --layers 1 --heads 2 --context 32 --batch 5 --steps 20 --eval-every 10 --warmup 2 --seed 5 --threads 1 --dropout 0"
