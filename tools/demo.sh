@@ -1,45 +1,60 @@
 #!/bin/sh
 # The main job of `make demo`, on what the project ships (no ../shared needed):
-# decode the bundled primer (a traditional tune written as remi tokens in
-# assets/primers/) to MIDI, print its notes, draw its piano roll, render it
-# to audio, and, when the Nottingham data sits beside the project, build the
-# training corpus and summarise it. Argument: the build folder.
-# Generation from a trained model joins the demo when `tunegan generate` lands.
+# with the bundled model (models/default), write a few new pieces and a
+# continuation of the bundled primer (the opening of "Twinkle, twinkle",
+# written as remi tokens in assets/primers/), each as MIDI, a piano roll
+# (PNG) and audio (WAV), and say where they are. When the Nottingham data
+# sits beside the project, also build its training corpus for the next step.
+# Arguments: the build folder. DEMO_OUT: the output folder (out/demo).
+# DEMO_SEED: the random seed (default: from the clock, so each demo differs).
 set -eu
 build=${1:-build}
 bin="$build/tunegan"
-out=out/demo
+out=${DEMO_OUT:-out/demo}
+seed=${DEMO_SEED:-$(date +%s)}
+here=$(dirname "$0")/..
 mkdir -p "$out"
+rm -rf "$out/new" "$out/continuation"
 
-"$bin" --version
+extras=""
+"$bin" --version | grep -q cairo && extras="$extras --roll"
+"$bin" --version | grep -q fluidsynth && [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && extras="$extras --render"
+"$bin" --version | head -n 1
 echo
-echo "== the primer: assets/primers/twinkle.txt (remi tokens) -> $out/primer.mid"
-"$bin" detokenize -o "$out/primer.mid" assets/primers/twinkle.txt
-"$bin" notes "$out/primer.mid" | head -n 6
-echo "..."
-if "$bin" --version | grep -q cairo; then
-    "$bin" roll "$out/primer.mid" -o "$out/primer.png" --title "primer: Twinkle, twinkle (traditional)"
-fi
-if "$bin" --version | grep -q fluidsynth; then
-    "$bin" render "$out/primer.mid" -o "$out/primer.wav" || echo "(audio skipped: see the message above)"
-fi
 
-data=../shared/data/nottingham
+echo "== the primer: assets/primers/twinkle.txt (remi tokens) -> $out/primer.mid"
+"$bin" detokenize -o "$out/primer.mid" "$here/assets/primers/twinkle.txt"
+case "$extras" in *roll*) "$bin" roll "$out/primer.mid" -o "$out/primer.png" \
+    --title "primer: Twinkle, twinkle (traditional)" ;; esac
+
+echo
+echo "== three new pieces of 16 bars from the bundled model -> $out/new/"
+"$bin" generate -o "$out/new" --num 3 --bars 16 --seed "$seed" $extras
+echo
+echo "== the primer's 4 bars continued for 12 more -> $out/continuation/"
+"$bin" generate -o "$out/continuation" --primer "$out/primer.mid" --primer-bars 4 --bars 12 \
+    --num 1 --seed "$seed" $extras
+
+data=$here/../shared/data/nottingham
 if [ -d "$data/full" ]; then
     echo
     echo "== the Nottingham corpus beside the project -> $out/nottingham.corpus"
-    "$bin" data build --tokenizer remi --split "$data/split.tsv" -o "$out/nottingham.corpus" "$data/full"
-    "$bin" data stats "$out/nottingham.corpus" | head -n 12
+    "$bin" data build --tokenizer remi --split "$data/split.tsv" -o "$out/nottingham.corpus" "$data/full" 2>&1 |
+        tail -n 1
 fi
 
 echo
-echo "Wrote to $out/:"
-ls -l "$out"
+echo "Wrote (seed $seed):"
+find "$out" -type f \( -name '*.mid' -o -name '*.wav' -o -name '*.png' \) | sort | sed 's/^/  /'
 echo
-echo "Listen:  aplay $out/primer.wav   (or any audio player)"
-echo "Look:    $out/primer.png (piano roll)"
+case "$extras" in
+*render*) echo "Listen:  aplay $out/new/sample-000.wav   (or any audio player; the .mid files play in any MIDI player)" ;;
+*) echo "Listen:  the .mid files play in any MIDI player (audio needs FluidSynth and fluid-soundfont-gm)" ;;
+esac
+case "$extras" in *roll*) echo "Look:    $out/new/sample-000.png and $out/continuation/sample-000.png (piano rolls)" ;; esac
+echo "More:    $bin generate --help   (e.g. --primer YOUR_TUNE.mid, --temperature 0.9, --num 8)"
 if [ -f "$out/nottingham.corpus" ]; then
-    echo "Next:    $bin pretrain --corpus $out/nottingham.corpus -o runs/mine --preset tiny"
+    echo "Train:   $bin pretrain --corpus $out/nottingham.corpus -o runs/mine --preset tiny"
 else
-    echo "Next:    $bin data build -o my.corpus YOUR_MIDI_FOLDER && $bin pretrain --corpus my.corpus -o runs/mine --preset tiny"
+    echo "Train:   $bin data build -o my.corpus YOUR_MIDI_FOLDER && $bin pretrain --corpus my.corpus -o runs/mine --preset tiny"
 fi

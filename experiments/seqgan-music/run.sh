@@ -19,7 +19,11 @@ mkdir -p "$work"
 if [ "${SMOKE:-0}" = 1 ]; then
     pre_steps=60; rounds=2; d_pre=2; d_steps=1; d_samples=32; rollouts=4; num=16; seeds=${SEEDS:-1}
 else
-    pre_steps=3000; rounds=50; d_pre=50; d_steps=5; d_samples=128; rollouts=16; num=200
+    # SeqGAN ran 50 rounds with 5 d-steps each; one thread here gives about
+    # 25 s a round at this size, so the default budget is 20 rounds of 3
+    # d-steps (ROUNDS, D_PRE, D_STEPS override it)
+    pre_steps=3000; rounds=${ROUNDS:-20}; d_pre=${D_PRE:-20}; d_steps=${D_STEPS:-3}; d_samples=128
+    rollouts=16; num=200
 fi
 [ -f "$work/grid.corpus" ] || "$bin" data build --tokenizer grid --split "$data/split.tsv" \
     -o "$work/grid.corpus" "$data/melody"

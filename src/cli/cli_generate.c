@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "core/core.h"
 #include "model/model.h"
 #include "render/render.h"
 #include "sample/sample.h"
@@ -65,6 +66,25 @@ static char *model_path(const char *arg)
     else
         memcpy(p, arg, n + 1);
     return p;
+}
+
+/* The model generate uses without --model: $TUNEGAN_MODEL when set, else the
+ * model bundled in the source tree (models/default, its card beside it).
+ * Prints which, or why there is none. */
+static const char *default_model(void)
+{
+    const char *env = getenv("TUNEGAN_MODEL");
+    const char *path = env && env[0] ? env : TG_DEFAULT_MODEL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        cli_error("generate: no --model given and %s %s is missing (%s); give --model RUN_DIR, or train one "
+                  "with `tunegan pretrain` (experiments/default-model/ has the recipe of the bundled one)",
+                  env && env[0] ? "$TUNEGAN_MODEL" : "the bundled model", path, strerror(errno));
+        return NULL;
+    }
+    fprintf(stderr, "tunegan: no --model given: using %s%s\n", path,
+            env && env[0] ? " ($TUNEGAN_MODEL)" : " (the bundled model; its card: models/default/README.md)");
+    return path;
 }
 
 /* The tokenizer a checkpoint was trained with; prints the error on failure. */
@@ -129,7 +149,7 @@ int cli_generate(int argc, char **argv)
     uint64_t seed = 0;
     bool no_grammar = false, roll = false, render = false;
     const cli_opt opts[] = {
-        {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "run folder or model.safetensors (required)", 0, 0},
+        {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "run folder or model.safetensors (default: $TUNEGAN_MODEL, else the bundled models/default)", 0, 0},
         {"output", 'o', CLI_STRING, &out_dir, "OUT_DIR", "folder for sample-000.mid ... (required; made if missing)", 0, 0},
         {"primer", 'p', CLI_STRING, &primer_path, "FILE.mid", "continue this piece", 0, 0},
         {"primer-bars", 0, CLI_INT, &primer_bars, "N", "keep the primer's first N bars (0: all of it)", 0, 100000},
@@ -150,7 +170,7 @@ int cli_generate(int argc, char **argv)
         {"rerank", 0, CLI_INT, &rerank, "N", "draw N candidates per sample, keep the one the run's discriminator rates most real (1: off)", 1, 10000},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
-    const cli_command_info info = {"generate", "--model RUN_DIR -o OUT_DIR [options]", generate_summary};
+    const cli_command_info info = {"generate", "-o OUT_DIR [--model RUN_DIR] [options]", generate_summary};
     const char *pos[1];
     int n_pos;
     int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
@@ -160,10 +180,11 @@ int cli_generate(int argc, char **argv)
         if (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "-s") == 0 ||
             strncmp(argv[i], "--seed=", 7) == 0)
             seed_given = true;
-    if (!model_arg || !out_dir) {
-        cli_error("generate: --model and -o OUT_DIR are required (see tunegan generate --help)");
+    if (!out_dir) {
+        cli_error("generate: -o OUT_DIR is required (see tunegan generate --help)");
         return 1;
     }
+    if (!model_arg && !(model_arg = default_model())) return 1;
     sample_gen_options go = sample_gen_options_default();
     go.params.temperature = (float)temperature;
     go.params.top_k = top_k;
@@ -253,8 +274,9 @@ int cli_generate(int argc, char **argv)
         go.prefix_len = pr.tokens.n;
     }
 
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-        cli_error("%s: cannot make the folder: %s", out_dir, strerror(errno));
+    if (tg_make_dirs(out_dir) != TG_OK) {
+        cli_error("%s: cannot make the folder: %s", out_dir,
+                  errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
         goto done;
     }
     if (!is_dir(out_dir)) {

@@ -29,6 +29,10 @@ tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem);
  * before anything is allocated; a missing file gives ERR_NOT_FOUND. */
 tg_status tg_file_read_all(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
 
+/* Makes the folder path and any missing parents (as `mkdir -p`); a path that
+ * exists as a folder is fine. TG_ERR_IO otherwise, with errno set. */
+tg_status tg_make_dirs(const char *path);
+
 /* Atomic file output: opens "<path>.tmp.<pid>" for writing; commit flushes, fsyncs,
  * closes and renames it to path; abort closes and removes it. */
 typedef struct {

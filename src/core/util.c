@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -141,6 +142,32 @@ tg_status tg_file_write_all(const char *path, const void *data, size_t size)
         return TG_ERR_IO;
     }
     return tg_atomic_commit(&f);
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+tg_status tg_make_dirs(const char *path)
+{
+    size_t n = strlen(path);
+    char *p = malloc(n + 1);
+    if (!p) return TG_ERR_NOMEM;
+    memcpy(p, path, n + 1);
+    tg_status s = TG_OK;
+    for (size_t i = 1; i <= n && s == TG_OK; i++) {
+        if (p[i] != '/' && p[i] != 0) continue;
+        char c = p[i];
+        p[i] = 0;
+        if (mkdir(p, 0777) != 0 && !is_dir(p)) s = TG_ERR_IO;
+        p[i] = c;
+    }
+    int saved = errno;
+    free(p);
+    errno = saved;
+    return s;
 }
 
 double tg_now_sec(void)

@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -284,8 +285,9 @@ static tg_status open_local(run_state *r, char *err, size_t err_len)
     r->rates = malloc(sizeof(float) * (size_t)(o->steps + 1));
     if (!r->rates) return TG_ERR_NOMEM;
     if (r->rank != 0) return TG_OK;
-    if (mkdir(o->run_dir, 0777) != 0 && !file_exists(o->run_dir))
-        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder", o->run_dir);
+    if (tg_make_dirs(o->run_dir) != TG_OK)
+        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder: %s", o->run_dir,
+                       errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
     run_paths(r);
     s = o->resume ? resume_run(r, err, err_len) : fresh_run(r, err, err_len);
     if (s != TG_OK) return s;

@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -312,8 +313,9 @@ static tg_status open_run(adv_run *r, char *err, size_t err_len)
     if (r->corpus->split_count[DATA_TRAIN] == 0)
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", o->corpus_path);
     r->V = (int)r->corpus->vocab_size;
-    if (mkdir(o->run_dir, 0777) != 0 && !is_dir(o->run_dir))
-        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder", o->run_dir);
+    if (tg_make_dirs(o->run_dir) != TG_OK)
+        return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder: %s", o->run_dir,
+                       errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
     paths(r);
     tg_rng_seed(&r->rng_sample, o->seed ^ 0x73616d706c6573ULL);
     tg_rng_seed(&r->rng_rollout, o->seed ^ 0x726f6c6c6f7574ULL);
