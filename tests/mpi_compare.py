@@ -4,7 +4,9 @@
       the same tensors; relative L2 difference over all of them <= 1e-5 and
       every weight |a - b| <= 1e-5 |a| + 2e-6 (see test_mpi.sh for why)
   mpi_compare.py log A/log.jsonl B/log.jsonl
-      the same steps and phases; loss and val_nll within 1e-5 relative
+      the same steps and phases; the values that do not depend on timing
+      (pretrain: loss, val_nll; train: also d_loss, d_acc, reward_mean,
+      pg_loss, kl, entropy, len_mean) within 1e-5 relative plus 1e-6
 
 Exit status 0 when within the tolerance, 1 otherwise (with what differs).
 """
@@ -15,6 +17,7 @@ import sys
 import numpy as np
 
 RTOL, ATOL, L2 = 1e-5, 2e-6, 1e-5
+VALUES = ("loss", "val_nll", "d_loss", "d_acc", "reward_mean", "pg_loss", "kl", "entropy", "len_mean")
 
 
 def load(path):
@@ -60,7 +63,7 @@ def log(a_path, b_path):
         print(f"the logs hold different lines: {len(a)} and {len(b)}")
         return 1
     for x, y in zip(a, b):
-        for key in ("loss", "val_nll"):
+        for key in VALUES:
             if key in x and abs(x[key] - y[key]) > RTOL * abs(x[key]) + 1e-6:
                 print(f"step {x['step']}: {key} {x[key]} vs {y[key]}")
                 return 1

@@ -28,6 +28,13 @@ for f in model disc rollout reference optimizer disc_optimizer; do
 done
 grep -q 'seed 3' "$tmp/err" && ok || fail "the seed is not printed"
 grep -q 'finished after phase 5 of 5' "$tmp/out" && ok || fail "no final summary: $(cat "$tmp/out")"
+# progress in words: the rounds, what each model did, the time left
+has_err "discriminator pre-training: discriminator 2/2: loss" "progress of D's pre-training"
+has_err "round 1/2: generator: mean reward" "progress of a generator step"
+has_err "round 2/2: discriminator: loss" "progress of a round's D step"
+grep -q "round 1/2: validation NLL [0-9.]* nats/token; [0-9:]* elapsed, about [0-9:]* left" "$tmp/err" && ok ||
+    fail "no time left after round 1: $(grep 'round 1/2: validation' "$tmp/err")"
+grep -q '^{' "$tmp/err" && fail "raw JSON on the terminal" || ok
 L="$tmp/one/log.jsonl"
 n=$(grep -c '"phase":"disc"' "$L"); [ "$n" -eq 4 ] && ok || fail "log has $n disc lines, want 4 (2 pretrain + 1 per round)"
 n=$(grep -c '"phase":"adv"' "$L"); [ "$n" -eq 2 ] && ok || fail "log has $n adv lines, want 2"

@@ -3,8 +3,9 @@
  * checks the single-process stand-ins (rank 0 of 1, sums and broadcasts
  * leave the data alone, agreement returns the rank's own status). Run under
  * mpirun (tests/test_mpi.sh) it checks the collectives on every rank: sums in
- * one call and in buckets, the mean, the maximum, broadcasts from rank 0, and
- * agreement when one rank fails. `test_dist timeout` makes rank 1 late at a
+ * one call and in buckets, the mean, the maximum, broadcasts from rank 0, the
+ * cut of a batch into shares and the gather of the shares' rows (with fewer
+ * rows than ranks too), and agreement when one rank fails. `test_dist timeout` makes rank 1 late at a
  * barrier with a 1 s timeout, which must end the job through MPI_Abort with a
  * message naming the barrier (the script checks mpirun's exit and stderr).
  */
@@ -82,6 +83,25 @@ int main(int argc, char **argv)
     float f[3] = {(float)rank, 2.0f * rank, 0.5f};
     dist_bcast_floats(d, f, 3);
     CHECK(f[0] == 0.0f && f[1] == 0.0f && f[2] == 0.5f);
+
+    /* shares: every row taken by exactly one rank; the gather gives all rows */
+    for (int n = 0; n <= 9; n += 3) {
+        int lo, hi;
+        dist_share(d, n, &lo, &hi);
+        CHECK(lo >= 0 && lo <= hi && hi <= n);
+        CHECK_INT(lo, rank * n / size);
+        double taken = hi - lo;
+        dist_sum_doubles(d, &taken, 1);
+        CHECK_INT((int)taken, n);
+        enum { ROW = 3 };
+        float rows[9 * ROW];
+        for (int i = 0; i < n * ROW; i++) rows[i] = -1.0f;
+        for (int i = lo * ROW; i < hi * ROW; i++) rows[i] = (float)i + 0.5f;
+        dist_gather_rows(d, rows, n, ROW);
+        int right = 0;
+        for (int i = 0; i < n * ROW; i++) right += rows[i] == (float)i + 0.5f;
+        CHECK_INT(right, n * ROW);
+    }
 
     /* agreement: all well; then rank size-1 fails (the only rank without MPI) */
     int first = 7;

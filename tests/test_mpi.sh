@@ -1,6 +1,7 @@
 #!/bin/bash
-# test_mpi.sh: data-parallel `tunegan pretrain` under mpirun (src/train/dist.c,
-# src/train/mle.c), on a corpus built from the fixtures with a micro model:
+# test_mpi.sh: data-parallel `tunegan pretrain` and `tunegan train` under
+# mpirun (src/train/dist.c, mle.c, seqgan.c), on a corpus built from the
+# fixtures with micro models:
 #  - the dist layer's collectives on 2 and 3 ranks (test_dist), and a rank late
 #    at a barrier with a timeout ends the job with a message (MPI_Abort);
 #  - 1 rank under mpirun writes the same bytes as 1 plain process;
@@ -13,8 +14,24 @@
 #  - errors: one rank failing at the start (its corpus is missing) makes every
 #    rank exit non-zero with one message; --batch below the rank count is
 #    refused; a rank killed mid-run makes mpirun exit non-zero within 60 s.
-# Tolerance (tools in tests/mpi_compare.py): ranks sum their weight gradients
-# in another order than one process's kernels, so weights differ by rounding:
+# Then `tunegan train` (src/train/seqgan.c) from the pretrain run above, 2
+# rounds with rollouts, an MLE mix and no dropout (dropout masks are drawn
+# per rank, so with dropout only runs on the same number of ranks agree):
+#  - 1 rank under mpirun writes the same bytes as 1 plain process;
+#  - 2 and 3 ranks (batch 5: shares of 2/3 and 1/2/2 rows; D's minibatches
+#    of 5, 5 and 4 rows): generator, discriminator and rollout policy match one
+#    process's to the tolerance below, the logs line for line; rank 0 alone
+#    prints; the log has comm_ms; the dense reward on 2 ranks too;
+#    control: 2 rollouts instead of 3 must not match;
+#  - stopped after phase 2 on 2 ranks and resumed by one process (and 1 -> 2
+#    after phase 3): the end matches the uninterrupted run;
+#  - errors: a rank whose corpus is missing, --batch below the rank count,
+#    a rank killed mid-run (mpirun exits non-zero within 60 s, not by the
+#    timeout).
+# Tolerance (tools in tests/mpi_compare.py), the same for pretrain and train:
+# ranks sum their weight gradients in another order than one process's
+# kernels, so weights differ by rounding (train on this fixture: relative L2
+# about 2.5e-7, worst weight 1e-6, on 2 and 3 ranks):
 # relative L2 difference over the model <= 1e-5, and each weight
 # |a - b| <= 1e-5 |a| + 2e-6. The absolute term covers the key biases, whose
 # true gradient is zero (softmax ignores a constant added to a row's logits):
@@ -104,31 +121,87 @@ has_err "smaller than the number of ranks" "batch below the rank count"
 # a rank killed mid-run: mpirun must notice and stop the job. The ranks are
 # found by their command line and environment (not the process tree, which
 # depends on the launcher); a loaded machine may take a while to start them.
-timeout 180 mpirun --oversubscribe -np 2 "$BIN" pretrain $M --steps 100000000 --eval-every 100000000 \
-    -o "$tmp/kill" >"$tmp/kill.out" 2>"$tmp/kill.err" &
-mpirun_pid=$!
-victim=""
-for i in $(seq 1 600); do
-    if [ -s "$tmp/kill/log.jsonl" ]; then
-        for p in $(pgrep -f -- "-o $tmp/kill"); do
-            if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
-        done
-        [ -n "$victim" ] && break
+#   kill_rank1 WHAT RUN_DIR CMD...: starts CMD (writing RUN_DIR/log.jsonl)
+#   under mpirun on 2 ranks and kills rank 1 once the log has a line.
+kill_rank1() {
+    local what=$1 dir=$2 victim="" st t0 p
+    shift 2
+    timeout 180 mpirun --oversubscribe -np 2 "$@" >"$tmp/kill.out" 2>"$tmp/kill.err" &
+    local mpirun_pid=$!
+    for i in $(seq 1 600); do
+        if [ -s "$dir/log.jsonl" ]; then
+            for p in $(pgrep -f -- "-o $dir"); do
+                if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
+            done
+            [ -n "$victim" ] && break
+        fi
+        sleep 0.2
+    done
+    if [ -z "$victim" ]; then
+        fail "$what: could not find rank 1 of the long run"
+        kill $mpirun_pid 2>/dev/null
+        wait $mpirun_pid
+        return
     fi
-    sleep 0.2
-done
-if [ -n "$victim" ]; then
     t0=$(date +%s)
     kill -KILL "$victim"
     wait $mpirun_pid
     st=$?
-    [ "$st" -ne 0 ] && ok || fail "mpirun exited 0 after a rank was killed"
-    [ "$st" -ne 124 ] && ok || fail "mpirun did not stop after a rank was killed (timeout)"
-    [ $(( $(date +%s) - t0 )) -lt 60 ] && ok || fail "the job took more than 60 s to stop after the kill"
-else
-    fail "could not find rank 1 of the long run"
-    kill $mpirun_pid 2>/dev/null
-    wait $mpirun_pid
-fi
+    [ "$st" -ne 0 ] && ok || fail "$what: mpirun exited 0 after a rank was killed"
+    [ "$st" -ne 124 ] && ok || fail "$what: mpirun did not stop after a rank was killed (timeout)"
+    [ $(( $(date +%s) - t0 )) -lt 60 ] && ok || fail "$what: the job took more than 60 s to stop after the kill"
+}
+kill_rank1 "pretrain" "$tmp/kill" "$BIN" pretrain $M --steps 100000000 --eval-every 100000000 -o "$tmp/kill"
+
+# ---------------------------------------------------------------------------
+# train: the adversarial phase from the pretrain run "$tmp/ref"
+A="--corpus $tmp/c.corpus --init $tmp/ref --seq-len 16 --batch 5 --rounds 2 --d-pretrain 2 --d-steps 1 \
+--d-epochs 2 --d-samples 7 --rollouts 3 --rollout-every 2 --disc-d-model 32 --disc-layers 1 --disc-heads 2 \
+--disc-dropout 0 --mle-mix 1 --lr-g 1e-3 --seed 3 --threads 1"
+compare_train() { # WHAT DIR_A DIR_B: the three models and the log
+    for f in model disc rollout; do run 0 "$1: $f" compare weights "$2/$f.safetensors" "$3/$f.safetensors"; done
+    run 0 "$1: log" compare log "$2/log.jsonl" "$3/log.jsonl"
+}
+run 0 "train: one process" "$BIN" train $A -o "$tmp/t1"
+run 0 "train: 1 rank" $MPI -np 1 "$BIN" train $A -o "$tmp/t1m"
+for f in model disc rollout optimizer disc_optimizer; do
+    cmp -s "$tmp/t1/$f.safetensors" "$tmp/t1m/$f.safetensors" && ok || fail "train, 1 rank under mpirun: $f differs"
+done
+run 0 "train: 2 ranks" $MPI -np 2 "$BIN" train $A -o "$tmp/t2"
+has_err "data parallel: 2 ranks" "train: 2 ranks announced"
+[ "$(grep -c 'finished after phase 5 of 5' "$tmp/out")" -eq 1 ] && ok || fail "train, 2 ranks: want one summary (rank 0 only)"
+[ "$(grep -c 'generator: mean reward' "$tmp/err")" -eq 2 ] && ok || fail "train, 2 ranks: want 2 generator lines on stderr (rank 0 only)"
+compare_train "train, 2 ranks" "$tmp/t1" "$tmp/t2"
+grep -q '"phase":"adv".*"comm_ms":' "$tmp/t2/log.jsonl" && ok || fail "train, 2 ranks: no comm_ms in the adv lines"
+grep -q '"phase":"disc".*"comm_ms":' "$tmp/t2/log.jsonl" && ok || fail "train, 2 ranks: no comm_ms in the disc lines"
+run 0 "train: 3 ranks" $MPI -np 3 "$BIN" train $A -o "$tmp/t3"
+compare_train "train, 3 ranks" "$tmp/t1" "$tmp/t3"
+run 0 "train, dense: one process" "$BIN" train $A --reward dense -o "$tmp/td1"
+run 0 "train, dense: 2 ranks" $MPI -np 2 "$BIN" train $A --reward dense -o "$tmp/td2"
+compare_train "train, dense, 2 ranks" "$tmp/td1" "$tmp/td2"
+run 0 "train, control: 2 rollouts" "$BIN" train ${A/--rollouts 3/--rollouts 2} -o "$tmp/tc"
+run 1 "train, control: 2 rollouts against 3" compare weights "$tmp/tc/model.safetensors" "$tmp/t2/model.safetensors"
+
+run 0 "train: 2 ranks to phase 2" $MPI -np 2 "$BIN" train $A -o "$tmp/tr21" --stop-after 2
+run 0 "train: resumed by one process" "$BIN" train $A -o "$tmp/tr21" --resume
+compare_train "train, 2 -> 1 ranks" "$tmp/t1" "$tmp/tr21"
+run 0 "train: one process to phase 3" "$BIN" train $A -o "$tmp/tr12" --stop-after 3
+run 0 "train: resumed by 2 ranks" $MPI -np 2 "$BIN" train $A -o "$tmp/tr12" --resume
+compare_train "train, 1 -> 2 ranks" "$tmp/t1" "$tmp/tr12"
+
+cat >"$tmp/train_rank1_missing.sh" <<EOS
+#!/bin/sh
+# rank 1 alone is given a corpus that does not exist
+c="$tmp/c.corpus"
+[ "\$OMPI_COMM_WORLD_RANK" = 1 ] && c="$tmp/none.corpus"
+exec "$BIN" train ${A/--corpus $tmp\/c.corpus/} --corpus "\$c" -o "$tmp/te1"
+EOS
+chmod +x "$tmp/train_rank1_missing.sh"
+run 1 "train: rank 1 fails to start" $MPI -np 2 "$tmp/train_rank1_missing.sh"
+has_err "rank 1: " "train: rank 1 fails to start"
+[ "$(grep -c 'none.corpus' "$tmp/err")" -eq 1 ] && ok || fail "train: rank 1 fails to start: want the message once"
+run 1 "train: batch below the rank count" $MPI -np 2 "$BIN" train ${A/--batch 5/--batch 1} -o "$tmp/te2"
+has_err "smaller than the number of ranks" "train: batch below the rank count"
+kill_rank1 "train" "$tmp/tkill" "$BIN" train $A --rounds 100000000 -o "$tmp/tkill"
 
 finish test_mpi

@@ -107,4 +107,17 @@ typedef struct {
 } cli_disc_result;
 int cli_disc_score(struct tg_model *D, const uint16_t *ids, size_t n, cli_disc_result *res);
 
+/* What `tunegan train` shows while it runs (train_view.c): each line of the
+ * run's log as a sentence, with the time spent and left. */
+typedef struct {
+    int rounds, d_pretrain, first_round, d_seen;
+    double t0, round_t0, last_t;
+} cli_train_view;
+
+/* rounds: the run's total; first_round: the first round this process runs
+ * (1, or one past a resumed round) */
+void cli_train_view_begin(cli_train_view *v, int rounds, int d_pretrain, int first_round);
+/* Shows one log line (JSON) on stderr. */
+void cli_train_view_line(cli_train_view *v, const char *json);
+
 #endif /* TG_CLI_H */

@@ -3,14 +3,19 @@
  * generator against a Transformer discriminator with SeqGAN's policy
  * gradients (src/train/seqgan.c), with a line per phase on stderr, Ctrl-C
  * that stops at the next checkpoint (after the current phase), and --resume.
+ * Under mpirun every rank runs this (data parallel, src/train/seqgan.c):
+ * rank 0 picks the seed and alone prints; an error is printed by the rank
+ * that met it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "train/dist.h"
 #include "train/train.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -36,9 +41,7 @@ static const char train_summary[] =
 
 static void show_line(void *user, const char *line)
 {
-    (void)user;
-    fprintf(stderr, "%s\n", line);
-    fflush(stderr);
+    cli_train_view_line(user, line);
 }
 
 int cli_train(int argc, char **argv)
@@ -79,7 +82,7 @@ int cli_train(int argc, char **argv)
         {"clip", 0, CLI_DOUBLE, &clip, "X", "global gradient-norm clip of both (0: off)", 0, 1e6},
         {"eval-windows", 0, CLI_INT, &o.eval_max_windows, "N", "validation windows per evaluation (0: the whole split)", 0, 100000000},
         {"seed", 0, CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
-        {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores, shared by the ranks on a host)", 0, 1024},
         {"resume", 'r', CLI_FLAG, &resume, NULL, "continue the run in RUN_DIR (same flags) bit for bit", 0, 0},
         {"stop-after", 0, CLI_INT, &o.stop_after, "N", "stop after phase N with its checkpoint, as if interrupted (0: off)", 0, 100000000},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
@@ -120,22 +123,50 @@ int cli_train(int argc, char **argv)
     o.clip = (float)clip;
     o.resume = resume;
     o.seed = seed_given ? seed : (uint64_t)time(NULL);
+    dist_ctx *dist = NULL;
+    char err[1024] = "";
+    if (dist_init(&argc, &argv, cli_logger(), &dist, err, sizeof err) != TG_OK) {
+        cli_error("train: %s", err[0] ? err : "cannot start MPI");
+        return 1;
+    }
+    bool root = dist_is_root(dist);
+    int ranks = dist_size(dist);
+    dist_bcast_bytes(dist, &o.seed, sizeof o.seed); /* rank 0's clock */
+    if (threads == 0 && dist_local_size(dist) > 1) {
+        /* the ranks on one host share its cores */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > dist_local_size(dist) ? (int)(cores / dist_local_size(dist)) : 1;
+    }
     nn_set_threads(threads);
     char blas[256];
-    fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)o.seed, nn_blas_info(blas, sizeof blas));
-    if (resume) fprintf(stderr, "tunegan: resuming: the run's random states come from its checkpoint\n");
-    o.logger = cli_logger();
-    o.on_log = show_line;
+    cli_train_view view;
+    cli_train_view_begin(&view, o.rounds, o.d_pretrain, 1);
+    if (root) {
+        fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)o.seed, nn_blas_info(blas, sizeof blas));
+        if (ranks > 1)
+            fprintf(stderr, "tunegan: %d MPI ranks (%d on this host), %d threads each\n", ranks,
+                    dist_local_size(dist), nn_get_threads());
+        if (resume) fprintf(stderr, "tunegan: resuming: the run's random states come from its checkpoint\n");
+        o.logger = cli_logger(); /* the other ranks train in silence */
+        o.on_log = show_line;
+        o.user = &view;
+    }
     o.stop = &stop_flag;
+    o.dist = dist;
     signal(SIGINT, on_sigint);
     adv_report rep;
-    char err[1024] = "";
     tg_status st = train_adv(&o, &rep, err, sizeof err);
     signal(SIGINT, SIG_DFL);
     if (st != TG_OK) {
-        cli_error("train: %s", err[0] ? err : tg_status_str(st));
+        /* with several ranks, err is set on the one rank that tells (seqgan.c) */
+        if (err[0] && !root) cli_error("train: rank %d: %s", dist_rank(dist), err);
+        else if (err[0]) cli_error("train: %s", err);
+        else if (ranks == 1) cli_error("train: %s", tg_status_str(st));
+        dist_finalize(dist);
         return 1;
     }
+    dist_finalize(dist);
+    if (!root) return 0;
     printf("%s after phase %d of %d (%d round%s): D accuracy %.3f, reward %.4f, validation NLL %.4f (start %.4f)\n",
            rep.interrupted ? "stopped" : "finished", rep.phases_done, rep.phases_total, rep.rounds_done,
            rep.rounds_done == 1 ? "" : "s", rep.d_acc, rep.reward_mean, rep.val_nll, rep.val_nll_init);

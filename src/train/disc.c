@@ -14,6 +14,11 @@
  * vocabulary also pushes the other logits down, after which it equals the
  * binary cross-entropy of that sigmoid. This needs no new kernel nor model
  * kind; the cost is a V-wide head where one logit would do.
+ *
+ * Data parallel (seqgan.c): adv_disc_grad takes the gradient of a batch's
+ * mean loss from some of its rows, weighted so that the ranks' gradients add
+ * up to one process's (up to rounding); the update itself (adv_opt_apply)
+ * follows the sum.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -119,38 +124,83 @@ void adv_disc_probs(tg_model *D, const int *x, int ld, const int *lengths, int B
     }
 }
 
+void adv_opt_apply(tg_model *m, const adv_opt_step *os)
+{
+    model_clip_grad(m, os->clip);
+    nn_adamw_hparams hp = {os->lr, 0.9f, 0.999f, 1e-8f, os->weight_decay};
+    model_adamw_step(m, &hp, os->step);
+}
+
+/* The pooled D on rows lo..hi-1 (n of them): the gradient of their mean BCE
+ * scaled by n/B, which is their share of the batch's mean. */
+static void pooled_grad(tg_model *D, const int *tokens, const int *lengths, const float *labels, int B,
+                        int lo, int hi, int T, tg_rng *dropout_rng, double sums[3])
+{
+    const int n = hi - lo;
+    float loss = model_disc_forward(D, tokens, lengths + lo, labels + lo, n, T, dropout_rng);
+    const float *p = model_disc_probs(D);
+    int right = 0;
+    for (int b = 0; b < n; b++) right += (p[b] > 0.5f) == (labels[lo + b] > 0.5f);
+    model_disc_backward(D);
+    if (n != B) {
+        float *g = model_grad_data(D), f = (float)n / (float)B;
+        for (size_t i = 0, count = model_param_count(D); i < count; i++) g[i] *= f;
+    }
+    sums[0] = (double)loss * n, sums[1] = n, sums[2] = right;
+}
+
+/* The dense D on rows lo..hi-1: cross-entropy at every position, each target
+ * weighted 1/(the batch's target count) as one process's mean does. */
+static void dense_grad(tg_model *D, const int *tokens, const int *lengths, const float *labels, int B,
+                       int lo, int hi, int T, tg_rng *dropout_rng, float *work, int *targets,
+                       double sums[3])
+{
+    const int n = hi - lo, V = model_get_config(D)->vocab_size;
+    int n_all = 0, n_mine = 0, right = 0;
+    for (int b = 0; b < B; b++) n_all += lengths[b];
+    for (int b = lo; b < hi; b++) {
+        n_mine += lengths[b];
+        for (int t = 0; t < T; t++)
+            targets[(size_t)(b - lo) * T + t] =
+                t < lengths[b] ? (labels[b] > 0.5f ? TOK_PAD : TOK_BOS) : MODEL_IGNORE_INDEX;
+    }
+    float loss = model_lm_forward(D, tokens, targets, n, T, dropout_rng);
+    const float *lg = model_logits(D);
+    for (int b = 0; b < n; b++) {
+        float p = adv_dense_prob(lg + ((size_t)b * T + lengths[lo + b] - 1) * V);
+        right += (p > 0.5f) == (labels[lo + b] > 0.5f);
+    }
+    if (n == B) {
+        model_lm_backward(D);
+    } else {
+        for (size_t i = 0; i < (size_t)n * T; i++)
+            work[i] = targets[i] != MODEL_IGNORE_INDEX ? 1.0f / (float)n_all : 0.0f;
+        model_lm_backward_weighted(D, work);
+    }
+    sums[0] = (double)loss * n_mine, sums[1] = n_mine, sums[2] = right;
+}
+
+void adv_disc_grad(tg_model *D, const int *x, int ld, const int *lengths, const float *labels, int B,
+                   int T, int lo, int hi, tg_rng *dropout_rng, float *work, int *tmp, double sums[3])
+{
+    sums[0] = sums[1] = sums[2] = 0;
+    model_zero_grad(D);
+    if (hi <= lo) return;
+    int *tokens = tmp, *targets = tmp + (size_t)(hi - lo) * T;
+    strip_bos(tokens, x + (size_t)lo * ld, ld, hi - lo, T);
+    if (model_get_config(D)->kind == MODEL_DISCRIMINATOR)
+        pooled_grad(D, tokens, lengths, labels, B, lo, hi, T, dropout_rng, sums);
+    else
+        dense_grad(D, tokens, lengths, labels, B, lo, hi, T, dropout_rng, work, targets, sums);
+}
+
 float adv_disc_update(tg_model *D, const int *x, int ld, const int *lengths, const float *labels,
                       int B, int T, tg_rng *dropout_rng, const adv_opt_step *os, float *acc,
                       int *tmp)
 {
-    const model_config *cfg = model_get_config(D);
-    const int V = cfg->vocab_size;
-    int *tokens = tmp, *targets = tmp + (size_t)B * T;
-    strip_bos(tokens, x, ld, B, T);
-    model_zero_grad(D);
-    float loss;
-    int right = 0;
-    if (cfg->kind == MODEL_DISCRIMINATOR) {
-        loss = model_disc_forward(D, tokens, lengths, labels, B, T, dropout_rng);
-        const float *p = model_disc_probs(D);
-        for (int b = 0; b < B; b++) right += (p[b] > 0.5f) == (labels[b] > 0.5f);
-        model_disc_backward(D);
-    } else {
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < T; t++)
-                targets[(size_t)b * T + t] =
-                    t < lengths[b] ? (labels[b] > 0.5f ? TOK_PAD : TOK_BOS) : MODEL_IGNORE_INDEX;
-        loss = model_lm_forward(D, tokens, targets, B, T, dropout_rng);
-        const float *lg = model_logits(D);
-        for (int b = 0; b < B; b++) {
-            float p = adv_dense_prob(lg + ((size_t)b * T + lengths[b] - 1) * V);
-            right += (p > 0.5f) == (labels[b] > 0.5f);
-        }
-        model_lm_backward(D);
-    }
-    model_clip_grad(D, os->clip);
-    nn_adamw_hparams hp = {os->lr, 0.9f, 0.999f, 1e-8f, os->weight_decay};
-    model_adamw_step(D, &hp, os->step);
-    *acc = (float)right / (float)B;
-    return loss;
+    double sums[3];
+    adv_disc_grad(D, x, ld, lengths, labels, B, T, 0, B, dropout_rng, NULL, tmp, sums);
+    adv_opt_apply(D, os);
+    *acc = (float)sums[2] / (float)B;
+    return (float)(sums[0] / sums[1]);
 }

@@ -156,14 +156,18 @@ static void wait_for(dist_ctx *d, MPI_Request *req, double timeout_sec, const ch
     }
 }
 
+/* Non-blocking, completed by wait_for: a rank that arrives first sleeps
+ * between polls instead of spinning on a core its peers may need. */
 static void sum_typed(dist_ctx *d, void *buf, size_t n, size_t bucket, MPI_Datatype type, size_t elem,
                       MPI_Op op, const char *what)
 {
     size_t step = bucket > 0 && bucket < (size_t)INT_MAX ? bucket : (size_t)INT_MAX;
     for (size_t i = 0; i < n; i += step) {
         size_t len = n - i < step ? n - i : step;
-        check(d, MPI_Allreduce(MPI_IN_PLACE, (char *)buf + i * elem, (int)len, type, op, MPI_COMM_WORLD),
+        MPI_Request req;
+        check(d, MPI_Iallreduce(MPI_IN_PLACE, (char *)buf + i * elem, (int)len, type, op, MPI_COMM_WORLD, &req),
               what);
+        wait_for(d, &req, 0, what);
     }
 }
 #endif
@@ -207,6 +211,51 @@ void dist_max_u64(dist_ctx *d, uint64_t *buf, size_t n)
     sum_typed(d, buf, n, 0, MPI_UINT64_T, sizeof(uint64_t), MPI_MAX, "MPI_Allreduce (max)");
 #else
     (void)d, (void)buf, (void)n;
+#endif
+}
+
+void dist_share(const dist_ctx *d, int n, int *lo, int *hi)
+{
+    const int64_t r = dist_rank(d), size = dist_size(d);
+    *lo = (int)(r * n / size);
+    *hi = (int)((r + 1) * n / size);
+}
+
+#ifdef TG_HAVE_MPI
+/* Allgatherv of rows with a datatype of one row, so counts stay small;
+ * non-blocking and completed by wait_for, as the sums. */
+static void gather_rows(dist_ctx *d, float *buf, int n, size_t row_len)
+{
+    int *counts = malloc(sizeof(int) * (size_t)d->size * 2);
+    if (!counts) dist_abort(d, "out of memory for the gather of %d rows", n);
+    int *displs = counts + d->size;
+    for (int r = 0; r < d->size; r++) {
+        displs[r] = (int)((int64_t)r * n / d->size);
+        counts[r] = (int)((int64_t)(r + 1) * n / d->size) - displs[r];
+    }
+    MPI_Datatype row;
+    check(d, MPI_Type_contiguous((int)row_len, MPI_FLOAT, &row), "MPI_Type_contiguous");
+    check(d, MPI_Type_commit(&row), "MPI_Type_commit");
+    MPI_Request req;
+    check(d, MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, row, MPI_COMM_WORLD, &req),
+          "MPI_Iallgatherv");
+    wait_for(d, &req, 0, "MPI_Iallgatherv");
+    MPI_Type_free(&row);
+    free(counts);
+}
+#endif
+
+void dist_gather_rows(dist_ctx *d, float *buf, int n, size_t row_len)
+{
+#ifdef TG_HAVE_MPI
+    if (!dist_active(d) || d->size == 1 || n <= 0) return;
+    if (row_len == 0 || row_len > (size_t)INT_MAX)
+        dist_abort(d, "dist_gather_rows: a row of %zu floats", row_len);
+    double t0 = tg_now_sec();
+    gather_rows(d, buf, n, row_len);
+    d->comm_sec += tg_now_sec() - t0;
+#else
+    (void)d, (void)buf, (void)n, (void)row_len;
 #endif
 }
 

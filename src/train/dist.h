@@ -62,6 +62,15 @@ void dist_sum_doubles(dist_ctx *d, double *buf, size_t n);
 /* Element-wise maximum of n unsigned 64-bit integers. */
 void dist_max_u64(dist_ctx *d, uint64_t *buf, size_t n);
 
+/* The rows lo..hi-1 of n that this rank takes when a batch is cut among the
+ * ranks: rank*n/size .. (rank+1)*n/size - 1 (all n for one process; none
+ * for some ranks when n < size). */
+void dist_share(const dist_ctx *d, int n, int *lo, int *hi);
+/* In place: buf holds n rows of row_len floats of which each rank has filled
+ * its share (dist_share); afterwards every rank holds all n rows (one
+ * MPI_Allgatherv). Adds the time spent to dist_comm_sec. */
+void dist_gather_rows(dist_ctx *d, float *buf, int n, size_t row_len);
+
 /* Rank 0's n bytes (or floats) are copied to every other rank. */
 void dist_bcast_bytes(dist_ctx *d, void *buf, size_t n);
 void dist_bcast_floats(dist_ctx *d, float *buf, size_t n);
@@ -81,7 +90,7 @@ tg_status dist_agree(dist_ctx *d, tg_status s, double timeout_sec, const char *w
  * MPI_Abort (exit status 1). Without MPI it only logs and returns. */
 void dist_abort(dist_ctx *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Seconds spent in dist_sum_* and dist_mean_* since the last call of
+/* Seconds spent in dist_sum_*, dist_mean_* and dist_gather_rows since the last call of
  * dist_comm_take (which resets the count). */
 double dist_comm_take(dist_ctx *d);
 

@@ -9,6 +9,13 @@
  * penalty to the frozen MLE model and an entropy bonus, both as
  * score-function terms on the sampled token (train.h).
  *
+ * Data parallel (seqgan.c): each completion draws from a stream of its own,
+ * seeded from one draw of the caller's stream, the prefix length and the
+ * completion's index in the whole batch, so the values of a sequence do not
+ * depend on which rank computes them nor on the other rows beside it; the
+ * gradient of the update can be taken on any rows of the batch
+ * (adv_pg_backward), the baseline and normalisation coming from the whole.
+ *
  * Left out: a learned value baseline; rollouts of finished sequences are
  * skipped only when every sequence of the batch has finished.
  */
@@ -20,9 +27,9 @@
 
 /* Completes rows of xr (R, T+1) from position t0 on with the branch state
  * holding their first t0 tokens and logits (R,V) of the next; rows with
- * done[r] set get PAD. */
+ * done[r] set get PAD. Row r draws from rngs[r]. */
 static void complete(sample_state *s, float *logits, int *xr, int R, int T, int t0, uint8_t *done,
-                     int *col, tg_rng *rng, void *scratch)
+                     int *col, tg_rng *rngs, void *scratch)
 {
     const int V = s->V;
     const sample_params sp = sample_params_default();
@@ -31,7 +38,7 @@ static void complete(sample_state *s, float *logits, int *xr, int R, int T, int 
         for (int r = 0; r < R; r++) {
             int id = TOK_PAD;
             if (!done[r]) {
-                id = sample_pick(logits + (size_t)r * V, NULL, V, &sp, rng, scratch);
+                id = sample_pick(logits + (size_t)r * V, NULL, V, &sp, &rngs[r], scratch);
                 if (id == TOK_EOS) done[r] = 1;
                 else running++;
             }
@@ -48,9 +55,49 @@ static void complete(sample_state *s, float *logits, int *xr, int R, int T, int 
     }
 }
 
+/* The stream of completion c of sequence b (its index in the whole batch)
+ * branching after prefix x[1..t]: base is one draw of the run's stream. */
+static void rollout_stream(tg_rng *rng, uint64_t base, int t, int b, int N, int c)
+{
+    uint64_t key = (uint64_t)t << 32 | (uint64_t)((int64_t)b * N + c);
+    tg_rng_seed(rng, base ^ (key * 0x9e3779b97f4a7c15ULL));
+}
+
+/* For every b, Q[b, T-1] = D's value of the finished sequence. */
+static void final_values(adv_rollout_ctx *ctx, const int *x, const int *lengths, int B, int T,
+                         float *probs, int *tmp, float *Q)
+{
+    adv_disc_probs(ctx->D, x, T + 1, lengths, B, T, probs, tmp);
+    for (int b = 0; b < B; b++) Q[(size_t)b * T + T - 1] = probs[b];
+}
+
+/* t past the sequence's end: its own value; t not estimated: the next estimate. */
+static void fill_values(const int *lengths, const uint8_t *est, int B, int T, float *Q)
+{
+    for (int b = 0; b < B; b++) {
+        float *q = Q + (size_t)b * T;
+        const float final = q[T - 1];
+        float next = final;
+        for (int t = T; t >= 1; t--) {
+            if (t >= lengths[b]) q[t - 1] = final;
+            else if (est[t]) next = q[t - 1];
+            else q[t - 1] = next;
+        }
+    }
+}
+
 tg_status adv_rollout_values(adv_rollout_ctx *ctx, const int *x, const int *lengths, int B, int T,
                              float *Q)
 {
+    return adv_rollout_rows(ctx, x, lengths, B, T, 0, Q);
+}
+
+tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *lengths, int B, int T, int row0,
+                           float *Q)
+{
+    /* one draw per call on every rank, whatever its share of the batch */
+    const uint64_t base = tg_rng_u64(ctx->rng);
+    if (B == 0) return TG_OK;
     sample_state *P = ctx->prefix, *S = ctx->branch;
     const int N = ctx->N, K = ctx->K > 0 ? ctx->K : 1, V = P->V, R = B * N;
     NN_ASSERT_OP(T, <=, P->T_ctx);
@@ -64,16 +111,12 @@ tg_status adv_rollout_values(adv_rollout_ctx *ctx, const int *x, const int *leng
     int *tmp = malloc((size_t)model_max_batch(ctx->D) * T * sizeof(int));
     float *probs = malloc((size_t)R * sizeof(float));
     uint8_t *done = malloc((size_t)R);
+    tg_rng *rngs = malloc((size_t)R * sizeof(tg_rng));
     void *scratch = malloc(sample_pick_scratch_bytes(V));
     uint8_t *est = calloc((size_t)T + 1, 1);
-    if (!lp || !lr || !xr || !col || !lens || !tmp || !probs || !done || !scratch || !est) {
-        free(lp), free(lr), free(xr), free(col), free(lens), free(tmp), free(probs), free(done);
-        free(scratch), free(est);
-        return TG_ERR_NOMEM;
-    }
-    /* the finished sequences' own values */
-    adv_disc_probs(ctx->D, x, T + 1, lengths, B, T, probs, tmp);
-    for (int b = 0; b < B; b++) Q[(size_t)b * T + T - 1] = probs[b];
+    tg_status s = TG_ERR_NOMEM;
+    if (!lp || !lr || !xr || !col || !lens || !tmp || !probs || !done || !rngs || !scratch || !est) goto out;
+    final_values(ctx, x, lengths, B, T, probs, tmp, Q);
     int longest = 0;
     for (int b = 0; b < B; b++) longest = lengths[b] > longest ? lengths[b] : longest;
 
@@ -90,8 +133,9 @@ tg_status adv_rollout_values(adv_rollout_ctx *ctx, const int *x, const int *leng
             memcpy(lr + (size_t)r * V, lp + (size_t)b * V, (size_t)V * sizeof(float));
             memcpy(xr + (size_t)r * (T + 1), x + (size_t)b * (T + 1), (size_t)(t + 1) * sizeof(int));
             done[r] = lengths[b] <= t; /* the prefix already ends with EOS */
+            rollout_stream(&rngs[r], base, t, row0 + b, N, r % N);
         }
-        complete(S, lr, xr, R, T, t + 1, done, col, ctx->rng, scratch);
+        complete(S, lr, xr, R, T, t + 1, done, col, rngs, scratch);
         adv_lengths(xr, T + 1, R, T, lens);
         adv_disc_probs(ctx->D, xr, T + 1, lens, R, T, probs, tmp);
         for (int b = 0; b < B; b++) {
@@ -100,24 +144,19 @@ tg_status adv_rollout_values(adv_rollout_ctx *ctx, const int *x, const int *leng
             Q[(size_t)b * T + t - 1] = (float)(sum / N);
         }
     }
-    /* t past the sequence's end: its own value; t not estimated: the next estimate */
-    for (int b = 0; b < B; b++) {
-        float *q = Q + (size_t)b * T;
-        const float final = q[T - 1];
-        float next = final;
-        for (int t = T; t >= 1; t--) {
-            if (t >= lengths[b]) q[t - 1] = final;
-            else if (est[t]) next = q[t - 1];
-            else q[t - 1] = next;
-        }
-    }
+    fill_values(lengths, est, B, T, Q);
+    s = TG_OK;
+out:
     free(lp), free(lr), free(xr), free(col), free(lens), free(tmp), free(probs), free(done);
-    free(scratch), free(est);
-    return TG_OK;
+    free(rngs), free(scratch), free(est);
+    return s;
 }
 
-float adv_pg_weights(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
-                     const int *lengths, int B, int T, float kl, float entropy)
+/* Advantages into dlosses (hi-lo, T) of rows lo..hi-1, whose losses are
+ * loss_g and loss_ref (hi-lo, T); the baseline and the count n come from the
+ * whole batch's Q and lengths (B). Returns the rows' surrogate loss. */
+static double pg_weights_rows(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
+                              const int *lengths, int B, int T, int lo, int hi, float kl, float entropy)
 {
     int n = 0;
     for (int b = 0; b < B; b++) n += lengths[b];
@@ -128,26 +167,33 @@ float adv_pg_weights(float *dlosses, const float *Q, const float *loss_g, const 
         for (int b = 0; b < B; b++)
             if (t <= lengths[b]) base += Q[(size_t)b * T + t - 1], m++;
         if (m) base /= m;
-        for (int b = 0; b < B; b++) {
-            size_t i = (size_t)b * T + t - 1;
+        for (int b = lo; b < hi; b++) {
+            size_t i = (size_t)(b - lo) * T + t - 1;
             if (t > lengths[b]) {
                 dlosses[i] = 0.0f;
                 continue;
             }
             double logp = -(double)loss_g[i];
-            double a = Q[i] - base - entropy * logp;
+            double a = Q[(size_t)b * T + t - 1] - base - entropy * logp;
             if (loss_ref && kl != 0.0f) a -= kl * (logp + (double)loss_ref[i]);
             dlosses[i] = (float)(a / n);
             surrogate += (double)dlosses[i] * loss_g[i];
         }
     }
-    return (float)surrogate;
+    return surrogate;
 }
 
-/* Mean over counted positions of the exact KL(p || q) and entropy of p from
- * logits (B,T,V) of both models; q may be NULL. */
+float adv_pg_weights(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
+                     const int *lengths, int B, int T, float kl, float entropy)
+{
+    return (float)pg_weights_rows(dlosses, Q, loss_g, loss_ref, lengths, B, T, 0, B, kl, entropy);
+}
+
+/* Adds to *kl_sum and *ent_sum the exact KL(p || q) and entropy of p at the
+ * counted positions of logits (B,T,V) of both models (q may be NULL), and
+ * their number to *count. */
 static void kl_entropy(const float *lg, const float *lq, const int *lengths, int B, int T, int V,
-                       float *kl_out, float *ent_out)
+                       double *kl_sum, double *ent_sum, double *count)
 {
     double kl = 0, ent = 0;
     int n = 0;
@@ -172,36 +218,56 @@ static void kl_entropy(const float *lg, const float *lq, const int *lengths, int
             }
             n++;
         }
-    *kl_out = n ? (float)(kl / n) : 0.0f;
-    *ent_out = n ? (float)(ent / n) : 0.0f;
+    *kl_sum += kl;
+    *ent_sum += ent;
+    *count += n;
+}
+
+void adv_pg_backward(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q, int B,
+                     int T, int lo, int hi, float kl, float entropy, float *work, int *tmp,
+                     adv_pg_sums *sums)
+{
+    memset(sums, 0, sizeof *sums);
+    const int n = hi - lo, V = model_get_config(G)->vocab_size;
+    if (n <= 0) return;
+    int *inputs = tmp, *targets = tmp + (size_t)n * T;
+    float *dl = work, *loss_ref = NULL;
+    for (int b = lo; b < hi; b++)
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)(b - lo) * T + t;
+            inputs[i] = x[(size_t)b * (T + 1) + t];
+            targets[i] = t < lengths[b] ? x[(size_t)b * (T + 1) + t + 1] : MODEL_IGNORE_INDEX;
+        }
+    if (ref) {
+        model_lm_forward(ref, inputs, targets, n, T, NULL);
+        loss_ref = work + (size_t)n * T;
+        memcpy(loss_ref, model_losses(ref), (size_t)n * T * sizeof(float));
+    }
+    model_lm_forward(G, inputs, targets, n, T, NULL);
+    kl_entropy(model_logits(G), ref ? model_logits(ref) : NULL, lengths + lo, n, T, V, &sums->kl,
+               &sums->entropy, &sums->positions);
+    sums->surrogate = pg_weights_rows(dl, Q, model_losses(G), loss_ref, lengths, B, T, lo, hi, kl, entropy);
+    model_lm_backward_weighted(G, dl);
+}
+
+void adv_pg_means(const adv_pg_sums *sums, float *pg_loss, float *kl_out, float *entropy_out)
+{
+    *pg_loss = (float)sums->surrogate;
+    *kl_out = sums->positions > 0 ? (float)(sums->kl / sums->positions) : 0.0f;
+    *entropy_out = sums->positions > 0 ? (float)(sums->entropy / sums->positions) : 0.0f;
 }
 
 tg_status adv_pg_update(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q,
                    int B, int T, float kl, float entropy, const adv_opt_step *os, float *pg_loss,
                    float *kl_out, float *entropy_out, int *tmp)
 {
-    const int V = model_get_config(G)->vocab_size;
-    int *inputs = tmp, *targets = tmp + (size_t)B * T;
-    float *loss_ref = NULL, *dl = malloc((size_t)B * T * sizeof(float) * 2);
-    if (!dl) return TG_ERR_NOMEM;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            inputs[(size_t)b * T + t] = x[(size_t)b * (T + 1) + t];
-            targets[(size_t)b * T + t] = t < lengths[b] ? x[(size_t)b * (T + 1) + t + 1] : MODEL_IGNORE_INDEX;
-        }
-    if (ref) {
-        model_lm_forward(ref, inputs, targets, B, T, NULL);
-        loss_ref = dl + (size_t)B * T;
-        memcpy(loss_ref, model_losses(ref), (size_t)B * T * sizeof(float));
-    }
+    float *work = malloc((size_t)B * T * sizeof(float) * 2);
+    if (!work) return TG_ERR_NOMEM;
+    adv_pg_sums sums;
     model_zero_grad(G);
-    model_lm_forward(G, inputs, targets, B, T, NULL);
-    kl_entropy(model_logits(G), ref ? model_logits(ref) : NULL, lengths, B, T, V, kl_out, entropy_out);
-    *pg_loss = adv_pg_weights(dl, Q, model_losses(G), loss_ref, lengths, B, T, kl, entropy);
-    model_lm_backward_weighted(G, dl);
-    model_clip_grad(G, os->clip);
-    nn_adamw_hparams hp = {os->lr, 0.9f, 0.999f, 1e-8f, os->weight_decay};
-    model_adamw_step(G, &hp, os->step);
-    free(dl);
+    adv_pg_backward(G, ref, x, lengths, Q, B, T, 0, B, kl, entropy, work, tmp, &sums);
+    adv_pg_means(&sums, pg_loss, kl_out, entropy_out);
+    adv_opt_apply(G, os);
+    free(work);
     return TG_OK;
 }

@@ -142,6 +142,21 @@ double train_unigram_nll(const data_corpus *c, int split);
  * g-phase; each round's d-phase with the rollout update), every file with the
  * same "cursor"; --resume continues from the last one bit for bit (the log
  * is cut back to its length at that checkpoint).
+ *
+ * Data parallel (opt->dist with N > 1 ranks, dist.h; details atop seqgan.c):
+ * every rank draws the same sequences from the same streams (G's samples,
+ * real openings, shuffles, MLE windows), so each holds the whole batch; the
+ * costly parts are cut by rows, rank r taking rows r*n/N .. (r+1)*n/N - 1
+ * of a batch of n: the rollouts and their D scores (Q gathered on every
+ * rank), the policy-gradient and MLE forward and backward passes, and each
+ * of D's minibatches. Gradients are summed with MPI_Allreduce, weighted so
+ * the sum is one process's gradient, and every rank applies the same update.
+ * Each rollout draws from a stream of its own (reward.c), so N ranks give one
+ * process's weights up to the summation order (tests/test_mpi.sh measures
+ * the difference); dropout, where a model has it, draws per rank and step
+ * (repeatable for a given N only). Rank 0 alone reads and writes the run
+ * folder and evaluates; the log's adv, mle and disc lines then carry
+ * "comm_ms", the time of that step in collectives.
  */
 
 typedef enum { ADV_REWARD_ROLLOUT = 0, ADV_REWARD_DENSE = 1, ADV_REWARD_CONSTANT = 2 } adv_reward;
@@ -181,6 +196,7 @@ typedef struct {
     void (*on_log)(void *user, const char *line);
     void *user;
     volatile sig_atomic_t *stop; /* set to stop at the next checkpoint */
+    struct dist_ctx *dist;   /* NULL (one process) or data-parallel ranks (see above) */
 } adv_options;
 
 adv_options adv_options_default(void);
@@ -225,11 +241,24 @@ typedef struct {
 float adv_disc_update(tg_model *D, const int *x, int ld, const int *lengths, const float *labels,
                       int B, int T, tg_rng *dropout_rng, const adv_opt_step *os, float *acc,
                       int *tmp);
+/* Gradient-norm clip and AdamW step of an update (betas 0.9, 0.999). */
+void adv_opt_apply(tg_model *m, const adv_opt_step *os);
+/* D's gradients (replacing them) of the mean loss of the whole batch x (B,
+ * ld) taken from its rows lo..hi-1 only (none when hi <= lo), so that the
+ * sum over a partition of the rows is the gradient of adv_disc_update. Sets
+ * sums[0] = the rows' loss times their count, sums[1] = the count (rows for
+ * the pooled D, targets for the dense one), sums[2] = correct guesses.
+ * work: (hi-lo)*T floats (dense D; NULL when lo = 0 and hi = B); tmp:
+ * 2*(hi-lo)*T ints. */
+void adv_disc_grad(tg_model *D, const int *x, int ld, const int *lengths, const float *labels, int B,
+                   int T, int lo, int hi, tg_rng *dropout_rng, float *work, int *tmp, double sums[3]);
 
 /* The value Q (B, T) of every prefix (Q[b*T + t-1] for prefix x[1..t]) of
  * sequences x (B, T+1) by rollouts: prefix is a run state of the rollout
  * policy (>= B rows), branch one of the same model with >= B*N rows, D the
- * discriminator. Draws from rng in a fixed order. */
+ * discriminator. Draws one u64 from rng per call; the completion c of row b
+ * after prefix t draws from its own stream seeded from that draw, t, b and
+ * c. TG_ERR_NOMEM. */
 typedef struct {
     sample_state *prefix, *branch;
     tg_model *D;
@@ -238,6 +267,11 @@ typedef struct {
 } adv_rollout_ctx;
 tg_status adv_rollout_values(adv_rollout_ctx *ctx, const int *x, const int *lengths, int B, int T,
                              float *Q);
+/* The same for rows row0 .. row0+B-1 of a larger batch (x, lengths and Q
+ * point at row row0): they get the values they would get in the whole
+ * batch, whoever computes the other rows. B may be 0 (the draw is made). */
+tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *lengths, int B, int T, int row0,
+                           float *Q);
 
 /* Advantages into dlosses (B,T) for model_lm_backward_weighted, from the
  * values Q (B,T), the losses of G (-logp) and of the reference (-logq; NULL
@@ -254,6 +288,24 @@ float adv_pg_weights(float *dlosses, const float *Q, const float *loss_g, const 
 tg_status adv_pg_update(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q,
                    int B, int T, float kl, float entropy, const adv_opt_step *os, float *pg_loss,
                    float *kl_out, float *entropy_out, int *tmp);
+
+/* Sums of a policy-gradient shard that ranks add up. */
+typedef struct {
+    double surrogate;        /* sum of dlosses * losses */
+    double kl, entropy;      /* sums of the exact per-position values */
+    double positions;        /* positions counted */
+} adv_pg_sums;
+/* Adds to G's gradients the surrogate's gradient from rows lo..hi-1 of the
+ * batch x (B, T+1) with values Q (B,T) and lengths (B): the baseline and the
+ * normalisation come from the whole batch, so the sum over a partition of
+ * the rows is the whole batch's gradient. Forward passes of G and ref (may
+ * be NULL) without dropout. sums: the rows' parts. work: 2*(hi-lo)*T
+ * floats; tmp: 2*(hi-lo)*T ints. */
+void adv_pg_backward(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q, int B,
+                     int T, int lo, int hi, float kl, float entropy, float *work, int *tmp,
+                     adv_pg_sums *sums);
+/* The surrogate loss and mean KL and entropy per position from summed parts. */
+void adv_pg_means(const adv_pg_sums *sums, float *pg_loss, float *kl_out, float *entropy_out);
 
 /* Internals shared by the files of the adversarial trainer. */
 /* B real sequences x (B, T+1): openings of training pieces drawn uniformly,
