@@ -14,13 +14,20 @@
  * The cached and uncached runs both start from BOS and produce the same
  * number of new tokens (N, default 128, so the prefix grows to N+1); the
  * rate is new tokens over all sequences divided by wall time (median of the
- * repetitions). A PyTorch comparison lives elsewhere (another helper's script).
+ * repetitions); the last column is the cached rate over this process's CPU
+ * time, steadier than the wall time on a shared machine. bench/sample_vs_torch.py
+ * compares with PyTorch.
  *
- *   bench_sample_speed [threads] [new tokens N] [repetitions]   (defaults: 1, 128, 3)
+ *   bench_sample_speed [threads] [new tokens N] [repetitions] [all|cached]
+ *   defaults:           1         128              3             all
+ * "cached" times the cached decoding alone (the other columns print 0): for
+ * profiling it and for bench/sample_vs_torch.py, which reads that column only.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/core.h"
 #include "model/model.h"
@@ -40,15 +47,28 @@ static int parse_int(const char *s, int lo, int hi, const char *what)
     if (end == s || *end != '\0' || v < lo || v > hi) {
         fprintf(stderr, "bench_sample_speed: %s must be an integer in [%d, %d], got \"%s\"\n", what,
                 lo, hi, s);
-        fprintf(stderr, "usage: bench_sample_speed [threads (0: all cores)] [new tokens] [repetitions]\n");
+        fprintf(stderr, "usage: bench_sample_speed [threads (0: all cores)] [new tokens] [repetitions] "
+                        "[all|cached]\n");
         exit(2);
     }
     return (int)v;
 }
 
-/* Seconds for N steps of cached decoding of B sequences from BOS. */
-static double run_cached(sample_state *s, int B, int N, int V, tg_rng *rng, float *logits, void *scratch)
+/* CPU seconds of this process: on a shared machine the wall time counts the
+ * time slices other jobs took; the CPU time does not. */
+static double cpu_sec(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Seconds for N steps of cached decoding of B sequences from BOS; *cpu gets
+ * the CPU seconds. */
+static double run_cached(sample_state *s, int B, int N, int V, tg_rng *rng, float *logits, void *scratch,
+                         double *cpu)
+{
+    double c0 = cpu_sec();
     int tok[16];
     sample_params p = sample_params_default();
     double t0 = tg_now_sec();
@@ -59,6 +79,7 @@ static double run_cached(sample_state *s, int B, int N, int V, tg_rng *rng, floa
         for (int b = 0; b < B; b++) tok[b] = sample_pick(logits + (size_t)b * V, NULL, V, &p, rng, scratch);
         if (i + 1 < N) sample_forward(s, tok, 1, logits);
     }
+    *cpu = cpu_sec() - c0;
     return tg_now_sec() - t0;
 }
 
@@ -121,6 +142,11 @@ int main(int argc, char **argv)
     int threads = argc > 1 ? parse_int(argv[1], 0, 1024, "threads") : 1;
     int N = argc > 2 ? parse_int(argv[2], 1, 255, "new tokens") : 128;
     int reps = argc > 3 ? parse_int(argv[3], 1, 15, "repetitions") : 3;
+    int all = argc <= 4 || strcmp(argv[4], "all") == 0;
+    if (!all && strcmp(argv[4], "cached") != 0) {
+        fprintf(stderr, "bench_sample_speed: the 4th argument is all or cached, got \"%s\"\n", argv[4]);
+        return 2;
+    }
     nn_set_threads(threads);
 
     tok_config tc = tok_config_default(TOK_REMI);
@@ -150,15 +176,17 @@ int main(int argc, char **argv)
            cfg.attention == MODEL_ATTN_RELATIVE ? "relative" : "absolute");
     printf("%s; %d new tokens per sequence from BOS; median of %d\n\n", nn_blas_info(blas, sizeof blas), N, reps);
     printf("| batch | cached tok/s | uncached tok/s | speed-up | cached, 640 tokens, sliding tok/s | "
-           "generate tok/s (mean new tokens) |\n");
-    printf("| --- | --- | --- | --- | --- | --- |\n");
+           "generate tok/s (mean new tokens) | cached tok/CPU-s |\n");
+    printf("| --- | --- | --- | --- | --- | --- | --- |\n");
     static const int batches[] = {1, 16};
     for (int k = 0; k < 2; k++) {
         int B = batches[k];
-        double tc_[16], tu[16], ts[16], tg[16];
+        double tc_[16], tcpu[16], tu[16], ts[16], tg[16];
         size_t made = 0;
         for (int r = 0; r < reps; r++) {
-            tc_[r] = run_cached(s, B, N, V, &rng, logits, scratch);
+            tc_[r] = run_cached(s, B, N, V, &rng, logits, scratch, &tcpu[r]);
+            tu[r] = ts[r] = tg[r] = 0.0;
+            if (!all) continue;
             tu[r] = run_uncached(m, B, N, V, &rng, scratch);
             ts[r] = run_sliding(s, B, 640, cfg.context, V, &rng, logits, scratch);
             sample_gen_options o = sample_gen_options_default();
@@ -179,13 +207,14 @@ int main(int argc, char **argv)
             for (int b = 0; b < B; b++) tok_seq_free(&out[b]);
         }
         qsort(tc_, (size_t)reps, sizeof(double), cmp_double);
+        qsort(tcpu, (size_t)reps, sizeof(double), cmp_double);
         qsort(tu, (size_t)reps, sizeof(double), cmp_double);
         qsort(ts, (size_t)reps, sizeof(double), cmp_double);
         qsort(tg, (size_t)reps, sizeof(double), cmp_double);
-        double c = (double)B * N / tc_[reps / 2], u = (double)B * N / tu[reps / 2];
-        printf("| %d | %.0f | %.0f | %.1fx | %.0f | %.0f (%.0f) |\n", B, c, u, c / u,
-               (double)B * 640 / ts[reps / 2], tg[reps / 2] > 0 ? 1.0 / tg[reps / 2] : 0.0,
-               (double)made / ((double)reps * B));
+        double c = (double)B * N / tc_[reps / 2], u = all ? (double)B * N / tu[reps / 2] : 0.0;
+        printf("| %d | %.0f | %.0f | %.1fx | %.0f | %.0f (%.0f) | %.0f |\n", B, c, u, all ? c / u : 0.0,
+               all ? (double)B * 640 / ts[reps / 2] : 0.0, tg[reps / 2] > 0 ? 1.0 / tg[reps / 2] : 0.0,
+               (double)made / ((double)reps * B), (double)B * N / tcpu[reps / 2]);
         fflush(stdout);
     }
     printf("\ncache and activations of the run state (batch 16): %.1f MiB\n",

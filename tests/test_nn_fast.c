@@ -10,7 +10,11 @@
  * - one-row products (the matrix-vector path used when decoding one
  *   sequence), all four transpose cases, beta = 0 ignoring NaNs in C;
  * - nn_matmul_local (the attention kernels' per-pair products) against the
- *   plain loops.
+ *   plain loops;
+ * - nn_matvec (decoding's linear layer for a few rows): each kernel the CPU
+ *   runs (plain, AVX2, AVX-512) against nn_matvec_ref at odd and model
+ *   shapes, with and without bias, plain, GELU and residual epilogues; the
+ *   same bits on 1 and 2 threads.
  */
 #include "nn/nn.h"
 #include "test.h"
@@ -176,6 +180,85 @@ static void test_repeatable(void)
     free(C2);
 }
 
+/* Worst |got - want| of nn_matvec's kernel isa over the scale of the terms
+ * (sum of |w||x| plus |bias| and |residual|) for one shape and epilogue. */
+static double matvec_error(nn_matvec_isa isa, int B, int C, int OC, int flags, int with_bias,
+                           tg_rng *rng)
+{
+    float *x = malloc(sizeof(float) * B * C), *w = malloc(sizeof(float) * OC * C);
+    float *bias = malloc(sizeof(float) * OC), *got = malloc(sizeof(float) * B * OC);
+    float *want = malloc(sizeof(float) * B * OC);
+    fill(x, (size_t)B * C, rng);
+    fill(w, (size_t)OC * C, rng);
+    fill(bias, (size_t)OC, rng);
+    fill(got, (size_t)B * OC, rng); /* the residual that NN_MV_ADD adds into */
+    memcpy(want, got, sizeof(float) * B * OC);
+    nn_matvec_isa_run(isa, got, x, w, with_bias ? bias : NULL, B, C, OC, flags);
+    nn_matvec_ref(want, x, w, with_bias ? bias : NULL, B, C, OC, flags);
+    double worst = 0;
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < OC; r++) {
+            double scale = 1.0 + (with_bias ? fabs(bias[r]) : 0.0);
+            for (int k = 0; k < C; k++) scale += fabs((double)w[(size_t)r * C + k] * x[(size_t)b * C + k]);
+            double d = fabs((double)got[(size_t)b * OC + r] - want[(size_t)b * OC + r]) / scale;
+            worst = d > worst ? d : worst;
+        }
+    free(x);
+    free(w);
+    free(bias);
+    free(got);
+    free(want);
+    return worst;
+}
+
+static void test_matvec(void)
+{
+    static const int shapes[][3] = {{1, 1, 1},    {1, 7, 9},     {2, 17, 13},  {3, 256, 768},
+                                    {1, 1024, 256}, {5, 64, 255}, {16, 256, 577}, {4, 33, 8}};
+    static const int flags[] = {0, NN_MV_GELU, NN_MV_ADD};
+    tg_rng rng;
+    tg_rng_seed(&rng, 11);
+    nn_matvec_isa best = nn_matvec_best_isa();
+    printf("  nn_matvec: best kernel on this CPU: %s\n", nn_matvec_isa_name(best));
+    for (int isa = NN_ISA_PLAIN; isa <= (int)best; isa++) {
+        double worst = 0;
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            for (int f = 0; f < 3; f++)
+                for (int with_bias = 0; with_bias <= 1; with_bias++) {
+                    double e = matvec_error((nn_matvec_isa)isa, shapes[i][0], shapes[i][1],
+                                            shapes[i][2], flags[f], with_bias, &rng);
+                    worst = e > worst ? e : worst;
+                }
+        printf("  nn_matvec %s: worst error against the double reference %.2e\n",
+               nn_matvec_isa_name((nn_matvec_isa)isa), worst);
+        CHECK(worst <= 1e-6);
+    }
+}
+
+/* A product large enough to be shared out over the threads: the same bits on
+ * 1 and 2 threads (each output is summed by one thread in a fixed order). */
+static void test_matvec_threads(void)
+{
+    int B = 16, C = 256, OC = 1030;
+    tg_rng rng;
+    tg_rng_seed(&rng, 12);
+    float *x = malloc(sizeof(float) * B * C), *w = malloc(sizeof(float) * OC * C);
+    float *y1 = malloc(sizeof(float) * B * OC), *y2 = malloc(sizeof(float) * B * OC);
+    fill(x, (size_t)B * C, &rng);
+    fill(w, (size_t)OC * C, &rng);
+    int saved = nn_get_threads();
+    nn_set_threads(1);
+    nn_matvec(y1, x, w, NULL, B, C, OC, NN_MV_GELU);
+    nn_set_threads(2);
+    nn_matvec(y2, x, w, NULL, B, C, OC, NN_MV_GELU);
+    CHECK(memcmp(y1, y2, sizeof(float) * B * OC) == 0);
+    nn_set_threads(saved);
+    free(x);
+    free(w);
+    free(y1);
+    free(y2);
+}
+
 int main(void)
 {
     char info[256];
@@ -184,5 +267,7 @@ int main(void)
     test_gelu();
     test_shared_out();
     test_repeatable();
+    test_matvec();
+    test_matvec_threads();
     return test_finish("test_nn_fast");
 }

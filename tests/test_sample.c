@@ -74,8 +74,10 @@ static tg_model *make_model(int V, int context, model_attention att, int max_bat
 /* Cached decoding = the full forward pass. */
 
 /* Worst |cached - full| over every row, position and id, for one model;
- * counts as failures differences over tol * max(1, |full|). */
-static double cache_vs_full(tg_model *m, int B, uint64_t seed, double tol)
+ * counts as failures differences over tol * max(1, |full|). Prefills are fed
+ * in chunks of `chunk` tokens (0: the default 64): up to 16 rows (sequences
+ * x chunk) go through the matrix-vector kernels, more through sgemm. */
+static double cache_vs_full(tg_model *m, int B, int chunk, uint64_t seed, double tol)
 {
     const model_config *cfg = model_get_config(m);
     const int T = cfg->context, V = cfg->vocab_size;
@@ -114,8 +116,8 @@ static double cache_vs_full(tg_model *m, int B, uint64_t seed, double tol)
     CHECK_INT(sample_state_len(s), T);
     sample_state_free(s);
 
-    /* prefills of several lengths (chunks of 5), then single steps */
-    CHECK_OK(sample_state_create(m, B, 5, &s));
+    /* prefills of several lengths, then single steps */
+    CHECK_OK(sample_state_create(m, B, chunk, &s));
     const int lens[] = {1, 4, 5, 13, T - 2, T};
     for (size_t k = 0; k < TG_ARRAY_LEN(lens); k++) {
         int p = lens[k];
@@ -195,10 +197,15 @@ static void test_cache_equality(void)
                                      scales[k], 7 + a);
             double noise = skewed_vs_naive(m, 3, 100 + k);
             double tol = scales[k] <= 3.0f ? 1e-5 : 1e-3;
-            double worst = cache_vs_full(m, 3, 100 + k, tol);
+            double worst = cache_vs_full(m, 3, 5, 100 + k, tol);
             printf("cached vs full logits, %s attention, weights x%g: worst |diff| %.3g (full pass "
                    "skewed vs naive: %.3g) over 3 rows x 40 positions x 61 ids\n",
                    a == 0 ? "relative" : "absolute", (double)scales[k], worst, noise);
+            /* one sequence (the batch-1 path), and prefills of more than 16
+             * rows (sgemm) beside single steps (matrix-vector kernels) */
+            double w1 = cache_vs_full(m, 1, 0, 200 + k, tol);
+            double w3 = cache_vs_full(m, 3, 0, 300 + k, tol);
+            printf("  batch 1: worst |diff| %.3g; batch 3, prefills of up to 120 rows: %.3g\n", w1, w3);
             model_free(m);
         }
 }

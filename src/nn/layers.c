@@ -192,9 +192,6 @@ void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
 /* ------------------------------------------------------------------------ */
 /* GELU, tanh approximation (Hendrycks & Gimpel, https://arxiv.org/abs/1606.08415) */
 
-#define NN_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
-#define NN_GELU_A 0.044715f
-
 /* Both passes write 0.5 (1 + tanh u) as 1 / (1 + exp(-2u)): one exp. The
  * fast pair below uses nn_expf_fast so the loops vectorise. */
 void nn_gelu_forward(float *out, const float *inp, size_t N)

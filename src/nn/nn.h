@@ -172,6 +172,37 @@ void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alph
                        int count);
 
 /* ------------------------------------------------------------------------ */
+/* The linear layer for a few rows (matvec.c): decoding one token of 1..16
+ * sequences, where reading the weights is the cost. Each block of rows of w
+ * is read once for up to 2 input rows (again from cache for more), with
+ * AVX-512 or AVX2 FMA kernels chosen at run time and a plain-loop fallback.
+ * Large products (>= 1M multiply-adds) share w's rows out over the threads;
+ * every output element is summed by one thread in a fixed order, so results
+ * do not depend on the thread count. */
+
+/* Epilogue flags of nn_matvec (at most one of them). */
+enum {
+    NN_MV_GELU = 1, /* out = gelu(inp w^T + bias), nn_gelu_forward's bits */
+    NN_MV_ADD = 2   /* out += inp w^T + bias (a residual branch) */
+};
+typedef enum { NN_ISA_PLAIN = 0, NN_ISA_AVX2 = 1, NN_ISA_AVX512 = 2 } nn_matvec_isa;
+
+/* out (B,OC) = inp (B,C) w^T + bias (OC, or NULL), then the epilogue;
+ * w (OC,C) as nn_linear_forward's. out must not overlap inp. */
+void nn_matvec(float *out, const float *inp, const float *w, const float *bias, int B, int C,
+               int OC, int flags);
+/* The same with a chosen kernel (tests); an ISA the build or CPU lacks must
+ * not be asked for (see nn_matvec_best_isa). */
+void nn_matvec_isa_run(nn_matvec_isa isa, float *out, const float *inp, const float *w,
+                       const float *bias, int B, int C, int OC, int flags);
+/* The best kernel this CPU runs, and its name ("avx512", "avx2", "plain"). */
+nn_matvec_isa nn_matvec_best_isa(void);
+const char *nn_matvec_isa_name(nn_matvec_isa isa);
+/* The reference: serial, dot products summed in double, GELU with expf. */
+void nn_matvec_ref(float *out, const float *inp, const float *w, const float *bias, int B, int C,
+                   int OC, int flags);
+
+/* ------------------------------------------------------------------------ */
 /* Layers (layers.c) */
 
 /* Token embedding plus optional learned absolute position embedding:
@@ -193,6 +224,10 @@ void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                            const float *inp, const float *weight, const float *mean,
                            const float *rstd, int B, int T, int C);
+
+/* GELU's constants (the tanh approximation below). */
+#define NN_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define NN_GELU_A 0.044715f
 
 /* Linear layer as PyTorch's nn.Linear: out (B,T,OC) = inp (B,T,C) w^T + bias,
  * with w (OC,C) and bias (OC) or NULL. */

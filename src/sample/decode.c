@@ -19,20 +19,6 @@
 
 #include "sample.h"
 
-/* a . b with eight independent partial sums: the compiler can keep them in
- * one vector register (a single running sum is a chain of dependent adds
- * that IEEE order forbids it to split). */
-static float dot(const float *a, const float *b, int n)
-{
-    float acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 /* Attention of the chunk's n queries (positions pos0..pos0+n-1) of layer l,
  * whose keys and values are already in the cache: atty (B,n,C). */
 static void attend(sample_state *s, int l, int pos0, int n)
@@ -54,12 +40,11 @@ static void attend(sample_state *s, int l, int pos0, int n)
             for (int i = 0; i < n; i++) {
                 const int P = pos0 + i; /* the query's position: keys 0..P */
                 const float *q = s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D;
-                for (int j = 0; j <= P; j++) {
-                    float a = dot(q, K + (size_t)j * D, D);
-                    /* distance j - P lives in row R-1 + (j - P) */
-                    if (E) a += dot(q, E + (size_t)(s->R - 1 - P + j) * D, D);
-                    sc[j] = a;
-                }
+                /* sc (P+1) = K (P+1,D) q, plus E's rows for distances -P..0
+                 * (distance j - P lives in row R-1 + (j - P)): two
+                 * matrix-vector products over contiguous rows */
+                nn_matvec(sc, q, K, NULL, 1, D, P + 1, 0);
+                if (E) nn_matvec(sc, q, E + (size_t)(s->R - 1 - P) * D, NULL, 1, D, P + 1, NN_MV_ADD);
                 float mx = sc[0];
                 for (int j = 1; j <= P; j++) mx = sc[j] > mx ? sc[j] : mx;
                 for (int j = 0; j <= P; j++) sc[j] = nn_expf_fast((sc[j] - mx) * scale);
@@ -93,12 +78,32 @@ static void store_kv(sample_state *s, int l, int pos0, int n)
         }
 }
 
+/* A linear layer of the decoder: out (rows,OC) = inp (rows,C) w^T + bias,
+ * then the epilogue (NN_MV_GELU, or NN_MV_ADD into out: the residual stream).
+ * A few rows (one new token per sequence) go through nn_matvec, which reads
+ * each weight matrix once; a prefill of many rows through sgemm, with the
+ * epilogue as separate passes. tmp: (rows,OC) floats for the latter. */
+enum { SAMPLE_MATVEC_MAX_ROWS = 16 };
+
+static void linear(sample_state *s, float *out, const float *inp, const float *w,
+                   const float *bias, int rows, int C, int OC, int flags)
+{
+    NN_ASSERT(!(flags & NN_MV_ADD) || OC == s->C); /* s->tmp holds (rows,C) */
+    if (rows <= SAMPLE_MATVEC_MAX_ROWS) {
+        nn_matvec(out, inp, w, bias, rows, C, OC, flags);
+        return;
+    }
+    float *dst = flags & NN_MV_ADD ? s->tmp : out;
+    nn_linear_forward(dst, inp, w, bias, rows, 1, C, OC);
+    if (flags & NN_MV_GELU) nn_gelu_forward(out, out, (size_t)rows * OC);
+    if (flags & NN_MV_ADD) nn_residual_forward(out, out, dst, (size_t)rows * OC);
+}
+
 /* One chunk: tokens (B,n) at positions len..len+n-1; logits (B,V) or NULL. */
 static void forward_chunk(sample_state *s, const int *tokens, int ld, int n, float *logits)
 {
     const int B = s->B, C = s->C, F = s->F, pos0 = s->len;
     const model_params *p = s->p;
-    const size_t NC = (size_t)B * n * C;
     for (int b = 0; b < B; b++)
         for (int i = 0; i < n; i++) {
             int t = tokens[(size_t)b * ld + i];
@@ -113,16 +118,13 @@ static void forward_chunk(sample_state *s, const int *tokens, int ld, int n, flo
     for (int l = 0; l < s->L; l++) {
         const model_block_params *bp = &p->blocks[l];
         nn_layernorm_forward(s->ln, s->mean, s->rstd, s->x, bp->ln1_w, bp->ln1_b, B, n, C);
-        nn_linear_forward(s->qkv, s->ln, bp->qkv_w, bp->qkv_b, B, n, C, 3 * C);
+        linear(s, s->qkv, s->ln, bp->qkv_w, bp->qkv_b, B * n, C, 3 * C, 0);
         store_kv(s, l, pos0, n);
         attend(s, l, pos0, n);
-        nn_linear_forward(s->tmp, s->atty, bp->proj_w, bp->proj_b, B, n, C, C);
-        nn_residual_forward(s->x, s->x, s->tmp, NC);
+        linear(s, s->x, s->atty, bp->proj_w, bp->proj_b, B * n, C, C, NN_MV_ADD);
         nn_layernorm_forward(s->ln, s->mean, s->rstd, s->x, bp->ln2_w, bp->ln2_b, B, n, C);
-        nn_linear_forward(s->fch, s->ln, bp->fc_w, bp->fc_b, B, n, C, F);
-        nn_gelu_forward(s->fch, s->fch, (size_t)B * n * F);
-        nn_linear_forward(s->tmp, s->fch, bp->fc2_w, bp->fc2_b, B, n, F, C);
-        nn_residual_forward(s->x, s->x, s->tmp, NC);
+        linear(s, s->fch, s->ln, bp->fc_w, bp->fc_b, B * n, C, F, NN_MV_GELU);
+        linear(s, s->x, s->fch, bp->fc2_w, bp->fc2_b, B * n, F, C, NN_MV_ADD);
     }
     s->len += n;
     if (!logits) return;
@@ -130,7 +132,7 @@ static void forward_chunk(sample_state *s, const int *tokens, int ld, int n, flo
     for (int b = 0; b < B; b++)
         memcpy(s->ln + (size_t)b * C, s->x + ((size_t)b * n + n - 1) * C, (size_t)C * sizeof(float));
     nn_layernorm_forward(s->last, s->mean, s->rstd, s->ln, p->lnf_w, p->lnf_b, B, 1, C);
-    nn_linear_forward(logits, s->last, p->wte, NULL, B, 1, C, s->V);
+    linear(s, logits, s->last, p->wte, NULL, B, C, s->V, 0);
 }
 
 void sample_forward(sample_state *s, const int *tokens, int T, float *logits)

@@ -1,0 +1,247 @@
+/*
+ * bench/rollouts.c: the cost of one SeqGAN generator step (Yu et al. 2017,
+ * https://arxiv.org/abs/1609.05473) against one MLE step on the same batch.
+ *
+ * The generator step is what src/train/seqgan.c runs per g-step: sample B
+ * sequences of T tokens from G (adv_sample), value every K-th prefix by N
+ * Monte-Carlo rollouts of the rollout policy scored by the discriminator
+ * (adv_rollout_values), then one policy-gradient update with the KL term
+ * against the reference copy (adv_pg_update). The MLE step is forward,
+ * backward, clipping and AdamW on the same B x T tokens (teacher forcing).
+ * Random weights (a generator of the preset, the tiny discriminator as
+ * train_adv's default), remi's vocabulary of 577. Rates are B*T tokens over
+ * the median wall time of the timed steps (one warm-up step first).
+ *
+ *   bench_rollouts [--preset tiny|small] [--rollouts N] [--rollout-every K]
+ *                  [--batch B] [--seq-len T] [--steps S] [--threads n]
+ *   defaults:       tiny, 16, 1, 16, 32, 3, 1
+ * Prints one markdown table row (the header with --header).
+ *
+ * Left out: the discriminator's own training (d-steps), which SeqGAN runs
+ * between g-steps and whose cost does not depend on the rollouts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "model/model.h"
+#include "sample/sample.h"
+#include "train/train.h"
+
+typedef struct {
+    const char *preset;
+    int rollouts, every, batch, seq_len, steps, threads, header;
+} bench_opts;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void usage_exit(const char *why)
+{
+    fprintf(stderr, "bench_rollouts: %s\n", why);
+    fprintf(stderr, "usage: bench_rollouts [--preset tiny|small|base] [--rollouts N] [--rollout-every K] "
+                    "[--batch B] [--seq-len T] [--steps S] [--threads n (0: all cores)] [--header]\n");
+    exit(2);
+}
+
+static int parse_int(const char *flag, const char *s, int lo, int hi)
+{
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || end == s || *end != '\0' || v < lo || v > hi) {
+        char why[160];
+        snprintf(why, sizeof why, "%s needs an integer in [%d, %d], got \"%s\"", flag, lo, hi, s ? s : "");
+        usage_exit(why);
+    }
+    return (int)v;
+}
+
+static bench_opts parse_args(int argc, char **argv)
+{
+    bench_opts o = {"tiny", 16, 1, 16, 32, 3, 1, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(f, "--header") == 0) { o.header = 1; continue; }
+        if (strcmp(f, "--preset") == 0 && v) o.preset = v;
+        else if (strcmp(f, "--rollouts") == 0) o.rollouts = parse_int(f, v, 1, 64);
+        else if (strcmp(f, "--rollout-every") == 0) o.every = parse_int(f, v, 1, 4096);
+        else if (strcmp(f, "--batch") == 0) o.batch = parse_int(f, v, 1, 256);
+        else if (strcmp(f, "--seq-len") == 0) o.seq_len = parse_int(f, v, 2, 4096);
+        else if (strcmp(f, "--steps") == 0) o.steps = parse_int(f, v, 1, 100);
+        else if (strcmp(f, "--threads") == 0) o.threads = parse_int(f, v, 0, 1024);
+        else usage_exit("unknown flag or missing value");
+        i++;
+    }
+    return o;
+}
+
+/* The models and run states of one benchmark. */
+typedef struct {
+    tg_model *G, *ref, *roll, *D;
+    sample_state *sg, *sp, *sb;
+    int B, T, V;
+    int *x, *lens, *tmp, *inputs, *targets;
+    float *Q, *logits;
+    void *scratch;
+} bench_run;
+
+static tg_status setup(bench_run *r, const bench_opts *o)
+{
+    model_config gc = model_config_default();
+    gc.vocab_size = r->V = 577;
+    if (model_config_preset(o->preset, &gc) != TG_OK) usage_exit("unknown preset");
+    gc.dropout = 0.0f;
+    if (o->seq_len + 1 > gc.context) usage_exit("--seq-len must be below the preset's context");
+    model_config dc = model_config_default();
+    model_config_preset("tiny", &dc);
+    dc.kind = MODEL_DISCRIMINATOR;
+    dc.vocab_size = r->V;
+    dc.context = o->seq_len;
+    r->B = o->batch;
+    r->T = o->seq_len;
+    tg_status s = model_create(&gc, r->B, &r->G);
+    if (s == TG_OK) s = model_create(&gc, r->B, &r->ref);
+    if (s == TG_OK) s = model_create(&gc, r->B, &r->roll);
+    if (s == TG_OK) s = model_create(&dc, r->B, &r->D);
+    if (s != TG_OK) return s;
+    tg_rng rng;
+    tg_rng_seed(&rng, 1);
+    model_init(r->G, &rng);
+    model_init(r->D, &rng);
+    model_copy_params(r->ref, r->G);
+    model_copy_params(r->roll, r->G);
+    s = sample_state_create(r->G, r->B, 1, &r->sg);
+    if (s == TG_OK) s = sample_state_create(r->roll, r->B, 1, &r->sp);
+    if (s == TG_OK) s = sample_state_create(r->roll, r->B * o->rollouts, 1, &r->sb);
+    if (s != TG_OK) return s;
+    const size_t BT = (size_t)r->B * r->T;
+    r->x = malloc((BT + (size_t)r->B) * sizeof(int));
+    r->lens = malloc((size_t)r->B * sizeof(int));
+    r->tmp = malloc(2 * BT * sizeof(int));
+    r->inputs = malloc(BT * sizeof(int));
+    r->targets = malloc(BT * sizeof(int));
+    r->Q = malloc(BT * sizeof(float));
+    r->logits = malloc((size_t)r->B * r->V * sizeof(float));
+    r->scratch = malloc(sample_pick_scratch_bytes(r->V));
+    if (!r->x || !r->lens || !r->tmp || !r->inputs || !r->targets || !r->Q || !r->logits || !r->scratch)
+        return TG_ERR_NOMEM;
+    return TG_OK;
+}
+
+static void teardown(bench_run *r)
+{
+    sample_state_free(r->sg);
+    sample_state_free(r->sp);
+    sample_state_free(r->sb);
+    model_free(r->G);
+    model_free(r->ref);
+    model_free(r->roll);
+    model_free(r->D);
+    free(r->x);
+    free(r->lens);
+    free(r->tmp);
+    free(r->inputs);
+    free(r->targets);
+    free(r->Q);
+    free(r->logits);
+    free(r->scratch);
+}
+
+/* One MLE step on the batch in r->x (inputs x[.,0..T-1], targets x[.,1..T]). */
+static double mle_step(bench_run *r, int step)
+{
+    for (int b = 0; b < r->B; b++)
+        for (int t = 0; t < r->T; t++) {
+            r->inputs[b * r->T + t] = r->x[b * (r->T + 1) + t];
+            r->targets[b * r->T + t] = r->x[b * (r->T + 1) + t + 1];
+        }
+    nn_adamw_hparams hp = {1e-5f, 0.9f, 0.95f, 1e-8f, 0.0f};
+    double t0 = tg_now_sec();
+    model_zero_grad(r->G);
+    model_lm_forward(r->G, r->inputs, r->targets, r->B, r->T, NULL);
+    model_lm_backward(r->G);
+    model_clip_grad(r->G, 1.0f);
+    model_adamw_step(r->G, &hp, step);
+    return tg_now_sec() - t0;
+}
+
+/* One generator step: sample, rollout values, policy-gradient update; the
+ * seconds of each part into part[0..2]. */
+static tg_status g_step(bench_run *r, const bench_opts *o, tg_rng *rng, int step, double part[3])
+{
+    double t0 = tg_now_sec();
+    adv_sample(r->sg, r->B, r->T, r->x, rng, r->logits, r->scratch);
+    adv_lengths(r->x, r->T + 1, r->B, r->T, r->lens);
+    double t1 = tg_now_sec();
+    adv_rollout_ctx ctx = {0};
+    ctx.prefix = r->sp;
+    ctx.branch = r->sb;
+    ctx.D = r->D;
+    ctx.N = o->rollouts;
+    ctx.K = o->every;
+    ctx.rng = rng;
+    tg_status s = adv_rollout_values(&ctx, r->x, r->lens, r->B, r->T, r->Q);
+    double t2 = tg_now_sec();
+    adv_opt_step os = {1e-5f, 1.0f, 0.0f, step};
+    float pg, kl, ent;
+    if (s == TG_OK)
+        s = adv_pg_update(r->G, r->ref, r->x, r->lens, r->Q, r->B, r->T, 0.1f, 0.0f, &os, &pg, &kl, &ent,
+                          r->tmp);
+    double t3 = tg_now_sec();
+    part[0] = t1 - t0;
+    part[1] = t2 - t1;
+    part[2] = t3 - t2;
+    return s;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return v[n / 2];
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts o = parse_args(argc, argv);
+    nn_set_threads(o.threads);
+    bench_run r;
+    memset(&r, 0, sizeof r);
+    tg_status s = setup(&r, &o);
+    if (s != TG_OK) {
+        fprintf(stderr, "bench_rollouts: set-up failed: %s\n", tg_status_str(s));
+        teardown(&r);
+        return 1;
+    }
+    tg_rng rng;
+    tg_rng_seed(&rng, 2);
+    double mle[100], gen[100], parts[3][100];
+    for (int i = 0; i <= o.steps && s == TG_OK; i++) {
+        double part[3];
+        s = g_step(&r, &o, &rng, i + 1, part);
+        double m = mle_step(&r, i + 1);
+        if (i == 0) continue; /* warm-up */
+        mle[i - 1] = m;
+        gen[i - 1] = part[0] + part[1] + part[2];
+        for (int k = 0; k < 3; k++) parts[k][i - 1] = part[k];
+    }
+    if (s != TG_OK) {
+        fprintf(stderr, "bench_rollouts: a generator step failed: %s\n", tg_status_str(s));
+        teardown(&r);
+        return 1;
+    }
+    const double tokens = (double)r.B * r.T, tm = median(mle, o.steps), tg = median(gen, o.steps);
+    if (o.header)
+        printf("| preset | B x T | rollouts N | every K | threads | MLE step ms (tok/s) | g-step ms (tok/s) | "
+               "sample / rollouts / pg update ms | g-step / MLE step |\n| --- | --- | --- | --- | --- | --- | "
+               "--- | --- | --- |\n");
+    printf("| %s | %d x %d | %d | %d | %d | %.1f (%.0f) | %.1f (%.0f) | %.1f / %.1f / %.1f | %.1fx |\n", o.preset,
+           r.B, r.T, o.rollouts, o.every, nn_get_threads(), tm * 1e3, tokens / tm, tg * 1e3, tokens / tg,
+           median(parts[0], o.steps) * 1e3, median(parts[1], o.steps) * 1e3, median(parts[2], o.steps) * 1e3,
+           tg / tm);
+    teardown(&r);
+    return 0;
+}
