@@ -1,6 +1,8 @@
 # Tokenizer tests: test_tok (unit), and the same program counting exact round
-# trips over ../shared/data/nottingham/full (label data; skipped without it).
+# trips over ../shared/data/nottingham/full (label data; skipped without it);
+# test_tok_raw (unit): the raw tokenizer of abstract ids.
 tg_test(tok unit)
+tg_test(tok_raw unit)
 if("midi" IN_LIST TG_SUBSYSTEMS)
   target_compile_definitions(test_tok PRIVATE TG_TEST_WITH_MIDI)
   add_test(NAME tok_nottingham COMMAND test_tok nottingham)

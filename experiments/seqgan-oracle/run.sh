@@ -2,33 +2,75 @@
 # Issue 7, experiment 1: SeqGAN's synthetic-oracle experiment (vocabulary
 # 5,000, length 20, 10,000 training sequences; oracle NLL of 10,000 samples of
 # the generator: paper MLE 9.038, SeqGAN 8.736, random 10.310), with our
-# Transformer (relative attention, N(0,1) weights as the paper's LSTM) as the
-# oracle, over 3 seeds, with the constant-reward control.
+# Transformer (relative attention, N(0,1) weights as the paper's LSTM; see the
+# top of tools/oracle.c) as the oracle, over 3 seeds, with the control that
+# spends the same budget with a constant reward. RESULTS.md has the numbers.
 #
-# NOT RUNNABLE YET: it needs a small tool, tools/oracle.c (not written), that
-#   oracle make  --vocab 5000 --seed S -o ORACLE.safetensors
-#   oracle sample ORACLE -n 10000 --length 20 -o TRAIN.corpus   (a corpus file
-#                 in src/data's format with a "raw:v=1,vocab=5000" tokenizer)
-#   oracle nll   ORACLE GEN_RUN -n 10000 --length 20            (mean NLL of the
-#                 generator's samples under the oracle)
-# `pretrain` and `train` below then work unchanged (they never decode tokens
-# to music; `train` needs a corpus whose pieces are BOS, 20 tokens, EOS).
+# Run from the project root after building (build/tunegan, build/tools/oracle):
+#   bash experiments/seqgan-oracle/run.sh [WORK_DIR]          (about an hour on one thread)
+#   SMOKE=1 bash experiments/seqgan-oracle/run.sh /tmp/smoke  (a minute: tiny budgets)
+# Environment: BUILD (build folder, default build), ORACLE (the oracle tool,
+# default $BUILD/tools/oracle), SEEDS ("1 2 3"), THREADS (1). Steps whose
+# output exists are skipped, so an interrupted run continues where it stopped.
+# Results: WORK_DIR/seed*/nll.jsonl (one JSON line per scored generator) and
+# the runs' log.jsonl; experiments/seqgan-oracle/summarize.py tabulates them.
 set -eu
 work=${1:-/tmp/tg-seqgan-oracle}
 build=${BUILD:-build}
 bin=$build/tunegan
-oracle=$build/tools/oracle
-[ -x "$oracle" ] || { echo "seqgan-oracle: $oracle is not built (see the comment at the top)" >&2; exit 77; }
+oracle=${ORACLE:-$build/tools/oracle}
+seeds=${SEEDS:-"1 2 3"}
+threads=${THREADS:-1}
+for exe in "$bin" "$oracle"; do
+    [ -x "$exe" ] || { echo "seqgan-oracle: $exe is not built (cmake --build $build)" >&2; exit 77; }
+done
+if [ "${SMOKE:-0}" = 1 ]; then
+    n=300; pre_steps=30; rounds=2; d_pre=1; d_samples=32; rollouts=2; nll_n=200; seeds=${SEEDS:-1}
+else
+    n=10000; pre_steps=3000; rounds=60; d_pre=10; d_samples=256; rollouts=8; nll_n=10000
+fi
 mkdir -p "$work"
-for seed in 1 2 3; do
+for seed in $seeds; do
     w=$work/seed$seed
     mkdir -p "$w"
-    "$oracle" make --vocab 5000 --seed $seed -o "$w/oracle.safetensors"
-    "$oracle" sample "$w/oracle.safetensors" -n 10000 --length 20 --seed $seed -o "$w/train.corpus"
-    "$bin" pretrain --corpus "$w/train.corpus" --preset tiny --context 32 --steps 5000 --lr 1e-3 --seed $seed -o "$w/mle"
-    adv="--corpus $w/train.corpus --init $w/mle --seq-len 21 --batch 64 --rounds 200 --g-steps 1 --d-pretrain 50
-         --d-steps 5 --d-epochs 3 --d-samples 640 --rollouts 16 --rollout-update 0.8 --kl 0 --lr-g 1e-4 --seed $seed"
-    "$bin" train $adv --reward rollout -o "$w/seqgan"
-    "$bin" train $adv --reward constant -o "$w/control"
-    for run in mle seqgan control; do "$oracle" nll "$w/oracle.safetensors" "$w/$run" -n 10000 --length 20; done
+    [ -f "$w/oracle.safetensors" ] || "$oracle" make --vocab 5000 --seed $seed -n 1000 \
+        --threads $threads -o "$w/oracle.safetensors" | tee "$w/oracle.txt"
+    [ -f "$w/train.corpus" ] || "$oracle" sample "$w/oracle.safetensors" -n $n --length 20 --seed $seed \
+        --threads $threads -o "$w/train.corpus"
+    # The generator has the oracle's shape (as SeqGAN's generator and oracle
+    # were the same LSTM); a window of 21 holds BOS, 20 ids and EOS.
+    [ -f "$w/mle/model.safetensors" ] || "$bin" pretrain --corpus "$w/train.corpus" --preset tiny \
+        --d-model 32 --layers 2 --heads 2 --context 21 --batch 64 --steps $pre_steps --warmup 100 \
+        --lr 1e-3 --eval-every 500 --seed $seed --threads $threads -o "$w/mle"
+    adv="--corpus $w/train.corpus --init $w/mle --seq-len 21 --batch 32 --rounds $rounds --g-steps 1
+         --d-pretrain $d_pre --d-steps 1 --d-epochs 3 --d-samples $d_samples --rollouts $rollouts
+         --rollout-update 0.8 --kl 0 --lr-g 1e-3 --lr-d 1e-4 --seed $seed --threads $threads"
+    [ -f "$w/seqgan/model.safetensors" ] || "$bin" train $adv --reward rollout -o "$w/seqgan"
+    [ -f "$w/control/model.safetensors" ] || "$bin" train $adv --reward constant -o "$w/control"
+    # REMEDY=1: the remedies of the issue against a phase that hurts: a KL
+    # penalty to the MLE model, a learning rate ten times smaller and one
+    # teacher-forced step after each update (so the control moves as well)
+    if [ "${REMEDY:-0}" = 1 ]; then
+        rem="$adv --kl 0.1 --lr-g 1e-4 --mle-mix 1"
+        [ -f "$w/seqgan-remedy/model.safetensors" ] || "$bin" train $rem --reward rollout -o "$w/seqgan-remedy"
+        [ -f "$w/control-remedy/model.safetensors" ] || "$bin" train $rem --reward constant -o "$w/control-remedy"
+        if [ ! -f "$w/nll-remedy.jsonl" ]; then
+            for run in seqgan-remedy control-remedy; do
+                "$oracle" nll "$w/oracle.safetensors" "$w/$run" -n $nll_n --length 20 --seed $seed \
+                    --threads $threads --json
+            done >"$w/nll-remedy.tmp"
+            mv "$w/nll-remedy.tmp" "$w/nll-remedy.jsonl"
+        fi
+    fi
+    if [ ! -f "$w/nll.jsonl" ]; then
+        nll="-n $nll_n --length 20 --seed $seed --threads $threads --json"
+        {
+            "$oracle" nll "$w/oracle.safetensors" --uniform $nll
+            for run in mle seqgan control; do "$oracle" nll "$w/oracle.safetensors" "$w/$run" $nll; done
+            # sharpening alone, for comparison: the MLE generator at lower temperatures
+            for t in 0.9 0.8; do "$oracle" nll "$w/oracle.safetensors" "$w/mle" $nll --temperature $t; done
+        } >"$w/nll.tmp"
+        mv "$w/nll.tmp" "$w/nll.jsonl"
+    fi
 done
+echo "results: $work/seed*/nll.jsonl and the runs' log.jsonl (summarize.py $work)"

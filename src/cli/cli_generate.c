@@ -238,6 +238,11 @@ int cli_generate(int argc, char **argv)
     if (!(tok = checkpoint_tokenizer(mpath, meta))) goto done;
     const model_config *mc = model_get_config(model);
     const tok_kind kind = tok_get_config(tok)->kind;
+    if (kind == TOK_RAW) {
+        cli_error("%s: this model writes abstract token ids (tokenizer raw, e.g. the SeqGAN oracle "
+                  "experiment's), not music; sample it with tools/oracle", mpath);
+        goto done;
+    }
     if (bars > 0 && kind != TOK_REMI) {
         cli_error("generate: --bars needs a remi model; this one uses %s (give --length)", tok_kind_name(kind));
         goto done;

@@ -3,7 +3,7 @@
  * vocabularies (names, types, lookup by name through a small hash table),
  * dispatch of encode/decode to each kind, the shared handling of PAD, BOS
  * and EOS when decoding, and velocity bins. The kinds live in tok_remi.c,
- * tok_grid.c and tok_perf.c; tok.h documents their vocabularies and grammars.
+ * tok_grid.c, tok_perf.c and tok_raw.c; tok.h documents their vocabularies and grammars.
  */
 #include <errno.h>
 #include <math.h>
@@ -35,10 +35,11 @@ tok_config tok_config_default(tok_kind kind)
     c.perf.shift_ms = 10;
     c.perf.max_shift_steps = 100;
     c.perf.velocity_bins = 32;
+    c.raw.vocab = 5000;
     return c;
 }
 
-static const char *const kind_names[] = {"remi", "grid", "perf"};
+static const char *const kind_names[] = {"remi", "grid", "perf", "raw"};
 
 const char *tok_kind_name(tok_kind kind)
 {
@@ -97,6 +98,11 @@ tg_status tok_config_check(const tok_config *c, char *why, size_t n)
                         p->velocity_bins);
         return TG_OK;
     }
+    case TOK_RAW:
+        if (c->raw.vocab < 1 || c->raw.vocab > TOK_RAW_MAX_VOCAB)
+            return tg_fail(why, n, TG_ERR_RANGE, "vocab must be 1..%d, got %d", TOK_RAW_MAX_VOCAB,
+                           c->raw.vocab);
+        return TG_OK;
     }
     return tg_fail(why, n, TG_ERR_ARG, "unknown tokenizer kind %d", (int)c->kind);
 }
@@ -134,6 +140,9 @@ tg_status tok_config_to_string(const tok_config *c, char *buf, size_t size)
                        TOK_VERSION, c->perf.shift_ms, c->perf.max_shift_steps,
                        c->perf.velocity_bins);
         break;
+    case TOK_RAW:
+        len = snprintf(buf, size, "raw:v=%d,vocab=%d", TOK_VERSION, c->raw.vocab);
+        break;
     }
     if (len < 0) return TG_ERR_ARG;
     if ((size_t)len >= size) return TG_ERR_TOO_LARGE;
@@ -170,6 +179,9 @@ static int parse_keys(tok_config *w, cfg_key *keys, int *version)
         keys[n++] = (cfg_key){"max_shift_steps", &w->perf.max_shift_steps, NULL};
         keys[n++] = (cfg_key){"velocity_bins", &w->perf.velocity_bins, NULL};
         break;
+    case TOK_RAW:
+        keys[n++] = (cfg_key){"vocab", &w->raw.vocab, NULL};
+        break;
     }
     return n;
 }
@@ -184,7 +196,7 @@ tg_status tok_config_parse(const char *text, tok_config *out, char *why, size_t 
     kname[klen] = 0;
     tok_kind kind;
     if (tok_kind_parse(kname, &kind) != TG_OK)
-        return tg_fail(why, wn, TG_ERR_FORMAT, "unknown tokenizer '%s' (remi, grid or perf)", kname);
+        return tg_fail(why, wn, TG_ERR_FORMAT, "unknown tokenizer '%s' (remi, grid, perf or raw)", kname);
     tok_config c = tok_config_default(kind);
     int version = TOK_VERSION;
     cfg_key keys[8];
@@ -316,6 +328,7 @@ tg_status tok_create(const tok_config *cfg, tok_tokenizer **out)
         case TOK_REMI: st = tok_remi_build(tok); break;
         case TOK_GRID: st = tok_grid_build(tok); break;
         case TOK_PERF: st = tok_perf_build(tok); break;
+        case TOK_RAW: st = tok_raw_build(tok); break;
         }
     }
     if (st == TG_OK) st = build_hash(tok);
@@ -485,6 +498,7 @@ tg_status tok_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *s
     case TOK_REMI: return tok_remi_encode(tok, score, seq);
     case TOK_GRID: return tok_grid_encode(tok, score, seq);
     case TOK_PERF: return tok_perf_encode(tok, score, seq);
+    case TOK_RAW: return tok_raw_encode(tok, score, seq);
     }
     return TG_ERR_ARG;
 }
@@ -571,6 +585,7 @@ tg_status tok_decode(const tok_tokenizer *tok, const uint16_t *ids, size_t n,
     case TOK_REMI: st = tok_remi_decode(&d, ids, n, out); break;
     case TOK_GRID: st = tok_grid_decode(&d, ids, n, out); break;
     case TOK_PERF: st = tok_perf_decode(&d, ids, n, out); break;
+    case TOK_RAW: st = tok_raw_decode(&d, ids, n, out); break;
     }
     if (repairs) *repairs = d.repairs;
     return st;

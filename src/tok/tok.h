@@ -1,5 +1,6 @@
 /*
- * tok.h: the three tokenizers (remi, grid, perf) behind one interface. A
+ * tok.h: the music tokenizers (remi, grid, perf) and raw (abstract ids, no
+ * music) behind one interface. A
  * tokenizer is made from a config; it owns a vocabulary (a name for every id,
  * lookup by name), encodes a score to ids and decodes ids to a new score.
  *
@@ -64,11 +65,19 @@
  * grid and perf decode to one track (program 0, channel 0) of a score with
  * 500 ticks per quarter at 120 bpm (one tick per millisecond), 4/4.
  *
+ * raw (abstract token sequences, for synthetic experiments such as SeqGAN's
+ * oracle, experiments/seqgan-oracle): PAD BOS EOS Id_0..Id_{vocab-1}, no
+ * music. Id_k is id k + 3. Any order of Ids is valid; the grammar allows BOS,
+ * then Ids or EOS. encode and decode give TG_ERR_UNSUPPORTED (decode says why
+ * in its error record): a raw corpus is written by its own tool
+ * (tools/oracle.c), not from MIDI.
+ *
  * Config string (corpus headers, checkpoint metadata): the kind, a colon, and
  * comma-separated key=value pairs, every parameter of the kind, e.g.
  *   remi:v=1,steps_per_quarter=12,tempo_bins=32,tempo_min_bpm=30,tempo_max_bpm=300,velocity_bins=32,max_duration_steps=96
  *   grid:v=1,step_sec=0.4,pitch_min=21,pitch_max=108
  *   perf:v=1,shift_ms=10,max_shift_steps=100,velocity_bins=32
+ *   raw:v=1,vocab=5000
  * Parsing accepts a bare kind ("remi") and any subset of keys (the rest take
  * the kind's defaults); an unknown key, a bad number or another v= is an error.
  */
@@ -81,7 +90,7 @@
 
 #include "tunegan.h"
 
-typedef enum { TOK_REMI = 0, TOK_GRID = 1, TOK_PERF = 2 } tok_kind;
+typedef enum { TOK_REMI = 0, TOK_GRID = 1, TOK_PERF = 2, TOK_RAW = 3 } tok_kind;
 
 #define TOK_PAD 0
 #define TOK_BOS 1
@@ -92,6 +101,8 @@ typedef enum { TOK_REMI = 0, TOK_GRID = 1, TOK_PERF = 2 } tok_kind;
 #define TOK_REMI_MAX_BAR_QUARTERS 8
 /* Velocity written by grid decoding. */
 #define TOK_GRID_VELOCITY 100
+/* Largest raw vocab: ids are u16 and tok_add stops at 65535 entries. */
+#define TOK_RAW_MAX_VOCAB 65532
 /* Ticks per quarter of scores decoded by grid and perf (at 120 bpm: 1 tick = 1 ms). */
 #define TOK_TIMED_TPQ 500
 
@@ -117,15 +128,20 @@ typedef struct {
 } tok_perf_config;
 
 typedef struct {
+    int vocab;            /* 5000: Id_0..Id_{vocab-1} (vocabulary size vocab + 3) */
+} tok_raw_config;
+
+typedef struct {
     tok_kind kind;
     tok_remi_config remi;  /* used when kind is TOK_REMI */
     tok_grid_config grid;  /* TOK_GRID */
     tok_perf_config perf;  /* TOK_PERF */
+    tok_raw_config raw;    /* TOK_RAW */
 } tok_config;
 
 /* The default config of a kind (every part filled with its defaults). */
 tok_config tok_config_default(tok_kind kind);
-/* "remi", "grid", "perf"; NULL for an unknown kind. */
+/* "remi", "grid", "perf", "raw"; NULL for an unknown kind. */
 const char *tok_kind_name(tok_kind kind);
 /* Parses a kind name; TG_ERR_ARG when unknown. */
 tg_status tok_kind_parse(const char *name, tok_kind *kind);
@@ -145,6 +161,7 @@ typedef enum {
     TOK_T_VELOCITY, TOK_T_DURATION,               /* remi */
     TOK_T_REST, TOK_T_KEY,                        /* grid */
     TOK_T_NOTE_ON, TOK_T_NOTE_OFF, TOK_T_TIME_SHIFT, /* perf (and TOK_T_VELOCITY) */
+    TOK_T_ID,                                     /* raw */
     TOK_T_COUNT_
 } tok_type;
 
@@ -207,7 +224,8 @@ tg_status tok_decode(const tok_tokenizer *tok, const uint16_t *ids, size_t n,
                      size_t *repairs);
 
 /* ------------------------------------------------------------------------ */
-/* Internals shared by the tokenizer files (tok.c, tok_remi.c, tok_grid.c, tok_perf.c). */
+/* Internals shared by the tokenizer files (tok.c, tok_remi.c, tok_grid.c, tok_perf.c,
+ * tok_raw.c). */
 
 #define TOK_MAX_METERS 64
 
@@ -242,6 +260,7 @@ tg_status tok_add(tok_tokenizer *tok, tok_type type, int value, const char *name
 tg_status tok_remi_build(tok_tokenizer *tok);
 tg_status tok_grid_build(tok_tokenizer *tok);
 tg_status tok_perf_build(tok_tokenizer *tok);
+tg_status tok_raw_build(tok_tokenizer *tok);
 tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
 tg_status tok_grid_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
 tg_status tok_perf_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
@@ -266,6 +285,9 @@ int tok_dec_common(tok_dec *d, const uint16_t *ids, size_t n, size_t i, tg_statu
 tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
 tg_status tok_grid_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
 tg_status tok_perf_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
+/* raw: TG_ERR_UNSUPPORTED (decode fills d->err with the reason). */
+tg_status tok_raw_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
+tg_status tok_raw_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
 
 /* Velocity bins shared by remi and perf. */
 void tok_velocity_bins(tok_tokenizer *tok, int bins);
@@ -318,6 +340,7 @@ tg_status tok_timed_score(const char *track_name, const tg_note *notes, size_t n
  *     begun at an earlier instant; at one instant NoteOffs come before
  *     NoteOns, each group in non-decreasing pitch; EOS right after BOS or a
  *     NoteOff, with no note sounding.
+ *   raw: BOS, { Id }, EOS.
  * A state is a plain value (a few hundred bytes): copy it to keep a point to
  * come back to. */
 
@@ -326,7 +349,7 @@ typedef struct {
     int last;                 /* type of the last token fed (TOK_T_COUNT_ before BOS) */
     bool ended;               /* EOS fed: only PAD may follow */
     int64_t tokens;           /* tokens fed */
-    int64_t notes;            /* remi Durations, grid Keys, perf NoteOns fed */
+    int64_t notes;            /* remi Durations, grid Keys, perf NoteOns, raw Ids fed */
     /* remi */
     int meter;                /* meter index in force (-1 before the first TimeSig) */
     int bar_meter;            /* meter of the current bar */
@@ -367,7 +390,8 @@ bool tok_grammar_can_close(const tok_grammar *g);
  * append nothing. TG_ERR_GRAMMAR when tok_grammar_can_close is false. */
 tg_status tok_grammar_close(const tok_grammar *g, tok_seq *seq);
 /* The time reached, in the tokenizer's unit: remi steps (start of the
- * current bar, plus the current position), grid samples, perf shift steps. */
+ * current bar, plus the current position), grid samples, perf shift steps,
+ * raw Ids. */
 int64_t tok_grammar_time(const tok_grammar *g);
 
 #endif /* TG_TOK_H */

@@ -1,5 +1,5 @@
 /*
- * tok_grammar.c: per-sequence grammar states for the three tokenizers: which
+ * tok_grammar.c: per-sequence grammar states for the tokenizers: which
  * ids may come next, so that a sampler can mask the others and every sample
  * decodes strictly. tok.h lists the rules. One function, allows_type(),
  * holds them; the mask is that function over the vocabulary, and feeding a
@@ -99,6 +99,9 @@ static bool perf_allows(const tok_grammar *g, tok_type type, int value)
     }
 }
 
+/* raw: any Id, and EOS at any point after BOS. */
+static bool raw_allows(tok_type type) { return type == TOK_T_ID || type == TOK_T_EOS; }
+
 static bool allows_type(const tok_grammar *g, tok_type type, int value)
 {
     if (g->ended) return type == TOK_T_PAD;
@@ -108,6 +111,7 @@ static bool allows_type(const tok_grammar *g, tok_type type, int value)
     case TOK_REMI: return remi_allows(g, type, value);
     case TOK_GRID: return grid_allows(g, type);
     case TOK_PERF: return perf_allows(g, type, value);
+    case TOK_RAW: return raw_allows(type);
     }
     return false;
 }
@@ -186,13 +190,16 @@ tg_status tok_grammar_feed(tok_grammar *g, int id)
     if (!tok_grammar_allows(g, id)) return TG_ERR_GRAMMAR;
     tok_info info = g->tok->info[id];
     if (info.type == TOK_T_EOS) g->ended = true;
-    if (info.type == TOK_T_DURATION || info.type == TOK_T_KEY || info.type == TOK_T_NOTE_ON) g->notes++;
+    if (info.type == TOK_T_DURATION || info.type == TOK_T_KEY || info.type == TOK_T_NOTE_ON ||
+        info.type == TOK_T_ID)
+        g->notes++;
     switch (g->tok->cfg.kind) {
     case TOK_REMI: remi_feed(g, info.type, info.value); break;
     case TOK_GRID:
         if (info.type == TOK_T_REST || info.type == TOK_T_KEY) g->samples++;
         break;
     case TOK_PERF: perf_feed(g, info.type, info.value); break;
+    case TOK_RAW: break;
     }
     if (info.type != TOK_T_PAD) g->last = (int)info.type;
     g->tokens++;
@@ -232,6 +239,7 @@ int64_t tok_grammar_time(const tok_grammar *g)
     case TOK_REMI: return g->bar_start + (g->pos > 0 ? g->pos : 0);
     case TOK_GRID: return g->samples;
     case TOK_PERF: return g->now;
+    case TOK_RAW: return g->notes;
     }
     return 0;
 }
