@@ -120,4 +120,11 @@ void cli_train_view_begin(cli_train_view *v, int rounds, int d_pretrain, int fir
 /* Shows one log line (JSON) on stderr. */
 void cli_train_view_line(cli_train_view *v, const char *json);
 
+struct dist_ctx;
+/* The start of pretrain and train (cli_dist.c): MPI when launched by mpirun,
+ * *seed made rank 0's on every rank, threads set (0: the host's cores shared
+ * among its ranks), seed and BLAS kernel (and ranks) printed by rank 0. NULL
+ * after printing the error; free with dist_finalize. */
+struct dist_ctx *cli_dist_start(const char *cmd, int *argc, char ***argv, uint64_t *seed, int threads);
+
 #endif /* TG_CLI_H */

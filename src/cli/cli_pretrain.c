@@ -124,30 +124,13 @@ int cli_pretrain(int argc, char **argv)
     o.clip = (float)clip;
     o.resume = resume;
     o.seed = seed_given ? seed : (uint64_t)time(NULL);
-    dist_ctx *dist = NULL;
+    dist_ctx *dist = cli_dist_start("pretrain", &argc, &argv, &o.seed, threads);
+    if (!dist) return 1;
     char err[1024] = "";
-    if (dist_init(&argc, &argv, cli_logger(), &dist, err, sizeof err) != TG_OK) {
-        cli_error("pretrain: %s", err[0] ? err : "cannot start MPI");
-        return 1;
-    }
     bool root = dist_is_root(dist);
     int ranks = dist_size(dist);
-    dist_bcast_bytes(dist, &o.seed, sizeof o.seed); /* rank 0's clock */
-    if (threads == 0 && dist_local_size(dist) > 1) {
-        /* the ranks on one host share its cores */
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores > dist_local_size(dist) ? (int)(cores / dist_local_size(dist)) : 1;
-    }
-    nn_set_threads(threads);
-    char blas[256];
-    if (root) {
-        fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)o.seed, nn_blas_info(blas, sizeof blas));
-        if (ranks > 1)
-            fprintf(stderr, "tunegan: %d MPI ranks (%d on this host), %d threads each\n", ranks,
-                    dist_local_size(dist), nn_get_threads());
-        if (resume && seed_given == false)
-            fprintf(stderr, "tunegan: resuming: the run's random states come from its checkpoint\n");
-    }
+    if (root && resume && !seed_given)
+        fprintf(stderr, "tunegan: resuming: the run's random states come from its checkpoint\n");
 
     pretrain_view view = {tg_now_sec(), cli_stderr_is_tty(), 0, -1};
     if (root) { /* the other ranks train in silence */
