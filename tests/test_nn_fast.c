@@ -14,7 +14,18 @@
  * - nn_matvec (decoding's linear layer for a few rows): each kernel the CPU
  *   runs (plain, AVX2, AVX-512) against nn_matvec_ref at odd and model
  *   shapes, with and without bias, plain, GELU and residual epilogues; the
- *   same bits on 1 and 2 threads.
+ *   same bits on 1 and 2 threads;
+ * - attention's softmax rows (nn_softmax_row and its backward, 16 partial
+ *   sums) against their scalar references;
+ * - nn_adamw_update (AVX-512 / AVX2 kernels) against nn_adamw_update_ref, bit
+ *   for bit;
+ * - the column sums of nn_linear_backward's dbias and LayerNorm's dweight and
+ *   dbias (wide blocks of channels) against serial sums in row order, bit
+ *   for bit, on 1 and 2 threads;
+ * - the writing forms nn_linear_backward_into and nn_gelu_backward_inplace
+ *   against zeroing and the adding forms (equal values);
+ * - LayerNorm forward and dinp (rows with 8 partial double sums) against the
+ *   scalar references, at widths under, at and past the lanes.
  */
 #include "nn/nn.h"
 #include "test.h"
@@ -259,6 +270,220 @@ static void test_matvec_threads(void)
     free(y2);
 }
 
+/* Rows of every length class (under, at and past the 16 lanes) and masked
+ * tails; inputs spread like attention logits. */
+static void test_softmax_rows(void)
+{
+    enum { TOTAL = 530 };
+    static const int lens[] = {1, 2, 15, 16, 17, 31, 100, 512, 530};
+    float x[TOTAL], a[TOTAL], b[TOTAL], ga[TOTAL], gb[TOTAL];
+    tg_rng rng;
+    tg_rng_seed(&rng, 21);
+    double worst = 0, worst_b = 0;
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        int n = lens[t];
+        for (int i = 0; i < TOTAL; i++) x[i] = 16.0f * tg_rng_float(&rng) - 8.0f;
+        memcpy(a, x, sizeof x);
+        memcpy(b, x, sizeof x);
+        nn_softmax_row(a, n, TOTAL, 0.125f);
+        nn_softmax_row_ref(b, n, TOTAL, 0.125f);
+        for (int i = 0; i < TOTAL; i++) {
+            ga[i] = gb[i] = 2.0f * tg_rng_float(&rng) - 1.0f;
+            double e = fabs((double)a[i] - b[i]) / (fabs(b[i]) + 1e-30);
+            worst = e > worst ? e : worst;
+            if (i >= n) CHECK(a[i] == 0.0f);
+        }
+        nn_softmax_row_backward(ga, b, n, TOTAL, 0.125f);
+        nn_softmax_row_backward_ref(gb, b, n, TOTAL, 0.125f);
+        for (int i = 0; i < TOTAL; i++) {
+            double e = fabs((double)ga[i] - gb[i]) / (fabs(gb[i]) + 1e-3 * 0.125 / n);
+            worst_b = e > worst_b ? e : worst_b;
+            if (i >= n) CHECK(ga[i] == 0.0f);
+        }
+    }
+    printf("  softmax rows: worst relative error %.2e forward, %.2e backward\n", worst, worst_b);
+    CHECK(worst <= 2e-6);
+    CHECK(worst_b <= 2e-5);
+}
+
+static void test_adamw(void)
+{
+    enum { N = 100003 };
+    float *p[2], *m[2], *v[2], *g = malloc(sizeof(float) * N);
+    tg_rng rng;
+    tg_rng_seed(&rng, 22);
+    fill(g, N, &rng);
+    for (int k = 0; k < 2; k++) {
+        p[k] = malloc(sizeof(float) * N);
+        m[k] = calloc(N, sizeof(float));
+        v[k] = calloc(N, sizeof(float));
+        tg_rng_seed(&rng, 23);
+        fill(p[k], N, &rng);
+    }
+    nn_adamw_hparams hp = {3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f};
+    for (int step = 1; step <= 3; step++) {
+        nn_adamw_update(p[0], m[0], v[0], g, &hp, step, step != 2, N);
+        nn_adamw_update_ref(p[1], m[1], v[1], g, &hp, step, step != 2, N);
+    }
+    CHECK(memcmp(p[0], p[1], sizeof(float) * N) == 0);
+    CHECK(memcmp(m[0], m[1], sizeof(float) * N) == 0);
+    CHECK(memcmp(v[0], v[1], sizeof(float) * N) == 0);
+    for (int k = 0; k < 2; k++) {
+        free(p[k]);
+        free(m[k]);
+        free(v[k]);
+    }
+    free(g);
+}
+
+/* dbias of a linear layer and LayerNorm's dweight, dbias: each column summed
+ * over the rows in order, whatever the block width and thread count. */
+static void test_col_sums(void)
+{
+    enum { BT = 257, OC = 1540, C = 520 };
+    tg_rng rng;
+    tg_rng_seed(&rng, 24);
+    float *d = malloc(sizeof(float) * BT * OC), *x = malloc(sizeof(float) * BT * C);
+    float *w = malloc(sizeof(float) * OC), *bias = malloc(sizeof(float) * C);
+    float *ln = malloc(sizeof(float) * BT * C), *mean = malloc(sizeof(float) * BT),
+          *rstd = malloc(sizeof(float) * BT), *dx = calloc((size_t)BT * C, sizeof(float));
+    fill(d, (size_t)BT * OC, &rng);
+    fill(x, (size_t)BT * C, &rng);
+    fill(w, OC, &rng);
+    fill(bias, C, &rng);
+    nn_layernorm_forward(ln, mean, rstd, x, w, bias, 1, BT, C);
+    float want_b[OC], want_w[C], want_lb[C];
+    for (int j = 0; j < OC; j++) {
+        float s = 0.0f;
+        for (int r = 0; r < BT; r++) s += d[(size_t)r * OC + j];
+        want_b[j] = s;
+    }
+    for (int c = 0; c < C; c++) {
+        float sw = 0.0f, sb = 0.0f;
+        for (int r = 0; r < BT; r++) {
+            float dd = d[(size_t)r * C + c];
+            sw += dd * ((x[(size_t)r * C + c] - mean[r]) * rstd[r]);
+            sb += dd;
+        }
+        want_w[c] = sw;
+        want_lb[c] = sb;
+    }
+    int saved = nn_get_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        nn_set_threads(threads);
+        float db[OC] = {0}, dw1[OC] = {0}, lw[C] = {0}, lb[C] = {0};
+        /* C = 1 input channel: the dw product is tiny, dbias is the point */
+        nn_linear_backward(NULL, dw1, db, d, x, w, 1, BT, 1, OC);
+        nn_layernorm_backward(dx, lw, lb, d, x, w, mean, rstd, 1, BT, C);
+        CHECK(memcmp(db, want_b, sizeof db) == 0);
+        CHECK(memcmp(lw, want_w, sizeof lw) == 0);
+        CHECK(memcmp(lb, want_lb, sizeof lb) == 0);
+    }
+    nn_set_threads(saved);
+    free(d);
+    free(x);
+    free(w);
+    free(bias);
+    free(ln);
+    free(mean);
+    free(rstd);
+    free(dx);
+}
+
+static int same_values(const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(a[i] == b[i])) return 0;
+    return 1;
+}
+
+static void test_writing_forms(void)
+{
+    enum { BT = 70, C = 48, OC = 200 };
+    tg_rng rng;
+    tg_rng_seed(&rng, 25);
+    float *x = malloc(sizeof(float) * BT * C), *w = malloc(sizeof(float) * OC * C);
+    float *d = malloc(sizeof(float) * BT * OC), *dw = calloc((size_t)OC * C, sizeof(float));
+    float *db = calloc(OC, sizeof(float));
+    float *add = calloc((size_t)BT * C, sizeof(float)), *into = malloc(sizeof(float) * BT * C);
+    fill(x, (size_t)BT * C, &rng);
+    fill(w, (size_t)OC * C, &rng);
+    fill(d, (size_t)BT * OC, &rng);
+    for (size_t i = 0; i < (size_t)BT * C; i++) into[i] = NAN; /* not read */
+    nn_linear_backward(add, dw, db, d, x, w, 1, BT, C, OC);
+    nn_linear_backward_into(into, dw, db, d, x, w, 1, BT, C, OC);
+    CHECK(same_values(add, into, (size_t)BT * C));
+    /* GELU past both saturations, in place against the adding form */
+    float *g = malloc(sizeof(float) * BT * OC), *gz = calloc((size_t)BT * OC, sizeof(float));
+    memcpy(g, d, sizeof(float) * BT * OC);
+    float *in = malloc(sizeof(float) * BT * OC);
+    for (size_t i = 0; i < (size_t)BT * OC; i++) in[i] = 30.0f * tg_rng_float(&rng) - 15.0f;
+    nn_gelu_backward(gz, d, in, (size_t)BT * OC);
+    nn_gelu_backward_inplace(g, in, (size_t)BT * OC);
+    CHECK(same_values(g, gz, (size_t)BT * OC));
+    free(x);
+    free(w);
+    free(d);
+    free(dw);
+    free(db);
+    free(add);
+    free(into);
+    free(g);
+    free(gz);
+    free(in);
+}
+
+static double worst_rel_err(const float *a, const float *b, size_t n, double floor)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]) / (fabs(b[i]) + floor);
+        worst = e > worst ? e : worst;
+    }
+    return worst;
+}
+
+static void test_layernorm_rows(void)
+{
+    static const int widths[] = {1, 7, 8, 13, 64, 512, 517};
+    enum { BT = 37 };
+    tg_rng rng;
+    tg_rng_seed(&rng, 26);
+    double worst_f = 0, worst_b = 0;
+    for (size_t t = 0; t < sizeof widths / sizeof widths[0]; t++) {
+        int C = widths[t];
+        size_t n = (size_t)BT * C;
+        float *x = malloc(sizeof(float) * n), *d = malloc(sizeof(float) * n);
+        float *o1 = malloc(sizeof(float) * n), *o2 = malloc(sizeof(float) * n);
+        float *g1 = calloc(n, sizeof(float)), *g2 = calloc(n, sizeof(float));
+        float *w = malloc(sizeof(float) * C), *b = malloc(sizeof(float) * C);
+        float m1[BT], m2[BT], r1[BT], r2[BT], dw[517] = {0}, db[517] = {0};
+        fill(x, n, &rng);
+        for (size_t i = 0; i < n; i++) x[i] += 3.0f; /* an offset the mean removes */
+        fill(d, n, &rng);
+        fill(w, C, &rng);
+        fill(b, C, &rng);
+        nn_layernorm_forward(o1, m1, r1, x, w, b, 1, BT, C);
+        nn_layernorm_forward_ref(o2, m2, r2, x, w, b, 1, BT, C);
+        double e = fmax(worst_rel_err(o1, o2, n, 1e-3), worst_rel_err(r1, r2, BT, 0));
+        worst_f = fmax(worst_f, fmax(e, worst_rel_err(m1, m2, BT, 1e-6)));
+        nn_layernorm_backward(g1, dw, db, d, x, w, m2, r2, 1, BT, C);
+        nn_layernorm_backward_ref(g2, d, x, w, m2, r2, 1, BT, C);
+        worst_b = fmax(worst_b, worst_rel_err(g1, g2, n, 1e-3));
+        free(x);
+        free(d);
+        free(o1);
+        free(o2);
+        free(g1);
+        free(g2);
+        free(w);
+        free(b);
+    }
+    printf("  layernorm rows: worst relative error %.2e forward, %.2e backward\n", worst_f, worst_b);
+    CHECK(worst_f <= 1e-6);
+    CHECK(worst_b <= 1e-5);
+}
+
 int main(void)
 {
     char info[256];
@@ -269,5 +494,10 @@ int main(void)
     test_repeatable();
     test_matvec();
     test_matvec_threads();
+    test_softmax_rows();
+    test_adamw();
+    test_col_sums();
+    test_writing_forms();
+    test_layernorm_rows();
     return test_finish("test_nn_fast");
 }

@@ -327,7 +327,7 @@ typedef struct {
     float *tmp;                       /* (B,T,C) branch output before dropout */
     float *scratch;                   /* attention scratch (nn_attention_scratch_floats) */
     float *dx, *dc1, *dc2;            /* (B,T,C) gradients of the residual stream, temps */
-    float *df1, *df2;                 /* (B,T,F) */
+    float *df1;                       /* (B,T,F) gradient of fc's output, GELU's in place */
     float *dqkv;                      /* (B,T,3C) */
 } model_acts;
 

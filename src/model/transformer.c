@@ -8,8 +8,10 @@
  * allocates. See model.h for the architecture.
  *
  * Backward passes of the nn kernels ADD into their input gradients, so the
- * temporary gradient buffers are zeroed before each use; dx carries the
- * gradient of the residual stream down through the blocks.
+ * temporary gradient buffers are zeroed before each use, except where a
+ * writing form exists (nn_linear_backward_into, nn_gelu_backward_inplace:
+ * no zero fill); dx carries the gradient of the residual stream down through
+ * the blocks.
  *
  * Left out: attention-probability dropout, incremental decoding with a KV
  * cache (src/sample).
@@ -91,7 +93,6 @@ size_t model_acts_plan(tg_model *m, int B, int T, tg_arena *arena)
     a.dc1 = take_f(&p, BT * C);
     a.dc2 = take_f(&p, BT * C);
     a.df1 = take_f(&p, BT * F);
-    a.df2 = take_f(&p, BT * F);
     a.dqkv = take_f(&p, BT * 3 * C);
     if (arena) m->acts = a;
     return p.bytes;
@@ -187,12 +188,11 @@ static void body_backward(tg_model *m, const int *lengths)
             nn_dropout_backward(a->dc1, a->dx, la->mask_mlp, drop, NC);
             dbranch = a->dc1;
         }
-        zero(a->df1, NF);
-        nn_linear_backward(a->df1, gb->fc2_w, gb->fc2_b, dbranch, la->fch_gelu, bp->fc2_w, B, T, F, C);
-        zero(a->df2, NF);
-        nn_gelu_backward(a->df2, a->df1, la->fch, NF);
-        zero(a->dc2, NC);
-        nn_linear_backward(a->dc2, gb->fc_w, gb->fc_b, a->df2, la->ln2, bp->fc_w, B, T, C, F);
+        /* the _into and in-place forms write their gradient buffers: no zeroing */
+        nn_linear_backward_into(a->df1, gb->fc2_w, gb->fc2_b, dbranch, la->fch_gelu, bp->fc2_w, B,
+                                T, F, C);
+        nn_gelu_backward_inplace(a->df1, la->fch, NF);
+        nn_linear_backward_into(a->dc2, gb->fc_w, gb->fc_b, a->df1, la->ln2, bp->fc_w, B, T, C, F);
         nn_layernorm_backward(a->dx, gb->ln2_w, gb->ln2_b, a->dc2, la->res2, bp->ln2_w,
                               la->ln2_mean, la->ln2_rstd, B, T, C);
 
@@ -203,12 +203,12 @@ static void body_backward(tg_model *m, const int *lengths)
             nn_dropout_backward(a->dc1, a->dx, la->mask_attn, drop, NC);
             dbranch = a->dc1;
         }
-        zero(a->dc2, NC);
-        nn_linear_backward(a->dc2, gb->proj_w, gb->proj_b, dbranch, la->atty, bp->proj_w, B, T, C, C);
+        nn_linear_backward_into(a->dc2, gb->proj_w, gb->proj_b, dbranch, la->atty, bp->proj_w, B, T,
+                                C, C);
         zero(a->dqkv, 3 * NC);
         attention_backward(m, la, gb->rel, bp->rel, lengths, B, T, causal);
-        zero(a->dc1, NC);
-        nn_linear_backward(a->dc1, gb->qkv_w, gb->qkv_b, a->dqkv, la->ln1, bp->qkv_w, B, T, C, 3 * C);
+        nn_linear_backward_into(a->dc1, gb->qkv_w, gb->qkv_b, a->dqkv, la->ln1, bp->qkv_w, B, T, C,
+                                3 * C);
         nn_layernorm_backward(a->dx, gb->ln1_w, gb->ln1_b, a->dc1, x_in, bp->ln1_w, la->ln1_mean,
                               la->ln1_rstd, B, T, C);
     }
@@ -279,9 +279,8 @@ static void lm_backward(tg_model *m, const float *dlosses)
     /* dlogits overwrite the logits in place */
     nn_crossentropy_backward(a->logits, a->logits, a->targets, dlosses, MODEL_IGNORE_INDEX, B, T,
                              m->V);
-    zero(a->dc1, (size_t)B * T * m->C);
-    nn_linear_backward(a->dc1, m->grads.wte, NULL, a->logits, a->lnf, m->params.wte, B, T, m->C,
-                       m->V);
+    nn_linear_backward_into(a->dc1, m->grads.wte, NULL, a->logits, a->lnf, m->params.wte, B, T,
+                            m->C, m->V);
     body_backward(m, NULL);
     m->fwd_kind = 0; /* the logits are gone: a second backward needs a new forward */
 }

@@ -14,6 +14,8 @@
  * the batch in a second loop (threads split heads and table rows) so that no
  * two threads add into the same row.
  *
+ * The softmax rows and their backward are rowops.c's vectorised kernels.
+ *
  * Left out: dropout on the attention probabilities, and a KV cache for
  * incremental decoding (the sampler's business).
  */
@@ -113,18 +115,8 @@ void nn_attention_forward(float *out, float *att, float *scratch, const float *q
             }
 
             /* scale, mask, softmax; masked entries become exact zeros */
-            for (int i = 0; i < T; i++) {
-                float *row = a + (size_t)i * T;
-                int nj = causal && i + 1 < len ? i + 1 : len;
-                float mx = row[0];
-                for (int j = 1; j < nj; j++) mx = row[j] > mx ? row[j] : mx;
-                for (int j = 0; j < nj; j++) row[j] = nn_expf_fast((row[j] - mx) * scale);
-                float sum = 0.0f;
-                for (int j = 0; j < nj; j++) sum += row[j];
-                float inv = 1.0f / sum;
-                for (int j = 0; j < nj; j++) row[j] *= inv;
-                for (int j = nj; j < T; j++) row[j] = 0.0f;
-            }
+            for (int i = 0; i < T; i++)
+                nn_softmax_row(a + (size_t)i * T, causal && i + 1 < len ? i + 1 : len, T, scale);
 
             /* out (T,D) of head h = a v */
             float *o = out + (size_t)b * T * C + (size_t)h * D;
@@ -140,6 +132,16 @@ void nn_attention_forward(float *out, float *att, float *scratch, const float *q
 
 /* ------------------------------------------------------------------------ */
 /* Backward */
+
+/* Columns of row i of the logits' gradient that the products below read
+ * without a relative table: those before the end of i's block of rows (the
+ * causal blocks) and before len. Only these need the zeros past the mask;
+ * the relative term's un-skewing reads whole rows. */
+static int g_cols(int i, int rb, int len)
+{
+    int end = (i / rb + 1) * rb;
+    return end < len ? end : len;
+}
 
 void nn_attention_backward(float *dqkv, float *drel, float *scratch, const float *dout,
                            const float *qkv, const float *rel, const float *att,
@@ -183,15 +185,10 @@ void nn_attention_backward(float *dqkv, float *drel, float *scratch, const float
             }
             /* softmax backward: g = a * (g - sum_j a g) * scale, the gradient of
              * the logits before scaling (q k^T and the relative term alike) */
-            for (int i = 0; i < T; i++) {
-                const float *arow = a + (size_t)i * T;
-                float *grow = g + (size_t)i * RS;
-                int nj = causal && i + 1 < len ? i + 1 : len;
-                float dot = 0.0f;
-                for (int j = 0; j < nj; j++) dot += arow[j] * grow[j];
-                for (int j = 0; j < nj; j++) grow[j] = arow[j] * (grow[j] - dot) * scale;
-                for (int j = nj; j < T; j++) grow[j] = 0.0f;
-            }
+            for (int i = 0; i < T; i++)
+                nn_softmax_row_backward(g + (size_t)i * RS, a + (size_t)i * T,
+                                        causal && i + 1 < len ? i + 1 : len,
+                                        rel ? T : g_cols(i, rb, len), scale);
             /* dq += g k */
             for (int i0 = 0; i0 < T; i0 += rb) {
                 int i1 = i0 + rb < T ? i0 + rb : T;

@@ -3,6 +3,9 @@
  * forward/backward pair: token and position embedding, LayerNorm, linear
  * (through nn_matmul), GELU, residual add and dropout.
  *
+ * LayerNorm's per-row work is rowops.c's vectorised nn_layernorm_row and
+ * nn_layernorm_row_backward; the plain loops stay here as the references.
+ *
  * Parallel loops and determinism: loops whose outputs are per row run over
  * rows; sums over rows into a parameter gradient (dbias, dweight, embedding
  * tables) run over blocks of channels instead, each thread owning its
@@ -14,9 +17,25 @@
 
 #include "nn.h"
 
-/* Channels per block in the column-parallel parameter-gradient loops: one
+/* Channels per block in the column-parallel embedding-gradient loop: one
  * 64-byte cache line of floats. */
 enum { COL_BLOCK = 16 };
+
+/* The column sums of dbias and of LayerNorm's dweight and dbias walk down
+ * all B*T rows once per block of channels. With blocks of one cache line
+ * every row of a block was a new page (a TLB miss per 64 bytes, at rows of
+ * 2-8 KB); blocks of up to SUM_BLOCK channels read 16 lines per row and keep
+ * 16 vectors of partial sums. Narrower when that would leave fewer than 2
+ * blocks per thread. Each column is still summed over the rows in order by
+ * one thread, so the bits are those of any other block width. */
+enum { SUM_BLOCK = 256 };
+
+static int sum_block(int ncols)
+{
+    int w = SUM_BLOCK, want = 2 * nn_get_threads();
+    while (w > COL_BLOCK && (ncols + w - 1) / w < want) w /= 2;
+    return w;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Embedding */
@@ -80,7 +99,15 @@ void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 #ifdef TG_HAVE_OPENMP
 #pragma omp parallel for schedule(static) if ((size_t)BT * C >= NN_PAR_MIN)
 #endif
-    for (int r = 0; r < BT; r++) {
+    for (int r = 0; r < BT; r++)
+        nn_layernorm_row(out + (size_t)r * C, mean + r, rstd + r, inp + (size_t)r * C, weight,
+                         bias, C, NN_LN_EPS);
+}
+
+void nn_layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp,
+                              const float *weight, const float *bias, int B, int T, int C)
+{
+    for (int r = 0; r < B * T; r++) {
         const float *x = inp + (size_t)r * C;
         /* two passes in double: the variance does not lose digits to the mean */
         double m = 0;
@@ -98,16 +125,11 @@ void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     }
 }
 
-void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                           const float *inp, const float *weight, const float *mean,
-                           const float *rstd, int B, int T, int C)
+void nn_layernorm_backward_ref(float *dinp, const float *dout, const float *inp,
+                               const float *weight, const float *mean, const float *rstd, int B,
+                               int T, int C)
 {
-    int BT = B * T;
-    /* dinp = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dout * weight */
-#ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static) if ((size_t)BT * C >= NN_PAR_MIN)
-#endif
-    for (int r = 0; r < BT; r++) {
+    for (int r = 0; r < B * T; r++) {
         const float *x = inp + (size_t)r * C, *d = dout + (size_t)r * C;
         float m = mean[r], s = rstd[r];
         double sum_g = 0, sum_gx = 0;
@@ -123,14 +145,28 @@ void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
             di[c] += s * (d[c] * weight[c] - mg - xhat * mgx);
         }
     }
+}
+
+void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                           const float *inp, const float *weight, const float *mean,
+                           const float *rstd, int B, int T, int C)
+{
+    int BT = B * T;
+    /* dinp = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dout * weight */
+#ifdef TG_HAVE_OPENMP
+#pragma omp parallel for schedule(static) if ((size_t)BT * C >= NN_PAR_MIN)
+#endif
+    for (int r = 0; r < BT; r++)
+        nn_layernorm_row_backward(dinp + (size_t)r * C, dout + (size_t)r * C, inp + (size_t)r * C,
+                                  weight, mean[r], rstd[r], C);
     /* dweight = sum over rows of dout * xhat; dbias = sum of dout */
-    int nblocks = (C + COL_BLOCK - 1) / COL_BLOCK;
+    const int bw = sum_block(C), nblocks = (C + bw - 1) / bw;
 #ifdef TG_HAVE_OPENMP
 #pragma omp parallel for schedule(static) if ((size_t)BT * C >= NN_PAR_MIN)
 #endif
     for (int blk = 0; blk < nblocks; blk++) {
-        int c0 = blk * COL_BLOCK, c1 = c0 + COL_BLOCK < C ? c0 + COL_BLOCK : C;
-        float dw[COL_BLOCK] = {0}, db[COL_BLOCK] = {0};
+        int c0 = blk * bw, c1 = c0 + bw < C ? c0 + bw : C;
+        float dw[SUM_BLOCK] = {0}, db[SUM_BLOCK] = {0};
         for (int r = 0; r < BT; r++) {
             const float *x = inp + (size_t)r * C, *d = dout + (size_t)r * C;
             float m = mean[r], s = rstd[r];
@@ -165,28 +201,42 @@ void nn_linear_forward(float *out, const float *inp, const float *w, const float
     }
 }
 
-void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                        const float *inp, const float *w, int B, int T, int C, int OC)
+/* beta 1: dinp += ...; beta 0: dinp = ... (not read) */
+static void linear_backward(float *dinp, float beta, float *dw, float *dbias, const float *dout,
+                            const float *inp, const float *w, int B, int T, int C, int OC)
 {
     int BT = B * T;
-    /* dinp (BT,C) += dout (BT,OC) w (OC,C) */
-    if (dinp) nn_matmul(0, 0, BT, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
+    /* dinp (BT,C) (+)= dout (BT,OC) w (OC,C) */
+    if (dinp) nn_matmul(0, 0, BT, C, OC, 1.0f, dout, OC, w, C, beta, dinp, C);
     /* dw (OC,C) += dout^T (OC,BT) inp (BT,C) */
     nn_matmul(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
     if (!dbias) return;
-    int nblocks = (OC + COL_BLOCK - 1) / COL_BLOCK;
+    const int bw = sum_block(OC), nblocks = (OC + bw - 1) / bw;
 #ifdef TG_HAVE_OPENMP
 #pragma omp parallel for schedule(static) if ((size_t)BT * OC >= NN_PAR_MIN)
 #endif
     for (int blk = 0; blk < nblocks; blk++) {
-        int j0 = blk * COL_BLOCK, j1 = j0 + COL_BLOCK < OC ? j0 + COL_BLOCK : OC;
-        float acc[COL_BLOCK] = {0};
+        int j0 = blk * bw, j1 = j0 + bw < OC ? j0 + bw : OC;
+        float acc[SUM_BLOCK] = {0};
         for (int r = 0; r < BT; r++) {
             const float *d = dout + (size_t)r * OC;
             for (int j = j0; j < j1; j++) acc[j - j0] += d[j];
         }
         for (int j = j0; j < j1; j++) dbias[j] += acc[j - j0];
     }
+}
+
+void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                        const float *inp, const float *w, int B, int T, int C, int OC)
+{
+    linear_backward(dinp, 1.0f, dw, dbias, dout, inp, w, B, T, C, OC);
+}
+
+void nn_linear_backward_into(float *dinp, float *dw, float *dbias, const float *dout,
+                             const float *inp, const float *w, int B, int T, int C, int OC)
+{
+    NN_ASSERT(dinp != NULL);
+    linear_backward(dinp, 0.0f, dw, dbias, dout, inp, w, B, T, C, OC);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -220,6 +270,22 @@ void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N
         float du = NN_GELU_K * (1.0f + 3.0f * NN_GELU_A * x * x);
         float grad = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
         dinp[i] += grad * dout[i];
+    }
+}
+
+void nn_gelu_backward_inplace(float *d, const float *inp, size_t N)
+{
+    ptrdiff_t n = (ptrdiff_t)N;
+#ifdef TG_HAVE_OPENMP
+#pragma omp parallel for simd schedule(static) if ((size_t)n >= NN_PAR_MIN)
+#endif
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
+        float t = 2.0f / (1.0f + nn_expf_fast(-2.0f * u)) - 1.0f; /* tanh u */
+        float du = NN_GELU_K * (1.0f + 3.0f * NN_GELU_A * x * x);
+        float grad = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+        d[i] = grad * d[i];
     }
 }
 

@@ -224,6 +224,14 @@ void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                            const float *inp, const float *weight, const float *mean,
                            const float *rstd, int B, int T, int C);
+/* The references (serial scalar loops, sums in double in channel order; the
+ * kernels above keep 8 partial sums per row, rowops.c): the forward pass, and
+ * the backward pass's dinp (B,T,C) += ... alone. */
+void nn_layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp,
+                              const float *weight, const float *bias, int B, int T, int C);
+void nn_layernorm_backward_ref(float *dinp, const float *dout, const float *inp,
+                               const float *weight, const float *mean, const float *rstd, int B,
+                               int T, int C);
 
 /* GELU's constants (the tanh approximation below). */
 #define NN_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
@@ -238,6 +246,11 @@ void nn_linear_forward(float *out, const float *inp, const float *w, const float
  * there is no bias. */
 void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
                         const float *inp, const float *w, int B, int T, int C, int OC);
+/* The same, but WRITES dinp (not NULL; it is not read, so it needs no
+ * zeroing first): dinp = dout w. The same values as zeroing dinp and calling
+ * nn_linear_backward (tests). */
+void nn_linear_backward_into(float *dinp, float *dw, float *dbias, const float *dout,
+                             const float *inp, const float *w, int B, int T, int C, int OC);
 
 /* GELU, the tanh approximation used by GPT-2 and by PyTorch's
  * nn.GELU(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
@@ -245,6 +258,9 @@ void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
 void nn_gelu_forward(float *out, const float *inp, size_t N);
 /* dinp (N) += gelu'(inp) * dout */
 void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N);
+/* In place, for a gradient buffer nothing else needs: d (N) = gelu'(inp) * d.
+ * The same values as nn_gelu_backward into zeros (tests). */
+void nn_gelu_backward_inplace(float *d, const float *inp, size_t N);
 /* The references: the same formulas with glibc's expf, serial. nn_gelu_forward
  * and _backward use nn_expf_fast and agree with these to a few ulp (tests). */
 void nn_gelu_forward_ref(float *out, const float *inp, size_t N);
@@ -325,6 +341,28 @@ void nn_attention_naive_backward(float *dqkv, float *drel, float *scratch, const
                                  int causal);
 
 /* ------------------------------------------------------------------------ */
+/* Row kernels (rowops.c): attention's softmax rows, vectorised (16 partial
+ * sums in a fixed order, the same bits on every CPU), each with its plain
+ * scalar reference for the tests. */
+
+/* row[0..n) = softmax(row[0..n) * scale), 1 <= n <= total; row[n..total) = 0. */
+void nn_softmax_row(float *row, int n, int total, float scale);
+void nn_softmax_row_ref(float *row, int n, int total, float scale);
+/* The softmax's backward on one row: g[0..n) = a * (g - sum_j a_j g_j) * scale
+ * (a the probabilities, g their gradient in, the logits' gradient out);
+ * g[n..total) = 0. */
+void nn_softmax_row_backward(float *g, const float *a, int n, int total, float scale);
+void nn_softmax_row_backward_ref(float *g, const float *a, int n, int total, float scale);
+
+/* One row of LayerNorm (C channels), for nn_layernorm_forward: o, *mean,
+ * *rstd as there. */
+void nn_layernorm_row(float *o, float *mean, float *rstd, const float *x, const float *weight,
+                      const float *bias, int C, double eps);
+/* One row of nn_layernorm_backward's dinp (C) += ... */
+void nn_layernorm_row_backward(float *dinp, const float *dout, const float *x,
+                               const float *weight, float m, float s, int C);
+
+/* ------------------------------------------------------------------------ */
 /* Output head: fused softmax cross-entropy (loss.c) */
 
 /* losses (B,T) = -log softmax(logits[b,t])[targets[b,t]], 0 where the target
@@ -362,6 +400,11 @@ typedef struct {
 /* param, m, v (N) updated in place; grad (N). */
 void nn_adamw_update(float *param, float *m, float *v, const float *grad,
                      const nn_adamw_hparams *hp, int step, int decay, size_t N);
+/* The same with the plain scalar loop (the reference). nn_adamw_update runs
+ * AVX-512 or AVX2 kernels when the CPU has them (chosen at run time), with
+ * the same operations in the same order: the same bits (tests). */
+void nn_adamw_update_ref(float *param, float *m, float *v, const float *grad,
+                         const nn_adamw_hparams *hp, int step, int decay, size_t N);
 
 /* Sum of squares of g (N) in double, summed in a fixed order (64 fixed
  * chunks), so the result does not depend on the thread count. */
