@@ -26,6 +26,7 @@ echo "== the primer: assets/primers/twinkle.txt (remi tokens) -> $out/primer.mid
 "$bin" detokenize -o "$out/primer.mid" "$here/assets/primers/twinkle.txt"
 case "$extras" in *roll*) "$bin" roll "$out/primer.mid" -o "$out/primer.png" \
     --title "primer: Twinkle, twinkle (traditional)" ;; esac
+case "$extras" in *render*) "$bin" render "$out/primer.mid" -o "$out/primer.wav" ;; esac
 
 echo
 echo "== three new pieces of 16 bars from the bundled model -> $out/new/"
