@@ -6,10 +6,12 @@
 # How each command is run, in a scratch folder W that is also $HOME:
 #   - W/midi holds the fixtures (tests/data: readable and broken ones), so
 #     `~/midi` is a folder of MIDI files; W/my-tune.mid is the bundled primer
-#     decoded to MIDI; `build/tunegan` is this build's binary.
+#     decoded to MIDI; `build` is this build folder and `bench` the source's.
 #   - budgets are shrunk so that the whole README runs in a minute: --steps 3,
 #     --rounds 1, --rollouts 2, --bars 2, --num / -n 2, --rerank 2,
-#     --preset small or base -> tiny, --d-pretrain / --d-steps 1, --d-samples 8.
+#     --preset small or base -> tiny, --d-pretrain / --d-steps 1, --d-samples 8,
+#     --new 16, --reps 1, --batch 4 (the benchmarks against PyTorch: skipped
+#     without it).
 #     Every flag is still parsed and checked by the real command.
 #   - `make demo` runs tools/demo.sh (what it runs after building) with its
 #     output in W; `make test` is skipped (it is this suite); an `mpirun` line
@@ -28,9 +30,10 @@ mkdir -p "$tmp"
 trap 'rm -rf "$W"' EXIT
 . "$src/tests/cli_lib.sh"
 
-mkdir -p "$W/midi" "$W/build"
+mkdir -p "$W/midi"
 cp "$TG_TEST_DATA"/*.mid "$W/midi/"
-ln -s "$bin" "$W/build/tunegan"
+ln -s "$(dirname "$bin")" "$W/build"
+ln -s "$src/bench" "$W/bench"
 "$bin" detokenize -o "$W/my-tune.mid" "$src/assets/primers/twinkle.txt" 2>/dev/null ||
     fail "cannot decode the bundled primer"
 
@@ -47,7 +50,12 @@ shrink() {
         -e 's/--rollouts [0-9]+/--rollouts 2/g' -e 's/--bars [0-9]+/--bars 2/g' \
         -e 's/(--num|-n) [0-9]+/\1 2/g' -e 's/--rerank [0-9]+/--rerank 2/g' \
         -e 's/--preset (small|base)/--preset tiny/g' -e 's/--d-(pretrain|steps) [0-9]+/--d-\1 1/g' \
-        -e 's/--d-samples [0-9]+/--d-samples 8/g'
+        -e 's/--d-samples [0-9]+/--d-samples 8/g' -e 's/--new [0-9]+/--new 16/g' -e 's/--reps [0-9]+/--reps 1/g' \
+        -e 's/--batch [0-9]+/--batch 4/g'
+}
+
+have_torch() {
+    /usr/bin/python3 -c 'import torch' 2>/dev/null
 }
 
 have_mpi() {
@@ -65,6 +73,10 @@ run_one() {
         echo "skip: make test (this suite is what it runs)"; skipped=$((skipped + 1)); return ;;
     *--hostfile*)
         echo "skip: $cmd (needs several machines)"; skipped=$((skipped + 1)); return ;;
+    /usr/bin/python3*)
+        if ! have_torch; then
+            echo "skip: $cmd (no python3-torch)"; skipped=$((skipped + 1)); return
+        fi ;;
     mpirun*)
         if ! have_mpi; then
             echo "skip: $cmd (no mpirun or a build without MPI)"; skipped=$((skipped + 1)); return
