@@ -6,6 +6,7 @@
 #ifndef TG_CLI_H
 #define TG_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,10 @@ typedef struct {
  * (usage printed to stdout). The caller exits with 0 for 2. */
 int cli_parse(const cli_command_info *info, const cli_opt *opts, int argc, char **argv,
               const char **pos, int max_pos, int *n_pos);
+/* Whether the option was on the command line (--NAME, --NAME=..., or -SHORT
+ * when short_name is not 0): for defaults that depend on it, as a seed drawn
+ * from the clock. */
+bool cli_given(int argc, char **argv, const char *long_name, char short_name);
 /* Prints the usage with each flag's current value as its default. */
 void cli_usage(FILE *fp, const cli_command_info *info, const cli_opt *opts);
 
@@ -126,5 +131,10 @@ struct dist_ctx;
  * among its ranks), seed and BLAS kernel (and ranks) printed by rank 0. NULL
  * after printing the error; free with dist_finalize. */
 struct dist_ctx *cli_dist_start(const char *cmd, int *argc, char ***argv, uint64_t *seed, int threads);
+/* Ctrl-C during training: the first sets the returned flag (the trainer saves
+ * a checkpoint and stops), a second ends the process. cli_stop_release puts
+ * the default back. */
+volatile sig_atomic_t *cli_stop_on_sigint(void);
+void cli_stop_release(void);
 
 #endif /* TG_CLI_H */

@@ -2,8 +2,10 @@
  * cli_dist.c: the start of a training command that may run under mpirun
  * (pretrain, train): MPI up when launched by a launcher, the seed of rank 0
  * on every rank, the cores of a host shared among its ranks, and the opening
- * lines (seed, BLAS kernel, ranks) printed by rank 0 alone.
+ * lines (seed, BLAS kernel, ranks) printed by rank 0 alone; and Ctrl-C,
+ * which asks the trainer to save a checkpoint and stop.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -34,4 +36,25 @@ struct dist_ctx *cli_dist_start(const char *cmd, int *argc, char ***argv, uint64
                     nn_get_threads());
     }
     return dist;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
+}
+
+volatile sig_atomic_t *cli_stop_on_sigint(void)
+{
+    stop_flag = 0;
+    signal(SIGINT, on_sigint);
+    return &stop_flag;
+}
+
+void cli_stop_release(void)
+{
+    signal(SIGINT, SIG_DFL);
 }

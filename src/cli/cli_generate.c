@@ -175,11 +175,7 @@ int cli_generate(int argc, char **argv)
     int n_pos;
     int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
     if (r) return r == 2 ? 0 : 1;
-    bool seed_given = false;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--seed") == 0 || strcmp(argv[i], "-s") == 0 ||
-            strncmp(argv[i], "--seed=", 7) == 0)
-            seed_given = true;
+    bool seed_given = cli_given(argc, argv, "seed", 's');
     if (!out_dir) {
         cli_error("generate: -o OUT_DIR is required (see tunegan generate --help)");
         return 1;

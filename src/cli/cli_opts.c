@@ -211,3 +211,16 @@ int cli_parse(const cli_command_info *info, const cli_opt *opts, int argc, char 
     }
     return 0;
 }
+
+bool cli_given(int argc, char **argv, const char *long_name, char short_name)
+{
+    size_t n = strlen(long_name);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) break;
+        if (a[0] == '-' && a[1] == '-' && strncmp(a + 2, long_name, n) == 0 && (a[2 + n] == 0 || a[2 + n] == '='))
+            return true;
+        if (short_name && a[0] == '-' && a[1] == short_name && a[2] == 0) return true;
+    }
+    return false;
+}

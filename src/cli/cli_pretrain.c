@@ -7,7 +7,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,15 +15,6 @@
 #include "cli.h"
 #include "train/dist.h"
 #include "train/train.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
-}
 
 typedef struct {
     double t0;
@@ -99,8 +89,7 @@ int cli_pretrain(int argc, char **argv)
     int n_pos;
     int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
     if (r) return r == 2 ? 0 : 1;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--seed") == 0 || strncmp(argv[i], "--seed=", 7) == 0) seed_given = true;
+    seed_given = cli_given(argc, argv, "seed", 0);
     if (!o.corpus_path || !o.run_dir) {
         cli_error("pretrain: --corpus and -o RUN_DIR are required (see tunegan pretrain --help)");
         return 1;
@@ -139,12 +128,11 @@ int cli_pretrain(int argc, char **argv)
         o.on_eval = show_eval;
         o.user = &view;
     }
-    o.stop = &stop_flag;
     o.dist = dist;
-    signal(SIGINT, on_sigint);
+    o.stop = cli_stop_on_sigint();
     train_report rep;
     tg_status st = train_mle(&o, &rep, err, sizeof err);
-    signal(SIGINT, SIG_DFL);
+    cli_stop_release();
     if (view.tty && root) fputs("\r\033[K", stderr);
     if (st != TG_OK) {
         /* with several ranks, err is set on the one rank that tells (mle.c) */

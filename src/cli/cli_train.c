@@ -8,7 +8,6 @@
  * that met it.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,15 +16,6 @@
 #include "cli.h"
 #include "train/dist.h"
 #include "train/train.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
-}
 
 static const char train_summary[] =
     "Trains a pretrained generator (--init, a `tunegan pretrain` run) adversarially, as\n"
@@ -92,9 +82,7 @@ int cli_train(int argc, char **argv)
     int n_pos;
     int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
     if (r) return r == 2 ? 0 : 1;
-    bool seed_given = false;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--seed") == 0 || strncmp(argv[i], "--seed=", 7) == 0) seed_given = true;
+    bool seed_given = cli_given(argc, argv, "seed", 0);
     if (!o.corpus_path || !o.run_dir) {
         cli_error("train: --corpus and -o RUN_DIR are required (see tunegan train --help)");
         return 1;
@@ -136,12 +124,11 @@ int cli_train(int argc, char **argv)
         o.on_log = show_line;
         o.user = &view;
     }
-    o.stop = &stop_flag;
     o.dist = dist;
-    signal(SIGINT, on_sigint);
+    o.stop = cli_stop_on_sigint();
     adv_report rep;
     tg_status st = train_adv(&o, &rep, err, sizeof err);
-    signal(SIGINT, SIG_DFL);
+    cli_stop_release();
     if (st != TG_OK) {
         /* with several ranks, err is set on the one rank that tells (seqgan.c) */
         if (err[0] && !root) cli_error("train: rank %d: %s", dist_rank(dist), err);

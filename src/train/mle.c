@@ -267,18 +267,26 @@ static tg_status fresh_run(run_state *r, char *err, size_t err_len)
     return TG_OK;
 }
 
+tg_status train_open_corpus(const char *path, int batch, int ranks, data_corpus **corpus, char *err,
+                            size_t err_len)
+{
+    if (batch < ranks)
+        return tg_fail(err, err_len, TG_ERR_ARG, "--batch %d is smaller than the number of ranks (%d)", batch,
+                       ranks);
+    data_error derr = {{0}};
+    tg_status s = data_corpus_open(path, corpus, &derr);
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", path, derr.what);
+    if ((*corpus)->split_count[DATA_TRAIN] == 0)
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", path);
+    return TG_OK;
+}
+
 /* This rank's part of opening: the corpus, and on rank 0 the run folder. */
 static tg_status open_local(run_state *r, char *err, size_t err_len)
 {
     const train_options *o = r->opt;
-    if (o->batch < r->size)
-        return tg_fail(err, err_len, TG_ERR_ARG, "--batch %d is smaller than the number of ranks (%d)", o->batch,
-                       r->size);
-    data_error derr = {{0}};
-    tg_status s = data_corpus_open(o->corpus_path, &r->corpus, &derr);
-    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", o->corpus_path, derr.what);
-    if (r->corpus->split_count[DATA_TRAIN] == 0)
-        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", o->corpus_path);
+    tg_status s = train_open_corpus(o->corpus_path, o->batch, r->size, &r->corpus, err, err_len);
+    if (s != TG_OK) return s;
     /* three streams from one seed: init (seed), batches and dropout (seed + constants) */
     tg_rng_seed(&r->rng_batch, o->seed ^ 0x62617463686573ULL);
     tg_rng_seed(&r->rng_dropout, o->seed ^ 0x64726f706f7574ULL);

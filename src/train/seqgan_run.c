@@ -246,14 +246,8 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
 static tg_status open_local(adv_run *r, char *err, size_t err_len)
 {
     const adv_options *o = r->o;
-    if (r->B < r->size)
-        return tg_fail(err, err_len, TG_ERR_ARG, "--batch %d is smaller than the number of ranks (%d)", r->B,
-                       r->size);
-    data_error derr = {{0}};
-    tg_status s = data_corpus_open(o->corpus_path, &r->corpus, &derr);
-    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", o->corpus_path, derr.what);
-    if (r->corpus->split_count[DATA_TRAIN] == 0)
-        return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", o->corpus_path);
+    tg_status s = train_open_corpus(o->corpus_path, r->B, r->size, &r->corpus, err, err_len);
+    if (s != TG_OK) return s;
     r->V = (int)r->corpus->vocab_size;
     tg_rng_seed(&r->rng_sample, o->seed ^ 0x73616d706c6573ULL);
     tg_rng_seed(&r->rng_rollout, o->seed ^ 0x726f6c6c6f7574ULL);

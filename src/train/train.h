@@ -72,6 +72,12 @@ typedef struct {
  * user on failure. */
 tg_status train_mle(const train_options *opt, train_report *rep, char *err, size_t err_len);
 
+/* Opens the corpus of a training run and checks what both trainers need: a
+ * batch of at least one row per rank, and training pieces. err names the
+ * file. */
+tg_status train_open_corpus(const char *path, int batch, int ranks, data_corpus **corpus, char *err,
+                            size_t err_len);
+
 /* Mean NLL per token (nats) of the model on a split, over consecutive windows
  * of the model's context (each token scored once); *n_tokens gets the count.
  * max_windows 0: all. */
