@@ -119,9 +119,8 @@ typedef struct {
     double t0, round_t0, last_t;
 } cli_train_view;
 
-/* rounds: the run's total; first_round: the first round this process runs
- * (1, or one past a resumed round) */
-void cli_train_view_begin(cli_train_view *v, int rounds, int d_pretrain, int first_round);
+/* rounds: the run's total; d_pretrain: its D pre-training steps */
+void cli_train_view_begin(cli_train_view *v, int rounds, int d_pretrain);
 /* Shows one log line (JSON) on stderr. */
 void cli_train_view_line(cli_train_view *v, const char *json);
 

@@ -49,19 +49,13 @@ static void on_batch(void *user, int done, int num, double tok_per_s)
     fflush(stderr);
 }
 
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* The checkpoint of a run folder or a file; malloc'ed. */
 static char *model_path(const char *arg)
 {
     size_t n = strlen(arg);
     char *p = malloc(n + 32);
     if (!p) return NULL;
-    if (is_dir(arg))
+    if (tg_is_dir(arg))
         snprintf(p, n + 32, "%s%smodel.safetensors", arg, n && arg[n - 1] == '/' ? "" : "/");
     else
         memcpy(p, arg, n + 1);
@@ -280,7 +274,7 @@ int cli_generate(int argc, char **argv)
                   errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
         goto done;
     }
-    if (!is_dir(out_dir)) {
+    if (!tg_is_dir(out_dir)) {
         cli_error("%s: exists and is not a folder", out_dir);
         goto done;
     }

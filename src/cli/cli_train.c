@@ -117,7 +117,7 @@ int cli_train(int argc, char **argv)
     bool root = dist_is_root(dist);
     int ranks = dist_size(dist);
     cli_train_view view;
-    cli_train_view_begin(&view, o.rounds, o.d_pretrain, 1);
+    cli_train_view_begin(&view, o.rounds, o.d_pretrain);
     if (root) {
         if (resume) fprintf(stderr, "tunegan: resuming: the run's random states come from its checkpoint\n");
         o.logger = cli_logger(); /* the other ranks train in silence */

@@ -12,12 +12,12 @@
 #include "cli.h"
 #include "core/core.h"
 
-void cli_train_view_begin(cli_train_view *v, int rounds, int d_pretrain, int first_round)
+void cli_train_view_begin(cli_train_view *v, int rounds, int d_pretrain)
 {
     memset(v, 0, sizeof *v);
     v->rounds = rounds;
     v->d_pretrain = d_pretrain;
-    v->first_round = first_round;
+    v->first_round = 1; /* moved on by the first line of a resumed run */
     v->t0 = tg_now_sec();
 }
 

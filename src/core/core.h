@@ -7,6 +7,7 @@
 #define TG_CORE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "tunegan.h"
@@ -28,6 +29,10 @@ tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem);
 /* Reads a whole file into a malloc'ed buffer. Files over max_bytes give ERR_TOO_LARGE
  * before anything is allocated; a missing file gives ERR_NOT_FOUND. */
 tg_status tg_file_read_all(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
+
+/* Whether path names something (any kind) / a folder. */
+bool tg_file_exists(const char *path);
+bool tg_is_dir(const char *path);
 
 /* Makes the folder path and any missing parents (as `mkdir -p`); a path that
  * exists as a folder is fine. TG_ERR_IO otherwise, with errno set. */

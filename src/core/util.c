@@ -144,7 +144,13 @@ tg_status tg_file_write_all(const char *path, const void *data, size_t size)
     return tg_atomic_commit(&f);
 }
 
-static bool is_dir(const char *path)
+bool tg_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+bool tg_is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -161,7 +167,7 @@ tg_status tg_make_dirs(const char *path)
         if (p[i] != '/' && p[i] != 0) continue;
         char c = p[i];
         p[i] = 0;
-        if (mkdir(p, 0777) != 0 && !is_dir(p)) s = TG_ERR_IO;
+        if (mkdir(p, 0777) != 0 && !tg_is_dir(p)) s = TG_ERR_IO;
         p[i] = c;
     }
     int saved = errno;

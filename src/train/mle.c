@@ -160,12 +160,6 @@ static void run_paths(run_state *r)
     snprintf(r->log_path, sizeof r->log_path, "%s/log.jsonl", r->opt->run_dir);
 }
 
-static bool file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 static tg_status save_checkpoint(run_state *r, char *err, size_t err_len)
 {
     char rb[80], rd[80];
@@ -245,7 +239,7 @@ static tg_status resume_run(run_state *r, char *err, size_t err_len)
 static tg_status fresh_run(run_state *r, char *err, size_t err_len)
 {
     const train_options *o = r->opt;
-    if (file_exists(r->model_path))
+    if (tg_file_exists(r->model_path))
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "%s already holds a run: pass --resume to continue it, or choose another folder", o->run_dir);
     model_config cfg = o->model;

@@ -28,18 +28,6 @@ static void paths(adv_run *r)
     snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", d);
 }
 
-static bool exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* What must not change across a resume: the shapes of the buffers and data. */
 static void signature(const adv_run *r, char *buf, size_t n)
 {
@@ -197,13 +185,13 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
 static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
 {
     const adv_options *o = r->o;
-    if (exists(r->path_g))
+    if (tg_file_exists(r->path_g))
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "%s already holds a run: pass --resume to continue it, or choose another folder", o->run_dir);
     if (!o->init_path)
         return tg_fail(err, err_len, TG_ERR_ARG, "--init PRETRAIN_RUN_DIR is required: the generator starts from a pretrain run");
     char init[1100];
-    if (is_dir(o->init_path)) snprintf(init, sizeof init, "%s/model.safetensors", o->init_path);
+    if (tg_is_dir(o->init_path)) snprintf(init, sizeof init, "%s/model.safetensors", o->init_path);
     else snprintf(init, sizeof init, "%s", o->init_path);
     model_meta *meta = NULL;
     tg_status s = model_load(init, r->B, &r->G, &meta, err, err_len);
