@@ -477,52 +477,31 @@ static int cmd_make(const opts *o, char *err, size_t en)
 }
 
 /* ------------------------------------------------------------------------ */
-/* oracle sample: a TGCORPUS v1 file (src/data/data.h) built in memory. */
+/* oracle sample: a corpus file written by src/data (data_write_corpus). */
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-#define ALIGN8(x) (((x) + 7) & ~(uint64_t)7)
 #define PATH_CHARS 8 /* "s0000000" and a NUL: pieces are named by their number */
 
 /* ids: P pieces of len tokens each; the first n_train are training pieces, the rest valid. */
 static tg_status write_corpus(const char *path, const char *config, int V, const uint16_t *ids,
                               uint64_t P, uint32_t len, uint64_t n_train)
 {
-    uint64_t cfg_size = strlen(config), paths_size = P * (PATH_CHARS + 1);
-    uint64_t index_off = ALIGN8(DATA_HEADER_SIZE + cfg_size + 1);
-    uint64_t paths_off = index_off + P * sizeof(data_piece);
-    uint64_t tokens_off = ALIGN8(paths_off + paths_size), size = tokens_off + P * len * 2;
-    uint8_t *f = calloc(1, size);
-    if (!f) return TG_ERR_NOMEM;
-    memcpy(f + DATA_HEADER_SIZE, config, cfg_size + 1);
-    for (uint64_t i = 0; i < P; i++) {
-        data_piece e = {i * len, len, (uint32_t)(i * (PATH_CHARS + 1)), PATH_CHARS,
-                        (uint8_t)(i < n_train ? DATA_TRAIN : DATA_VALID), 0, 0};
-        memcpy(f + index_off + i * sizeof e, &e, sizeof e);
-        snprintf((char *)f + paths_off + i * (PATH_CHARS + 1), PATH_CHARS + 1, "s%07llu",
-                 (unsigned long long)(i % 10000000));
+    char *names = malloc(P * (PATH_CHARS + 1) + 1);
+    const char **paths = malloc((P + 1) * sizeof *paths);
+    data_out_piece *pieces = malloc((P + 1) * sizeof *pieces);
+    tg_status st = TG_ERR_NOMEM;
+    if (names && paths && pieces) {
+        for (uint64_t i = 0; i < P; i++) {
+            paths[i] = names + i * (PATH_CHARS + 1);
+            snprintf(names + i * (PATH_CHARS + 1), PATH_CHARS + 1, "s%07llu", (unsigned long long)(i % 10000000));
+            pieces[i] = (data_out_piece){ids + i * len, len, (uint32_t)i,
+                                         (uint8_t)(i < n_train ? DATA_TRAIN : DATA_VALID), 0};
+        }
+        data_error derr = {{0}};
+        st = data_write_corpus(path, config, V, paths, P, pieces, P, &derr);
     }
-    for (uint64_t k = 0; k < P * len; k++) {
-        f[tokens_off + 2 * k] = (uint8_t)(ids[k] & 0xff);
-        f[tokens_off + 2 * k + 1] = (uint8_t)(ids[k] >> 8);
-    }
-    memcpy(f, DATA_MAGIC, 8);
-    put32(f + 8, DATA_VERSION);
-    put32(f + 12, (uint32_t)V);
-    put64(f + 16, P), put64(f + 24, P * len), put64(f + 32, DATA_HEADER_SIZE), put64(f + 40, cfg_size);
-    put64(f + 48, index_off), put64(f + 56, paths_off), put64(f + 64, paths_size);
-    put64(f + 72, tokens_off), put64(f + 80, size);
-    put64(f + 88, data_checksum(DATA_CHECKSUM_INIT, f + DATA_HEADER_SIZE, size - DATA_HEADER_SIZE));
-    tg_status st = tg_file_write_all(path, f, size);
-    free(f);
+    free(names);
+    free(paths);
+    free(pieces);
     return st;
 }
 

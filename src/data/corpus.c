@@ -282,16 +282,16 @@ static void le64(uint8_t *p, uint64_t v)
     for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static tg_status write_corpus(const char *out_path, const char *config, int vocab_size,
-                              const data_file *files, const file_result *res, size_t n_files,
-                              data_error *err)
+tg_status data_write_corpus(const char *out_path, const char *config, int vocab_size, const char *const *paths,
+                            size_t n_paths, const data_out_piece *pieces, size_t n_pieces, data_error *err)
 {
-    uint64_t n_pieces = 0, n_tokens = 0, paths_size = 0;
-    for (size_t i = 0; i < n_files; i++) {
-        if (res[i].status != TG_OK) continue;
-        n_pieces += res[i].n_pieces;
-        for (size_t k = 0; k < res[i].n_pieces; k++) n_tokens += res[i].pieces[k].seq.n;
-        paths_size += strlen(files[i].rel) + 1;
+    uint64_t n_tokens = 0, paths_size = 0;
+    for (size_t k = 0; k < n_pieces; k++) n_tokens += pieces[k].n;
+    uint32_t *path_at = malloc((n_paths + 1) * sizeof *path_at);
+    if (!path_at) return TG_ERR_NOMEM;
+    for (size_t i = 0; i < n_paths; i++) {
+        path_at[i] = (uint32_t)paths_size;
+        paths_size += strlen(paths[i]) + 1;
     }
     uint64_t config_size = strlen(config);
     uint64_t config_off = DATA_HEADER_SIZE;
@@ -300,6 +300,7 @@ static tg_status write_corpus(const char *out_path, const char *config, int voca
     uint64_t tokens_off = align8(paths_off + paths_size);
     uint64_t file_size = tokens_off + n_tokens * 2;
     if (paths_size > UINT32_MAX) {
+        free(path_at);
         data_fail(err, "%s: the paths of the pieces exceed 4 GiB", out_path);
         return TG_ERR_TOO_LARGE;
     }
@@ -307,6 +308,7 @@ static tg_status write_corpus(const char *out_path, const char *config, int voca
     tg_atomic_file af;
     tg_status st = tg_atomic_open(&af, out_path);
     if (st != TG_OK) {
+        free(path_at);
         data_fail(err, "cannot write %s: %s", out_path, strerror(errno));
         return st;
     }
@@ -317,26 +319,17 @@ static tg_status write_corpus(const char *out_path, const char *config, int voca
     put(&w, config, config_size + 1);
     pad8(&w);
     uint64_t tok_at = 0;
-    uint32_t path_at = 0;
-    for (size_t i = 0; i < n_files; i++) {
-        if (res[i].status != TG_OK) continue;
-        uint32_t plen = (uint32_t)strlen(files[i].rel);
-        for (size_t k = 0; k < res[i].n_pieces; k++) {
-            data_piece e = {tok_at, (uint32_t)res[i].pieces[k].seq.n, path_at, plen,
-                            (uint8_t)files[i].split, res[i].pieces[k].transpose, 0};
-            put(&w, &e, sizeof e);
-            tok_at += res[i].pieces[k].seq.n;
-        }
-        path_at += plen + 1;
+    for (size_t k = 0; k < n_pieces; k++) {
+        const data_out_piece *q = &pieces[k];
+        data_piece e = {tok_at, q->n, path_at[q->path], (uint32_t)strlen(paths[q->path]), q->split, q->transpose,
+                        0};
+        put(&w, &e, sizeof e);
+        tok_at += q->n;
     }
-    for (size_t i = 0; i < n_files; i++)
-        if (res[i].status == TG_OK) put(&w, files[i].rel, strlen(files[i].rel) + 1);
+    free(path_at);
+    for (size_t i = 0; i < n_paths; i++) put(&w, paths[i], strlen(paths[i]) + 1);
     pad8(&w);
-    for (size_t i = 0; i < n_files; i++) {
-        if (res[i].status != TG_OK) continue;
-        for (size_t k = 0; k < res[i].n_pieces; k++)
-            put(&w, res[i].pieces[k].seq.ids, res[i].pieces[k].seq.n * 2);
-    }
+    for (size_t k = 0; k < n_pieces; k++) put(&w, pieces[k].ids, (size_t)pieces[k].n * 2);
     if (!w.failed && w.at != file_size) w.failed = true; /* layout arithmetic disagrees */
 
     memcpy(header, DATA_MAGIC, 8);
@@ -361,6 +354,36 @@ static tg_status write_corpus(const char *out_path, const char *config, int voca
     }
     st = tg_atomic_commit(&af);
     if (st != TG_OK) data_fail(err, "cannot write %s: %s", out_path, strerror(errno));
+    return st;
+}
+
+/* The build's files and pieces as data_write_corpus takes them (the files
+ * that were read, in order). */
+static tg_status write_corpus(const char *out_path, const char *config, int vocab_size,
+                              const data_file *files, const file_result *res, size_t n_files,
+                              data_error *err)
+{
+    size_t n_paths = 0, n_pieces = 0;
+    for (size_t i = 0; i < n_files; i++)
+        if (res[i].status == TG_OK) n_paths++, n_pieces += res[i].n_pieces;
+    const char **paths = malloc((n_paths + 1) * sizeof *paths);
+    data_out_piece *pieces = malloc((n_pieces + 1) * sizeof *pieces);
+    if (!paths || !pieces) {
+        free(paths);
+        free(pieces);
+        return TG_ERR_NOMEM;
+    }
+    size_t p = 0, q = 0;
+    for (size_t i = 0; i < n_files; i++) {
+        if (res[i].status != TG_OK) continue;
+        for (size_t k = 0; k < res[i].n_pieces; k++)
+            pieces[q++] = (data_out_piece){res[i].pieces[k].seq.ids, (uint32_t)res[i].pieces[k].seq.n,
+                                           (uint32_t)p, (uint8_t)files[i].split, res[i].pieces[k].transpose};
+        paths[p++] = files[i].rel;
+    }
+    tg_status st = data_write_corpus(out_path, config, vocab_size, paths, n_paths, pieces, n_pieces, err);
+    free(paths);
+    free(pieces);
     return st;
 }
 

@@ -209,6 +209,23 @@ typedef struct {
     int n_top;
 } data_stats;
 
+/* A piece to write: its tokens, its split, its transposition, and the index
+ * of its source's path among the paths given (pieces of one file share it). */
+typedef struct {
+    const uint16_t *ids;
+    uint32_t n;
+    uint32_t path;
+    uint8_t split;       /* data_split */
+    int8_t transpose;
+} data_out_piece;
+
+/* Writes a corpus file (the format above) under a temporary name, renamed
+ * when complete: config is the tokenizer's configuration string, paths the
+ * sources' paths in the order they are stored. data_build writes through it;
+ * so do tools that make corpora of their own (tools/oracle.c). */
+tg_status data_write_corpus(const char *out_path, const char *config, int vocab_size, const char *const *paths,
+                            size_t n_paths, const data_out_piece *pieces, size_t n_pieces, data_error *err);
+
 /* Statistics of a corpus; tok must be the corpus's tokenizer. */
 tg_status data_compute_stats(const data_corpus *c, const tok_tokenizer *tok, data_stats *st);
 
