@@ -225,7 +225,8 @@ static double matvec_error(nn_matvec_isa isa, int B, int C, int OC, int flags, i
 static void test_matvec(void)
 {
     static const int shapes[][3] = {{1, 1, 1},    {1, 7, 9},     {2, 17, 13},  {3, 256, 768},
-                                    {1, 1024, 256}, {5, 64, 255}, {16, 256, 577}, {4, 33, 8}};
+                                    {1, 1024, 256}, {5, 64, 255}, {16, 256, 577}, {4, 33, 8},
+                                    {7, 1024, 37},  {32, 96, 300}};
     static const int flags[] = {0, NN_MV_GELU, NN_MV_ADD};
     tg_rng rng;
     tg_rng_seed(&rng, 11);

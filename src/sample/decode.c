@@ -83,7 +83,7 @@ static void store_kv(sample_state *s, int l, int pos0, int n)
  * A few rows (one new token per sequence) go through nn_matvec, which reads
  * each weight matrix once; a prefill of many rows through sgemm, with the
  * epilogue as separate passes. tmp: (rows,OC) floats for the latter. */
-enum { SAMPLE_MATVEC_MAX_ROWS = 16 };
+enum { SAMPLE_MATVEC_MAX_ROWS = 32 };
 
 static void linear(sample_state *s, float *out, const float *inp, const float *w,
                    const float *bias, int rows, int C, int OC, int flags)
