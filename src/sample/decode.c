@@ -7,9 +7,10 @@
  * it needs only, rows R-1-i .. R-1 of the table (the skewing trick of the
  * full pass is a way to get the same numbers for all queries at once).
  *
- * The softmax follows nn_attention_forward's order of operations (unscaled
- * logits, max, nn_expf_fast((x - max) * scale)), so cached and full logits
- * agree to rounding. Threads split the (sequence, head) pairs.
+ * The softmax is nn_attention_forward's row kernel (unscaled logits, max,
+ * nn_expf_fast((x - max) * scale)), so cached and full logits agree to
+ * rounding. Threads split the heads for the relative terms (one product per
+ * head for all sequences) and the (sequence, head) pairs for the rest.
  *
  * Left out: batching sequences of different lengths (all sequences of a state
  * advance together), attention-probability dropout (unused when sampling).
@@ -19,45 +20,83 @@
 
 #include "sample.h"
 
+/* The relative terms of query i of the chunk (position P = pos0 + i) for
+ * every sequence and head: relsc[h][b][j] = q_bh . E_h[j - P], j = 0..P. All
+ * sequences are at the same position, so they share the table's rows
+ * R-1-P .. R-1: one product of B queries with those rows per head, where
+ * nn_matvec reads the rows once for a group of queries. */
+static void relative_terms(sample_state *s, int l, int i, int n, int P)
+{
+    const int B = s->B, H = s->H, D = s->D, C = s->C, T = s->T_ctx;
+    const float *rel = s->p->blocks[l].rel;
+#ifdef TG_HAVE_OPENMP
+    const size_t work = (size_t)B * H * (P + 1) * D;
+#pragma omp parallel for schedule(static) if (work >= NN_PAR_MIN)
+#endif
+    for (int h = 0; h < H; h++) {
+        float *qh = s->qh + (size_t)h * B * D;
+        for (int b = 0; b < B; b++)
+            memcpy(qh + (size_t)b * D, s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D,
+                   (size_t)D * sizeof(float));
+        /* distance j - P lives in row R-1 + (j - P) */
+        const float *E = rel + ((size_t)h * s->R + (s->R - 1 - P)) * D;
+        float *out = s->relsc + (size_t)h * B * T;
+        nn_matvec(out, qh, E, NULL, B, D, P + 1, 0); /* rows of P+1 floats, packed */
+    }
+}
+
+/* o (D) = sum over j < n of a[j] V[j] (V: n rows of D), in slices of 32
+ * columns whose sums stay in registers across the rows (summing into o
+ * itself would wait on a store and a load for every row). */
+static void weighted_sum(float *o, const float *a, const float *V, int n, int D)
+{
+    enum { W = 32 };
+    int d0 = 0;
+    for (; d0 + W <= D; d0 += W) {
+        float acc[W] = {0};
+        for (int j = 0; j < n; j++) {
+            const float w = a[j], *v = V + (size_t)j * D + d0;
+            for (int u = 0; u < W; u++) acc[u] += w * v[u];
+        }
+        memcpy(o + d0, acc, sizeof acc);
+    }
+    for (; d0 < D; d0++) {
+        float acc = 0.0f;
+        for (int j = 0; j < n; j++) acc += a[j] * V[(size_t)j * D + d0];
+        o[d0] = acc;
+    }
+}
+
 /* Attention of the chunk's n queries (positions pos0..pos0+n-1) of layer l,
- * whose keys and values are already in the cache: atty (B,n,C). */
+ * whose keys and values are already in the cache: atty (B,n,C). Query by
+ * query: the relative terms for all sequences, then per (sequence, head) the
+ * logits q . k_j (+ the relative term), the softmax (rowops.c's, as in
+ * nn_attention_forward) and the weighted sum of the values. */
 static void attend(sample_state *s, int l, int pos0, int n)
 {
     const int B = s->B, H = s->H, D = s->D, C = s->C, T = s->T_ctx;
     const float scale = 1.0f / sqrtf((float)D);
-    const float *rel = s->R ? s->p->blocks[l].rel : NULL;
+    for (int i = 0; i < n; i++) {
+        const int P = pos0 + i; /* the query's position: keys 0..P */
+        if (s->R) relative_terms(s, l, i, n, P);
 #ifdef TG_HAVE_OPENMP
-    /* one token of a few sequences: too little work to wake the threads */
-    const size_t work = (size_t)B * H * n * (pos0 + n) * D;
+        /* one token of a few sequences: too little work to wake the threads */
+        const size_t work = (size_t)B * H * (P + 1) * D;
 #pragma omp parallel for collapse(2) schedule(static) if (work >= NN_PAR_MIN)
 #endif
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < H; h++) {
-            size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
-            const float *K = s->k + base, *Vv = s->v + base;
-            float *sc = s->scores + ((size_t)b * H + h) * T;
-            const float *E = rel ? rel + (size_t)h * s->R * D : NULL;
-            for (int i = 0; i < n; i++) {
-                const int P = pos0 + i; /* the query's position: keys 0..P */
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < H; h++) {
+                size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
+                const float *K = s->k + base, *Vv = s->v + base;
+                float *sc = s->scores + ((size_t)b * H + h) * T;
                 const float *q = s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D;
-                /* sc (P+1) = K (P+1,D) q, plus E's rows for distances -P..0
-                 * (distance j - P lives in row R-1 + (j - P)): two
-                 * matrix-vector products over contiguous rows */
-                nn_matvec(sc, q, K, NULL, 1, D, P + 1, 0);
-                if (E) nn_matvec(sc, q, E + (size_t)(s->R - 1 - P) * D, NULL, 1, D, P + 1, NN_MV_ADD);
-                float mx = sc[0];
-                for (int j = 1; j <= P; j++) mx = sc[j] > mx ? sc[j] : mx;
-                for (int j = 0; j <= P; j++) sc[j] = nn_expf_fast((sc[j] - mx) * scale);
-                float sum = 0.0f;
-                for (int j = 0; j <= P; j++) sum += sc[j];
-                float inv = 1.0f / sum;
-                float *o = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
-                for (int d = 0; d < D; d++) o[d] = 0.0f;
-                for (int j = 0; j <= P; j++) {
-                    float w = sc[j] * inv;
-                    const float *vj = Vv + (size_t)j * D;
-                    for (int d = 0; d < D; d++) o[d] += w * vj[d];
+                nn_matvec(sc, q, K, NULL, 1, D, P + 1, 0); /* sc (P+1) = K (P+1,D) q */
+                if (s->R) {
+                    const float *r = s->relsc + (size_t)h * B * T + (size_t)b * (P + 1);
+                    for (int j = 0; j <= P; j++) sc[j] += r[j];
                 }
+                nn_softmax_row(sc, P + 1, P + 1, scale);
+                weighted_sum(s->atty + ((size_t)b * n + i) * C + (size_t)h * D, sc, Vv, P + 1, D);
             }
         }
     }

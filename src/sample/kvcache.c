@@ -54,10 +54,12 @@ tg_status sample_state_create(const tg_model *model, int max_batch, int max_chun
     s->rstd = alloc_floats(BN, &s->act_bytes);
     s->last = alloc_floats((size_t)max_batch * C, &s->act_bytes);
     s->scores = alloc_floats((size_t)max_batch * s->H * s->T_ctx, &s->act_bytes);
+    s->qh = alloc_floats((size_t)max_batch * C, &s->act_bytes);
+    s->relsc = alloc_floats(s->R ? (size_t)max_batch * s->H * s->T_ctx : 0, &s->act_bytes);
     s->tokens = calloc(BN, sizeof(int));
     s->act_bytes += BN * sizeof(int);
     if (!s->k || !s->v || !s->x || !s->ln || !s->qkv || !s->atty || !s->tmp || !s->fch ||
-        !s->mean || !s->rstd || !s->last || !s->scores || !s->tokens) {
+        !s->mean || !s->rstd || !s->last || !s->scores || !s->qh || !s->relsc || !s->tokens) {
         sample_state_free(s);
         return TG_ERR_NOMEM;
     }
@@ -80,6 +82,8 @@ void sample_state_free(sample_state *s)
     free(s->rstd);
     free(s->last);
     free(s->scores);
+    free(s->qh);
+    free(s->relsc);
     free(s->tokens);
     free(s);
 }

@@ -205,6 +205,8 @@ struct sample_state {
     float *mean, *rstd;       /* (B,n) LayerNorm statistics (not needed, the kernel writes them) */
     float *last;              /* (B,C) final LayerNorm of each sequence's last token */
     float *scores;            /* (B,H,T_ctx) attention logits of one query per (b,h) */
+    float *qh;                /* (H,B,D) one query of every sequence, grouped by head */
+    float *relsc;             /* (H,B,T_ctx) its relative terms q . E[j - i] */
     int *tokens;              /* (B,n) the chunk's tokens */
     size_t cache_bytes, act_bytes;
 };
