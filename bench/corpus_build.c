@@ -18,15 +18,11 @@
 #include "core/core.h"
 #include "data/data.h"
 
+#include "bench.h"
+
 #ifndef TG_BENCH_SHARED_DATA
 #define TG_BENCH_SHARED_DATA "../shared/data"
 #endif
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -70,13 +66,13 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        qsort(t, (size_t)runs, sizeof t[0], cmp_double);
+        double med = bench_median(t, runs);
         char label[16] = "all";
         if (thread_list[k]) snprintf(label, sizeof label, "%d", thread_list[k]);
         printf("threads %-4s median %.3f s  min %.3f s  max %.3f s  (%zu files, %zu tokens, "
                "%.0f files/s)\n",
-               label, t[runs / 2], t[0], t[runs - 1], rep.files_read,
-               rep.tokens[0] + rep.tokens[1] + rep.tokens[2], (double)rep.files_read / t[runs / 2]);
+               label, med, t[0], t[runs - 1], rep.files_read,
+               rep.tokens[0] + rep.tokens[1] + rep.tokens[2], (double)rep.files_read / med);
     }
     remove(out);
     return 0;

@@ -16,14 +16,10 @@
 #include "core/core.h"
 #include "nn/nn.h"
 
+#include "bench.h"
+
 typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
                         float, float *, int);
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Median seconds of reps calls (after one warm-up call). */
 static double time_gemm(gemm_fn fn, int ta, int tb, int M, int N, int K, const float *A,
@@ -36,28 +32,14 @@ static double time_gemm(gemm_fn fn, int ta, int tb, int M, int N, int K, const f
         fn(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N);
         t[r] = tg_now_sec() - t0;
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    return t[reps / 2];
-}
-
-/* A whole-string integer in [lo, hi], or exits with a message. */
-static int parse_int(const char *s, int lo, int hi, const char *what)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "bench_gemm: %s must be an integer in [%d, %d], got \"%s\"\n", what, lo,
-                hi, s);
-        fprintf(stderr, "usage: bench_gemm [threads (0: all cores)] [repetitions]\n");
-        exit(2);
-    }
-    return (int)v;
+    return bench_median(t, reps);
 }
 
 int main(int argc, char **argv)
 {
-    int threads = argc > 1 ? parse_int(argv[1], 0, 1024, "threads") : 0;
-    int reps = argc > 2 ? parse_int(argv[2], 1, 64, "repetitions") : 7;
+    static const char usage[] = "bench_gemm [threads (0: all cores)] [repetitions]";
+    int threads = argc > 1 ? bench_int("bench_gemm", "threads", argv[1], 0, 1024, usage) : 0;
+    int reps = argc > 2 ? bench_int("bench_gemm", "repetitions", argv[2], 1, 64, usage) : 7;
     nn_set_threads(threads);
     char info[256];
     printf("backend: %s\n", nn_blas_info(info, sizeof info));

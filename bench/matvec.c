@@ -17,15 +17,11 @@
 #include "core/core.h"
 #include "nn/nn.h"
 
+#include "bench.h"
+
 enum { N_LAYERS = 5, MAX_B = 64, INNER = 20 };
 
 static const int shapes[N_LAYERS][2] = {{256, 768}, {256, 256}, {256, 1024}, {1024, 256}, {256, 577}};
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct {
     float *w[N_LAYERS], *bias[N_LAYERS], *x, *out;
@@ -54,21 +50,7 @@ static double time_layers(const layer_set *ls, int isa, int B, int reps)
         for (int i = 0; i < INNER; i++) run_layers(ls, isa, B);
         t[r] = (tg_now_sec() - t0) / INNER;
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    return t[reps / 2];
-}
-
-static int parse_int(const char *s, int lo, int hi, const char *what)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "bench_matvec: %s must be an integer in [%d, %d], got \"%s\"\n", what, lo,
-                hi, s);
-        fprintf(stderr, "usage: bench_matvec [threads (0: all cores)] [repetitions]\n");
-        exit(2);
-    }
-    return (int)v;
+    return bench_median(t, reps);
 }
 
 static float *random_floats(tg_rng *rng, size_t n)
@@ -84,8 +66,9 @@ static float *random_floats(tg_rng *rng, size_t n)
 
 int main(int argc, char **argv)
 {
-    int threads = argc > 1 ? parse_int(argv[1], 0, 1024, "threads") : 1;
-    int reps = argc > 2 ? parse_int(argv[2], 1, 64, "repetitions") : 9;
+    static const char usage[] = "bench_matvec [threads (0: all cores)] [repetitions]";
+    int threads = argc > 1 ? bench_int("bench_matvec", "threads", argv[1], 0, 1024, usage) : 1;
+    int reps = argc > 2 ? bench_int("bench_matvec", "repetitions", argv[2], 1, 64, usage) : 9;
     nn_set_threads(threads);
     char info[256];
     printf("backend: %s\n", nn_blas_info(info, sizeof info));

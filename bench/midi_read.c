@@ -16,17 +16,13 @@
 
 #include "core/core.h"
 
+#include "bench.h"
+
 #define REPEATS 5
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* One pass over every file; returns the seconds taken, or -1 after an error. */
@@ -98,8 +94,7 @@ int main(int argc, char **argv)
     if (!status) {
         double total = 0;
         for (int r = 0; r < REPEATS; r++) total += times[r];
-        qsort(times, REPEATS, sizeof *times, cmp_double);
-        double med = times[REPEATS / 2];
+        double med = bench_median(times, REPEATS);
         printf("bench_midi_read: %s\n", dir);
         printf("files %zu, notes %zu\n", n, notes);
         printf("total time of %d repetitions %.3f s; median per repetition %.4f s "

@@ -29,16 +29,12 @@
 #include "sample/sample.h"
 #include "train/train.h"
 
+#include "bench.h"
+
 typedef struct {
     const char *preset;
     int rollouts, every, batch, seq_len, steps, threads, header;
 } bench_opts;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void usage_exit(const char *why)
 {
@@ -48,16 +44,17 @@ static void usage_exit(const char *why)
     exit(2);
 }
 
+/* The value of flag, s (NULL when missing), in [lo, hi], or exits through
+ * usage_exit. */
 static int parse_int(const char *flag, const char *s, int lo, int hi)
 {
-    char *end;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || end == s || *end != '\0' || v < lo || v > hi) {
+    int v;
+    if (!bench_int_parse(s, lo, hi, &v)) {
         char why[160];
         snprintf(why, sizeof why, "%s needs an integer in [%d, %d], got \"%s\"", flag, lo, hi, s ? s : "");
         usage_exit(why);
     }
-    return (int)v;
+    return v;
 }
 
 static bench_opts parse_args(int argc, char **argv)
@@ -198,12 +195,6 @@ static tg_status g_step(bench_run *r, const bench_opts *o, tg_rng *rng, int step
     return s;
 }
 
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return v[n / 2];
-}
-
 int main(int argc, char **argv)
 {
     bench_opts o = parse_args(argc, argv);
@@ -233,15 +224,16 @@ int main(int argc, char **argv)
         teardown(&r);
         return 1;
     }
-    const double tokens = (double)r.B * r.T, tm = median(mle, o.steps), tg = median(gen, o.steps);
+    const double tokens = (double)r.B * r.T, tm = bench_median(mle, o.steps),
+                 tg = bench_median(gen, o.steps);
     if (o.header)
         printf("| preset | B x T | rollouts N | every K | threads | MLE step ms (tok/s) | g-step ms (tok/s) | "
                "sample / rollouts / pg update ms | g-step / MLE step |\n| --- | --- | --- | --- | --- | --- | "
                "--- | --- | --- |\n");
     printf("| %s | %d x %d | %d | %d | %d | %.1f (%.0f) | %.1f (%.0f) | %.1f / %.1f / %.1f | %.1fx |\n", o.preset,
            r.B, r.T, o.rollouts, o.every, nn_get_threads(), tm * 1e3, tokens / tm, tg * 1e3, tokens / tg,
-           median(parts[0], o.steps) * 1e3, median(parts[1], o.steps) * 1e3, median(parts[2], o.steps) * 1e3,
-           tg / tm);
+           bench_median(parts[0], o.steps) * 1e3, bench_median(parts[1], o.steps) * 1e3,
+           bench_median(parts[2], o.steps) * 1e3, tg / tm);
     teardown(&r);
     return 0;
 }

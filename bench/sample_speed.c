@@ -27,48 +27,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/core.h"
 #include "model/model.h"
 #include "sample/sample.h"
 #include "tok/tok.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int parse_int(const char *s, int lo, int hi, const char *what)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "bench_sample_speed: %s must be an integer in [%d, %d], got \"%s\"\n", what,
-                lo, hi, s);
-        fprintf(stderr, "usage: bench_sample_speed [threads (0: all cores)] [new tokens] [repetitions] "
-                        "[all|cached]\n");
-        exit(2);
-    }
-    return (int)v;
-}
-
-/* CPU seconds of this process: on a shared machine the wall time counts the
- * time slices other jobs took; the CPU time does not. */
-static double cpu_sec(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "bench.h"
 
 /* Seconds for N steps of cached decoding of B sequences from BOS; *cpu gets
  * the CPU seconds. */
 static double run_cached(sample_state *s, int B, int N, int V, tg_rng *rng, float *logits, void *scratch,
                          double *cpu)
 {
-    double c0 = cpu_sec();
+    double c0 = bench_cpu_sec();
     int tok[16];
     sample_params p = sample_params_default();
     double t0 = tg_now_sec();
@@ -79,7 +51,7 @@ static double run_cached(sample_state *s, int B, int N, int V, tg_rng *rng, floa
         for (int b = 0; b < B; b++) tok[b] = sample_pick(logits + (size_t)b * V, NULL, V, &p, rng, scratch);
         if (i + 1 < N) sample_forward(s, tok, 1, logits);
     }
-    *cpu = cpu_sec() - c0;
+    *cpu = bench_cpu_sec() - c0;
     return tg_now_sec() - t0;
 }
 
@@ -139,9 +111,12 @@ static double run_uncached(tg_model *m, int B, int N, int V, tg_rng *rng, void *
 
 int main(int argc, char **argv)
 {
-    int threads = argc > 1 ? parse_int(argv[1], 0, 1024, "threads") : 1;
-    int N = argc > 2 ? parse_int(argv[2], 1, 255, "new tokens") : 128;
-    int reps = argc > 3 ? parse_int(argv[3], 1, 15, "repetitions") : 3;
+    static const char prog[] = "bench_sample_speed",
+                      usage[] = "bench_sample_speed [threads (0: all cores)] [new tokens] [repetitions] "
+                                "[all|cached]";
+    int threads = argc > 1 ? bench_int(prog, "threads", argv[1], 0, 1024, usage) : 1;
+    int N = argc > 2 ? bench_int(prog, "new tokens", argv[2], 1, 255, usage) : 128;
+    int reps = argc > 3 ? bench_int(prog, "repetitions", argv[3], 1, 15, usage) : 3;
     int all = argc <= 4 || strcmp(argv[4], "all") == 0;
     if (!all && strcmp(argv[4], "cached") != 0) {
         fprintf(stderr, "bench_sample_speed: the 4th argument is all or cached, got \"%s\"\n", argv[4]);
@@ -206,15 +181,11 @@ int main(int argc, char **argv)
             made += st.new_tokens;
             for (int b = 0; b < B; b++) tok_seq_free(&out[b]);
         }
-        qsort(tc_, (size_t)reps, sizeof(double), cmp_double);
-        qsort(tcpu, (size_t)reps, sizeof(double), cmp_double);
-        qsort(tu, (size_t)reps, sizeof(double), cmp_double);
-        qsort(ts, (size_t)reps, sizeof(double), cmp_double);
-        qsort(tg, (size_t)reps, sizeof(double), cmp_double);
-        double c = (double)B * N / tc_[reps / 2], u = all ? (double)B * N / tu[reps / 2] : 0.0;
-        printf("| %d | %.0f | %.0f | %.1fx | %.0f | %.0f (%.0f) | %.0f |\n", B, c, u, all ? c / u : 0.0,
-               all ? (double)B * 640 / ts[reps / 2] : 0.0, tg[reps / 2] > 0 ? 1.0 / tg[reps / 2] : 0.0,
-               (double)made / ((double)reps * B), (double)B * N / tcpu[reps / 2]);
+        double c = (double)B * N / bench_median(tc_, reps), cpu = (double)B * N / bench_median(tcpu, reps);
+        double u = all ? (double)B * N / bench_median(tu, reps) : 0.0;
+        double sl = all ? (double)B * 640 / bench_median(ts, reps) : 0.0, g = bench_median(tg, reps);
+        printf("| %d | %.0f | %.0f | %.1fx | %.0f | %.0f (%.0f) | %.0f |\n", B, c, u, all ? c / u : 0.0, sl,
+               g > 0 ? 1.0 / g : 0.0, (double)made / ((double)reps * B), cpu);
         fflush(stdout);
     }
     printf("\ncache and activations of the run state (batch 16): %.1f MiB\n",

@@ -13,25 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "core/core.h"
 #include "model/model.h"
 
-/* CPU seconds of this process: on a shared machine the wall time counts the
- * time slices other jobs took; the CPU time does not. */
-static double cpu_sec(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench.h"
 
 int main(int argc, char **argv)
 {
@@ -69,7 +55,7 @@ int main(int argc, char **argv)
     double *ms = malloc(sizeof(double) * (size_t)steps), *cpu_ms = malloc(sizeof(double) * (size_t)steps);
     float loss = 0;
     for (int s = 0; s < warm + steps; s++) {
-        double t0 = tg_now_sec(), c0 = cpu_sec();
+        double t0 = tg_now_sec(), c0 = bench_cpu_sec();
         model_zero_grad(m);
         loss = model_lm_forward(m, inputs, targets, B, T, NULL);
         model_lm_backward(m);
@@ -78,12 +64,10 @@ int main(int argc, char **argv)
         double dt = tg_now_sec() - t0;
         if (s >= warm) {
             ms[s - warm] = dt * 1e3;
-            cpu_ms[s - warm] = (cpu_sec() - c0) * 1e3;
+            cpu_ms[s - warm] = (bench_cpu_sec() - c0) * 1e3;
         }
     }
-    qsort(ms, (size_t)steps, sizeof(double), cmp_double);
-    qsort(cpu_ms, (size_t)steps, sizeof(double), cmp_double);
-    double med = ms[steps / 2], cpu_med = cpu_ms[steps / 2];
+    double med = bench_median(ms, steps), cpu_med = bench_median(cpu_ms, steps);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     char blas[256];
