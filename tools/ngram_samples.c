@@ -32,23 +32,12 @@
 #include "tok/tok.h"
 #include "tunegan.h"
 
+#include "tool_args.h"
+
 static int usage(void)
 {
     fprintf(stderr, "usage: ngram_samples --corpus CORPUS --order 1|2 --count N --seed S -o DIR\n");
     return 1;
-}
-
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "ngram_samples: %s must be a number in %ld..%ld, got '%s'\n", flag, lo, hi, s);
-        return 1;
-    }
-    *out = v;
-    return 0;
 }
 
 /* Draws an index from counts (total > 0). */
@@ -79,11 +68,11 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
             out_dir = v;
         else if (strcmp(a, "--order") == 0) {
-            if (parse_long(a, v, 1, 2, &order)) return 1;
+            if (tool_parse_long("ngram_samples", a, v, 1, 2, &order)) return 1;
         } else if (strcmp(a, "--count") == 0) {
-            if (parse_long(a, v, 1, 1000000, &count)) return 1;
+            if (tool_parse_long("ngram_samples", a, v, 1, 1000000, &count)) return 1;
         } else if (strcmp(a, "--seed") == 0) {
-            if (parse_long(a, v, 0, 2147483647L, &seed)) return 1;
+            if (tool_parse_long("ngram_samples", a, v, 0, 2147483647L, &seed)) return 1;
         } else
             return usage();
         i++;

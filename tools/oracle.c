@@ -40,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/core.h"
 #include "data/data.h"
@@ -48,6 +47,8 @@
 #include "sample/sample.h"
 #include "tok/tok.h"
 #include "tunegan.h"
+
+#include "tool_args.h"
 
 #define N_SPECIAL 3 /* PAD, BOS, EOS: ids below this are not content */
 
@@ -127,19 +128,6 @@ __attribute__((format(printf, 2, 3))) static int fail_cmd(const char *cmd, const
 /* ------------------------------------------------------------------------ */
 /* Arguments. */
 
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "oracle: %s must be a whole number in %ld..%ld, got '%s'\n", flag, lo, hi, s);
-        return 1;
-    }
-    *out = v;
-    return 0;
-}
-
 static int parse_double(const char *flag, const char *s, double lo, double hi, double *out)
 {
     char *end;
@@ -184,7 +172,7 @@ static int parse_valued(opts *o, int argc, char **argv, int *i)
     }
     if (is_std) return parse_double(a, v, 0.0, 100.0, &o->logit_std);
     if (is_temp) return parse_double(a, v, 0.01, 100.0, &o->temperature);
-    return parse_long(a, v, f->lo, f->hi, f->dst);
+    return tool_parse_long("oracle", a, v, f->lo, f->hi, f->dst);
 }
 
 /* Returns 0 to go on, 1 on an error, 2 after --help. */
@@ -359,9 +347,7 @@ static tg_status load_generator(const char *path, int B, const char *oracle_tok,
                                 tg_model **m, char *err, size_t en)
 {
     char file[4096];
-    struct stat sb;
-    bool dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-    snprintf(file, sizeof file, dir ? "%s/model.safetensors" : "%s", path);
+    model_checkpoint_path(path, file, sizeof file);
     model_meta *meta = NULL;
     tg_status st = model_load(file, B, m, &meta, err, en);
     if (st != TG_OK) return st;

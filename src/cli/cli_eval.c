@@ -94,11 +94,7 @@ static int eval_model(const char *run, const char *corpus_path, const char *spli
         return 1;
     }
     char path[1024];
-    struct stat sb;
-    if (stat(run, &sb) == 0 && S_ISDIR(sb.st_mode))
-        snprintf(path, sizeof path, "%s/model.safetensors", run);
-    else
-        snprintf(path, sizeof path, "%s", run);
+    model_checkpoint_path(run, path, sizeof path);
     data_corpus *c = NULL;
     data_error derr = {{0}};
     tg_status st = data_corpus_open(corpus_path, &c, &derr);

@@ -52,13 +52,9 @@ static void on_batch(void *user, int done, int num, double tok_per_s)
 /* The checkpoint of a run folder or a file; malloc'ed. */
 static char *model_path(const char *arg)
 {
-    size_t n = strlen(arg);
-    char *p = malloc(n + 32);
-    if (!p) return NULL;
-    if (tg_is_dir(arg))
-        snprintf(p, n + 32, "%s%smodel.safetensors", arg, n && arg[n - 1] == '/' ? "" : "/");
-    else
-        memcpy(p, arg, n + 1);
+    size_t n = strlen(arg) + 32;
+    char *p = malloc(n);
+    if (p) model_checkpoint_path(arg, p, n);
     return p;
 }
 

@@ -315,6 +315,16 @@ tg_status model_load_weights(tg_model *m, const char *path, char *err, size_t er
     return s;
 }
 
+void model_checkpoint_path(const char *run_or_file, char *buf, size_t n)
+{
+    size_t len = strlen(run_or_file);
+    if (tg_is_dir(run_or_file))
+        snprintf(buf, n, "%s%smodel.safetensors", run_or_file,
+                 len && run_or_file[len - 1] == '/' ? "" : "/");
+    else
+        snprintf(buf, n, "%s", run_or_file);
+}
+
 tg_status model_load(const char *path, int max_batch, tg_model **out, model_meta **meta_out,
                      char *err, size_t err_len)
 {

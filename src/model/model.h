@@ -269,6 +269,10 @@ size_t model_meta_count(const model_meta *meta);
 const char *model_meta_key(const model_meta *meta, size_t i);
 void model_meta_free(model_meta *meta); /* accepts NULL */
 
+/* The checkpoint a user names by a run folder (its model.safetensors) or by
+ * the file itself: the path into buf (n bytes, cut to fit). */
+void model_checkpoint_path(const char *run_or_file, char *buf, size_t n);
+
 /* Creates a model from a checkpoint: the config from its metadata, the
  * weights checked name by name and shape by shape. meta_out (may be NULL)
  * receives a copy of the metadata. On failure err says what is wrong and how

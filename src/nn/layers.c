@@ -257,6 +257,15 @@ void nn_gelu_forward(float *out, const float *inp, size_t N)
     }
 }
 
+/* GELU's derivative at x (the tanh form), with the forward's fast exp. */
+static inline float gelu_grad(float x)
+{
+    float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
+    float t = 2.0f / (1.0f + nn_expf_fast(-2.0f * u)) - 1.0f; /* tanh u */
+    float du = NN_GELU_K * (1.0f + 3.0f * NN_GELU_A * x * x);
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+}
+
 void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N)
 {
     ptrdiff_t n = (ptrdiff_t)N;
@@ -264,12 +273,7 @@ void nn_gelu_backward(float *dinp, const float *dout, const float *inp, size_t N
 #pragma omp parallel for simd schedule(static) if ((size_t)n >= NN_PAR_MIN)
 #endif
     for (ptrdiff_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
-        float t = 2.0f / (1.0f + nn_expf_fast(-2.0f * u)) - 1.0f; /* tanh u */
-        float du = NN_GELU_K * (1.0f + 3.0f * NN_GELU_A * x * x);
-        float grad = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
-        dinp[i] += grad * dout[i];
+        dinp[i] += gelu_grad(inp[i]) * dout[i];
     }
 }
 
@@ -280,12 +284,7 @@ void nn_gelu_backward_inplace(float *d, const float *inp, size_t N)
 #pragma omp parallel for simd schedule(static) if ((size_t)n >= NN_PAR_MIN)
 #endif
     for (ptrdiff_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float u = NN_GELU_K * (x + NN_GELU_A * x * x * x);
-        float t = 2.0f / (1.0f + nn_expf_fast(-2.0f * u)) - 1.0f; /* tanh u */
-        float du = NN_GELU_K * (1.0f + 3.0f * NN_GELU_A * x * x);
-        float grad = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
-        d[i] = grad * d[i];
+        d[i] = gelu_grad(inp[i]) * d[i];
     }
 }
 

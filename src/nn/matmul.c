@@ -327,6 +327,7 @@ static void blas_call(int ta, int tb, int M, int N, int K, float alpha, const fl
 }
 #endif
 
+#ifdef TG_HAVE_OPENBLAS
 /* Rows (or columns) per share when a product is cut into `parts` pieces:
  * a multiple of 16 so that every piece but the last starts on a whole
  * register block. */
@@ -335,6 +336,7 @@ static int share_size(int n, int parts)
     int s = (n + parts - 1) / parts;
     return (s + 15) / 16 * 16;
 }
+#endif
 
 void nn_matmul(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc)
@@ -398,9 +400,9 @@ void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alph
                        int count)
 {
     NN_ASSERT(count >= 0);
-#ifdef TG_HAVE_OPENBLAS
-    /* many products: one serial BLAS call per product, shared out over the
-     * threads; one: the product itself is shared out */
+    /* one product: the product itself is shared out over the threads; many:
+     * one serial call per product (BLAS, or the serial plain loops), the
+     * products shared out */
     if (count == 1) {
         nn_matmul(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
@@ -411,16 +413,4 @@ void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alph
     for (int i = 0; i < count; i++)
         nn_matmul_local(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda,
                         B + i * stride_b, ldb, beta, C + i * stride_c, ldc);
-#else
-    if (count == 1) {
-        nn_matmul_plain(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-#ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int i = 0; i < count; i++)
-        nn_matmul_serial(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda,
-                         B + i * stride_b, ldb, beta, C + i * stride_c, ldc);
-#endif
 }

@@ -37,12 +37,12 @@ static void signature(const adv_run *r, char *buf, size_t n)
 
 void adv_run_log(adv_run *r, const char *fmt, ...)
 {
+    if (!r->log) return; /* ranks other than 0 */
     char line[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (!r->log) return; /* ranks other than 0 */
     fprintf(r->log, "%s\n", line);
     fflush(r->log);
     if (r->o->on_log) r->o->on_log(r->o->user, line);
@@ -191,8 +191,7 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     if (!o->init_path)
         return tg_fail(err, err_len, TG_ERR_ARG, "--init PRETRAIN_RUN_DIR is required: the generator starts from a pretrain run");
     char init[1100];
-    if (tg_is_dir(o->init_path)) snprintf(init, sizeof init, "%s/model.safetensors", o->init_path);
-    else snprintf(init, sizeof init, "%s", o->init_path);
+    model_checkpoint_path(o->init_path, init, sizeof init);
     model_meta *meta = NULL;
     tg_status s = model_load(init, r->B, &r->G, &meta, err, err_len);
     if (s != TG_OK) return s;
