@@ -16,12 +16,6 @@ NGRAM=${1:?usage: test_cli_eval.sh NGRAM_SAMPLES}
 tmp=$(mktemp -d /tmp/tg_cli_eval.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/cli_lib.sh"
-# json KEY: the first number after "KEY": in $tmp/out
-json() { grep -o "\"$1\":[-0-9.e+null]*" "$tmp/out" | head -n 1 | cut -d: -f2; }
-# near A B TOL WHAT
-near() { if awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= t) }'; then ok
-         else fail "$4: $1 vs $2 (tol $3)"; fi; }
-less() { if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a + 0 < b + 0) }'; then ok; else fail "$3: $1 is not below $2"; fi; }
 
 mkdir "$tmp/a" "$tmp/b" "$tmp/empty" "$tmp/broken" "$tmp/all"
 for f in format0 format1 format2 tempo_map_f1; do cp "$DATA/$f.mid" "$tmp/a/"; done

@@ -104,14 +104,19 @@ run 0 "2 ranks with dropout again" $MPI -np 2 "$BIN" pretrain $D -o "$tmp/d2"
 cmp -s "$tmp/d1/model.safetensors" "$tmp/d2/model.safetensors" && ok || fail "dropout runs on 2 ranks differ"
 
 # errors
-cat >"$tmp/rank1_missing.sh" <<EOS
+# rank1_missing SCRIPT COMMAND ARGS OUT: writes SCRIPT, which runs tunegan
+# COMMAND ARGS (ARGS naming $tmp/c.corpus) with rank 1 alone given a corpus
+# that does not exist
+rank1_missing() {
+    cat >"$1" <<EOS
 #!/bin/sh
-# rank 1 alone is given a corpus that does not exist
 c="$tmp/c.corpus"
 [ "\$OMPI_COMM_WORLD_RANK" = 1 ] && c="$tmp/none.corpus"
-exec "$BIN" pretrain ${M/--corpus $tmp\/c.corpus/} --corpus "\$c" -o "$tmp/e1"
+exec "$BIN" $2 ${3/--corpus $tmp\/c.corpus/} --corpus "\$c" -o "$4"
 EOS
-chmod +x "$tmp/rank1_missing.sh"
+    chmod +x "$1"
+}
+rank1_missing "$tmp/rank1_missing.sh" pretrain "$M" "$tmp/e1"
 run 1 "rank 1 fails to start" $MPI -np 2 "$tmp/rank1_missing.sh"
 has_err "rank 1: " "rank 1 fails to start"; has_err "none.corpus" "rank 1 fails to start"
 [ "$(grep -c 'none.corpus' "$tmp/err")" -eq 1 ] && ok || fail "rank 1 fails to start: want the message once"
@@ -189,14 +194,7 @@ run 0 "train: one process to phase 3" "$BIN" train $A -o "$tmp/tr12" --stop-afte
 run 0 "train: resumed by 2 ranks" $MPI -np 2 "$BIN" train $A -o "$tmp/tr12" --resume
 compare_train "train, 1 -> 2 ranks" "$tmp/t1" "$tmp/tr12"
 
-cat >"$tmp/train_rank1_missing.sh" <<EOS
-#!/bin/sh
-# rank 1 alone is given a corpus that does not exist
-c="$tmp/c.corpus"
-[ "\$OMPI_COMM_WORLD_RANK" = 1 ] && c="$tmp/none.corpus"
-exec "$BIN" train ${A/--corpus $tmp\/c.corpus/} --corpus "\$c" -o "$tmp/te1"
-EOS
-chmod +x "$tmp/train_rank1_missing.sh"
+rank1_missing "$tmp/train_rank1_missing.sh" train "$A" "$tmp/te1"
 run 1 "train: rank 1 fails to start" $MPI -np 2 "$tmp/train_rank1_missing.sh"
 has_err "rank 1: " "train: rank 1 fails to start"
 [ "$(grep -c 'none.corpus' "$tmp/err")" -eq 1 ] && ok || fail "train: rank 1 fails to start: want the message once"
