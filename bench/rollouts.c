@@ -79,7 +79,7 @@ static bench_opts parse_args(int argc, char **argv)
 /* The models and run states of one benchmark. */
 typedef struct {
     tg_model *G, *ref, *roll, *D;
-    sample_state *sg, *sp, *sb;
+    model_cache *sg, *sp, *sb;
     int B, T, V;
     int *x, *lens, *tmp, *inputs, *targets;
     float *Q, *logits;
@@ -111,9 +111,9 @@ static tg_status setup(bench_run *r, const bench_opts *o)
     model_init(r->D, &rng);
     model_copy_params(r->ref, r->G);
     model_copy_params(r->roll, r->G);
-    s = sample_state_create(r->G, r->B, 1, &r->sg);
-    if (s == TG_OK) s = sample_state_create(r->roll, r->B, 1, &r->sp);
-    if (s == TG_OK) s = sample_state_create(r->roll, r->B * o->rollouts, 1, &r->sb);
+    s = model_cache_create(r->G, r->B, 1, &r->sg);
+    if (s == TG_OK) s = model_cache_create(r->roll, r->B, 1, &r->sp);
+    if (s == TG_OK) s = model_cache_create(r->roll, r->B * o->rollouts, 1, &r->sb);
     if (s != TG_OK) return s;
     const size_t BT = (size_t)r->B * r->T;
     r->x = malloc((BT + (size_t)r->B) * sizeof(int));
@@ -131,9 +131,9 @@ static tg_status setup(bench_run *r, const bench_opts *o)
 
 static void teardown(bench_run *r)
 {
-    sample_state_free(r->sg);
-    sample_state_free(r->sp);
-    sample_state_free(r->sb);
+    model_cache_free(r->sg);
+    model_cache_free(r->sp);
+    model_cache_free(r->sb);
     model_free(r->G);
     model_free(r->ref);
     model_free(r->roll);

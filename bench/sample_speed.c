@@ -37,19 +37,19 @@
 
 /* Seconds for N steps of cached decoding of B sequences from BOS; *cpu gets
  * the CPU seconds. */
-static double run_cached(sample_state *s, int B, int N, int V, tg_rng *rng, float *logits, void *scratch,
+static double run_cached(model_cache *s, int B, int N, int V, tg_rng *rng, float *logits, void *scratch,
                          double *cpu)
 {
     double c0 = bench_cpu_sec();
     int tok[16];
     sample_params p = sample_params_default();
     double t0 = tg_now_sec();
-    sample_state_reset(s, B);
+    model_cache_reset(s, B);
     for (int b = 0; b < B; b++) tok[b] = TOK_BOS;
-    sample_forward(s, tok, 1, logits);
+    model_decode(s, tok, 1, logits);
     for (int i = 0; i < N; i++) {
         for (int b = 0; b < B; b++) tok[b] = sample_pick(logits + (size_t)b * V, NULL, V, &p, rng, scratch);
-        if (i + 1 < N) sample_forward(s, tok, 1, logits);
+        if (i + 1 < N) model_decode(s, tok, 1, logits);
     }
     *cpu = bench_cpu_sec() - c0;
     return tg_now_sec() - t0;
@@ -57,29 +57,29 @@ static double run_cached(sample_state *s, int B, int N, int V, tg_rng *rng, floa
 
 /* Seconds for `total` new tokens with the window sliding as sample_generate
  * slides it (keep T_ctx/2). */
-static double run_sliding(sample_state *s, int B, int total, int T_ctx, int V, tg_rng *rng,
+static double run_sliding(model_cache *s, int B, int total, int T_ctx, int V, tg_rng *rng,
                           float *logits, void *scratch)
 {
     int *hist = malloc((size_t)B * T_ctx * sizeof(int)), *feed = malloc((size_t)B * T_ctx * sizeof(int));
     int keep = T_ctx / 2, n = 1;
     sample_params p = sample_params_default();
     double t0 = tg_now_sec();
-    sample_state_reset(s, B);
+    model_cache_reset(s, B);
     for (int b = 0; b < B; b++) hist[(size_t)b * T_ctx] = feed[b] = TOK_BOS;
-    sample_forward(s, feed, 1, logits);
+    model_decode(s, feed, 1, logits);
     for (int i = 0; i < total; i++) {
         if (n == T_ctx) {
             for (int b = 0; b < B; b++)
                 memmove(hist + (size_t)b * T_ctx, hist + (size_t)b * T_ctx + (T_ctx - keep), (size_t)keep * sizeof(int));
             n = keep;
-            sample_state_reset(s, B);
+            model_cache_reset(s, B);
         }
         for (int b = 0; b < B; b++)
             hist[(size_t)b * T_ctx + n] = sample_pick(logits + (size_t)b * V, NULL, V, &p, rng, scratch);
         n++;
-        int k = n - sample_state_len(s);
+        int k = n - model_cache_len(s);
         for (int b = 0; b < B; b++) memcpy(feed + (size_t)b * k, hist + (size_t)b * T_ctx + n - k, (size_t)k * sizeof(int));
-        sample_forward(s, feed, k, logits);
+        model_decode(s, feed, k, logits);
     }
     double el = tg_now_sec() - t0;
     free(hist);
@@ -140,8 +140,8 @@ int main(int argc, char **argv)
     tg_rng rng;
     tg_rng_seed(&rng, 1);
     model_init(m, &rng);
-    sample_state *s = NULL;
-    if (sample_state_create(m, 16, 0, &s) != TG_OK) return 1;
+    model_cache *s = NULL;
+    if (model_cache_create(m, 16, 0, &s) != TG_OK) return 1;
     float *logits = malloc((size_t)16 * V * sizeof(float));
     void *scratch = malloc(sample_pick_scratch_bytes(V));
 
@@ -189,10 +189,10 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     printf("\ncache and activations of the run state (batch 16): %.1f MiB\n",
-           (double)sample_state_bytes(s) / (1024.0 * 1024.0));
+           (double)model_cache_bytes(s) / (1024.0 * 1024.0));
     free(logits);
     free(scratch);
-    sample_state_free(s);
+    model_cache_free(s);
     model_free(m);
     tok_free(tok);
     return 0;

@@ -105,43 +105,43 @@ static double cache_vs_full(tg_model *m, int B, int chunk, uint64_t seed, double
         }
 
     /* one token at a time from the start, every position up to the context */
-    sample_state *s = NULL;
-    CHECK_OK(sample_state_create(m, B, 0, &s));
-    sample_state_reset(s, B);
+    model_cache *s = NULL;
+    CHECK_OK(model_cache_create(m, B, 0, &s));
+    model_cache_reset(s, B);
     for (int t = 0; t < T; t++) {
         for (int b = 0; b < B; b++) feed[b] = tokens[(size_t)b * T + t];
-        sample_forward(s, feed, 1, logits);
+        model_decode(s, feed, 1, logits);
         COMPARE_AT(t);
     }
-    CHECK_INT(sample_state_len(s), T);
-    sample_state_free(s);
+    CHECK_INT(model_cache_len(s), T);
+    model_cache_free(s);
 
     /* prefills of several lengths, then single steps */
-    CHECK_OK(sample_state_create(m, B, chunk, &s));
+    CHECK_OK(model_cache_create(m, B, chunk, &s));
     const int lens[] = {1, 4, 5, 13, T - 2, T};
     for (size_t k = 0; k < TG_ARRAY_LEN(lens); k++) {
         int p = lens[k];
-        sample_state_reset(s, B);
+        model_cache_reset(s, B);
         for (int b = 0; b < B; b++) memcpy(feed + (size_t)b * p, tokens + (size_t)b * T, (size_t)p * sizeof(int));
-        sample_forward(s, feed, p, logits);
+        model_decode(s, feed, p, logits);
         COMPARE_AT(p - 1);
         for (int t = p; t < T && t < p + 3; t++) {
             for (int b = 0; b < B; b++) feed[b] = tokens[(size_t)b * T + t];
-            sample_forward(s, feed, 1, logits);
+            model_decode(s, feed, 1, logits);
             COMPARE_AT(t);
         }
     }
     /* sequences leaving the batch: keep rows 0 and 2 after a prefill of 7 */
     if (B == 3) {
-        sample_state_reset(s, B);
+        model_cache_reset(s, B);
         for (int b = 0; b < B; b++) memcpy(feed + (size_t)b * 7, tokens + (size_t)b * T, 7 * sizeof(int));
-        sample_forward(s, feed, 7, logits);
+        model_decode(s, feed, 7, logits);
         const int rows[2] = {0, 2};
-        sample_state_keep_rows(s, rows, 2);
-        CHECK_INT(sample_state_batch(s), 2);
+        model_cache_keep_rows(s, rows, 2);
+        CHECK_INT(model_cache_batch(s), 2);
         for (int t = 7; t < 12; t++) {
             for (int j = 0; j < 2; j++) feed[j] = tokens[(size_t)rows[j] * T + t];
-            sample_forward(s, feed, 1, logits);
+            model_decode(s, feed, 1, logits);
             for (int j = 0; j < 2; j++)
                 for (int v = 0; v < V; v++) {
                     double a = logits[(size_t)j * V + v], f = full[((size_t)rows[j] * T + t) * V + v];
@@ -150,7 +150,7 @@ static double cache_vs_full(tg_model *m, int B, int chunk, uint64_t seed, double
                 }
         }
     }
-    sample_state_free(s);
+    model_cache_free(s);
 #undef COMPARE_AT
     CHECK_INT(bad, 0);
     free(tokens);

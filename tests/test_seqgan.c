@@ -140,8 +140,8 @@ static void test_toy_reward(void)
 {
     const int V = 8, T = 4, B = 16, FAV = 5;
     tg_model *G = tiny(MODEL_GENERATOR, V, T, B, 21, 1.0f);
-    sample_state *s = NULL;
-    CHECK_OK(sample_state_create(G, B, 1, &s));
+    model_cache *s = NULL;
+    CHECK_OK(model_cache_create(G, B, 1, &s));
     tg_rng rng;
     tg_rng_seed(&rng, 9);
     int x[16 * 5], lens[16], tmp[2 * 16 * 4];
@@ -170,7 +170,7 @@ static void test_toy_reward(void)
     CHECK(p1 > p0 + 0.3);
     CHECK(share > share0);
     free(scratch);
-    sample_state_free(s);
+    model_cache_free(s);
     model_free(G);
 }
 
@@ -178,40 +178,40 @@ static void test_fork(void)
 {
     const int V = 9, T = 8;
     tg_model *G = tiny(MODEL_GENERATOR, V, T, 2, 31, 5.0f);
-    sample_state *P = NULL, *S = NULL;
-    CHECK_OK(sample_state_create(G, 2, 1, &P));
-    CHECK_OK(sample_state_create(G, 6, 1, &S));
-    sample_state_reset(P, 2);
+    model_cache *P = NULL, *S = NULL;
+    CHECK_OK(model_cache_create(G, 2, 1, &P));
+    CHECK_OK(model_cache_create(G, 6, 1, &S));
+    model_cache_reset(P, 2);
     int pre[2 * 3] = {1, 4, 5, 1, 7, 3};
     float lp[2 * 9], ls[6 * 9];
-    sample_forward(P, pre, 3, lp);
-    sample_state_fork(S, P, 3);
-    CHECK_INT(sample_state_len(S), 3);
-    CHECK_INT(sample_state_batch(S), 6);
+    model_decode(P, pre, 3, lp);
+    model_cache_fork(S, P, 3);
+    CHECK_INT(model_cache_len(S), 3);
+    CHECK_INT(model_cache_batch(S), 6);
     int nextp[2] = {6, 8}, nexts[6] = {6, 6, 6, 8, 8, 8};
-    sample_forward(P, nextp, 1, lp);
-    sample_forward(S, nexts, 1, ls);
+    model_decode(P, nextp, 1, lp);
+    model_decode(S, nexts, 1, ls);
     int same = 1;
     for (int r = 0; r < 6; r++)
         if (memcmp(ls + r * V, lp + (r / 3) * V, sizeof(float) * V) != 0) same = 0;
     CHECK(same);
-    sample_state_free(P);
-    sample_state_free(S);
+    model_cache_free(P);
+    model_cache_free(S);
     model_free(G);
 }
 
 static void rollout_q(tg_model *G, tg_model *D, const int *x, const int *lens, int B, int T, int N, int K,
                       uint64_t seed, float *Q)
 {
-    sample_state *P = NULL, *S = NULL;
-    CHECK_OK(sample_state_create(G, B, 1, &P));
-    CHECK_OK(sample_state_create(G, B * N, 1, &S));
+    model_cache *P = NULL, *S = NULL;
+    CHECK_OK(model_cache_create(G, B, 1, &P));
+    CHECK_OK(model_cache_create(G, B * N, 1, &S));
     tg_rng rng;
     tg_rng_seed(&rng, seed);
     adv_rollout_ctx ctx = {P, S, D, N, K, &rng};
     CHECK_OK(adv_rollout_values(&ctx, x, lens, B, T, Q));
-    sample_state_free(P);
-    sample_state_free(S);
+    model_cache_free(P);
+    model_cache_free(S);
 }
 
 static void test_rollouts(void)
@@ -219,8 +219,8 @@ static void test_rollouts(void)
     const int V = 9, T = 6, B = 3, N = 4;
     tg_model *G = tiny(MODEL_GENERATOR, V, T, B, 41, 5.0f);
     tg_model *D = tiny(MODEL_DISCRIMINATOR, V, T, 4, 42, 20.0f);
-    sample_state *s = NULL;
-    CHECK_OK(sample_state_create(G, B, 1, &s));
+    model_cache *s = NULL;
+    CHECK_OK(model_cache_create(G, B, 1, &s));
     tg_rng rng;
     tg_rng_seed(&rng, 1);
     int x[3 * 7], lens[3];
@@ -251,7 +251,7 @@ static void test_rollouts(void)
         CHECK(Qk[b * T + 4] == Qk[b * T + 5]);
     }
     free(scratch);
-    sample_state_free(s);
+    model_cache_free(s);
     model_free(G);
     model_free(D);
 }

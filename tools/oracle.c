@@ -212,7 +212,7 @@ static int parse_args(int argc, char **argv, opts *o)
 /* A model with what sampling from it needs. */
 typedef struct {
     tg_model *m;
-    sample_state *st;
+    model_cache *st;
     float *logits;   /* (B,V) */
     void *scratch;
     uint8_t *allowed; /* (V): 1 for content ids */
@@ -222,7 +222,7 @@ typedef struct {
 
 static void sampler_free(sampler *s)
 {
-    sample_state_free(s->st);
+    model_cache_free(s->st);
     model_free(s->m);
     free(s->logits);
     free(s->scratch);
@@ -238,7 +238,7 @@ static tg_status sampler_init(sampler *s, tg_model *m, int B)
     s->B = B;
     s->temperature = 1.0f;
     s->V = model_get_config(m)->vocab_size;
-    tg_status st = sample_state_create(m, B, 0, &s->st);
+    tg_status st = model_cache_create(m, B, 0, &s->st);
     s->logits = malloc((size_t)B * s->V * sizeof *s->logits);
     s->scratch = malloc(sample_pick_scratch_bytes(s->V));
     s->allowed = malloc((size_t)s->V);
@@ -272,10 +272,10 @@ static void sample_batch(sampler *s, int B, int L, int *x, tg_rng *rng, double *
     sample_params sp = sample_params_default();
     sp.temperature = s->temperature;
     int col[B];
-    sample_state_reset(s->st, B);
+    model_cache_reset(s->st, B);
     for (int b = 0; b < B; b++) x[(size_t)b * (L + 1)] = col[b] = TOK_BOS;
     for (int t = 1; t <= L; t++) {
-        sample_forward(s->st, col, 1, s->logits);
+        model_decode(s->st, col, 1, s->logits);
         for (int b = 0; b < B; b++) {
             const float *z = s->logits + (size_t)b * s->V;
             if (mass) *mass += special_mass(z, s->V);

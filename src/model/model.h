@@ -302,6 +302,59 @@ void model_rng_format(const tg_rng *rng, char *buf, size_t size);
 tg_status model_rng_parse(const char *text, tg_rng *rng);
 
 /* ------------------------------------------------------------------------ */
+/* Incremental decoding: the key/value cache and the cached forward pass
+ * (cache.c, decode.c). A run state for one generator, kept apart from its
+ * weights (llama2.c's RunState): per layer the keys and values of every
+ * token fed so far, and the activations of one chunk of new tokens. Its
+ * blocks are the training forward's (model_block_forward); only attention
+ * differs: each new query attends over the cached keys and values directly,
+ * and with relative attention adds q_i . E[j - i] for the distances it needs.
+ *
+ * Size letters: B sequences decoded together, T tokens fed in one call,
+ * T_ctx the model's context. */
+
+typedef struct model_cache model_cache;
+
+/* A run state for a generator: a cache of (L, max_batch, H, T_ctx, D) keys
+ * and as many values, and activations for up to max_batch x max_chunk tokens
+ * fed in one piece (longer feeds are cut into chunks; 0: 64). The model is
+ * borrowed: it must outlive the state and its weights must not change while
+ * the cache holds tokens. TG_ERR_ARG for a discriminator or bad sizes,
+ * TG_ERR_NOMEM. */
+tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk,
+                             model_cache **out);
+void model_cache_free(model_cache *s); /* accepts NULL */
+/* Empties the cache and sets the number of sequences (1..max_batch) the next
+ * feeds carry. */
+void model_cache_reset(model_cache *s, int B);
+/* Keeps the sequences rows[0..n-1] (increasing indices into the current
+ * batch) as sequences 0..n-1, dropping the others from the cache: for
+ * batches whose sequences stop at different times. 1 <= n <= B. */
+void model_cache_keep_rows(model_cache *s, const int *rows, int n);
+/* dst's cache becomes src's with every sequence repeated `copies` times:
+ * src's row b goes to dst's rows b*copies .. b*copies + copies - 1, at the
+ * same length, so that the copies continue the prefix without encoding it
+ * again (SeqGAN's rollouts). Both states must belong to the same model
+ * (assertion) and dst must hold src's batch times copies rows. The logits of
+ * the prefix's last token are the caller's to copy. */
+void model_cache_fork(model_cache *dst, const model_cache *src, int copies);
+/* Tokens per sequence in the cache (0..T_ctx), sequences, and the model. */
+int model_cache_len(const model_cache *s);
+int model_cache_batch(const model_cache *s);
+int model_cache_max_batch(const model_cache *s);
+const tg_model *model_cache_model(const model_cache *s);
+/* Bytes of the cache and of the activations. */
+size_t model_cache_bytes(const model_cache *s);
+
+/* Feeds tokens (B,T) (row b: the next T tokens of sequence b, ids in [0,V))
+ * at positions len..len+T-1, appending their keys and values to the cache,
+ * and writes logits (B,V) of the last position when logits is not NULL.
+ * Needs len + T <= T_ctx (assertion). Attention of a new token at position i:
+ * keys j <= i with logit_ij = (q_i.k_j + q_i.E[j-i]) / sqrt(D) (the relative
+ * term only with relative attention; absolute adds wpe[i] to the input). */
+void model_decode(model_cache *s, const int *tokens, int T, float *logits);
+
+/* ------------------------------------------------------------------------ */
 /* Internals shared by the files of src/model (the trainer and sampler use
  * the functions above, not these fields). */
 
@@ -356,6 +409,61 @@ struct tg_model {
     int n_valid;                      /* targets counted in the mean loss */
     int naive_attention;              /* test hook */
     float *naive_scratch;             /* context*context*D floats when naive_attention */
+};
+
+/* One block's pass (block.c), shared by training and cached decoding. */
+typedef struct {
+    int C, F;
+    int matvec_rows;    /* linear layers of at most this many rows use nn_matvec (0: never) */
+    float dropout;      /* 0: none */
+    tg_rng *rng;        /* dropout masks, when dropout > 0 */
+    /* the attention kind's step for layer l: atty from qkv (see io) */
+    void (*attend)(void *ctx, int l, const model_block_params *bp);
+    void *ctx;
+} model_block_run;
+
+/* Where one block's pass reads and writes, N rows each: x (N,C) the input;
+ * ln1, ln2 (N,C) with their statistics (N); qkv (N,3C); atty (N,C) written by
+ * attend; res2 (N,C) the stream after attention; fch (N,F) and fch_gelu (N,F)
+ * (the same buffer when no pre-GELU copy is kept); out (N,C); tmp (N,C) a
+ * branch before the residual add; the dropout masks (N,C) when dropping.
+ * Decoding sets res2 = out = x: the stream is updated in place. */
+typedef struct {
+    const float *x;
+    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *res2;
+    float *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu, *out, *tmp;
+    uint8_t *mask_attn, *mask_mlp;
+} model_block_io;
+
+void model_block_forward(const model_block_run *run, int l, const model_block_params *bp,
+                         const model_block_io *io, int N);
+
+/* The run state of incremental decoding (cache.c, decode.c). */
+struct model_cache {
+    const tg_model *model;    /* borrowed */
+    const model_params *p;    /* its named weight pointers */
+    int C, H, D, F, L, V, T_ctx;
+    int R;                    /* relative-table rows (0: absolute attention) */
+    int max_batch, max_chunk;
+    int B;                    /* sequences in the cache now */
+    int len;                  /* tokens per sequence in the cache */
+    /* the cache: layer l, sequence b, head h, position t at
+     * (((l * max_batch + b) * H + h) * T_ctx + t) * D */
+    float *k, *v;
+    /* activations of one chunk of n <= max_chunk tokens per sequence */
+    float *x;                 /* (B,n,C) residual stream */
+    float *ln;                /* (B,n,C) LayerNorm output */
+    float *qkv;               /* (B,n,3C) */
+    float *atty;              /* (B,n,C) attention output */
+    float *tmp;               /* (B,n,C) branch output */
+    float *fch;               /* (B,n,F) */
+    float *mean, *rstd;       /* (B,n) LayerNorm statistics (not needed, the kernel writes them) */
+    float *last;              /* (B,C) final LayerNorm of each sequence's last token */
+    float *scores;            /* (B,H,T_ctx) attention logits of one query per (b,h) */
+    float *qh;                /* (H,B,D) one query of every sequence, grouped by head */
+    float *relsc;             /* (H,B,T_ctx) its relative terms q . E[j - i] */
+    int *tokens;              /* (B,n) the chunk's tokens */
+    size_t cache_bytes, act_bytes;
 };
 
 /* The parameter layout (params.c): fills table (when not NULL) with every

@@ -13,8 +13,9 @@
  * no zero fill); dx carries the gradient of the residual stream down through
  * the blocks.
  *
- * Left out: attention-probability dropout, incremental decoding with a KV
- * cache (src/sample).
+ * The block itself is model_block_forward (block.c), shared with cached
+ * decoding (decode.c); this file gives it the attention step over whole
+ * sequences. Left out: attention-probability dropout.
  */
 #include <math.h>
 #include <string.h>
@@ -114,6 +115,22 @@ static void attention_forward(tg_model *m, model_layer_acts *la, const float *re
                              m->C, m->H, m->R, causal);
 }
 
+/* The attention step of a training block (model_block_run.attend): every
+ * position of the batch, causal in the generator, with key padding by
+ * lengths in the discriminator. */
+typedef struct {
+    tg_model *m;
+    const int *lengths;
+    int B, T;
+} full_attention;
+
+static void attend_full(void *ctx, int l, const model_block_params *bp)
+{
+    full_attention *fa = ctx;
+    attention_forward(fa->m, &fa->m->layers[l], bp->rel, fa->lengths, fa->B, fa->T,
+                      fa->m->cfg.kind == MODEL_GENERATOR);
+}
+
 static void attention_backward(tg_model *m, model_layer_acts *la, float *drel, const float *rel,
                                const int *lengths, int B, int T, int causal)
 {
@@ -131,30 +148,21 @@ static void body_forward(tg_model *m, const int *lengths, int B, int T, tg_rng *
 {
     model_acts *a = &m->acts;
     const model_params *p = &m->params;
-    const int C = m->C, F = m->F, causal = m->cfg.kind == MODEL_GENERATOR;
+    const int C = m->C;
     const size_t NC = (size_t)B * T * C;
     const float drop = m->fwd_dropout ? m->cfg.dropout : 0.0f;
+    full_attention fa = {m, lengths, B, T};
+    const model_block_run run = {C, m->F, 0, drop, rng, attend_full, &fa};
 
     nn_embedding_forward(a->emb, a->tokens, p->wte, p->wpe, B, T, C, m->V);
     if (drop > 0.0f) nn_dropout_forward(a->emb, a->mask_emb, a->emb, drop, rng, NC);
     const float *x = a->emb;
     for (int l = 0; l < m->L; l++) {
-        const model_block_params *bp = &p->blocks[l];
         model_layer_acts *la = &m->layers[l];
-        nn_layernorm_forward(la->ln1, la->ln1_mean, la->ln1_rstd, x, bp->ln1_w, bp->ln1_b, B, T, C);
-        nn_linear_forward(la->qkv, la->ln1, bp->qkv_w, bp->qkv_b, B, T, C, 3 * C);
-        attention_forward(m, la, bp->rel, lengths, B, T, causal);
-        nn_linear_forward(a->tmp, la->atty, bp->proj_w, bp->proj_b, B, T, C, C);
-        if (drop > 0.0f) nn_dropout_forward(a->tmp, la->mask_attn, a->tmp, drop, rng, NC);
-        nn_residual_forward(la->res2, x, a->tmp, NC);
-
-        nn_layernorm_forward(la->ln2, la->ln2_mean, la->ln2_rstd, la->res2, bp->ln2_w, bp->ln2_b, B,
-                             T, C);
-        nn_linear_forward(la->fch, la->ln2, bp->fc_w, bp->fc_b, B, T, C, F);
-        nn_gelu_forward(la->fch_gelu, la->fch, (size_t)B * T * F);
-        nn_linear_forward(a->tmp, la->fch_gelu, bp->fc2_w, bp->fc2_b, B, T, F, C);
-        if (drop > 0.0f) nn_dropout_forward(a->tmp, la->mask_mlp, a->tmp, drop, rng, NC);
-        nn_residual_forward(la->res3, la->res2, a->tmp, NC);
+        const model_block_io io = {x, la->ln1, la->ln1_mean, la->ln1_rstd, la->qkv, la->atty,
+                                   la->res2, la->ln2, la->ln2_mean, la->ln2_rstd, la->fch,
+                                   la->fch_gelu, la->res3, a->tmp, la->mask_attn, la->mask_mlp};
+        model_block_forward(&run, l, &p->blocks[l], &io, B * T);
         x = la->res3;
     }
     nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnf_w, p->lnf_b, B, T, C);

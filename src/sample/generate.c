@@ -13,7 +13,7 @@
  * be ended without inventing notes, then closed (tok_grammar_close) and given
  * EOS.
  *
- * A stopped sequence leaves the cache (sample_state_keep_rows), so the others
+ * A stopped sequence leaves the cache (model_cache_keep_rows), so the others
  * go on at the cost of their own number. What it leaves out: refilling freed
  * rows with the next samples (a batch runs until its longest sample ends),
  * and sliding the window for each sequence apart (all slide at once).
@@ -133,8 +133,8 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     const int bars0 = bar_id >= 0 && prefix[plen - 1] == bar_id && plen > 1 ? 1 : 0;
 
     const int BM = opt->batch < opt->num ? opt->batch : opt->num;
-    sample_state *s = NULL;
-    tg_status st = sample_state_create(model, BM, 0, &s);
+    model_cache *s = NULL;
+    tg_status st = model_cache_create(model, BM, 0, &s);
     float *logits = malloc((size_t)BM * V * sizeof(float));
     uint8_t *mask = malloc((size_t)V);
     void *scratch = malloc(sample_pick_scratch_bytes(V));
@@ -148,7 +148,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     double t0 = tg_now_sec();
     for (int first = 0; st == TG_OK && first < opt->num; first += BM) {
         const int B = opt->num - first < BM ? opt->num - first : BM;
-        sample_state_reset(s, B);
+        model_cache_reset(s, B);
         for (int b = 0; b < B; b++) {
             row *r = &rows[b];
             tok_seq_free(&r->seq);
@@ -167,7 +167,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
         for (int b = 0; b < B; b++) slot[b] = b;
         for (int b = 0; b < B; b++)
             memcpy(feed + (size_t)b * n_hist, hist + (size_t)b * T_ctx, (size_t)n_hist * sizeof(int));
-        sample_forward(s, feed, n_hist, logits);
+        model_decode(s, feed, n_hist, logits);
 
         for (;;) {
             int n_keep = 0;
@@ -218,7 +218,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
             }
             if (st != TG_OK || n_keep == 0) break;
             if (n_keep < n_act) {
-                sample_state_keep_rows(s, keep_slot, n_keep);
+                model_cache_keep_rows(s, keep_slot, n_keep);
                 for (int j = 0; j < n_keep; j++) {
                     slot[j] = slot[keep_slot[j]];
                     if (keep_slot[j] != j)
@@ -234,16 +234,16 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
                     memmove(h, h + (T_ctx - keep), (size_t)keep * sizeof(int));
                 }
                 n_hist = keep;
-                sample_state_reset(s, n_act);
+                model_cache_reset(s, n_act);
                 stats->slides++;
             }
             for (int j = 0; j < n_act; j++) hist[(size_t)j * T_ctx + n_hist] = rows[slot[j]].next;
             n_hist++;
-            int n_new = n_hist - sample_state_len(s);
+            int n_new = n_hist - model_cache_len(s);
             for (int j = 0; j < n_act; j++)
                 memcpy(feed + (size_t)j * n_new, hist + (size_t)j * T_ctx + (n_hist - n_new),
                        (size_t)n_new * sizeof(int));
-            sample_forward(s, feed, n_new, logits);
+            model_decode(s, feed, n_new, logits);
         }
         for (int b = 0; b < B && st == TG_OK; b++) {
             st = finish_row(&rows[b], opt->grammar, stats);
@@ -269,7 +269,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     free(scratch);
     free(mask);
     free(logits);
-    sample_state_free(s);
+    model_cache_free(s);
     if (st != TG_OK) {
         for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);
         return tg_fail(err, err_len, st, "generation failed: %s", tg_status_str(st));

@@ -1,9 +1,9 @@
 /*
- * sample.h: generation from a trained generator. Incremental decoding with a
- * key/value cache kept apart from the weights (llama2.c's RunState idea), for
- * both relative (Music Transformer) and absolute attention; sampling controls
- * (temperature, top-k, top-p) after the tokenizer's grammar mask; primers; and
- * the batched generation loop with a sliding window past the context.
+ * sample.h: generation policy over the model's cached decoding
+ * (model_cache, model_decode in src/model): sampling controls (temperature,
+ * top-k, top-p) after the tokenizer's grammar mask; primers; the one batch
+ * sampling loop that generation, SeqGAN's negatives and its rollouts share;
+ * and the generation loop with a sliding window past the context.
  *
  * Size letters as in src/nn/nn.h: B sequences decoded together, T tokens fed
  * in one call, T_ctx the model's context, C, H, D = C/H, F, L, V.
@@ -26,42 +26,6 @@
 #include "model/model.h"
 #include "tok/tok.h"
 #include "tunegan.h"
-
-/* ------------------------------------------------------------------------ */
-/* The run state: KV cache and activations of incremental decoding
- * (kvcache.c, decode.c). */
-
-typedef struct sample_state sample_state;
-
-/* A run state for a generator: a cache of (L, max_batch, H, T_ctx, D) keys
- * and as many values, and activations for up to max_batch x max_chunk tokens
- * fed in one piece (longer feeds are cut into chunks; 0: 64). The model is
- * borrowed: it must outlive the state and its weights must not change while
- * the cache holds tokens. TG_ERR_ARG for a discriminator or bad sizes,
- * TG_ERR_NOMEM. */
-tg_status sample_state_create(const tg_model *model, int max_batch, int max_chunk,
-                              sample_state **out);
-void sample_state_free(sample_state *s); /* accepts NULL */
-/* Empties the cache and sets the number of sequences (1..max_batch) the next
- * feeds carry. */
-void sample_state_reset(sample_state *s, int B);
-/* Keeps the sequences rows[0..n-1] (increasing indices into the current
- * batch) as sequences 0..n-1, dropping the others from the cache: for
- * batches whose sequences stop at different times. 1 <= n <= B. */
-void sample_state_keep_rows(sample_state *s, const int *rows, int n);
-/* Tokens per sequence in the cache (0..T_ctx). */
-int sample_state_len(const sample_state *s);
-int sample_state_batch(const sample_state *s);
-/* Bytes of the cache and of the activations. */
-size_t sample_state_bytes(const sample_state *s);
-
-/* Feeds tokens (B,T) (row b: the next T tokens of sequence b, ids in [0,V))
- * at positions len..len+T-1, appending their keys and values to the cache,
- * and writes logits (B,V) of the last position when logits is not NULL.
- * Needs len + T <= T_ctx (assertion). Attention of a new token at position i:
- * keys j <= i with logit_ij = (q_i.k_j + q_i.E[j-i]) / sqrt(D) (the relative
- * term only with relative attention; absolute adds wpe[i] to the input). */
-void sample_forward(sample_state *s, const int *tokens, int T, float *logits);
 
 /* ------------------------------------------------------------------------ */
 /* Sampling controls (sampler.c). */
@@ -168,47 +132,5 @@ typedef struct {
 tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
                           const sample_gen_options *opt, tok_seq *out, sample_gen_stats *stats,
                           char *err, size_t err_len);
-
-/* ------------------------------------------------------------------------ */
-/* Branching from a cached prefix (rollout.c), for SeqGAN's rollouts. */
-
-/* dst's cache becomes src's with every sequence repeated `copies` times:
- * src's row b goes to dst's rows b*copies .. b*copies + copies - 1, at the
- * same length, so that the copies continue the prefix without encoding it
- * again. Both states must belong to the same model (assertion) and dst must
- * hold src's batch times copies rows. The logits of the prefix's last token
- * are the caller's to copy. */
-void sample_state_fork(sample_state *dst, const sample_state *src, int copies);
-
-/* ------------------------------------------------------------------------ */
-/* Internals shared by kvcache.c and decode.c (other code uses the functions
- * above, not these fields). */
-
-struct sample_state {
-    const tg_model *model;    /* borrowed */
-    const model_params *p;    /* its named weight pointers */
-    int C, H, D, F, L, V, T_ctx;
-    int R;                    /* relative-table rows (0: absolute attention) */
-    int max_batch, max_chunk;
-    int B;                    /* sequences in the cache now */
-    int len;                  /* tokens per sequence in the cache */
-    /* the cache: layer l, sequence b, head h, position t at
-     * (((l * max_batch + b) * H + h) * T_ctx + t) * D */
-    float *k, *v;
-    /* activations of one chunk of n <= max_chunk tokens per sequence */
-    float *x;                 /* (B,n,C) residual stream */
-    float *ln;                /* (B,n,C) LayerNorm output */
-    float *qkv;               /* (B,n,3C) */
-    float *atty;              /* (B,n,C) attention output */
-    float *tmp;               /* (B,n,C) branch output */
-    float *fch;               /* (B,n,F) */
-    float *mean, *rstd;       /* (B,n) LayerNorm statistics (not needed, the kernel writes them) */
-    float *last;              /* (B,C) final LayerNorm of each sequence's last token */
-    float *scores;            /* (B,H,T_ctx) attention logits of one query per (b,h) */
-    float *qh;                /* (H,B,D) one query of every sequence, grouped by head */
-    float *relsc;             /* (H,B,T_ctx) its relative terms q . E[j - i] */
-    int *tokens;              /* (B,n) the chunk's tokens */
-    size_t cache_bytes, act_bytes;
-};
 
 #endif /* TG_SAMPLE_H */

@@ -55,20 +55,20 @@ void adv_real_openings(const data_corpus *c, tg_rng *rng, int B, int T, int *x)
     }
 }
 
-void adv_sample(sample_state *state, int B, int T, int *x, tg_rng *rng, float *logits,
+void adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits,
                 void *scratch)
 {
     const int V = model_get_config(state->model)->vocab_size;
     const sample_params sp = sample_params_default();
     int col[B];
     bool done[B];
-    sample_state_reset(state, B);
+    model_cache_reset(state, B);
     for (int b = 0; b < B; b++) {
         x[(size_t)b * (T + 1)] = TOK_BOS;
         col[b] = TOK_BOS;
         done[b] = false;
     }
-    sample_forward(state, col, 1, logits);
+    model_decode(state, col, 1, logits);
     for (int t = 1; t <= T; t++) {
         int running = 0;
         for (int b = 0; b < B; b++) {
@@ -87,7 +87,7 @@ void adv_sample(sample_state *state, int B, int T, int *x, tg_rng *rng, float *l
                 for (int b = 0; b < B; b++) x[(size_t)b * (T + 1) + u] = TOK_PAD;
             break;
         }
-        sample_forward(state, col, 1, logits);
+        model_decode(state, col, 1, logits);
     }
 }
 

@@ -3,7 +3,7 @@
  * https://arxiv.org/abs/1609.05473, eq. 4 and 8). The value of a prefix is
  * D's probability "real" averaged over N completions by the rollout policy;
  * the completions branch from the prefix's cached keys and values
- * (sample_state_fork), so the prefix is encoded once for all N and once for
+ * (model_cache_fork), so the prefix is encoded once for all N and once for
  * every t (the prefix state advances one token per t). The update is
  * REINFORCE with the batch mean of Q at each position as the baseline, a KL
  * penalty to the frozen MLE model and an entropy bonus, both as
@@ -28,7 +28,7 @@
 /* Completes rows of xr (R, T+1) from position t0 on with the branch state
  * holding their first t0 tokens and logits (R,V) of the next; rows with
  * done[r] set get PAD. Row r draws from rngs[r]. */
-static void complete(sample_state *s, float *logits, int *xr, int R, int T, int t0, uint8_t *done,
+static void complete(model_cache *s, float *logits, int *xr, int R, int T, int t0, uint8_t *done,
                      int *col, tg_rng *rngs, void *scratch)
 {
     const int V = s->V;
@@ -51,7 +51,7 @@ static void complete(sample_state *s, float *logits, int *xr, int R, int T, int 
                 for (int r = 0; r < R; r++) xr[(size_t)r * (T + 1) + u] = TOK_PAD;
             return;
         }
-        sample_forward(s, col, 1, logits);
+        model_decode(s, col, 1, logits);
     }
 }
 
@@ -98,7 +98,7 @@ tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *length
     /* one draw per call on every rank, whatever its share of the batch */
     const uint64_t base = tg_rng_u64(ctx->rng);
     if (B == 0) return TG_OK;
-    sample_state *P = ctx->prefix, *S = ctx->branch;
+    model_cache *P = ctx->prefix, *S = ctx->branch;
     const int N = ctx->N, K = ctx->K > 0 ? ctx->K : 1, V = P->V, R = B * N;
     NN_ASSERT_OP(T, <=, P->T_ctx);
     NN_ASSERT_OP(R, <=, S->max_batch);
@@ -120,14 +120,14 @@ tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *length
     int longest = 0;
     for (int b = 0; b < B; b++) longest = lengths[b] > longest ? lengths[b] : longest;
 
-    sample_state_reset(P, B);
+    model_cache_reset(P, B);
     for (int t = 0; t < longest; t++) {
         /* feed x[.,t]: the state then holds x[0..t] and lp the next token's logits */
         for (int b = 0; b < B; b++) col[b] = x[(size_t)b * (T + 1) + t];
-        sample_forward(P, col, 1, lp);
+        model_decode(P, col, 1, lp);
         if (t == 0 || t % K != 0 || t >= T) continue;
         est[t] = 1;
-        sample_state_fork(S, P, N);
+        model_cache_fork(S, P, N);
         for (int r = 0; r < R; r++) {
             const int b = r / N;
             memcpy(lr + (size_t)r * V, lp + (size_t)b * V, (size_t)V * sizeof(float));

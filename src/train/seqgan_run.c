@@ -295,9 +295,9 @@ static tg_status open_buffers(adv_run *r, char *err, size_t err_len)
 {
     const adv_options *o = r->o;
     const int B = r->B, T = r->T, N = o->rollouts, rows = r->hi - r->lo;
-    tg_status s = sample_state_create(r->G, B, 1, &r->sg);
-    if (s == TG_OK && o->reward == ADV_REWARD_ROLLOUT) s = sample_state_create(r->roll, rows, 1, &r->sp);
-    if (s == TG_OK && o->reward == ADV_REWARD_ROLLOUT) s = sample_state_create(r->roll, rows * N, 1, &r->sb);
+    tg_status s = model_cache_create(r->G, B, 1, &r->sg);
+    if (s == TG_OK && o->reward == ADV_REWARD_ROLLOUT) s = model_cache_create(r->roll, rows, 1, &r->sp);
+    if (s == TG_OK && o->reward == ADV_REWARD_ROLLOUT) s = model_cache_create(r->roll, rows * N, 1, &r->sb);
     if (s != TG_OK) return tg_fail(err, err_len, s, "cannot create the sampling states: %s", tg_status_str(s));
     const size_t M = (size_t)(2 * o->d_samples > B ? 2 * o->d_samples : B);
     const size_t W = (size_t)B * (N > 1 ? N : 1) * (T + 1) * 2;
@@ -330,9 +330,9 @@ tg_status adv_run_open(adv_run *r, char *err, size_t err_len)
 void adv_run_close(adv_run *r)
 {
     if (r->log) fclose(r->log);
-    sample_state_free(r->sg);
-    sample_state_free(r->sp);
-    sample_state_free(r->sb);
+    model_cache_free(r->sg);
+    model_cache_free(r->sp);
+    model_cache_free(r->sb);
     model_free(r->G);
     model_free(r->D);
     model_free(r->roll);

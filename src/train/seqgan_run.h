@@ -17,7 +17,7 @@ typedef struct {
     int B, T, V;
     data_corpus *corpus;
     tg_model *G, *D, *roll, *ref;
-    sample_state *sg, *sp, *sb;
+    model_cache *sg, *sp, *sb;
     tg_rng rng_sample, rng_rollout, rng_batch, rng_dropout;
     int cursor;               /* phases done */
     int g_step, d_step;       /* AdamW steps done */

@@ -228,7 +228,7 @@ void adv_lengths(const int *x, int ld, int B, int T, int *lengths);
 /* Samples B sequences x (B, T+1) from a generator: x[.,0] = BOS, then T
  * tokens from its softmax (temperature 1, no grammar mask) drawn from rng in
  * row order; PAD after EOS. state: a run state of the model with >= B rows. */
-void adv_sample(sample_state *state, int B, int T, int *x, tg_rng *rng, float *logits,
+void adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits,
                 void *scratch);
 
 /* D's probabilities "real" (B) of sequences x (B, ld) with x[.,0] = BOS and
@@ -266,7 +266,7 @@ void adv_disc_grad(tg_model *D, const int *x, int ld, const int *lengths, const 
  * after prefix t draws from its own stream seeded from that draw, t, b and
  * c. TG_ERR_NOMEM. */
 typedef struct {
-    sample_state *prefix, *branch;
+    model_cache *prefix, *branch;
     tg_model *D;
     int N, K;
     tg_rng *rng;

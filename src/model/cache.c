@@ -1,14 +1,23 @@
 /*
- * kvcache.c: the sampler's run state: per layer, keys and values of every
- * token fed so far, (B, H, T_ctx, D) each, kept apart from the model's
- * weights (llama2.c's RunState), and the activations of one chunk of new
- * tokens. Everything is allocated once here; feeding never allocates.
+ * cache.c: the run state of incremental decoding: per layer, keys and values
+ * of every token fed so far, (B, H, T_ctx, D) each, kept apart from the
+ * model's weights (llama2.c's RunState), and the activations of one chunk of
+ * new tokens. Everything is allocated once here; feeding never allocates.
  * decode.c runs the forward pass over it.
+ *
+ * Branching (model_cache_fork), for SeqGAN's Monte-Carlo rollouts (Yu et al.
+ * 2017, https://arxiv.org/abs/1609.05473): the prefix of each sequence is
+ * encoded once into one run state, then its keys and values are copied into
+ * another state as N rows per sequence, and the N completions are decoded
+ * from there. A rollout of a prefix of length t then costs N x (T - t) fed
+ * tokens plus one copy of the cache, not N x T. Left out: sharing the
+ * prefix's cache between the copies (copy-on-write); the copy is a memcpy of
+ * (L, H, len, D) floats per row, small beside the decoding that follows.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "sample.h"
+#include "model.h"
 
 static float *alloc_floats(size_t n, size_t *total)
 {
@@ -16,15 +25,15 @@ static float *alloc_floats(size_t n, size_t *total)
     return calloc(n ? n : 1, sizeof(float));
 }
 
-tg_status sample_state_create(const tg_model *model, int max_batch, int max_chunk,
-                              sample_state **out)
+tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk,
+                              model_cache **out)
 {
     *out = NULL;
     const model_config *cfg = model_get_config(model);
     if (cfg->kind != MODEL_GENERATOR || max_batch < 1 || max_chunk < 0) return TG_ERR_ARG;
     if (max_chunk == 0) max_chunk = 64;
     if (max_chunk > cfg->context) max_chunk = cfg->context;
-    sample_state *s = calloc(1, sizeof *s);
+    model_cache *s = calloc(1, sizeof *s);
     if (!s) return TG_ERR_NOMEM;
     s->model = model;
     s->p = model_get_params(model);
@@ -60,14 +69,14 @@ tg_status sample_state_create(const tg_model *model, int max_batch, int max_chun
     s->act_bytes += BN * sizeof(int);
     if (!s->k || !s->v || !s->x || !s->ln || !s->qkv || !s->atty || !s->tmp || !s->fch ||
         !s->mean || !s->rstd || !s->last || !s->scores || !s->qh || !s->relsc || !s->tokens) {
-        sample_state_free(s);
+        model_cache_free(s);
         return TG_ERR_NOMEM;
     }
     *out = s;
     return TG_OK;
 }
 
-void sample_state_free(sample_state *s)
+void model_cache_free(model_cache *s)
 {
     if (!s) return;
     free(s->k);
@@ -88,7 +97,7 @@ void sample_state_free(sample_state *s)
     free(s);
 }
 
-void sample_state_reset(sample_state *s, int B)
+void model_cache_reset(model_cache *s, int B)
 {
     NN_ASSERT_OP(B, >=, 1);
     NN_ASSERT_OP(B, <=, s->max_batch);
@@ -96,7 +105,7 @@ void sample_state_reset(sample_state *s, int B)
     s->len = 0;
 }
 
-void sample_state_keep_rows(sample_state *s, const int *rows, int n)
+void model_cache_keep_rows(model_cache *s, const int *rows, int n)
 {
     NN_ASSERT_OP(n, >=, 1);
     NN_ASSERT_OP(n, <=, s->B);
@@ -117,6 +126,30 @@ void sample_state_keep_rows(sample_state *s, const int *rows, int n)
     s->B = n;
 }
 
-int sample_state_len(const sample_state *s) { return s->len; }
-int sample_state_batch(const sample_state *s) { return s->B; }
-size_t sample_state_bytes(const sample_state *s) { return s->cache_bytes + s->act_bytes; }
+int model_cache_len(const model_cache *s) { return s->len; }
+int model_cache_batch(const model_cache *s) { return s->B; }
+size_t model_cache_bytes(const model_cache *s) { return s->cache_bytes + s->act_bytes; }
+int model_cache_max_batch(const model_cache *s) { return s->max_batch; }
+const tg_model *model_cache_model(const model_cache *s) { return s->model; }
+void model_cache_fork(model_cache *dst, const model_cache *src, int copies)
+{
+    NN_ASSERT(dst->model == src->model);
+    NN_ASSERT_OP(copies, >=, 1);
+    NN_ASSERT_OP(src->B * copies, <=, dst->max_batch);
+    const int L = src->L, H = src->H;
+    /* one head's block: (T_ctx, D) floats, the first len rows in use */
+    const size_t head = (size_t)src->T_ctx * src->D, used = (size_t)src->len * src->D;
+    for (int l = 0; l < L; l++)
+        for (int b = 0; b < src->B; b++)
+            for (int c = 0; c < copies; c++) {
+                const int row = b * copies + c;
+                for (int h = 0; h < H; h++) {
+                    size_t from = (((size_t)l * src->max_batch + b) * H + h) * head;
+                    size_t to = (((size_t)l * dst->max_batch + row) * H + h) * head;
+                    memcpy(dst->k + to, src->k + from, used * sizeof(float));
+                    memcpy(dst->v + to, src->v + from, used * sizeof(float));
+                }
+            }
+    dst->B = src->B * copies;
+    dst->len = src->len;
+}

@@ -1,8 +1,8 @@
 /*
  * decode.c: the generator's forward pass for new tokens against the key/value
- * cache (incremental decoding). Same architecture and the same kernels as
- * model_lm_forward (src/model/transformer.c), evaluation mode (no dropout),
- * except attention: each new query attends over the cached keys and values
+ * cache (incremental decoding). The blocks are model_block_forward (block.c),
+ * the training forward's, in evaluation mode (no dropout) and with nn_matvec
+ * for linear layers of a few rows; what is this file's own is attention: each new query attends over the cached keys and values
  * directly, and with relative attention adds q_i . E[j - i] for the distances
  * it needs only, rows R-1-i .. R-1 of the table (the skewing trick of the
  * full pass is a way to get the same numbers for all queries at once).
@@ -18,14 +18,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "sample.h"
+#include "model.h"
 
 /* The relative terms of query i of the chunk (position P = pos0 + i) for
  * every sequence and head: relsc[h][b][j] = q_bh . E_h[j - P], j = 0..P. All
  * sequences are at the same position, so they share the table's rows
  * R-1-P .. R-1: one product of B queries with those rows per head, where
  * nn_matvec reads the rows once for a group of queries. */
-static void relative_terms(sample_state *s, int l, int i, int n, int P)
+static void relative_terms(model_cache *s, int l, int i, int n, int P)
 {
     const int B = s->B, H = s->H, D = s->D, C = s->C, T = s->T_ctx;
     const float *rel = s->p->blocks[l].rel;
@@ -72,7 +72,7 @@ static void weighted_sum(float *o, const float *a, const float *V, int n, int D)
  * query: the relative terms for all sequences, then per (sequence, head) the
  * logits q . k_j (+ the relative term), the softmax (rowops.c's, as in
  * nn_attention_forward) and the weighted sum of the values. */
-static void attend(sample_state *s, int l, int pos0, int n)
+static void attend(model_cache *s, int l, int pos0, int n)
 {
     const int B = s->B, H = s->H, D = s->D, C = s->C, T = s->T_ctx;
     const float scale = 1.0f / sqrtf((float)D);
@@ -103,7 +103,7 @@ static void attend(sample_state *s, int l, int pos0, int n)
 }
 
 /* Copies the chunk's keys and values of layer l from qkv into the cache. */
-static void store_kv(sample_state *s, int l, int pos0, int n)
+static void store_kv(model_cache *s, int l, int pos0, int n)
 {
     const int H = s->H, D = s->D, C = s->C, T = s->T_ctx;
     for (int b = 0; b < s->B; b++)
@@ -117,31 +117,30 @@ static void store_kv(sample_state *s, int l, int pos0, int n)
         }
 }
 
-/* A linear layer of the decoder: out (rows,OC) = inp (rows,C) w^T + bias,
- * then the epilogue (NN_MV_GELU, or NN_MV_ADD into out: the residual stream).
- * A few rows (one new token per sequence) go through nn_matvec, which reads
- * each weight matrix once; a prefill of many rows through sgemm, with the
- * epilogue as separate passes. tmp: (rows,OC) floats for the latter. */
-enum { SAMPLE_MATVEC_MAX_ROWS = 32 };
+/* Linear layers of at most this many rows (one new token of a few
+ * sequences) go through nn_matvec, which reads each weight matrix once; a
+ * prefill of many rows through sgemm. */
+enum { DECODE_MATVEC_MAX_ROWS = 32 };
 
-static void linear(sample_state *s, float *out, const float *inp, const float *w,
-                   const float *bias, int rows, int C, int OC, int flags)
+/* The attention step of a cached block (model_block_run.attend): the chunk's
+ * keys and values into the cache, then its queries against the cache. */
+typedef struct {
+    model_cache *s;
+    int pos0, n;
+} cached_attention;
+
+static void attend_cached(void *ctx, int l, const model_block_params *bp)
 {
-    NN_ASSERT(!(flags & NN_MV_ADD) || OC == s->C); /* s->tmp holds (rows,C) */
-    if (rows <= SAMPLE_MATVEC_MAX_ROWS) {
-        nn_matvec(out, inp, w, bias, rows, C, OC, flags);
-        return;
-    }
-    float *dst = flags & NN_MV_ADD ? s->tmp : out;
-    nn_linear_forward(dst, inp, w, bias, rows, 1, C, OC);
-    if (flags & NN_MV_GELU) nn_gelu_forward(out, out, (size_t)rows * OC);
-    if (flags & NN_MV_ADD) nn_residual_forward(out, out, dst, (size_t)rows * OC);
+    (void)bp;
+    cached_attention *ca = ctx;
+    store_kv(ca->s, l, ca->pos0, ca->n);
+    attend(ca->s, l, ca->pos0, ca->n);
 }
 
 /* One chunk: tokens (B,n) at positions len..len+n-1; logits (B,V) or NULL. */
-static void forward_chunk(sample_state *s, const int *tokens, int ld, int n, float *logits)
+static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, float *logits)
 {
-    const int B = s->B, C = s->C, F = s->F, pos0 = s->len;
+    const int B = s->B, C = s->C, pos0 = s->len;
     const model_params *p = s->p;
     for (int b = 0; b < B; b++)
         for (int i = 0; i < n; i++) {
@@ -154,27 +153,23 @@ static void forward_chunk(sample_state *s, const int *tokens, int ld, int n, flo
      * t = 0..n-1, so the absolute rows are offset by pos0 */
     nn_embedding_forward(s->x, s->tokens, p->wte, p->wpe ? p->wpe + (size_t)pos0 * C : NULL, B, n,
                          C, s->V);
-    for (int l = 0; l < s->L; l++) {
-        const model_block_params *bp = &p->blocks[l];
-        nn_layernorm_forward(s->ln, s->mean, s->rstd, s->x, bp->ln1_w, bp->ln1_b, B, n, C);
-        linear(s, s->qkv, s->ln, bp->qkv_w, bp->qkv_b, B * n, C, 3 * C, 0);
-        store_kv(s, l, pos0, n);
-        attend(s, l, pos0, n);
-        linear(s, s->x, s->atty, bp->proj_w, bp->proj_b, B * n, C, C, NN_MV_ADD);
-        nn_layernorm_forward(s->ln, s->mean, s->rstd, s->x, bp->ln2_w, bp->ln2_b, B, n, C);
-        linear(s, s->fch, s->ln, bp->fc_w, bp->fc_b, B * n, C, F, NN_MV_GELU);
-        linear(s, s->x, s->fch, bp->fc2_w, bp->fc2_b, B * n, F, C, NN_MV_ADD);
-    }
+    cached_attention ca = {s, pos0, n};
+    const model_block_run run = {C, s->F, DECODE_MATVEC_MAX_ROWS, 0.0f, NULL, attend_cached, &ca};
+    /* the stream is updated in place: res2 = out = x */
+    const model_block_io io = {s->x, s->ln, s->mean, s->rstd, s->qkv, s->atty, s->x, s->ln, s->mean,
+                               s->rstd, s->fch, s->fch, s->x, s->tmp, NULL, NULL};
+    for (int l = 0; l < s->L; l++) model_block_forward(&run, l, &p->blocks[l], &io, B * n);
     s->len += n;
     if (!logits) return;
     /* final LayerNorm and the tied head for each sequence's last token only */
     for (int b = 0; b < B; b++)
         memcpy(s->ln + (size_t)b * C, s->x + ((size_t)b * n + n - 1) * C, (size_t)C * sizeof(float));
     nn_layernorm_forward(s->last, s->mean, s->rstd, s->ln, p->lnf_w, p->lnf_b, B, 1, C);
-    linear(s, logits, s->last, p->wte, NULL, B, C, s->V, 0);
+    if (B <= DECODE_MATVEC_MAX_ROWS) nn_matvec(logits, s->last, p->wte, NULL, B, C, s->V, 0);
+    else nn_linear_forward(logits, s->last, p->wte, NULL, B, 1, C, s->V);
 }
 
-void sample_forward(sample_state *s, const int *tokens, int T, float *logits)
+void model_decode(model_cache *s, const int *tokens, int T, float *logits)
 {
     NN_ASSERT_OP(T, >=, 1);
     NN_ASSERT_OP(s->len + T, <=, s->T_ctx);

@@ -1,0 +1,71 @@
+/*
+ * block.c: the Transformer block, written once. Training (transformer.c,
+ * every position of a batch, activations kept for the backward pass) and
+ * cached decoding (decode.c, a few new tokens against the key/value cache)
+ * both run their blocks through model_block_forward:
+ *
+ *   ln1 = LayerNorm(x); qkv = ln1 Wqkv^T + b
+ *   atty = attention(qkv)                       the attention kind's own step
+ *   res2 = x + dropout(atty Wproj^T + b)
+ *   ln2 = LayerNorm(res2); fch = gelu(ln2 Wfc^T + b)
+ *   out = res2 + dropout(fch Wfc2^T + b)
+ *
+ * What differs between the two callers is where the buffers live (the layer's
+ * kept activations, or the run state's chunk buffers with res2 = out = x
+ * updated in place), the attention step (full causal or bidirectional
+ * attention over the sequence, or the new queries against the cache) and how
+ * a linear layer of a few rows is computed: decoding passes matvec_rows > 0,
+ * and layers of that many rows or fewer go through nn_matvec with the GELU or
+ * the residual add fused (it reads each weight matrix once); more rows, and
+ * all of training, go through sgemm with the epilogue as separate passes.
+ * A new attention kind therefore adds an attention step for each caller and
+ * nothing here.
+ */
+#include <string.h>
+
+#include "model.h"
+
+/* out (N,OC) = inp (N,K) w^T + bias, and gelu into gelu_out when it is not
+ * NULL (it may be out itself: decoding keeps no pre-GELU copy). */
+static void block_linear(const model_block_run *run, float *out, float *gelu_out, const float *inp,
+                         const float *w, const float *bias, int N, int K, int OC)
+{
+    if (N <= run->matvec_rows && (!gelu_out || gelu_out == out)) {
+        nn_matvec(out, inp, w, bias, N, K, OC, gelu_out ? NN_MV_GELU : 0);
+        return;
+    }
+    nn_linear_forward(out, inp, w, bias, N, 1, K, OC);
+    if (gelu_out) nn_gelu_forward(gelu_out, out, (size_t)N * OC);
+}
+
+/* res (N,C) = x + dropout(inp (N,K) w^T + bias), through tmp (N,C); with no
+ * dropout and few rows, added in place (res == x) by nn_matvec. */
+static void block_branch(const model_block_run *run, float *res, const float *x, float *tmp,
+                         uint8_t *mask, const float *inp, const float *w, const float *bias, int N,
+                         int K, int C)
+{
+    const size_t NC = (size_t)N * C;
+    if (N <= run->matvec_rows && run->dropout == 0.0f && res == x) {
+        nn_matvec(res, inp, w, bias, N, K, C, NN_MV_ADD);
+        return;
+    }
+    nn_linear_forward(tmp, inp, w, bias, N, 1, K, C);
+    if (run->dropout > 0.0f) nn_dropout_forward(tmp, mask, tmp, run->dropout, run->rng, NC);
+    nn_residual_forward(res, x, tmp, NC);
+}
+
+void model_block_forward(const model_block_run *run, int l, const model_block_params *bp,
+                         const model_block_io *io, int N)
+{
+    const int C = run->C, F = run->F;
+    nn_layernorm_forward(io->ln1, io->ln1_mean, io->ln1_rstd, io->x, bp->ln1_w, bp->ln1_b, 1, N, C);
+    block_linear(run, io->qkv, NULL, io->ln1, bp->qkv_w, bp->qkv_b, N, C, 3 * C);
+    run->attend(run->ctx, l, bp);
+    block_branch(run, io->res2, io->x, io->tmp, io->mask_attn, io->atty, bp->proj_w, bp->proj_b, N,
+                 C, C);
+    nn_layernorm_forward(io->ln2, io->ln2_mean, io->ln2_rstd, io->res2, bp->ln2_w, bp->ln2_b, 1, N,
+                         C);
+    block_linear(run, io->fch, io->fch_gelu, io->ln2, bp->fc_w, bp->fc_b, N, C, F);
+    block_branch(run, io->out, io->res2, io->tmp, io->mask_mlp, io->fch_gelu, bp->fc2_w, bp->fc2_b,
+                 N, F, C);
+}
