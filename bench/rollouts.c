@@ -83,7 +83,6 @@ typedef struct {
     int B, T, V;
     int *x, *lens, *tmp, *inputs, *targets;
     float *Q, *logits;
-    void *scratch;
 } bench_run;
 
 static tg_status setup(bench_run *r, const bench_opts *o)
@@ -123,8 +122,7 @@ static tg_status setup(bench_run *r, const bench_opts *o)
     r->targets = malloc(BT * sizeof(int));
     r->Q = malloc(BT * sizeof(float));
     r->logits = malloc((size_t)r->B * r->V * sizeof(float));
-    r->scratch = malloc(sample_pick_scratch_bytes(r->V));
-    if (!r->x || !r->lens || !r->tmp || !r->inputs || !r->targets || !r->Q || !r->logits || !r->scratch)
+    if (!r->x || !r->lens || !r->tmp || !r->inputs || !r->targets || !r->Q || !r->logits)
         return TG_ERR_NOMEM;
     return TG_OK;
 }
@@ -145,7 +143,6 @@ static void teardown(bench_run *r)
     free(r->targets);
     free(r->Q);
     free(r->logits);
-    free(r->scratch);
 }
 
 /* One MLE step on the batch in r->x (inputs x[.,0..T-1], targets x[.,1..T]). */
@@ -171,7 +168,8 @@ static double mle_step(bench_run *r, int step)
 static tg_status g_step(bench_run *r, const bench_opts *o, tg_rng *rng, int step, double part[3])
 {
     double t0 = tg_now_sec();
-    adv_sample(r->sg, r->B, r->T, r->x, rng, r->logits, r->scratch);
+    tg_status s = adv_sample(r->sg, r->B, r->T, r->x, rng, r->logits);
+    if (s != TG_OK) return s;
     adv_lengths(r->x, r->T + 1, r->B, r->T, r->lens);
     double t1 = tg_now_sec();
     adv_rollout_ctx ctx = {0};
@@ -181,7 +179,7 @@ static tg_status g_step(bench_run *r, const bench_opts *o, tg_rng *rng, int step
     ctx.N = o->rollouts;
     ctx.K = o->every;
     ctx.rng = rng;
-    tg_status s = adv_rollout_values(&ctx, r->x, r->lens, r->B, r->T, r->Q);
+    s = adv_rollout_values(&ctx, r->x, r->lens, r->B, r->T, r->Q);
     double t2 = tg_now_sec();
     adv_opt_step os = {1e-5f, 1.0f, 0.0f, step};
     float pg, kl, ent;
@@ -211,7 +209,7 @@ int main(int argc, char **argv)
     tg_rng_seed(&rng, 2);
     double mle[100], gen[100], parts[3][100];
     for (int i = 0; i <= o.steps && s == TG_OK; i++) {
-        double part[3];
+        double part[3] = {0, 0, 0};
         s = g_step(&r, &o, &rng, i + 1, part);
         double m = mle_step(&r, i + 1);
         if (i == 0) continue; /* warm-up */

@@ -146,11 +146,10 @@ static void test_toy_reward(void)
     tg_rng_seed(&rng, 9);
     int x[16 * 5], lens[16], tmp[2 * 16 * 4];
     float Q[16 * 4], logits[16 * 8];
-    void *scratch = malloc(sample_pick_scratch_bytes(V));
     const double p0 = first_prob(G, FAV);
     double share0 = -1, share = 0;
     for (int step = 1; step <= 60; step++) {
-        adv_sample(s, B, T, x, &rng, logits, scratch);
+        CHECK_OK(adv_sample(s, B, T, x, &rng, logits));
         adv_lengths(x, T + 1, B, T, lens);
         share = 0;
         for (int b = 0; b < B; b++) {
@@ -169,7 +168,6 @@ static void test_toy_reward(void)
     printf("toy reward: p(favoured token) %.3f -> %.3f; its share of samples %.3f -> %.3f\n", p0, p1, share0, share);
     CHECK(p1 > p0 + 0.3);
     CHECK(share > share0);
-    free(scratch);
     model_cache_free(s);
     model_free(G);
 }
@@ -226,8 +224,7 @@ static void test_rollouts(void)
     int x[3 * 7], lens[3];
     float logits[3 * 9], Q1[18], Q2[18], Q3[18], Qk[18], probs[3];
     int tmp[4 * 6];
-    void *scratch = malloc(sample_pick_scratch_bytes(V));
-    adv_sample(s, B, T, x, &rng, logits, scratch);
+    CHECK_OK(adv_sample(s, B, T, x, &rng, logits));
     adv_lengths(x, T + 1, B, T, lens);
     rollout_q(G, D, x, lens, B, T, N, 1, 77, Q1);
     rollout_q(G, D, x, lens, B, T, N, 1, 77, Q2);
@@ -250,7 +247,6 @@ static void test_rollouts(void)
         CHECK(Qk[b * T + 2] == Qk[b * T + 3]);
         CHECK(Qk[b * T + 4] == Qk[b * T + 5]);
     }
-    free(scratch);
     model_cache_free(s);
     model_free(G);
     model_free(D);

@@ -13,10 +13,9 @@
  * be ended without inventing notes, then closed (tok_grammar_close) and given
  * EOS.
  *
- * A stopped sequence leaves the cache (model_cache_keep_rows), so the others
- * go on at the cost of their own number. What it leaves out: refilling freed
- * rows with the next samples (a batch runs until its longest sample ends),
- * and sliding the window for each sequence apart (all slide at once).
+ * The decoding itself is the batch-sampling loop (loop.c) with this file's
+ * policy: the grammar mask and the stopping rules. A stopped sequence leaves
+ * the cache, so the others go on at the cost of their own number.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,7 +44,6 @@ typedef struct {
     tok_grammar g;      /* after seq */
     tok_grammar g_ok;   /* at the last point the piece could be closed from */
     size_t len_ok;      /* seq's length there */
-    int next;           /* token to feed at the next step */
     int new_tokens;
     int bars;           /* bars begun since the prefix's end */
     bool done, eos;
@@ -69,6 +67,71 @@ static tg_status finish_row(row *r, bool grammar, sample_gen_stats *stats)
     }
     if (st == TG_OK) st = tok_seq_push(&r->seq, TOK_EOS);
     return st;
+}
+
+/* generate's policy for the batch-sampling loop (loop.c). */
+typedef struct {
+    row *rows;
+    const sample_gen_options *opt;
+    sample_gen_stats *stats;
+    const tok_grammar *g0;  /* after the prefix */
+    int bar_id;             /* remi's Bar, or -1 */
+    tg_status st;           /* the first failure (out of memory) */
+} gen_policy;
+
+/* The grammar's mask; no EOS before a note of the sample's own: never an
+ * empty piece. */
+static const uint8_t *gen_allowed(void *user, int i, uint8_t *mask)
+{
+    gen_policy *pol = user;
+    if (!pol->opt->grammar) return NULL;
+    row *r = &pol->rows[i];
+    tok_grammar_mask(&r->g, mask);
+    if (r->g.notes == pol->g0->notes) mask[TOK_EOS] = 0;
+    return mask;
+}
+
+static tg_rng *gen_rng(void *user, int i) { return &((gen_policy *)user)->rows[i].rng; }
+
+/* The sequence's stopping rules: EOS, --bars (the Bar that would begin one
+ * bar too many is not kept), --length. */
+static sample_verdict gen_took(void *user, int i, int id)
+{
+    gen_policy *pol = user;
+    const sample_gen_options *opt = pol->opt;
+    row *r = &pol->rows[i];
+    if (id < 0 || pol->st != TG_OK) { /* nothing allowed: cannot happen with the grammars in tok.h */
+        r->done = true;
+        return SAMPLE_STOP;
+    }
+    if (id == pol->bar_id && opt->bars > 0 && r->bars >= opt->bars) {
+        r->done = true;
+        pol->stats->hit_bars++;
+        return SAMPLE_STOP;
+    }
+    pol->st = tok_seq_push(&r->seq, id);
+    if (pol->st != TG_OK) return SAMPLE_STOP;
+    if (id == TOK_EOS) {
+        r->done = r->eos = true;
+        pol->stats->ended_by_eos++;
+        return SAMPLE_STOP;
+    }
+    if (opt->grammar) {
+        tok_grammar_feed(&r->g, id);
+        if (tok_grammar_can_close(&r->g)) {
+            r->g_ok = r->g;
+            r->len_ok = r->seq.n;
+        }
+    }
+    if (id == pol->bar_id) r->bars++;
+    r->new_tokens++;
+    pol->stats->new_tokens++;
+    if (opt->length > 0 && r->new_tokens >= opt->length) {
+        r->done = true;
+        pol->stats->hit_length++;
+        return SAMPLE_STOP;
+    }
+    return SAMPLE_GO;
 }
 
 tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
@@ -136,19 +199,15 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     model_cache *s = NULL;
     tg_status st = model_cache_create(model, BM, 0, &s);
     float *logits = malloc((size_t)BM * V * sizeof(float));
-    uint8_t *mask = malloc((size_t)V);
-    void *scratch = malloc(sample_pick_scratch_bytes(V));
-    int *hist = malloc((size_t)BM * T_ctx * sizeof(int));  /* the cache's tokens, (B,T_ctx) */
-    int *feed = malloc((size_t)BM * T_ctx * sizeof(int));  /* a feed, (B,n) */
+    int *prefixes = malloc((size_t)BM * plen * sizeof(int)); /* (B,plen): every row's prefix */
     row *rows = calloc((size_t)BM, sizeof *rows);
-    int *slot = malloc((size_t)BM * sizeof(int)), *keep_slot = malloc((size_t)BM * sizeof(int));
-    if (st == TG_OK && (!logits || !mask || !scratch || !hist || !feed || !rows || !slot || !keep_slot))
-        st = TG_ERR_NOMEM;
+    if (st == TG_OK && (!logits || !prefixes || !rows)) st = TG_ERR_NOMEM;
+    gen_policy pol = {rows, opt, stats, &g0, bar_id, TG_OK};
+    const sample_loop lp = {opt->params, gen_allowed, gen_rng, gen_took, &pol, true, keep};
 
     double t0 = tg_now_sec();
     for (int first = 0; st == TG_OK && first < opt->num; first += BM) {
         const int B = opt->num - first < BM ? opt->num - first : BM;
-        model_cache_reset(s, B);
         for (int b = 0; b < B; b++) {
             row *r = &rows[b];
             tok_seq_free(&r->seq);
@@ -159,92 +218,10 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
             r->g_ok = g0_ok;
             r->len_ok = len0_ok;
             r->bars = bars0;
-            for (size_t i = 0; i < plen; i++) hist[(size_t)b * T_ctx + i] = prefix[i];
+            for (size_t i = 0; i < plen; i++) prefixes[(size_t)b * plen + i] = prefix[i];
         }
-        if (st != TG_OK) break;
-        /* cache slot j holds sequence rows[slot[j]]; stopped ones leave the cache */
-        int n_act = B, n_hist = (int)plen;
-        for (int b = 0; b < B; b++) slot[b] = b;
-        for (int b = 0; b < B; b++)
-            memcpy(feed + (size_t)b * n_hist, hist + (size_t)b * T_ctx, (size_t)n_hist * sizeof(int));
-        model_decode(s, feed, n_hist, logits);
-
-        for (;;) {
-            int n_keep = 0;
-            for (int j = 0; j < n_act && st == TG_OK; j++) {
-                row *r = &rows[slot[j]];
-                const uint8_t *allowed = NULL;
-                if (opt->grammar) {
-                    tok_grammar_mask(&r->g, mask);
-                    /* no EOS before a note of the sample's own: never an empty piece */
-                    if (r->g.notes == g0.notes) mask[TOK_EOS] = 0;
-                    allowed = mask;
-                }
-                int id = sample_pick(logits + (size_t)j * V, allowed, V, &opt->params, &r->rng,
-                                     scratch);
-                if (id < 0) { /* nothing allowed: cannot happen with the grammars in tok.h */
-                    r->done = true;
-                    continue;
-                }
-                if (id == bar_id && opt->bars > 0 && r->bars >= opt->bars) {
-                    r->done = true;
-                    stats->hit_bars++;
-                    continue;
-                }
-                st = tok_seq_push(&r->seq, id);
-                if (st != TG_OK) break;
-                if (id == TOK_EOS) {
-                    r->done = r->eos = true;
-                    stats->ended_by_eos++;
-                    continue;
-                }
-                if (opt->grammar) {
-                    tok_grammar_feed(&r->g, id);
-                    if (tok_grammar_can_close(&r->g)) {
-                        r->g_ok = r->g;
-                        r->len_ok = r->seq.n;
-                    }
-                }
-                if (id == bar_id) r->bars++;
-                r->new_tokens++;
-                stats->new_tokens++;
-                if (opt->length > 0 && r->new_tokens >= opt->length) {
-                    r->done = true;
-                    stats->hit_length++;
-                    continue;
-                }
-                r->next = id;
-                keep_slot[n_keep++] = j;
-            }
-            if (st != TG_OK || n_keep == 0) break;
-            if (n_keep < n_act) {
-                model_cache_keep_rows(s, keep_slot, n_keep);
-                for (int j = 0; j < n_keep; j++) {
-                    slot[j] = slot[keep_slot[j]];
-                    if (keep_slot[j] != j)
-                        memcpy(hist + (size_t)j * T_ctx, hist + (size_t)keep_slot[j] * T_ctx,
-                               (size_t)n_hist * sizeof(int));
-                }
-                n_act = n_keep;
-            }
-            if (n_hist == T_ctx) {
-                /* slide: the newest keep tokens again from position 0, then the new one */
-                for (int j = 0; j < n_act; j++) {
-                    int *h = hist + (size_t)j * T_ctx;
-                    memmove(h, h + (T_ctx - keep), (size_t)keep * sizeof(int));
-                }
-                n_hist = keep;
-                model_cache_reset(s, n_act);
-                stats->slides++;
-            }
-            for (int j = 0; j < n_act; j++) hist[(size_t)j * T_ctx + n_hist] = rows[slot[j]].next;
-            n_hist++;
-            int n_new = n_hist - model_cache_len(s);
-            for (int j = 0; j < n_act; j++)
-                memcpy(feed + (size_t)j * n_new, hist + (size_t)j * T_ctx + (n_hist - n_new),
-                       (size_t)n_new * sizeof(int));
-            model_decode(s, feed, n_new, logits);
-        }
+        if (st == TG_OK) st = sample_loop_run(s, &lp, B, prefixes, (int)plen, NULL, logits, &stats->slides);
+        if (st == TG_OK) st = pol.st;
         for (int b = 0; b < B && st == TG_OK; b++) {
             st = finish_row(&rows[b], opt->grammar, stats);
             if (st == TG_OK) {
@@ -262,12 +239,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     if (rows)
         for (int b = 0; b < BM; b++) tok_seq_free(&rows[b].seq);
     free(rows);
-    free(slot);
-    free(keep_slot);
-    free(feed);
-    free(hist);
-    free(scratch);
-    free(mask);
+    free(prefixes);
     free(logits);
     model_cache_free(s);
     if (st != TG_OK) {

@@ -90,6 +90,39 @@ tg_status sample_apply_primer_timing(const tok_tokenizer *tok, const tg_score *p
                                      tg_score **out, int64_t *end_ticks);
 
 /* ------------------------------------------------------------------------ */
+/* The batch-sampling loop (loop.c), shared by generation, SeqGAN's negatives
+ * and its rollouts. */
+
+typedef enum { SAMPLE_GO = 0, SAMPLE_STOP = 1 } sample_verdict;
+
+/* The caller's policy. Rows are the caller's sequence indices 0..B-1. */
+typedef struct {
+    sample_params params;
+    /* fills mask (V bytes) with the row's allowed ids and returns it, or
+     * returns NULL: every id (the hook may be NULL: every id, every row) */
+    const uint8_t *(*allowed)(void *user, int row, uint8_t *mask);
+    /* the row's random stream */
+    tg_rng *(*rng)(void *user, int row);
+    /* the row drew id (-1 when no id was allowed): SAMPLE_GO feeds it next,
+     * SAMPLE_STOP ends the row */
+    sample_verdict (*took)(void *user, int row, int id);
+    void *user;
+    bool drop_stopped;  /* stopped rows leave the cache; else they stay and are fed PAD */
+    int keep;           /* > 0: keep each row's tokens and slide the window, keeping
+                           this many, when the cache is full (needs a prefix) */
+} sample_loop;
+
+/* Decodes B rows until every row has stopped. With prefix (B,plen), the
+ * cache is emptied and the prefix encoded first; without (NULL), the cache
+ * already holds the rows' prefixes and logits (B,V) their next-token logits,
+ * and no row may outgrow the context (assertion) unless a window is set.
+ * stopped (B, may be NULL): rows that start stopped (only without
+ * drop_stopped). *slides (may be NULL) counts the window's slides.
+ * TG_ERR_NOMEM. */
+tg_status sample_loop_run(model_cache *s, const sample_loop *lp, int B, const int *prefix,
+                          int plen, const uint8_t *stopped, float *logits, int *slides);
+
+/* ------------------------------------------------------------------------ */
 /* The generation loop (generate.c). */
 
 typedef struct {

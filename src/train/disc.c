@@ -55,40 +55,56 @@ void adv_real_openings(const data_corpus *c, tg_rng *rng, int B, int T, int *x)
     }
 }
 
-void adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits,
-                void *scratch)
+/* SeqGAN's sampling policy for the batch-sampling loop (src/sample/loop.c):
+ * temperature 1, no grammar, fixed shapes (a finished row stays in the batch
+ * and is fed PAD), rows (R, T+1) filled up to column T. */
+typedef struct {
+    int *x;
+    int T;
+    int *pos;      /* (R) the column each row fills next */
+    tg_rng *rng;   /* one stream for every row in row order, or NULL: */
+    tg_rng *rngs;  /* (R) a stream each */
+} adv_policy;
+
+static tg_rng *adv_rng(void *user, int row)
 {
-    const int V = model_get_config(state->model)->vocab_size;
-    const sample_params sp = sample_params_default();
-    int col[B];
-    bool done[B];
+    adv_policy *p = user;
+    return p->rngs ? &p->rngs[row] : p->rng;
+}
+
+static sample_verdict adv_took(void *user, int row, int id)
+{
+    adv_policy *p = user;
+    const int t = p->pos[row]++;
+    p->x[(size_t)row * (p->T + 1) + t] = id;
+    return id == TOK_EOS || t == p->T ? SAMPLE_STOP : SAMPLE_GO;
+}
+
+tg_status adv_complete(model_cache *s, int R, int T, int t0, int *x, const uint8_t *done,
+                       tg_rng *rng, tg_rng *rngs, float *logits)
+{
+    int *pos = malloc((size_t)R * sizeof(int));
+    if (!pos) return TG_ERR_NOMEM;
+    for (int r = 0; r < R; r++) {
+        pos[r] = t0;
+        for (int t = t0; t <= T; t++) x[(size_t)r * (T + 1) + t] = TOK_PAD;
+    }
+    adv_policy pol = {x, T, pos, rng, rngs};
+    const sample_loop lp = {sample_params_default(), NULL, adv_rng, adv_took, &pol, false, 0};
+    tg_status st = sample_loop_run(s, &lp, R, NULL, 0, done, logits, NULL);
+    free(pos);
+    return st;
+}
+
+tg_status adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits)
+{
+    int *bos = malloc((size_t)B * sizeof(int));
+    if (!bos) return TG_ERR_NOMEM;
+    for (int b = 0; b < B; b++) bos[b] = x[(size_t)b * (T + 1)] = TOK_BOS;
     model_cache_reset(state, B);
-    for (int b = 0; b < B; b++) {
-        x[(size_t)b * (T + 1)] = TOK_BOS;
-        col[b] = TOK_BOS;
-        done[b] = false;
-    }
-    model_decode(state, col, 1, logits);
-    for (int t = 1; t <= T; t++) {
-        int running = 0;
-        for (int b = 0; b < B; b++) {
-            int id = TOK_PAD;
-            if (!done[b]) {
-                id = sample_pick(logits + (size_t)b * V, NULL, V, &sp, rng, scratch);
-                if (id == TOK_EOS) done[b] = true;
-                else running++;
-            }
-            x[(size_t)b * (T + 1) + t] = id;
-            col[b] = id;
-        }
-        if (t == T) break;
-        if (running == 0) {
-            for (int u = t + 1; u <= T; u++)
-                for (int b = 0; b < B; b++) x[(size_t)b * (T + 1) + u] = TOK_PAD;
-            break;
-        }
-        model_decode(state, col, 1, logits);
-    }
+    model_decode(state, bos, 1, logits);
+    free(bos);
+    return adv_complete(state, B, T, 1, x, NULL, rng, NULL, logits);
 }
 
 float adv_dense_prob(const float *logits)

@@ -25,36 +25,6 @@
 
 #include "train.h"
 
-/* Completes rows of xr (R, T+1) from position t0 on with the branch state
- * holding their first t0 tokens and logits (R,V) of the next; rows with
- * done[r] set get PAD. Row r draws from rngs[r]. */
-static void complete(model_cache *s, float *logits, int *xr, int R, int T, int t0, uint8_t *done,
-                     int *col, tg_rng *rngs, void *scratch)
-{
-    const int V = s->V;
-    const sample_params sp = sample_params_default();
-    for (int t = t0; t <= T; t++) {
-        int running = 0;
-        for (int r = 0; r < R; r++) {
-            int id = TOK_PAD;
-            if (!done[r]) {
-                id = sample_pick(logits + (size_t)r * V, NULL, V, &sp, &rngs[r], scratch);
-                if (id == TOK_EOS) done[r] = 1;
-                else running++;
-            }
-            xr[(size_t)r * (T + 1) + t] = id;
-            col[r] = id;
-        }
-        if (t == T) return;
-        if (running == 0) {
-            for (int u = t + 1; u <= T; u++)
-                for (int r = 0; r < R; r++) xr[(size_t)r * (T + 1) + u] = TOK_PAD;
-            return;
-        }
-        model_decode(s, col, 1, logits);
-    }
-}
-
 /* The stream of completion c of sequence b (its index in the whole batch)
  * branching after prefix x[1..t]: base is one draw of the run's stream. */
 static void rollout_stream(tg_rng *rng, uint64_t base, int t, int b, int N, int c)
@@ -99,29 +69,30 @@ tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *length
     const uint64_t base = tg_rng_u64(ctx->rng);
     if (B == 0) return TG_OK;
     model_cache *P = ctx->prefix, *S = ctx->branch;
-    const int N = ctx->N, K = ctx->K > 0 ? ctx->K : 1, V = P->V, R = B * N;
-    NN_ASSERT_OP(T, <=, P->T_ctx);
-    NN_ASSERT_OP(R, <=, S->max_batch);
-    NN_ASSERT_OP(B, <=, P->max_batch);
+    const int N = ctx->N, K = ctx->K > 0 ? ctx->K : 1, R = B * N;
+    const int V = model_get_config(model_cache_model(P))->vocab_size;
+    NN_ASSERT_OP(T, <=, model_get_config(model_cache_model(P))->context);
+    NN_ASSERT_OP(R, <=, model_cache_max_batch(S));
+    NN_ASSERT_OP(B, <=, model_cache_max_batch(P));
     float *lp = malloc((size_t)B * V * sizeof(float));
     float *lr = malloc((size_t)R * V * sizeof(float));
     int *xr = malloc((size_t)R * (T + 1) * sizeof(int));
-    int *col = malloc((size_t)R * sizeof(int));
+    int *col = malloc((size_t)B * sizeof(int));
     int *lens = malloc((size_t)R * sizeof(int));
     int *tmp = malloc((size_t)model_max_batch(ctx->D) * T * sizeof(int));
     float *probs = malloc((size_t)R * sizeof(float));
     uint8_t *done = malloc((size_t)R);
     tg_rng *rngs = malloc((size_t)R * sizeof(tg_rng));
-    void *scratch = malloc(sample_pick_scratch_bytes(V));
     uint8_t *est = calloc((size_t)T + 1, 1);
     tg_status s = TG_ERR_NOMEM;
-    if (!lp || !lr || !xr || !col || !lens || !tmp || !probs || !done || !rngs || !scratch || !est) goto out;
+    if (!lp || !lr || !xr || !col || !lens || !tmp || !probs || !done || !rngs || !est) goto out;
     final_values(ctx, x, lengths, B, T, probs, tmp, Q);
     int longest = 0;
     for (int b = 0; b < B; b++) longest = lengths[b] > longest ? lengths[b] : longest;
 
+    s = TG_OK;
     model_cache_reset(P, B);
-    for (int t = 0; t < longest; t++) {
+    for (int t = 0; t < longest && s == TG_OK; t++) {
         /* feed x[.,t]: the state then holds x[0..t] and lp the next token's logits */
         for (int b = 0; b < B; b++) col[b] = x[(size_t)b * (T + 1) + t];
         model_decode(P, col, 1, lp);
@@ -135,7 +106,7 @@ tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *length
             done[r] = lengths[b] <= t; /* the prefix already ends with EOS */
             rollout_stream(&rngs[r], base, t, row0 + b, N, r % N);
         }
-        complete(S, lr, xr, R, T, t + 1, done, col, rngs, scratch);
+        s = adv_complete(S, R, T, t + 1, xr, done, NULL, rngs, lr);
         adv_lengths(xr, T + 1, R, T, lens);
         adv_disc_probs(ctx->D, xr, T + 1, lens, R, T, probs, tmp);
         for (int b = 0; b < B; b++) {
@@ -144,11 +115,10 @@ tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *length
             Q[(size_t)b * T + t - 1] = (float)(sum / N);
         }
     }
-    fill_values(lengths, est, B, T, Q);
-    s = TG_OK;
+    if (s == TG_OK) fill_values(lengths, est, B, T, Q);
 out:
     free(lp), free(lr), free(xr), free(col), free(lens), free(tmp), free(probs), free(done);
-    free(rngs), free(scratch), free(est);
+    free(rngs), free(est);
     return s;
 }
 

@@ -111,12 +111,14 @@ adv_options adv_options_default(void)
 /* Phases. */
 
 /* n sequences from G into x (n, T+1), in batches of B. */
-static void sample_g(adv_run *r, int *x, int n)
+static tg_status sample_g(adv_run *r, int *x, int n)
 {
-    for (int i = 0; i < n; i += r->B) {
+    tg_status s = TG_OK;
+    for (int i = 0; i < n && s == TG_OK; i += r->B) {
         int m = n - i < r->B ? n - i : r->B;
-        adv_sample(r->sg, m, r->T, x + (size_t)i * (r->T + 1), &r->rng_sample, r->logits, r->scratch);
+        s = adv_sample(r->sg, m, r->T, x + (size_t)i * (r->T + 1), &r->rng_sample, r->logits);
     }
+    return s;
 }
 
 /* The dropout stream of this rank's part of an update of m: the run's own
@@ -175,7 +177,8 @@ static tg_status d_phase(adv_run *r, int round, int steps)
         double t0 = tg_now_sec();
         dist_comm_take(r->dist);
         adv_real_openings(r->corpus, &r->rng_batch, o->d_samples, T, r->x);
-        sample_g(r, r->x + (size_t)o->d_samples * ld, o->d_samples);
+        tg_status s = sample_g(r, r->x + (size_t)o->d_samples * ld, o->d_samples);
+        if (s != TG_OK) return s;
         adv_lengths(r->x, ld, M, T, r->lens);
         for (int i = 0; i < M; i++) r->labels[i] = i < o->d_samples ? 1.0f : 0.0f;
         double loss = 0, acc = 0;
@@ -328,9 +331,10 @@ static tg_status g_phase(adv_run *r, int round)
     for (int k = 0; k < o->g_steps; k++) {
         double t0 = tg_now_sec();
         dist_comm_take(r->dist);
-        sample_g(r, r->x, B);
+        tg_status s = sample_g(r, r->x, B);
+        if (s != TG_OK) return s;
         adv_lengths(r->x, T + 1, B, T, r->lens);
-        tg_status s = values(r, r->x, r->lens);
+        s = values(r, r->x, r->lens);
         if (s != TG_OK) return s;
         double reward = 0;
         for (int b = 0; b < B; b++) reward += r->Q[(size_t)b * T + r->lens[b] - 1];

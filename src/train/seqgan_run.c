@@ -311,10 +311,9 @@ static tg_status open_buffers(adv_run *r, char *err, size_t err_len)
     r->tmp = malloc(W * sizeof(int));
     r->Q = malloc((size_t)B * T * sizeof(float));
     r->logits = malloc((size_t)B * r->V * sizeof(float));
-    r->scratch = malloc(sample_pick_scratch_bytes(r->V));
     r->work = malloc((size_t)B * T * 2 * sizeof(float));
     if (!r->x || !r->lens || !r->labels || !r->perm || !r->xb || !r->lb || !r->yb || !r->tmp || !r->Q ||
-        !r->logits || !r->scratch || !r->work)
+        !r->logits || !r->work)
         return TG_ERR_NOMEM;
     return TG_OK;
 }
@@ -339,5 +338,5 @@ void adv_run_close(adv_run *r)
     model_free(r->ref);
     data_corpus_close(r->corpus);
     free(r->x), free(r->lens), free(r->labels), free(r->perm), free(r->xb), free(r->lb), free(r->yb);
-    free(r->tmp), free(r->Q), free(r->logits), free(r->scratch), free(r->work);
+    free(r->tmp), free(r->Q), free(r->logits), free(r->work);
 }

@@ -34,7 +34,6 @@ typedef struct {
     int *tmp;                 /* 2 * max(B, B*N) * (T+1) ints */
     float *Q;                 /* (B, T) */
     float *logits;            /* (B, V) */
-    void *scratch;
     float *work;              /* 2 * B * T floats: weights of a shard's losses */
     adv_report *rep;
     dist_ctx *dist;           /* o->dist: NULL or the ranks */

@@ -227,9 +227,16 @@ void adv_lengths(const int *x, int ld, int B, int T, int *lengths);
 
 /* Samples B sequences x (B, T+1) from a generator: x[.,0] = BOS, then T
  * tokens from its softmax (temperature 1, no grammar mask) drawn from rng in
- * row order; PAD after EOS. state: a run state of the model with >= B rows. */
-void adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits,
-                void *scratch);
+ * row order; PAD after EOS. state: a run state of the model with >= B rows;
+ * logits: (B,V) floats of room. TG_ERR_NOMEM. */
+tg_status adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits);
+/* Completes rows x (R, T+1) from column t0 to T through the batch-sampling
+ * loop, the cache holding their first t0 tokens and logits (R,V) those of the
+ * next: temperature 1, no grammar; PAD after EOS and in the rows that start
+ * done (done (R) may be NULL). Row r draws from rngs[r], or all rows from rng
+ * in row order when rngs is NULL. TG_ERR_NOMEM. */
+tg_status adv_complete(model_cache *s, int R, int T, int t0, int *x, const uint8_t *done,
+                       tg_rng *rng, tg_rng *rngs, float *logits);
 
 /* D's probabilities "real" (B) of sequences x (B, ld) with x[.,0] = BOS and
  * lengths (B), D seeing x[.,1..T]: the pooled head of a discriminator, or

@@ -1,0 +1,164 @@
+/*
+ * loop.c: the one batch-sampling loop. Generation (generate.c), SeqGAN's
+ * negatives and its Monte-Carlo rollouts (src/train) all decode a batch of
+ * sequences the same way: every step picks one token per running sequence
+ * from its logits (its allowed ids, the sampling controls, its own random
+ * stream), asks the caller's policy whether the sequence goes on, and feeds
+ * the tokens of those that do through the cached forward pass
+ * (model_decode). The policy (sample_loop's hooks) is the caller's: the
+ * grammar mask and the stopping rules of generate, the fixed length of a
+ * SeqGAN batch.
+ *
+ * A stopped sequence either leaves the cache (drop_stopped: the others go on
+ * at the cost of their own number) or stays in it and is fed PAD (fixed
+ * shapes: every step computes the same rows, as SeqGAN's batches do). With a
+ * window (keep > 0), the loop keeps each sequence's tokens and, when the
+ * cache is full, encodes the newest `keep` again from position 0 before the
+ * next token (sample.h).
+ *
+ * Left out: refilling freed rows with new sequences; sliding the window of
+ * each sequence apart (all slide at once).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sample.h"
+
+/* The loop's working memory for B rows. */
+typedef struct {
+    int B, V, T_ctx;
+    uint8_t *mask;      /* (V) */
+    void *scratch;      /* sample_pick's */
+    int *slot;          /* (B) cache row j holds sequence slot[j] */
+    int *keep_slot;     /* (B) */
+    int *next;          /* (B) the token each cache row feeds next */
+    uint8_t *running;   /* (B) by cache row: not stopped */
+    int *hist, *feed;   /* (B,T_ctx) each: the cache's tokens and a feed (with a window) */
+} loop_work;
+
+static void work_free(loop_work *w)
+{
+    free(w->mask), free(w->scratch), free(w->slot), free(w->keep_slot), free(w->next);
+    free(w->running), free(w->hist), free(w->feed);
+}
+
+static tg_status work_alloc(loop_work *w, int B, int V, int T_ctx, bool window)
+{
+    memset(w, 0, sizeof *w);
+    w->B = B, w->V = V, w->T_ctx = T_ctx;
+    w->mask = malloc((size_t)V);
+    w->scratch = malloc(sample_pick_scratch_bytes(V));
+    w->slot = malloc((size_t)B * sizeof(int));
+    w->keep_slot = malloc((size_t)B * sizeof(int));
+    w->next = malloc((size_t)B * sizeof(int));
+    w->running = malloc((size_t)B);
+    if (window) {
+        w->hist = malloc((size_t)B * T_ctx * sizeof(int));
+        w->feed = malloc((size_t)B * T_ctx * sizeof(int));
+    }
+    if (!w->mask || !w->scratch || !w->slot || !w->keep_slot || !w->next || !w->running ||
+        (window && (!w->hist || !w->feed))) {
+        work_free(w);
+        return TG_ERR_NOMEM;
+    }
+    return TG_OK;
+}
+
+/* One step's picks: each running cache row draws a token and the policy
+ * rules on it. Returns how many rows go on (listed in keep_slot). */
+static int pick_all(const sample_loop *lp, loop_work *w, const float *logits, int n_act)
+{
+    int n_keep = 0;
+    for (int j = 0; j < n_act; j++) {
+        if (!w->running[j]) continue;
+        const int row = w->slot[j];
+        const uint8_t *allowed = lp->allowed ? lp->allowed(lp->user, row, w->mask) : NULL;
+        int id = sample_pick(logits + (size_t)j * w->V, allowed, w->V, &lp->params,
+                             lp->rng(lp->user, row), w->scratch);
+        if (lp->took(lp->user, row, id) == SAMPLE_STOP) {
+            w->running[j] = 0;
+            continue;
+        }
+        w->next[j] = id;
+        w->keep_slot[n_keep++] = j;
+    }
+    return n_keep;
+}
+
+/* Stopped rows leave the cache (and the history). */
+static void drop_stopped(model_cache *s, loop_work *w, int n_keep, int n_hist)
+{
+    model_cache_keep_rows(s, w->keep_slot, n_keep);
+    for (int j = 0; j < n_keep; j++) {
+        const int from = w->keep_slot[j];
+        w->slot[j] = w->slot[from];
+        w->next[j] = w->next[from];
+        w->running[j] = 1;
+        if (w->hist && from != j)
+            memcpy(w->hist + (size_t)j * w->T_ctx, w->hist + (size_t)from * w->T_ctx,
+                   (size_t)n_hist * sizeof(int));
+    }
+}
+
+/* The cache is full: the newest keep tokens of every row again from position 0. */
+static int slide(model_cache *s, loop_work *w, int n_act, int keep)
+{
+    for (int j = 0; j < n_act; j++) {
+        int *h = w->hist + (size_t)j * w->T_ctx;
+        memmove(h, h + (w->T_ctx - keep), (size_t)keep * sizeof(int));
+    }
+    model_cache_reset(s, n_act);
+    return keep;
+}
+
+tg_status sample_loop_run(model_cache *s, const sample_loop *lp, int B, const int *prefix,
+                          int plen, const uint8_t *stopped, float *logits, int *slides)
+{
+    const tg_model *model = model_cache_model(s);
+    const int V = model_get_config(model)->vocab_size, T_ctx = model_get_config(model)->context;
+    const bool window = lp->keep > 0;
+    NN_ASSERT(!window || prefix);        /* the history starts with the prefix */
+    NN_ASSERT(!stopped || !lp->drop_stopped);
+    loop_work w;
+    tg_status st = work_alloc(&w, B, V, T_ctx, window);
+    if (st != TG_OK) return st;
+    int n_act = B, n_hist = prefix ? plen : model_cache_len(s);
+    for (int j = 0; j < B; j++) {
+        w.slot[j] = j;
+        w.running[j] = stopped ? !stopped[j] : 1;
+        if (window) memcpy(w.hist + (size_t)j * T_ctx, prefix + (size_t)j * plen, (size_t)plen * sizeof(int));
+    }
+    if (prefix) {
+        model_cache_reset(s, B);
+        model_decode(s, prefix, plen, logits);
+    }
+    for (;;) {
+        const int n_keep = pick_all(lp, &w, logits, n_act);
+        if (n_keep == 0) break;
+        if (lp->drop_stopped && n_keep < n_act) {
+            drop_stopped(s, &w, n_keep, n_hist);
+            n_act = n_keep;
+        }
+        for (int j = 0; j < n_act; j++)
+            if (!w.running[j]) w.next[j] = TOK_PAD; /* fixed shapes: a stopped row is fed PAD */
+        if (!window) {
+            NN_ASSERT_OP(n_hist, <, T_ctx);
+            model_decode(s, w.next, 1, logits);
+            n_hist++;
+            continue;
+        }
+        if (n_hist == T_ctx) {
+            n_hist = slide(s, &w, n_act, lp->keep);
+            if (slides) (*slides)++;
+        }
+        for (int j = 0; j < n_act; j++) w.hist[(size_t)j * T_ctx + n_hist] = w.next[j];
+        n_hist++;
+        const int n_new = n_hist - model_cache_len(s);
+        for (int j = 0; j < n_act; j++)
+            memcpy(w.feed + (size_t)j * n_new, w.hist + (size_t)j * T_ctx + (n_hist - n_new),
+                   (size_t)n_new * sizeof(int));
+        model_decode(s, w.feed, n_new, logits);
+    }
+    work_free(&w);
+    return TG_OK;
+}
