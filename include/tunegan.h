@@ -228,6 +228,85 @@ tg_status tg_midi_write_memory(const tg_score *score, const tg_midi_write_option
 tg_status tg_midi_write_file(const char *path, const tg_score *score, const tg_midi_write_options *opt);
 
 /* ------------------------------------------------------------------------ */
+/* A trained run: open it, generate or continue a primer, write MIDI.
+ *
+ *     tg_run *run;
+ *     char err[512];
+ *     if (tg_run_open("runs/mine", &run, err, sizeof err) != TG_OK) { puts(err); return 1; }
+ *     tg_generate_options go = tg_generate_options_default();
+ *     go.num = 2; go.bars = 16; go.seed = 7;
+ *     tg_take takes[2];
+ *     if (tg_run_generate(run, &go, takes, NULL, err, sizeof err) == TG_OK)
+ *         for (int i = 0; i < 2; i++) {
+ *             tg_midi_write_file(i ? "b.mid" : "a.mid", takes[i].score, NULL);
+ *             tg_take_free(&takes[i]);
+ *         }
+ *     tg_run_free(run);
+ */
+
+typedef struct tg_run tg_run;
+
+/* Opens the generator of a run folder (its model.safetensors) or of a
+ * checkpoint file, with the tokenizer it was trained with. On failure err
+ * (err_len bytes) says what is wrong, starting with the path. */
+tg_status tg_run_open(const char *run_or_file, tg_run **out, char *err, size_t err_len);
+void tg_run_free(tg_run *run); /* accepts NULL */
+/* The generator's checkpoint file; valid until tg_run_free. */
+const char *tg_run_checkpoint(const tg_run *run);
+
+typedef struct {
+    float temperature;       /* 1; 0 = greedy */
+    int top_k;               /* 0 = off */
+    float top_p;             /* 1 = off; nucleus in (0,1] */
+    int num;                 /* samples (1) */
+    int batch;               /* sequences decoded together (16) */
+    int length;              /* new tokens per sample (512); 0: no limit but bars */
+    int bars;                /* remi: new bars per sample (0: off) */
+    bool grammar;            /* mask what the tokenizer's grammar forbids (true) */
+    int keep;                /* tokens kept when the window slides (0: half the context) */
+    uint64_t seed;           /* sample i draws from its own stream, seeded from (seed, i) */
+    const tg_score *primer;  /* continue this piece (NULL: new pieces); borrowed for the call */
+    int primer_bars;         /* keep the primer's first bars (0: all) */
+    const char *primer_name; /* its file name in messages (NULL: "the primer") */
+    int rerank;              /* > 1: draw this many candidates per sample and keep the one
+                                the run's discriminator rates most real (1: off) */
+    tg_logger logger;        /* warnings (a sample decoded leniently); none by default */
+} tg_generate_options;
+
+tg_generate_options tg_generate_options_default(void);
+
+/* One generated piece. */
+typedef struct {
+    tg_score *score;          /* owned: tg_take_free frees it */
+    size_t tokens;            /* its tokens, BOS and EOS included */
+    size_t new_tokens;        /* those after the primer */
+    size_t repairs;           /* lenient decoding's repairs (0 with the grammar on) */
+    double realism;           /* with rerank: the discriminator's mean p(real), else -1 */
+    int64_t primer_end_ticks; /* where the primer ends in score's ticks (0: none) */
+} tg_take;
+
+typedef struct {
+    size_t new_tokens;        /* tokens sampled, over all candidates */
+    double seconds, tok_per_s;
+    int slides;               /* times the window slid */
+    int ended_by_eos, hit_length, hit_bars;
+    int primer_bars;          /* bars of the primer kept */
+    size_t primer_tokens;     /* its tokens, BOS excluded */
+    double primer_sec;        /* its length in seconds */
+    /* called after each batch of candidates; may be NULL */
+    void (*on_batch)(void *user, int done, int num, double tok_per_s);
+    void *user;
+} tg_generate_stats;
+
+/* Generates o->num takes into takes[0..num-1] (the caller frees each with
+ * tg_take_free). stats (may be NULL) gives progress through its on_batch
+ * hook and receives the figures. On failure err says why and no take is
+ * left to free. */
+tg_status tg_run_generate(tg_run *run, const tg_generate_options *o, tg_take *takes,
+                          tg_generate_stats *stats, char *err, size_t err_len);
+void tg_take_free(tg_take *take); /* accepts NULL */
+
+/* ------------------------------------------------------------------------ */
 /* Build information. */
 
 const char *tg_version(void);

@@ -10,3 +10,6 @@ if("midi" IN_LIST TG_SUBSYSTEMS)
   set_tests_properties(sample_nottingham PROPERTIES LABELS "data" SKIP_RETURN_CODE 77 TIMEOUT 900)
 endif()
 tg_script_test(cli_generate cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_generate.sh)
+# The run object through the public header alone: open the bundled model,
+# generate, continue a primer, errors (test_run, unit).
+tg_test(run unit)

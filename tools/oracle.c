@@ -44,6 +44,7 @@
 #include "core/core.h"
 #include "data/data.h"
 #include "model/model.h"
+#include "run/run.h"
 #include "sample/sample.h"
 #include "tok/tok.h"
 #include "tunegan.h"
@@ -342,30 +343,27 @@ static tg_status load_oracle(const char *path, int B, tg_model **m, char *tokcfg
     return TG_OK;
 }
 
-/* path: a run folder (its model.safetensors) or a checkpoint. */
+/* path: a run folder (its model.safetensors) or a checkpoint, opened as a
+ * run; its generator is handed to *m. */
 static tg_status load_generator(const char *path, int B, const char *oracle_tok, int L,
                                 tg_model **m, char *err, size_t en)
 {
-    char file[4096];
-    model_checkpoint_path(path, file, sizeof file);
-    model_meta *meta = NULL;
-    tg_status st = model_load(file, B, m, &meta, err, en);
+    *m = NULL;
+    tg_run *run = NULL;
+    run_open_options ro = run_open_options_default();
+    ro.max_batch = B;
+    tg_status st = run_open(path, &ro, &run, err, en);
     if (st != TG_OK) return st;
-    const char *t = model_meta_get(meta, "tokenizer");
-    const model_config *c = model_get_config(*m);
-    if (c->kind != MODEL_GENERATOR)
-        st = tg_fail(err, en, TG_ERR_ARG, "%s is a discriminator, not a generator", file);
-    else if (!t || strcmp(t, oracle_tok) != 0)
+    const char *file = tg_run_checkpoint(run), *t = run_tokenizer_spec(run);
+    const model_config *c = model_get_config(run_generator(run));
+    if (strcmp(t, oracle_tok) != 0)
         st = tg_fail(err, en, TG_ERR_ARG, "%s uses tokenizer '%s', the oracle '%s': train it on the oracle's corpus",
-                     file, t ? t : "?", oracle_tok);
+                     file, t, oracle_tok);
     else if (c->context < L)
         st = tg_fail(err, en, TG_ERR_ARG, "%s has a context of %d tokens, --length %d needs %d", file,
                      c->context, L, L);
-    model_meta_free(meta);
-    if (st != TG_OK) {
-        model_free(*m);
-        *m = NULL;
-    }
+    if (st == TG_OK) *m = run_release_generator(run);
+    tg_run_free(run);
     return st;
 }
 

@@ -98,19 +98,6 @@ int cli_eval(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_score(int argc, char **argv);
 
-/* The discriminator of an adversarial run (RUN_DIR/disc.safetensors, or the
- * one beside a file of the run) and its tokenizer; prints the error and
- * returns 1 on failure (cli_score.c). */
-struct tg_model;
-int cli_load_disc(const char *cmd, const char *run, struct tg_model **D, struct tok_tokenizer **tok);
-/* The discriminator's probability "real" of a token sequence (BOS first)
- * over consecutive windows of its length. Returns 0, 1 when the sequence has
- * no token after BOS, -1 when out of memory. */
-typedef struct {
-    double mean, min, max, first; /* over the windows; first: the opening's */
-    int windows;
-} cli_disc_result;
-int cli_disc_score(struct tg_model *D, const uint16_t *ids, size_t n, cli_disc_result *res);
 
 /* What `tunegan train` shows while it runs (train_view.c): each line of the
  * run's log as a sentence, with the time spent and left. */

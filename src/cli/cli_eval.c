@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "core/core.h"
 #include "eval/eval.h"
+#include "run/run.h"
 #include "train/train.h"
 
 /* ------------------------------------------------------------------------ */
@@ -53,17 +54,6 @@ static void json_num(double v)
         printf("null");
 }
 
-/* Compares two tokenizer config strings by what they mean. */
-static bool same_tokenizer(const char *a, const char *b)
-{
-    tok_config ca, cb;
-    char sa[512], sb[512];
-    if (tok_config_parse(a, &ca, NULL, 0) != TG_OK || tok_config_parse(b, &cb, NULL, 0) != TG_OK) return false;
-    if (tok_config_to_string(&ca, sa, sizeof sa) != TG_OK || tok_config_to_string(&cb, sb, sizeof sb) != TG_OK)
-        return false;
-    return strcmp(sa, sb) == 0;
-}
-
 static int parse_split(const char *s)
 {
     for (int i = 0; i < DATA_SPLITS; i++)
@@ -81,7 +71,7 @@ static void on_windows(void *user, uint64_t done, uint64_t total)
     cli_progress_update(p, (size_t)done);
 }
 
-static int eval_model(const char *run, const char *corpus_path, const char *split_name, int stride,
+static int eval_model(const char *run_arg, const char *corpus_path, const char *split_name, int stride,
                       int batch, bool json)
 {
     int split = parse_split(split_name);
@@ -93,8 +83,6 @@ static int eval_model(const char *run, const char *corpus_path, const char *spli
         cli_error("eval: --model needs --corpus CORPUS (see tunegan eval --help)");
         return 1;
     }
-    char path[1024];
-    model_checkpoint_path(run, path, sizeof path);
     data_corpus *c = NULL;
     data_error derr = {{0}};
     tg_status st = data_corpus_open(corpus_path, &c, &derr);
@@ -102,28 +90,27 @@ static int eval_model(const char *run, const char *corpus_path, const char *spli
         cli_error("%s: %s", corpus_path, derr.what[0] ? derr.what : tg_status_str(st));
         return 1;
     }
-    tg_model *m = NULL;
-    model_meta *meta = NULL;
+    tg_run *run = NULL;
+    run_open_options ro = run_open_options_default();
+    ro.max_batch = batch;
+    ro.need_tokenizer = false;
     char err[1024] = "";
-    st = model_load(path, batch, &m, &meta, err, sizeof err);
+    st = run_open(run_arg, &ro, &run, err, sizeof err);
     if (st != TG_OK) {
-        cli_error("%s", err[0] ? err : tg_status_str(st));
+        cli_error("eval: %s", err[0] ? err : tg_status_str(st));
         data_corpus_close(c);
         return 1;
     }
     int rc = 1;
-    const char *mtok = model_meta_get(meta, "tokenizer");
+    tg_model *m = run_generator(run);
+    const char *path = tg_run_checkpoint(run), *mtok = run_tokenizer_spec(run);
     const model_config *cfg = model_get_config(m);
-    if (mtok && mtok[0] && !same_tokenizer(mtok, c->config)) {
+    if (mtok[0] && !run_same_tokenizer(mtok, c->config)) {
         cli_error("eval: the model %s was trained with tokenizer '%s' but %s holds '%s': build the corpus "
                   "with the model's tokenizer", path, mtok, corpus_path, c->config);
         goto done;
     }
-    if (!mtok || !mtok[0]) cli_warn("%s names no tokenizer; assuming the corpus's", path);
-    if (cfg->kind != MODEL_GENERATOR) {
-        cli_error("eval: %s is a discriminator, not a generator", path);
-        goto done;
-    }
+    if (!mtok[0]) cli_warn("%s names no tokenizer; assuming the corpus's", path);
     if ((uint32_t)cfg->vocab_size != c->vocab_size) {
         cli_error("eval: the model's vocabulary has %d tokens, %s's %u: a different tokenizer", cfg->vocab_size,
                   corpus_path, c->vocab_size);
@@ -178,8 +165,7 @@ static int eval_model(const char *run, const char *corpus_path, const char *spli
     }
     rc = 0;
 done:
-    model_meta_free(meta);
-    model_free(m);
+    tg_run_free(run);
     data_corpus_close(c);
     return rc;
 }
@@ -434,7 +420,7 @@ static int eval_samples(const char *samples, const char *reference, const char *
     if ((g.is_corpus && open_corpus(&g)) || (r.is_corpus && open_corpus(&r))) goto done;
     /* the tokenizer: a corpus's, which must agree with the other corpus's and with --tokenizer */
     const char *from_corpus = g.is_corpus ? g.corpus->config : r.is_corpus ? r.corpus->config : NULL;
-    if (g.is_corpus && r.is_corpus && !same_tokenizer(g.corpus->config, r.corpus->config)) {
+    if (g.is_corpus && r.is_corpus && !run_same_tokenizer(g.corpus->config, r.corpus->config)) {
         cli_error("eval: %s was built with tokenizer '%s' but %s with '%s'", g.path, g.corpus->config, r.path,
                   r.corpus->config);
         goto done;
@@ -444,7 +430,7 @@ static int eval_samples(const char *samples, const char *reference, const char *
                   from_corpus);
         goto done;
     }
-    if (from_corpus && spec && !same_tokenizer(spec, from_corpus)) {
+    if (from_corpus && spec && !run_same_tokenizer(spec, from_corpus)) {
         char want[512];
         tok_config cfg;
         if (tok_config_parse(spec, &cfg, NULL, 0) != TG_OK || tok_config_to_string(&cfg, want, sizeof want) != TG_OK)

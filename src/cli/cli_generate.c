@@ -1,7 +1,8 @@
 /*
  * cli_generate.c: `tunegan generate`: new pieces from a trained generator,
  * or continuations of a primer (Music Transformer's primer continuation),
- * through the KV-cached sampler of src/sample. Writes OUT_DIR/sample-000.mid,
+ * through the run object (src/run: tg_run_generate) and the KV-cached
+ * sampler of src/sample. Writes OUT_DIR/sample-000.mid,
  * sample-001.mid, ... (each under a temporary name, then renamed), and on
  * request a piano roll (--roll, the primer shaded) and audio (--render)
  * beside each. Prints the seed, where each sample went and tokens per second.
@@ -18,7 +19,7 @@
 #include "core/core.h"
 #include "model/model.h"
 #include "render/render.h"
-#include "sample/sample.h"
+#include "run/run.h"
 #include "tok/tok.h"
 
 static const char generate_summary[] =
@@ -49,15 +50,6 @@ static void on_batch(void *user, int done, int num, double tok_per_s)
     fflush(stderr);
 }
 
-/* The checkpoint of a run folder or a file; malloc'ed. */
-static char *model_path(const char *arg)
-{
-    size_t n = strlen(arg) + 32;
-    char *p = malloc(n);
-    if (p) model_checkpoint_path(arg, p, n);
-    return p;
-}
-
 /* The model generate uses without --model: $TUNEGAN_MODEL when set, else the
  * model bundled in the source tree (models/default, its card beside it).
  * Prints which, or why there is none. */
@@ -75,27 +67,6 @@ static const char *default_model(void)
     fprintf(stderr, "tunegan: no --model given: using %s%s\n", path,
             env && env[0] ? " ($TUNEGAN_MODEL)" : " (the bundled model; its card: models/default/README.md)");
     return path;
-}
-
-/* The tokenizer a checkpoint was trained with; prints the error on failure. */
-static tok_tokenizer *checkpoint_tokenizer(const char *path, const model_meta *meta)
-{
-    const char *spec = model_meta_get(meta, "tokenizer");
-    if (!spec || !spec[0]) {
-        cli_error("%s: the checkpoint names no tokenizer in its metadata (\"tokenizer\")", path);
-        return NULL;
-    }
-    tok_config cfg;
-    char why[160];
-    tok_tokenizer *tok = NULL;
-    tg_status st = tok_config_parse(spec, &cfg, why, sizeof why);
-    if (st == TG_OK) st = tok_config_check(&cfg, why, sizeof why);
-    if (st == TG_OK) {
-        st = tok_create(&cfg, &tok);
-        if (st != TG_OK) snprintf(why, sizeof why, "%s", tg_status_str(st));
-    }
-    if (st != TG_OK) cli_error("%s: tokenizer '%s': %s", path, spec, why);
-    return tok;
 }
 
 /* Renders the extras beside a sample; returns 0 or 1 after an error. */
@@ -198,73 +169,55 @@ int cli_generate(int argc, char **argv)
     go.seed = seed_given ? seed : (uint64_t)time(NULL);
 
     nn_set_threads(threads);
-    char *mpath = model_path(model_arg);
-    tg_model *model = NULL;
-    model_meta *meta = NULL;
-    tok_tokenizer *tok = NULL;
+    tg_run *run = NULL;
     tg_score *primer = NULL;
-    sample_primer pr;
-    memset(&pr, 0, sizeof pr);
-    tok_seq *out = NULL;
-    int n_out = num * rerank; /* candidates drawn: --rerank per sample */
-    tg_model *disc = NULL;
-    tok_tokenizer *dtok = NULL;
-    float *realism = NULL;
+    tg_take *takes = NULL;
     int rc = 1;
     char err[1024] = "";
-    if (!mpath) goto done;
-    if (model_load(mpath, 1, &model, &meta, err, sizeof err) != TG_OK) {
-        cli_error("%s", err[0] ? err : mpath);
+    if (run_open(model_arg, NULL, &run, err, sizeof err) != TG_OK) {
+        cli_error("%s", err);
         goto done;
     }
-    if (model_get_config(model)->kind != MODEL_GENERATOR) {
-        cli_error("%s: this checkpoint is a discriminator; generate needs a generator", mpath);
-        goto done;
-    }
-    if (!(tok = checkpoint_tokenizer(mpath, meta))) goto done;
-    const model_config *mc = model_get_config(model);
-    const tok_kind kind = tok_get_config(tok)->kind;
-    if (kind == TOK_RAW) {
-        cli_error("%s: this model writes abstract token ids (tokenizer raw, e.g. the SeqGAN oracle "
-                  "experiment's), not music; sample it with tools/oracle", mpath);
-        goto done;
-    }
-    if (bars > 0 && kind != TOK_REMI) {
-        cli_error("generate: --bars needs a remi model; this one uses %s (give --length)", tok_kind_name(kind));
-        goto done;
-    }
-    if (rerank > 1) {
-        if (cli_load_disc("generate --rerank", model_arg, &disc, &dtok)) goto done;
-        char ta[512] = "", tb[512] = "";
-        tok_config_to_string(tok_get_config(dtok), ta, sizeof ta);
-        tok_config_to_string(tok_get_config(tok), tb, sizeof tb);
-        if (strcmp(ta, tb) != 0) {
-            cli_error("generate: the discriminator of %s uses another tokenizer than the generator", model_arg);
-            goto done;
-        }
-    }
-    if (keep >= mc->context) {
-        cli_error("generate: --keep %d must be below the model's context (%d)", keep, mc->context);
-        goto done;
-    }
+    tg_generate_options to = tg_generate_options_default();
+    to.temperature = go.params.temperature;
+    to.top_k = go.params.top_k;
+    to.top_p = go.params.top_p;
+    to.num = num;
+    to.batch = batch;
+    to.length = go.length;
+    to.bars = bars;
+    to.grammar = go.grammar;
+    to.keep = keep;
+    to.seed = go.seed;
+    to.rerank = rerank;
+    to.primer_bars = primer_bars;
+    to.logger = cli_logger();
+    if (primer_path && cli_read_midi(primer_path, &primer, NULL) != TG_OK) goto done;
+    to.primer = primer;
+    to.primer_name = primer_path;
 
-    if (primer_path) {
-        if (cli_read_midi(primer_path, &primer, NULL) != TG_OK) goto done;
-        tg_status st = sample_primer_make(tok, primer, primer_bars, &pr, why, sizeof why);
-        if (st != TG_OK) {
-            cli_error("%s: %s", primer_path, why);
-            goto done;
-        }
-        if (pr.tokens.n > (size_t)mc->context) {
-            cli_error("%s: the primer is %zu tokens long (with BOS), more than the model's context of %d "
-                      "tokens: keep fewer bars with --primer-bars",
-                      primer_path, pr.tokens.n, mc->context);
-            goto done;
-        }
-        go.prefix = pr.tokens.ids;
-        go.prefix_len = pr.tokens.n;
-    }
+    const model_config *mc = model_get_config(run_generator(run));
+    char blas[256];
+    fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)go.seed, nn_blas_info(blas, sizeof blas));
+    fprintf(stderr, "tunegan: model %s: %s attention, %d layers, d_model %d, context %d, tokenizer %s%s\n",
+            tg_run_checkpoint(run), mc->attention == MODEL_ATTN_RELATIVE ? "relative" : "absolute",
+            mc->n_layers, mc->d_model, mc->context, tok_kind_name(tok_get_config(run_tokenizer(run))->kind),
+            go.grammar ? "" : " (grammar mask off)");
 
+    takes = calloc((size_t)num, sizeof *takes);
+    if (!takes) {
+        cli_error("generate: out of memory");
+        goto done;
+    }
+    view v = {cli_stderr_is_tty()};
+    tg_generate_stats stats = {0};
+    stats.on_batch = num * rerank > batch ? on_batch : NULL;
+    stats.user = &v;
+    if (tg_run_generate(run, &to, takes, &stats, err, sizeof err) != TG_OK) {
+        cli_error("generate: %s", err);
+        goto done;
+    }
+    /* the folder only once there is something to put in it */
     if (tg_make_dirs(out_dir) != TG_OK) {
         cli_error("%s: cannot make the folder: %s", out_dir,
                   errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
@@ -274,96 +227,32 @@ int cli_generate(int argc, char **argv)
         cli_error("%s: exists and is not a folder", out_dir);
         goto done;
     }
-
-    char blas[256];
-    fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)go.seed, nn_blas_info(blas, sizeof blas));
-    fprintf(stderr, "tunegan: model %s: %s attention, %d layers, d_model %d, context %d, tokenizer %s%s\n",
-            mpath, mc->attention == MODEL_ATTN_RELATIVE ? "relative" : "absolute", mc->n_layers,
-            mc->d_model, mc->context, tok_kind_name(kind), go.grammar ? "" : " (grammar mask off)");
     if (primer)
-        fprintf(stderr, "tunegan: primer %s: %d bar%s, %zu tokens, %.2f s\n", primer_path, pr.bars,
-                pr.bars == 1 ? "" : "s", pr.tokens.n - 1, pr.end_sec);
-
-    out = calloc((size_t)n_out, sizeof *out);
-    realism = calloc((size_t)num, sizeof *realism);
-    if (!out || !realism) {
-        cli_error("generate: out of memory");
-        goto done;
-    }
-    view v = {cli_stderr_is_tty()};
-    go.num = n_out;
-    go.on_batch = n_out > batch ? on_batch : NULL;
-    go.user = &v;
-    sample_gen_stats stats;
-    if (sample_generate(model, tok, &go, out, &stats, err, sizeof err) != TG_OK) {
-        cli_error("generate: %s", err);
-        goto done;
-    }
-
-    /* --rerank: the most real of each sample's candidates (the lowest index on ties) goes to out[i] */
-    for (int i = 0; i < num && rerank > 1; i++) {
-        int best = -1;
-        double best_p = -1;
-        for (int c = 0; c < rerank; c++) {
-            cli_disc_result res;
-            int j = i * rerank + c;
-            if (cli_disc_score(disc, out[j].ids, out[j].n, &res) < 0) {
-                cli_error("generate: out of memory");
-                goto done;
-            }
-            if (res.windows > 0 && res.mean > best_p) best_p = res.mean, best = j;
-        }
-        if (best < 0) best = i * rerank;
-        tok_seq t = out[i];
-        out[i] = out[best];
-        out[best] = t;
-        realism[i] = (float)best_p;
-    }
+        fprintf(stderr, "tunegan: primer %s: %d bar%s, %zu tokens, %.2f s\n", primer_path, stats.primer_bars,
+                stats.primer_bars == 1 ? "" : "s", stats.primer_tokens, stats.primer_sec);
 
     rc = 0;
-    size_t prefix_len = primer ? pr.tokens.n : 1;
     for (int i = 0; i < num; i++) {
-        tok_decode_options dopt = tok_decode_options_default();
-        dopt.lenient = no_grammar;
-        tg_score *dec = NULL, *s = NULL;
-        size_t repairs = 0;
-        tok_decode_error derr;
-        tg_status st = tok_decode(tok, out[i].ids, out[i].n, &dopt, &dec, &derr, &repairs);
-        if (st == TG_ERR_GRAMMAR) { /* cannot happen with the mask on: say so, repair */
-            cli_warn("sample %d: token %zu breaks the grammar (%s): decoded leniently", i, derr.index,
-                     derr.what);
-            dopt.lenient = true;
-            st = tok_decode(tok, out[i].ids, out[i].n, &dopt, &dec, &derr, &repairs);
-        }
-        int64_t primer_end = 0;
-        if (st == TG_OK && primer) {
-            st = sample_apply_primer_timing(tok, primer, &pr, dec, &s, &primer_end);
-            tg_score_free(dec);
-        } else {
-            s = dec;
-        }
+        const tg_take *t = &takes[i];
         char base[4096], path[4200];
         snprintf(base, sizeof base, "%s%ssample-%03d", out_dir,
                  out_dir[strlen(out_dir) - 1] == '/' ? "" : "/", i);
         snprintf(path, sizeof path, "%s.mid", base);
         tg_midi_write_options wo = tg_midi_write_options_default();
-        if (st == TG_OK) st = tg_midi_write_file(path, s, &wo);
+        tg_status st = tg_midi_write_file(path, t->score, &wo);
         if (st != TG_OK) {
             cli_error("%s: cannot write: %s", path, tg_status_str(st));
-            tg_score_free(s);
             rc = 1;
             break;
         }
-        size_t fresh = out[i].n > prefix_len + 1 ? out[i].n - prefix_len - 1 : 0;
-        double sec = tg_score_ticks_to_sec(s, -1, tg_score_end_ticks(s));
-        printf("%s: %zu tokens (%zu new), %zu notes, %.1f s", path, out[i].n, fresh,
-               tg_score_note_count(s), sec);
-        if (no_grammar) printf(", %zu repair%s", repairs, repairs == 1 ? "" : "s");
-        if (rerank > 1) printf(", realism %.4f (best of %d)", realism[i], rerank);
+        double sec = tg_score_ticks_to_sec(t->score, -1, tg_score_end_ticks(t->score));
+        printf("%s: %zu tokens (%zu new), %zu notes, %.1f s", path, t->tokens, t->new_tokens,
+               tg_score_note_count(t->score), sec);
+        if (no_grammar) printf(", %zu repair%s", t->repairs, t->repairs == 1 ? "" : "s");
+        if (rerank > 1) printf(", realism %.4f (best of %d)", t->realism, rerank);
         printf("\n");
-        if (tg_score_note_count(s) == 0) cli_warn("%s has no notes", path);
-        if (roll || render) rc |= write_extras(s, base, roll, render, primer_end, soundfont);
-        tg_score_free(s);
+        if (tg_score_note_count(t->score) == 0) cli_warn("%s has no notes", path);
+        if (roll || render) rc |= write_extras(t->score, base, roll, render, t->primer_end_ticks, soundfont);
     }
     printf("generated %d sample%s: %zu new tokens in %.2f s (%.0f tok/s); %d ended at EOS, %d at --length, "
            "%d at --bars; window slid %d time%s\n",
@@ -372,17 +261,10 @@ int cli_generate(int argc, char **argv)
     if (fflush(stdout) != 0) rc = 1;
 
 done:
-    if (out)
-        for (int i = 0; i < n_out; i++) tok_seq_free(&out[i]);
-    free(out);
-    free(realism);
-    model_free(disc);
-    tok_free(dtok);
-    sample_primer_free(&pr);
+    if (takes)
+        for (int i = 0; i < num; i++) tg_take_free(&takes[i]);
+    free(takes);
     tg_score_free(primer);
-    tok_free(tok);
-    model_meta_free(meta);
-    model_free(model);
-    free(mpath);
+    tg_run_free(run);
     return rc;
 }

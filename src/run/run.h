@@ -1,0 +1,109 @@
+/*
+ * run.h: a trained run as one object: its generator, the tokenizer it was
+ * trained with, its checkpoint's metadata and, for an adversarial run, its
+ * discriminator. Opened once, from a run folder or a checkpoint file, by the
+ * command line, training, the tools and any front end; the public face is
+ * tg_run in include/tunegan.h (open, generate or continue a primer, then
+ * tg_midi_write_file), this header adds what the programs of the project
+ * need besides (the model and tokenizer themselves, realism scores).
+ *
+ * The checkpoint names its tokenizer in its metadata ("tokenizer", the
+ * config string of tok.h); this is the one place that reads it.
+ */
+#ifndef TG_RUN_H
+#define TG_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+#include "sample/sample.h"
+#include "tok/tok.h"
+#include "tunegan.h"
+
+/* ------------------------------------------------------------------------ */
+/* Opening (run.c) */
+
+typedef struct {
+    int max_batch;        /* rows of the generator's training-shaped passes (1: sampling only) */
+    bool need_tokenizer;  /* a checkpoint naming no tokenizer is an error (else tok is NULL) */
+} run_open_options;
+
+run_open_options run_open_options_default(void);
+
+/* Opens the generator of a run folder (its model.safetensors) or of a
+ * checkpoint file, and makes its tokenizer. On failure err says what is
+ * wrong, starting with the checkpoint's path: missing or damaged file, a
+ * discriminator where a generator is needed, an unknown tokenizer, a
+ * vocabulary that is not the tokenizer's. */
+tg_status run_open(const char *run_or_file, const run_open_options *o, tg_run **out, char *err,
+                   size_t err_len);
+
+/* Borrowed: valid until tg_run_free. */
+tg_model *run_generator(const tg_run *run);
+tok_tokenizer *run_tokenizer(const tg_run *run);          /* NULL: the checkpoint names none */
+const char *run_tokenizer_spec(const tg_run *run);         /* "" when none */
+const model_meta *run_meta(const tg_run *run);
+/* Hands the generator over to the caller (who frees it with model_free);
+ * the run keeps its tokenizer and metadata. */
+tg_model *run_release_generator(tg_run *run);
+
+/* Tokenizer config strings that mean the same tokenizer (defaults spelt out
+ * or not). */
+bool run_same_tokenizer(const char *a, const char *b);
+
+/* ------------------------------------------------------------------------ */
+/* The discriminator of an adversarial run (realism.c) */
+
+/* Loads the discriminator beside the run's generator (disc.safetensors of
+ * the run folder, or the file's neighbour) for batches of up to max_batch
+ * windows. TG_ERR_NOT_FOUND when the run has none ("... has no
+ * discriminator ..."); TG_ERR_FORMAT when it is not one of `tunegan train`
+ * or its tokenizer is not the generator's. */
+tg_status run_load_disc(tg_run *run, int max_batch, char *err, size_t err_len);
+/* The same for a folder or file that need not hold a generator (`score`). */
+tg_status run_open_disc(const char *run_or_file, int max_batch, tg_run **out, char *err,
+                        size_t err_len);
+tg_model *run_discriminator(const tg_run *run); /* NULL until loaded */
+
+/* The discriminator's probability "real" of a token sequence (BOS first)
+ * over consecutive windows of its length, each given BOS (as in training). */
+typedef struct {
+    double mean, min, max, first; /* over the windows; first: the opening's */
+    int windows;
+} run_realism;
+
+/* TG_ERR_ARG when the sequence has no token after BOS, TG_ERR_NOMEM. */
+tg_status run_realism_of(const tg_run *run, const uint16_t *ids, size_t n, run_realism *out);
+
+/* ------------------------------------------------------------------------ */
+/* Takes: token sequences into scores (take.c) */
+
+/* The score of a sampled sequence: decoded (strictly; leniently when asked,
+ * or, with a warning in *warn, when a sample breaks the grammar) and, with a
+ * primer, given the primer's timing (sample_apply_primer_timing).
+ * take->score, repairs, primer_end_ticks are filled. */
+tg_status run_take_from_tokens(const tg_run *run, const tok_seq *seq, const tg_score *primer,
+                               const sample_primer *pr, bool lenient, tg_take *take, char *warn,
+                               size_t warn_len);
+
+/* ------------------------------------------------------------------------ */
+/* Internals shared by the files of src/run. */
+
+struct tg_run {
+    char *arg;            /* what the user named: a run folder or a checkpoint */
+    char *path;           /* the generator's checkpoint */
+    tg_model *gen;        /* NULL for a run opened for its discriminator alone */
+    model_meta *meta;     /* the generator's (else the discriminator's) metadata */
+    tok_tokenizer *tok;
+    tg_model *disc;       /* after run_load_disc */
+};
+
+/* A run with arg and path set, nothing loaded. */
+tg_status run_alloc(const char *arg, tg_run **out);
+/* The tokenizer a checkpoint names in its metadata; *tok NULL without an
+ * error when it names none and need is false. err starts with path. */
+tg_status run_tokenizer_from_meta(const char *path, const model_meta *meta, bool need,
+                                  tok_tokenizer **tok, char *err, size_t err_len);
+
+#endif /* TG_RUN_H */
