@@ -33,8 +33,10 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 run() {
     local name=$1
     shift
-    if "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then return 0; fi
-    fail "$name: exit status $? ($(tail -n 3 "$tmp/$name.err" | tr '\n' ' '))"
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    local rc=$?
+    [ "$rc" -eq 0 ] && return 0
+    fail "$name: exit status $rc ($(tail -n 3 "$tmp/$name.err" | tr '\n' ' '))"
     return 1
 }
 
@@ -45,6 +47,7 @@ masked_log() { sed -E 's/,"(seconds|comm_ms|tok_per_s)":[0-9.eE+-]*//g' "$1"; }
 # metadata's "log_bytes" differs (the log's length, which follows the digits
 # of its wall-clock fields), the rest of the header and every data byte
 same_st() {
+    [ -f "$2" ] || return 1
     cmp -s "$1" "$2" && return 0
     python3 - "$1" "$2" <<'PY'
 import json, struct, sys
@@ -66,9 +69,10 @@ same() {
         if same_st "$f" "$b/$(basename "$f")"; then pass; else fail "$what: $(basename "$f") differs"; fi
     done
     [ "$n" -gt 0 ] || fail "$what: no .safetensors file in $a"
-    [ "$(ls "$a" | wc -l)" -eq "$(ls "$b" | wc -l)" ] && pass || fail "$what: other files: $(ls "$a") / $(ls "$b")"
+    [ "$(ls "$a" | tr "\n" " ")" = "$(ls "$b" 2>/dev/null | tr "\n" " ")" ] && pass ||
+        fail "$what: other files: $(ls "$a" | tr "\n" " ")/ $(ls "$b" 2>/dev/null | tr "\n" " ")"
     if [ -f "$a/log.jsonl" ]; then
-        if cmp -s <(masked_log "$a/log.jsonl") <(masked_log "$b/log.jsonl"); then pass; else fail "$what: log.jsonl differs"; fi
+        if cmp -s <(masked_log "$a/log.jsonl") <(masked_log "$b/log.jsonl" 2>/dev/null); then pass; else fail "$what: log.jsonl differs"; fi
     fi
 }
 
