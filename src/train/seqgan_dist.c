@@ -27,10 +27,10 @@
  *  - rank 0 alone reads and writes the run folder and evaluates
  *    (adv_ranks_root); it sends the others the models' configs, weights and
  *    moments, the random states and counters (seqgan_run.c), so a run
- *    resumes with any N. Failures are agreed (adv_run_agree) at the end of
- *    every phase and before the gather of Q, so every rank returns an error
- *    and err is set on the lowest failing rank; a stop asked on any rank
- *    stops all (adv_ranks_any).
+ *    resumes with any N. Failures are agreed (seqgan_run.c's adv_run_agree)
+ *    at the end of every phase and before the gather of Q, so every rank
+ *    returns an error and err is set on the lowest failing rank; a stop
+ *    asked on any rank stops all (adv_ranks_any).
  * One process (no dist, or N = 1) takes the same code with its single share
  * (all rows) and the run's own dropout stream, and no call here reaches MPI.
  * The per-completion rollout streams are new with data parallelism: a seed
