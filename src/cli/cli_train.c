@@ -3,7 +3,7 @@
  * generator against a Transformer discriminator with SeqGAN's policy
  * gradients (src/train/seqgan.c), with a line per phase on stderr, Ctrl-C
  * that stops at the next checkpoint (after the current phase), and --resume.
- * Under mpirun every rank runs this (data parallel, src/train/seqgan.c):
+ * Under mpirun every rank runs this (data parallel, src/train/seqgan_dist.c):
  * rank 0 picks the seed and alone prints; an error is printed by the rank
  * that met it.
  */
@@ -130,7 +130,7 @@ int cli_train(int argc, char **argv)
     tg_status st = train_adv(&o, &rep, err, sizeof err);
     cli_stop_release();
     if (st != TG_OK) {
-        /* with several ranks, err is set on the one rank that tells (seqgan.c) */
+        /* with several ranks, err is set on the one rank that tells (seqgan_dist.c) */
         if (err[0] && !root) cli_error("train: rank %d: %s", dist_rank(dist), err);
         else if (err[0]) cli_error("train: %s", err);
         else if (ranks == 1) cli_error("train: %s", tg_status_str(st));

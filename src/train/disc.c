@@ -15,7 +15,7 @@
  * binary cross-entropy of that sigmoid. This needs no new kernel nor model
  * kind; the cost is a V-wide head where one logit would do.
  *
- * Data parallel (seqgan.c): adv_disc_grad takes the gradient of a batch's
+ * Data parallel (seqgan_dist.c): adv_disc_grad takes the gradient of a batch's
  * mean loss from some of its rows, weighted so that the ranks' gradients add
  * up to one process's (up to rounding); the update itself (adv_opt_apply)
  * follows the sum.

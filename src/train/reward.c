@@ -9,7 +9,7 @@
  * penalty to the frozen MLE model and an entropy bonus, both as
  * score-function terms on the sampled token (train.h).
  *
- * Data parallel (seqgan.c): each completion draws from a stream of its own,
+ * Data parallel (seqgan_dist.c): each completion draws from a stream of its own,
  * seeded from one draw of the caller's stream, the prefix length and the
  * completion's index in the whole batch, so the values of a sequence do not
  * depend on which rank computes them nor on the other rows beside it; the

@@ -1,51 +1,37 @@
 /*
- * seqgan.c: the adversarial trainer (train.h describes the algorithm, the
- * run folder and the log): D pre-training, then rounds of policy-gradient
- * updates of G and D training on fresh negatives, the rollout policy moved
- * towards G after each round, a checkpoint after every phase and bit-exact
- * resumption from it (the run folder itself: seqgan_run.c). Nothing here
- * prints: log lines go to the caller's on_log, messages to its logger.
+ * seqgan.c: the adversarial trainer, SeqGAN (Yu et al. 2017,
+ * https://arxiv.org/abs/1609.05473; train.h describes the algorithm, the run
+ * folder and the log), as one process runs it:
+ *
+ *   pre-train D: d_pretrain d-steps on negatives sampled from G
+ *   for each round:
+ *     g_steps times: sample B sequences from G, value every prefix (Q, by
+ *       rollouts or a dense D: reward.c), one policy-gradient update of G,
+ *       then mle_mix teacher-forced updates on real windows; evaluate G
+ *     d_steps times: fresh negatives against as many real openings, d_epochs
+ *       epochs of D updates over them (disc.c)
+ *     move the rollout policy towards G: roll <- r roll + (1-r) G
+ *
+ * with a checkpoint after every phase and bit-exact resumption from it (the
+ * run folder itself: seqgan_run.c). Nothing here prints: log lines go to the
+ * caller's on_log, messages to its logger.
  *
  * Phases are numbered from 1: phase 1 is D's pre-training, phase 2r round
  * r's g-phase (then an evaluation), phase 2r+1 its d-phase and the rollout
  * update. The "cursor" in every checkpoint file is the number of phases done.
+ *
+ * Every update reads "gradient of my rows, combine, apply": adv_ranks_rows
+ * gives my rows of the batch, adv_ranks_sum combines the gradients and loss
+ * sums, adv_opt_apply clips and takes the AdamW step. For one process my
+ * rows are the whole batch and the combination is the identity; the
+ * adv_ranks_* calls (seqgan_dist.c) are where N data-parallel ranks share
+ * the work, and where the rest of their story is told.
  *
  * Randomness: four streams from the seed (samples of G, rollouts, batches of
  * real data and shuffles, dropout), saved in optimizer.safetensors.
  * Optimizers: AdamW with constant learning rates, betas (0.9, 0.999); no
  * weight decay for G (the policy should stay near its MLE start, which the
  * KL term handles), 0.01 for D.
- *
- * Data parallel (o->dist with N > 1 ranks, src/train/dist.h), designed so
- * that N ranks compute what one process does, up to the order of float sums:
- *  - every rank draws everything random from the same streams as one
- *    process: G's samples (all B of a g-step, all negatives of a d-step),
- *    the real openings, the shuffles, the MLE windows; these are cheap next
- *    to the rollouts, and it leaves every rank holding the whole batch (the
- *    d-step's sampling of negatives is the largest part not shared out);
- *  - rows are cut by dist_share (rank r: r*n/N .. (r+1)*n/N - 1): the
- *    rollouts of the g-step's sequences and their D scores (each completion
- *    draws from a stream of its own, seeded from one draw of the rollout
- *    stream, the prefix and its index in the whole batch: reward.c), after
- *    which the rows of Q are gathered on every rank (the baseline needs
- *    them all); the forward and backward passes of the policy-gradient and
- *    MLE updates; the rows of each of D's minibatches;
- *  - each rank weights its rows' losses by the whole batch's normalisation
- *    (adv_pg_backward, adv_disc_grad, mle_shard), the gradients are summed
- *    with one MPI_Allreduce of the flat block, and every rank clips and
- *    applies the same AdamW step, so the weights stay equal on every rank;
- *  - dropout (when G or D has it) cannot follow one process's masks: one
- *    u64 per update from the dropout stream, mixed with the rank, seeds the
- *    rank's masks (repeatable for a given N, as in mle.c);
- *  - rank 0 alone reads and writes the run folder and evaluates; it sends
- *    the others the models' configs, weights and moments, the random states
- *    and counters, so a run resumes with any N. Failures are agreed
- *    (dist_agree) at the end of every phase and before the gather of Q, so
- *    every rank returns an error and err is set on the lowest failing rank.
- * One process (no dist, or N = 1) takes the same code with its single share
- * (all rows) and the run's own dropout stream. The per-completion rollout
- * streams are new with data parallelism: a seed gives other rollouts than
- * before them (a checkpoint from before resumes, on the new streams).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -53,8 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist.h"
-#include "seqgan_run.h"
+#include "seqgan_dist.h"
 #include "train.h"
 
 #define ADV_D_WEIGHT_DECAY 0.01f
@@ -108,7 +93,7 @@ adv_options adv_options_default(void)
 
 
 /* ------------------------------------------------------------------------ */
-/* Phases. */
+/* The discriminator's phase. */
 
 /* n sequences from G into x (n, T+1), in batches of B. */
 static tg_status sample_g(adv_run *r, int *x, int n)
@@ -121,36 +106,18 @@ static tg_status sample_g(adv_run *r, int *x, int n)
     return s;
 }
 
-/* The dropout stream of this rank's part of an update of m: the run's own
- * stream for one process or a model without dropout; with several ranks,
- * local seeded from one draw of it mixed with the rank. */
-static tg_rng *shard_dropout(adv_run *r, const tg_model *m, tg_rng *local)
-{
-    if (r->size == 1 || !(model_get_config(m)->dropout > 0)) return &r->rng_dropout;
-    tg_rng_seed(local, tg_rng_u64(&r->rng_dropout) ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(r->rank + 1)));
-    return local;
-}
-
-/* Several ranks: m's gradients and the n doubles of sums are summed. */
-static void sum_shards(adv_run *r, tg_model *m, double *sums, int n)
-{
-    if (r->size == 1) return;
-    dist_sum_floats(r->dist, model_grad_data(m), model_param_count(m), 0);
-    dist_sum_doubles(r->dist, sums, (size_t)n);
-}
-
-/* One update of D on the minibatch xb (m rows), this rank taking its share
- * of the rows; the batch's mean loss, *acc its accuracy. */
+/* One update of D on the minibatch xb (m rows); the batch's mean loss, *acc
+ * its accuracy. */
 static float d_update(adv_run *r, int m, float *acc)
 {
     const adv_options *o = r->o;
     int lo, hi;
-    dist_share(r->dist, m, &lo, &hi);
+    adv_ranks_rows(r, m, &lo, &hi);
     tg_rng local;
     double sums[3];
-    adv_disc_grad(r->D, r->xb, r->T + 1, r->lb, r->yb, m, r->T, lo, hi, shard_dropout(r, r->D, &local), r->work,
-                  r->tmp, sums);
-    sum_shards(r, r->D, sums, 3);
+    adv_disc_grad(r->D, r->xb, r->T + 1, r->lb, r->yb, m, r->T, lo, hi, adv_ranks_dropout(r, r->D, &local),
+                  r->work, r->tmp, sums);
+    adv_ranks_sum(r, r->D, sums, 3);
     adv_opt_step os = {o->lr_d, o->clip, ADV_D_WEIGHT_DECAY, ++r->d_step};
     adv_opt_apply(r->D, &os);
     *acc = (float)sums[2] / (float)m;
@@ -169,13 +136,15 @@ static void shuffle(adv_run *r, int M)
     }
 }
 
+/* steps d-steps: each samples d_samples negatives from G against as many
+ * real openings and trains D on them for d_epochs epochs of minibatches. */
 static tg_status d_phase(adv_run *r, int round, int steps)
 {
     const adv_options *o = r->o;
     const int B = r->B, T = r->T, M = 2 * o->d_samples, ld = T + 1;
     for (int k = 0; k < steps; k++) {
         double t0 = tg_now_sec();
-        dist_comm_take(r->dist);
+        adv_ranks_step_start(r);
         adv_real_openings(r->corpus, &r->rng_batch, o->d_samples, T, r->x);
         tg_status s = sample_g(r, r->x + (size_t)o->d_samples * ld, o->d_samples);
         if (s != TG_OK) return s;
@@ -210,26 +179,29 @@ static tg_status d_phase(adv_run *r, int round, int steps)
     return TG_OK;
 }
 
-/* Q of this rank's rows of x by the dense discriminator. */
-static void dense_values(adv_run *r, const int *x, const int *lens)
+/* ------------------------------------------------------------------------ */
+/* The generator's phase. */
+
+/* Q of the rows lo..hi-1 of x by the dense discriminator. */
+static void dense_values(adv_run *r, const int *x, const int *lens, int lo, int hi)
 {
-    const int T = r->T, n = r->hi - r->lo;
+    const int T = r->T, n = hi - lo;
     int *tok = r->tmp;
     for (int b = 0; b < n; b++)
-        memcpy(tok + (size_t)b * T, x + (size_t)(r->lo + b) * (T + 1) + 1, (size_t)T * sizeof(int));
+        memcpy(tok + (size_t)b * T, x + (size_t)(lo + b) * (T + 1) + 1, (size_t)T * sizeof(int));
     model_lm_forward(r->D, tok, NULL, n, T, NULL);
     const float *lg = model_logits(r->D);
     for (int b = 0; b < n; b++) {
-        const int len = lens[r->lo + b];
+        const int len = lens[lo + b];
         for (int t = 1; t <= T; t++) {
             int at = t < len ? t : len;
-            r->Q[(size_t)(r->lo + b) * T + t - 1] = adv_dense_prob(lg + ((size_t)b * T + at - 1) * r->V);
+            r->Q[(size_t)(lo + b) * T + t - 1] = adv_dense_prob(lg + ((size_t)b * T + at - 1) * r->V);
         }
     }
 }
 
-/* Values of every prefix of the batch x (B, T+1) into Q: each rank computes
- * its rows, then they are gathered on every rank. */
+/* Values of every prefix of the batch x (B, T+1) into Q: my rows, then
+ * every rank's rows gathered. */
 static tg_status values(adv_run *r, const int *x, const int *lens)
 {
     const int B = r->B, T = r->T;
@@ -237,24 +209,23 @@ static tg_status values(adv_run *r, const int *x, const int *lens)
         for (size_t i = 0; i < (size_t)B * T; i++) r->Q[i] = 0.5f;
         return TG_OK;
     }
+    int lo, hi;
+    adv_ranks_rows(r, B, &lo, &hi);
     tg_status s = TG_OK;
     if (r->o->reward == ADV_REWARD_DENSE) {
-        dense_values(r, x, lens);
+        dense_values(r, x, lens, lo, hi);
     } else {
         adv_rollout_ctx ctx = {r->sp, r->sb, r->D, r->o->rollouts, r->o->rollout_every, &r->rng_rollout};
-        s = adv_rollout_rows(&ctx, x + (size_t)r->lo * (T + 1), lens + r->lo, r->hi - r->lo, T, r->lo,
-                             r->Q + (size_t)r->lo * T);
+        s = adv_rollout_rows(&ctx, x + (size_t)lo * (T + 1), lens + lo, hi - lo, T, lo, r->Q + (size_t)lo * T);
     }
-    s = adv_run_agree(r, s, "the rollouts", NULL, 0);
-    if (s == TG_OK) dist_gather_rows(r->dist, r->Q, B, (size_t)T);
-    return s;
+    return adv_ranks_gather_values(r, s, r->Q);
 }
 
-/* Rank 0 alone evaluates and logs (the others have no log). */
+/* The validation NLL of G, logged (by the one process that logs). */
 static tg_status evaluate(adv_run *r, int round, double *nll)
 {
     *nll = NAN;
-    if (r->rank != 0 || r->corpus->split_count[DATA_VALID] == 0) return TG_OK;
+    if (!adv_ranks_root(r) || r->corpus->split_count[DATA_VALID] == 0) return TG_OK;
     uint64_t n = 0;
     tg_status s = train_eval_nll(r->G, r->corpus, DATA_VALID, r->o->eval_max_windows, nll, &n);
     if (s != TG_OK) return s;
@@ -263,66 +234,67 @@ static tg_status evaluate(adv_run *r, int round, double *nll)
     return TG_OK;
 }
 
-/* One policy-gradient update of G on the batch in r->x with values r->Q,
- * this rank taking its rows; the surrogate loss, KL and entropy. */
+/* One policy-gradient update of G on the batch in r->x with values r->Q;
+ * the surrogate loss, KL and entropy. */
 static void pg_update(adv_run *r, float *pg, float *kl, float *ent)
 {
     const adv_options *o = r->o;
+    int lo, hi;
+    adv_ranks_rows(r, r->B, &lo, &hi);
     adv_pg_sums ps;
     model_zero_grad(r->G);
-    adv_pg_backward(r->G, r->ref, r->x, r->lens, r->Q, r->B, r->T, r->lo, r->hi, o->kl, o->entropy, r->work,
-                    r->tmp, &ps);
+    adv_pg_backward(r->G, r->ref, r->x, r->lens, r->Q, r->B, r->T, lo, hi, o->kl, o->entropy, r->work, r->tmp,
+                    &ps);
     double sums[4] = {ps.surrogate, ps.kl, ps.entropy, ps.positions};
-    sum_shards(r, r->G, sums, 4);
+    adv_ranks_sum(r, r->G, sums, 4);
     ps = (adv_pg_sums){sums[0], sums[1], sums[2], sums[3]};
     adv_pg_means(&ps, pg, kl, ent);
     adv_opt_step os = {o->lr_g, o->clip, 0.0f, ++r->g_step};
     adv_opt_apply(r->G, &os);
 }
 
-/* Several ranks: G's gradient of the mean loss of the windows (B,T) from
- * this rank's rows, each target weighted 1/n (n counted on the whole batch),
- * as in mle.c; returns the batch's mean loss. */
-static float mle_shard(adv_run *r, const int32_t *in, const int32_t *tg)
+/* G's gradient of the mean loss of the windows (B,T) from their rows
+ * lo..hi-1, whose n targets (counted on the whole batch) each weigh 1/n,
+ * as in mle.c; returns the rows' sum of losses. The whole batch takes the
+ * plain mean. drop: the rows' dropout stream. */
+static double mle_grad(adv_run *r, const int32_t *in, const int32_t *tg, int lo, int hi, int n, tg_rng *drop)
 {
-    const int B = r->B, T = r->T, lo = r->lo, hi = r->hi;
-    int n_all = 0, n_mine = 0;
-    for (int i = 0; i < B * T; i++)
-        if (tg[i] != MODEL_IGNORE_INDEX) {
-            n_all++;
-            n_mine += i >= lo * T && i < hi * T;
-        }
-    tg_rng local, *drop = shard_dropout(r, r->G, &local);
-    double sum = 0;
-    if (n_mine > 0) {
-        float mean = model_lm_forward(r->G, in + (size_t)lo * T, tg + (size_t)lo * T, hi - lo, T, drop);
-        for (int i = 0; i < (hi - lo) * T; i++) r->work[i] = 1.0f / (float)n_all;
-        model_lm_backward_weighted(r->G, r->work);
-        sum = (double)mean * n_mine;
+    const int B = r->B, T = r->T;
+    if (lo == 0 && hi == B) {
+        float mean = model_lm_forward(r->G, in, tg, B, T, drop);
+        model_lm_backward(r->G);
+        return (double)mean * n;
     }
-    sum_shards(r, r->G, &sum, 1);
-    return n_all ? (float)(sum / n_all) : 0.0f;
+    int n_mine = 0;
+    for (int i = lo * T; i < hi * T; i++) n_mine += tg[i] != MODEL_IGNORE_INDEX;
+    if (n_mine == 0) return 0;
+    float mean = model_lm_forward(r->G, in + (size_t)lo * T, tg + (size_t)lo * T, hi - lo, T, drop);
+    for (int i = 0; i < (hi - lo) * T; i++) r->work[i] = 1.0f / (float)n;
+    model_lm_backward_weighted(r->G, r->work);
+    return (double)mean * n_mine;
 }
 
-/* One teacher-forced step of G on real windows; its loss. */
+/* One teacher-forced step of G on real windows; the batch's mean loss. */
 static float mle_update(adv_run *r)
 {
     const int B = r->B, T = r->T;
     int32_t *in = r->tmp, *tg = r->tmp + (size_t)B * T;
     data_train_batch(r->corpus, &r->rng_batch, B, T, in, tg);
     model_zero_grad(r->G);
-    float loss;
-    if (r->size > 1) {
-        loss = mle_shard(r, in, tg);
-    } else {
-        loss = model_lm_forward(r->G, in, tg, B, T, &r->rng_dropout);
-        model_lm_backward(r->G);
-    }
+    int lo, hi, n = 0;
+    adv_ranks_rows(r, B, &lo, &hi);
+    for (int i = 0; i < B * T; i++) n += tg[i] != MODEL_IGNORE_INDEX;
+    tg_rng local;
+    double sum = mle_grad(r, in, tg, lo, hi, n, adv_ranks_dropout(r, r->G, &local));
+    adv_ranks_sum(r, r->G, &sum, 1);
     adv_opt_step os = {r->o->lr_g, r->o->clip, 0.0f, ++r->g_step};
     adv_opt_apply(r->G, &os);
-    return loss;
+    /* the whole batch: (float)(mean * n / n) is mean, bit for bit */
+    return n ? (float)(sum / n) : 0.0f;
 }
 
+/* g_steps policy-gradient steps of G, each followed by mle_mix MLE steps;
+ * then the evaluation. */
 static tg_status g_phase(adv_run *r, int round)
 {
     const adv_options *o = r->o;
@@ -330,7 +302,7 @@ static tg_status g_phase(adv_run *r, int round)
     char comm[48];
     for (int k = 0; k < o->g_steps; k++) {
         double t0 = tg_now_sec();
-        dist_comm_take(r->dist);
+        adv_ranks_step_start(r);
         tg_status s = sample_g(r, r->x, B);
         if (s != TG_OK) return s;
         adv_lengths(r->x, T + 1, B, T, r->lens);
@@ -359,8 +331,10 @@ static tg_status g_phase(adv_run *r, int round)
     return evaluate(r, round, &r->rep->val_nll);
 }
 
-/* The words for a failed phase on this rank, then the ranks' agreement on
- * the phase's outcome. */
+/* ------------------------------------------------------------------------ */
+/* The loop over phases. */
+
+/* The words for a failed phase, then the ranks' agreement on its outcome. */
 static tg_status end_phase(adv_run *r, tg_status s, int phase, char *err, size_t err_len)
 {
     if (s == TG_ERR_RANGE)
@@ -380,14 +354,12 @@ static tg_status run_phase(adv_run *r, int phase)
     return s;
 }
 
-/* Whether to stop after this phase's checkpoint: any rank interrupted, or
- * --stop-after reached. */
+/* Whether to stop after this phase's checkpoint: interrupted (on any rank),
+ * or --stop-after reached. */
 static bool should_stop(adv_run *r)
 {
     const adv_options *o = r->o;
-    uint64_t stop = (o->stop && *o->stop) || (o->stop_after > 0 && r->cursor >= o->stop_after);
-    dist_max_u64(r->dist, &stop, 1);
-    return stop != 0;
+    return adv_ranks_any(r, (o->stop && *o->stop) || (o->stop_after > 0 && r->cursor >= o->stop_after));
 }
 
 static tg_status check_options(const adv_options *o, char *err, size_t err_len)
@@ -416,11 +388,7 @@ tg_status train_adv(const adv_options *o, adv_report *rep, char *err, size_t err
     r.B = o->batch;
     r.T = o->seq_len;
     r.rep = rep;
-    r.dist = o->dist;
-    r.rank = dist_rank(o->dist);
-    r.size = dist_size(o->dist);
-    r.first_failed = -1;
-    dist_share(o->dist, r.B, &r.lo, &r.hi);
+    adv_ranks_begin(&r, o->dist);
     s = adv_run_open(&r, err, err_len);
     const int total = 1 + 2 * o->rounds;
     rep->phases_total = total;
@@ -429,9 +397,7 @@ tg_status train_adv(const adv_options *o, adv_report *rep, char *err, size_t err
                "generator %zu parameters, discriminator %zu (%s reward); %s at phase %d of %d", model_param_count(r.G),
                model_param_count(r.D), adv_reward_name(o->reward), o->resume ? "resuming" : "starting", r.cursor,
                total);
-        if (r.size > 1)
-            tg_log(&o->logger, TG_LOG_INFO, "data parallel: %d ranks, each runs %d or %d of the batch's %d rows",
-                   r.size, r.B / r.size, (r.B + r.size - 1) / r.size, r.B);
+        adv_ranks_announce(&r);
         if (r.cursor == 0) s = adv_run_agree(&r, evaluate(&r, 0, &rep->val_nll_init), "the first evaluation", err, err_len);
     }
     while (s == TG_OK && r.cursor < total) {
@@ -439,7 +405,7 @@ tg_status train_adv(const adv_options *o, adv_report *rep, char *err, size_t err
         s = end_phase(&r, run_phase(&r, phase), phase, err, err_len);
         if (s != TG_OK) break;
         r.cursor = phase;
-        if (r.rank == 0) s = adv_run_save(&r, err, err_len);
+        if (adv_ranks_root(&r)) s = adv_run_save(&r, err, err_len);
         s = adv_run_agree(&r, s, "the checkpoint", err, err_len);
         if (s != TG_OK) break;
         if (should_stop(&r)) {

@@ -149,7 +149,7 @@ double train_unigram_nll(const data_corpus *c, int split);
  * same "cursor"; --resume continues from the last one bit for bit (the log
  * is cut back to its length at that checkpoint).
  *
- * Data parallel (opt->dist with N > 1 ranks, dist.h; details atop seqgan.c):
+ * Data parallel (opt->dist with N > 1 ranks, dist.h; seqgan_dist.c):
  * every rank draws the same sequences from the same streams (G's samples,
  * real openings, shuffles, MLE windows), so each holds the whole batch; the
  * costly parts are cut by rows, rank r taking rows r*n/N .. (r+1)*n/N - 1
