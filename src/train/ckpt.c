@@ -126,11 +126,9 @@ static tg_status place_file(const char *src, const char *dst)
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
     remove(tmp);
     if (link(src, tmp) != 0) return errno == ENOENT ? TG_ERR_NOT_FOUND : copy_file(src, dst);
-    if (rename(tmp, dst) != 0) {
-        remove(tmp);
-        return TG_ERR_IO;
-    }
-    return TG_OK;
+    int bad = rename(tmp, dst) != 0;
+    remove(tmp); /* still there when dst was already src: rename then does nothing */
+    return bad ? TG_ERR_IO : TG_OK;
 }
 
 static void test_point(ckpt_writer *w)
@@ -267,7 +265,14 @@ tg_status ckpt_newest(const char *run_dir, const char *kind, char *dir, size_t n
 tg_status ckpt_resume_dir(const char *run_dir, const char *kind, char *dir, size_t n)
 {
     tg_status s = ckpt_newest(run_dir, kind, dir, n);
-    if (s == TG_OK) return publish(run_dir, dir, NULL);
+    if (s == TG_OK) {
+        s = publish(run_dir, dir, NULL);
+        char cdir[1100];
+        snprintf(cdir, sizeof cdir, "%s/checkpoints", run_dir);
+        const char *slash = strrchr(dir, '/');
+        if (s == TG_OK && slash) prune(cdir, slash + 1); /* a kill may have come before the pruning */
+        return s;
+    }
     if (s != TG_ERR_NOT_FOUND) return s;
     char legacy[1100];
     snprintf(legacy, sizeof legacy, "%s/model.safetensors", run_dir);
