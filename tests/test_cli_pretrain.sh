@@ -2,7 +2,9 @@
 # test_cli_pretrain.sh: `tunegan pretrain` on a corpus built from the fixtures
 # with a micro model: it writes a checkpoint, an optimizer state and a log;
 # 3 steps, then 3 more resumed, give the same files byte for byte as 6 steps
-# in one run; the log has mle and eval lines; `tunegan plot` draws it; bad
+# in one run; the run folder's files are those of its one checkpoint folder
+# (checkpoints/step-0000006, src/train/ckpt.h), and --resume in a folder
+# without a complete checkpoint starts over; the log has mle and eval lines; `tunegan plot` draws it; bad
 # input (no corpus, a damaged checkpoint, an existing run) is a clear error.
 # Environment (set by ctest): TG_BIN, TG_TEST_DATA.
 set -u
@@ -21,6 +23,12 @@ M="--corpus $tmp/c.corpus --d-model 32 --layers 1 --heads 2 --context 32 --batch
 run 0 "pretrain 6 steps" "$BIN" pretrain $M -o "$tmp/one"
 for f in model.safetensors optimizer.safetensors log.jsonl; do
     if [ -s "$tmp/one/$f" ]; then ok; else fail "pretrain wrote no $f"; fi
+done
+# the files are those of the last checkpoint folder, the only one left
+[ "$(ls "$tmp/one/checkpoints")" = step-0000006 ] && ok || fail "checkpoints: $(ls "$tmp/one/checkpoints")"
+for f in model.safetensors optimizer.safetensors; do
+    [ "$tmp/one/$f" -ef "$tmp/one/checkpoints/step-0000006/$f" ] || cmp -s "$tmp/one/$f" "$tmp/one/checkpoints/step-0000006/$f" &&
+        ok || fail "$f is not the checkpoint's"
 done
 if grep -q '"seed 5' "$tmp/err" || grep -q 'seed 5' "$tmp/err"; then ok; else fail "the seed is not printed"; fi
 mle=$(grep -c '"phase":"mle"' "$tmp/one/log.jsonl")
@@ -60,9 +68,18 @@ run 1 "missing corpus" "$BIN" pretrain --corpus "$tmp/none.corpus" -o "$tmp/x"
 has_err "none.corpus" "missing corpus"
 run 1 "bad number" "$BIN" pretrain $M -o "$tmp/y" --lr 1e-3x
 has_err "--lr" "bad number"
-head -c 300 "$tmp/one/model.safetensors" >"$tmp/two/model.safetensors"
+# a resume reads the newest checkpoint folder (not the run folder's links)
+rm "$tmp/two/model.safetensors"
+head -c 300 "$tmp/one/model.safetensors" >"$tmp/two/checkpoints/step-0000006/model.safetensors.new"
+mv "$tmp/two/checkpoints/step-0000006/model.safetensors.new" "$tmp/two/checkpoints/step-0000006/model.safetensors"
 run 1 "damaged checkpoint on resume" "$BIN" pretrain $M -o "$tmp/two" --resume --steps 8
-has_err "model.safetensors" "damaged checkpoint"
+has_err "step-0000006/model.safetensors" "damaged checkpoint"
+# killed before its first checkpoint: --resume starts over
+mkdir -p "$tmp/early/checkpoints/step-0000004.tmp.999999999"
+run 0 "resume without a checkpoint" "$BIN" pretrain $M -o "$tmp/early" --resume
+has_err "starting the run over" "resume without a checkpoint"
+cmp -s "$tmp/one/model.safetensors" "$tmp/early/model.safetensors" && ok || fail "the run started over differs"
+[ -e "$tmp/early/checkpoints/step-0000004.tmp.999999999" ] && fail "a dead process's leftover stays" || ok
 run 1 "heads not dividing d-model" "$BIN" pretrain $M -o "$tmp/z" --heads 3
 has_err "divisible" "heads"
 

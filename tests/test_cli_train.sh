@@ -1,9 +1,9 @@
 #!/bin/bash
 # test_cli_train.sh: `tunegan train` on a corpus of fixtures after a micro
 # pretrain: it writes the generator, discriminator, rollout policy, reference,
-# both optimizer states and a log with disc, adv and eval lines; stopped and
-# resumed it gives the same files byte for byte; --reward dense and constant
-# run; `tunegan score` prints a number per file; `generate --rerank` keeps
+# both optimizer states (those of its last checkpoint folder) and a log with
+# disc, adv and eval lines; stopped and resumed it gives the same files byte
+# for byte; --reward dense and constant run; `tunegan score` prints a number per file; `generate --rerank` keeps
 # the best candidates; bad input is a clear error.
 # Environment (set by ctest): TG_BIN, TG_TEST_DATA.
 set -u
@@ -25,7 +25,10 @@ M="--corpus $tmp/c.corpus --init $tmp/pre --seq-len 16 --batch 4 --rounds 2 --d-
 run 0 "train 2 rounds" "$BIN" train $M -o "$tmp/one"
 for f in model disc rollout reference optimizer disc_optimizer; do
     if [ -s "$tmp/one/$f.safetensors" ]; then ok; else fail "train wrote no $f.safetensors"; fi
+    cmp -s "$tmp/one/$f.safetensors" "$tmp/one/checkpoints/phase-0000005/$f.safetensors" && ok ||
+        fail "$f.safetensors is not the last checkpoint's"
 done
+[ "$(ls "$tmp/one/checkpoints")" = phase-0000005 ] && ok || fail "checkpoints: $(ls "$tmp/one/checkpoints")"
 grep -q 'seed 3' "$tmp/err" && ok || fail "the seed is not printed"
 grep -q 'finished after phase 5 of 5' "$tmp/out" && ok || fail "no final summary: $(cat "$tmp/out")"
 # progress in words: the rounds, what each model did, the time left
@@ -93,9 +96,11 @@ run 1 "seq-len over the context" "$BIN" train $M -o "$tmp/z" --seq-len 64
 has_err "context" "seq-len"
 run 1 "resume with another batch" "$BIN" train $M -o "$tmp/two" --resume --rounds 4 --batch 5
 has_err "same flags" "changed flags"
-head -c 300 "$tmp/one/disc.safetensors" >"$tmp/two/disc.safetensors"
+# a resume reads the newest checkpoint folder (src/train/ckpt.h)
+c=$tmp/two/checkpoints/phase-0000007
+head -c 300 "$tmp/one/disc.safetensors" >"$c/disc.new" && mv "$c/disc.new" "$c/disc.safetensors"
 run 1 "damaged discriminator on resume" "$BIN" train $M -o "$tmp/two" --resume --rounds 4
-has_err "disc.safetensors" "damaged disc"
+has_err "phase-0000007/disc.safetensors" "damaged disc"
 
 echo "test_cli_train: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ckpt.h"
 #include "dist.h"
 #include "train.h"
 
@@ -142,7 +143,7 @@ typedef struct {
     data_corpus *corpus;
     tg_model *model;
     tg_rng rng_batch, rng_dropout;
-    char model_path[1024], optim_path[1024], log_path[1024];
+    char model_path[1200], optim_path[1200], log_path[1024];
     FILE *log;
     int step;                 /* steps done */
     float *rates;             /* tok/s per step of this process */
@@ -160,18 +161,23 @@ static void run_paths(run_state *r)
     snprintf(r->log_path, sizeof r->log_path, "%s/log.jsonl", r->opt->run_dir);
 }
 
+/* One checkpoint folder (ckpt.h): the optimizer with the random states, the
+ * model; RUN/model.safetensors and RUN/optimizer.safetensors are linked to
+ * them once both are complete. */
 static tg_status save_checkpoint(run_state *r, char *err, size_t err_len)
 {
     char rb[80], rd[80];
     model_rng_format(&r->rng_batch, rb, sizeof rb);
     model_rng_format(&r->rng_dropout, rd, sizeof rd);
     st_meta extra[] = {{"rng_batch", rb}, {"rng_dropout", rd}, {"phase", "mle"}};
-    /* the optimizer first: a crash between the two leaves differing steps, which resume refuses */
-    tg_status s = model_save_optimizer(r->model, r->optim_path, r->step, extra, 3);
-    if (s == TG_OK) {
-        st_meta mextra[] = {{"phase", "mle"}};
-        s = model_save(r->model, r->model_path, r->corpus->config, r->step, r->opt->seed, mextra, 1);
-    }
+    st_meta mextra[] = {{"phase", "mle"}};
+    ckpt_writer w;
+    tg_status s = ckpt_begin(&w, r->opt->run_dir, "step", r->step);
+    if (s == TG_OK) s = model_save_optimizer(r->model, ckpt_file(&w, "optimizer.safetensors"), r->step, extra, 3);
+    if (s == TG_OK)
+        s = model_save(r->model, ckpt_file(&w, "model.safetensors"), r->corpus->config, r->step, r->opt->seed,
+                       mextra, 1);
+    s = ckpt_end(&w, s);
     if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->opt->run_dir, tg_status_str(s));
     return TG_OK;
 }
@@ -202,11 +208,24 @@ static tg_status trim_log(const char *path, int step)
     return TG_OK;
 }
 
+static tg_status fresh_run(run_state *r, char *err, size_t err_len);
+
+/* From the newest complete checkpoint (ckpt.h); none yet: a fresh start. */
 static tg_status resume_run(run_state *r, char *err, size_t err_len)
 {
     const train_options *o = r->opt;
+    char dir[1100];
+    tg_status s = ckpt_resume_dir(o->run_dir, "step", dir, sizeof dir);
+    if (s == TG_ERR_NOT_FOUND) {
+        tg_log(&o->logger, TG_LOG_WARN, "%s has no complete checkpoint (stopped before the first): starting the run over",
+               o->run_dir);
+        return fresh_run(r, err, err_len);
+    }
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot read the checkpoints: %s", o->run_dir, tg_status_str(s));
+    snprintf(r->model_path, sizeof r->model_path, "%s/model.safetensors", dir);
+    snprintf(r->optim_path, sizeof r->optim_path, "%s/optimizer.safetensors", dir);
     model_meta *mmeta = NULL;
-    tg_status s = model_load(r->model_path, r->rows, &r->model, &mmeta, err, err_len);
+    s = model_load(r->model_path, r->rows, &r->model, &mmeta, err, err_len);
     if (s != TG_OK) return s;
     const char *mstep_text = model_meta_get(mmeta, "step");
     long mstep = mstep_text ? strtol(mstep_text, NULL, 10) : -1;
@@ -239,7 +258,8 @@ static tg_status resume_run(run_state *r, char *err, size_t err_len)
 static tg_status fresh_run(run_state *r, char *err, size_t err_len)
 {
     const train_options *o = r->opt;
-    if (tg_file_exists(r->model_path))
+    char dir[1100];
+    if (tg_file_exists(r->model_path) || ckpt_newest(o->run_dir, NULL, dir, sizeof dir) == TG_OK)
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "%s already holds a run: pass --resume to continue it, or choose another folder", o->run_dir);
     model_config cfg = o->model;
@@ -291,6 +311,7 @@ static tg_status open_local(run_state *r, char *err, size_t err_len)
         return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder: %s", o->run_dir,
                        errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
     run_paths(r);
+    ckpt_clean_stale(o->run_dir);
     s = o->resume ? resume_run(r, err, err_len) : fresh_run(r, err, err_len);
     if (s != TG_OK) return s;
     r->log = fopen(r->log_path, "a");

@@ -14,18 +14,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "seqgan_run.h"
 
-static void paths(adv_run *r)
+/* The checkpoint's files in folder d (the run folder, or on resume the
+ * checkpoint read); the log is always the run folder's. */
+static void paths(adv_run *r, const char *d)
 {
-    const char *d = r->o->run_dir;
     snprintf(r->path_g, sizeof r->path_g, "%s/model.safetensors", d);
     snprintf(r->path_d, sizeof r->path_d, "%s/disc.safetensors", d);
     snprintf(r->path_roll, sizeof r->path_roll, "%s/rollout.safetensors", d);
     snprintf(r->path_ref, sizeof r->path_ref, "%s/reference.safetensors", d);
     snprintf(r->path_gopt, sizeof r->path_gopt, "%s/optimizer.safetensors", d);
     snprintf(r->path_dopt, sizeof r->path_dopt, "%s/disc_optimizer.safetensors", d);
-    snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", d);
+    snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", r->o->run_dir);
 }
 
 /* What must not change across a resume: the shapes of the buffers and data. */
@@ -98,11 +100,17 @@ tg_status adv_run_save(adv_run *r, char *err, size_t err_len)
     st_meta dx[] = {{"cursor", cur}, {"reward", adv_reward_name(r->o->reward)}};
     st_meta ox[] = {{"cursor", cur},     {"rng_sample", rs}, {"rng_rollout", rr}, {"rng_batch", rb},
                     {"rng_dropout", rd}, {"d_step", ds},     {"log_bytes", lb},   {"signature", sig}};
-    tg_status s = model_save(r->G, r->path_g, cfg, r->g_step, seed, gx, 2);
-    if (s == TG_OK) s = model_save(r->roll, r->path_roll, cfg, r->g_step, seed, gx, 2);
-    if (s == TG_OK) s = model_save(r->D, r->path_d, cfg, r->d_step, seed, dx, 2);
-    if (s == TG_OK) s = model_save_optimizer(r->D, r->path_dopt, r->d_step, dx, 1);
-    if (s == TG_OK) s = model_save_optimizer(r->G, r->path_gopt, r->g_step, ox, 8);
+    st_meta rx[] = {{"phase", "reference"}, {"init", r->ref_init}};
+    /* one checkpoint folder (ckpt.h), linked into the run folder once complete */
+    ckpt_writer w;
+    tg_status s = ckpt_begin(&w, r->o->run_dir, "phase", r->cursor);
+    if (s == TG_OK) s = model_save(r->G, ckpt_file(&w, "model.safetensors"), cfg, r->g_step, seed, gx, 2);
+    if (s == TG_OK) s = model_save(r->roll, ckpt_file(&w, "rollout.safetensors"), cfg, r->g_step, seed, gx, 2);
+    if (s == TG_OK) s = model_save(r->D, ckpt_file(&w, "disc.safetensors"), cfg, r->d_step, seed, dx, 2);
+    if (s == TG_OK) s = model_save_optimizer(r->D, ckpt_file(&w, "disc_optimizer.safetensors"), r->d_step, dx, 1);
+    if (s == TG_OK) s = model_save_optimizer(r->G, ckpt_file(&w, "optimizer.safetensors"), r->g_step, ox, 8);
+    if (s == TG_OK) s = model_save(r->ref, ckpt_file(&w, "reference.safetensors"), cfg, 0, seed, rx, 2);
+    s = ckpt_end(&w, s);
     if (s != TG_OK)
         return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->o->run_dir, tg_status_str(s));
     return TG_OK;
@@ -122,16 +130,32 @@ static tg_status load_part(const char *path, int max_batch, tg_model **m, int *c
     return TG_OK;
 }
 
+static tg_status fresh_run(adv_run *r, char *err, size_t err_len);
+
+/* From the newest complete checkpoint (ckpt.h); none yet: a fresh start. */
 static tg_status resume_run(adv_run *r, char *err, size_t err_len)
 {
     const int B = r->B;
+    char dir[1100];
+    tg_status s = ckpt_resume_dir(r->o->run_dir, "phase", dir, sizeof dir);
+    if (s == TG_ERR_NOT_FOUND) {
+        tg_log(&r->o->logger, TG_LOG_WARN, "%s has no complete checkpoint (stopped before the first): starting the run over",
+               r->o->run_dir);
+        return fresh_run(r, err, err_len);
+    }
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot read the checkpoints: %s", r->o->run_dir, tg_status_str(s));
+    paths(r, dir);
     int cg, cd, cr, cdo = -1;
     model_meta *meta = NULL;
-    tg_status s = load_part(r->path_g, B, &r->G, &cg, err, err_len);
+    s = load_part(r->path_g, B, &r->G, &cg, err, err_len);
     if (s == TG_OK) s = load_part(r->path_roll, B, &r->roll, &cr, err, err_len);
     if (s == TG_OK) s = load_part(r->path_d, B, &r->D, &cd, err, err_len);
-    if (s == TG_OK) s = model_load(r->path_ref, B, &r->ref, NULL, err, err_len);
+    if (s == TG_OK) s = model_load(r->path_ref, B, &r->ref, &meta, err, err_len);
     if (s != TG_OK) return s;
+    const char *init = model_meta_get(meta, "init");
+    snprintf(r->ref_init, sizeof r->ref_init, "%s", init ? init : "");
+    model_meta_free(meta);
+    meta = NULL;
     long step = 0;
     s = model_load_optimizer(r->D, r->path_dopt, &step, &meta, err, err_len);
     if (s != TG_OK) return s;
@@ -185,7 +209,8 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
 static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
 {
     const adv_options *o = r->o;
-    if (tg_file_exists(r->path_g))
+    char dir[1100];
+    if (tg_file_exists(r->path_g) || ckpt_newest(o->run_dir, NULL, dir, sizeof dir) == TG_OK)
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "%s already holds a run: pass --resume to continue it, or choose another folder", o->run_dir);
     if (!o->init_path)
@@ -221,9 +246,7 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     tg_rng rng_init;
     tg_rng_seed(&rng_init, o->seed ^ 0x646973635f696e69ULL);
     model_init(r->D, &rng_init);
-    st_meta rx[] = {{"phase", "reference"}, {"init", init}};
-    s = model_save(r->ref, r->path_ref, r->corpus->config, 0, o->seed, rx, 2);
-    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot write: %s", r->path_ref, tg_status_str(s));
+    snprintf(r->ref_init, sizeof r->ref_init, "%s", init); /* the reference is saved with every checkpoint */
     remove(r->path_log);
     return TG_OK;
 }
@@ -244,7 +267,8 @@ static tg_status open_local(adv_run *r, char *err, size_t err_len)
     if (tg_make_dirs(o->run_dir) != TG_OK)
         return tg_fail(err, err_len, TG_ERR_IO, "%s: cannot create the run folder: %s", o->run_dir,
                        errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
-    paths(r);
+    paths(r, o->run_dir);
+    ckpt_clean_stale(o->run_dir);
     s = o->resume ? resume_run(r, err, err_len) : fresh_run(r, err, err_len);
     if (s != TG_OK) return s;
     r->log = fopen(r->path_log, "a");

@@ -21,8 +21,9 @@ typedef struct {
     tg_rng rng_sample, rng_rollout, rng_batch, rng_dropout;
     int cursor;               /* phases done */
     int g_step, d_step;       /* AdamW steps done */
-    char path_g[1024], path_d[1024], path_roll[1024], path_ref[1024];
-    char path_gopt[1024], path_dopt[1024], path_log[1024];
+    char path_g[1200], path_d[1200], path_roll[1200], path_ref[1200];
+    char path_gopt[1200], path_dopt[1200], path_log[1024];
+    char ref_init[1100];      /* the reference's "init" metadata: the pretrain run it copies */
     FILE *log;
     /* buffers */
     int *x;                   /* (M, T+1) sequences, M = max(B, 2*d_samples) */

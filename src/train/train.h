@@ -146,8 +146,11 @@ double train_unigram_nll(const data_corpus *c, int split);
  *                                (val_nll)
  * A checkpoint is written after every phase (D pre-training; each round's
  * g-phase; each round's d-phase with the rollout update), every file with the
- * same "cursor"; --resume continues from the last one bit for bit (the log
- * is cut back to its length at that checkpoint).
+ * same "cursor", as one unit: the folder RUN_DIR/checkpoints/phase-NNNNNNN
+ * (NNNNNNN the cursor) committed by a rename, whose files are then linked
+ * into RUN_DIR (src/train/ckpt.h); --resume continues from the newest
+ * complete one bit for bit (the log is cut back to its length at that
+ * checkpoint), or starts over when a kill came before the first.
  *
  * Data parallel (opt->dist with N > 1 ranks, dist.h; seqgan_dist.c):
  * every rank draws the same sequences from the same streams (G's samples,
