@@ -262,6 +262,16 @@ tg_status ckpt_newest(const char *run_dir, const char *kind, char *dir, size_t n
     return TG_OK;
 }
 
+tg_status ckpt_refuse_existing(const char *run_dir, char *err, size_t err_len)
+{
+    char dir[1100], model[1100];
+    snprintf(model, sizeof model, "%s/model.safetensors", run_dir);
+    if (tg_file_exists(model) || ckpt_newest(run_dir, NULL, dir, sizeof dir) == TG_OK)
+        return tg_fail(err, err_len, TG_ERR_ARG,
+                       "%s already holds a run: pass --resume to continue it, or choose another folder", run_dir);
+    return TG_OK;
+}
+
 tg_status ckpt_resume_dir(const char *run_dir, const char *kind, char *dir, size_t n)
 {
     tg_status s = ckpt_newest(run_dir, kind, dir, n);

@@ -76,6 +76,11 @@ tg_status ckpt_newest(const char *run_dir, const char *kind, char *dir, size_t n
  * is neither: the run was killed before its first checkpoint. TG_ERR_IO. */
 tg_status ckpt_resume_dir(const char *run_dir, const char *kind, char *dir, size_t n);
 
+/* TG_ERR_ARG with "RUN already holds a run: pass --resume ..." when RUN
+ * has a complete checkpoint or model.safetensors (a fresh run would mix
+ * with it). */
+tg_status ckpt_refuse_existing(const char *run_dir, char *err, size_t err_len);
+
 /* Removes the leftovers of killed saves in RUN and RUN/checkpoints (see
  * above); returns how many. */
 int ckpt_clean_stale(const char *run_dir);

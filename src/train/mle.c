@@ -258,10 +258,8 @@ static tg_status resume_run(run_state *r, char *err, size_t err_len)
 static tg_status fresh_run(run_state *r, char *err, size_t err_len)
 {
     const train_options *o = r->opt;
-    char dir[1100];
-    if (tg_file_exists(r->model_path) || ckpt_newest(o->run_dir, NULL, dir, sizeof dir) == TG_OK)
-        return tg_fail(err, err_len, TG_ERR_ARG,
-                    "%s already holds a run: pass --resume to continue it, or choose another folder", o->run_dir);
+    tg_status refused = ckpt_refuse_existing(o->run_dir, err, err_len);
+    if (refused != TG_OK) return refused;
     model_config cfg = o->model;
     cfg.kind = MODEL_GENERATOR;
     cfg.vocab_size = (int)r->corpus->vocab_size;

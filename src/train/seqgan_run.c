@@ -209,10 +209,8 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
 static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
 {
     const adv_options *o = r->o;
-    char dir[1100];
-    if (tg_file_exists(r->path_g) || ckpt_newest(o->run_dir, NULL, dir, sizeof dir) == TG_OK)
-        return tg_fail(err, err_len, TG_ERR_ARG,
-                    "%s already holds a run: pass --resume to continue it, or choose another folder", o->run_dir);
+    tg_status refused = ckpt_refuse_existing(o->run_dir, err, err_len);
+    if (refused != TG_OK) return refused;
     if (!o->init_path)
         return tg_fail(err, err_len, TG_ERR_ARG, "--init PRETRAIN_RUN_DIR is required: the generator starts from a pretrain run");
     char init[1100];
