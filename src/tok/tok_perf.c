@@ -344,7 +344,6 @@ const tok_kind_ops tok_perf_ops = {
     .n_keys = (int)TG_ARRAY_LEN(perf_keys),
     .music = true,
     .drops_notes = true,
-    .merges_repeats = false,
     .config_default = perf_default,
     .config_check = perf_check,
     .build = perf_build,
