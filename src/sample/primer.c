@@ -147,10 +147,11 @@ tg_status sample_primer_make(const tok_tokenizer *tok, const tg_score *score, in
     out->tokens = seq;
     out->end_time = tok_grammar_time(&g);
     out->end_sec = tok_time_sec(tok, score, out->end_time);
-    if (bar_id >= 0)
-        out->bars = (int)g.bars - 1; /* the last Bar opens the continuation */
-    else
-        out->bars = cut >= 0 ? bars : 0;
+    out->bars = cut >= 0 ? bars : 0;
+    if (bar_id >= 0) {
+        out->bars = -1; /* the last Bar opens the continuation */
+        for (size_t i = 0; i < seq.n; i++) out->bars += seq.ids[i] == bar_id;
+    }
     return TG_OK;
 }
 

@@ -255,8 +255,8 @@ bool tok_drops_notes(const tok_tokenizer *tok);
 bool tok_merges_repeats(const tok_tokenizer *tok);
 
 /* ------------------------------------------------------------------------ */
-/* Internals shared by the tokenizer files (tok.c, tok_remi.c, tok_grid.c, tok_perf.c,
- * tok_raw.c). */
+/* Internals shared by the tokenizer files (tok.c, tok_kind.c, tok_grammar.c,
+ * and the kinds: tok_remi.c, tok_grid.c, tok_perf.c, tok_raw.c). */
 
 #define TOK_MAX_METERS 64
 
@@ -336,13 +336,13 @@ tg_status tok_timed_score(const char *track_name, const tg_note *notes, size_t n
 
 
 /* ------------------------------------------------------------------------ */
-/* Grammar states (tok_grammar.c): which ids may come next in a sequence, for
- * masking a sampler's choices. A state starts before BOS; feeding a token the
- * state allows advances it. Every sequence the encoder writes is accepted
- * (BOS ... EOS), and every sequence the state accepts up to EOS decodes
- * strictly. The rules are those of the decoders, tightened to the encoder's
- * canonical order (so the model is never offered a token the encoder would
- * not write):
+/* Grammar states (tok_grammar.c, each kind's rules in its own file): which
+ * ids may come next in a sequence, for masking a sampler's choices. A state
+ * starts before BOS; feeding a token the state allows advances it. Every
+ * sequence the encoder writes is accepted (BOS ... EOS), and every sequence
+ * the state accepts up to EOS decodes strictly. The rules are those of the
+ * decoders, tightened to the encoder's canonical order (so the model is never
+ * offered a token the encoder would not write):
  *   remi: BOS, then { Bar [TimeSig] { Position [Tempo] { Program Pitch
  *     Velocity Duration } } }, EOS. The first Bar carries a TimeSig; TimeSig
  *     only right after a Bar; Positions rise strictly within a bar and stay
@@ -369,23 +369,30 @@ typedef struct {
     bool ended;               /* EOS fed: only PAD may follow */
     int64_t tokens;           /* tokens fed */
     int64_t notes;            /* remi Durations, grid Keys, perf NoteOns, raw Ids fed */
-    /* remi */
-    int meter;                /* meter index in force (-1 before the first TimeSig) */
-    int bar_meter;            /* meter of the current bar */
-    int64_t bar_start;        /* steps at the start of the current bar */
-    int64_t bars;             /* Bar tokens fed */
-    int pos;                  /* position in the bar (-1 before its first Position) */
-    int program;              /* program of the note being read */
-    int prev_program, prev_pitch; /* last complete note at this position (-1: none) */
-    /* grid: samples fed */
-    int64_t samples;
-    /* perf */
-    int64_t now;              /* time-shift steps so far */
-    int velocity;             /* bin in force (-1: none yet) */
-    int last_shift;           /* value of the last TimeShift */
-    int last_off, last_on;    /* highest NoteOff / NoteOn pitch at this instant (-1: none) */
-    int64_t open_total;       /* notes sounding */
-    int32_t open[128];        /* notes sounding per pitch */
+    /* The state of the kind's own rules: one part per kind that needs one
+     * (a new kind adds its part here). */
+    union {
+        struct {
+            int meter;                /* meter index in force (-1 before the first TimeSig) */
+            int bar_meter;            /* meter of the current bar */
+            int64_t bar_start;        /* steps at the start of the current bar */
+            int64_t bars;             /* Bar tokens fed */
+            int pos;                  /* position in the bar (-1 before its first Position) */
+            int program;              /* program of the note being read */
+            int prev_program, prev_pitch; /* last complete note at this position (-1: none) */
+        } remi;
+        struct {
+            int64_t samples;          /* Rests and Keys fed */
+        } grid;
+        struct {
+            int64_t now;              /* time-shift steps so far */
+            int velocity;             /* bin in force (-1: none yet) */
+            int last_shift;           /* value of the last TimeShift */
+            int last_off, last_on;    /* highest NoteOff / NoteOn pitch at this instant (-1: none) */
+            int64_t open_total;       /* notes sounding */
+            int32_t open[128];        /* notes sounding per pitch */
+        } perf;
+    };
 } tok_grammar;
 
 /* A state before BOS. */

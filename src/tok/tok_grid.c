@@ -176,10 +176,10 @@ static void grid_feed(tok_grammar *g, tok_type type, int value)
 {
     (void)value;
     if (type == TOK_T_KEY) g->notes++;
-    if (type == TOK_T_REST || type == TOK_T_KEY) g->samples++;
+    if (type == TOK_T_REST || type == TOK_T_KEY) g->grid.samples++;
 }
 
-static int64_t grid_time(const tok_grammar *g) { return g->samples; }
+static int64_t grid_time(const tok_grammar *g) { return g->grid.samples; }
 
 /* Rests up to sample k with k * step >= usec (samples k with k * step < usec). */
 static tg_status grid_pad(const tok_grammar *g, int64_t usec, tok_seq *seq)
@@ -187,7 +187,7 @@ static tg_status grid_pad(const tok_grammar *g, int64_t usec, tok_seq *seq)
     int64_t step = step_usec(&g->tok->cfg.grid);
     int64_t want = (usec + step - 1) / step;
     tg_status st = TG_OK;
-    for (int64_t k = g->samples; k < want && st == TG_OK; k++)
+    for (int64_t k = g->grid.samples; k < want && st == TG_OK; k++)
         st = tok_seq_push(seq, tok_id(g->tok, TOK_T_REST, 0));
     return st;
 }

@@ -19,7 +19,12 @@
 /* ------------------------------------------------------------------------ */
 /* The registry: a new tokenizer adds its table here, in tok_kind order. */
 
-static const tok_kind_ops *const kinds[] = {&tok_remi_ops, &tok_grid_ops, &tok_perf_ops, &tok_raw_ops};
+static const tok_kind_ops *const kinds[] = {
+    &tok_remi_ops,
+    &tok_grid_ops,
+    &tok_perf_ops,
+    &tok_raw_ops,
+};
 
 size_t tok_kind_count(void) { return TG_ARRAY_LEN(kinds); }
 

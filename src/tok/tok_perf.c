@@ -240,8 +240,8 @@ fail:
 
 static void perf_grammar_init(tok_grammar *g)
 {
-    g->velocity = -1;
-    g->last_off = g->last_on = -1;
+    g->perf.velocity = -1;
+    g->perf.last_off = g->perf.last_on = -1;
 }
 
 static bool perf_allows(const tok_grammar *g, tok_type type, int value)
@@ -249,18 +249,18 @@ static bool perf_allows(const tok_grammar *g, tok_type type, int value)
     int last = g->last;
     switch (type) {
     case TOK_T_EOS:
-        return (last == TOK_T_BOS || last == TOK_T_NOTE_OFF) && g->open_total == 0;
+        return (last == TOK_T_BOS || last == TOK_T_NOTE_OFF) && g->perf.open_total == 0;
     case TOK_T_TIME_SHIFT:
         if (last == TOK_T_VELOCITY) return false;
-        return last != TOK_T_TIME_SHIFT || g->last_shift == g->tok->cfg.perf.max_shift_steps;
+        return last != TOK_T_TIME_SHIFT || g->perf.last_shift == g->tok->cfg.perf.max_shift_steps;
     case TOK_T_VELOCITY:
-        return last != TOK_T_VELOCITY && value != g->velocity;
+        return last != TOK_T_VELOCITY && value != g->perf.velocity;
     case TOK_T_NOTE_ON:
-        return g->velocity >= 0 && value >= g->last_on;
+        return g->perf.velocity >= 0 && value >= g->perf.last_on;
     case TOK_T_NOTE_OFF:
         /* no NoteOn yet at this instant, so every sounding note began earlier */
-        if (last == TOK_T_VELOCITY || g->last_on >= 0) return false;
-        return value >= g->last_off && g->open[value] > 0;
+        if (last == TOK_T_VELOCITY || g->perf.last_on >= 0) return false;
+        return value >= g->perf.last_off && g->perf.open[value] > 0;
     default:
         return false;
     }
@@ -270,21 +270,21 @@ static void perf_feed(tok_grammar *g, tok_type type, int value)
 {
     switch (type) {
     case TOK_T_TIME_SHIFT:
-        g->now += value;
-        g->last_shift = value;
-        g->last_on = g->last_off = -1;
+        g->perf.now += value;
+        g->perf.last_shift = value;
+        g->perf.last_on = g->perf.last_off = -1;
         break;
-    case TOK_T_VELOCITY: g->velocity = value; break;
+    case TOK_T_VELOCITY: g->perf.velocity = value; break;
     case TOK_T_NOTE_ON:
         g->notes++;
-        g->open[value]++;
-        g->open_total++;
-        g->last_on = value;
+        g->perf.open[value]++;
+        g->perf.open_total++;
+        g->perf.last_on = value;
         break;
     case TOK_T_NOTE_OFF:
-        g->open[value]--;
-        g->open_total--;
-        g->last_off = value;
+        g->perf.open[value]--;
+        g->perf.open_total--;
+        g->perf.last_off = value;
         break;
     default: break;
     }
@@ -295,25 +295,25 @@ static void perf_feed(tok_grammar *g, tok_type type, int value)
 static bool perf_can_close(const tok_grammar *g)
 {
     if (g->last == TOK_T_VELOCITY) return false;
-    return g->open_total > 0 || g->last == TOK_T_NOTE_OFF || g->last == TOK_T_BOS;
+    return g->perf.open_total > 0 || g->last == TOK_T_NOTE_OFF || g->last == TOK_T_BOS;
 }
 
 static tg_status perf_close(const tok_grammar *g, tok_seq *seq)
 {
-    if (g->open_total == 0) return TG_OK;
+    if (g->perf.open_total == 0) return TG_OK;
     /* A TimeShift first when a note began at this instant or when a sounding
      * pitch lies below a NoteOff already written at this instant. */
-    bool shift = g->last_on >= 0;
-    for (int p = 0; p < g->last_off && !shift; p++) shift = g->open[p] > 0;
+    bool shift = g->perf.last_on >= 0;
+    for (int p = 0; p < g->perf.last_off && !shift; p++) shift = g->perf.open[p] > 0;
     tg_status st = TG_OK;
     if (shift) st = tok_seq_push(seq, tok_id(g->tok, TOK_T_TIME_SHIFT, 1));
     for (int p = 0; p < 128 && st == TG_OK; p++)
-        for (int32_t k = 0; k < g->open[p] && st == TG_OK; k++)
+        for (int32_t k = 0; k < g->perf.open[p] && st == TG_OK; k++)
             st = tok_seq_push(seq, tok_id(g->tok, TOK_T_NOTE_OFF, p));
     return st;
 }
 
-static int64_t perf_time(const tok_grammar *g) { return g->now; }
+static int64_t perf_time(const tok_grammar *g) { return g->perf.now; }
 
 /* TimeShifts (the longest first) up to the shift nearest usec. */
 static tg_status perf_pad(const tok_grammar *g, int64_t usec, tok_seq *seq)
@@ -323,7 +323,7 @@ static tg_status perf_pad(const tok_grammar *g, int64_t usec, tok_seq *seq)
     int64_t want = (usec + shift_us / 2) / shift_us;
     int max = c->max_shift_steps;
     tg_status st = TG_OK;
-    for (int64_t now = g->now; now < want && st == TG_OK;) {
+    for (int64_t now = g->perf.now; now < want && st == TG_OK;) {
         int64_t sft = want - now < max ? want - now : max;
         st = tok_seq_push(seq, tok_id(g->tok, TOK_T_TIME_SHIFT, (int)sft));
         now += sft;

@@ -607,9 +607,9 @@ fail:
 
 static void remi_grammar_init(tok_grammar *g)
 {
-    g->meter = g->bar_meter = -1;
-    g->pos = -1;
-    g->program = g->prev_program = g->prev_pitch = -1;
+    g->remi.meter = g->remi.bar_meter = -1;
+    g->remi.pos = -1;
+    g->remi.program = g->remi.prev_program = g->remi.prev_pitch = -1;
 }
 
 static bool remi_allows(const tok_grammar *g, tok_type type, int value)
@@ -621,26 +621,26 @@ static bool remi_allows(const tok_grammar *g, tok_type type, int value)
         return last == TOK_T_BOS || last == TOK_T_DURATION || last == TOK_T_TEMPO;
     case TOK_T_BAR:
         /* the first Bar must get its TimeSig before anything else */
-        if (last == TOK_T_BAR) return g->meter >= 0;
+        if (last == TOK_T_BAR) return g->remi.meter >= 0;
         return last == TOK_T_BOS || last == TOK_T_TIMESIG || last == TOK_T_TEMPO ||
                last == TOK_T_DURATION;
     case TOK_T_TIMESIG:
         return last == TOK_T_BAR;
     case TOK_T_POSITION: {
         bool after = last == TOK_T_TIMESIG || last == TOK_T_TEMPO || last == TOK_T_DURATION ||
-                     (last == TOK_T_BAR && g->meter >= 0);
+                     (last == TOK_T_BAR && g->remi.meter >= 0);
         if (!after) return false;
-        int len = tok->meters[g->bar_meter].steps;
-        return value > g->pos && value < len;
+        int len = tok->meters[g->remi.bar_meter].steps;
+        return value > g->remi.pos && value < len;
     }
     case TOK_T_TEMPO:
         return last == TOK_T_POSITION;
     case TOK_T_PROGRAM:
         if (last != TOK_T_POSITION && last != TOK_T_TEMPO && last != TOK_T_DURATION) return false;
-        return value >= g->prev_program;
+        return value >= g->remi.prev_program;
     case TOK_T_PITCH:
         if (last != TOK_T_PROGRAM) return false;
-        return g->program > g->prev_program || value >= g->prev_pitch;
+        return g->remi.program > g->remi.prev_program || value >= g->remi.prev_pitch;
     case TOK_T_VELOCITY:
         return last == TOK_T_PITCH;
     case TOK_T_DURATION:
@@ -655,21 +655,21 @@ static void remi_feed(tok_grammar *g, tok_type type, int value)
     const tok_tokenizer *tok = g->tok;
     switch (type) {
     case TOK_T_BAR:
-        if (g->bars > 0) g->bar_start += tok->meters[g->bar_meter].steps;
-        g->bars++;
-        g->bar_meter = g->meter;
-        g->pos = -1;
-        g->prev_program = g->prev_pitch = -1;
+        if (g->remi.bars > 0) g->remi.bar_start += tok->meters[g->remi.bar_meter].steps;
+        g->remi.bars++;
+        g->remi.bar_meter = g->remi.meter;
+        g->remi.pos = -1;
+        g->remi.prev_program = g->remi.prev_pitch = -1;
         break;
-    case TOK_T_TIMESIG: g->meter = g->bar_meter = value; break;
+    case TOK_T_TIMESIG: g->remi.meter = g->remi.bar_meter = value; break;
     case TOK_T_POSITION:
-        g->pos = value;
-        g->prev_program = g->prev_pitch = -1;
+        g->remi.pos = value;
+        g->remi.prev_program = g->remi.prev_pitch = -1;
         break;
-    case TOK_T_PROGRAM: g->program = value; break;
+    case TOK_T_PROGRAM: g->remi.program = value; break;
     case TOK_T_PITCH:
-        g->prev_program = g->program;
-        g->prev_pitch = value;
+        g->remi.prev_program = g->remi.program;
+        g->remi.prev_pitch = value;
         break;
     case TOK_T_DURATION: g->notes++; break;
     default: break;
@@ -677,7 +677,10 @@ static void remi_feed(tok_grammar *g, tok_type type, int value)
 }
 
 /* Steps: the start of the current bar plus the current position. */
-static int64_t remi_time(const tok_grammar *g) { return g->bar_start + (g->pos > 0 ? g->pos : 0); }
+static int64_t remi_time(const tok_grammar *g)
+{
+    return g->remi.bar_start + (g->remi.pos > 0 ? g->remi.pos : 0);
+}
 
 static const tok_config_key remi_keys[] = {
     {"steps_per_quarter", offsetof(tok_config, remi.steps_per_quarter), false},
