@@ -450,6 +450,22 @@ static tg_score *rich_score(void)
     return s;
 }
 
+/* Whether two configs hold the same kind and values (every kind's part,
+ * read through the kinds' keys: padding bytes do not count). */
+static bool same_config(const tok_config *a, const tok_config *b)
+{
+    if (a->kind != b->kind) return false;
+    for (size_t i = 0; i < tok_kind_count(); i++) {
+        const tok_kind_ops *k = tok_kind_at(i);
+        for (int j = 0; j < k->n_keys; j++) {
+            const char *x = (const char *)a + k->keys[j].offset;
+            const char *y = (const char *)b + k->keys[j].offset;
+            if (memcmp(x, y, k->keys[j].real ? sizeof(double) : sizeof(int)) != 0) return false;
+        }
+    }
+    return true;
+}
+
 /* The registry of kinds: every table complete, names and keys unique, each
  * kind's default config string read back to the same config. */
 static void test_registry(void)
@@ -488,18 +504,18 @@ static void test_registry(void)
         CHECK(strncmp(buf, k->name, strlen(k->name)) == 0);
         CHECK_OK(tok_config_parse(buf, &back, why, sizeof why));
         CHECK_INT(back.kind, k->kind);
-        CHECK(memcmp(&back, &c, sizeof c) == 0);
+        CHECK(same_config(&back, &c));
         CHECK_OK(tok_config_to_string(&back, again, sizeof again));
         CHECK_STR(again, buf);
         CHECK_OK(tok_config_parse(k->name, &back, why, sizeof why)); /* a bare kind */
-        CHECK(memcmp(&back, &c, sizeof c) == 0);
+        CHECK(same_config(&back, &c));
         /* every key can be set by name; an unknown one cannot */
         for (int a = 0; a < k->n_keys; a++) {
             const char *at = (const char *)&c + k->keys[a].offset;
             double v = k->keys[a].real ? *(const double *)at : *(const int *)at;
             CHECK_OK(tok_config_set(&back, k->keys[a].key, v));
         }
-        CHECK(memcmp(&back, &c, sizeof c) == 0);
+        CHECK(same_config(&back, &c));
         CHECK_STATUS(tok_config_set(&back, "no_such_key", 1.0), TG_ERR_ARG);
 
         /* the tokenizer it makes, and what samplers ask of it */
