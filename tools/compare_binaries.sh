@@ -11,7 +11,8 @@
 #
 # Environment: DATA (default ../shared/data beside the source tree), FILES
 # (MIDI files per data set, default 30), MODEL (the remi model, default
-# models/default/model.safetensors), KEEP=1 keeps the work folder.
+# models/default/model.safetensors), ORACLE (tools/oracle, default beside
+# NEW), KEEP=1 keeps the work folder.
 # What it leaves out: times and speeds in messages (see untime), training
 # itself (pretrain runs once, with NEW), render and eval.
 set -u
@@ -129,11 +130,13 @@ done
 
 # Generation: the remi model, then tiny grid and perf models (trained here by NEW).
 primer=${midi[0]}
+primer1=${midi[$((1 % ${#midi[@]}))]}
+primer2=${midi[$((2 % ${#midi[@]}))]}
 check "generate remi" --timed generate -m "$MODEL" -o gen --seed 3 --num 2 --bars 4
 check "generate remi primer" --timed generate -m "$MODEL" -o gen --seed 3 --num 2 --bars 4 \
   --primer "$primer" --primer-bars 2
 check "generate remi primer all" --timed generate -m "$MODEL" -o gen --seed 5 --num 2 \
-  --length 64 --primer "${midi[1]}"
+  --length 64 --primer "$primer1"
 check "generate remi no grammar" --timed generate -m "$MODEL" -o gen --seed 4 --num 2 \
   --length 48 --no-grammar
 for t in grid perf; do
@@ -144,9 +147,22 @@ for t in grid perf; do
   check "generate $t primer" --timed generate -m "$m" -o gen --seed 3 --num 2 --length 80 \
     --primer "$primer" --primer-bars 2
   check "generate $t primer all" --timed generate -m "$m" -o gen --seed 7 --num 1 \
-    --length 40 --primer "${midi[2]}"
+    --length 40 --primer "$primer2"
   check "generate $t --bars" generate -m "$m" -o gen --seed 3 --num 1 --bars 2
 done
+
+# A raw model (SeqGAN's oracle, made by tools/oracle beside NEW when built):
+# generate refuses it; data stats reads its corpus.
+oracle=${ORACLE:-$(dirname "$NEW")/tools/oracle}
+if [ -x "$oracle" ]; then
+  "$oracle" make --vocab 50 --seed 2 -n 100 -o "$WORK/oracle.safetensors" >/dev/null 2>&1
+  "$oracle" sample "$WORK/oracle.safetensors" -n 40 --length 20 --seed 3 -o "$WORK/raw.corpus" \
+    >/dev/null 2>&1
+  check "generate raw" generate -m "$WORK/oracle.safetensors" -o gen --seed 3 --length 10
+  check "data stats raw" data stats "$WORK/raw.corpus"
+else
+  echo "note: no oracle tool at $oracle: raw model cases left out"
+fi
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
