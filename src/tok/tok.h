@@ -428,10 +428,12 @@ tg_status tok_grammar_pad(const tok_grammar *g, int64_t usec, tok_seq *seq);
 /* ------------------------------------------------------------------------ */
 /* Kinds: all that differs between tokenizers, one table of functions each.
  * Each kind's file defines its table (tok_remi_ops in tok_remi.c, ...) and
- * the registry in tok.c lists them all: a new tokenizer is a new file, a
- * line in the registry, its value in tok_kind and, when it has parameters of
- * its own, a part in tok_config. Every function is set (a kind without
- * something to do points at one of the shared no-op helpers below). */
+ * the registry in tok_kind.c lists them all: a new tokenizer is a new file,
+ * a line in the registry and its value in tok_kind; when it has parameters
+ * of its own, a part in tok_config (a variant of a kind may share the
+ * kind's part and keys); when its grammar keeps state, a part in
+ * tok_grammar. Every function is set (a kind without something to do points
+ * at one of the shared helpers below). */
 
 /* One parameter of the config string: its key and where its value lives. */
 typedef struct {

@@ -2,8 +2,9 @@
  * tok_grid.c: the grid tokenizer of SeqGAN's music experiment (Yu et al.,
  * "SeqGAN", 2017, https://arxiv.org/abs/1609.05473): the melody as the
  * highest sounding key sampled every step_sec seconds (0.4 s), one token per
- * sample, Rest when no key sounds. tok.h gives the exact rule. What it leaves
- * out: everything but the top line (chords, velocities, tracks, drums).
+ * sample, Rest when no key sounds. tok.h gives the exact rule; this file
+ * holds the kind's table (tok_grid_ops). What it leaves out: everything but
+ * the top line (chords, velocities, tracks, drums).
  */
 #include <stddef.h>
 #include <stdio.h>

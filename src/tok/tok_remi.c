@@ -4,7 +4,8 @@
  * MidiTok's REMI with programs). Bars, positions in steps of a quarter note,
  * meters, tempo bins, and notes as Program Pitch Velocity Duration. tok.h
  * documents the vocabulary, the grammar and the round-trip contract; this
- * file holds the encoder (score -> ids) and the decoder (ids -> score).
+ * file holds the kind's table (tok_remi_ops): config, vocabulary, the
+ * encoder (score -> ids), the decoder (ids -> score) and the grammar's rules.
  * What it leaves out: key signatures, controllers and track names are not
  * encoded; tracks of one program merge on decoding.
  */
