@@ -3,8 +3,9 @@
  * (Huang et al. 2018, https://arxiv.org/abs/1809.04281, after Oore et al.,
  * "This time with feeling"): NoteOn, NoteOff, TimeShift in 10 ms steps up to
  * one second, and Velocity bins. tok.h gives the ordering rules and the
- * round-trip contract; this file holds the kind's table (tok_perf_ops). What it leaves out: programs and tracks (all non-drum
- * notes play on one instrument), the sustain pedal.
+ * round-trip contract; this file holds the kind's table (tok_perf_ops).
+ * What it leaves out: programs and tracks (all non-drum notes play on one
+ * instrument), the sustain pedal.
  */
 #include <stddef.h>
 #include <stdio.h>
