@@ -450,6 +450,129 @@ static tg_score *rich_score(void)
     return s;
 }
 
+/* Whether two configs hold the same kind and values (every kind's part,
+ * read through the kinds' keys: padding bytes do not count). */
+static bool same_config(const tok_config *a, const tok_config *b)
+{
+    if (a->kind != b->kind) return false;
+    for (size_t i = 0; i < tok_kind_count(); i++) {
+        const tok_kind_ops *k = tok_kind_at(i);
+        for (int j = 0; j < k->n_keys; j++) {
+            const char *x = (const char *)a + k->keys[j].offset;
+            const char *y = (const char *)b + k->keys[j].offset;
+            if (memcmp(x, y, k->keys[j].real ? sizeof(double) : sizeof(int)) != 0) return false;
+        }
+    }
+    return true;
+}
+
+/* The registry of kinds: every table complete, names and keys unique, each
+ * kind's default config string read back to the same config. */
+static void test_registry(void)
+{
+    size_t n = tok_kind_count();
+    CHECK(n >= 4);
+    CHECK(tok_kind_at(n) == NULL);
+    CHECK(tok_kind_get((tok_kind)-1) == NULL);
+    for (size_t i = 0; i < n; i++) {
+        const tok_kind_ops *k = tok_kind_at(i);
+        CHECK(k != NULL && k->name != NULL);
+        CHECK_INT(k->kind, (int)i); /* the registry is in tok_kind order */
+        CHECK(tok_kind_get(k->kind) == k);
+        CHECK_STR(tok_kind_name(k->kind), k->name);
+        tok_kind parsed;
+        CHECK_OK(tok_kind_parse(k->name, &parsed));
+        CHECK_INT(parsed, k->kind);
+        for (size_t j = 0; j < i; j++) CHECK(strcmp(tok_kind_at(j)->name, k->name) != 0);
+        CHECK(k->config_default && k->config_check && k->build && k->encode && k->decode);
+        CHECK(k->grammar_init && k->grammar_allows && k->grammar_feed && k->grammar_can_close);
+        CHECK(k->grammar_close && k->grammar_time && k->grammar_pad);
+        CHECK(k->steps_per_quarter && k->unit_sec);
+        CHECK(k->keys != NULL && k->n_keys >= 1);
+        for (int a = 0; a < k->n_keys; a++) {
+            CHECK(strcmp(k->keys[a].key, "v") != 0);
+            CHECK(k->keys[a].offset + (k->keys[a].real ? sizeof(double) : sizeof(int)) <=
+                  sizeof(tok_config));
+            for (int b = 0; b < a; b++) CHECK(strcmp(k->keys[a].key, k->keys[b].key) != 0);
+        }
+
+        /* the default config string, read back, writes itself again */
+        char buf[512], again[512], why[160];
+        tok_config c = tok_config_default(k->kind), back;
+        CHECK_OK(tok_config_check(&c, why, sizeof why));
+        CHECK_OK(tok_config_to_string(&c, buf, sizeof buf));
+        CHECK(strncmp(buf, k->name, strlen(k->name)) == 0);
+        CHECK_OK(tok_config_parse(buf, &back, why, sizeof why));
+        CHECK_INT(back.kind, k->kind);
+        CHECK(same_config(&back, &c));
+        CHECK_OK(tok_config_to_string(&back, again, sizeof again));
+        CHECK_STR(again, buf);
+        CHECK_OK(tok_config_parse(k->name, &back, why, sizeof why)); /* a bare kind */
+        CHECK(same_config(&back, &c));
+        /* every key can be set by name; an unknown one cannot */
+        for (int a = 0; a < k->n_keys; a++) {
+            const char *at = (const char *)&c + k->keys[a].offset;
+            double v = k->keys[a].real ? *(const double *)at : *(const int *)at;
+            CHECK_OK(tok_config_set(&back, k->keys[a].key, v));
+        }
+        CHECK(same_config(&back, &c));
+        CHECK_STATUS(tok_config_set(&back, "no_such_key", 1.0), TG_ERR_ARG);
+
+        /* the tokenizer it makes, and what samplers ask of it */
+        tok_tokenizer *t = NULL;
+        CHECK_OK(tok_create(&c, &t));
+        CHECK(tok_vocab_size(t) > 3);
+        CHECK_INT(tok_has_bars(t), tok_bar_id(t) >= 0);
+        if (tok_has_bars(t)) CHECK_STR(tok_name(t, tok_bar_id(t)), "Bar");
+        if (tok_is_music(t))
+            CHECK((tok_steps_per_quarter(t) > 0) != (k->unit_sec(&c) > 0));
+        tok_grammar g;
+        tok_grammar_init(&g, t);
+        CHECK_OK(tok_grammar_feed(&g, TOK_BOS));
+        CHECK(tok_grammar_can_end(&g));
+        CHECK(tok_grammar_can_close(&g));
+        CHECK_INT(tok_grammar_time(&g), 0);
+        tok_free(t);
+    }
+    /* the kinds as they were: bars, time units, padding */
+    tok_tokenizer *t[4] = {make_tok(TOK_REMI), make_tok(TOK_GRID), make_tok(TOK_PERF),
+                           make_tok(TOK_RAW)};
+    CHECK(tok_has_bars(t[0]) && !tok_has_bars(t[1]) && !tok_has_bars(t[2]) && !tok_has_bars(t[3]));
+    CHECK(tok_is_music(t[0]) && tok_is_music(t[1]) && tok_is_music(t[2]) && !tok_is_music(t[3]));
+    CHECK(!tok_drops_notes(t[0]) && tok_drops_notes(t[1]) && tok_drops_notes(t[2]));
+    CHECK(!tok_merges_repeats(t[0]) && tok_merges_repeats(t[1]) && !tok_merges_repeats(t[2]));
+    CHECK_INT(tok_steps_per_quarter(t[0]), 12);
+    CHECK_INT(tok_steps_per_quarter(t[1]), 0);
+    CHECK_NEAR(tok_time_sec(t[1], NULL, 5), 2.0, 1e-12);
+    CHECK_NEAR(tok_time_sec(t[2], NULL, 150), 1.5, 1e-12);
+    tg_score *smpte = NULL;
+    CHECK_OK(tg_score_create(0, &smpte)); /* no ticks per quarter (SMPTE): remi reads 120 bpm */
+    CHECK_NEAR(tok_time_sec(t[0], smpte, 24), 1.0, 1e-12);
+    tg_score_free(smpte);
+    tok_seq seq = {0};
+    for (int k = 0; k < 4; k++) {
+        tok_grammar g;
+        tok_grammar_init(&g, t[k]);
+        CHECK_OK(tok_grammar_feed(&g, TOK_BOS));
+        seq.n = 0;
+        tg_status st = tok_grammar_pad(&g, 1000000, &seq);
+        CHECK_STATUS(st, k == 1 || k == 2 ? TG_OK : TG_ERR_UNSUPPORTED);
+        if (k == 1) { /* samples at 0, 0.4 and 0.8 s come before 1 s */
+            CHECK_INT(seq.n, 3);
+            CHECK_STR(tok_name(t[k], seq.ids[2]), "Rest");
+        }
+        if (k == 2) { /* 100 shifts of 10 ms */
+            CHECK_INT(seq.n, 1);
+            CHECK_STR(tok_name(t[k], seq.ids[0]), "TimeShift_100");
+        }
+    }
+    tok_free(t[3]);
+    tok_free(t[2]);
+    tok_free(t[1]);
+    tok_free(t[0]);
+    tok_seq_free(&seq);
+}
+
 static void test_remi_roundtrip(void)
 {
     tok_tokenizer *t = make_tok(TOK_REMI);
@@ -969,6 +1092,7 @@ int main(int argc, char **argv)
     }
     test_vocab();
     test_config_string();
+    test_registry();
     test_remi_roundtrip();
     test_grid();
     test_perf();

@@ -21,13 +21,9 @@ int cli_make_tokenizer(const char *cmd, const char *spec, double step_sec, tok_t
         cli_error("%s: --tokenizer '%s': %s", cmd, spec, why);
         return 1;
     }
-    if (step_sec > 0) {
-        if (cfg.kind != TOK_GRID) {
-            cli_error("%s: --step-sec applies to the grid tokenizer, not %s", cmd,
-                      tok_kind_name(cfg.kind));
-            return 1;
-        }
-        cfg.grid.step_sec = step_sec;
+    if (step_sec > 0 && tok_config_set(&cfg, "step_sec", step_sec) != TG_OK) {
+        cli_error("%s: --step-sec applies to the grid tokenizer, not %s", cmd, tok_kind_name(cfg.kind));
+        return 1;
     }
     st = tok_config_check(&cfg, why, sizeof why);
     if (st == TG_OK) st = tok_create(&cfg, out);

@@ -28,13 +28,6 @@ static tg_status fail(char *why, size_t size, tg_status st, const char *msg)
     return st;
 }
 
-/* Seconds per step of the timed tokenizers. */
-static double unit_sec(const tok_config *c)
-{
-    if (c->kind == TOK_GRID) return (double)(int64_t)(c->grid.step_sec * 1e6 + 0.5) / 1e6;
-    return c->perf.shift_ms / 1000.0;
-}
-
 /* The tick of the primer's bar line after `bars` bars, or -1 when the piece
  * is shorter. */
 static tg_status bar_cut(const tg_score *s, int bars, int64_t *cut)
@@ -81,7 +74,7 @@ tg_status sample_primer_make(const tok_tokenizer *tok, const tg_score *score, in
                              sample_primer *out, char *why, size_t why_size)
 {
     memset(out, 0, sizeof *out);
-    const tok_config *cfg = tok_get_config(tok);
+    const int bar_id = tok_bar_id(tok); /* -1: cut the score at a bar line instead */
     if (bars < 0) return fail(why, why_size, TG_ERR_ARG, "the number of primer bars is negative");
     tok_seq seq = {0};
     tg_status st = tok_encode(tok, score, &seq);
@@ -94,14 +87,14 @@ tg_status sample_primer_make(const tok_tokenizer *tok, const tg_score *score, in
     if (seq.n <= 2) {
         tok_seq_free(&seq);
         return fail(why, why_size, TG_ERR_ARG,
-                    cfg->kind == TOK_REMI ? "the primer has no notes"
+                    !tok_drops_notes(tok) ? "the primer has no notes"
                                           : "the primer has no notes the tokenizer keeps "
                                             "(grid: pitches in range, no drums; perf: no drums)");
     }
     seq.n--; /* drop EOS */
 
     int64_t cut = -1;
-    if (bars > 0 && cfg->kind != TOK_REMI) {
+    if (bars > 0 && bar_id < 0) {
         if (score->ticks_per_quarter <= 0) {
             tok_seq_free(&seq);
             return fail(why, why_size, TG_ERR_ARG,
@@ -121,9 +114,9 @@ tg_status sample_primer_make(const tok_tokenizer *tok, const tg_score *score, in
         }
     }
 
-    if (cfg->kind == TOK_REMI) {
+    if (bar_id >= 0) {
         /* the first `bars` bars: up to the (bars+1)-th Bar token; then a Bar */
-        int bar_id = tok_id(tok, TOK_T_BAR, 0), seen = 0;
+        int seen = 0;
         for (size_t i = 0; i < seq.n && bars > 0; i++)
             if (seq.ids[i] == bar_id && ++seen == bars + 1) {
                 seq.n = i;
@@ -136,22 +129,7 @@ tg_status sample_primer_make(const tok_tokenizer *tok, const tg_score *score, in
         tok_grammar g;
         tok_grammar_init(&g, tok);
         for (size_t i = 0; i < seq.n && st == TG_OK; i++) st = tok_grammar_feed(&g, seq.ids[i]);
-        if (cfg->kind == TOK_GRID) {
-            int64_t step_us = (int64_t)(cfg->grid.step_sec * 1e6 + 0.5);
-            int64_t cut_us = (int64_t)llround(cut_sec * 1e6);
-            int64_t want = (cut_us + step_us - 1) / step_us;
-            for (int64_t k = g.samples; k < want && st == TG_OK; k++)
-                st = tok_seq_push(&seq, tok_id(tok, TOK_T_REST, 0));
-        } else {
-            int64_t shift_us = (int64_t)cfg->perf.shift_ms * 1000;
-            int64_t want = ((int64_t)llround(cut_sec * 1e6) + shift_us / 2) / shift_us;
-            int max = cfg->perf.max_shift_steps;
-            for (int64_t now = g.now; now < want && st == TG_OK;) {
-                int64_t sft = want - now < max ? want - now : max;
-                st = tok_seq_push(&seq, tok_id(tok, TOK_T_TIME_SHIFT, (int)sft));
-                now += sft;
-            }
-        }
+        if (st == TG_OK) st = tok_grammar_pad(&g, (int64_t)llround(cut_sec * 1e6), &seq);
     }
     if (st != TG_OK) {
         tok_seq_free(&seq);
@@ -168,17 +146,11 @@ tg_status sample_primer_make(const tok_tokenizer *tok, const tg_score *score, in
     }
     out->tokens = seq;
     out->end_time = tok_grammar_time(&g);
-    if (cfg->kind == TOK_REMI) {
-        out->bars = (int)g.bars - 1; /* the last Bar opens the continuation */
-        int spq = cfg->remi.steps_per_quarter;
-        if (score->ticks_per_quarter > 0)
-            out->end_sec = tg_score_ticks_to_sec(
-                score, -1, out->end_time * score->ticks_per_quarter / spq);
-        else
-            out->end_sec = out->end_time * 0.5 / spq; /* SMPTE: read at 120 bpm */
-    } else {
-        out->bars = cut >= 0 ? bars : 0;
-        out->end_sec = out->end_time * unit_sec(cfg);
+    out->end_sec = tok_time_sec(tok, score, out->end_time);
+    out->bars = cut >= 0 ? bars : 0;
+    if (bar_id >= 0) {
+        out->bars = -1; /* the last Bar opens the continuation */
+        for (size_t i = 0; i < seq.n; i++) out->bars += seq.ids[i] == bar_id;
     }
     return TG_OK;
 }
@@ -221,10 +193,12 @@ tg_status sample_apply_primer_timing(const tok_tokenizer *tok, const tg_score *p
                                      tg_score **out, int64_t *end_ticks)
 {
     *out = NULL;
-    const tok_config *cfg = tok_get_config(tok);
-    const bool remi = cfg->kind == TOK_REMI;
+    /* remi decodes in steps of a quarter with its own meters and tempo bins;
+     * grid and perf at one tick per millisecond */
+    const int spq = tok_steps_per_quarter(tok);
+    const bool metrical = spq > 0;
     const int in_tpq = primer->ticks_per_quarter;
-    const int tpq = remi || in_tpq <= 0 ? sample->ticks_per_quarter : in_tpq;
+    const int tpq = metrical || in_tpq <= 0 ? sample->ticks_per_quarter : in_tpq;
     tg_score *s;
     tg_status st = tg_score_create(tpq, &s);
     if (st != TG_OK) return st;
@@ -234,11 +208,11 @@ tg_status sample_apply_primer_timing(const tok_tokenizer *tok, const tg_score *p
 
     /* grid rounds times down, so that a note begun on a sample time is
      * still sounding at that time when read again */
-    const bool split = cfg->kind == TOK_GRID;
+    const bool split = tok_merges_repeats(tok);
     int64_t end = 0;
-    if (remi) {
+    if (metrical) {
         /* ticks per step of the decoded score, as tok_remi_decode writes them */
-        end = pr->end_time * (sample->ticks_per_quarter / cfg->remi.steps_per_quarter);
+        end = pr->end_time * (sample->ticks_per_quarter / spq);
         for (size_t i = 0; st == TG_OK && i < sample->n_timesigs; i++)
             st = tg_score_add_timesig(s, sample->timesigs[i]);
         if (in_tpq > 0) {
@@ -275,7 +249,7 @@ tg_status sample_apply_primer_timing(const tok_tokenizer *tok, const tg_score *p
             st = tg_score_add_timesig(s, sample->timesigs[i]);
     }
 
-    const bool move = !remi && in_tpq > 0;
+    const bool move = !metrical && in_tpq > 0;
     for (size_t t = 0; st == TG_OK && t < sample->n_tracks; t++) {
         const tg_track *tr = &sample->tracks[t];
         size_t ti;

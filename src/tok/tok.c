@@ -1,11 +1,11 @@
 /*
- * tok.c: the common part of the tokenizers: configs and their text form,
- * vocabularies (names, types, lookup by name through a small hash table),
- * dispatch of encode/decode to each kind, the shared handling of PAD, BOS
- * and EOS when decoding, and velocity bins. The kinds live in tok_remi.c,
- * tok_grid.c, tok_perf.c and tok_raw.c; tok.h documents their vocabularies and grammars.
+ * tok.c: the common part of the tokenizers: vocabularies (names, types,
+ * lookup by name through a small hash table), encode/decode through the
+ * kind's table, the shared handling of PAD, BOS and EOS when decoding,
+ * velocity bins and the clock of the timed kinds. The kinds live in
+ * tok_remi.c, tok_grid.c, tok_perf.c and tok_raw.c, their registry and the
+ * configs in tok_kind.c; tok.h documents their vocabularies and grammars.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,235 +14,6 @@
 
 #include "../core/core.h"
 #include "tok.h"
-
-/* ------------------------------------------------------------------------ */
-/* Configs. */
-
-tok_config tok_config_default(tok_kind kind)
-{
-    tok_config c;
-    memset(&c, 0, sizeof c);
-    c.kind = kind;
-    c.remi.steps_per_quarter = 12;
-    c.remi.tempo_bins = 32;
-    c.remi.tempo_min_bpm = 30.0;
-    c.remi.tempo_max_bpm = 300.0;
-    c.remi.velocity_bins = 32;
-    c.remi.max_duration_steps = 96;
-    c.grid.step_sec = 0.4;
-    c.grid.pitch_min = 21;
-    c.grid.pitch_max = 108;
-    c.perf.shift_ms = 10;
-    c.perf.max_shift_steps = 100;
-    c.perf.velocity_bins = 32;
-    c.raw.vocab = 5000;
-    return c;
-}
-
-static const char *const kind_names[] = {"remi", "grid", "perf", "raw"};
-
-const char *tok_kind_name(tok_kind kind)
-{
-    if ((int)kind < 0 || (size_t)kind >= TG_ARRAY_LEN(kind_names)) return NULL;
-    return kind_names[kind];
-}
-
-tg_status tok_kind_parse(const char *name, tok_kind *kind)
-{
-    for (size_t i = 0; i < TG_ARRAY_LEN(kind_names); i++)
-        if (strcmp(name, kind_names[i]) == 0) {
-            *kind = (tok_kind)i;
-            return TG_OK;
-        }
-    return TG_ERR_ARG;
-}
-
-tg_status tok_config_check(const tok_config *c, char *why, size_t n)
-{
-    switch (c->kind) {
-    case TOK_REMI: {
-        const tok_remi_config *r = &c->remi;
-        if (r->steps_per_quarter < 1 || r->steps_per_quarter > 96)
-            return tg_fail(why, n, TG_ERR_RANGE, "steps_per_quarter must be 1..96, got %d",
-                        r->steps_per_quarter);
-        if (r->tempo_bins < 1 || r->tempo_bins > 256)
-            return tg_fail(why, n, TG_ERR_RANGE, "tempo_bins must be 1..256, got %d", r->tempo_bins);
-        if (!(r->tempo_min_bpm >= 1.0 && r->tempo_max_bpm <= 1000.0 &&
-              r->tempo_min_bpm < r->tempo_max_bpm))
-            return tg_fail(why, n, TG_ERR_RANGE, "tempo range must lie in 1..1000 bpm, min < max");
-        if (r->velocity_bins < 1 || r->velocity_bins > 127)
-            return tg_fail(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
-                        r->velocity_bins);
-        if (r->max_duration_steps < 1 || r->max_duration_steps > 4096)
-            return tg_fail(why, n, TG_ERR_RANGE, "max_duration_steps must be 1..4096, got %d",
-                        r->max_duration_steps);
-        return TG_OK;
-    }
-    case TOK_GRID: {
-        const tok_grid_config *g = &c->grid;
-        if (!(g->step_sec >= 0.001 && g->step_sec <= 60.0))
-            return tg_fail(why, n, TG_ERR_RANGE, "step_sec must be 0.001..60, got %g", g->step_sec);
-        if (g->pitch_min < 0 || g->pitch_max > 127 || g->pitch_min > g->pitch_max)
-            return tg_fail(why, n, TG_ERR_RANGE, "pitch range must lie in 0..127, min <= max");
-        return TG_OK;
-    }
-    case TOK_PERF: {
-        const tok_perf_config *p = &c->perf;
-        if (p->shift_ms < 1 || p->shift_ms > 1000)
-            return tg_fail(why, n, TG_ERR_RANGE, "shift_ms must be 1..1000, got %d", p->shift_ms);
-        if (p->max_shift_steps < 1 || p->max_shift_steps > 1000)
-            return tg_fail(why, n, TG_ERR_RANGE, "max_shift_steps must be 1..1000, got %d",
-                        p->max_shift_steps);
-        if (p->velocity_bins < 1 || p->velocity_bins > 127)
-            return tg_fail(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
-                        p->velocity_bins);
-        return TG_OK;
-    }
-    case TOK_RAW:
-        if (c->raw.vocab < 1 || c->raw.vocab > TOK_RAW_MAX_VOCAB)
-            return tg_fail(why, n, TG_ERR_RANGE, "vocab must be 1..%d, got %d", TOK_RAW_MAX_VOCAB,
-                           c->raw.vocab);
-        return TG_OK;
-    }
-    return tg_fail(why, n, TG_ERR_ARG, "unknown tokenizer kind %d", (int)c->kind);
-}
-
-/* The shortest of %.15g..%.17g that reads back as the same double. */
-static void fmt_double(char *buf, size_t size, double v)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) return;
-    }
-}
-
-tg_status tok_config_to_string(const tok_config *c, char *buf, size_t size)
-{
-    int len = -1;
-    char d1[32], d2[32];
-    switch (c->kind) {
-    case TOK_REMI:
-        fmt_double(d1, sizeof d1, c->remi.tempo_min_bpm);
-        fmt_double(d2, sizeof d2, c->remi.tempo_max_bpm);
-        len = snprintf(buf, size,
-                       "remi:v=%d,steps_per_quarter=%d,tempo_bins=%d,tempo_min_bpm=%s,"
-                       "tempo_max_bpm=%s,velocity_bins=%d,max_duration_steps=%d",
-                       TOK_VERSION, c->remi.steps_per_quarter, c->remi.tempo_bins, d1, d2,
-                       c->remi.velocity_bins, c->remi.max_duration_steps);
-        break;
-    case TOK_GRID:
-        fmt_double(d1, sizeof d1, c->grid.step_sec);
-        len = snprintf(buf, size, "grid:v=%d,step_sec=%s,pitch_min=%d,pitch_max=%d", TOK_VERSION,
-                       d1, c->grid.pitch_min, c->grid.pitch_max);
-        break;
-    case TOK_PERF:
-        len = snprintf(buf, size, "perf:v=%d,shift_ms=%d,max_shift_steps=%d,velocity_bins=%d",
-                       TOK_VERSION, c->perf.shift_ms, c->perf.max_shift_steps,
-                       c->perf.velocity_bins);
-        break;
-    case TOK_RAW:
-        len = snprintf(buf, size, "raw:v=%d,vocab=%d", TOK_VERSION, c->raw.vocab);
-        break;
-    }
-    if (len < 0) return TG_ERR_ARG;
-    if ((size_t)len >= size) return TG_ERR_TOO_LARGE;
-    return TG_OK;
-}
-
-/* One key of the config string: its name and where the value goes. */
-typedef struct {
-    const char *key;
-    int *i;
-    double *d;
-} cfg_key;
-
-static int parse_keys(tok_config *w, cfg_key *keys, int *version)
-{
-    int n = 0;
-    keys[n++] = (cfg_key){"v", version, NULL};
-    switch (w->kind) {
-    case TOK_REMI:
-        keys[n++] = (cfg_key){"steps_per_quarter", &w->remi.steps_per_quarter, NULL};
-        keys[n++] = (cfg_key){"tempo_bins", &w->remi.tempo_bins, NULL};
-        keys[n++] = (cfg_key){"tempo_min_bpm", NULL, &w->remi.tempo_min_bpm};
-        keys[n++] = (cfg_key){"tempo_max_bpm", NULL, &w->remi.tempo_max_bpm};
-        keys[n++] = (cfg_key){"velocity_bins", &w->remi.velocity_bins, NULL};
-        keys[n++] = (cfg_key){"max_duration_steps", &w->remi.max_duration_steps, NULL};
-        break;
-    case TOK_GRID:
-        keys[n++] = (cfg_key){"step_sec", NULL, &w->grid.step_sec};
-        keys[n++] = (cfg_key){"pitch_min", &w->grid.pitch_min, NULL};
-        keys[n++] = (cfg_key){"pitch_max", &w->grid.pitch_max, NULL};
-        break;
-    case TOK_PERF:
-        keys[n++] = (cfg_key){"shift_ms", &w->perf.shift_ms, NULL};
-        keys[n++] = (cfg_key){"max_shift_steps", &w->perf.max_shift_steps, NULL};
-        keys[n++] = (cfg_key){"velocity_bins", &w->perf.velocity_bins, NULL};
-        break;
-    case TOK_RAW:
-        keys[n++] = (cfg_key){"vocab", &w->raw.vocab, NULL};
-        break;
-    }
-    return n;
-}
-
-tg_status tok_config_parse(const char *text, tok_config *out, char *why, size_t wn)
-{
-    size_t klen = strcspn(text, ":");
-    char kname[16];
-    if (klen == 0 || klen >= sizeof kname)
-        return tg_fail(why, wn, TG_ERR_FORMAT, "no tokenizer kind in '%.40s'", text);
-    memcpy(kname, text, klen);
-    kname[klen] = 0;
-    tok_kind kind;
-    if (tok_kind_parse(kname, &kind) != TG_OK)
-        return tg_fail(why, wn, TG_ERR_FORMAT, "unknown tokenizer '%s' (remi, grid, perf or raw)", kname);
-    tok_config c = tok_config_default(kind);
-    int version = TOK_VERSION;
-    cfg_key keys[8];
-    int nk = parse_keys(&c, keys, &version);
-    const char *p = text + klen;
-    if (*p == ':') p++;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        const char *eq = memchr(p, '=', len);
-        if (!eq) return tg_fail(why, wn, TG_ERR_FORMAT, "expected key=value, got '%.*s'", (int)len, p);
-        size_t kl = (size_t)(eq - p);
-        const cfg_key *k = NULL;
-        for (int i = 0; i < nk; i++)
-            if (strlen(keys[i].key) == kl && strncmp(keys[i].key, p, kl) == 0) k = &keys[i];
-        if (!k) return tg_fail(why, wn, TG_ERR_FORMAT, "unknown %s key '%.*s'", kname, (int)kl, p);
-        char val[64];
-        size_t vl = len - kl - 1;
-        if (vl == 0 || vl >= sizeof val)
-            return tg_fail(why, wn, TG_ERR_FORMAT, "bad value for '%.*s'", (int)kl, p);
-        memcpy(val, eq + 1, vl);
-        val[vl] = 0;
-        char *end = NULL;
-        errno = 0;
-        if (k->i) {
-            long v = strtol(val, &end, 10);
-            if (errno || *end || v < -1000000 || v > 1000000)
-                return tg_fail(why, wn, TG_ERR_FORMAT, "'%s' expects a whole number, got '%s'",
-                            k->key, val);
-            *k->i = (int)v;
-        } else {
-            double v = strtod(val, &end);
-            if (errno || *end || !isfinite(v))
-                return tg_fail(why, wn, TG_ERR_FORMAT, "'%s' expects a number, got '%s'", k->key, val);
-            *k->d = v;
-        }
-        p += len;
-        if (*p == ',') p++;
-    }
-    if (version != TOK_VERSION)
-        return tg_fail(why, wn, TG_ERR_VERSION, "tokenizer version %d, this build reads %d", version,
-                    TOK_VERSION);
-    tg_status st = tok_config_check(&c, why, wn);
-    if (st != TG_OK) return st;
-    *out = c;
-    return TG_OK;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Vocabulary. */
@@ -319,18 +90,12 @@ tg_status tok_create(const tok_config *cfg, tok_tokenizer **out)
     tok_tokenizer *tok = calloc(1, sizeof *tok);
     if (!tok) return TG_ERR_NOMEM;
     tok->cfg = *cfg;
+    tok->ops = tok_kind_get(cfg->kind); /* known: tok_config_check passed */
     for (int t = 0; t < TOK_T_COUNT_; t++) tok->base[t] = -1;
     st = tok_add(tok, TOK_T_PAD, 0, "PAD");
     if (st == TG_OK) st = tok_add(tok, TOK_T_BOS, 0, "BOS");
     if (st == TG_OK) st = tok_add(tok, TOK_T_EOS, 0, "EOS");
-    if (st == TG_OK) {
-        switch (cfg->kind) {
-        case TOK_REMI: st = tok_remi_build(tok); break;
-        case TOK_GRID: st = tok_grid_build(tok); break;
-        case TOK_PERF: st = tok_perf_build(tok); break;
-        case TOK_RAW: st = tok_raw_build(tok); break;
-        }
-    }
+    if (st == TG_OK) st = tok->ops->build(tok);
     if (st == TG_OK) st = build_hash(tok);
     if (st != TG_OK) {
         tok_free(tok);
@@ -494,13 +259,7 @@ tg_status tok_seq_push(tok_seq *seq, int id)
 tg_status tok_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
 {
     seq->n = 0;
-    switch (tok->cfg.kind) {
-    case TOK_REMI: return tok_remi_encode(tok, score, seq);
-    case TOK_GRID: return tok_grid_encode(tok, score, seq);
-    case TOK_PERF: return tok_perf_encode(tok, score, seq);
-    case TOK_RAW: return tok_raw_encode(tok, score, seq);
-    }
-    return TG_ERR_ARG;
+    return tok->ops->encode(tok, score, seq);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -580,13 +339,7 @@ tg_status tok_decode(const tok_tokenizer *tok, const uint16_t *ids, size_t n,
         err->index = 0;
         err->what[0] = 0;
     }
-    tg_status st = TG_ERR_ARG;
-    switch (tok->cfg.kind) {
-    case TOK_REMI: st = tok_remi_decode(&d, ids, n, out); break;
-    case TOK_GRID: st = tok_grid_decode(&d, ids, n, out); break;
-    case TOK_PERF: st = tok_perf_decode(&d, ids, n, out); break;
-    case TOK_RAW: st = tok_raw_decode(&d, ids, n, out); break;
-    }
+    tg_status st = tok->ops->decode(&d, ids, n, out);
     if (repairs) *repairs = d.repairs;
     return st;
 }

@@ -151,6 +151,10 @@ tg_status tok_config_check(const tok_config *cfg, char *why, size_t why_size);
 tg_status tok_config_to_string(const tok_config *cfg, char *buf, size_t size);
 /* Parses a config string; on error writes a reason to why (may be NULL). */
 tg_status tok_config_parse(const char *text, tok_config *cfg, char *why, size_t why_size);
+/* Sets the parameter of cfg's kind named key in the config string (an int
+ * parameter gets value truncated); TG_ERR_ARG when the kind has no such key.
+ * The value is not checked: tok_config_check does that. */
+tg_status tok_config_set(tok_config *cfg, const char *key, double value);
 
 /* ------------------------------------------------------------------------ */
 /* Token types: what each id means, for decoders, statistics and samplers. */
@@ -224,8 +228,35 @@ tg_status tok_decode(const tok_tokenizer *tok, const uint16_t *ids, size_t n,
                      size_t *repairs);
 
 /* ------------------------------------------------------------------------ */
-/* Internals shared by the tokenizer files (tok.c, tok_remi.c, tok_grid.c, tok_perf.c,
- * tok_raw.c). */
+/* What samplers and primers ask of a tokenizer, so that they need not know
+ * its kind. */
+
+/* Whether the tokens stand for music (false for raw's abstract ids). */
+bool tok_is_music(const tok_tokenizer *tok);
+/* Id of the Bar token; -1 when the kind has none (grid, perf, raw). */
+int tok_bar_id(const tok_tokenizer *tok);
+/* Whether lengths in bars are supported: the kind writes Bar tokens (remi). */
+bool tok_has_bars(const tok_tokenizer *tok);
+/* Steps per quarter note of a kind whose time (tok_grammar_time) counts steps
+ * of a quarter note and which decodes in those steps, with the meters and
+ * tempo bins of its tokens (remi: 12 by default); 0 for kinds timed in fixed
+ * units of seconds (grid samples, perf shifts; decoded at one tick per
+ * millisecond) and for raw. */
+int tok_steps_per_quarter(const tok_tokenizer *tok);
+/* Seconds from the start of score at time, in tok_grammar_time's unit:
+ * steps through score's global tempo map (an SMPTE score is read at 120 bpm),
+ * or samples and shifts of a fixed length (the score is not read); 0 for raw. */
+double tok_time_sec(const tok_tokenizer *tok, const tg_score *score, int64_t time);
+/* Whether the encoder may leave notes out (grid: drums and pitches out of
+ * range; perf: drums). */
+bool tok_drops_notes(const tok_tokenizer *tok);
+/* Whether a held note and repeated ones of its pitch give the same tokens
+ * (grid: a run of equal keys is one note). */
+bool tok_merges_repeats(const tok_tokenizer *tok);
+
+/* ------------------------------------------------------------------------ */
+/* Internals shared by the tokenizer files (tok.c, tok_kind.c, tok_grammar.c,
+ * and the kinds: tok_remi.c, tok_grid.c, tok_perf.c, tok_raw.c). */
 
 #define TOK_MAX_METERS 64
 
@@ -235,8 +266,11 @@ typedef struct {
     int steps;  /* bar length in steps */
 } tok_meter;
 
+typedef struct tok_kind_ops tok_kind_ops; /* below: what differs between kinds */
+
 struct tok_tokenizer {
     tok_config cfg;
+    const tok_kind_ops *ops;   /* the table of cfg.kind */
     int size;                  /* vocabulary size */
     char **names;              /* size names */
     tok_info *info;            /* size entries */
@@ -256,14 +290,6 @@ struct tok_tokenizer {
 
 /* Adds a token of a type; value is its number. Used while building vocabularies. */
 tg_status tok_add(tok_tokenizer *tok, tok_type type, int value, const char *name);
-/* Builds each kind's vocabulary (called by tok_create). */
-tg_status tok_remi_build(tok_tokenizer *tok);
-tg_status tok_grid_build(tok_tokenizer *tok);
-tg_status tok_perf_build(tok_tokenizer *tok);
-tg_status tok_raw_build(tok_tokenizer *tok);
-tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
-tg_status tok_grid_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
-tg_status tok_perf_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
 
 /* Shared decoding state: options, error, repair counting. */
 typedef struct {
@@ -281,13 +307,6 @@ tg_status tok_dec_problem(tok_dec *d, size_t index, const char *fmt, ...)
  * token was consumed (or dropped), 2 when the sequence ends here (EOS), 0 when
  * the caller handles it; *st gets TG_ERR_GRAMMAR in strict mode on a problem. */
 int tok_dec_common(tok_dec *d, const uint16_t *ids, size_t n, size_t i, tg_status *st);
-
-tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
-tg_status tok_grid_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
-tg_status tok_perf_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
-/* raw: TG_ERR_UNSUPPORTED (decode fills d->err with the reason). */
-tg_status tok_raw_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
-tg_status tok_raw_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
 
 /* Velocity bins shared by remi and perf. */
 void tok_velocity_bins(tok_tokenizer *tok, int bins);
@@ -317,13 +336,13 @@ tg_status tok_timed_score(const char *track_name, const tg_note *notes, size_t n
 
 
 /* ------------------------------------------------------------------------ */
-/* Grammar states (tok_grammar.c): which ids may come next in a sequence, for
- * masking a sampler's choices. A state starts before BOS; feeding a token the
- * state allows advances it. Every sequence the encoder writes is accepted
- * (BOS ... EOS), and every sequence the state accepts up to EOS decodes
- * strictly. The rules are those of the decoders, tightened to the encoder's
- * canonical order (so the model is never offered a token the encoder would
- * not write):
+/* Grammar states (tok_grammar.c, each kind's rules in its own file): which
+ * ids may come next in a sequence, for masking a sampler's choices. A state
+ * starts before BOS; feeding a token the state allows advances it. Every
+ * sequence the encoder writes is accepted (BOS ... EOS), and every sequence
+ * the state accepts up to EOS decodes strictly. The rules are those of the
+ * decoders, tightened to the encoder's canonical order (so the model is never
+ * offered a token the encoder would not write):
  *   remi: BOS, then { Bar [TimeSig] { Position [Tempo] { Program Pitch
  *     Velocity Duration } } }, EOS. The first Bar carries a TimeSig; TimeSig
  *     only right after a Bar; Positions rise strictly within a bar and stay
@@ -350,23 +369,30 @@ typedef struct {
     bool ended;               /* EOS fed: only PAD may follow */
     int64_t tokens;           /* tokens fed */
     int64_t notes;            /* remi Durations, grid Keys, perf NoteOns, raw Ids fed */
-    /* remi */
-    int meter;                /* meter index in force (-1 before the first TimeSig) */
-    int bar_meter;            /* meter of the current bar */
-    int64_t bar_start;        /* steps at the start of the current bar */
-    int64_t bars;             /* Bar tokens fed */
-    int pos;                  /* position in the bar (-1 before its first Position) */
-    int program;              /* program of the note being read */
-    int prev_program, prev_pitch; /* last complete note at this position (-1: none) */
-    /* grid: samples fed */
-    int64_t samples;
-    /* perf */
-    int64_t now;              /* time-shift steps so far */
-    int velocity;             /* bin in force (-1: none yet) */
-    int last_shift;           /* value of the last TimeShift */
-    int last_off, last_on;    /* highest NoteOff / NoteOn pitch at this instant (-1: none) */
-    int64_t open_total;       /* notes sounding */
-    int32_t open[128];        /* notes sounding per pitch */
+    /* The state of the kind's own rules: one part per kind that needs one
+     * (a new kind adds its part here). */
+    union {
+        struct {
+            int meter;                /* meter index in force (-1 before the first TimeSig) */
+            int bar_meter;            /* meter of the current bar */
+            int64_t bar_start;        /* steps at the start of the current bar */
+            int64_t bars;             /* Bar tokens fed */
+            int pos;                  /* position in the bar (-1 before its first Position) */
+            int program;              /* program of the note being read */
+            int prev_program, prev_pitch; /* last complete note at this position (-1: none) */
+        } remi;
+        struct {
+            int64_t samples;          /* Rests and Keys fed */
+        } grid;
+        struct {
+            int64_t now;              /* time-shift steps so far */
+            int velocity;             /* bin in force (-1: none yet) */
+            int last_shift;           /* value of the last TimeShift */
+            int last_off, last_on;    /* highest NoteOff / NoteOn pitch at this instant (-1: none) */
+            int64_t open_total;       /* notes sounding */
+            int32_t open[128];        /* notes sounding per pitch */
+        } perf;
+    };
 } tok_grammar;
 
 /* A state before BOS. */
@@ -393,5 +419,84 @@ tg_status tok_grammar_close(const tok_grammar *g, tok_seq *seq);
  * current bar, plus the current position), grid samples, perf shift steps,
  * raw Ids. */
 int64_t tok_grammar_time(const tok_grammar *g);
+/* Appends to seq the tokens that carry the time of a kind timed in fixed
+ * units from the state's to usec microseconds: grid Rests up to the first
+ * sample at or after usec, perf TimeShifts up to the shift nearest usec.
+ * TG_ERR_UNSUPPORTED for the other kinds (remi: cut at a Bar instead). */
+tg_status tok_grammar_pad(const tok_grammar *g, int64_t usec, tok_seq *seq);
+
+/* ------------------------------------------------------------------------ */
+/* Kinds: all that differs between tokenizers, one table of functions each.
+ * Each kind's file defines its table (tok_remi_ops in tok_remi.c, ...) and
+ * the registry in tok_kind.c lists them all: a new tokenizer is a new file,
+ * a line in the registry and its value in tok_kind; when it has parameters
+ * of its own, a part in tok_config (a variant of a kind may share the
+ * kind's part and keys); when its grammar keeps state, a part in
+ * tok_grammar. Every function is set (a kind without something to do points
+ * at one of the shared helpers below). */
+
+/* One parameter of the config string: its key and where its value lives. */
+typedef struct {
+    const char *key;  /* e.g. "steps_per_quarter" */
+    size_t offset;    /* of the value in tok_config: offsetof(tok_config, remi.tempo_bins) */
+    bool real;        /* a double; otherwise an int */
+} tok_config_key;
+
+struct tok_kind_ops {
+    tok_kind kind;
+    const char *name;            /* "remi": the config string's prefix */
+    const tok_config_key *keys;  /* the parameters, in config-string order */
+    int n_keys;
+    bool music;                  /* tok_is_music */
+    bool drops_notes;            /* tok_drops_notes */
+    bool merges_repeats;         /* tok_merges_repeats */
+
+    /* Config: fills the kind's part of c with its defaults (and nothing
+     * else); checks the kind's part, a reason in why. */
+    void (*config_default)(tok_config *c);
+    tg_status (*config_check)(const tok_config *c, char *why, size_t why_size);
+
+    /* Vocabulary after PAD BOS EOS (tok_add), and any tables the kind keeps
+     * in the tokenizer. */
+    tg_status (*build)(tok_tokenizer *tok);
+    /* seq is empty; writes BOS ... EOS. */
+    tg_status (*encode)(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq);
+    tg_status (*decode)(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out);
+
+    /* Grammar (tok.h's rules): the kind's fields of a fresh state (the rest
+     * are zero); whether type/value may come next after BOS (PAD, BOS and a
+     * finished sequence are handled before); the bookkeeping of a token
+     * allowed; the rest as tok_grammar_can_close, _close, _time and _pad
+     * (can_close is asked only after BOS and before EOS, close only when
+     * can_close holds). */
+    void (*grammar_init)(tok_grammar *g);
+    bool (*grammar_allows)(const tok_grammar *g, tok_type type, int value);
+    void (*grammar_feed)(tok_grammar *g, tok_type type, int value);
+    bool (*grammar_can_close)(const tok_grammar *g);
+    tg_status (*grammar_close)(const tok_grammar *g, tok_seq *seq);
+    int64_t (*grammar_time)(const tok_grammar *g);
+    tg_status (*grammar_pad)(const tok_grammar *g, int64_t usec, tok_seq *seq);
+
+    /* Time: tok_steps_per_quarter; seconds per unit of a kind timed in
+     * fixed units (0 for the others). */
+    int (*steps_per_quarter)(const tok_config *c);
+    double (*unit_sec)(const tok_config *c);
+};
+
+extern const tok_kind_ops tok_remi_ops, tok_grid_ops, tok_perf_ops, tok_raw_ops;
+
+/* The registry: kinds in tok_kind order, tok_kind_count() of them. */
+size_t tok_kind_count(void);
+const tok_kind_ops *tok_kind_at(size_t i);
+/* The table of a kind; NULL when unknown. */
+const tok_kind_ops *tok_kind_get(tok_kind kind);
+
+/* Shared helpers for kind tables (tok_grammar_can_end serves as a
+ * can_close that holds when EOS may come). */
+void tok_grammar_init_none(tok_grammar *g);                           /* no fields of its own */
+tg_status tok_grammar_close_none(const tok_grammar *g, tok_seq *seq); /* appends nothing */
+tg_status tok_grammar_pad_none(const tok_grammar *g, int64_t usec, tok_seq *seq); /* unsupported */
+int tok_no_steps(const tok_config *c);    /* steps_per_quarter: 0 */
+double tok_no_unit(const tok_config *c);  /* unit_sec: 0 */
 
 #endif /* TG_TOK_H */

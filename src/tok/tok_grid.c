@@ -2,9 +2,11 @@
  * tok_grid.c: the grid tokenizer of SeqGAN's music experiment (Yu et al.,
  * "SeqGAN", 2017, https://arxiv.org/abs/1609.05473): the melody as the
  * highest sounding key sampled every step_sec seconds (0.4 s), one token per
- * sample, Rest when no key sounds. tok.h gives the exact rule. What it leaves
- * out: everything but the top line (chords, velocities, tracks, drums).
+ * sample, Rest when no key sounds. tok.h gives the exact rule; this file
+ * holds the kind's table (tok_grid_ops). What it leaves out: everything but
+ * the top line (chords, velocities, tracks, drums).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,27 @@
 #include "../core/core.h"
 #include "tok.h"
 
-tg_status tok_grid_build(tok_tokenizer *tok)
+/* ------------------------------------------------------------------------ */
+/* Config and vocabulary. */
+
+static void grid_default(tok_config *c)
+{
+    c->grid.step_sec = 0.4;
+    c->grid.pitch_min = 21;
+    c->grid.pitch_max = 108;
+}
+
+static tg_status grid_check(const tok_config *c, char *why, size_t n)
+{
+    const tok_grid_config *g = &c->grid;
+    if (!(g->step_sec >= 0.001 && g->step_sec <= 60.0))
+        return tg_fail(why, n, TG_ERR_RANGE, "step_sec must be 0.001..60, got %g", g->step_sec);
+    if (g->pitch_min < 0 || g->pitch_max > 127 || g->pitch_min > g->pitch_max)
+        return tg_fail(why, n, TG_ERR_RANGE, "pitch range must lie in 0..127, min <= max");
+    return TG_OK;
+}
+
+static tg_status grid_build(tok_tokenizer *tok)
 {
     const tok_grid_config *c = &tok->cfg.grid;
     char name[32];
@@ -30,7 +52,12 @@ static int64_t step_usec(const tok_grid_config *c)
     return us > 0 ? us : 1;
 }
 
-tg_status tok_grid_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
+static double grid_unit_sec(const tok_config *c) { return (double)step_usec(&c->grid) / 1e6; }
+
+/* ------------------------------------------------------------------------ */
+/* Encoding and decoding. */
+
+static tg_status grid_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
 {
     const tok_grid_config *c = &tok->cfg.grid;
     int64_t step = step_usec(c);
@@ -86,7 +113,7 @@ tg_status tok_grid_encode(const tok_tokenizer *tok, const tg_score *score, tok_s
     return st;
 }
 
-tg_status tok_grid_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
+static tg_status grid_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
 {
     const tok_tokenizer *tok = d->tok;
     int64_t step = step_usec(&tok->cfg.grid);
@@ -131,3 +158,67 @@ fail:
     free(notes);
     return st;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Grammar: BOS, { Rest | Key }, EOS right after BOS or a Key. */
+
+static bool grid_allows(const tok_grammar *g, tok_type type, int value)
+{
+    (void)value;
+    switch (type) {
+    case TOK_T_EOS: return g->last == TOK_T_BOS || g->last == TOK_T_KEY;
+    case TOK_T_REST:
+    case TOK_T_KEY: return true;
+    default: return false;
+    }
+}
+
+static void grid_feed(tok_grammar *g, tok_type type, int value)
+{
+    (void)value;
+    if (type == TOK_T_KEY) g->notes++;
+    if (type == TOK_T_REST || type == TOK_T_KEY) g->grid.samples++;
+}
+
+static int64_t grid_time(const tok_grammar *g) { return g->grid.samples; }
+
+/* Rests up to sample k with k * step >= usec (samples k with k * step < usec). */
+static tg_status grid_pad(const tok_grammar *g, int64_t usec, tok_seq *seq)
+{
+    int64_t step = step_usec(&g->tok->cfg.grid);
+    int64_t want = (usec + step - 1) / step;
+    tg_status st = TG_OK;
+    for (int64_t k = g->grid.samples; k < want && st == TG_OK; k++)
+        st = tok_seq_push(seq, tok_id(g->tok, TOK_T_REST, 0));
+    return st;
+}
+
+static const tok_config_key grid_keys[] = {
+    {"step_sec", offsetof(tok_config, grid.step_sec), true},
+    {"pitch_min", offsetof(tok_config, grid.pitch_min), false},
+    {"pitch_max", offsetof(tok_config, grid.pitch_max), false},
+};
+
+const tok_kind_ops tok_grid_ops = {
+    .kind = TOK_GRID,
+    .name = "grid",
+    .keys = grid_keys,
+    .n_keys = (int)TG_ARRAY_LEN(grid_keys),
+    .music = true,
+    .drops_notes = true,
+    .merges_repeats = true,
+    .config_default = grid_default,
+    .config_check = grid_check,
+    .build = grid_build,
+    .encode = grid_encode,
+    .decode = grid_decode,
+    .grammar_init = tok_grammar_init_none,
+    .grammar_allows = grid_allows,
+    .grammar_feed = grid_feed,
+    .grammar_can_close = tok_grammar_can_end,
+    .grammar_close = tok_grammar_close_none,
+    .grammar_time = grid_time,
+    .grammar_pad = grid_pad,
+    .steps_per_quarter = tok_no_steps,
+    .unit_sec = grid_unit_sec,
+};

@@ -3,9 +3,11 @@
  * (Huang et al. 2018, https://arxiv.org/abs/1809.04281, after Oore et al.,
  * "This time with feeling"): NoteOn, NoteOff, TimeShift in 10 ms steps up to
  * one second, and Velocity bins. tok.h gives the ordering rules and the
- * round-trip contract. What it leaves out: programs and tracks (all non-drum
- * notes play on one instrument), the sustain pedal.
+ * round-trip contract; this file holds the kind's table (tok_perf_ops).
+ * What it leaves out: programs and tracks (all non-drum notes play on one
+ * instrument), the sustain pedal.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,33 @@
 #include "../core/core.h"
 #include "tok.h"
 
-tg_status tok_perf_build(tok_tokenizer *tok)
+/* ------------------------------------------------------------------------ */
+/* Config and vocabulary. */
+
+static void perf_default(tok_config *c)
+{
+    c->perf.shift_ms = 10;
+    c->perf.max_shift_steps = 100;
+    c->perf.velocity_bins = 32;
+}
+
+static tg_status perf_check(const tok_config *c, char *why, size_t n)
+{
+    const tok_perf_config *p = &c->perf;
+    if (p->shift_ms < 1 || p->shift_ms > 1000)
+        return tg_fail(why, n, TG_ERR_RANGE, "shift_ms must be 1..1000, got %d", p->shift_ms);
+    if (p->max_shift_steps < 1 || p->max_shift_steps > 1000)
+        return tg_fail(why, n, TG_ERR_RANGE, "max_shift_steps must be 1..1000, got %d",
+                    p->max_shift_steps);
+    if (p->velocity_bins < 1 || p->velocity_bins > 127)
+        return tg_fail(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
+                    p->velocity_bins);
+    return TG_OK;
+}
+
+static double perf_unit_sec(const tok_config *c) { return c->perf.shift_ms / 1000.0; }
+
+static tg_status perf_build(tok_tokenizer *tok)
 {
     const tok_perf_config *c = &tok->cfg.perf;
     char name[32];
@@ -38,6 +66,9 @@ tg_status tok_perf_build(tok_tokenizer *tok)
     return st;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Encoding and decoding. */
+
 typedef struct {
     int64_t step;
     uint8_t on;      /* 0 NoteOff, 1 NoteOn: offs sort first at one instant */
@@ -54,7 +85,7 @@ static int cmp_event(const void *pa, const void *pb)
     return (int)a->vel_bin - (int)b->vel_bin;
 }
 
-tg_status tok_perf_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
+static tg_status perf_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
 {
     const tok_perf_config *c = &tok->cfg.perf;
     int64_t shift_us = (int64_t)c->shift_ms * 1000;
@@ -119,7 +150,7 @@ typedef struct {
     size_t head, n, cap;
 } open_queue;
 
-tg_status tok_perf_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
+static tg_status perf_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
 {
     const tok_tokenizer *tok = d->tok;
     int64_t ms = tok->cfg.perf.shift_ms; /* ticks per step of the decoded score */
@@ -204,3 +235,128 @@ fail:
     free(notes);
     return st;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Grammar (tok.h): events in the encoder's order, EOS with no note sounding. */
+
+static void perf_grammar_init(tok_grammar *g)
+{
+    g->perf.velocity = -1;
+    g->perf.last_off = g->perf.last_on = -1;
+}
+
+static bool perf_allows(const tok_grammar *g, tok_type type, int value)
+{
+    int last = g->last;
+    switch (type) {
+    case TOK_T_EOS:
+        return (last == TOK_T_BOS || last == TOK_T_NOTE_OFF) && g->perf.open_total == 0;
+    case TOK_T_TIME_SHIFT:
+        if (last == TOK_T_VELOCITY) return false;
+        return last != TOK_T_TIME_SHIFT || g->perf.last_shift == g->tok->cfg.perf.max_shift_steps;
+    case TOK_T_VELOCITY:
+        return last != TOK_T_VELOCITY && value != g->perf.velocity;
+    case TOK_T_NOTE_ON:
+        return g->perf.velocity >= 0 && value >= g->perf.last_on;
+    case TOK_T_NOTE_OFF:
+        /* no NoteOn yet at this instant, so every sounding note began earlier */
+        if (last == TOK_T_VELOCITY || g->perf.last_on >= 0) return false;
+        return value >= g->perf.last_off && g->perf.open[value] > 0;
+    default:
+        return false;
+    }
+}
+
+static void perf_feed(tok_grammar *g, tok_type type, int value)
+{
+    switch (type) {
+    case TOK_T_TIME_SHIFT:
+        g->perf.now += value;
+        g->perf.last_shift = value;
+        g->perf.last_on = g->perf.last_off = -1;
+        break;
+    case TOK_T_VELOCITY: g->perf.velocity = value; break;
+    case TOK_T_NOTE_ON:
+        g->notes++;
+        g->perf.open[value]++;
+        g->perf.open_total++;
+        g->perf.last_on = value;
+        break;
+    case TOK_T_NOTE_OFF:
+        g->perf.open[value]--;
+        g->perf.open_total--;
+        g->perf.last_off = value;
+        break;
+    default: break;
+    }
+}
+
+/* EOS wants the last token to be a NoteOff (or BOS): sounding notes can be
+ * ended unless a Velocity waits for its NoteOn. */
+static bool perf_can_close(const tok_grammar *g)
+{
+    if (g->last == TOK_T_VELOCITY) return false;
+    return g->perf.open_total > 0 || g->last == TOK_T_NOTE_OFF || g->last == TOK_T_BOS;
+}
+
+static tg_status perf_close(const tok_grammar *g, tok_seq *seq)
+{
+    if (g->perf.open_total == 0) return TG_OK;
+    /* A TimeShift first when a note began at this instant or when a sounding
+     * pitch lies below a NoteOff already written at this instant. */
+    bool shift = g->perf.last_on >= 0;
+    for (int p = 0; p < g->perf.last_off && !shift; p++) shift = g->perf.open[p] > 0;
+    tg_status st = TG_OK;
+    if (shift) st = tok_seq_push(seq, tok_id(g->tok, TOK_T_TIME_SHIFT, 1));
+    for (int p = 0; p < 128 && st == TG_OK; p++)
+        for (int32_t k = 0; k < g->perf.open[p] && st == TG_OK; k++)
+            st = tok_seq_push(seq, tok_id(g->tok, TOK_T_NOTE_OFF, p));
+    return st;
+}
+
+static int64_t perf_time(const tok_grammar *g) { return g->perf.now; }
+
+/* TimeShifts (the longest first) up to the shift nearest usec. */
+static tg_status perf_pad(const tok_grammar *g, int64_t usec, tok_seq *seq)
+{
+    const tok_perf_config *c = &g->tok->cfg.perf;
+    int64_t shift_us = (int64_t)c->shift_ms * 1000;
+    int64_t want = (usec + shift_us / 2) / shift_us;
+    int max = c->max_shift_steps;
+    tg_status st = TG_OK;
+    for (int64_t now = g->perf.now; now < want && st == TG_OK;) {
+        int64_t sft = want - now < max ? want - now : max;
+        st = tok_seq_push(seq, tok_id(g->tok, TOK_T_TIME_SHIFT, (int)sft));
+        now += sft;
+    }
+    return st;
+}
+
+static const tok_config_key perf_keys[] = {
+    {"shift_ms", offsetof(tok_config, perf.shift_ms), false},
+    {"max_shift_steps", offsetof(tok_config, perf.max_shift_steps), false},
+    {"velocity_bins", offsetof(tok_config, perf.velocity_bins), false},
+};
+
+const tok_kind_ops tok_perf_ops = {
+    .kind = TOK_PERF,
+    .name = "perf",
+    .keys = perf_keys,
+    .n_keys = (int)TG_ARRAY_LEN(perf_keys),
+    .music = true,
+    .drops_notes = true,
+    .config_default = perf_default,
+    .config_check = perf_check,
+    .build = perf_build,
+    .encode = perf_encode,
+    .decode = perf_decode,
+    .grammar_init = perf_grammar_init,
+    .grammar_allows = perf_allows,
+    .grammar_feed = perf_feed,
+    .grammar_can_close = perf_can_close,
+    .grammar_close = perf_close,
+    .grammar_time = perf_time,
+    .grammar_pad = perf_pad,
+    .steps_per_quarter = tok_no_steps,
+    .unit_sec = perf_unit_sec,
+};

@@ -5,13 +5,25 @@
  * experiment (Yu et al. 2017, https://arxiv.org/abs/1609.05473, section 4;
  * tools/oracle.c), carry a tokenizer config like any other corpus and train
  * with the same commands. Encoding a score and decoding ids to a score are
- * refused with TG_ERR_UNSUPPORTED.
+ * refused with TG_ERR_UNSUPPORTED; the grammar is BOS, any Ids, EOS.
  */
+#include <stddef.h>
 #include <stdio.h>
 
+#include "../core/core.h"
 #include "tok.h"
 
-tg_status tok_raw_build(tok_tokenizer *tok)
+static void raw_default(tok_config *c) { c->raw.vocab = 5000; }
+
+static tg_status raw_check(const tok_config *c, char *why, size_t n)
+{
+    if (c->raw.vocab < 1 || c->raw.vocab > TOK_RAW_MAX_VOCAB)
+        return tg_fail(why, n, TG_ERR_RANGE, "vocab must be 1..%d, got %d", TOK_RAW_MAX_VOCAB,
+                       c->raw.vocab);
+    return TG_OK;
+}
+
+static tg_status raw_build(tok_tokenizer *tok)
 {
     char name[16];
     tg_status st = TG_OK;
@@ -22,7 +34,7 @@ tg_status tok_raw_build(tok_tokenizer *tok)
     return st;
 }
 
-tg_status tok_raw_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
+static tg_status raw_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
 {
     (void)tok;
     (void)score;
@@ -30,7 +42,7 @@ tg_status tok_raw_encode(const tok_tokenizer *tok, const tg_score *score, tok_se
     return TG_ERR_UNSUPPORTED;
 }
 
-tg_status tok_raw_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
+static tg_status raw_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
 {
     (void)ids;
     (void)n;
@@ -43,3 +55,45 @@ tg_status tok_raw_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **o
     }
     return TG_ERR_UNSUPPORTED;
 }
+
+/* Any Id, and EOS at any point after BOS. */
+static bool raw_allows(const tok_grammar *g, tok_type type, int value)
+{
+    (void)g;
+    (void)value;
+    return type == TOK_T_ID || type == TOK_T_EOS;
+}
+
+static void raw_feed(tok_grammar *g, tok_type type, int value)
+{
+    (void)value;
+    if (type == TOK_T_ID) g->notes++;
+}
+
+/* The time of a raw sequence is its count of Ids. */
+static int64_t raw_time(const tok_grammar *g) { return g->notes; }
+
+static const tok_config_key raw_keys[] = {
+    {"vocab", offsetof(tok_config, raw.vocab), false},
+};
+
+const tok_kind_ops tok_raw_ops = {
+    .kind = TOK_RAW,
+    .name = "raw",
+    .keys = raw_keys,
+    .n_keys = (int)TG_ARRAY_LEN(raw_keys),
+    .config_default = raw_default,
+    .config_check = raw_check,
+    .build = raw_build,
+    .encode = raw_encode,
+    .decode = raw_decode,
+    .grammar_init = tok_grammar_init_none,
+    .grammar_allows = raw_allows,
+    .grammar_feed = raw_feed,
+    .grammar_can_close = tok_grammar_can_end,
+    .grammar_close = tok_grammar_close_none,
+    .grammar_time = raw_time,
+    .grammar_pad = tok_grammar_pad_none,
+    .steps_per_quarter = tok_no_steps,
+    .unit_sec = tok_no_unit,
+};

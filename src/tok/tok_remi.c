@@ -4,11 +4,13 @@
  * MidiTok's REMI with programs). Bars, positions in steps of a quarter note,
  * meters, tempo bins, and notes as Program Pitch Velocity Duration. tok.h
  * documents the vocabulary, the grammar and the round-trip contract; this
- * file holds the encoder (score -> ids) and the decoder (ids -> score).
+ * file holds the kind's table (tok_remi_ops): config, vocabulary, the
+ * encoder (score -> ids), the decoder (ids -> score) and the grammar's rules.
  * What it leaves out: key signatures, controllers and track names are not
  * encoded; tracks of one program merge on decoding.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +21,41 @@
 #define DRUMS 128 /* the program value of Program_drums */
 
 /* ------------------------------------------------------------------------ */
-/* Vocabulary. */
+/* Config and vocabulary. */
 
-tg_status tok_remi_build(tok_tokenizer *tok)
+static void remi_default(tok_config *c)
+{
+    c->remi.steps_per_quarter = 12;
+    c->remi.tempo_bins = 32;
+    c->remi.tempo_min_bpm = 30.0;
+    c->remi.tempo_max_bpm = 300.0;
+    c->remi.velocity_bins = 32;
+    c->remi.max_duration_steps = 96;
+}
+
+static tg_status remi_check(const tok_config *c, char *why, size_t n)
+{
+    const tok_remi_config *r = &c->remi;
+    if (r->steps_per_quarter < 1 || r->steps_per_quarter > 96)
+        return tg_fail(why, n, TG_ERR_RANGE, "steps_per_quarter must be 1..96, got %d",
+                    r->steps_per_quarter);
+    if (r->tempo_bins < 1 || r->tempo_bins > 256)
+        return tg_fail(why, n, TG_ERR_RANGE, "tempo_bins must be 1..256, got %d", r->tempo_bins);
+    if (!(r->tempo_min_bpm >= 1.0 && r->tempo_max_bpm <= 1000.0 &&
+          r->tempo_min_bpm < r->tempo_max_bpm))
+        return tg_fail(why, n, TG_ERR_RANGE, "tempo range must lie in 1..1000 bpm, min < max");
+    if (r->velocity_bins < 1 || r->velocity_bins > 127)
+        return tg_fail(why, n, TG_ERR_RANGE, "velocity_bins must be 1..127, got %d",
+                    r->velocity_bins);
+    if (r->max_duration_steps < 1 || r->max_duration_steps > 4096)
+        return tg_fail(why, n, TG_ERR_RANGE, "max_duration_steps must be 1..4096, got %d",
+                    r->max_duration_steps);
+    return TG_OK;
+}
+
+static int remi_steps_per_quarter(const tok_config *c) { return c->remi.steps_per_quarter; }
+
+static tg_status remi_build(tok_tokenizer *tok)
 {
     const tok_remi_config *c = &tok->cfg.remi;
     int spq = c->steps_per_quarter;
@@ -290,7 +324,7 @@ static tg_status collect_notes(const tok_tokenizer *tok, const tg_score *s, remi
         if (st != TG_OK) goto done;                                            \
     } while (0)
 
-tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
+static tg_status remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
 {
     tg_score *sorted = NULL;
     if (!maps_sorted(score)) {
@@ -410,7 +444,7 @@ static void free_out(remi_out *o)
     free(o->tempos);
 }
 
-tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
+static tg_status remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
 {
     const tok_tokenizer *tok = d->tok;
     const tok_remi_config *c = &tok->cfg.remi;
@@ -568,3 +602,114 @@ fail:
     free_out(&o);
     return st;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Grammar (tok.h): the decoder's rules in the encoder's canonical order. */
+
+static void remi_grammar_init(tok_grammar *g)
+{
+    g->remi.meter = g->remi.bar_meter = -1;
+    g->remi.pos = -1;
+    g->remi.program = g->remi.prev_program = g->remi.prev_pitch = -1;
+}
+
+static bool remi_allows(const tok_grammar *g, tok_type type, int value)
+{
+    const tok_tokenizer *tok = g->tok;
+    int last = g->last;
+    switch (type) {
+    case TOK_T_EOS:
+        return last == TOK_T_BOS || last == TOK_T_DURATION || last == TOK_T_TEMPO;
+    case TOK_T_BAR:
+        /* the first Bar must get its TimeSig before anything else */
+        if (last == TOK_T_BAR) return g->remi.meter >= 0;
+        return last == TOK_T_BOS || last == TOK_T_TIMESIG || last == TOK_T_TEMPO ||
+               last == TOK_T_DURATION;
+    case TOK_T_TIMESIG:
+        return last == TOK_T_BAR;
+    case TOK_T_POSITION: {
+        bool after = last == TOK_T_TIMESIG || last == TOK_T_TEMPO || last == TOK_T_DURATION ||
+                     (last == TOK_T_BAR && g->remi.meter >= 0);
+        if (!after) return false;
+        int len = tok->meters[g->remi.bar_meter].steps;
+        return value > g->remi.pos && value < len;
+    }
+    case TOK_T_TEMPO:
+        return last == TOK_T_POSITION;
+    case TOK_T_PROGRAM:
+        if (last != TOK_T_POSITION && last != TOK_T_TEMPO && last != TOK_T_DURATION) return false;
+        return value >= g->remi.prev_program;
+    case TOK_T_PITCH:
+        if (last != TOK_T_PROGRAM) return false;
+        return g->remi.program > g->remi.prev_program || value >= g->remi.prev_pitch;
+    case TOK_T_VELOCITY:
+        return last == TOK_T_PITCH;
+    case TOK_T_DURATION:
+        return last == TOK_T_VELOCITY;
+    default:
+        return false;
+    }
+}
+
+static void remi_feed(tok_grammar *g, tok_type type, int value)
+{
+    const tok_tokenizer *tok = g->tok;
+    switch (type) {
+    case TOK_T_BAR:
+        if (g->remi.bars > 0) g->remi.bar_start += tok->meters[g->remi.bar_meter].steps;
+        g->remi.bars++;
+        g->remi.bar_meter = g->remi.meter;
+        g->remi.pos = -1;
+        g->remi.prev_program = g->remi.prev_pitch = -1;
+        break;
+    case TOK_T_TIMESIG: g->remi.meter = g->remi.bar_meter = value; break;
+    case TOK_T_POSITION:
+        g->remi.pos = value;
+        g->remi.prev_program = g->remi.prev_pitch = -1;
+        break;
+    case TOK_T_PROGRAM: g->remi.program = value; break;
+    case TOK_T_PITCH:
+        g->remi.prev_program = g->remi.program;
+        g->remi.prev_pitch = value;
+        break;
+    case TOK_T_DURATION: g->notes++; break;
+    default: break;
+    }
+}
+
+/* Steps: the start of the current bar plus the current position. */
+static int64_t remi_time(const tok_grammar *g)
+{
+    return g->remi.bar_start + (g->remi.pos > 0 ? g->remi.pos : 0);
+}
+
+static const tok_config_key remi_keys[] = {
+    {"steps_per_quarter", offsetof(tok_config, remi.steps_per_quarter), false},
+    {"tempo_bins", offsetof(tok_config, remi.tempo_bins), false},
+    {"tempo_min_bpm", offsetof(tok_config, remi.tempo_min_bpm), true},
+    {"tempo_max_bpm", offsetof(tok_config, remi.tempo_max_bpm), true},
+    {"velocity_bins", offsetof(tok_config, remi.velocity_bins), false},
+    {"max_duration_steps", offsetof(tok_config, remi.max_duration_steps), false},
+};
+
+const tok_kind_ops tok_remi_ops = {
+    .kind = TOK_REMI,
+    .name = "remi",
+    .keys = remi_keys,
+    .n_keys = (int)TG_ARRAY_LEN(remi_keys),
+    .music = true,
+    .config_default = remi_default,
+    .config_check = remi_check,
+    .build = remi_build,
+    .encode = remi_encode,
+    .decode = remi_decode,
+    .grammar_init = remi_grammar_init,
+    .grammar_allows = remi_allows,
+    .grammar_feed = remi_feed,
+    .grammar_can_close = tok_grammar_can_end,
+    .grammar_close = tok_grammar_close_none,
+    .grammar_time = remi_time,
+    .grammar_pad = tok_grammar_pad_none,
+    .steps_per_quarter = remi_steps_per_quarter,
+    .unit_sec = tok_no_unit,
+};
