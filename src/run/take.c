@@ -79,11 +79,11 @@ static tg_status loop_options(const tg_run *run, const tg_generate_options *o, s
     char why[256];
     if (sample_params_check(&go->params, why, sizeof why) != TG_OK)
         return tg_fail(err, err_len, TG_ERR_RANGE, "%s", why);
-    if (kind == TOK_RAW)
+    if (!tok_is_music(run->tok))
         return tg_fail(err, err_len, TG_ERR_ARG,
                        "%s: this model writes abstract token ids (tokenizer raw, e.g. the SeqGAN oracle "
                        "experiment's), not music; sample it with tools/oracle", run->path);
-    if (o->bars > 0 && kind != TOK_REMI)
+    if (o->bars > 0 && !tok_has_bars(run->tok))
         return tg_fail(err, err_len, TG_ERR_ARG, "--bars needs a remi model; this one uses %s (give --length)",
                        tok_kind_name(kind));
     if (o->keep >= mc->context)

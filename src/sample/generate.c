@@ -157,7 +157,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
         return tg_fail(err, err_len, TG_ERR_ARG, "num and batch must be >= 1, length and bars >= 0");
     if (opt->length == 0 && opt->bars == 0)
         return tg_fail(err, err_len, TG_ERR_ARG, "give a length in tokens, a number of bars, or both");
-    if (opt->bars > 0 && tcfg->kind != TOK_REMI)
+    if (opt->bars > 0 && !tok_has_bars(tok))
         return tg_fail(err, err_len, TG_ERR_ARG, "a length in bars needs the remi tokenizer (the model's is %s)",
                     tok_kind_name(tcfg->kind));
     int keep = opt->keep > 0 ? opt->keep : T_ctx / 2;
@@ -192,7 +192,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
             len0_ok = i + 1;
         }
     }
-    const int bar_id = tcfg->kind == TOK_REMI ? tok_id(tok, TOK_T_BAR, 0) : -1;
+    const int bar_id = tok_bar_id(tok);
     const int bars0 = bar_id >= 0 && prefix[plen - 1] == bar_id && plen > 1 ? 1 : 0;
 
     const int BM = opt->batch < opt->num ? opt->batch : opt->num;
