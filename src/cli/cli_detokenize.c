@@ -169,7 +169,7 @@ int cli_detokenize(int argc, char **argv)
         tg_midi_write_options wo = tg_midi_write_options_default();
         tg_status st = tg_midi_write_file(out, score, &wo);
         if (st != TG_OK) {
-            cli_error("%s: cannot write: %s", out, tg_status_str(st));
+            cli_error("%s: cannot write: %s", out, tg_status_cause(st));
             rc = 1;
         } else {
             fprintf(stderr, "tunegan: wrote %s (%zu tokens, %zu notes, %zu tracks)\n", out, tl.n,

@@ -349,7 +349,7 @@ int cli_generate(int argc, char **argv)
         tg_midi_write_options wo = tg_midi_write_options_default();
         if (st == TG_OK) st = tg_midi_write_file(path, s, &wo);
         if (st != TG_OK) {
-            cli_error("%s: cannot write: %s", path, tg_status_str(st));
+            cli_error("%s: cannot write: %s", path, tg_status_cause(st));
             tg_score_free(s);
             rc = 1;
             break;
@@ -369,7 +369,6 @@ int cli_generate(int argc, char **argv)
            "%d at --bars; window slid %d time%s\n",
            num, num == 1 ? "" : "s", stats.new_tokens, stats.seconds, stats.tok_per_s, stats.ended_by_eos,
            stats.hit_length, stats.hit_bars, stats.slides, stats.slides == 1 ? "" : "s");
-    if (fflush(stdout) != 0) rc = 1;
 
 done:
     if (out)

@@ -177,7 +177,6 @@ int cli_score(int argc, char **argv)
         }
         printf("%s\t%.4f\t%.4f\t%.4f\t%.4f\t%d\n", pos[i], res.mean, res.min, res.max, res.first, res.windows);
     }
-    if (fflush(stdout) != 0) rc = 1;
     model_free(D);
     tok_free(tok);
     return rc;

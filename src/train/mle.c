@@ -172,7 +172,7 @@ static tg_status save_checkpoint(run_state *r, char *err, size_t err_len)
         st_meta mextra[] = {{"phase", "mle"}};
         s = model_save(r->model, r->model_path, r->corpus->config, r->step, r->opt->seed, mextra, 1);
     }
-    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->opt->run_dir, tg_status_str(s));
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->opt->run_dir, tg_status_cause(s));
     return TG_OK;
 }
 
@@ -269,7 +269,7 @@ tg_status train_open_corpus(const char *path, int batch, int ranks, data_corpus 
                        ranks);
     data_error derr = {{0}};
     tg_status s = data_corpus_open(path, corpus, &derr);
-    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", path, derr.what);
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s", derr.what); /* it names the file */
     if ((*corpus)->split_count[DATA_TRAIN] == 0)
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", path);
     return TG_OK;
