@@ -8,12 +8,16 @@
 # value is one line pointing to `tunegan CMD --help`, not the whole usage;
 # bytes of file names that a terminal would act on are escaped; FluidSynth's
 # own log lines are not printed (a SoundFont that is not one is our message).
+# Partial results of generate (item 7): a bad SoundFont writes nothing; an
+# interrupted run (SIGTERM) keeps the samples of the batches done, each whole,
+# says which and exits 143; a full disk (a small tmpfs, when root can mount)
+# stops at the first failed file, names the cause and the files written.
 # Environment (set by ctest): TG_BIN, TG_TEST_DATA.
 set -u
 BIN=${TG_BIN:?TG_BIN not set}
 DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
 tmp=$(mktemp -d /tmp/tg_cli_exit.XXXXXX)
-trap '[ -n "${KEEP_TMP:-}" ] || { umount "$tmp/ro" 2>/dev/null; rm -rf "$tmp"; }' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || { umount "$tmp/ro" "$tmp/small" 2>/dev/null; rm -rf "$tmp"; }' EXIT
 . "$(dirname "$0")/cli_lib.sh"
 no_err() { if grep -qF -- "$1" "$tmp/err"; then fail "$2: stderr has '$1'"; cat "$tmp/err" >&2; else ok; fi; }
 lines_err() { n=$(wc -l <"$tmp/err"); if [ "$n" -eq "$1" ]; then ok; else fail "$2: $n lines on stderr, want $1"; cat "$tmp/err" >&2; fi; }
@@ -108,6 +112,46 @@ if "$BIN" --version | grep -q fluidsynth; then
     has_err "No such file or directory" "render with a missing SoundFont"
 else
     echo "FluidSynth checks: skipped (built without FluidSynth)"
+fi
+
+# Partial results of generate.
+is_midi() { if [ "$(head -c 4 "$1" 2>/dev/null)" = MThd ]; then ok; else fail "$1 is not a MIDI file"; fi; }
+if "$BIN" --version | grep -q fluidsynth; then
+    run 1 "generate --render, bad SoundFont" "$BIN" generate --model "$tmp/run" -o "$tmp/sf" --num 2 --render \
+        --soundfont "$tmp/bad.sf2" --threads 1
+    has_err "is not a SoundFont" "generate --render, bad SoundFont"
+    if [ -e "$tmp/sf" ]; then fail "generate --render, bad SoundFont: $tmp/sf was made"; else ok; fi
+    run 1 "generate --render, missing SoundFont" "$BIN" generate --model "$tmp/run" -o "$tmp/sf" --num 2 --render \
+        --soundfont "$tmp/none.sf2" --threads 1
+    has_err "No such file or directory" "generate --render, missing SoundFont"
+    if [ -e "$tmp/sf" ]; then fail "generate --render, missing SoundFont: $tmp/sf was made"; else ok; fi
+fi
+"$BIN" generate --model "$tmp/run" -o "$tmp/int" --num 100000 --batch 4 --length 30 --seed 1 --threads 1 \
+    >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 1 200); do [ -e "$tmp/int/sample-007.mid" ] && break; sleep 0.05; done
+kill -TERM "$pid"
+wait "$pid"
+got=$?
+if [ "$got" -eq 143 ]; then ok; else fail "generate interrupted: exit $got, want 143"; cat "$tmp/err" >&2; fi
+has_err "interrupted (SIGTERM)" "generate interrupted"
+n=$(find "$tmp/int" -name 'sample-*.mid' | wc -l)
+has_err "wrote $n of 100000 samples to $tmp/int (sample-000 to sample-$(printf %03d $((n - 1))): .mid each)" \
+    "generate interrupted"
+if [ "$n" -ge 8 ] && [ $((n % 4)) -eq 0 ]; then ok; else fail "generate interrupted: $n samples, want whole batches of 4"; fi
+for f in "$tmp"/int/sample-*.mid; do is_midi "$f"; done
+if ls "$tmp/int" | grep -q tmp; then fail "generate interrupted: a temporary file is left"; else ok; fi
+if "$BIN" --version | grep -q "fluidsynth.*cairo\|cairo.*fluidsynth" && [ "$(id -u)" = 0 ] &&
+    mkdir -p "$tmp/small" && mount -t tmpfs -o size=1000k tgsmall "$tmp/small" 2>/dev/null; then
+    run 1 "generate --roll --render on a full disk" "$BIN" generate --model "$tmp/run" -o "$tmp/small/o" --num 10 \
+        --length 30 --seed 1 --threads 1 --roll --render
+    has_err "No space left on device" "generate on a full disk"
+    has_err "generate: wrote " "generate on a full disk"
+    if ls "$tmp/small/o" | grep -q tmp; then fail "generate on a full disk: a temporary file is left"; else ok; fi
+    for f in "$tmp"/small/o/*.mid; do is_midi "$f"; done
+    umount "$tmp/small"
+else
+    echo "generate on a full tmpfs: skipped (needs FluidSynth, cairo, root and mount)"
 fi
 
 finish test_cli_exit

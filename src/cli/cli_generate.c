@@ -5,9 +5,13 @@
  * sample-001.mid, ... (each under a temporary name, then renamed), and on
  * request a piano roll (--roll, the primer shaded) and audio (--render)
  * beside each. Prints the seed, where each sample went and tokens per second.
+ * Samples are written as each batch of them is decoded, each file atomically;
+ * a write error or an interrupt stops the command, which then says which files
+ * it wrote (see "partial results" in generate_summary and the README).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,23 +35,14 @@ static const char generate_summary[] =
     "--temperature (0: greedy), --top-k and --top-p. A sample ends at EOS, after\n"
     "--length new tokens, or (remi) before its (--bars + 1)-th new bar; one stopped\n"
     "mid-note is cut back to its last complete note (perf: sounding notes are ended).\n"
-    "The same --seed gives the same files; sample i draws from its own random stream.";
-
-typedef struct {
-    bool tty;
-} view;
-
-static void on_batch(void *user, int done, int num, double tok_per_s)
-{
-    view *v = user;
-    if (done >= num) {
-        if (v->tty) fputs("\r\033[K", stderr);
-        return;
-    }
-    fprintf(stderr, v->tty ? "\rgenerate: %d/%d samples, %.0f tok/s\033[K" : "generate: %d/%d samples, %.0f tok/s\n",
-            done, num, tok_per_s);
-    fflush(stderr);
-}
+    "The same --seed gives the same files; sample i draws from its own random stream.\n\n"
+    "Partial results: samples are written as each batch is decoded, every file under a\n"
+    "temporary name renamed when complete, so a file under its final name is whole.\n"
+    "If a write fails, or the command is interrupted (Ctrl-C or SIGTERM stop it after\n"
+    "the batch being decoded; a second one at once), the files already written stay,\n"
+    "the command says which they are and exits non-zero (1; 130 or 143 interrupted).\n"
+    "With --render the SoundFont is checked before the model is loaded, and with\n"
+    "--roll that the build can draw: either missing, nothing is written.";
 
 /* The checkpoint of a run folder or a file; malloc'ed. */
 static char *model_path(const char *arg)
@@ -98,36 +93,258 @@ static tok_tokenizer *checkpoint_tokenizer(const char *path, const model_meta *m
     return tok;
 }
 
-/* Renders the extras beside a sample; returns 0 or 1 after an error. */
-static int write_extras(const tg_score *s, const char *base, bool roll, bool render, int64_t primer_end,
-                        const char *soundfont)
+/* ------------------------------------------------------------------------ */
+/* Output: samples become files as each batch finishes (on_batch), each file
+ * atomically; on a write error or an interrupt the command stops and says
+ * which files it wrote. */
+
+/* --render and --roll are checked before anything is sampled: a missing
+ * SoundFont or a build without cairo writes nothing. Returns 0, or 1 after
+ * printing the error. *sf_out: the SoundFont to use. */
+static int check_extras(bool roll, bool render, const char *soundfont, const char **sf_out)
 {
-    char path[4200], err[512] = "";
+    *sf_out = NULL;
+    if (roll && !strstr(tg_build_features(), "cairo")) {
+        cli_error("generate: --roll needs cairo: install libcairo2-dev and rebuild");
+        return 1;
+    }
+    if (!render) return 0;
+    char err[512];
+    if (render_check_soundfont(soundfont, sf_out, err, sizeof err) != TG_OK) {
+        cli_error("generate --render: %s", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* SIGINT and SIGTERM: the first asks generate to stop after the batch being
+ * decoded (its samples are written), a second ends the process at once. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+    signal(sig, SIG_DFL);
+}
+
+static void catch_stop_signals(void)
+{
+    stop_signal = 0;
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+}
+
+static void release_stop_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+typedef struct {
+    /* what to write */
+    const char *dir;
+    bool roll, render;
+    const char *soundfont;           /* checked by check_extras */
+    /* what was drawn: num samples, rerank candidates each, in out[] */
+    tok_seq *out;
+    int num, rerank;
+    tg_model *disc;                  /* --rerank's discriminator, else NULL */
+    float *realism;                  /* num: the kept candidate's score */
+    const tok_tokenizer *tok;
+    const tg_score *primer;          /* NULL without --primer */
+    const sample_primer *pr;
+    bool lenient;                    /* --no-grammar */
+    /* progress */
+    bool tty, show_progress;
+    int written;                     /* samples 0..written-1 have all their files */
+    char partial[3][32];             /* files of sample `written` that are complete ("sample-003.mid") */
+    int n_partial;
+    double write_sec;                /* time spent writing, taken out of the decoding rate */
+} sample_writer;
+
+/* out[i] becomes the most real of sample i's candidates (the lowest index on
+ * ties); its score goes to realism[i]. Returns 0, or 1 when out of memory. */
+static int rerank_sample(sample_writer *w, int i)
+{
+    int best = -1;
+    double best_p = -1;
+    for (int c = 0; c < w->rerank; c++) {
+        cli_disc_result res;
+        int j = i * w->rerank + c;
+        if (cli_disc_score(w->disc, w->out[j].ids, w->out[j].n, &res) < 0) return 1;
+        if (res.windows > 0 && res.mean > best_p) best_p = res.mean, best = j;
+    }
+    if (best < 0) best = i * w->rerank;
+    tok_seq t = w->out[i];
+    w->out[i] = w->out[best];
+    w->out[best] = t;
+    w->realism[i] = (float)best_p;
+    return 0;
+}
+
+/* The score of sample i (the primer's timing put back); *primer_end: where
+ * the primer ends in it (0 without one); *repairs: with --no-grammar, the
+ * tokens the lenient decoder repaired. */
+static tg_status sample_to_score(const sample_writer *w, int i, tg_score **out, int64_t *primer_end,
+                                 size_t *repairs)
+{
+    tok_decode_options dopt = tok_decode_options_default();
+    dopt.lenient = w->lenient;
+    tg_score *dec = NULL;
+    tok_decode_error derr;
+    *repairs = 0;
+    *out = NULL;
+    *primer_end = 0;
+    const tok_seq *q = &w->out[i];
+    tg_status st = tok_decode(w->tok, q->ids, q->n, &dopt, &dec, &derr, repairs);
+    if (st == TG_ERR_GRAMMAR) { /* cannot happen with the mask on: say so, repair */
+        cli_warn("sample %d: token %zu breaks the grammar (%s): decoded leniently", i, derr.index, derr.what);
+        dopt.lenient = true;
+        st = tok_decode(w->tok, q->ids, q->n, &dopt, &dec, &derr, repairs);
+    }
+    if (st == TG_OK && w->primer) {
+        st = sample_apply_primer_timing(w->tok, w->primer, w->pr, dec, out, primer_end);
+        tg_score_free(dec);
+    } else {
+        *out = dec;
+    }
+    return st;
+}
+
+/* The file name of sample i with extension ext: "sample-007.mid". */
+static void sample_name(char *buf, size_t len, int i, const char *ext)
+{
+    snprintf(buf, len, "sample-%03d.%s", i, ext);
+}
+
+static void sample_path(const sample_writer *w, char *buf, size_t len, const char *name)
+{
+    size_t n = strlen(w->dir);
+    snprintf(buf, len, "%s%s%s", w->dir, n && w->dir[n - 1] == '/' ? "" : "/", name);
+}
+
+/* Writes sample i's MIDI file and, on request, its roll and audio, printing a
+ * line for each; returns 0, or 1 after printing the error (the files of
+ * sample i already written are in w->partial). */
+static int write_sample(sample_writer *w, int i)
+{
+    char name[32], title[32], path[4200], err[512] = "";
+    tg_score *s = NULL;
+    int64_t primer_end = 0;
+    w->n_partial = 0;
+    if (w->rerank > 1 && rerank_sample(w, i)) {
+        cli_error("generate: out of memory");
+        return 1;
+    }
+    sample_name(name, sizeof name, i, "mid");
+    sample_path(w, path, sizeof path, name);
+    const tok_seq *q = &w->out[i];
+    size_t prefix_len = w->primer ? w->pr->tokens.n : 1;
+    size_t fresh = q->n > prefix_len + 1 ? q->n - prefix_len - 1 : 0;
+    size_t repairs = 0;
+    tg_status st = sample_to_score(w, i, &s, &primer_end, &repairs);
+    tg_midi_write_options wo = tg_midi_write_options_default();
+    if (st == TG_OK) st = tg_midi_write_file(path, s, &wo);
+    if (st != TG_OK) {
+        cli_error("%s: cannot write: %s", path, tg_status_cause(st));
+        tg_score_free(s);
+        return 1;
+    }
+    snprintf(w->partial[w->n_partial++], sizeof w->partial[0], "%s", name);
+    double sec = tg_score_ticks_to_sec(s, -1, tg_score_end_ticks(s));
+    printf("%s: %zu tokens (%zu new), %zu notes, %.1f s", path, q->n, fresh, tg_score_note_count(s), sec);
+    if (w->lenient) printf(", %zu repair%s", repairs, repairs == 1 ? "" : "s");
+    if (w->rerank > 1) printf(", realism %.4f (best of %d)", w->realism[i], w->rerank);
+    printf("\n");
+    if (tg_score_note_count(s) == 0) cli_warn("%s has no notes", path);
     int rc = 0;
-    if (roll) {
+    if (w->roll) {
         tg_roll_options ro = tg_roll_options_default();
         ro.primer_end_ticks = primer_end;
-        ro.title = strrchr(base, '/') ? strrchr(base, '/') + 1 : base;
-        snprintf(path, sizeof path, "%s.png", base);
+        sample_name(name, sizeof name, i, "png");
+        snprintf(title, sizeof title, "sample-%03d", i);
+        ro.title = title;
+        sample_path(w, path, sizeof path, name);
         if (render_roll_png(s, path, &ro, err, sizeof err) != TG_OK) {
-            cli_error("%s: %s", path, err);
+            cli_error("%s", err);
             rc = 1;
         } else {
+            snprintf(w->partial[w->n_partial++], sizeof w->partial[0], "%s", name);
             printf("  roll: %s\n", path);
         }
     }
-    if (render) {
+    if (w->render && rc == 0) {
         tg_audio_options ao = tg_audio_options_default();
-        ao.soundfont = soundfont;
-        snprintf(path, sizeof path, "%s.wav", base);
+        ao.soundfont = w->soundfont;
+        sample_name(name, sizeof name, i, "wav");
+        sample_path(w, path, sizeof path, name);
         if (render_audio_wav(s, path, &ao, err, sizeof err) != TG_OK) {
-            cli_error("%s: %s", path, err);
+            cli_error("%s", err);
             rc = 1;
         } else {
+            snprintf(w->partial[w->n_partial++], sizeof w->partial[0], "%s", name);
             printf("  audio: %s\n", path);
         }
     }
+    tg_score_free(s);
+    if (rc == 0) {
+        w->written = i + 1;
+        w->n_partial = 0;
+    }
     return rc;
+}
+
+/* Says which files a stopped run wrote: "wrote 42 of 100 samples to out
+ * (sample-000 to sample-041: .mid, .png each); of sample-042 only
+ * sample-042.mid". */
+static void report_written(const sample_writer *w)
+{
+    char kinds[32] = ".mid";
+    if (w->roll) strcat(kinds, ", .png");
+    if (w->render) strcat(kinds, ", .wav");
+    char done[160] = "", part[128] = "";
+    if (w->written == 1)
+        snprintf(done, sizeof done, " (sample-000: %s)", kinds);
+    else if (w->written > 1)
+        snprintf(done, sizeof done, " (sample-000 to sample-%03d: %s each)", w->written - 1, kinds);
+    if (w->n_partial) {
+        snprintf(part, sizeof part, "; of sample-%03d only", w->written);
+        for (int k = 0; k < w->n_partial; k++)
+            snprintf(part + strlen(part), sizeof part - strlen(part), "%s %s", k ? "," : "", w->partial[k]);
+    }
+    cli_error("generate: wrote %d of %d samples to %s%s%s", w->written, w->num, w->dir, done, part);
+}
+
+/* Writes the samples whose candidates are all drawn (the first `drawn`
+ * sequences of out). On a write error, or when a stop signal came, says what
+ * was written and ends the process: decoding cannot be stopped from here, and
+ * the rest would be drawn for nothing. */
+static void write_ready(sample_writer *w, int drawn)
+{
+    while (w->written < w->num && (w->written + 1) * w->rerank <= drawn) {
+        if (write_sample(w, w->written)) {
+            report_written(w);
+            exit(1);
+        }
+    }
+    if (stop_signal && w->written < w->num) {
+        cli_error("generate: interrupted (%s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        report_written(w);
+        exit(128 + stop_signal);
+    }
+}
+
+static void on_batch(void *user, int done, int n, double tok_per_s)
+{
+    sample_writer *w = user;
+    if (w->show_progress && w->tty) fputs("\r\033[K", stderr);
+    double t0 = tg_now_sec();
+    write_ready(w, done);
+    w->write_sec += tg_now_sec() - t0;
+    if (!w->show_progress || done >= n) return;
+    fprintf(stderr, w->tty ? "\rgenerate: %d/%d samples, %.0f tok/s\033[K" : "generate: %d/%d samples, %.0f tok/s\n",
+            done / w->rerank, w->num, tok_per_s);
+    fflush(stderr);
 }
 
 int cli_generate(int argc, char **argv)
@@ -170,6 +387,8 @@ int cli_generate(int argc, char **argv)
         cli_error("generate: -o OUT_DIR is required (see tunegan generate --help)");
         return 1;
     }
+    const char *sf = NULL;
+    if (check_extras(roll, render, soundfont, &sf)) return 1;
     if (!model_arg && !(model_arg = default_model())) return 1;
     sample_gen_options go = sample_gen_options_default();
     go.params.temperature = (float)temperature;
@@ -290,81 +509,25 @@ int cli_generate(int argc, char **argv)
         cli_error("generate: out of memory");
         goto done;
     }
-    view v = {cli_stderr_is_tty()};
+    sample_writer w = {out_dir, roll, render, sf, out, num, rerank, disc, realism, tok,
+                       primer, &pr, no_grammar, cli_stderr_is_tty(), n_out > batch, 0, {{0}}, 0, 0};
     go.num = n_out;
-    go.on_batch = n_out > batch ? on_batch : NULL;
-    go.user = &v;
+    go.on_batch = on_batch;
+    go.user = &w;
     sample_gen_stats stats;
-    if (sample_generate(model, tok, &go, out, &stats, err, sizeof err) != TG_OK) {
+    catch_stop_signals();
+    tg_status gst = sample_generate(model, tok, &go, out, &stats, err, sizeof err);
+    release_stop_signals();
+    if (gst != TG_OK) {
         cli_error("generate: %s", err);
+        if (w.written > 0) report_written(&w);
         goto done;
     }
-
-    /* --rerank: the most real of each sample's candidates (the lowest index on ties) goes to out[i] */
-    for (int i = 0; i < num && rerank > 1; i++) {
-        int best = -1;
-        double best_p = -1;
-        for (int c = 0; c < rerank; c++) {
-            cli_disc_result res;
-            int j = i * rerank + c;
-            if (cli_disc_score(disc, out[j].ids, out[j].n, &res) < 0) {
-                cli_error("generate: out of memory");
-                goto done;
-            }
-            if (res.windows > 0 && res.mean > best_p) best_p = res.mean, best = j;
-        }
-        if (best < 0) best = i * rerank;
-        tok_seq t = out[i];
-        out[i] = out[best];
-        out[best] = t;
-        realism[i] = (float)best_p;
-    }
-
+    write_ready(&w, n_out); /* on_batch has written them all; this is only a safety net */
+    /* the rate is decoding's: the time spent writing files in on_batch is taken out */
+    stats.seconds = stats.seconds > w.write_sec ? stats.seconds - w.write_sec : stats.seconds;
+    stats.tok_per_s = stats.seconds > 0 ? stats.new_tokens / stats.seconds : 0.0;
     rc = 0;
-    size_t prefix_len = primer ? pr.tokens.n : 1;
-    for (int i = 0; i < num; i++) {
-        tok_decode_options dopt = tok_decode_options_default();
-        dopt.lenient = no_grammar;
-        tg_score *dec = NULL, *s = NULL;
-        size_t repairs = 0;
-        tok_decode_error derr;
-        tg_status st = tok_decode(tok, out[i].ids, out[i].n, &dopt, &dec, &derr, &repairs);
-        if (st == TG_ERR_GRAMMAR) { /* cannot happen with the mask on: say so, repair */
-            cli_warn("sample %d: token %zu breaks the grammar (%s): decoded leniently", i, derr.index,
-                     derr.what);
-            dopt.lenient = true;
-            st = tok_decode(tok, out[i].ids, out[i].n, &dopt, &dec, &derr, &repairs);
-        }
-        int64_t primer_end = 0;
-        if (st == TG_OK && primer) {
-            st = sample_apply_primer_timing(tok, primer, &pr, dec, &s, &primer_end);
-            tg_score_free(dec);
-        } else {
-            s = dec;
-        }
-        char base[4096], path[4200];
-        snprintf(base, sizeof base, "%s%ssample-%03d", out_dir,
-                 out_dir[strlen(out_dir) - 1] == '/' ? "" : "/", i);
-        snprintf(path, sizeof path, "%s.mid", base);
-        tg_midi_write_options wo = tg_midi_write_options_default();
-        if (st == TG_OK) st = tg_midi_write_file(path, s, &wo);
-        if (st != TG_OK) {
-            cli_error("%s: cannot write: %s", path, tg_status_cause(st));
-            tg_score_free(s);
-            rc = 1;
-            break;
-        }
-        size_t fresh = out[i].n > prefix_len + 1 ? out[i].n - prefix_len - 1 : 0;
-        double sec = tg_score_ticks_to_sec(s, -1, tg_score_end_ticks(s));
-        printf("%s: %zu tokens (%zu new), %zu notes, %.1f s", path, out[i].n, fresh,
-               tg_score_note_count(s), sec);
-        if (no_grammar) printf(", %zu repair%s", repairs, repairs == 1 ? "" : "s");
-        if (rerank > 1) printf(", realism %.4f (best of %d)", realism[i], rerank);
-        printf("\n");
-        if (tg_score_note_count(s) == 0) cli_warn("%s has no notes", path);
-        if (roll || render) rc |= write_extras(s, base, roll, render, primer_end, soundfont);
-        tg_score_free(s);
-    }
     printf("generated %d sample%s: %zu new tokens in %.2f s (%.0f tok/s); %d ended at EOS, %d at --length, "
            "%d at --bars; window slid %d time%s\n",
            num, num == 1 ? "" : "s", stats.new_tokens, stats.seconds, stats.tok_per_s, stats.ended_by_eos,
