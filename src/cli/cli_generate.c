@@ -509,8 +509,10 @@ int cli_generate(int argc, char **argv)
         cli_error("generate: out of memory");
         goto done;
     }
-    sample_writer w = {out_dir, roll, render, sf, out, num, rerank, disc, realism, tok,
-                       primer, &pr, no_grammar, cli_stderr_is_tty(), n_out > batch, 0, {{0}}, 0, 0};
+    sample_writer w = {.dir = out_dir, .roll = roll, .render = render, .soundfont = sf,
+                       .out = out, .num = num, .rerank = rerank, .disc = disc, .realism = realism,
+                       .tok = tok, .primer = primer, .pr = &pr, .lenient = no_grammar,
+                       .tty = cli_stderr_is_tty(), .show_progress = n_out > batch};
     go.num = n_out;
     go.on_batch = on_batch;
     go.user = &w;
