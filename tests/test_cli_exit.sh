@@ -110,6 +110,10 @@ if "$BIN" --version | grep -q fluidsynth; then
     has_err "is not a SoundFont" "render with a bad SoundFont"
     no_err "fluidsynth:" "render with a bad SoundFont"
     no_err "CRITICAL" "render with a bad SoundFont"
+    printf 'RIFF\377\377\0\0sfbkLIST' >"$tmp/cut.sf2"
+    run 1 "render with a cut SoundFont" "$BIN" render -o "$tmp/x.wav" --soundfont "$tmp/cut.sf2" "$tmp/g/sample-000.mid"
+    has_err "is cut short" "render with a cut SoundFont"
+    no_err "CRITICAL" "render with a cut SoundFont"
     run 1 "render with a missing SoundFont" "$BIN" render -o "$tmp/x.wav" --soundfont "$tmp/none.sf2" "$tmp/g/sample-000.mid"
     has_err "No such file or directory" "render with a missing SoundFont"
 else

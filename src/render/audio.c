@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -64,12 +65,20 @@ tg_status render_check_soundfont(const char *opt_path, const char **found, char 
     uint8_t head[12];
     size_t got = fread(head, 1, sizeof head, fp);
     int cause = ferror(fp) ? errno : 0;
+    struct stat st;
+    if (!cause && fstat(fileno(fp), &st) != 0) cause = errno;
     fclose(fp);
     if (cause) return tg_fail(err, err_len, TG_ERR_IO, "SoundFont %s: %s", sf, strerror(cause));
     /* an SF2 file is a RIFF form of type sfbk (FluidSynth also reads DLS) */
     if (got < sizeof head || memcmp(head, "RIFF", 4) != 0 ||
         (memcmp(head + 8, "sfbk", 4) != 0 && memcmp(head + 8, "DLS ", 4) != 0))
         return tg_fail(err, err_len, TG_ERR_FORMAT, "%s is not a SoundFont (no RIFF sfbk header)", sf);
+    /* a cut file would fail in FluidSynth's loader, then in libinstpatch's,
+     * which prints its own complaint through GLib: say it first */
+    uint64_t riff = 8 + ((uint64_t)head[4] | (uint64_t)head[5] << 8 | (uint64_t)head[6] << 16 | (uint64_t)head[7] << 24);
+    if ((uint64_t)st.st_size < riff)
+        return tg_fail(err, err_len, TG_ERR_FORMAT, "SoundFont %s is cut short: %llu bytes, its header says %llu", sf,
+                       (unsigned long long)st.st_size, (unsigned long long)riff);
     *found = sf;
     return TG_OK;
 #endif
