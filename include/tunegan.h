@@ -254,6 +254,16 @@ void tg_run_free(tg_run *run); /* accepts NULL */
 /* The generator's checkpoint file; valid until tg_run_free. */
 const char *tg_run_checkpoint(const tg_run *run);
 
+/* One generated piece. */
+typedef struct {
+    tg_score *score;          /* owned: tg_take_free frees it */
+    size_t tokens;            /* its tokens, BOS and EOS included */
+    size_t new_tokens;        /* those after the primer */
+    size_t repairs;           /* lenient decoding's repairs (0 with the grammar on) */
+    double realism;           /* with rerank: the discriminator's mean p(real), else -1 */
+    int64_t primer_end_ticks; /* where the primer ends in score's ticks (0: none) */
+} tg_take;
+
 typedef struct {
     float temperature;       /* 1; 0 = greedy */
     int top_k;               /* 0 = off */
@@ -271,19 +281,18 @@ typedef struct {
     int rerank;              /* > 1: draw this many candidates per sample and keep the one
                                 the run's discriminator rates most real (1: off) */
     tg_logger logger;        /* warnings (a sample decoded leniently); none by default */
+    /* Each take as soon as its batch is decoded, in order (may be NULL: the
+     * takes are stored in the caller's array). The take is handed over: the
+     * hook frees it with tg_take_free. Nonzero stops generation. */
+    int (*on_take)(void *user, int index, tg_take *take);
+    /* After each batch: samples done of num, decoding speed (may be NULL).
+     * Nonzero stops generation. */
+    int (*on_batch)(void *user, int done, int num, double tok_per_s);
+    void *user;              /* handed to both hooks */
 } tg_generate_options;
 
 tg_generate_options tg_generate_options_default(void);
 
-/* One generated piece. */
-typedef struct {
-    tg_score *score;          /* owned: tg_take_free frees it */
-    size_t tokens;            /* its tokens, BOS and EOS included */
-    size_t new_tokens;        /* those after the primer */
-    size_t repairs;           /* lenient decoding's repairs (0 with the grammar on) */
-    double realism;           /* with rerank: the discriminator's mean p(real), else -1 */
-    int64_t primer_end_ticks; /* where the primer ends in score's ticks (0: none) */
-} tg_take;
 
 typedef struct {
     size_t new_tokens;        /* tokens sampled, over all candidates */
@@ -293,15 +302,15 @@ typedef struct {
     int primer_bars;          /* bars of the primer kept */
     size_t primer_tokens;     /* its tokens, BOS excluded */
     double primer_sec;        /* its length in seconds */
-    /* called after each batch of candidates; may be NULL */
-    void (*on_batch)(void *user, int done, int num, double tok_per_s);
-    void *user;
+    int takes;                /* takes handed over (to the array or on_take) */
 } tg_generate_stats;
 
 /* Generates o->num takes into takes[0..num-1] (the caller frees each with
- * tg_take_free). stats (may be NULL) gives progress through its on_batch
- * hook and receives the figures. On failure err says why and no take is
- * left to free. */
+ * tg_take_free), or hands each to o->on_take (takes may then be NULL).
+ * stats (may be NULL) receives the figures. A hook's nonzero answer stops
+ * generation with TG_ERR_INTERRUPTED; the takes handed over until then
+ * (stats->takes) stay the caller's. On any other failure err says why and no
+ * take is left in the array to free. */
 tg_status tg_run_generate(tg_run *run, const tg_generate_options *o, tg_take *takes,
                           tg_generate_stats *stats, char *err, size_t err_len);
 void tg_take_free(tg_take *take); /* accepts NULL */

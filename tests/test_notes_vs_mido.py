@@ -127,7 +127,7 @@ def check_cli(failures):
     if rc != 0 or "--meta" not in out or "# tempo" not in out or "track channel pitch" not in out:
         failures.append("--help: status %d" % rc)
     rc, out, err = run(BIN, "notes", "--bogus", bad)
-    if rc != 1 or "unknown option '--bogus'" not in err or "usage:" not in err:
+    if rc != 1 or "unknown option '--bogus'" not in err or "'tunegan notes --help'" not in err or "usage:" in err:
         failures.append("unknown option: status %d, stderr '%s'" % (rc, err))
     rc, out, err = run(BIN, "notes")
     if rc != 1 or "expected one MIDI file" not in err:

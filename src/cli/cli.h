@@ -35,7 +35,8 @@ typedef struct {
 
 /* Parses argv (argv[0] is the subcommand's name). Positional arguments are
  * gathered in pos (at most max_pos; more is an error). Returns 0 to go on,
- * 1 after an error (message and usage printed to stderr), 2 after --help
+ * 1 after an error (one line to stderr: what is wrong, and "see 'tunegan CMD
+ * --help'"; an empty string value is an error too), 2 after --help
  * (usage printed to stdout). The caller exits with 0 for 2. */
 int cli_parse(const cli_command_info *info, const cli_opt *opts, int argc, char **argv,
               const char **pos, int max_pos, int *n_pos);
@@ -46,9 +47,15 @@ bool cli_given(int argc, char **argv, const char *long_name, char short_name);
 /* Prints the usage with each flag's current value as its default. */
 void cli_usage(FILE *fp, const cli_command_info *info, const cli_opt *opts);
 
-/* Prints "tunegan: " and the message to stderr. */
+/* Copies in to out (out_len bytes with the 0), escaping what a terminal would
+ * act on: control bytes as \n, \t, \r or \xHH, and bytes that are not valid
+ * UTF-8 as \xHH; printable UTF-8 stays. Returns the length the whole escaped
+ * text needs (without the 0), as snprintf does. */
+size_t cli_escape(const char *in, char *out, size_t out_len);
+/* Prints "tunegan: " and the message to stderr, escaped (cli_escape): file
+ * names and inputs in it cannot move the cursor or recolour the terminal. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "tunegan: warning: " and the message to stderr. */
+/* Prints "tunegan: warning: " and the message to stderr, escaped. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A logger that prints warnings and errors to stderr, prefixed with "tunegan: ". */
 tg_logger cli_logger(void);

@@ -268,7 +268,7 @@ static int data_stats_cmd(int argc, char **argv)
         print_text(pos[0], c, tok, &stats);
     tok_free(tok);
     data_corpus_close(c);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return 0; /* main.c checks that stdout was written */
 }
 
 /* ------------------------------------------------------------------------ */

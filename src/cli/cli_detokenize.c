@@ -53,6 +53,7 @@ static int read_tokens(const char *path, const tok_tokenizer *tok, bool lenient,
     uint32_t line = 0;
     int rc = 0;
     bool long_line = false;
+    errno = 0;
     while (fgets(buf, sizeof buf, fp)) {
         size_t len = strlen(buf);
         bool complete = len > 0 && buf[len - 1] == '\n';
@@ -97,7 +98,7 @@ static int read_tokens(const char *path, const tok_tokenizer *tok, bool lenient,
         }
     }
     if (rc == 0 && ferror(fp)) {
-        cli_error("%s: read error", name);
+        cli_error("%s: %s", name, errno ? strerror(errno) : "read error"); /* "Is a directory" */
         rc = 1;
     }
     if (fp != stdin) fclose(fp);
@@ -169,7 +170,7 @@ int cli_detokenize(int argc, char **argv)
         tg_midi_write_options wo = tg_midi_write_options_default();
         tg_status st = tg_midi_write_file(out, score, &wo);
         if (st != TG_OK) {
-            cli_error("%s: cannot write: %s", out, tg_status_str(st));
+            cli_error("%s: cannot write: %s", out, tg_status_cause(st));
             rc = 1;
         } else {
             fprintf(stderr, "tunegan: wrote %s (%zu tokens, %zu notes, %zu tracks)\n", out, tl.n,

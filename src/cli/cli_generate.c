@@ -1,14 +1,18 @@
 /*
  * cli_generate.c: `tunegan generate`: new pieces from a trained generator,
  * or continuations of a primer (Music Transformer's primer continuation),
- * through the run object (src/run: tg_run_generate) and the KV-cached
- * sampler of src/sample. Writes OUT_DIR/sample-000.mid,
+ * through the run object (src/run: tg_run_generate, which hands each take
+ * over as soon as its batch is decoded). Writes OUT_DIR/sample-000.mid,
  * sample-001.mid, ... (each under a temporary name, then renamed), and on
  * request a piano roll (--roll, the primer shaded) and audio (--render)
  * beside each. Prints the seed, where each sample went and tokens per second.
+ * Samples are written as each batch of them is decoded, each file atomically;
+ * a write error or an interrupt stops the command, which then says which files
+ * it wrote (see "partial results" in generate_summary and the README).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,23 +36,14 @@ static const char generate_summary[] =
     "--temperature (0: greedy), --top-k and --top-p. A sample ends at EOS, after\n"
     "--length new tokens, or (remi) before its (--bars + 1)-th new bar; one stopped\n"
     "mid-note is cut back to its last complete note (perf: sounding notes are ended).\n"
-    "The same --seed gives the same files; sample i draws from its own random stream.";
-
-typedef struct {
-    bool tty;
-} view;
-
-static void on_batch(void *user, int done, int num, double tok_per_s)
-{
-    view *v = user;
-    if (done >= num) {
-        if (v->tty) fputs("\r\033[K", stderr);
-        return;
-    }
-    fprintf(stderr, v->tty ? "\rgenerate: %d/%d samples, %.0f tok/s\033[K" : "generate: %d/%d samples, %.0f tok/s\n",
-            done, num, tok_per_s);
-    fflush(stderr);
-}
+    "The same --seed gives the same files; sample i draws from its own random stream.\n\n"
+    "Partial results: samples are written as each batch is decoded, every file under a\n"
+    "temporary name renamed when complete, so a file under its final name is whole.\n"
+    "If a write fails, or the command is interrupted (Ctrl-C or SIGTERM stop it after\n"
+    "the batch being decoded; a second one at once), the files already written stay,\n"
+    "the command says which they are and exits non-zero (1; 130 or 143 interrupted).\n"
+    "With --render the SoundFont is checked before the model is loaded, and with\n"
+    "--roll that the build can draw: either missing, nothing is written.";
 
 /* The model generate uses without --model: $TUNEGAN_MODEL when set, else the
  * model bundled in the source tree (models/default, its card beside it).
@@ -69,36 +64,203 @@ static const char *default_model(void)
     return path;
 }
 
-/* Renders the extras beside a sample; returns 0 or 1 after an error. */
-static int write_extras(const tg_score *s, const char *base, bool roll, bool render, int64_t primer_end,
-                        const char *soundfont)
+/* ------------------------------------------------------------------------ */
+/* Output: samples become files as each batch finishes (on_take), each file
+ * atomically; on a write error or an interrupt the command stops and says
+ * which files it wrote. */
+
+/* --render and --roll are checked before anything is sampled: a missing
+ * SoundFont or a build without cairo writes nothing. Returns 0, or 1 after
+ * printing the error. *sf_out: the SoundFont to use. */
+static int check_extras(bool roll, bool render, const char *soundfont, const char **sf_out)
 {
-    char path[4200], err[512] = "";
+    *sf_out = NULL;
+    if (roll && !strstr(tg_build_features(), "cairo")) {
+        cli_error("generate: --roll needs cairo: install libcairo2-dev and rebuild");
+        return 1;
+    }
+    if (!render) return 0;
+    char err[512];
+    if (render_check_soundfont(soundfont, sf_out, err, sizeof err) != TG_OK) {
+        cli_error("generate --render: %s", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* SIGINT and SIGTERM: the first asks generate to stop after the batch being
+ * decoded (its samples are written), a second ends the process at once. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+    signal(sig, SIG_DFL);
+}
+
+static void catch_stop_signals(void)
+{
+    stop_signal = 0;
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+}
+
+static void release_stop_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+typedef struct {
+    /* what to write */
+    const char *dir;
+    bool roll, render;
+    const char *soundfont;           /* checked by check_extras */
+    int num, rerank;
+    bool lenient;                    /* --no-grammar */
+    /* progress */
+    bool tty, show_progress;
+    bool failed;                     /* a file could not be written (the error is printed) */
+    bool no_dir;                     /* the folder could not be made */
+    int written;                     /* samples 0..written-1 have all their files */
+    char partial[3][32];             /* files of sample `written` that are complete ("sample-003.mid") */
+    int n_partial;
+} sample_writer;
+
+/* The file name of sample i with extension ext: "sample-007.mid". */
+static void sample_name(char *buf, size_t len, int i, const char *ext)
+{
+    snprintf(buf, len, "sample-%03d.%s", i, ext);
+}
+
+static void sample_path(const sample_writer *w, char *buf, size_t len, const char *name)
+{
+    size_t n = strlen(w->dir);
+    snprintf(buf, len, "%s%s%s", w->dir, n && w->dir[n - 1] == '/' ? "" : "/", name);
+}
+
+/* Writes sample i's MIDI file and, on request, its roll and audio, printing a
+ * line for each; returns 0, or 1 after printing the error (the files of
+ * sample i already written are in w->partial). */
+static int write_sample(sample_writer *w, int i, const tg_take *t)
+{
+    char name[32], title[32], path[4200], err[512] = "";
+    const tg_score *s = t->score;
+    w->n_partial = 0;
+    sample_name(name, sizeof name, i, "mid");
+    sample_path(w, path, sizeof path, name);
+    tg_midi_write_options wo = tg_midi_write_options_default();
+    tg_status st = tg_midi_write_file(path, s, &wo);
+    if (st != TG_OK) {
+        cli_error("%s: cannot write: %s", path, tg_status_cause(st));
+        return 1;
+    }
+    snprintf(w->partial[w->n_partial++], sizeof w->partial[0], "%s", name);
+    double sec = tg_score_ticks_to_sec(s, -1, tg_score_end_ticks(s));
+    printf("%s: %zu tokens (%zu new), %zu notes, %.1f s", path, t->tokens, t->new_tokens,
+           tg_score_note_count(s), sec);
+    if (w->lenient) printf(", %zu repair%s", t->repairs, t->repairs == 1 ? "" : "s");
+    if (w->rerank > 1) printf(", realism %.4f (best of %d)", t->realism, w->rerank);
+    printf("\n");
+    if (tg_score_note_count(s) == 0) cli_warn("%s has no notes", path);
     int rc = 0;
-    if (roll) {
+    if (w->roll) {
         tg_roll_options ro = tg_roll_options_default();
-        ro.primer_end_ticks = primer_end;
-        ro.title = strrchr(base, '/') ? strrchr(base, '/') + 1 : base;
-        snprintf(path, sizeof path, "%s.png", base);
+        ro.primer_end_ticks = t->primer_end_ticks;
+        sample_name(name, sizeof name, i, "png");
+        snprintf(title, sizeof title, "sample-%03d", i);
+        ro.title = title;
+        sample_path(w, path, sizeof path, name);
         if (render_roll_png(s, path, &ro, err, sizeof err) != TG_OK) {
-            cli_error("%s: %s", path, err);
+            cli_error("%s", err);
             rc = 1;
         } else {
+            snprintf(w->partial[w->n_partial++], sizeof w->partial[0], "%s", name);
             printf("  roll: %s\n", path);
         }
     }
-    if (render) {
+    if (w->render && rc == 0) {
         tg_audio_options ao = tg_audio_options_default();
-        ao.soundfont = soundfont;
-        snprintf(path, sizeof path, "%s.wav", base);
+        ao.soundfont = w->soundfont;
+        sample_name(name, sizeof name, i, "wav");
+        sample_path(w, path, sizeof path, name);
         if (render_audio_wav(s, path, &ao, err, sizeof err) != TG_OK) {
-            cli_error("%s: %s", path, err);
+            cli_error("%s", err);
             rc = 1;
         } else {
+            snprintf(w->partial[w->n_partial++], sizeof w->partial[0], "%s", name);
             printf("  audio: %s\n", path);
         }
     }
+    if (rc == 0) {
+        w->written = i + 1;
+        w->n_partial = 0;
+    }
     return rc;
+}
+
+/* Says which files a stopped run wrote: "wrote 42 of 100 samples to out
+ * (sample-000 to sample-041: .mid, .png each); of sample-042 only
+ * sample-042.mid". */
+/* Says which files a stopped run wrote: "wrote 42 of 100 samples to out
+ * (sample-000 to sample-041: .mid, .png each); of sample-042 only
+ * sample-042.mid". */
+static void report_written(const sample_writer *w)
+{
+    char kinds[32] = ".mid";
+    if (w->roll) strcat(kinds, ", .png");
+    if (w->render) strcat(kinds, ", .wav");
+    char done[160] = "", part[128] = "";
+    if (w->written == 1)
+        snprintf(done, sizeof done, " (sample-000: %s)", kinds);
+    else if (w->written > 1)
+        snprintf(done, sizeof done, " (sample-000 to sample-%03d: %s each)", w->written - 1, kinds);
+    if (w->n_partial) {
+        snprintf(part, sizeof part, "; of sample-%03d only", w->written);
+        for (int k = 0; k < w->n_partial; k++)
+            snprintf(part + strlen(part), sizeof part - strlen(part), "%s %s", k ? "," : "", w->partial[k]);
+    }
+    cli_error("generate: wrote %d of %d samples to %s%s%s", w->written, w->num, w->dir, done, part);
+}
+
+/* The output folder, made when the first sample is ready: a run that fails
+ * before makes none. Returns 0, or 1 after printing the error. */
+static int make_out_dir(const char *dir)
+{
+    if (tg_make_dirs(dir) != TG_OK) {
+        cli_error("%s: cannot make the folder: %s", dir,
+                  errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
+        return 1;
+    }
+    if (!tg_is_dir(dir)) {
+        cli_error("%s: exists and is not a folder", dir);
+        return 1;
+    }
+    return 0;
+}
+
+/* tg_generate_options.on_take: the take's files, then whether to stop (a
+ * write failed, or a stop signal came: the batch being decoded is written). */
+static int on_take(void *user, int i, tg_take *take)
+{
+    sample_writer *w = user;
+    if (w->show_progress && w->tty) fputs("\r\033[K", stderr);
+    if (i == 0 && make_out_dir(w->dir)) w->failed = w->no_dir = true;
+    else if (write_sample(w, i, take)) w->failed = true;
+    tg_take_free(take);
+    return w->failed;
+}
+
+/* tg_generate_options.on_batch: progress, and a stop signal's effect. */
+static int on_batch(void *user, int done, int n, double tok_per_s)
+{
+    sample_writer *w = user;
+    if (stop_signal) return 1;
+    if (!w->show_progress || done >= n) return 0;
+    fprintf(stderr, w->tty ? "\rgenerate: %d/%d samples, %.0f tok/s\033[K" : "generate: %d/%d samples, %.0f tok/s\n",
+            done, n, tok_per_s);
+    fflush(stderr);
+    return 0;
 }
 
 int cli_generate(int argc, char **argv)
@@ -141,129 +303,85 @@ int cli_generate(int argc, char **argv)
         cli_error("generate: -o OUT_DIR is required (see tunegan generate --help)");
         return 1;
     }
+    const char *sf = NULL;
+    if (check_extras(roll, render, soundfont, &sf)) return 1;
     if (!model_arg && !(model_arg = default_model())) return 1;
-    sample_gen_options go = sample_gen_options_default();
-    go.params.temperature = (float)temperature;
-    go.params.top_k = top_k;
-    go.params.top_p = (float)top_p;
-    char why[256];
-    if (sample_params_check(&go.params, why, sizeof why) != TG_OK) {
-        cli_error("generate: %s", why);
-        return 1;
-    }
+    tg_generate_options to = tg_generate_options_default();
+    to.temperature = (float)temperature;
+    to.top_k = top_k;
+    to.top_p = (float)top_p;
     if (primer_bars > 0 && !primer_path) {
         cli_error("generate: --primer-bars needs --primer");
         return 1;
     }
-    go.num = num;
-    go.batch = batch;
-    go.bars = bars;
+    to.num = num;
+    to.batch = batch;
+    to.bars = bars;
     /* with --bars, a cap all the same: a model may never write a Bar */
-    go.length = length >= 0 ? length : bars > 0 ? 1024 * bars : 512;
-    if (go.length == 0 && bars == 0) {
+    to.length = length >= 0 ? length : bars > 0 ? 1024 * bars : 512;
+    if (to.length == 0 && bars == 0) {
         cli_error("generate: --length 0 (no limit) needs --bars");
         return 1;
     }
-    go.grammar = !no_grammar;
-    go.keep = keep;
-    go.seed = seed_given ? seed : (uint64_t)time(NULL);
+    to.grammar = !no_grammar;
+    to.keep = keep;
+    to.seed = seed_given ? seed : (uint64_t)time(NULL);
+    to.rerank = rerank;
+    to.primer_bars = primer_bars;
+    to.primer_name = primer_path;
+    to.logger = cli_logger();
 
     nn_set_threads(threads);
     tg_run *run = NULL;
     tg_score *primer = NULL;
-    tg_take *takes = NULL;
     int rc = 1;
     char err[1024] = "";
     if (run_open(model_arg, NULL, &run, err, sizeof err) != TG_OK) {
         cli_error("%s", err);
         goto done;
     }
-    tg_generate_options to = tg_generate_options_default();
-    to.temperature = go.params.temperature;
-    to.top_k = go.params.top_k;
-    to.top_p = go.params.top_p;
-    to.num = num;
-    to.batch = batch;
-    to.length = go.length;
-    to.bars = bars;
-    to.grammar = go.grammar;
-    to.keep = keep;
-    to.seed = go.seed;
-    to.rerank = rerank;
-    to.primer_bars = primer_bars;
-    to.logger = cli_logger();
     if (primer_path && cli_read_midi(primer_path, &primer, NULL) != TG_OK) goto done;
     to.primer = primer;
-    to.primer_name = primer_path;
 
     const model_config *mc = model_get_config(run_generator(run));
     char blas[256];
-    fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)go.seed, nn_blas_info(blas, sizeof blas));
+    fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)to.seed, nn_blas_info(blas, sizeof blas));
     fprintf(stderr, "tunegan: model %s: %s attention, %d layers, d_model %d, context %d, tokenizer %s%s\n",
             tg_run_checkpoint(run), mc->attention == MODEL_ATTN_RELATIVE ? "relative" : "absolute",
             mc->n_layers, mc->d_model, mc->context, tok_kind_name(tok_get_config(run_tokenizer(run))->kind),
-            go.grammar ? "" : " (grammar mask off)");
+            to.grammar ? "" : " (grammar mask off)");
 
-    takes = calloc((size_t)num, sizeof *takes);
-    if (!takes) {
-        cli_error("generate: out of memory");
+    sample_writer w = {.dir = out_dir, .roll = roll, .render = render, .soundfont = sf, .num = num,
+                       .rerank = rerank, .lenient = no_grammar, .tty = cli_stderr_is_tty(),
+                       .show_progress = num * rerank > batch};
+    to.on_take = on_take;
+    to.on_batch = on_batch;
+    to.user = &w;
+    tg_generate_stats stats;
+    catch_stop_signals();
+    tg_status gst = tg_run_generate(run, &to, NULL, &stats, err, sizeof err);
+    release_stop_signals();
+    if (gst == TG_ERR_INTERRUPTED && stop_signal && !w.failed) {
+        cli_error("generate: interrupted (%s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        report_written(&w);
+        rc = 128 + stop_signal;
         goto done;
     }
-    view v = {cli_stderr_is_tty()};
-    tg_generate_stats stats = {0};
-    stats.on_batch = num * rerank > batch ? on_batch : NULL;
-    stats.user = &v;
-    if (tg_run_generate(run, &to, takes, &stats, err, sizeof err) != TG_OK) {
-        cli_error("generate: %s", err);
-        goto done;
-    }
-    /* the folder only once there is something to put in it */
-    if (tg_make_dirs(out_dir) != TG_OK) {
-        cli_error("%s: cannot make the folder: %s", out_dir,
-                  errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
-        goto done;
-    }
-    if (!tg_is_dir(out_dir)) {
-        cli_error("%s: exists and is not a folder", out_dir);
+    if (gst != TG_OK) {
+        if (!w.failed) cli_error("generate: %s", err); /* a failed write has said why */
+        if (w.written > 0 || w.n_partial > 0 || (w.failed && !w.no_dir)) report_written(&w);
         goto done;
     }
     if (primer)
         fprintf(stderr, "tunegan: primer %s: %d bar%s, %zu tokens, %.2f s\n", primer_path, stats.primer_bars,
                 stats.primer_bars == 1 ? "" : "s", stats.primer_tokens, stats.primer_sec);
-
     rc = 0;
-    for (int i = 0; i < num; i++) {
-        const tg_take *t = &takes[i];
-        char base[4096], path[4200];
-        snprintf(base, sizeof base, "%s%ssample-%03d", out_dir,
-                 out_dir[strlen(out_dir) - 1] == '/' ? "" : "/", i);
-        snprintf(path, sizeof path, "%s.mid", base);
-        tg_midi_write_options wo = tg_midi_write_options_default();
-        tg_status st = tg_midi_write_file(path, t->score, &wo);
-        if (st != TG_OK) {
-            cli_error("%s: cannot write: %s", path, tg_status_str(st));
-            rc = 1;
-            break;
-        }
-        double sec = tg_score_ticks_to_sec(t->score, -1, tg_score_end_ticks(t->score));
-        printf("%s: %zu tokens (%zu new), %zu notes, %.1f s", path, t->tokens, t->new_tokens,
-               tg_score_note_count(t->score), sec);
-        if (no_grammar) printf(", %zu repair%s", t->repairs, t->repairs == 1 ? "" : "s");
-        if (rerank > 1) printf(", realism %.4f (best of %d)", t->realism, rerank);
-        printf("\n");
-        if (tg_score_note_count(t->score) == 0) cli_warn("%s has no notes", path);
-        if (roll || render) rc |= write_extras(t->score, base, roll, render, t->primer_end_ticks, soundfont);
-    }
     printf("generated %d sample%s: %zu new tokens in %.2f s (%.0f tok/s); %d ended at EOS, %d at --length, "
            "%d at --bars; window slid %d time%s\n",
            num, num == 1 ? "" : "s", stats.new_tokens, stats.seconds, stats.tok_per_s, stats.ended_by_eos,
            stats.hit_length, stats.hit_bars, stats.slides, stats.slides == 1 ? "" : "s");
-    if (fflush(stdout) != 0) rc = 1;
 
 done:
-    if (takes)
-        for (int i = 0; i < num; i++) tg_take_free(&takes[i]);
-    free(takes);
     tg_score_free(primer);
     tg_run_free(run);
     return rc;

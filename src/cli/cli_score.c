@@ -79,7 +79,6 @@ int cli_score(int argc, char **argv)
         }
         printf("%s\t%.4f\t%.4f\t%.4f\t%.4f\t%d\n", pos[i], res.mean, res.min, res.max, res.first, res.windows);
     }
-    if (fflush(stdout) != 0) rc = 1;
     tg_run_free(rn);
     return rc;
 }

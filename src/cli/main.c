@@ -1,11 +1,16 @@
 /*
  * main.c: the `tunegan` binary. Subcommands are dispatched from one table of
  * name, function and help line; `tunegan --help` prints the table and
- * `tunegan CMD --help` the command's flags with their defaults.
+ * `tunegan CMD --help` the command's flags with their defaults. Whatever a
+ * command printed to stdout is checked here, once, when it returns: a write
+ * that failed (a full disk, a closed pipe's reader gone) is an error naming
+ * its cause, and the exit status says so.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,7 +71,23 @@ static void choose_blas_kernel(char **argv)
     unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the library's choice */
 }
 
-int main(int argc, char **argv)
+/* Flushes and closes stdout; 0 when all of it was written, else 1 after
+ * saying why ("standard output: No space left on device"). */
+static int close_stdout(void)
+{
+    errno = 0;
+    bool bad = fflush(stdout) != 0 || ferror(stdout);
+    int cause = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = true;
+        cause = errno;
+    }
+    if (!bad) return 0;
+    cli_error("standard output: %s", cause ? strerror(cause) : "write error");
+    return 1;
+}
+
+static int run_command(int argc, char **argv)
 {
     choose_blas_kernel(argv);
     if (argc < 2) {
@@ -87,4 +108,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "tunegan: unknown command '%s'\n\n", cmd);
     print_help(stderr);
     return 1;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = run_command(argc, argv);
+    return close_stdout() ? 1 : rc;
 }

@@ -23,6 +23,12 @@ void tg_log(const tg_logger *logger, tg_log_level level, const char *fmt, ...)
 tg_status tg_fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* What went wrong, for a message: after a file operation failed with
+ * TG_ERR_IO or TG_ERR_NOT_FOUND, the cause errno holds ("No space left on
+ * device", "Read-only file system", "Is a directory"); otherwise, or when
+ * errno is 0, tg_status_str(s). Call it before anything else can change errno. */
+const char *tg_status_cause(tg_status s);
+
 /* Grows *buf (element size elem) so that it holds at least need elements. */
 tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem);
 
@@ -39,7 +45,11 @@ bool tg_is_dir(const char *path);
 tg_status tg_make_dirs(const char *path);
 
 /* Atomic file output: opens "<path>.tmp.<pid>" for writing; commit flushes, fsyncs,
- * closes and renames it to path; abort closes and removes it. */
+ * closes and renames it to path; abort closes and removes it. The cause of a
+ * failure travels in errno: after TG_ERR_IO (or TG_ERR_NOT_FOUND) from open,
+ * commit or tg_file_write_all, errno holds it (ENOSPC, EROFS, EISDIR when a
+ * folder has the name...), and abort leaves errno as it found it, so a writer
+ * can say `strerror(errno)` after cleaning up. */
 typedef struct {
     FILE *fp;
     char *final_path;

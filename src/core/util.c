@@ -36,6 +36,12 @@ tg_status tg_fail(char *err, size_t err_len, tg_status s, const char *fmt, ...)
     return s;
 }
 
+const char *tg_status_cause(tg_status s)
+{
+    if ((s == TG_ERR_IO || s == TG_ERR_NOT_FOUND) && errno != 0) return strerror(errno);
+    return tg_status_str(s);
+}
+
 tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return TG_OK;
@@ -65,6 +71,7 @@ tg_status tg_file_read_all(const char *path, size_t max_bytes, uint8_t **data, s
     }
     if (S_ISDIR(st.st_mode)) {
         fclose(fp);
+        errno = EISDIR;
         return TG_ERR_IO;
     }
     if (st.st_size < 0 || (uint64_t)st.st_size > max_bytes) {
@@ -77,11 +84,13 @@ tg_status tg_file_read_all(const char *path, size_t max_bytes, uint8_t **data, s
         fclose(fp);
         return TG_ERR_NOMEM;
     }
+    errno = 0;
     size_t got = fread(buf, 1, n, fp);
-    int bad = ferror(fp);
+    int bad = ferror(fp), cause = errno;
     fclose(fp);
     if (bad || got != n) {
         free(buf);
+        errno = bad ? cause : 0; /* a short read without an error: the file shrank */
         return TG_ERR_IO;
     }
     *data = buf;
@@ -100,6 +109,12 @@ tg_status tg_atomic_open(tg_atomic_file *f, const char *path)
         return TG_ERR_NOMEM;
     }
     snprintf(f->tmp_path, len, "%s.tmp.%ld", path, (long)getpid());
+    /* a folder in the way: say so (rename would fail later with EISDIR) */
+    if (tg_is_dir(path)) {
+        tg_atomic_abort(f);
+        errno = EISDIR;
+        return TG_ERR_IO;
+    }
     f->fp = fopen(f->tmp_path, "wb");
     if (!f->fp) {
         tg_status s = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_IO;
@@ -111,25 +126,32 @@ tg_status tg_atomic_open(tg_atomic_file *f, const char *path)
 
 tg_status tg_atomic_commit(tg_atomic_file *f)
 {
-    tg_status s = TG_OK;
-    if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(fileno(f->fp)) != 0) s = TG_ERR_IO;
-    if (fclose(f->fp) != 0) s = TG_ERR_IO;
+    /* errno of the first call that fails, handed back to the caller */
+    int cause = 0;
+    errno = 0;
+    if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(fileno(f->fp)) != 0) cause = errno ? errno : EIO;
+    errno = 0;
+    if (fclose(f->fp) != 0 && !cause) cause = errno ? errno : EIO;
     f->fp = NULL;
-    if (s == TG_OK && rename(f->tmp_path, f->final_path) != 0) s = TG_ERR_IO;
-    if (s != TG_OK) remove(f->tmp_path);
+    errno = 0;
+    if (!cause && rename(f->tmp_path, f->final_path) != 0) cause = errno ? errno : EIO;
+    if (cause) remove(f->tmp_path);
     free(f->tmp_path);
     free(f->final_path);
     f->tmp_path = f->final_path = NULL;
-    return s;
+    errno = cause;
+    return cause ? TG_ERR_IO : TG_OK;
 }
 
 void tg_atomic_abort(tg_atomic_file *f)
 {
+    int saved = errno; /* the caller's cause, not that of the cleanup */
     if (f->fp) fclose(f->fp);
     if (f->tmp_path) remove(f->tmp_path);
     free(f->tmp_path);
     free(f->final_path);
     memset(f, 0, sizeof *f);
+    errno = saved;
 }
 
 tg_status tg_file_write_all(const char *path, const void *data, size_t size)
@@ -137,7 +159,9 @@ tg_status tg_file_write_all(const char *path, const void *data, size_t size)
     tg_atomic_file f;
     tg_status s = tg_atomic_open(&f, path);
     if (s != TG_OK) return s;
+    errno = 0;
     if (size && fwrite(data, 1, size, f.fp) != size) {
+        if (!errno) errno = EIO;
         tg_atomic_abort(&f);
         return TG_ERR_IO;
     }

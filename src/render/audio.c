@@ -4,14 +4,18 @@
  * through the tempo map) and the synthesizer is run block by block between
  * them, so timing is sample-exact and needs no MIDI player or audio driver.
  * Follows FluidSynth's lifecycle: every new_fluid_* is checked, and objects
- * are deleted in reverse order of creation.
+ * are deleted in reverse order of creation. FluidSynth's own log lines do not
+ * reach the terminal: its errors are caught and end our message instead
+ * ("FluidSynth could not load the SoundFont x.sf2: Not a RIFF file").
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -40,7 +44,71 @@ const char *render_find_soundfont(const char *opt_path)
     return NULL;
 }
 
+tg_status render_check_soundfont(const char *opt_path, const char **found, char *err, size_t err_len)
+{
+    *found = NULL;
+#ifndef TG_HAVE_FLUIDSYNTH
+    (void)opt_path;
+    return tg_fail(err, err_len, TG_ERR_UNSUPPORTED,
+                   "built without FluidSynth: install libfluidsynth-dev and rebuild to render audio");
+#else
+    const char *sf = render_find_soundfont(opt_path);
+    if (!sf && !opt_path)
+        return tg_fail(err, err_len, TG_ERR_NOT_FOUND,
+                       "no General MIDI SoundFont found: install fluid-soundfont-gm or pass --soundfont");
+    if (!sf) {
+        tg_status st = errno == ENOENT ? TG_ERR_NOT_FOUND : TG_ERR_IO;
+        return tg_fail(err, err_len, st, "SoundFont %s: %s", opt_path, strerror(errno));
+    }
+    FILE *fp = fopen(sf, "rb");
+    if (!fp) return tg_fail(err, err_len, TG_ERR_IO, "SoundFont %s: %s", sf, strerror(errno));
+    uint8_t head[12];
+    size_t got = fread(head, 1, sizeof head, fp);
+    int cause = ferror(fp) ? errno : 0;
+    struct stat st;
+    if (!cause && fstat(fileno(fp), &st) != 0) cause = errno;
+    fclose(fp);
+    if (cause) return tg_fail(err, err_len, TG_ERR_IO, "SoundFont %s: %s", sf, strerror(cause));
+    /* an SF2 file is a RIFF form of type sfbk (FluidSynth also reads DLS) */
+    if (got < sizeof head || memcmp(head, "RIFF", 4) != 0 ||
+        (memcmp(head + 8, "sfbk", 4) != 0 && memcmp(head + 8, "DLS ", 4) != 0))
+        return tg_fail(err, err_len, TG_ERR_FORMAT, "%s is not a SoundFont (no RIFF sfbk header)", sf);
+    /* a cut file would fail in FluidSynth's loader, then in libinstpatch's,
+     * which prints its own complaint through GLib: say it first */
+    uint64_t riff = 8 + ((uint64_t)head[4] | (uint64_t)head[5] << 8 | (uint64_t)head[6] << 16 | (uint64_t)head[7] << 24);
+    if ((uint64_t)st.st_size < riff)
+        return tg_fail(err, err_len, TG_ERR_FORMAT, "SoundFont %s is cut short: %llu bytes, its header says %llu", sf,
+                       (unsigned long long)st.st_size, (unsigned long long)riff);
+    *found = sf;
+    return TG_OK;
+#endif
+}
+
 #ifdef TG_HAVE_FLUIDSYNTH
+
+/* ------------------------------------------------------------------------ */
+/* FluidSynth's log: its handlers are process-wide. During a render, errors
+ * are kept (the first one ends our message) and the rest is dropped; between
+ * renders the handlers stay set with no place to keep anything, so nothing
+ * FluidSynth says is printed. Two renders at once in one process would share
+ * the place: render from one thread at a time. */
+
+static void on_fluid_log(int level, const char *message, void *data)
+{
+    char *last = data;
+    /* the first error says most ("EOF while attempting to read"), the last only "Failed to load" */
+    if (last && !last[0] && (level == FLUID_PANIC || level == FLUID_ERR) && message)
+        snprintf(last, 256, "%s", message);
+}
+
+static void fluid_log_into(char *last /* 256 bytes, or NULL */)
+{
+    fluid_set_log_function(FLUID_PANIC, on_fluid_log, last);
+    fluid_set_log_function(FLUID_ERR, on_fluid_log, last);
+    fluid_set_log_function(FLUID_WARN, NULL, NULL);
+    fluid_set_log_function(FLUID_INFO, NULL, NULL);
+    fluid_set_log_function(FLUID_DBG, NULL, NULL);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Events. */
@@ -188,32 +256,36 @@ tg_status render_audio_wav(const tg_score *score, const char *wav_path, const tg
         return tg_fail(err, err_len, TG_ERR_RANGE, "sample rate %d Hz is outside 8000..192000", o.sample_rate_hz);
     if (!(o.gain >= 0 && o.gain <= 10) || !(o.tail_sec >= 0 && o.tail_sec <= 60))
         return tg_fail(err, err_len, TG_ERR_RANGE, "gain must be within 0..10 and the tail within 0..60 s");
-    const char *sf = render_find_soundfont(o.soundfont);
-    if (!sf)
-        return tg_fail(err, err_len, TG_ERR_NOT_FOUND,
-                    o.soundfont ? "SoundFont %s cannot be read"
-                                : "no General MIDI SoundFont found: install fluid-soundfont-gm or pass --soundfont%s",
-                    o.soundfont ? o.soundfont : "");
+    const char *sf;
+    tg_status st = render_check_soundfont(o.soundfont, &sf, err, err_len);
+    if (st != TG_OK) return st;
+    char fluid_said[256] = "";
+    fluid_log_into(fluid_said);
     fluid_settings_t *settings = make_settings(&o);
-    if (!settings) return tg_fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create its settings");
+    if (!settings) {
+        fluid_log_into(NULL);
+        return tg_fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create its settings");
+    }
     fluid_synth_t *synth = new_fluid_synth(settings);
-    tg_status st = TG_OK;
     if (!synth) st = tg_fail(err, err_len, TG_ERR_NOMEM, "FluidSynth could not create a synthesizer");
     if (st == TG_OK && fluid_synth_sfload(synth, sf, 1) == FLUID_FAILED)
-        st = tg_fail(err, err_len, TG_ERR_FORMAT, "FluidSynth could not load the SoundFont %s", sf);
+        st = tg_fail(err, err_len, TG_ERR_FORMAT, "FluidSynth could not load the SoundFont %s%s%s", sf,
+                     fluid_said[0] ? ": " : "", fluid_said);
     tg_atomic_file f;
     if (st == TG_OK) {
         st = tg_atomic_open(&f, wav_path);
-        if (st != TG_OK) tg_fail(err, err_len, st, "cannot write %s", wav_path);
+        if (st != TG_OK) tg_fail(err, err_len, st, "cannot write %s: %s", wav_path, tg_status_cause(st));
         else {
+            errno = 0;
             st = synth_to_file(synth, score, &o, f.fp);
             if (st == TG_OK) st = tg_atomic_commit(&f);
-            else tg_atomic_abort(&f);
-            if (st != TG_OK) tg_fail(err, err_len, st, "writing %s failed: %s", wav_path, tg_status_str(st));
+            else tg_atomic_abort(&f); /* keeps errno */
+            if (st != TG_OK) tg_fail(err, err_len, st, "cannot write %s: %s", wav_path, tg_status_cause(st));
         }
     }
     if (synth) delete_fluid_synth(synth);
     delete_fluid_settings(settings);
+    fluid_log_into(NULL);
     return st;
 }
 

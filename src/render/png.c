@@ -1,5 +1,6 @@
 /* png.c: PNG output shared by the piano roll and the plots: cairo writes the
  * PNG stream into a temporary file that is renamed when complete. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "core/core.h"
@@ -18,6 +19,7 @@ tg_status render_save_png(void *cairo_surface, const char *png_path, char *err, 
     tg_atomic_file f;
     tg_status st = tg_atomic_open(&f, png_path);
     if (st == TG_OK) {
+        errno = 0;
         if (cairo_surface_write_to_png_stream(cairo_surface, write_chunk, f.fp) == CAIRO_STATUS_SUCCESS)
             st = tg_atomic_commit(&f);
         else {
@@ -25,7 +27,7 @@ tg_status render_save_png(void *cairo_surface, const char *png_path, char *err, 
             st = TG_ERR_IO;
         }
     }
-    if (st != TG_OK) tg_fail(err, err_len, st, "cannot write %s: %s", png_path, tg_status_str(st));
+    if (st != TG_OK) tg_fail(err, err_len, st, "cannot write %s: %s", png_path, tg_status_cause(st));
     return st;
 }
 #endif

@@ -25,6 +25,13 @@ tg_audio_options tg_audio_options_default(void);
  * usual Debian locations that exists; NULL when none does. */
 const char *render_find_soundfont(const char *opt_path);
 
+/* The SoundFont a render would use (as render_find_soundfont), checked before
+ * any work: it exists, can be read, and starts as a SoundFont does. TG_OK
+ * with *found set, or the status and a sentence naming the file and the cause
+ * ("SoundFont x.sf2: Permission denied", "x.sf2 is not a SoundFont"); built
+ * without FluidSynth, TG_ERR_UNSUPPORTED. */
+tg_status render_check_soundfont(const char *opt_path, const char **found, char *err, size_t err_len);
+
 /* Renders every note of the score (programs on their channels, channel 10 as
  * drums, times through the tempo map) to a WAV file. err (may be NULL) gets a
  * sentence for the user on failure. */

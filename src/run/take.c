@@ -119,83 +119,140 @@ static tg_status primer_prefix(const tg_run *run, const tg_generate_options *o, 
     return TG_OK;
 }
 
-/* The most real of each sample's candidates (the lowest index on ties) goes
- * to seqs[i]; its mean p(real) to realism[i]. */
-static tg_status rerank(const tg_run *run, tok_seq *seqs, int num, int per, double *realism)
+/* The most real of sample i's candidates (the lowest index on ties) goes to
+ * seqs[i]; returns its mean p(real) in *realism. */
+static tg_status rerank_one(const tg_run *run, tok_seq *seqs, int i, int per, double *realism)
 {
-    for (int i = 0; i < num; i++) {
-        int best = -1;
-        double best_p = -1;
-        for (int c = 0; c < per; c++) {
-            const int j = i * per + c;
-            run_realism res;
-            tg_status st = run_realism_of(run, seqs[j].ids, seqs[j].n, &res);
-            if (st == TG_ERR_NOMEM) return st;
-            if (st == TG_OK && res.windows > 0 && res.mean > best_p) best_p = res.mean, best = j;
-        }
-        if (best < 0) best = i * per;
-        tok_seq t = seqs[i];
-        seqs[i] = seqs[best];
-        seqs[best] = t;
-        realism[i] = best_p;
+    int best = -1;
+    double best_p = -1;
+    for (int c = 0; c < per; c++) {
+        const int j = i * per + c;
+        run_realism res;
+        tg_status st = run_realism_of(run, seqs[j].ids, seqs[j].n, &res);
+        if (st == TG_ERR_NOMEM) return st;
+        if (st == TG_OK && res.windows > 0 && res.mean > best_p) best_p = res.mean, best = j;
     }
+    if (best < 0) best = i * per;
+    tok_seq t = seqs[i];
+    seqs[i] = seqs[best];
+    seqs[best] = t;
+    *realism = best_p;
     return TG_OK;
+}
+
+/* What the generation loop's batch hook needs to hand takes over as soon as
+ * all candidates of a sample are drawn. */
+typedef struct {
+    const tg_run *run;
+    const tg_generate_options *o;
+    tok_seq *seqs;          /* num * rerank candidates, filled batch by batch */
+    const sample_primer *pr;
+    tg_take *takes;         /* the caller's array, or NULL with on_take */
+    int emitted;            /* takes handed over */
+    tg_status st;           /* the first failure of a hook's own work */
+    char *err;
+    size_t err_len;
+} emitter;
+
+static tg_status emit_take(emitter *e, int i)
+{
+    const tg_generate_options *o = e->o;
+    double realism = -1;
+    tg_status st = TG_OK;
+    if (o->rerank > 1 && (st = rerank_one(e->run, e->seqs, i, o->rerank, &realism)) != TG_OK)
+        return tg_fail(e->err, e->err_len, st, "out of memory");
+    tg_take take;
+    char warn[256];
+    st = run_take_from_tokens(e->run, &e->seqs[i], o->primer, e->pr, !o->grammar, &take, warn, sizeof warn);
+    if (st != TG_OK) {
+        tg_take_free(&take);
+        return tg_fail(e->err, e->err_len, st, "sample %d: %s", i, tg_status_str(st));
+    }
+    take.realism = realism;
+    if (warn[0] && o->logger.fn) {
+        char line[300];
+        snprintf(line, sizeof line, "sample %d: %s", i, warn);
+        o->logger.fn(o->logger.user, TG_LOG_WARN, line);
+    }
+    e->emitted++;
+    if (!o->on_take) {
+        e->takes[i] = take;
+        return TG_OK;
+    }
+    return o->on_take(o->user, i, &take) ? TG_ERR_INTERRUPTED : TG_OK;
+}
+
+/* sample_gen_options.on_batch: the samples whose candidates are all drawn
+ * become takes; then the caller's progress hook. */
+static int on_batch(void *user, int done, int num, double tok_per_s)
+{
+    emitter *e = user;
+    const int per = e->o->rerank;
+    while (e->st == TG_OK && e->emitted < e->o->num && (e->emitted + 1) * per <= done)
+        e->st = emit_take(e, e->emitted);
+    if (e->st != TG_OK) return 1;
+    if (e->o->on_batch && e->o->on_batch(e->o->user, done / per, num / per, tok_per_s)) {
+        e->st = TG_ERR_INTERRUPTED;
+        return 1;
+    }
+    return 0;
+}
+
+static void copy_stats(tg_generate_stats *out, const sample_gen_stats *gs, int takes)
+{
+    out->new_tokens = gs->new_tokens;
+    out->seconds = gs->seconds;
+    out->tok_per_s = gs->tok_per_s;
+    out->slides = gs->slides;
+    out->ended_by_eos = gs->ended_by_eos;
+    out->hit_length = gs->hit_length;
+    out->hit_bars = gs->hit_bars;
+    out->takes = takes;
 }
 
 tg_status tg_run_generate(tg_run *run, const tg_generate_options *o, tg_take *takes,
                           tg_generate_stats *stats, char *err, size_t err_len)
 {
-    tg_generate_stats dummy = {0};
+    tg_generate_stats dummy;
     if (!stats) stats = &dummy;
+    memset(stats, 0, sizeof *stats);
     sample_gen_options go;
     sample_primer pr;
     memset(&pr, 0, sizeof pr);
-    memset(takes, 0, (size_t)(o->num > 0 ? o->num : 0) * sizeof *takes);
+    if (takes) memset(takes, 0, (size_t)(o->num > 0 ? o->num : 0) * sizeof *takes);
     tg_status st = loop_options(run, o, &go, err, err_len);
+    if (st == TG_OK && !takes && !o->on_take)
+        st = tg_fail(err, err_len, TG_ERR_ARG, "give an array for the takes or an on_take hook");
     if (st == TG_OK && o->rerank > 1 && !run->disc) st = run_load_disc(run, 16, err, err_len);
     if (st == TG_OK && o->primer) st = primer_prefix(run, o, &pr, &go, err, err_len);
     if (st != TG_OK) {
         sample_primer_free(&pr);
         return st;
     }
-    go.on_batch = stats->on_batch;
-    go.user = stats->user;
     stats->primer_bars = o->primer ? pr.bars : 0;
     stats->primer_tokens = o->primer ? pr.tokens.n - 1 : 0;
     stats->primer_sec = o->primer ? pr.end_sec : 0;
 
     tok_seq *seqs = calloc((size_t)go.num, sizeof *seqs);
-    double *realism = malloc((size_t)o->num * sizeof *realism);
+    emitter e = {run, o, seqs, &pr, takes, 0, TG_OK, err, err_len};
+    go.on_batch = on_batch;
+    go.user = &e;
     sample_gen_stats gs;
     memset(&gs, 0, sizeof gs);
-    if (!seqs || !realism) st = tg_fail(err, err_len, TG_ERR_NOMEM, "out of memory");
-    if (st == TG_OK) st = sample_generate(run->gen, run->tok, &go, seqs, &gs, err, err_len);
-    if (st == TG_OK && o->rerank > 1 && (st = rerank(run, seqs, o->num, o->rerank, realism)) != TG_OK)
-        tg_fail(err, err_len, st, "out of memory");
-    for (int i = 0; i < o->num && st == TG_OK; i++) {
-        char warn[256];
-        st = run_take_from_tokens(run, &seqs[i], o->primer, &pr, !o->grammar, &takes[i], warn, sizeof warn);
-        if (st != TG_OK) tg_fail(err, err_len, st, "sample %d: %s", i, tg_status_str(st));
-        if (warn[0] && o->logger.fn) {
-            char line[300];
-            snprintf(line, sizeof line, "sample %d: %s", i, warn);
-            o->logger.fn(o->logger.user, TG_LOG_WARN, line);
-        }
-        takes[i].realism = o->rerank > 1 ? realism[i] : -1;
+    if (!seqs) st = tg_fail(err, err_len, TG_ERR_NOMEM, "out of memory");
+    if (st == TG_OK) {
+        char gerr[512];
+        st = sample_generate(run->gen, run->tok, &go, seqs, &gs, gerr, sizeof gerr);
+        if (st == TG_ERR_INTERRUPTED && e.st != TG_OK) st = e.st; /* err says why */
+        else if (st == TG_ERR_INTERRUPTED) tg_fail(err, err_len, st, "generation stopped by the caller");
+        else if (st != TG_OK) tg_fail(err, err_len, st, "%s", gerr);
     }
-    stats->new_tokens = gs.new_tokens;
-    stats->seconds = gs.seconds;
-    stats->tok_per_s = gs.tok_per_s;
-    stats->slides = gs.slides;
-    stats->ended_by_eos = gs.ended_by_eos;
-    stats->hit_length = gs.hit_length;
-    stats->hit_bars = gs.hit_bars;
+    copy_stats(stats, &gs, e.emitted);
     if (seqs)
-        for (int i = 0; i < go.num; i++) tok_seq_free(&seqs[i]);
+        for (int i = 0; i < go.num; i++) tok_seq_free(&seqs[i]); /* zeroed where already freed */
     free(seqs);
-    free(realism);
     sample_primer_free(&pr);
-    if (st != TG_OK)
+    if (st != TG_OK && st != TG_ERR_INTERRUPTED && takes)
         for (int i = 0; i < o->num; i++) tg_take_free(&takes[i]);
     return st;
 }

@@ -205,7 +205,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     gen_policy pol = {rows, opt, stats, &g0, bar_id, TG_OK};
     const sample_loop lp = {opt->params, gen_allowed, gen_rng, gen_took, &pol, true, keep};
 
-    double t0 = tg_now_sec();
+    double t0 = tg_now_sec(), cb_sec = 0;
     for (int first = 0; st == TG_OK && first < opt->num; first += BM) {
         const int B = opt->num - first < BM ? opt->num - first : BM;
         for (int b = 0; b < B; b++) {
@@ -230,11 +230,14 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
             }
         }
         if (st == TG_OK && opt->on_batch) {
-            double el = tg_now_sec() - t0;
-            opt->on_batch(opt->user, first + B, opt->num, el > 0 ? stats->new_tokens / el : 0.0);
+            /* the caller's time (writing files, say) is not decoding's */
+            const double t_cb = tg_now_sec(), el = t_cb - t0 - cb_sec;
+            if (opt->on_batch(opt->user, first + B, opt->num, el > 0 ? stats->new_tokens / el : 0.0))
+                st = TG_ERR_INTERRUPTED;
+            cb_sec += tg_now_sec() - t_cb;
         }
     }
-    stats->seconds = tg_now_sec() - t0;
+    stats->seconds = tg_now_sec() - t0 - cb_sec;
     stats->tok_per_s = stats->seconds > 0 ? stats->new_tokens / stats->seconds : 0.0;
     if (rows)
         for (int b = 0; b < BM; b++) tok_seq_free(&rows[b].seq);

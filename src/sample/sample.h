@@ -136,8 +136,10 @@ typedef struct {
     uint64_t seed;        /* sample i draws from its own stream, seeded from (seed, i) */
     const uint16_t *prefix; /* tokens fed first (BOS and the primer); NULL: BOS alone */
     size_t prefix_len;
-    /* called after each batch; may be NULL */
-    void (*on_batch)(void *user, int done, int num, double tok_per_s);
+    /* called after each batch, when out[0..done-1] are complete; may be NULL.
+     * Nonzero stops generation: sample_generate then returns
+     * TG_ERR_INTERRUPTED (and frees out, as on any failure). */
+    int (*on_batch)(void *user, int done, int num, double tok_per_s);
     void *user;
 } sample_gen_options;
 

@@ -178,7 +178,7 @@ static tg_status save_checkpoint(run_state *r, char *err, size_t err_len)
         s = model_save(r->model, ckpt_file(&w, "model.safetensors"), r->corpus->config, r->step, r->opt->seed,
                        mextra, 1);
     s = ckpt_end(&w, s);
-    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->opt->run_dir, tg_status_str(s));
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->opt->run_dir, tg_status_cause(s));
     return TG_OK;
 }
 
@@ -287,7 +287,7 @@ tg_status train_open_corpus(const char *path, int batch, int ranks, data_corpus 
                        ranks);
     data_error derr = {{0}};
     tg_status s = data_corpus_open(path, corpus, &derr);
-    if (s != TG_OK) return tg_fail(err, err_len, s, "%s: %s", path, derr.what);
+    if (s != TG_OK) return tg_fail(err, err_len, s, "%s", derr.what); /* it names the file */
     if ((*corpus)->split_count[DATA_TRAIN] == 0)
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: the corpus has no training piece", path);
     return TG_OK;
