@@ -424,9 +424,49 @@ def truncated():
 
 @fixture
 def bad_status():
-    """A system message (F4) where an event should be: the track is damaged there."""
+    """An undefined system message (F4) where an event should be: skipped."""
     return smf(0, 96, mtrk(on(0, 0, 60, 100), off(96, 0, 60), ev(0, 0xF4), on(0, 0, 62, 100),
                            eot()))
+
+
+def eight_notes(strays):
+    """Eight notes of channel 0 (each status byte written out), with the
+    events of strays[i] (raw, after their delta times) before note i."""
+    events = []
+    for i in range(8):
+        events += strays[i] if i < len(strays) else []
+        events += [on(0, 0, 60 + i, 100), off(48, 0, 60 + i)]
+    return smf(0, 96, mtrk(*events, eot()))
+
+
+@fixture
+def system_realtime():
+    """Real-time bytes (F8, FA, FB, FC, FE) as events between notes: each skipped,
+    its delta time kept."""
+    return eight_notes([[], [ev(10, 0xF8)], [ev(0, 0xFA), ev(5, 0xFB)], [ev(0, 0xFC)],
+                        [ev(7, 0xFE)], [ev(0, 0xF8), ev(0, 0xF8)]])
+
+
+@fixture
+def system_common():
+    """System common messages between notes with their MIDI 1.0 data bytes: F1 and
+    F3 one, F2 two, F6 none; each skipped with its data."""
+    return eight_notes([[], [ev(3, 0xF1, 0x21)], [ev(0, 0xF2, 0x10, 0x02)], [],
+                        [ev(0, 0xF3, 0x05)], [ev(9, 0xF6)]])
+
+
+@fixture
+def system_undefined():
+    """The undefined system bytes F4, F5, F9 and FD between notes: each skipped."""
+    return eight_notes([[], [ev(0, 0xF4)], [ev(2, 0xF5)], [], [ev(0, 0xF9)], [], [ev(0, 0xFD)]])
+
+
+@fixture
+def system_running():
+    """Running status across a clock byte (F8), and a clock byte inside a note-on
+    (between its key and velocity): the notes go on."""
+    return smf(0, 96, mtrk(on(0, 0, 60, 100), ev(48, 60, 0), ev(0, 0xF8), ev(0, 62, 100),
+                           ev(48, 62, 0), ev(0, 0x90, 64, 0xF8, 100), ev(48, 64, 0), eot()))
 
 
 # --------------------------------------------------------------------------
