@@ -204,6 +204,13 @@ static const fixture_case cases[] = {
     {"system_running.mid", TG_OK, 0, NULL, {.chunks = 1, .warnings = 1, .system = 2},
      "track 0: skipped 2 stray system messages (the first, 0xF8, at byte 30)",
      NOTES({0, 0, 60, 0, 48, 100}, {0, 0, 62, 48, 96, 100}, {0, 0, 64, 96, 144, 100})},
+    /* files `data build` skips (src/data/check.c) */
+    {"drums_only.mid", TG_OK, 0, NULL, {.chunks = 1}, NULL,
+     NOTES({0, 9, 36, 0, 24, 100}, {0, 9, 38, 48, 72, 100})},
+    {"long_silence.mid", TG_OK, 0, NULL, {.chunks = 1}, NULL,
+     NOTES({0, 0, 60, 0, 96, 100}, {0, 0, 62, 192000096, 192000192, 100})},
+    {"no_notes_damaged.mid", TG_OK, 0, NULL, {.chunks = 1, .damaged = 1, .missing_eot = 1, .warnings = 2},
+     "track 0: a data byte 0x3C where a status byte should be at byte 23 (no running status)", NONE},
     /* found by fuzzing */
     {"fuzz_smpte128.mid", TG_OK, 0, NULL, {.chunks = 2, .bad_len = 1, .warnings = 1},
      "the length field says 1000 bytes but 32 remain",

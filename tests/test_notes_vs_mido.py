@@ -51,6 +51,8 @@ POLICY = {
     "meta_bad.mid": ("mido fails on a 2-byte tempo; tunegan skips bad meta events", 0, 1,
                      "skipped a tempo event at byte 22"),
     "mthd_short.mid": ("both refuse", 1, 0, "the MThd header ends at byte 10"),
+    "no_notes_damaged.mid": ("mido refuses a data byte with no running status; tunegan skips the "
+                             "rest of the track", 0, 0, "no running status"),
     "only_mthd.mid": ("mido fails looking for the announced track; tunegan reads an empty "
                       "song", 0, 0, "announces 1 track but 0"),
     "random_bytes.mid": ("both refuse", 1, 0, "no MThd header at byte 0"),

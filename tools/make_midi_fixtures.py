@@ -470,6 +470,31 @@ def system_running():
 
 
 # --------------------------------------------------------------------------
+# Files readable as MIDI that `data build` skips (src/data/check.c says why).
+
+@fixture
+def drums_only():
+    """Notes on channel 10 (index 9) only, which the grid and perf tokenizers leave out."""
+    return smf(0, 96, mtrk(on(0, 9, 36, 100), off(24, 9, 36), on(24, 9, 38, 100), off(24, 9, 38),
+                           eot()))
+
+
+@fixture
+def long_silence():
+    """Two notes 10^6 seconds apart (120 bpm, 96 ticks per quarter): a silence no piece holds."""
+    gap = 10**6 * 2 * 96
+    return smf(0, 96, mtrk(on(0, 0, 60, 100), off(96, 0, 60), on(gap, 0, 62, 100), off(96, 0, 62),
+                           eot()))
+
+
+@fixture
+def no_notes_damaged():
+    """A track whose first event is a data byte with no running status: no note is read."""
+    return smf(0, 96, mtrk(ev(0, 60, 100), off(96, 0, 60), on(0, 0, 62, 100), off(96, 0, 62),
+                           eot()))
+
+
+# --------------------------------------------------------------------------
 # Inputs found by fuzzing (fuzz/fuzz_midi.c) that once failed, kept as they were.
 
 @fixture
