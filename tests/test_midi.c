@@ -208,7 +208,7 @@ static const fixture_case cases[] = {
     {"drums_only.mid", TG_OK, 0, NULL, {.chunks = 1}, NULL,
      NOTES({0, 9, 36, 0, 24, 100}, {0, 9, 38, 48, 72, 100})},
     {"long_silence.mid", TG_OK, 0, NULL, {.chunks = 1}, NULL,
-     NOTES({0, 0, 60, 0, 96, 100}, {0, 0, 62, 192000096, 192000192, 100})},
+     NOTES({0, 0, 60, 0, 96, 100}, {0, 0, 62, 192096, 192192, 100})},
     {"no_notes_damaged.mid", TG_OK, 0, NULL, {.chunks = 1, .damaged = 1, .missing_eot = 1, .warnings = 2},
      "track 0: a data byte 0x3C where a status byte should be at byte 23 (no running status)", NONE},
     /* found by fuzzing */

@@ -481,8 +481,8 @@ def drums_only():
 
 @fixture
 def long_silence():
-    """Two notes 10^6 seconds apart (120 bpm, 96 ticks per quarter): a silence no piece holds."""
-    gap = 10**6 * 2 * 96
+    """Two notes 1000 seconds apart (120 bpm, 96 ticks per quarter): a silence no piece holds."""
+    gap = 1000 * 2 * 96
     return smf(0, 96, mtrk(on(0, 0, 60, 100), off(96, 0, 60), on(gap, 0, 62, 100), off(96, 0, 62),
                            eot()))
 
