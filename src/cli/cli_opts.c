@@ -113,9 +113,8 @@ static int set_value(const cli_command_info *info, const cli_opt *o, const char 
             return 1;
         }
         if (!in_range(o, (double)v)) goto range;
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        if (strcmp(o->name, "threads") == 0 && cores > 0 && v > cores) {
-            /* more threads than cores only makes them wait for each other */
+        long cores = strcmp(o->name, "threads") == 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 0;
+        if (cores > 0 && v > cores) { /* more threads than cores only wait for each other */
             cli_warn("%s: --threads %ld is more than the %ld cores here: using %ld", info->name, v, cores, cores);
             v = cores;
         }

@@ -33,13 +33,13 @@
  *     some files hold them, recorded along with the notes. Each is read as
  *     an event of its own (after its delta time) and skipped: real-time ones
  *     (F8-FE) are one byte; of the system common ones, F1 and F3 take one
- *     data byte and F2 two, as the MIDI 1.0 spec says (so does mido), the
- *     undefined F4, F5 and F6 none; a data byte the message should have is
- *     only taken when it is a data byte (< 0x80). A real-time byte inside a
- *     channel message is skipped too (the wire allows it anywhere). Running
- *     status is kept across them (real-time bytes never touch it; treating
- *     common ones the same spares the notes that follow). One warning per
- *     track counts them and names the first.
+ *     data byte and F2 two, as the MIDI 1.0 spec says (so does mido), F4
+ *     and F5 (undefined) and F6 (tune request) none; a data byte the
+ *     message should have is only taken when it is a data byte (< 0x80). A
+ *     real-time byte inside a channel message is skipped too (the wire
+ *     allows it anywhere). Running status is kept across them (real-time
+ *     bytes never touch it; treating common ones the same spares the notes
+ *     that follow). One warning per track counts them and names the first.
  *   - An undecodable event (a variable-length number over 4 bytes, a status
  *     byte other than a real-time one inside a channel message, a data byte
  *     with no running status) ends the track there with a warning naming the
