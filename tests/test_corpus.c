@@ -660,6 +660,13 @@ static void test_check(void)
     CHECK_OK(data_check_score(s, &c));
     CHECK_NEAR(c.longest_silence_sec, 61.0, 1e-9);
     CHECK(!data_check_why(&c, why, sizeof why));
+    /* one note held past an hour: no silence, but too long */
+    tg_note drone = {0, 3601 * 192, 40, 100, 0};
+    CHECK_OK(tg_score_add_note(s, melody, drone));
+    CHECK_OK(data_check_score(s, &c));
+    CHECK_NEAR(c.longest_silence_sec, 0.0, 1e-9);
+    CHECK(!data_check_why(&c, why, sizeof why));
+    CHECK_STR(why, "it lasts 3601 s: over the 3600 s a piece may last (a long note or a wrong tempo?)");
     tg_score_free(s);
 }
 
