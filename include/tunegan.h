@@ -187,6 +187,7 @@ typedef struct {
     size_t trailing_bytes;        /* bytes that form no chunk (after the last chunk or between chunks) */
     size_t truncated_events;      /* events cut off by the end of the data or of their chunk */
     size_t damaged_tracks;        /* tracks cut short by an undecodable event (rest skipped) */
+    size_t system_messages;       /* stray system messages (F1-F6, F8-FE) skipped inside tracks */
     size_t zero_length_notes;     /* notes whose on and off share a tick (lengthened to 1 tick) */
     size_t track_chunks;          /* MTrk chunks read (not a damage count: for `tunegan notes`) */
     size_t warnings;              /* total warnings (the logger receives the first 100) */

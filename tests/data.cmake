@@ -4,3 +4,6 @@ if("midi" IN_LIST TG_SUBSYSTEMS)
   tg_test(corpus unit)
 endif()
 tg_script_test(cli_data cli sh ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_data.sh)
+# Input that once passed as good or leaked: tokenize's error path, detokenize
+# of incomplete sequences, what data build skips and why (cli).
+tg_script_test(cli_data_input cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_data_input.sh)

@@ -615,6 +615,61 @@ static void test_stats(void)
     data_corpus_close(c);
 }
 
+/* data_check_score and the limits of check.c on scores built in memory
+ * (120 bpm, 96 ticks per quarter: 192 ticks a second). */
+static void test_check(void)
+{
+    tg_score *s = NULL;
+    CHECK_OK(tg_score_create(96, &s));
+    if (!s) return;
+    size_t melody, drums;
+    CHECK_OK(tg_score_add_track(s, "melody", 0, 0, -1, &melody));
+    CHECK_OK(tg_score_add_track(s, "drums", 9, 0, -1, &drums));
+    data_check c;
+    char why[400] = "";
+    CHECK_OK(data_check_score(s, &c));
+    CHECK(!data_check_why(&c, why, sizeof why));
+    CHECK_STR(why, "no notes");
+    /* a note at 70 s after a drum note: the drums end the silence at 1 s */
+    tg_note drum = {0, 192, 36, 100, 9}, late = {70 * 192, 71 * 192, 60, 100, 0};
+    CHECK_OK(tg_score_add_note(s, drums, drum));
+    CHECK_OK(tg_score_add_note(s, melody, late));
+    CHECK_OK(data_check_score(s, &c));
+    CHECK_INT(c.notes, 2);
+    CHECK_INT(c.drum_notes, 1);
+    CHECK_NEAR(c.longest_silence_sec, 69.0, 1e-9);
+    CHECK_NEAR(c.silence_from_sec, 1.0, 1e-9);
+    CHECK_NEAR(c.end_sec, 71.0, 1e-9);
+    CHECK(!data_check_why(&c, why, sizeof why));
+    if (!strstr(why, "a silence of 69 s (from 1.0 s to 70.0 s)")) TEST_FAIL_("why: %s", why);
+    /* a long note across the gap: no silence left, 71 s is within an hour */
+    tg_note held = {100, 60 * 192, 48, 100, 0};
+    CHECK_OK(tg_score_add_note(s, melody, held));
+    CHECK_OK(data_check_score(s, &c));
+    CHECK_NEAR(c.longest_silence_sec, 10.0, 1e-9);
+    CHECK(data_check_why(&c, why, sizeof why));
+    CHECK(data_check_tokens(&c, 5, "grid", why, sizeof why));
+    CHECK(!data_check_tokens(&c, 2, "grid", why, sizeof why));
+    CHECK_STR(why, "the grid tokenizer keeps none of its 3 notes");
+    /* the silence before the first note counts */
+    tg_score_free(s);
+    CHECK_OK(tg_score_create(96, &s));
+    CHECK_OK(tg_score_add_track(s, "late", 0, 0, -1, &melody));
+    late.start_ticks = 61 * 192;
+    CHECK_OK(tg_score_add_note(s, melody, late));
+    CHECK_OK(data_check_score(s, &c));
+    CHECK_NEAR(c.longest_silence_sec, 61.0, 1e-9);
+    CHECK(!data_check_why(&c, why, sizeof why));
+    /* one note held past an hour: no silence, but too long */
+    tg_note drone = {0, 3601 * 192, 40, 100, 0};
+    CHECK_OK(tg_score_add_note(s, melody, drone));
+    CHECK_OK(data_check_score(s, &c));
+    CHECK_NEAR(c.longest_silence_sec, 0.0, 1e-9);
+    CHECK(!data_check_why(&c, why, sizeof why));
+    CHECK_STR(why, "it lasts 3601 s: over the 3600 s a piece may last (a long note or a wrong tempo?)");
+    tg_score_free(s);
+}
+
 int main(void)
 {
     make_folder();
@@ -626,6 +681,7 @@ int main(void)
     test_damaged();
     test_batches();
     test_stats();
+    test_check();
     remove_folder();
     return test_finish("test_corpus");
 }

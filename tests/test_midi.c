@@ -74,7 +74,7 @@ typedef struct {
 
 typedef struct {
     size_t closed, orphans, unknown, missing_eot, bad_len, mismatch, trailing, truncated, damaged,
-        zero, chunks, warnings;
+        zero, chunks, warnings, system;
 } xreport;
 
 typedef struct {
@@ -182,9 +182,35 @@ static const fixture_case cases[] = {
       .warnings = 4},
      "track 0 ends inside an event at byte 34",
      NOTES({0, 0, 60, 0, 96, 100}, {0, 0, 62, 96, 97, 100})},
-    {"bad_status.mid", TG_OK, 0, NULL, {.chunks = 1, .damaged = 1, .missing_eot = 1, .warnings = 2},
-     "a system message 0xF4, not allowed in a MIDI file, at byte 31",
-     NOTES({0, 0, 60, 0, 96, 100})},
+    {"bad_status.mid", TG_OK, 0, NULL, {.chunks = 1, .closed = 1, .zero = 1, .warnings = 2, .system = 1},
+     "track 0: skipped 1 stray system message (the first, 0xF4, at byte 31)",
+     NOTES({0, 0, 60, 0, 96, 100}, {0, 0, 62, 96, 97, 100})},
+    /* stray system messages: skipped with their MIDI 1.0 data bytes, running status kept */
+    {"system_realtime.mid", TG_OK, 0, NULL, {.chunks = 1, .warnings = 1, .system = 7},
+     "track 0: skipped 7 stray system messages (the first, 0xF8, at byte 31)",
+     NOTES({0, 0, 60, 0, 48, 100}, {0, 0, 61, 58, 106, 100}, {0, 0, 62, 111, 159, 100},
+           {0, 0, 63, 159, 207, 100}, {0, 0, 64, 214, 262, 100}, {0, 0, 65, 262, 310, 100},
+           {0, 0, 66, 310, 358, 100}, {0, 0, 67, 358, 406, 100})},
+    {"system_common.mid", TG_OK, 0, NULL, {.chunks = 1, .warnings = 1, .system = 4},
+     "track 0: skipped 4 stray system messages (the first, 0xF1, at byte 31)",
+     NOTES({0, 0, 60, 0, 48, 100}, {0, 0, 61, 51, 99, 100}, {0, 0, 62, 99, 147, 100},
+           {0, 0, 63, 147, 195, 100}, {0, 0, 64, 195, 243, 100}, {0, 0, 65, 252, 300, 100},
+           {0, 0, 66, 300, 348, 100}, {0, 0, 67, 348, 396, 100})},
+    {"system_undefined.mid", TG_OK, 0, NULL, {.chunks = 1, .warnings = 1, .system = 4},
+     "track 0: skipped 4 stray system messages (the first, 0xF4, at byte 31)",
+     NOTES({0, 0, 60, 0, 48, 100}, {0, 0, 61, 48, 96, 100}, {0, 0, 62, 98, 146, 100},
+           {0, 0, 63, 146, 194, 100}, {0, 0, 64, 194, 242, 100}, {0, 0, 65, 242, 290, 100},
+           {0, 0, 66, 290, 338, 100}, {0, 0, 67, 338, 386, 100})},
+    {"system_running.mid", TG_OK, 0, NULL, {.chunks = 1, .warnings = 1, .system = 2},
+     "track 0: skipped 2 stray system messages (the first, 0xF8, at byte 30)",
+     NOTES({0, 0, 60, 0, 48, 100}, {0, 0, 62, 48, 96, 100}, {0, 0, 64, 96, 144, 100})},
+    /* files `data build` skips (src/data/check.c) */
+    {"drums_only.mid", TG_OK, 0, NULL, {.chunks = 1}, NULL,
+     NOTES({0, 9, 36, 0, 24, 100}, {0, 9, 38, 48, 72, 100})},
+    {"long_silence.mid", TG_OK, 0, NULL, {.chunks = 1}, NULL,
+     NOTES({0, 0, 60, 0, 96, 100}, {0, 0, 62, 192096, 192192, 100})},
+    {"no_notes_damaged.mid", TG_OK, 0, NULL, {.chunks = 1, .damaged = 1, .missing_eot = 1, .warnings = 2},
+     "track 0: a data byte 0x3C where a status byte should be at byte 23 (no running status)", NONE},
     /* found by fuzzing */
     {"fuzz_smpte128.mid", TG_OK, 0, NULL, {.chunks = 2, .bad_len = 1, .warnings = 1},
      "the length field says 1000 bytes but 32 remain",
@@ -252,16 +278,16 @@ static void check_case(const fixture_case *c)
         rep.bad_track_lengths != x->bad_len || rep.track_count_mismatch != x->mismatch ||
         rep.trailing_bytes != x->trailing || rep.truncated_events != x->truncated ||
         rep.damaged_tracks != x->damaged || rep.zero_length_notes != x->zero ||
-        rep.track_chunks != x->chunks || rep.warnings != x->warnings)
+        rep.track_chunks != x->chunks || rep.warnings != x->warnings || rep.system_messages != x->system)
         TEST_FAIL_("%s: report closed %zu orphans %zu unknown %zu missing_eot %zu bad_len %zu "
                    "mismatch %zu trailing %zu truncated %zu damaged %zu zero %zu chunks %zu "
-                   "warnings %zu; want %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n%s",
+                   "warnings %zu system %zu; want %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu\n%s",
                    c->name, rep.notes_closed_at_end, rep.orphan_note_offs, rep.unknown_chunks,
                    rep.missing_end_of_track, rep.bad_track_lengths, rep.track_count_mismatch,
                    rep.trailing_bytes, rep.truncated_events, rep.damaged_tracks,
-                   rep.zero_length_notes, rep.track_chunks, rep.warnings, x->closed, x->orphans,
-                   x->unknown, x->missing_eot, x->bad_len, x->mismatch, x->trailing, x->truncated,
-                   x->damaged, x->zero, x->chunks, x->warnings, logs.all);
+                   rep.zero_length_notes, rep.track_chunks, rep.warnings, rep.system_messages, x->closed,
+                   x->orphans, x->unknown, x->missing_eot, x->bad_len, x->mismatch, x->trailing,
+                   x->truncated, x->damaged, x->zero, x->chunks, x->warnings, x->system, logs.all);
     test_checks_++;
     CHECK_INT(logs.count, rep.warnings);
     if (c->warning && !strstr(logs.all, c->warning))

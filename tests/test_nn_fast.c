@@ -50,6 +50,7 @@ static void test_expf(void)
     printf("  nn_expf_fast: worst relative error %.2e (at x = %g)\n", worst, worst_x);
     CHECK(worst <= 2e-7);
     CHECK(nn_expf_fast(0.0f) == 1.0f);
+    CHECK(isnan(nn_expf_fast(NAN))); /* and no undefined shift (UBSan) */
     /* clamped, never inf or 0 */
     CHECK(isfinite(nn_expf_fast(1000.0f)) && nn_expf_fast(1000.0f) > 2e38f);
     CHECK(nn_expf_fast(-1000.0f) > 0.0f && nn_expf_fast(-1000.0f) < 2e-38f);

@@ -26,8 +26,8 @@ mido_notes = None  # imported in main(): needs python3-mido
 # fixture: (why the readers differ, tunegan's exit status, its number of notes,
 #           a piece of its stderr)
 POLICY = {
-    "bad_status.mid": ("mido refuses the F4 system message; tunegan skips the rest of the "
-                       "track", 0, 1, "a system message 0xF4"),
+    "bad_status.mid": ("mido refuses the undefined F4 system message; tunegan skips it", 0, 2,
+                       "skipped 1 stray system message (the first, 0xF4, at byte 31)"),
     "count_high.mid": ("mido reads as many tracks as MThd announces and fails; tunegan reads "
                        "the chunks present", 0, 2, "MThd announces 3 tracks"),
     "count_low.mid": ("mido reads as many tracks as MThd announces (1); tunegan reads both "
@@ -51,6 +51,8 @@ POLICY = {
     "meta_bad.mid": ("mido fails on a 2-byte tempo; tunegan skips bad meta events", 0, 1,
                      "skipped a tempo event at byte 22"),
     "mthd_short.mid": ("both refuse", 1, 0, "the MThd header ends at byte 10"),
+    "no_notes_damaged.mid": ("mido refuses a data byte with no running status; tunegan skips the "
+                             "rest of the track", 0, 0, "no running status"),
     "only_mthd.mid": ("mido fails looking for the announced track; tunegan reads an empty "
                       "song", 0, 0, "announces 1 track but 0"),
     "random_bytes.mid": ("both refuse", 1, 0, "no MThd header at byte 0"),
@@ -59,6 +61,11 @@ POLICY = {
                                 0, 1, "no running status"),
     "running_status_sysex.mid": ("mido takes sysex as the running status; tunegan keeps the "
                                  "channel status", 0, 2, "a data byte follows a meta or sysex"),
+    "system_running.mid": ("mido takes a clock byte (F8) as the running status and fails on "
+                           "the data byte after it; tunegan keeps the note status", 0, 3,
+                           "skipped 2 stray system messages (the first, 0xF8, at byte 30)"),
+    "system_undefined.mid": ("mido refuses the undefined F4, F5, F9 and FD; tunegan skips them",
+                             0, 8, "skipped 4 stray system messages (the first, 0xF4"),
     "sysex_escape.mid": ("mido refuses non-sysex bytes in an F7 escape; tunegan skips them",
                          0, 1, ""),
     "truncated.mid": ("mido fails at the end of the data; tunegan drops the cut event",

@@ -424,8 +424,73 @@ def truncated():
 
 @fixture
 def bad_status():
-    """A system message (F4) where an event should be: the track is damaged there."""
+    """An undefined system message (F4) where an event should be: skipped."""
     return smf(0, 96, mtrk(on(0, 0, 60, 100), off(96, 0, 60), ev(0, 0xF4), on(0, 0, 62, 100),
+                           eot()))
+
+
+def eight_notes(strays):
+    """Eight notes of channel 0 (each status byte written out), with the
+    events of strays[i] (raw, after their delta times) before note i."""
+    events = []
+    for i in range(8):
+        events += strays[i] if i < len(strays) else []
+        events += [on(0, 0, 60 + i, 100), off(48, 0, 60 + i)]
+    return smf(0, 96, mtrk(*events, eot()))
+
+
+@fixture
+def system_realtime():
+    """Real-time bytes (F8, FA, FB, FC, FE) as events between notes: each skipped,
+    its delta time kept."""
+    return eight_notes([[], [ev(10, 0xF8)], [ev(0, 0xFA), ev(5, 0xFB)], [ev(0, 0xFC)],
+                        [ev(7, 0xFE)], [ev(0, 0xF8), ev(0, 0xF8)]])
+
+
+@fixture
+def system_common():
+    """System common messages between notes with their MIDI 1.0 data bytes: F1 and
+    F3 one, F2 two, F6 none; each skipped with its data."""
+    return eight_notes([[], [ev(3, 0xF1, 0x21)], [ev(0, 0xF2, 0x10, 0x02)], [],
+                        [ev(0, 0xF3, 0x05)], [ev(9, 0xF6)]])
+
+
+@fixture
+def system_undefined():
+    """The undefined system bytes F4, F5, F9 and FD between notes: each skipped."""
+    return eight_notes([[], [ev(0, 0xF4)], [ev(2, 0xF5)], [], [ev(0, 0xF9)], [], [ev(0, 0xFD)]])
+
+
+@fixture
+def system_running():
+    """Running status across a clock byte (F8), and a clock byte inside a note-on
+    (between its key and velocity): the notes go on."""
+    return smf(0, 96, mtrk(on(0, 0, 60, 100), ev(48, 60, 0), ev(0, 0xF8), ev(0, 62, 100),
+                           ev(48, 62, 0), ev(0, 0x90, 64, 0xF8, 100), ev(48, 64, 0), eot()))
+
+
+# --------------------------------------------------------------------------
+# Files readable as MIDI that `data build` skips (src/data/check.c says why).
+
+@fixture
+def drums_only():
+    """Notes on channel 10 (index 9) only, which the grid and perf tokenizers leave out."""
+    return smf(0, 96, mtrk(on(0, 9, 36, 100), off(24, 9, 36), on(24, 9, 38, 100), off(24, 9, 38),
+                           eot()))
+
+
+@fixture
+def long_silence():
+    """Two notes 1000 seconds apart (120 bpm, 96 ticks per quarter): a silence no piece holds."""
+    gap = 1000 * 2 * 96
+    return smf(0, 96, mtrk(on(0, 0, 60, 100), off(96, 0, 60), on(gap, 0, 62, 100), off(96, 0, 62),
+                           eot()))
+
+
+@fixture
+def no_notes_damaged():
+    """A track whose first event is a data byte with no running status: no note is read."""
+    return smf(0, 96, mtrk(ev(0, 60, 100), off(96, 0, 60), on(0, 0, 62, 100), off(96, 0, 62),
                            eot()))
 
 

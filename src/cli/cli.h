@@ -13,7 +13,9 @@
 
 #include "tunegan.h"
 
-typedef enum { CLI_FLAG, CLI_INT, CLI_U64, CLI_DOUBLE, CLI_STRING } cli_kind;
+/* CLI_SIZE: an int where -1 means "the preset's" and 0 is refused (a size of
+ * nothing is a typo, not a request for the default); otherwise as CLI_INT. */
+typedef enum { CLI_FLAG, CLI_INT, CLI_SIZE, CLI_U64, CLI_DOUBLE, CLI_STRING } cli_kind;
 
 /* One option: --name (and -s when short_name is not 0) writing into dst.
  * Numbers are range-checked against [min, max] (both 0: no check). */
@@ -21,7 +23,7 @@ typedef struct {
     const char *name;
     char short_name;
     cli_kind kind;
-    void *dst;             /* bool*, int*, uint64_t*, double*, const char** */
+    void *dst;             /* bool*, int* (CLI_INT, CLI_SIZE), uint64_t*, double*, const char** */
     const char *metavar;   /* e.g. "N", "FILE"; NULL for flags */
     const char *help;
     double min, max;

@@ -123,6 +123,10 @@ static int data_build_cmd(int argc, char **argv)
             fprintf(stderr, "%s%zu without notes", sep, rep.skipped_no_notes);
             sep = ", ";
         }
+        if (rep.skipped_unfit) {
+            fprintf(stderr, "%s%zu unfit for a piece", sep, rep.skipped_unfit);
+            sep = ", ";
+        }
         for (int s = 0; s < TG_STATUS_COUNT_; s++)
             if (rep.skipped_by_status[s]) {
                 fprintf(stderr, "%s%zu %s", sep, rep.skipped_by_status[s], tg_status_str((tg_status)s));

@@ -4,7 +4,9 @@
  * for stdin; blank lines and '#' comments skipped) and writes the MIDI file
  * they decode to. Errors name the line: an unknown name or id, or the first
  * token that breaks the tokenizer's grammar; --lenient skips and repairs
- * instead, with a warning per repair.
+ * instead, with a warning per repair. A sequence runs from BOS to EOS: an
+ * empty file, or one without its BOS or EOS (cut short, or a piece of one),
+ * is incomplete, an error unless --lenient, which decodes what is there.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -105,13 +107,36 @@ static int read_tokens(const char *path, const tok_tokenizer *tok, bool lenient,
     return rc;
 }
 
+/* Whether the sequence is whole (BOS first, EOS last); if not, says what is
+ * missing, as an error, or as a warning with lenient. Returns 0 to go on. */
+static int check_whole(const char *name, const token_list *tl, bool lenient)
+{
+    char what[160];
+    if (tl->n == 0)
+        snprintf(what, sizeof what, "no tokens (an empty file)");
+    else if (tl->ids[0] != TOK_BOS)
+        snprintf(what, sizeof what, "no BOS at line %u, where it starts", (unsigned)tl->lines[0]);
+    else if (tl->ids[tl->n - 1] != TOK_EOS)
+        snprintf(what, sizeof what, "no EOS after line %u, where it ends", (unsigned)tl->lines[tl->n - 1]);
+    else
+        return 0;
+    if (lenient) {
+        cli_warn("%s: %s: the sequence is incomplete; decoding what is there", name, what);
+        return 0;
+    }
+    cli_error("%s: %s: the sequence is incomplete (cut short?); --lenient decodes what is there", name, what);
+    return 1;
+}
+
 static const char detokenize_summary[] =
     "Reads tokens (names or ids, one per line; '-' reads stdin) and writes the MIDI\n"
     "file they decode to. Blank lines and lines starting with '#' are skipped.\n"
     "A sequence that breaks the tokenizer's grammar (a Pitch with no Program before\n"
     "it, a Position that goes back, a NoteOff with no note...) or an unknown token is\n"
     "an error naming its line; with --lenient such tokens are dropped or repaired\n"
-    "with a warning each. grid and perf decode to 500 ticks per quarter at 120 bpm.";
+    "with a warning each. A sequence runs from BOS to EOS: an empty file or one that\n"
+    "lacks either is incomplete, which --lenient decodes all the same. grid and perf\n"
+    "decode to 500 ticks per quarter at 120 bpm.";
 
 int cli_detokenize(int argc, char **argv)
 {
@@ -142,6 +167,7 @@ int cli_detokenize(int argc, char **argv)
     token_list tl = {0};
     int rc = read_tokens(pos[0], tok, lenient, &tl);
     const char *name = strcmp(pos[0], "-") == 0 ? "(stdin)" : pos[0];
+    if (rc == 0) rc = check_whole(name, &tl, lenient);
     tg_score *score = NULL;
     if (rc == 0) {
         tok_decode_options o = tok_decode_options_default();

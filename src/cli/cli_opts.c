@@ -3,7 +3,8 @@
  * Long options (--name VALUE or --name=VALUE) and short aliases (-n VALUE);
  * numbers go through strtol/strtod and must be consumed to the end of the
  * string and lie in range, so a typo is never a silent zero. "--" ends the
- * options; "-" alone is a positional argument (standard input).
+ * options; "-" alone is a positional argument (standard input). Every
+ * command's --threads is capped at the cores online, with a warning.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -121,7 +122,8 @@ static void print_default(FILE *fp, const cli_opt *o)
 {
     switch (o->kind) {
     case CLI_FLAG: break;
-    case CLI_INT: fprintf(fp, " (default %d)", *(int *)o->dst); break;
+    case CLI_INT:
+    case CLI_SIZE: fprintf(fp, " (default %d)", *(int *)o->dst); break;
     case CLI_U64: fprintf(fp, " (default %llu)", (unsigned long long)*(uint64_t *)o->dst); break;
     case CLI_DOUBLE: fprintf(fp, " (default %g)", *(double *)o->dst); break;
     case CLI_STRING: {
@@ -182,10 +184,18 @@ static int set_value(const cli_command_info *info, const cli_opt *o, const char 
         if (!val[0]) return usage_error(info, "--%s is empty: give %s", o->name, o->metavar ? o->metavar : "a value");
         *(const char **)o->dst = val;
         return 0;
-    case CLI_INT: {
+    case CLI_INT:
+    case CLI_SIZE: {
         long v = strtol(val, &end, 10);
         if (errno || end == val || *end || v < -2147483647L || v > 2147483647L) break;
+        if (o->kind == CLI_SIZE && v == 0)
+            return usage_error(info, "--%s 0 is not a size: give 1 to %g, or -1 for the preset's", o->name, o->max);
         if (!in_range(o, (double)v)) goto range;
+        long cores = strcmp(o->name, "threads") == 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 0;
+        if (cores > 0 && v > cores) { /* more threads than cores only wait for each other */
+            cli_warn("%s: --threads %ld is more than the %ld cores here: using %ld", info->name, v, cores, cores);
+            v = cores;
+        }
         *(int *)o->dst = (int)v;
         return 0;
     }

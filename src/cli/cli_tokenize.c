@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "data/data.h"
 #include "tok/tok.h"
 
 int cli_make_tokenizer(const char *cmd, const char *spec, double step_sec, tok_tokenizer **out)
@@ -72,15 +73,24 @@ int cli_tokenize(int argc, char **argv)
         tok_free(tok);
         return 1;
     }
+    /* what `data build` would skip is said, then tokenized all the same */
+    char why[400];
+    data_check chk;
+    tg_status st = data_check_score(score, &chk);
+    if (st == TG_OK && !data_check_why(&chk, why, sizeof why))
+        cli_warn("%s: %s; `data build` skips such a file", pos[0], why);
     tok_seq seq = {0};
-    tg_status st = tok_encode(tok, score, &seq);
+    if (st == TG_OK) st = tok_encode(tok, score, &seq);
     tg_score_free(score);
     if (st != TG_OK) {
         cli_error("%s: cannot tokenize: %s%s", pos[0], tg_status_str(st),
                   st == TG_ERR_TOO_LARGE ? " (the piece is too long for this tokenizer)" : "");
+        tok_seq_free(&seq);
         tok_free(tok);
         return 1;
     }
+    if (!data_check_tokens(&chk, seq.n, tok_kind_name(tok_get_config(tok)->kind), why, sizeof why))
+        cli_warn("%s: %s; `data build` skips such a file", pos[0], why);
     for (size_t i = 0; i < seq.n; i++) {
         if (ids)
             printf("%u\n", seq.ids[i]);

@@ -153,11 +153,30 @@ typedef struct {
 
 typedef struct {
     tg_status status;       /* TG_OK: tokenized */
-    bool no_notes;
-    char why[240];          /* reason when skipped */
+    bool no_notes, unfit;
+    char why[640];          /* reason when skipped */
+    char warnings[400];     /* the reader's first warnings, "; " between them */
+    bool warnings_cut;      /* some did not fit */
+    const char *name;       /* the reader's prefix of its warnings */
     piece_out *pieces;
     size_t n_pieces;
 } file_result;
+
+/* The reader's logger: keeps what fits of its warnings, without the file name. */
+static void keep_warning(void *user, tg_log_level level, const char *msg)
+{
+    file_result *r = user;
+    (void)level;
+    size_t name_len = strlen(r->name);
+    if (strncmp(msg, r->name, name_len) == 0 && strncmp(msg + name_len, ": ", 2) == 0) msg += name_len + 2;
+    size_t n = strlen(r->warnings), sep = n ? 2 : 0, len = strlen(msg);
+    if (n + sep + len >= sizeof r->warnings) {
+        r->warnings_cut = true;
+        return;
+    }
+    memcpy(r->warnings + n, "; ", sep);
+    memcpy(r->warnings + n + sep, msg, len + 1);
+}
 
 static bool can_transpose(const tg_score *s, int shift)
 {
@@ -194,6 +213,9 @@ static void tokenize_file(const data_file *f, const tok_tokenizer *tok,
     memset(r, 0, sizeof *r);
     tg_midi_read_options ro = tg_midi_read_options_default();
     ro.name = f->full;
+    r->name = f->full;
+    ro.logger.fn = keep_warning;
+    ro.logger.user = r;
     ro.max_bytes = opt->max_file_bytes;
     tg_midi_error merr;
     memset(&merr, 0, sizeof merr);
@@ -207,10 +229,15 @@ static void tokenize_file(const data_file *f, const tok_tokenizer *tok,
         snprintf(r->why, sizeof r->why, "%s", merr.what[0] ? merr.what : tg_status_str(st));
         return;
     }
-    if (tg_score_note_count(s) == 0) {
-        r->no_notes = true;
+    data_check chk;
+    st = data_check_score(s, &chk);
+    if (st == TG_OK && !data_check_why(&chk, r->why, sizeof r->why)) {
+        r->no_notes = chk.notes == 0;
+        r->unfit = !r->no_notes;
         r->status = TG_ERR_FORMAT;
-        snprintf(r->why, sizeof r->why, "no notes");
+        if (r->no_notes && (r->warnings[0] || r->warnings_cut)) /* what the reader met may be why */
+            snprintf(r->why, sizeof r->why, "no notes (the reader: %s%s)", r->warnings,
+                     r->warnings_cut ? "; ..." : "");
         tg_score_free(s);
         return;
     }
@@ -236,9 +263,15 @@ static void tokenize_file(const data_file *f, const tok_tokenizer *tok,
         tg_score_free(c);
     }
     tg_score_free(s);
+    if (st == TG_OK && !data_check_tokens(&chk, r->pieces[0].seq.n, tok_kind_name(tok_get_config(tok)->kind),
+                                          r->why, sizeof r->why)) {
+        r->unfit = true;
+        st = TG_ERR_FORMAT;
+    } else if (st != TG_OK) {
+        snprintf(r->why, sizeof r->why, "cannot tokenize: %s", tg_status_str(st));
+    }
     if (st != TG_OK) {
         r->status = st;
-        snprintf(r->why, sizeof r->why, "cannot tokenize: %s", tg_status_str(st));
         for (size_t i = 0; i < r->n_pieces; i++) tok_seq_free(&r->pieces[i].seq);
         free(r->pieces);
         r->pieces = NULL;
@@ -492,6 +525,8 @@ tg_status data_build(const char *const *dirs, size_t n_dirs, const char *out_pat
             rep->files_skipped++;
             if (r->no_notes)
                 rep->skipped_no_notes++;
+            else if (r->unfit)
+                rep->skipped_unfit++;
             else
                 rep->skipped_by_status[r->status]++;
             tg_log(&opt->logger, TG_LOG_WARN, "skipped %s: %s", fl.v[i].full, r->why);

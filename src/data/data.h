@@ -96,6 +96,8 @@ typedef struct {
     size_t files_skipped;
     size_t skipped_by_status[TG_STATUS_COUNT_]; /* why: the reader's or encoder's status */
     size_t skipped_no_notes;           /* read fine but holding no note (not in the above) */
+    size_t skipped_unfit;              /* read fine but no piece: only notes the tokenizer leaves
+                                        * out (drums), or past a limit of check.c */
     size_t unlisted;                   /* files the TSV does not name (allow_missing) */
     size_t missing;                    /* TSV lines naming no file (allow_missing) */
     size_t pieces[DATA_SPLITS];        /* including transposed copies */
@@ -109,6 +111,30 @@ typedef struct {
  * missing or empty folders and TSV problems are errors (err says why). */
 tg_status data_build(const char *const *dirs, size_t n_dirs, const char *out_path,
                      const data_build_options *opt, data_build_report *report, data_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Whether a score is fit to be a piece (check.c, which says why the limits). */
+
+/* The longest silence a piece may hold (from 0 to its first note, or between
+ * notes) and the longest it may last, in seconds. */
+#define DATA_MAX_SILENCE_SEC 60.0
+#define DATA_MAX_PIECE_SEC 3600.0
+
+typedef struct {
+    size_t notes, drum_notes;
+    double longest_silence_sec, silence_from_sec;
+    double end_sec;                    /* when the last note ends */
+} data_check;
+
+/* Measures s (through its tempo maps); TG_ERR_NOMEM. */
+tg_status data_check_score(const tg_score *s, data_check *out);
+/* Whether the measures are within the limits; if not, why (a phrase such as
+ * "no notes" or "a silence of 1000000 s (...)") is written. */
+bool data_check_why(const data_check *c, char *why, size_t n);
+/* Whether the tokens of a score with notes say more than BOS and EOS; if
+ * not, why (its notes are all drums, which the kind of tokenizer leaves out,
+ * or some other loss). */
+bool data_check_tokens(const data_check *c, size_t n_tokens, const char *kind, char *why, size_t n);
 
 /* crc32 (zlib polynomial) of a string; the split of a relative path by hash. */
 uint32_t data_crc32(const void *data, size_t size);

@@ -29,10 +29,21 @@
  *     there, the length understates the track and reading goes on to its
  *     end-of-track. A length running past the data is read up to the end of
  *     the data, or to an "MTrk" met where an event would start.
+ *   - System messages (F1-F6, F8-FE) belong to the wire, not to a file, but
+ *     some files hold them, recorded along with the notes. Each is read as
+ *     an event of its own (after its delta time) and skipped: real-time ones
+ *     (F8-FE) are one byte; of the system common ones, F1 and F3 take one
+ *     data byte and F2 two, as the MIDI 1.0 spec says (so does mido), F4
+ *     and F5 (undefined) and F6 (tune request) none; a data byte the
+ *     message should have is only taken when it is a data byte (< 0x80). A
+ *     real-time byte inside a channel message is skipped too (the wire
+ *     allows it anywhere). Running status is kept across them (real-time
+ *     bytes never touch it; treating common ones the same spares the notes
+ *     that follow). One warning per track counts them and names the first.
  *   - An undecodable event (a variable-length number over 4 bytes, a status
- *     byte inside a message, a system message F1-FE other than F7 and FF, a
- *     data byte with no running status) ends the track there with a warning
- *     naming the byte; reading resumes at the next chunk.
+ *     byte other than a real-time one inside a channel message, a data byte
+ *     with no running status) ends the track there with a warning naming the
+ *     byte; reading resumes at the next chunk.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +75,9 @@ typedef struct {
     bool have_name;
     char name[MIDI_MAX_NAME_BYTES + 1];
     size_t orphans, closed, zero;
+    size_t system;          /* stray system messages skipped */
+    size_t system_at;       /* where the first one is */
+    uint8_t system_first;   /* and its status byte */
 } track_state;
 
 /* ------------------------------------------------------------------------ */
@@ -89,6 +103,21 @@ static int channel_data_bytes(uint8_t status)
 {
     uint8_t kind = status & 0xF0;
     return kind == 0xC0 || kind == 0xD0 ? 1 : 2;
+}
+
+/* Data bytes of a system common message (F1-F6) in MIDI 1.0; real-time
+ * messages (F8-FE) have none. */
+static int system_data_bytes(uint8_t status)
+{
+    return status == 0xF2 ? 2 : status == 0xF1 || status == 0xF3 ? 1 : 0;
+}
+
+static void count_system(track_state *t, uint8_t status, size_t pos)
+{
+    if (t->system++ == 0) {
+        t->system_first = status;
+        t->system_at = pos;
+    }
 }
 
 /* Decodes the event at p. On EV_BAD, why says what and where. */
@@ -130,6 +159,11 @@ static ev_result decode_event(midi_reader *r, track_state *t, size_t p, event *e
         for (int i = 0; i < n; i++) {
             if (p >= end) return EV_CUT;
             bytes[i] = d[p];
+            if (bytes[i] >= 0xF8) { /* a real-time byte, allowed anywhere on the wire */
+                count_system(t, bytes[i], p++);
+                i--;
+                continue;
+            }
             if (bytes[i] & 0x80) {
                 snprintf(why, why_len, "a status byte 0x%02X inside a channel message at byte %zu",
                          bytes[i], p);
@@ -156,10 +190,9 @@ static ev_result decode_event(midi_reader *r, track_state *t, size_t p, event *e
         ev->body = p;
         p += ev->len;
         t->cancelled = true;
-    } else {
-        snprintf(why, why_len, "a system message 0x%02X, not allowed in a MIDI file, at byte %zu", s,
-                 p - 1);
-        return EV_BAD;
+    } else { /* F1-F6, F8-FE: skipped, running status kept (policies above) */
+        count_system(t, s, p - 1);
+        for (int i = 0; i < system_data_bytes(s) && p < end && d[p] < 0x80; i++) p++;
     }
     ev->end = p;
     return EV_OK;
@@ -186,6 +219,11 @@ static tg_status finish_track(midi_reader *r, track_state *t)
     if (t->orphans)
         midi_warn(r, t->chunk, "%zu note-off%s with no sounding note ignored", t->orphans,
                   t->orphans == 1 ? "" : "s");
+    if (t->system)
+        midi_warn(r, t->chunk, "skipped %zu stray system message%s (the first, 0x%02X, at byte %zu): "
+                  "they belong on a MIDI cable, not in a file; running status kept", t->system,
+                  t->system == 1 ? "" : "s", t->system_first, t->system_at);
+    r->rep->system_messages += t->system;
     r->rep->notes_closed_at_end += t->closed;
     r->rep->orphan_note_offs += t->orphans;
     r->rep->zero_length_notes += t->zero;

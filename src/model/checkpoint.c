@@ -11,11 +11,16 @@
  *
  * Loading checks every name, dtype and shape against the model and refuses
  * tensors it does not know; a mismatch names the tensor and both shapes and,
- * when the file's own config says so, the flags it was trained with.
+ * when the file's own config says so, the flags it was trained with. It also
+ * refuses a NaN or an infinity in any tensor, naming the tensor and the
+ * index: one such value makes every later softmax NaN (and the fast exp
+ * shift a negative number), so a damaged file would otherwise "work" and
+ * write samples without notes.
  */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,11 +244,29 @@ static void config_hint(const st_file *f, const model_config *mc, char *buf, siz
     if (!flags[0]) buf[0] = ':'; /* "; it holds ..." becomes ": it holds ..." */
 }
 
+/* The index of the first NaN or infinity among n floats at data (maybe
+ * unaligned, so read with memcpy), or n when all are finite. Tests the
+ * exponent bits, which no compiler flag can fold away. */
+static size_t first_non_finite(const void *data, size_t n, bool *is_nan)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, p + i * sizeof bits, sizeof bits);
+        if ((bits & 0x7F800000u) == 0x7F800000u) {
+            *is_nan = (bits & 0x007FFFFFu) != 0;
+            return i;
+        }
+    }
+    return n;
+}
+
 /* Copies block b's tensors (names with suffix) from f into dst, after
- * checking all of them; names every problem. */
+ * checking all of them; names every problem. what is "model" or
+ * "optimizer state", for the words on a non-finite value. */
 static tg_status load_tensors(const tg_model *m, const st_file *f, const char *path,
                               float *const *dsts, const char *const *suffixes, int n_blocks,
-                              char *err, size_t err_len)
+                              const char *what, char *err, size_t err_len)
 {
     char hint[256], want[96], found[96], name[64];
     config_hint(f, &m->cfg, hint, sizeof hint);
@@ -268,6 +291,11 @@ static tg_status load_tensors(const tg_model *m, const st_file *f, const char *p
                              path, name, want, found,
                              hint[0] ? hint : ": the file disagrees with its own config (damaged?)");
             }
+            bool is_nan = false;
+            size_t at = first_non_finite(st->data, t->numel, &is_nan);
+            if (at < t->numel)
+                return tg_fail(err, err_len, TG_ERR_FORMAT, "%s: tensor '%s' holds %s at index %zu: the %s is damaged",
+                               path, name, is_nan ? "a NaN" : "an infinity", at, what);
         }
     }
     /* every tensor of the file must be one of ours */
@@ -310,7 +338,7 @@ tg_status model_load_weights(tg_model *m, const char *path, char *err, size_t er
     if (s != TG_OK) return s;
     float *dsts[1] = {m->param_data};
     const char *suffixes[1] = {""};
-    s = load_tensors(m, f, path, dsts, suffixes, 1, err, err_len);
+    s = load_tensors(m, f, path, dsts, suffixes, 1, "model", err, err_len);
     st_close(f);
     return s;
 }
@@ -347,7 +375,7 @@ tg_status model_load(const char *path, int max_batch, tg_model **out, model_meta
     } else {
         float *dsts[1] = {m->param_data};
         const char *suffixes[1] = {""};
-        s = load_tensors(m, f, path, dsts, suffixes, 1, err, err_len);
+        s = load_tensors(m, f, path, dsts, suffixes, 1, "model", err, err_len);
     }
     st_close(f);
     if (s == TG_OK && meta_out && (s = read_meta(path, meta_out)) != TG_OK)
@@ -375,7 +403,7 @@ tg_status model_load_optimizer(tg_model *m, const char *path, long *step, model_
     } else {
         float *dsts[2] = {m->m_data, m->v_data};
         const char *suffixes[2] = {".exp_avg", ".exp_avg_sq"};
-        s = load_tensors(m, f, path, dsts, suffixes, 2, err, err_len);
+        s = load_tensors(m, f, path, dsts, suffixes, 2, "optimizer state", err, err_len);
     }
     st_close(f);
     if (s == TG_OK && meta_out && (s = read_meta(path, meta_out)) != TG_OK)

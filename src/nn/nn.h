@@ -73,7 +73,8 @@
  * 2e-7 of expf (a few ulp; tests/test_nn_fast.c checks it) for x in
  * [-87.3, 88.37]; inputs beyond are clamped (so it never returns inf or 0:
  * e^-87.3 = 1.2e-38, e^88.37 = 2.4e38; 2^n must stay a normal float); NaN
- * is not propagated. */
+ * gives NaN (through the polynomial; the exponent bits take n = 0 then, as
+ * converting a NaN to an integer and shifting the result is undefined). */
 static inline float nn_expf_fast(float x)
 {
     x = x < -87.3f ? -87.3f : x;
@@ -93,6 +94,7 @@ static inline float nn_expf_fast(float x)
         int32_t i;
         float f;
     } two_n;
+    n = n == n ? n : 0.0f;
     two_n.i = ((int32_t)n + 127) << 23;
     return p * two_n.f;
 }

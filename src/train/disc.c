@@ -140,11 +140,12 @@ void adv_disc_probs(tg_model *D, const int *x, int ld, const int *lengths, int B
     }
 }
 
-void adv_opt_apply(tg_model *m, const adv_opt_step *os)
+float adv_opt_apply(tg_model *m, const adv_opt_step *os)
 {
-    model_clip_grad(m, os->clip);
+    float norm = model_clip_grad(m, os->clip);
     nn_adamw_hparams hp = {os->lr, 0.9f, 0.999f, 1e-8f, os->weight_decay};
     model_adamw_step(m, &hp, os->step);
+    return norm;
 }
 
 /* The pooled D on rows lo..hi-1 (n of them): the gradient of their mean BCE

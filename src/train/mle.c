@@ -526,10 +526,14 @@ static tg_status run_loop(run_state *r, train_report *rep, char *err, size_t err
             fputs("}\n", r->log);
             fflush(r->log); /* a reader (tail -f, tunegan plot) sees every step */
         }
-        /* the loss is the same on every rank, so they all stop here together */
-        if (!isfinite(loss))
+        /* the loss and the norm are the same on every rank, so they all stop here
+         * together, before this step's weights reach a checkpoint */
+        if (!isfinite(loss) || !isfinite(norm))
             s = r->rank > 0 ? TG_ERR_RANGE
-                            : tg_fail(err, err_len, TG_ERR_RANGE, "step %d: the loss is not finite (%g): lower --lr", r->step, loss);
+                            : tg_fail(err, err_len, TG_ERR_RANGE,
+                                      "step %d: the %s is not finite (loss %g, gradient norm %g): stopped without "
+                                      "saving it (the run folder keeps its last checkpoint); lower --lr",
+                                      r->step, isfinite(loss) ? "gradient norm" : "loss", loss, norm);
         if (o->on_step) o->on_step(o->user, r->step, o->steps, loss, rate);
         stop = stop || (o->stop_at > 0 && r->step >= o->stop_at);
         bool save = r->step % o->eval_every == 0 || r->step == o->steps;

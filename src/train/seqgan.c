@@ -106,9 +106,19 @@ static tg_status sample_g(adv_run *r, int *x, int n)
     return s;
 }
 
+/* Whether an update's loss and gradient norm are finite (the same on every
+ * rank); if not, r->diverged names the model, its step and both values. */
+static bool finite_update(adv_run *r, const char *what, int step, float loss, float norm)
+{
+    if (isfinite(loss) && isfinite(norm)) return true;
+    snprintf(r->diverged, sizeof r->diverged, "%s step %d: the %s is not finite (loss %g, gradient norm %g)", what,
+             step, isfinite(loss) ? "gradient norm" : "loss", loss, norm);
+    return false;
+}
+
 /* One update of D on the minibatch xb (m rows); the batch's mean loss, *acc
- * its accuracy. */
-static float d_update(adv_run *r, int m, float *acc)
+ * its accuracy, *norm the gradient norm. */
+static float d_update(adv_run *r, int m, float *acc, float *norm)
 {
     const adv_options *o = r->o;
     int lo, hi;
@@ -119,7 +129,7 @@ static float d_update(adv_run *r, int m, float *acc)
                   r->work, r->tmp, sums);
     adv_ranks_sum(r, r->D, sums, 3);
     adv_opt_step os = {o->lr_d, o->clip, ADV_D_WEIGHT_DECAY, ++r->d_step};
-    adv_opt_apply(r->D, &os);
+    *norm = adv_opt_apply(r->D, &os);
     *acc = (float)sums[2] / (float)m;
     return (float)(sums[0] / sums[1]);
 }
@@ -162,8 +172,8 @@ static tg_status d_phase(adv_run *r, int round, int steps)
                     r->lb[b] = r->lens[src];
                     r->yb[b] = r->labels[src];
                 }
-                float a, l = d_update(r, m, &a);
-                if (!isfinite(l)) return TG_ERR_RANGE; /* the same on every rank */
+                float a, norm, l = d_update(r, m, &a, &norm);
+                if (!finite_update(r, "D", r->d_step, l, norm)) return TG_ERR_RANGE;
                 loss += (double)l * m;
                 acc += (double)a * m;
             }
@@ -235,8 +245,8 @@ static tg_status evaluate(adv_run *r, int round, double *nll)
 }
 
 /* One policy-gradient update of G on the batch in r->x with values r->Q;
- * the surrogate loss, KL and entropy. */
-static void pg_update(adv_run *r, float *pg, float *kl, float *ent)
+ * the surrogate loss, KL and entropy; returns the gradient norm. */
+static float pg_update(adv_run *r, float *pg, float *kl, float *ent)
 {
     const adv_options *o = r->o;
     int lo, hi;
@@ -250,7 +260,7 @@ static void pg_update(adv_run *r, float *pg, float *kl, float *ent)
     ps = (adv_pg_sums){sums[0], sums[1], sums[2], sums[3]};
     adv_pg_means(&ps, pg, kl, ent);
     adv_opt_step os = {o->lr_g, o->clip, 0.0f, ++r->g_step};
-    adv_opt_apply(r->G, &os);
+    return adv_opt_apply(r->G, &os);
 }
 
 /* G's gradient of the mean loss of the windows (B,T) from their rows
@@ -274,8 +284,9 @@ static double mle_grad(adv_run *r, const int32_t *in, const int32_t *tg, int lo,
     return (double)mean * n_mine;
 }
 
-/* One teacher-forced step of G on real windows; the batch's mean loss. */
-static float mle_update(adv_run *r)
+/* One teacher-forced step of G on real windows; the batch's mean loss,
+ * *norm the gradient norm. */
+static float mle_update(adv_run *r, float *norm)
 {
     const int B = r->B, T = r->T;
     int32_t *in = r->tmp, *tg = r->tmp + (size_t)B * T;
@@ -288,7 +299,7 @@ static float mle_update(adv_run *r)
     double sum = mle_grad(r, in, tg, lo, hi, n, adv_ranks_dropout(r, r->G, &local));
     adv_ranks_sum(r, r->G, &sum, 1);
     adv_opt_step os = {r->o->lr_g, r->o->clip, 0.0f, ++r->g_step};
-    adv_opt_apply(r->G, &os);
+    *norm = adv_opt_apply(r->G, &os);
     /* the whole batch: (float)(mean * n / n) is mean, bit for bit */
     return n ? (float)(sum / n) : 0.0f;
 }
@@ -312,8 +323,8 @@ static tg_status g_phase(adv_run *r, int round)
         for (int b = 0; b < B; b++) reward += r->Q[(size_t)b * T + r->lens[b] - 1];
         reward /= B;
         float pg, kl, ent;
-        pg_update(r, &pg, &kl, &ent);
-        if (!isfinite(pg)) return TG_ERR_RANGE; /* the same on every rank */
+        float norm = pg_update(r, &pg, &kl, &ent);
+        if (!finite_update(r, "G", r->g_step, pg, norm)) return TG_ERR_RANGE;
         r->rep->reward_mean = reward;
         int len_sum = 0;
         for (int b = 0; b < B; b++) len_sum += r->lens[b];
@@ -323,7 +334,8 @@ static tg_status g_phase(adv_run *r, int round)
                  r->g_step, round, reward, pg, kl, ent, (double)len_sum / B, tg_now_sec() - t0,
                  adv_run_comm(r, comm, sizeof comm));
         for (int m = 0; m < o->mle_mix; m++) {
-            float loss = mle_update(r);
+            float loss = mle_update(r, &norm);
+            if (!finite_update(r, "G (MLE mix)", r->g_step, loss, norm)) return TG_ERR_RANGE;
             adv_run_log(r, "{\"step\":%d,\"round\":%d,\"phase\":\"mle\",\"loss\":%.6f%s}", r->g_step, round, loss,
                      adv_run_comm(r, comm, sizeof comm));
         }
@@ -338,7 +350,8 @@ static tg_status g_phase(adv_run *r, int round)
 static tg_status end_phase(adv_run *r, tg_status s, int phase, char *err, size_t err_len)
 {
     if (s == TG_ERR_RANGE)
-        tg_fail(err, err_len, s, "phase %d: a loss is not finite: lower --lr-g or --lr-d", phase);
+        tg_fail(err, err_len, s, "phase %d, %s: stopped without saving the phase (%s); lower --lr-g or --lr-d",
+                phase, r->diverged, phase > 1 ? "the run folder keeps the checkpoint of the phase before" : "nothing saved");
     else if (s != TG_OK && err && !err[0])
         tg_fail(err, err_len, s, "phase %d: %s", phase, tg_status_str(s));
     return adv_run_agree(r, s, "the end of a phase", err, err_len);

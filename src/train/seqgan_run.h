@@ -41,6 +41,7 @@ typedef struct {
     int rank, size;           /* 0 and 1 for one process */
     int lo, hi;               /* this rank's rows of a batch of B */
     int first_failed;         /* lowest failing rank once agreed, else -1 */
+    char diverged[160];       /* which update's loss or gradient norm was not finite */
 } adv_run;
 
 /* Opens the run: rank 0 makes or resumes the run folder, every rank gets the

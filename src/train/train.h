@@ -257,8 +257,9 @@ typedef struct {
 float adv_disc_update(tg_model *D, const int *x, int ld, const int *lengths, const float *labels,
                       int B, int T, tg_rng *dropout_rng, const adv_opt_step *os, float *acc,
                       int *tmp);
-/* Gradient-norm clip and AdamW step of an update (betas 0.9, 0.999). */
-void adv_opt_apply(tg_model *m, const adv_opt_step *os);
+/* Gradient-norm clip and AdamW step of an update (betas 0.9, 0.999);
+ * returns the gradient norm before clipping. */
+float adv_opt_apply(tg_model *m, const adv_opt_step *os);
 /* D's gradients (replacing them) of the mean loss of the whole batch x (B,
  * ld) taken from its rows lo..hi-1 only (none when hi <= lo), so that the
  * sum over a partition of the rows is the gradient of adv_disc_update. Sets
