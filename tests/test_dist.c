@@ -1,5 +1,5 @@
 /*
- * test_dist.c: the data-parallel layer (src/train/dist.c). Run plainly it
+ * test_dist.c: the data-parallel layer (src/dist/dist.c). Run plainly it
  * checks the single-process stand-ins (rank 0 of 1, sums and broadcasts
  * leave the data alone, agreement returns the rank's own status). Run under
  * mpirun (tests/test_mpi.sh) it checks the collectives on every rank: sums in
@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "test.h"
-#include "train/dist.h"
+#include "dist/dist.h"
 
 static void print_log(void *user, tg_log_level level, const char *msg)
 {

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "io/io.h"
+#include "safetensors/safetensors.h"
 #include "model/model.h"
 #include "test.h"
 

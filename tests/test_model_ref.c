@@ -24,7 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "io/io.h"
+#include "safetensors/safetensors.h"
 #include "model/model.h"
 #include "test.h"
 

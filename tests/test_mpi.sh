@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_mpi.sh: data-parallel `tunegan pretrain` and `tunegan train` under
-# mpirun (src/train/dist.c, mle.c, seqgan.c), on a corpus built from the
+# mpirun (src/dist/dist.c, mle.c, seqgan.c), on a corpus built from the
 # fixtures with micro models:
 #  - the dist layer's collectives on 2 and 3 ranks (test_dist), and a rank late
 #    at a barrier with a timeout ends the job with a message (MPI_Abort);

@@ -11,7 +11,7 @@
 
 #include "cli.h"
 #include "nn/nn.h"
-#include "train/dist.h"
+#include "dist/dist.h"
 
 struct dist_ctx *cli_dist_start(const char *cmd, int *argc, char ***argv, uint64_t *seed, int threads)
 {

@@ -2,7 +2,7 @@
  * cli_pretrain.c: `tunegan pretrain`: maximum-likelihood training of the
  * generator on a corpus (src/train/mle.c), with a progress line, Ctrl-C that
  * saves and exits cleanly, and --resume. Under mpirun every rank runs this
- * (data parallel, src/train/dist.h): rank 0 picks the seed and alone prints
+ * (data parallel, src/dist/dist.h): rank 0 picks the seed and alone prints
  * progress; an error is printed by the rank that met it.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "train/dist.h"
+#include "dist/dist.h"
 #include "train/train.h"
 
 typedef struct {

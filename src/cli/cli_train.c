@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "train/dist.h"
+#include "dist/dist.h"
 #include "train/train.h"
 
 static const char train_summary[] =

@@ -9,10 +9,34 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "tunegan.h"
 
 #define TG_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Programmer-error checks (a shape mismatch, an index out of its range), on
+ * in every build: they print the condition (and both values) with file and
+ * line, then abort. Bad input from users never reaches them: it gets a
+ * status and a message. */
+#define TG_ASSERT(cond)                                                        \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__,         \
+                    __LINE__, #cond);                                          \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
+#define TG_ASSERT_OP(a, op, b)                                                 \
+    do {                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                    \
+        if (!(a_ op b_)) {                                                     \
+            fprintf(stderr, "%s:%d: assertion failed: %s %s %s (%lld vs %lld)\n", \
+                    __FILE__, __LINE__, #a, #op, #b, a_, b_);                  \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
 
 /* Formats a message and hands it to the logger; does nothing when fn is NULL. */
 void tg_log(const tg_logger *logger, tg_log_level level, const char *fmt, ...)

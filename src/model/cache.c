@@ -99,21 +99,21 @@ void model_cache_free(model_cache *s)
 
 void model_cache_reset(model_cache *s, int B)
 {
-    NN_ASSERT_OP(B, >=, 1);
-    NN_ASSERT_OP(B, <=, s->max_batch);
+    TG_ASSERT_OP(B, >=, 1);
+    TG_ASSERT_OP(B, <=, s->max_batch);
     s->B = B;
     s->len = 0;
 }
 
 void model_cache_keep_rows(model_cache *s, const int *rows, int n)
 {
-    NN_ASSERT_OP(n, >=, 1);
-    NN_ASSERT_OP(n, <=, s->B);
+    TG_ASSERT_OP(n, >=, 1);
+    TG_ASSERT_OP(n, <=, s->B);
     /* one sequence's block of a layer: (H, T_ctx, D), of which the first len
      * positions of each head are in use */
     const size_t head = (size_t)s->T_ctx * s->D, used = (size_t)s->len * s->D;
     for (int i = 0; i < n; i++) {
-        NN_ASSERT(rows[i] >= i && rows[i] < s->B && (i == 0 || rows[i] > rows[i - 1]));
+        TG_ASSERT(rows[i] >= i && rows[i] < s->B && (i == 0 || rows[i] > rows[i - 1]));
         if (rows[i] == i) continue;
         for (int l = 0; l < s->L; l++)
             for (int h = 0; h < s->H; h++) {
@@ -133,9 +133,9 @@ int model_cache_max_batch(const model_cache *s) { return s->max_batch; }
 const tg_model *model_cache_model(const model_cache *s) { return s->model; }
 void model_cache_fork(model_cache *dst, const model_cache *src, int copies)
 {
-    NN_ASSERT(dst->model == src->model);
-    NN_ASSERT_OP(copies, >=, 1);
-    NN_ASSERT_OP(src->B * copies, <=, dst->max_batch);
+    TG_ASSERT(dst->model == src->model);
+    TG_ASSERT_OP(copies, >=, 1);
+    TG_ASSERT_OP(src->B * copies, <=, dst->max_batch);
     const int L = src->L, H = src->H;
     /* one head's block: (T_ctx, D) floats, the first len rows in use */
     const size_t head = (size_t)src->T_ctx * src->D, used = (size_t)src->len * src->D;

@@ -1,5 +1,5 @@
 /*
- * checkpoint.c: model checkpoints as safetensors files (src/io/io.h). The
+ * checkpoint.c: model checkpoints as safetensors files (src/safetensors/safetensors.h). The
  * weights file holds every parameter as F32 under its table name (PyTorch's
  * module names, so Python opens it with a few lines of json + numpy) and, in
  * __metadata__, the model config as JSON, the tokenizer config string, the

@@ -145,8 +145,8 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
     for (int b = 0; b < B; b++)
         for (int i = 0; i < n; i++) {
             int t = tokens[(size_t)b * ld + i];
-            NN_ASSERT_OP(t, >=, 0);
-            NN_ASSERT_OP(t, <, s->V);
+            TG_ASSERT_OP(t, >=, 0);
+            TG_ASSERT_OP(t, <, s->V);
             s->tokens[(size_t)b * n + i] = t;
         }
     /* x = wte[tok] (+ wpe[pos0 + i]): the embedding kernel adds wpe[t] for
@@ -171,8 +171,8 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
 
 void model_decode(model_cache *s, const int *tokens, int T, float *logits)
 {
-    NN_ASSERT_OP(T, >=, 1);
-    NN_ASSERT_OP(s->len + T, <=, s->T_ctx);
+    TG_ASSERT_OP(T, >=, 1);
+    TG_ASSERT_OP(s->len + T, <=, s->T_ctx);
     for (int t0 = 0; t0 < T; t0 += s->max_chunk) {
         int n = T - t0 < s->max_chunk ? T - t0 : s->max_chunk;
         forward_chunk(s, tokens + t0, T, n, t0 + n == T ? logits : NULL);

@@ -44,7 +44,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
-#include "io/io.h"
+#include "safetensors/safetensors.h"
 #include "nn/nn.h"
 #include "tunegan.h"
 
@@ -252,7 +252,7 @@ tg_status model_lerp_params(tg_model *dst, const tg_model *src, float r);
 tg_status model_set_naive_attention(tg_model *m, int on);
 
 /* ------------------------------------------------------------------------ */
-/* Checkpoints (checkpoint.c), safetensors via src/io/io.h. */
+/* Checkpoints (checkpoint.c), safetensors via src/safetensors/safetensors.h. */
 
 /* Writes every parameter as F32 under its table name, with __metadata__:
  * "format" = "tunegan-model", "config" (model_config_to_json), "tokenizer"

@@ -35,7 +35,7 @@ static void *take(planner *p, size_t bytes)
     p->bytes += TG_ARENA_BYTES(bytes);
     if (!p->arena) return NULL;
     void *ptr = tg_arena_alloc(p->arena, bytes);
-    NN_ASSERT(ptr != NULL); /* the arena was sized for the largest (B,T) */
+    TG_ASSERT(ptr != NULL); /* the arena was sized for the largest (B,T) */
     return ptr;
 }
 
@@ -233,16 +233,16 @@ static void body_backward(tg_model *m, const int *lengths)
 /* Common start of a forward pass: checks, carving, copies of the inputs. */
 static void begin_forward(tg_model *m, const int *tokens, int B, int T, tg_rng *rng, int kind)
 {
-    NN_ASSERT_OP(B, >=, 1);
-    NN_ASSERT_OP(B, <=, m->max_batch);
-    NN_ASSERT_OP(T, >=, 1);
-    NN_ASSERT_OP(T, <=, m->cfg.context);
+    TG_ASSERT_OP(B, >=, 1);
+    TG_ASSERT_OP(B, <=, m->max_batch);
+    TG_ASSERT_OP(T, >=, 1);
+    TG_ASSERT_OP(T, <=, m->cfg.context);
     tg_arena_reset(m->arena);
     model_acts_plan(m, B, T, m->arena);
     const size_t BT = (size_t)B * T;
     for (size_t i = 0; i < BT; i++) {
-        NN_ASSERT_OP(tokens[i], >=, 0);
-        NN_ASSERT_OP(tokens[i], <, m->V);
+        TG_ASSERT_OP(tokens[i], >=, 0);
+        TG_ASSERT_OP(tokens[i], <, m->V);
     }
     memcpy(m->acts.tokens, tokens, BT * sizeof(int));
     m->fwd_B = B;
@@ -259,7 +259,7 @@ static void begin_forward(tg_model *m, const int *tokens, int B, int T, tg_rng *
 float model_lm_forward(tg_model *m, const int *tokens, const int *targets, int B, int T,
                        tg_rng *dropout_rng)
 {
-    NN_ASSERT(m->cfg.kind == MODEL_GENERATOR);
+    TG_ASSERT(m->cfg.kind == MODEL_GENERATOR);
     begin_forward(m, tokens, B, T, dropout_rng, 1);
     model_acts *a = &m->acts;
     body_forward(m, NULL, B, T, dropout_rng);
@@ -281,7 +281,7 @@ int model_loss_count(const tg_model *m) { return m->n_valid; }
 
 static void lm_backward(tg_model *m, const float *dlosses)
 {
-    NN_ASSERT(m->fwd_kind == 1 && m->fwd_has_targets);
+    TG_ASSERT(m->fwd_kind == 1 && m->fwd_has_targets);
     model_acts *a = &m->acts;
     const int B = m->fwd_B, T = m->fwd_T;
     /* dlogits overwrite the logits in place */
@@ -311,14 +311,14 @@ static const int *key_lengths(const tg_model *m)
 float model_disc_forward(tg_model *m, const int *tokens, const int *lengths, const float *labels,
                          int B, int T, tg_rng *dropout_rng)
 {
-    NN_ASSERT(m->cfg.kind == MODEL_DISCRIMINATOR);
+    TG_ASSERT(m->cfg.kind == MODEL_DISCRIMINATOR);
     begin_forward(m, tokens, B, T, dropout_rng, 2);
     model_acts *a = &m->acts;
     const int C = m->C;
     for (int b = 0; b < B; b++) {
         int len = lengths ? lengths[b] : T;
-        NN_ASSERT_OP(len, >=, 1);
-        NN_ASSERT_OP(len, <=, T);
+        TG_ASSERT_OP(len, >=, 1);
+        TG_ASSERT_OP(len, <=, T);
         a->lengths[b] = len;
     }
     body_forward(m, key_lengths(m), B, T, dropout_rng);
@@ -348,7 +348,7 @@ const float *model_disc_logits(const tg_model *m) { return m->acts.disc_logits; 
 
 void model_disc_backward(tg_model *m)
 {
-    NN_ASSERT(m->fwd_kind == 2 && m->fwd_has_targets);
+    TG_ASSERT(m->fwd_kind == 2 && m->fwd_has_targets);
     model_acts *a = &m->acts;
     const int B = m->fwd_B, T = m->fwd_T, C = m->C;
     zero(a->dlogit, (size_t)B);

@@ -38,20 +38,20 @@ size_t nn_attention_scratch_floats(int B, int T, int H, int has_rel, int causal)
 /* Row of the table holding distance -(T-1), after the shape checks. */
 static int check_shapes(const float *rel, int B, int T, int C, int H, int R, int causal)
 {
-    NN_ASSERT(B >= 1 && T >= 1 && H >= 1);
-    NN_ASSERT_OP(C % H, ==, 0);
+    TG_ASSERT(B >= 1 && T >= 1 && H >= 1);
+    TG_ASSERT_OP(C % H, ==, 0);
     if (!rel) return 0;
     int z = causal ? R - 1 : (R - 1) / 2; /* the row of distance 0 */
-    if (!causal) NN_ASSERT_OP(R % 2, ==, 1);
-    NN_ASSERT_OP(z, >=, T - 1); /* the table covers distances up to T-1 */
+    if (!causal) TG_ASSERT_OP(R % 2, ==, 1);
+    TG_ASSERT_OP(z, >=, T - 1); /* the table covers distances up to T-1 */
     return z - (T - 1);
 }
 
 static int key_count(const int *lengths, int b, int T)
 {
     if (!lengths) return T;
-    NN_ASSERT_OP(lengths[b], >=, 1);
-    NN_ASSERT_OP(lengths[b], <=, T);
+    TG_ASSERT_OP(lengths[b], >=, 1);
+    TG_ASSERT_OP(lengths[b], <=, T);
     return lengths[b];
 }
 
@@ -63,7 +63,7 @@ void nn_attention_forward(float *out, float *att, float *scratch, const float *q
                           int R, int causal)
 {
     int row0 = check_shapes(rel, B, T, C, H, R, causal);
-    NN_ASSERT(!rel || scratch);
+    TG_ASSERT(!rel || scratch);
     const int D = C / H, s3 = 3 * C, RU = rel_used(T, causal);
     const int rb = causal ? ROW_BLOCK : T;
     const float scale = 1.0f / sqrtf((float)D);
@@ -148,8 +148,8 @@ void nn_attention_backward(float *dqkv, float *drel, float *scratch, const float
                            const int *lengths, int B, int T, int C, int H, int R, int causal)
 {
     int row0 = check_shapes(rel, B, T, C, H, R, causal);
-    NN_ASSERT(scratch);
-    NN_ASSERT(!rel || drel);
+    TG_ASSERT(scratch);
+    TG_ASSERT(!rel || drel);
     const int D = C / H, s3 = 3 * C, RU = rel_used(T, causal);
     const int RS = rel ? RU : T; /* row stride of a pair's scratch */
     const int rb = causal ? ROW_BLOCK : T;

@@ -30,9 +30,9 @@ static void gather_rel(float *er, const float *rel, int h, int T, int D, int R, 
 static void check(const float *rel, const int *lengths, int b, int T, int C, int H, int R,
                   int causal)
 {
-    NN_ASSERT_OP(C % H, ==, 0);
-    if (lengths) NN_ASSERT(lengths[b] >= 1 && lengths[b] <= T);
-    if (rel) NN_ASSERT_OP(causal ? R : (R + 1) / 2, >=, T);
+    TG_ASSERT_OP(C % H, ==, 0);
+    if (lengths) TG_ASSERT(lengths[b] >= 1 && lengths[b] <= T);
+    if (rel) TG_ASSERT_OP(causal ? R : (R + 1) / 2, >=, T);
 }
 
 void nn_attention_naive_forward(float *out, float *att, float *scratch, const float *qkv,
@@ -42,7 +42,7 @@ void nn_attention_naive_forward(float *out, float *att, float *scratch, const fl
     const int D = C / H, s3 = 3 * C;
     const double scale = 1.0 / sqrt((double)D);
     double *logit = malloc(sizeof(double) * T);
-    NN_ASSERT(logit);
+    TG_ASSERT(logit);
     for (int b = 0; b < B; b++) {
         check(rel, lengths, b, T, C, H, R, causal);
         int len = lengths ? lengths[b] : T;
@@ -87,7 +87,7 @@ void nn_attention_naive_backward(float *dqkv, float *drel, float *scratch, const
     const double scale = 1.0 / sqrt((double)D);
     const int z = causal ? R - 1 : (R - 1) / 2;
     double *gl = malloc(sizeof(double) * T);
-    NN_ASSERT(gl);
+    TG_ASSERT(gl);
     for (int b = 0; b < B; b++) {
         check(rel, lengths, b, T, C, H, R, causal);
         int len = lengths ? lengths[b] : T;

@@ -49,8 +49,8 @@ void nn_embedding_forward(float *out, const int *tokens, const float *wte, const
 #endif
     for (int bt = 0; bt < BT; bt++) {
         int tok = tokens[bt];
-        NN_ASSERT_OP(tok, >=, 0);
-        NN_ASSERT_OP(tok, <, V);
+        TG_ASSERT_OP(tok, >=, 0);
+        TG_ASSERT_OP(tok, <, V);
         float *o = out + (size_t)bt * C;
         const float *e = wte + (size_t)tok * C;
         if (wpe) {
@@ -235,7 +235,7 @@ void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
 void nn_linear_backward_into(float *dinp, float *dw, float *dbias, const float *dout,
                              const float *inp, const float *w, int B, int T, int C, int OC)
 {
-    NN_ASSERT(dinp != NULL);
+    TG_ASSERT(dinp != NULL);
     linear_backward(dinp, 0.0f, dw, dbias, dout, inp, w, B, T, C, OC);
 }
 
@@ -339,7 +339,7 @@ void nn_residual_backward(float *dinp1, float *dinp2, const float *dout, size_t 
 void nn_dropout_forward(float *out, uint8_t *mask, const float *inp, float p, tg_rng *rng,
                         size_t N)
 {
-    NN_ASSERT(p >= 0.0f && p < 1.0f);
+    TG_ASSERT(p >= 0.0f && p < 1.0f);
     if (p == 0.0f) {
         if (out != inp) memcpy(out, inp, N * sizeof(float));
         if (mask) memset(mask, 1, N);
@@ -357,8 +357,8 @@ void nn_dropout_forward(float *out, uint8_t *mask, const float *inp, float p, tg
 
 void nn_dropout_backward(float *dinp, const float *dout, const uint8_t *mask, float p, size_t N)
 {
-    NN_ASSERT(p >= 0.0f && p < 1.0f);
-    NN_ASSERT(mask || p == 0.0f);
+    TG_ASSERT(p >= 0.0f && p < 1.0f);
+    TG_ASSERT(mask || p == 0.0f);
     float scale = 1.0f / (1.0f - p);
     ptrdiff_t n = (ptrdiff_t)N;
 #ifdef TG_HAVE_OPENMP

@@ -43,8 +43,8 @@ float nn_crossentropy_forward(float *losses, const float *logits, const int *tar
             losses[r] = 0.0f;
             continue;
         }
-        NN_ASSERT_OP(y, >=, 0);
-        NN_ASSERT_OP(y, <, V);
+        TG_ASSERT_OP(y, >=, 0);
+        TG_ASSERT_OP(y, <, V);
         const float *x = logits + (size_t)r * V;
         float mx;
         double sum;
@@ -82,8 +82,8 @@ void nn_crossentropy_backward(float *dlogits, const float *logits, const int *ta
             for (int i = 0; i < V; i++) dx[i] = 0.0f;
             continue;
         }
-        NN_ASSERT_OP(y, >=, 0);
-        NN_ASSERT_OP(y, <, V);
+        TG_ASSERT_OP(y, >=, 0);
+        TG_ASSERT_OP(y, <, V);
         float w = dlosses ? dlosses[r] : wmean;
         float mx = x[0];
         for (int i = 1; i < V; i++) mx = x[i] > mx ? x[i] : mx;

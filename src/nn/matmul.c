@@ -264,12 +264,12 @@ static void gemm_tile(int ta, int tb, int M, int N, int K, float alpha, const fl
 
 static void check_args(int ta, int tb, int M, int N, int K, int lda, int ldb, int ldc)
 {
-    NN_ASSERT(ta == 0 || ta == 1);
-    NN_ASSERT(tb == 0 || tb == 1);
-    NN_ASSERT(M >= 0 && N >= 0 && K >= 0);
-    NN_ASSERT_OP(lda, >=, (ta ? M : K) > 1 ? (ta ? M : K) : 1);
-    NN_ASSERT_OP(ldb, >=, (tb ? K : N) > 1 ? (tb ? K : N) : 1);
-    NN_ASSERT_OP(ldc, >=, N > 1 ? N : 1);
+    TG_ASSERT(ta == 0 || ta == 1);
+    TG_ASSERT(tb == 0 || tb == 1);
+    TG_ASSERT(M >= 0 && N >= 0 && K >= 0);
+    TG_ASSERT_OP(lda, >=, (ta ? M : K) > 1 ? (ta ? M : K) : 1);
+    TG_ASSERT_OP(ldb, >=, (tb ? K : N) > 1 ? (tb ? K : N) : 1);
+    TG_ASSERT_OP(ldc, >=, N > 1 ? N : 1);
 }
 
 static void gemm_plain(int parallel, int ta, int tb, int M, int N, int K, float alpha,
@@ -399,7 +399,7 @@ void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alph
                        ptrdiff_t stride_b, float beta, float *C, int ldc, ptrdiff_t stride_c,
                        int count)
 {
-    NN_ASSERT(count >= 0);
+    TG_ASSERT(count >= 0);
     /* one product: the product itself is shared out over the threads; many:
      * one serial call per product (BLAS, or the serial plain loops), the
      * products shared out */

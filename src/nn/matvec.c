@@ -281,8 +281,8 @@ enum { NN_MV_PAR_MIN = 1 << 20 };
 void nn_matvec_isa_run(nn_matvec_isa isa, float *out, const float *inp, const float *w,
                        const float *bias, int B, int C, int OC, int flags)
 {
-    NN_ASSERT(B >= 1 && C >= 1 && OC >= 1);
-    NN_ASSERT(!((flags & NN_MV_GELU) && (flags & NN_MV_ADD)));
+    TG_ASSERT(B >= 1 && C >= 1 && OC >= 1);
+    TG_ASSERT(!((flags & NN_MV_GELU) && (flags & NN_MV_ADD)));
     mv_rows_fn fn = kernel_for(isa);
     const int nb = isa == NN_ISA_AVX512 ? MV_NB_AVX512 : MV_NB_AVX2;
     int parts = 1;
@@ -318,8 +318,8 @@ void nn_matvec(float *out, const float *inp, const float *w, const float *bias, 
 void nn_matvec_ref(float *out, const float *inp, const float *w, const float *bias, int B, int C,
                    int OC, int flags)
 {
-    NN_ASSERT(B >= 1 && C >= 1 && OC >= 1);
-    NN_ASSERT(!((flags & NN_MV_GELU) && (flags & NN_MV_ADD)));
+    TG_ASSERT(B >= 1 && C >= 1 && OC >= 1);
+    TG_ASSERT(!((flags & NN_MV_GELU) && (flags & NN_MV_ADD)));
     for (int b = 0; b < B; b++)
         for (int r = 0; r < OC; r++) {
             const float *wr = w + (size_t)r * C, *x = inp + (size_t)b * C;

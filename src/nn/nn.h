@@ -17,8 +17,8 @@
  * - Results do not depend on the thread count for our own loops (each output
  *   element is summed in a fixed order); with OpenBLAS they are repeatable at
  *   a fixed thread count.
- * - Shape mismatches are programmer errors: NN_ASSERT prints both values with
- *   file and line and aborts.
+ * - Shape mismatches are programmer errors: TG_ASSERT (core.h) prints both
+ *   values with file and line and aborts.
  *
  * Size letters
  *   B   batch (sequences)
@@ -40,30 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/core.h"
 #include "tunegan.h"
 
 /* ------------------------------------------------------------------------ */
-/* Programmer-error checks, on in every build (they cost nothing next to a kernel). */
-
-#define NN_ASSERT(cond)                                                        \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: nn: assertion failed: %s\n", __FILE__,     \
-                    __LINE__, #cond);                                          \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
-
-#define NN_ASSERT_OP(a, op, b)                                                 \
-    do {                                                                       \
-        long long a_ = (long long)(a), b_ = (long long)(b);                    \
-        if (!(a_ op b_)) {                                                     \
-            fprintf(stderr, "%s:%d: nn: assertion failed: %s %s %s (%lld vs %lld)\n", \
-                    __FILE__, __LINE__, #a, #op, #b, a_, b_);                  \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
-
 /* ------------------------------------------------------------------------ */
 /* exp for the elementwise kernels: glibc's expf is a call the compiler cannot
  * vectorise without -ffast-math, and it dominated GELU. This one is plain C

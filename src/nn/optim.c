@@ -86,7 +86,7 @@ enum { ADAMW_CHUNK = 1 << 14 };
 static void adamw_run(float *param, float *m, float *v, const float *grad,
                       const nn_adamw_hparams *hp, int step, int decay, size_t N, int reference)
 {
-    NN_ASSERT_OP(step, >=, 1);
+    TG_ASSERT_OP(step, >=, 1);
     const float lr = hp->lr;
     /* bias corrections in double: beta2^t for t in the thousands needs it */
     const double bc1 = 1.0 - pow(hp->beta1, step), bc2 = 1.0 - pow(hp->beta2, step);

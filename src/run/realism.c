@@ -101,7 +101,7 @@ static void window_row(int *row, const uint16_t *ids, size_t n, int w, int T, in
 tg_status run_realism_of(const tg_run *r, const uint16_t *ids, size_t n, run_realism *res)
 {
     tg_model *D = r->disc;
-    NN_ASSERT(D != NULL);
+    TG_ASSERT(D != NULL);
     const int T = model_get_config(D)->context, MB = model_max_batch(D);
     const int V = model_get_config(D)->vocab_size;
     memset(res, 0, sizeof *res);

@@ -117,8 +117,8 @@ tg_status sample_loop_run(model_cache *s, const sample_loop *lp, int B, const in
     const tg_model *model = model_cache_model(s);
     const int V = model_get_config(model)->vocab_size, T_ctx = model_get_config(model)->context;
     const bool window = lp->keep > 0;
-    NN_ASSERT(!window || prefix);        /* the history starts with the prefix */
-    NN_ASSERT(!stopped || !lp->drop_stopped);
+    TG_ASSERT(!window || prefix);        /* the history starts with the prefix */
+    TG_ASSERT(!stopped || !lp->drop_stopped);
     loop_work w;
     tg_status st = work_alloc(&w, B, V, T_ctx, window);
     if (st != TG_OK) return st;
@@ -142,7 +142,7 @@ tg_status sample_loop_run(model_cache *s, const sample_loop *lp, int B, const in
         for (int j = 0; j < n_act; j++)
             if (!w.running[j]) w.next[j] = TOK_PAD; /* fixed shapes: a stopped row is fed PAD */
         if (!window) {
-            NN_ASSERT_OP(n_hist, <, T_ctx);
+            TG_ASSERT_OP(n_hist, <, T_ctx);
             model_decode(s, w.next, 1, logits);
             n_hist++;
             continue;

@@ -5,7 +5,7 @@
  * bit-exact resumption. Nothing here prints: progress goes to the caller's
  * callbacks, messages to its logger.
  *
- * Data parallel (opt->dist with N > 1 ranks, src/train/dist.h): every rank
+ * Data parallel (opt->dist with N > 1 ranks, src/dist/dist.h): every rank
  * draws the SAME global batch of B windows from the batch stream (cheap) and
  * runs only its rows r*B/N .. (r+1)*B/N - 1, so the data is one process's.
  * The loss of one process is a mean over the batch's n non-ignored targets;
@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 
 #include "ckpt.h"
-#include "dist.h"
+#include "dist/dist.h"
 #include "train.h"
 
 train_options train_options_default(void)

@@ -71,9 +71,9 @@ tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *length
     model_cache *P = ctx->prefix, *S = ctx->branch;
     const int N = ctx->N, K = ctx->K > 0 ? ctx->K : 1, R = B * N;
     const int V = model_get_config(model_cache_model(P))->vocab_size;
-    NN_ASSERT_OP(T, <=, model_get_config(model_cache_model(P))->context);
-    NN_ASSERT_OP(R, <=, model_cache_max_batch(S));
-    NN_ASSERT_OP(B, <=, model_cache_max_batch(P));
+    TG_ASSERT_OP(T, <=, model_get_config(model_cache_model(P))->context);
+    TG_ASSERT_OP(R, <=, model_cache_max_batch(S));
+    TG_ASSERT_OP(B, <=, model_cache_max_batch(P));
     float *lp = malloc((size_t)B * V * sizeof(float));
     float *lr = malloc((size_t)R * V * sizeof(float));
     int *xr = malloc((size_t)R * (T + 1) * sizeof(int));

@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "dist.h"
+#include "dist/dist.h"
 #include "train.h"
 
 typedef struct {

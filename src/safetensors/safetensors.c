@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "io.h"
+#include "safetensors.h"
 
 static const char *const dtype_names[ST_DTYPE_COUNT] = {"F32", "F64", "I32", "I64", "U8", "U16"};
 static const size_t dtype_sizes[ST_DTYPE_COUNT] = {4, 8, 4, 8, 1, 2};

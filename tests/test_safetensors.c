@@ -1,8 +1,8 @@
-/* test_io.c: safetensors round trip, and every kind of damaged file refused with a reason. */
+/* test_safetensors.c: safetensors round trip, and every kind of damaged file refused with a reason. */
 #include <unistd.h>
 
 #include "core/core.h"
-#include "io/io.h"
+#include "safetensors/safetensors.h"
 #include "test.h"
 
 static char dir[64];
@@ -119,12 +119,12 @@ static void test_damaged(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tg_test_io_XXXXXX");
+    snprintf(dir, sizeof dir, "/tmp/tg_test_safetensors_XXXXXX");
     if (!mkdtemp(dir)) return 1;
     test_round_trip();
     test_damaged();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;
-    return test_finish("test_io");
+    return test_finish("test_safetensors");
 }

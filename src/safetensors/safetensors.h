@@ -1,5 +1,5 @@
 /*
- * io.h: safetensors files (https://github.com/huggingface/safetensors): an
+ * safetensors.h: safetensors files (https://github.com/huggingface/safetensors): an
  * 8-byte little-endian header length, a JSON header naming every tensor
  * (dtype, shape, byte offsets into the data) plus "__metadata__" (string to
  * string), then the raw little-endian tensor bytes, contiguous and without
@@ -10,8 +10,8 @@
  * and validates the whole header (offsets in bounds, sizes matching shapes,
  * no overlaps or holes) before anything is handed out.
  */
-#ifndef TG_IO_H
-#define TG_IO_H
+#ifndef TG_SAFETENSORS_H
+#define TG_SAFETENSORS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -56,4 +56,4 @@ const char *st_dtype_name(st_dtype d);
 /* Number of elements (product of the shape; 1 for a scalar). */
 int64_t st_tensor_numel(const st_tensor *t);
 
-#endif /* TG_IO_H */
+#endif /* TG_SAFETENSORS_H */

@@ -1,1 +1,0 @@
-tg_test(io unit)

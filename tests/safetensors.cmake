@@ -1,0 +1,2 @@
+# The checkpoint file format: round trips and damaged files (test_safetensors, unit).
+tg_test(safetensors unit)
