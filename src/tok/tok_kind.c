@@ -4,7 +4,8 @@
  * knowing a kind: config defaults, names, checks and the config string
  * (written and parsed from each kind's list of keys), and the questions
  * samplers and primers ask (bars, time units). What it leaves out: the
- * kinds themselves (tok_remi.c, tok_grid.c, tok_perf.c, tok_raw.c) and the
+ * kinds themselves (tok_remi.c, tok_grid.c, tok_perf.c, tok_raw.c,
+ * tok_remi_compact.c) and the
  * vocabulary and coding machinery (tok.c).
  */
 #include <errno.h>
@@ -24,6 +25,7 @@ static const tok_kind_ops *const kinds[] = {
     &tok_grid_ops,
     &tok_perf_ops,
     &tok_raw_ops,
+    &tok_remi_compact_ops,
 };
 
 size_t tok_kind_count(void) { return TG_ARRAY_LEN(kinds); }
