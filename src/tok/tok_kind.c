@@ -158,7 +158,7 @@ static tg_status parse_pairs(const char *p, const tok_kind_ops *k, tok_config *c
     return TG_OK;
 }
 
-/* "remi, grid, perf or raw": the kinds' names, for messages. */
+/* "remi, grid, perf, raw or remi-compact": the kinds' names, for messages. */
 static void kind_list(char *buf, size_t size)
 {
     size_t len = 0;
