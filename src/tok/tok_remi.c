@@ -490,19 +490,20 @@ tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **
             if (st != TG_OK) goto fail;
             stage = 0;
         }
-        if (compact && info.type == TOK_T_PITCH && stage == 0) {
-            /* a note in the program in force: as if its Program stood here */
+        /* a note begins at its Program (compact: or at a Pitch, in the
+         * program in force, as if its Program stood here) */
+        bool pitch_begins = compact && info.type == TOK_T_PITCH && stage == 0;
+        if ((info.type == TOK_T_PROGRAM || pitch_begins) && pos < 0) {
+            st = tok_dec_problem(d, i, "%s with no Position before it: Position_0 is assumed", name);
+            if (st != TG_OK) goto fail;
+            if (!in_bar) have_bar = in_bar = true;
+            pos = 0;
+        }
+        if (pitch_begins) {
             if (program < 0) {
                 st = tok_dec_problem(d, i, "%s with no Program in force: Program_0 is assumed", name);
                 if (st != TG_OK) goto fail;
                 program = 0;
-            }
-            if (pos < 0) {
-                st = tok_dec_problem(d, i, "%s with no Position before it: Position_0 is assumed",
-                                     name);
-                if (st != TG_OK) goto fail;
-                if (!in_bar) have_bar = in_bar = true;
-                pos = 0;
             }
             note_at = i;
             stage = 1;
@@ -576,13 +577,6 @@ tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **
             break;
         }
         case TOK_T_PROGRAM:
-            if (pos < 0) {
-                st = tok_dec_problem(d, i, "%s with no Position before it: Position_0 is assumed",
-                                     name);
-                if (st != TG_OK) goto fail;
-                if (!in_bar) have_bar = in_bar = true;
-                pos = 0;
-            }
             program = info.value;
             note_at = i;
             stage = 1;
