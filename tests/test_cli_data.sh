@@ -3,7 +3,8 @@
 # fixtures, checking what they wrote: tokens -> MIDI -> tokens is stable for
 # each tokenizer; the notes of the decoded file (tunegan notes) are those of
 # the original at the tokenizer's resolution; names and ids give the same
-# file; vocab has one line per id; bad inputs exit 1 naming the file and line;
+# file; remi-compact is shorter than remi and decodes to the same file; vocab
+# has one line per id; bad inputs exit 1 naming the file and line;
 # data build + data stats --json on a folder of fixtures with a broken file.
 # Environment (set by ctest): TG_BIN, TG_TEST_DATA.
 set -u
@@ -34,7 +35,7 @@ src=$DATA/format1.mid
 [ -f "$src" ] || { echo "skipped: $src missing"; exit 77; }
 
 # --- round trips through files, every tokenizer -------------------------------
-for kind in remi grid perf; do
+for kind in remi grid perf remi-compact; do
     expect_status 0 "tokenize $kind" "$BIN" tokenize --tokenizer $kind "$src"
     cp "$tmp/out" "$tmp/$kind.txt"
     same "$(head -n 1 "$tmp/$kind.txt")" BOS "$kind: first token"
@@ -48,6 +49,11 @@ for kind in remi grid perf; do
     expect_status 0 "detokenize $kind ids from stdin" sh -c "'$BIN' detokenize -t $kind -o '$tmp/${kind}_ids.mid' - <'$tmp/$kind.ids'"
     if cmp -s "$tmp/$kind.mid" "$tmp/${kind}_ids.mid"; then ok; else fail "$kind: ids and names decode differently"; fi
 done
+
+# remi-compact: fewer tokens than remi, the same decoded file
+[ "$(wc -l <"$tmp/remi-compact.txt")" -lt "$(wc -l <"$tmp/remi.txt")" ] && ok ||
+    fail "remi-compact: not shorter than remi"
+if cmp -s "$tmp/remi.mid" "$tmp/remi-compact.mid"; then ok; else fail "remi-compact: decodes otherwise than remi"; fi
 
 # notes of the decoded files against the original's, at each tokenizer's resolution
 if "$BIN" notes --help >/dev/null 2>&1; then
@@ -71,7 +77,7 @@ else
 fi
 
 # --- vocab ---------------------------------------------------------------------
-for pair in remi:577 grid:92 perf:391; do
+for pair in remi:577 grid:92 perf:391 remi-compact:577; do
     kind=${pair%%:*}; size=${pair#*:}
     expect_status 0 "vocab $kind" "$BIN" vocab --tokenizer $kind
     same "$(wc -l <"$tmp/out" | tr -d ' ')" "$size" "vocab $kind: lines"
@@ -140,6 +146,10 @@ else
 fi
 expect_status 0 "data stats text" "$BIN" data stats "$tmp/c.corpus"
 grep -q '^total  *8 ' "$tmp/out" && ok || fail "stats text: total 8 pieces"
+expect_status 0 "data build remi-compact" "$BIN" data build -t remi-compact -o "$tmp/rc.corpus" "$tmp/midi"
+expect_status 0 "data stats remi-compact" "$BIN" data stats "$tmp/rc.corpus"
+grep -q '^tokenizer  *remi-compact:v=1,' "$tmp/out" && ok || fail "stats text: the remi-compact tokenizer"
+grep -q '^total  *8 ' "$tmp/out" && ok || fail "stats text remi-compact: total 8 pieces"
 
 # splits from a TSV naming every file (bare names match in subfolders)
 printf '# test split\nformat0.mid\ttest\nformat1.mid\tvalid\nformat2.mid\ttrain\nLOUD.MIDI\ttrain\n' >"$tmp/split.tsv"

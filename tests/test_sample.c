@@ -382,6 +382,34 @@ static void test_sampler(void)
 /* ------------------------------------------------------------------------ */
 /* Grammars. */
 
+/* The music kinds of the registry in its order (remi, grid, perf, then the
+ * kinds appended after raw, which has its own test); returns how many. */
+#define MAX_KINDS 8
+static int music_kinds(tok_kind *kinds)
+{
+    int n = 0;
+    for (size_t i = 0; i < tok_kind_count() && n < MAX_KINDS; i++)
+        if (tok_kind_at(i)->music) kinds[n++] = tok_kind_at(i)->kind;
+    return n;
+}
+
+/* Tokenizers of the music kinds (t[0] remi, t[1] grid, t[2] perf, ...). */
+static int make_music_toks(tok_tokenizer **t)
+{
+    tok_kind kinds[MAX_KINDS];
+    int n = music_kinds(kinds);
+    for (int k = 0; k < n; k++) t[k] = make_tok(kinds[k]);
+    return n;
+}
+
+static void print_counts(const char *what, tok_tokenizer *const *t, const int *ok, int nk)
+{
+    printf("%s:", what);
+    for (int k = 0; k < nk; k++)
+        printf("%s %s %d", k ? "," : "", tok_kind_name(tok_get_config(t[k])->kind), ok[k]);
+    putchar('\n');
+}
+
 /* Feeds seq through a grammar state, checking the mask agrees at every step.
  * Returns the index of the first token refused, or seq->n when all pass. */
 static size_t grammar_accepts(const tok_tokenizer *t, const uint16_t *ids, size_t n)
@@ -466,23 +494,24 @@ static tg_score *random_score(tg_rng *r)
 
 static void test_grammar_encoded(void)
 {
-    tok_tokenizer *t[3] = {make_tok(TOK_REMI), make_tok(TOK_GRID), make_tok(TOK_PERF)};
+    tok_tokenizer *t[MAX_KINDS];
+    int nk = make_music_toks(t);
     tg_rng rng;
     tg_rng_seed(&rng, 11);
-    int ok[3] = {0}, n = 300;
+    int ok[MAX_KINDS] = {0}, n = 300;
     for (int i = 0; i < n; i++) {
         tg_score *s = random_score(&rng);
-        for (int k = 0; k < 3; k++) ok[k] += check_encoded(t[k], s, "random score");
+        for (int k = 0; k < nk; k++) ok[k] += check_encoded(t[k], s, "random score");
         tg_score_free(s);
     }
-    printf("grammar: encodings of %d random scores accepted: remi %d, grid %d, perf %d\n", n, ok[0],
-           ok[1], ok[2]);
-    for (int k = 0; k < 3; k++) CHECK_INT(ok[k], n);
+    printf("grammar: %d random scores; ", n);
+    print_counts("encodings accepted", t, ok, nk);
+    for (int k = 0; k < nk; k++) CHECK_INT(ok[k], n);
 
     /* the empty piece */
     tg_score *e;
     CHECK_OK(tg_score_create(480, &e));
-    for (int k = 0; k < 3; k++) CHECK(check_encoded(t[k], e, "empty score"));
+    for (int k = 0; k < nk; k++) CHECK(check_encoded(t[k], e, "empty score"));
     tg_score_free(e);
 
 #ifdef TG_TEST_WITH_MIDI
@@ -500,12 +529,12 @@ static void test_grammar_encoded(void)
         if (tg_midi_read_file(path, &ro, &s, NULL, NULL) != TG_OK) continue;
         files++;
         int all = 1;
-        for (int k = 0; k < 3; k++) all &= check_encoded(t[k], s, path);
+        for (int k = 0; k < nk; k++) all &= check_encoded(t[k], s, path);
         acc += all;
         tg_score_free(s);
     }
     if (dp) closedir(dp);
-    printf("grammar: encodings of %d MIDI fixtures accepted by all three: %d\n", files, acc);
+    printf("grammar: encodings of %d MIDI fixtures accepted by all %d music kinds: %d\n", files, nk, acc);
     CHECK(files > 10);
     CHECK_INT(acc, files);
 #endif
@@ -564,7 +593,7 @@ static void test_grammar_encoded(void)
     CHECK_OK(tok_grammar_feed(&g, tok_lookup(t[1], "Rest")));
     CHECK(!tok_grammar_can_end(&g));
     CHECK_INT(tok_grammar_time(&g), 2);
-    for (int k = 0; k < 3; k++) tok_free(t[k]);
+    for (int k = 0; k < nk; k++) tok_free(t[k]);
 }
 
 /* Random walks along the mask, closed and ended: strict decoding succeeds. */
@@ -572,8 +601,10 @@ static void test_grammar_walks(void)
 {
     tg_rng rng;
     tg_rng_seed(&rng, 5);
-    for (int k = 0; k < 3; k++) {
-        tok_tokenizer *t = make_tok((tok_kind)k);
+    tok_kind kinds[MAX_KINDS];
+    int nk = music_kinds(kinds);
+    for (int k = 0; k < nk; k++) {
+        tok_tokenizer *t = make_tok(kinds[k]);
         int V = tok_vocab_size(t);
         uint8_t *mask = malloc((size_t)V);
         int *ids = malloc((size_t)V * sizeof(int));
@@ -619,7 +650,7 @@ static void test_grammar_walks(void)
             tok_decode_error err;
             tg_status st = tok_decode(t, seq.ids, seq.n, NULL, &d, &err, NULL);
             if (st != TG_OK && ok == w)
-                fprintf(stderr, "%s walk %d: token %zu (%s): %s\n", tok_kind_name((tok_kind)k), w,
+                fprintf(stderr, "%s walk %d: token %zu (%s): %s\n", tok_kind_name(kinds[k]), w,
                         err.index, err.index < seq.n ? tok_name(t, seq.ids[err.index]) : "end", err.what);
             ok += st == TG_OK;
             /* what decodes, encodes to a sequence the grammar accepts */
@@ -633,7 +664,7 @@ static void test_grammar_walks(void)
             tok_seq_free(&seq);
         }
         printf("grammar: %d of %d random walks along the %s mask (%zu tokens) decode strictly\n", ok,
-               n_walks, tok_kind_name((tok_kind)k), tokens);
+               n_walks, tok_kind_name(kinds[k]), tokens);
         CHECK_INT(ok, n_walks);
         free(mask);
         free(ids);
@@ -645,9 +676,11 @@ static void test_grammar_walks(void)
  * mask it mostly does not. */
 static void test_masked_sampling(void)
 {
-    for (int k = 0; k < 3; k++) {
-        tok_tokenizer *t = make_tok((tok_kind)k);
-        tg_model *m = make_model(tok_vocab_size(t), 32, k == 1 ? MODEL_ATTN_ABSOLUTE : MODEL_ATTN_RELATIVE,
+    tok_kind kinds[MAX_KINDS];
+    int nk = music_kinds(kinds);
+    for (int k = 0; k < nk; k++) {
+        tok_tokenizer *t = make_tok(kinds[k]);
+        tg_model *m = make_model(tok_vocab_size(t), 32, kinds[k] == TOK_GRID ? MODEL_ATTN_ABSOLUTE : MODEL_ATTN_RELATIVE,
                                  4, 3.0f, 40 + k);
         for (int grammar = 1; grammar >= 0; grammar--) {
             sample_gen_options o = sample_gen_options_default();
@@ -667,7 +700,7 @@ static void test_masked_sampling(void)
                 tok_decode_error de;
                 tg_status s = tok_decode(t, out[i].ids, out[i].n, NULL, &d, &de, NULL);
                 if (s != TG_OK && grammar)
-                    fprintf(stderr, "%s sample %d: token %zu: %s\n", tok_kind_name((tok_kind)k), i,
+                    fprintf(stderr, "%s sample %d: token %zu: %s\n", tok_kind_name(kinds[k]), i,
                             de.index, de.what);
                 ok += s == TG_OK;
                 CHECK_INT(out[i].ids[0], TOK_BOS);
@@ -677,7 +710,7 @@ static void test_masked_sampling(void)
             }
             printf("sampling from a random model, %s, grammar %s: %d of 6 samples decode strictly "
                    "(%zu tokens, %d slides, %zu cut to end cleanly)\n",
-                   tok_kind_name((tok_kind)k), grammar ? "on" : "off", ok, st.new_tokens, st.slides,
+                   tok_kind_name(kinds[k]), grammar ? "on" : "off", ok, st.new_tokens, st.slides,
                    st.cut_tokens);
             if (grammar) CHECK_INT(ok, 6);
             if (grammar) CHECK(st.slides > 0);
@@ -823,9 +856,12 @@ static snote *notes_before(const tg_score *s, int64_t end_ticks, size_t *n)
 static void test_primers(void)
 {
     tg_score *primer = primer_score();
-    for (int k = 0; k < 3; k++) {
-        tok_tokenizer *t = make_tok((tok_kind)k);
+    tok_kind kinds[MAX_KINDS];
+    int nk = music_kinds(kinds);
+    for (int k = 0; k < nk; k++) {
+        tok_tokenizer *t = make_tok(kinds[k]);
         tg_model *m = make_model(tok_vocab_size(t), 160, MODEL_ATTN_RELATIVE, 4, 3.0f, 60 + k);
+        const bool metrical = tok_steps_per_quarter(t) > 0; /* remi, remi-compact */
         sample_primer pr;
         char why[160];
         CHECK_OK(sample_primer_make(t, primer, 2, &pr, why, sizeof why));
@@ -882,7 +918,7 @@ static void test_primers(void)
                 continue;
             }
             CHECK_INT(end, want_end);
-            CHECK_INT(s->ticks_per_quarter, k == 0 ? 480 : PQ); /* remi: 40 ticks per step */
+            CHECK_INT(s->ticks_per_quarter, metrical ? 480 : PQ); /* remi: 40 ticks per step */
             CHECK_INT(tg_score_tempo_at(s, -1, 0), 600000);
             tg_timesig ts = tg_score_timesig_at(s, 0);
             CHECK_INT(ts.numerator, 3);
@@ -897,14 +933,14 @@ static void test_primers(void)
             /* against the original primer: onsets at the tokenizer's resolution */
             size_t no;
             snote *orig = notes_before(primer, PBAR * 2, &no);
-            if (k == 2) { /* perf: every onset within half a 10 ms step, plus a tick (1.6 ms) */
+            if (kinds[k] == TOK_PERF) { /* perf: every onset within half a 10 ms step, plus a tick (1.6 ms) */
                 CHECK_INT(nb, no);
                 for (size_t j = 0; j < no && j < nb; j++) {
                     CHECK(fabs(b[j].start_sec - orig[j].start_sec) < 0.0066);
                     CHECK_INT(b[j].pitch, orig[j].pitch);
                 }
             }
-            if (k == 0) CHECK_INT(nb, no); /* remi: every note of the first two bars */
+            if (metrical) CHECK_INT(nb, no); /* remi: every note of the first two bars */
             free(orig);
             free(a);
             free(b);
@@ -914,7 +950,7 @@ static void test_primers(void)
         }
         printf("primer, %s: 2 bars (%zu tokens with BOS, ends at %.3f s); %d of 3 samples start with "
                "the primer's notes unchanged, %d add notes after it\n",
-               tok_kind_name((tok_kind)k), pr.tokens.n, pr.end_sec, same, longer);
+               tok_kind_name(kinds[k]), pr.tokens.n, pr.end_sec, same, longer);
         CHECK_INT(same, 3);
         CHECK(longer > 0);
 
@@ -961,8 +997,9 @@ static int run_nottingham(void)
         printf("skipped: %s not found\n", dir);
         return TEST_SKIP_CODE;
     }
-    tok_tokenizer *t[3] = {make_tok(TOK_REMI), make_tok(TOK_GRID), make_tok(TOK_PERF)};
-    int files = 0, ok[3] = {0};
+    tok_tokenizer *t[MAX_KINDS];
+    int nk = make_music_toks(t);
+    int files = 0, ok[MAX_KINDS] = {0};
     struct dirent *de;
     while ((de = readdir(dp))) {
         const char *dot = strrchr(de->d_name, '.');
@@ -973,14 +1010,14 @@ static int run_nottingham(void)
         tg_score *s = NULL;
         if (tg_midi_read_file(path, &ro, &s, NULL, NULL) != TG_OK) continue;
         files++;
-        for (int k = 0; k < 3; k++) ok[k] += check_encoded(t[k], s, path);
+        for (int k = 0; k < nk; k++) ok[k] += check_encoded(t[k], s, path);
         tg_score_free(s);
     }
     closedir(dp);
-    printf("nottingham/full: %d files; encodings accepted by the grammar: remi %d, grid %d, perf %d\n",
-           files, ok[0], ok[1], ok[2]);
+    printf("nottingham/full: %d files; ", files);
+    print_counts("encodings accepted by the grammar", t, ok, nk);
     CHECK(files > 0);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < nk; k++) {
         CHECK_INT(ok[k], files);
         tok_free(t[k]);
     }

@@ -5,8 +5,12 @@
  * tempo changes, 3/4 and 6/8, meter changes inside a bar, notes across bar
  * lines, notes longer than two bars) and on the MIDI fixtures in tests/data;
  * strict decoding of broken sequences (status and index) and lenient repair.
+ * remi-compact against remi: its tokens are remi's without the repeated
+ * Programs and Velocities, they decode to the same score, the grammar agrees.
  * Run with the argument "nottingham" it counts exact round trips over
- * ../shared/data/nottingham/full instead (skipped when the folder is missing).
+ * ../shared/data/nottingham/full instead (skipped when the folder is missing);
+ * with "remi-compact", remi-compact against remi on every file of
+ * nottingham/full and jsb-chorales/midi.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -273,7 +277,7 @@ static int roundtrip(const tok_tokenizer *t, const tg_score *s, const char *what
         return 0;
     }
     int ok = 1;
-    if (c->kind == TOK_REMI) {
+    if (c->kind == TOK_REMI || c->kind == TOK_REMI_COMPACT) {
         qlist want = remi_expected(s, c), got = remi_got(d, c);
         ok = qsame(&want, &got, what);
         check_bars(s, d, c->remi.steps_per_quarter);
@@ -933,7 +937,8 @@ static void test_random_sequences(void)
 {
     tg_rng rng;
     tg_rng_seed(&rng, 2024);
-    for (int k = 0; k < 3; k++) {
+    for (size_t k = 0; k < tok_kind_count(); k++) {
+        if (!tok_kind_at(k)->music) continue; /* raw: test_tok_raw */
         tok_tokenizer *t = make_tok((tok_kind)k);
         int V = tok_vocab_size(t);
         int strict_ok = 0;
@@ -966,6 +971,268 @@ static void test_random_sequences(void)
                strict_ok);
         tok_free(t);
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* remi-compact: remi's tokens without the repeated Programs and Velocities. */
+
+/* The oracle from tok.h: remi's tokens (ids are shared) less every Program
+ * equal to the previous note's program and every Velocity equal to the
+ * previous note's bin, in force across positions and bars. */
+static void compact_expected(const tok_tokenizer *remi, const tok_seq *in, tok_seq *out)
+{
+    int program = -1, vel = -1;
+    out->n = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        tok_info x = tok_get_info(remi, in->ids[i]);
+        int *in_force = x.type == TOK_T_PROGRAM ? &program : x.type == TOK_T_VELOCITY ? &vel : NULL;
+        if (in_force && *in_force == x.value) continue;
+        if (in_force) *in_force = x.value;
+        CHECK_OK(tok_seq_push(out, in->ids[i]));
+    }
+}
+
+/* Whether two decoded scores are the same: tracks (name, channel, program,
+ * drums, notes), meters and tempos. Prints the first difference. */
+static int same_score(const tg_score *a, const tg_score *b, const char *what)
+{
+    const char *diff = NULL;
+    if (a->ticks_per_quarter != b->ticks_per_quarter) diff = "ticks per quarter";
+    else if (a->n_tracks != b->n_tracks) diff = "track count";
+    else if (a->n_timesigs != b->n_timesigs) diff = "meter count";
+    else if (a->n_tempos != b->n_tempos) diff = "tempo count";
+    for (size_t i = 0; !diff && i < a->n_timesigs; i++) {
+        const tg_timesig *x = &a->timesigs[i], *y = &b->timesigs[i];
+        if (x->ticks != y->ticks || x->numerator != y->numerator || x->denominator != y->denominator)
+            diff = "meters";
+    }
+    for (size_t i = 0; !diff && i < a->n_tempos; i++)
+        if (a->tempos[i].ticks != b->tempos[i].ticks ||
+            a->tempos[i].usec_per_quarter != b->tempos[i].usec_per_quarter)
+            diff = "tempos";
+    for (size_t t = 0; !diff && t < a->n_tracks; t++) {
+        const tg_track *x = &a->tracks[t], *y = &b->tracks[t];
+        if (strcmp(x->name, y->name) != 0 || x->channel != y->channel || x->program != y->program ||
+            x->is_drum != y->is_drum || x->n_notes != y->n_notes)
+            diff = "tracks";
+        for (size_t i = 0; !diff && i < x->n_notes; i++) {
+            const tg_note *p = &x->notes[i], *q = &y->notes[i];
+            if (p->start_ticks != q->start_ticks || p->end_ticks != q->end_ticks ||
+                p->pitch != q->pitch || p->velocity != q->velocity || p->channel != q->channel)
+                diff = "notes";
+        }
+    }
+    if (diff) fprintf(stderr, "%s: the decoded scores differ in their %s\n", what, diff);
+    return diff == NULL;
+}
+
+/* Index of the first token of seq the grammar's mask refuses (seq->n when none). */
+static size_t mask_refuses(const tok_tokenizer *t, const tok_seq *seq)
+{
+    tok_grammar g;
+    tok_grammar_init(&g, t);
+    uint8_t *mask = malloc((size_t)tok_vocab_size(t));
+    size_t i = 0;
+    for (; i < seq->n; i++) {
+        tok_grammar_mask(&g, mask);
+        if (!mask[seq->ids[i]] || tok_grammar_feed(&g, seq->ids[i]) != TG_OK) break;
+    }
+    free(mask);
+    return i;
+}
+
+/* One score through remi (r) and remi-compact (t): the compact tokens are
+ * the oracle's, the grammar's mask allows each of them, both decode strictly
+ * to the same score, and the round trip is exact. Adds the token counts to
+ * sizes[2] when given. Returns 1 when all hold. */
+static int check_compact(const tok_tokenizer *r, const tok_tokenizer *t, const tg_score *s,
+                         const char *what, int quiet, size_t *sizes)
+{
+    tok_seq rs = {0}, cs = {0}, want = {0};
+    tg_score *rd = NULL, *cd = NULL;
+    int ok = 0;
+    if (tok_encode(r, s, &rs) != TG_OK || tok_encode(t, s, &cs) != TG_OK) {
+        fprintf(stderr, "%s: encode failed\n", what);
+        goto done;
+    }
+    compact_expected(r, &rs, &want);
+    if (want.n != cs.n || memcmp(want.ids, cs.ids, cs.n * sizeof *cs.ids) != 0) {
+        fprintf(stderr, "%s: remi-compact wrote %zu tokens, the oracle %zu\n", what, cs.n, want.n);
+        goto done;
+    }
+    size_t at = mask_refuses(t, &cs);
+    if (at != cs.n) {
+        fprintf(stderr, "%s: the grammar refuses token %zu (%s)\n", what, at, tok_name(t, cs.ids[at]));
+        goto done;
+    }
+    tok_decode_error err;
+    if (tok_decode(r, rs.ids, rs.n, NULL, &rd, &err, NULL) != TG_OK ||
+        tok_decode(t, cs.ids, cs.n, NULL, &cd, &err, NULL) != TG_OK) {
+        fprintf(stderr, "%s: strict decoding failed at %zu: %s\n", what, err.index, err.what);
+        goto done;
+    }
+    ok = same_score(rd, cd, what) && roundtrip(t, s, what, quiet) == 1;
+    if (sizes) sizes[0] += rs.n, sizes[1] += cs.n;
+done:
+    tg_score_free(rd);
+    tg_score_free(cd);
+    tok_seq_free(&rs);
+    tok_seq_free(&cs);
+    tok_seq_free(&want);
+    return ok;
+}
+
+static void test_remi_compact(void)
+{
+    tok_tokenizer *r = make_tok(TOK_REMI), *t = make_tok(TOK_REMI_COMPACT);
+    /* remi's vocabulary, id for id */
+    CHECK_INT(tok_vocab_size(t), tok_vocab_size(r));
+    for (int id = 0; id < tok_vocab_size(t); id++) CHECK_STR(tok_name(t, id), tok_name(r, id));
+    char buf[256];
+    tok_config c = tok_config_default(TOK_REMI_COMPACT);
+    CHECK_OK(tok_config_to_string(&c, buf, sizeof buf));
+    CHECK_STR(buf, "remi-compact:v=1,steps_per_quarter=12,tempo_bins=32,tempo_min_bpm=30,"
+                   "tempo_max_bpm=300,velocity_bins=32,max_duration_steps=96");
+    CHECK(tok_has_bars(t) && tok_is_music(t) && !tok_drops_notes(t));
+    CHECK_INT(tok_steps_per_quarter(t), 12);
+
+    /* two programs, drums, three meters, tempo changes */
+    tg_score *s = rich_score();
+    CHECK(check_compact(r, t, s, "remi-compact rich score", 0, NULL));
+    tg_score_free(s);
+
+    /* program and velocity changes, spelled out: piano (0), bass (33), drums */
+    CHECK_OK(tg_score_create(480, &s));
+    size_t piano, bass, drums;
+    CHECK_OK(tg_score_add_track(s, "", 0, 0, -1, &piano));
+    CHECK_OK(tg_score_add_track(s, "", 1, 33, -1, &bass));
+    CHECK_OK(tg_score_add_track(s, "", 9, 0, -1, &drums));
+    add(s, piano, 0, 480, 60, 80);
+    add(s, piano, 480, 960, 62, 80);     /* same program and bin: Pitch Duration */
+    add(s, piano, 960, 1440, 64, 100);   /* a new bin */
+    add(s, bass, 960, 1920, 36, 100);    /* a new program, the bin in force */
+    add(s, piano, 1920, 2400, 67, 100);  /* next bar: back to piano */
+    add(s, drums, 1920, 1980, 36, 100);  /* drums last at their position */
+    static const char *const want[] = {
+        "BOS", "Bar", "TimeSig_4/4", "Position_0", "Tempo_19", "Program_0", "Pitch_60",
+        "Velocity_19", "Duration_12", "Position_12", "Pitch_62", "Duration_12", "Position_24",
+        "Pitch_64", "Velocity_24", "Duration_12", "Program_33", "Pitch_36", "Duration_24", "Bar",
+        "Position_0", "Program_0", "Pitch_67", "Duration_12", "Program_drums", "Pitch_36",
+        "Duration_2", "EOS"};
+    tok_seq seq = {0};
+    CHECK_OK(tok_encode(t, s, &seq));
+    CHECK_INT(seq.n, TG_ARRAY_LEN(want));
+    for (size_t i = 0; i < seq.n && i < TG_ARRAY_LEN(want); i++) CHECK_STR(tok_name(t, seq.ids[i]), want[i]);
+    tok_seq_free(&seq);
+    CHECK_OK(tok_encode(r, s, &seq));
+    CHECK_INT(seq.n, TG_ARRAY_LEN(want) + 2 + 4); /* remi: 6 Programs and 6 Velocities */
+    tok_seq_free(&seq);
+    CHECK(check_compact(r, t, s, "remi-compact program and velocity changes", 0, NULL));
+    tg_score_free(s);
+
+    /* random scores: several programs, drums, meters, tempi */
+    tg_rng rng;
+    tg_rng_seed(&rng, 18);
+    int ok = 0;
+    for (int k = 0; k < 100; k++) {
+        CHECK_OK(tg_score_create(96 + 24 * (int)tg_rng_below(&rng, 20), &s));
+        if (tg_rng_below(&rng, 2)) CHECK_OK(tg_score_add_timesig(s, (tg_timesig){0, 3, 4, -1}));
+        CHECK_OK(tg_score_add_tempo(s, (tg_tempo){(int64_t)tg_rng_below(&rng, 4000), 300000 + tg_rng_below(&rng, 900000), -1}));
+        int ntr = 1 + (int)tg_rng_below(&rng, 4);
+        for (int k2 = 0; k2 < ntr; k2++) {
+            size_t tr;
+            bool drum = tg_rng_below(&rng, 4) == 0;
+            CHECK_OK(tg_score_add_track(s, "", drum ? 9 : k2, (int)tg_rng_below(&rng, 128), -1, &tr));
+            for (int i = 0, nn = (int)tg_rng_below(&rng, 50); i < nn; i++) {
+                int64_t a = tg_rng_below(&rng, 40 * (uint32_t)s->ticks_per_quarter);
+                add(s, tr, a, a + 1 + tg_rng_below(&rng, 3 * (uint32_t)s->ticks_per_quarter),
+                    20 + (int)tg_rng_below(&rng, 90), 1 + (int)tg_rng_below(&rng, 127));
+            }
+        }
+        ok += check_compact(r, t, s, "remi-compact random score", 0, NULL);
+        tg_score_free(s);
+    }
+    CHECK_INT(ok, 100);
+
+    /* the grammar: Program and Velocity only as changes */
+    tok_grammar g;
+    tok_grammar_init(&g, t);
+    static const char *const start[] = {"BOS", "Bar", "TimeSig_4/4", "Position_0"};
+    for (size_t i = 0; i < TG_ARRAY_LEN(start); i++) CHECK_OK(tok_grammar_feed(&g, tok_lookup(t, start[i])));
+#define FEED(name) CHECK_OK(tok_grammar_feed(&g, tok_lookup(t, name)))
+#define REFUSED(name) CHECK_STATUS(tok_grammar_feed(&g, tok_lookup(t, name)), TG_ERR_GRAMMAR)
+    REFUSED("Pitch_60");     /* no program in force yet */
+    FEED("Program_5");
+    FEED("Pitch_60");
+    REFUSED("Duration_4");   /* no bin in force yet */
+    FEED("Velocity_10");
+    FEED("Duration_4");
+    REFUSED("Program_5");    /* the program in force */
+    FEED("Pitch_62");        /* in program 5, rising */
+    REFUSED("Velocity_10");  /* the bin in force */
+    FEED("Duration_4");
+    REFUSED("Pitch_61");     /* below the last pitch of program 5 here */
+    REFUSED("Program_3");    /* below program 5 at this position */
+    FEED("Program_7");
+    FEED("Pitch_40");
+    FEED("Duration_2");
+    CHECK(tok_grammar_can_end(&g));
+    FEED("Position_6");
+    FEED("Pitch_30");        /* program 7 stays in force */
+    FEED("Duration_1");
+    CHECK_INT(tok_grammar_time(&g), 6);
+    FEED("Bar");
+    FEED("Position_0");
+    FEED("Program_5");       /* lower than 7: a new position */
+    FEED("Pitch_30");
+    FEED("Velocity_11");
+    FEED("Duration_1");
+    FEED("EOS");
+#undef FEED
+#undef REFUSED
+
+    /* strict decoding refuses a note with no program or bin in force; lenient
+     * decoding assumes Program_0 and the bin of velocity 64 */
+    static const char *const no_program[] = {"BOS", "Bar", "TimeSig_4/4", "Position_0", "Pitch_60",
+                                             "Velocity_20", "Duration_12", "EOS"};
+    static const char *const no_velocity[] = {"BOS", "Bar", "TimeSig_4/4", "Position_0", "Program_5",
+                                              "Pitch_60", "Duration_12", "EOS"};
+    static const char *const pitch_in_note[] = {"Bar", "Position_0", "Program_0", "Pitch_60",
+                                                "Pitch_62", "Velocity_3", "Duration_1"};
+    static const char *const ends_in_note[] = {"Bar", "Position_0", "Program_0", "Pitch_60",
+                                               "Velocity_3", "Duration_1", "Pitch_62"};
+    const broken_case cases[] = {
+        CASE(no_program, 4, "no Program in force", 1), CASE(no_velocity, 6, "no Velocity in force", 1),
+        CASE(pitch_in_note, 4, "inside a note", 1),    CASE(ends_in_note, 7, "ends inside a note", 1),
+    };
+    for (size_t i = 0; i < TG_ARRAY_LEN(cases); i++) check_broken(t, &cases[i]);
+    tok_decode_options opt = tok_decode_options_default();
+    opt.lenient = true;
+    tg_score *d = NULL;
+    uint16_t *ids = ids_of(t, no_program, TG_ARRAY_LEN(no_program));
+    CHECK_OK(tok_decode(t, ids, TG_ARRAY_LEN(no_program), &opt, &d, NULL, NULL));
+    CHECK_INT(d->n_tracks, 1);
+    CHECK_INT(d->tracks[0].program, 0);
+    CHECK_INT(d->tracks[0].notes[0].velocity, vel_centre(82, 32)); /* Velocity_20 */
+    tg_score_free(d);
+    free(ids);
+    ids = ids_of(t, no_velocity, TG_ARRAY_LEN(no_velocity));
+    CHECK_OK(tok_decode(t, ids, TG_ARRAY_LEN(no_velocity), &opt, &d, NULL, NULL));
+    CHECK_INT(d->tracks[0].program, 5);
+    CHECK_INT(d->tracks[0].notes[0].velocity, vel_centre(64, 32));
+    tg_score_free(d);
+    free(ids);
+    /* remi's own sequences are valid remi-compact too (redundant but readable) */
+    static const char *const remi_seq[] = {"BOS", "Bar", "Position_0", "Program_0", "Pitch_60",
+                                           "Velocity_3", "Duration_1", "Program_0", "Pitch_64",
+                                           "Velocity_3", "Duration_1", "EOS"};
+    ids = ids_of(t, remi_seq, TG_ARRAY_LEN(remi_seq));
+    CHECK_OK(tok_decode(t, ids, TG_ARRAY_LEN(remi_seq), NULL, &d, NULL, NULL));
+    CHECK_INT(tg_score_note_count(d), 2);
+    tg_score_free(d);
+    free(ids);
+    tok_free(t);
+    tok_free(r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1037,6 +1304,41 @@ static size_t roundtrip_folder(const char *dir, size_t *exact, size_t *exact_gri
     return read;
 }
 
+/* check_compact on every MIDI file of dir that reads; prints a summary
+ * line. Returns false when the folder is missing or holds none. */
+static bool compact_folder(const char *dir, const char *label)
+{
+    size_t n;
+    char **names = list_midi(dir, &n);
+    if (!names) {
+        printf("%s: not found (or no MIDI files): not tested\n", dir);
+        return false;
+    }
+    tok_tokenizer *r = make_tok(TOK_REMI), *t = make_tok(TOK_REMI_COMPACT);
+    size_t read = 0, ok = 0, sizes[2] = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        char path[8200];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        free(names[i]);
+        tg_score *s = NULL;
+        tg_midi_read_options opt = tg_midi_read_options_default();
+        if (tg_midi_read_file(path, &opt, &s, NULL, NULL) != TG_OK) continue;
+        read++;
+        ok += check_compact(r, t, s, path, 0, sizes);
+        tg_score_free(s);
+    }
+    free(names);
+    printf("%s: %zu MIDI files, %zu read; remi-compact = remi without repeats, same decoded "
+           "score, exact round trip: %zu/%zu; tokens: remi %zu, remi-compact %zu (%.1f %% fewer)\n",
+           label, n, read, ok, read, sizes[0], sizes[1],
+           sizes[0] ? 100.0 * (double)(sizes[0] - sizes[1]) / (double)sizes[0] : 0.0);
+    CHECK(read > 0);
+    CHECK_INT(ok, read);
+    tok_free(t);
+    tok_free(r);
+    return true;
+}
+
 static void test_fixtures(void)
 {
     size_t exact[2], grid, refused[3];
@@ -1052,6 +1354,7 @@ static void test_fixtures(void)
     CHECK_INT(exact[1] + refused[1], read);
     CHECK_INT(grid, read);
     printf("fixtures: remi kept the bar lines of %d of %d files\n", bars_kept, bars_checked);
+    CHECK(compact_folder(TG_TEST_DATA, "fixtures"));
 }
 
 static int run_nottingham(void)
@@ -1078,10 +1381,31 @@ static int run_nottingham(void)
     CHECK_INT(grid, read);
     return test_finish("test_tok nottingham");
 }
+
+/* remi-compact against remi on every file of the shared data sets; skipped
+ * when none of them is there. */
+static int run_compact_data(void)
+{
+    static const char *const sets[] = {"nottingham/full", "jsb-chorales/midi"};
+    int found = 0;
+    for (size_t k = 0; k < TG_ARRAY_LEN(sets); k++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", TG_SHARED_DATA, sets[k]);
+        found += compact_folder(dir, sets[k]);
+    }
+    if (!found) {
+        printf("skipped: no data set under %s\n", TG_SHARED_DATA);
+        return TEST_SKIP_CODE;
+    }
+    return test_finish("test_tok remi-compact");
+}
 #endif
 
 int main(int argc, char **argv)
 {
+#ifdef TG_TEST_WITH_MIDI
+    if (argc > 1 && strcmp(argv[1], "remi-compact") == 0) return run_compact_data();
+#endif
     if (argc > 1 && strcmp(argv[1], "nottingham") == 0) {
 #ifdef TG_TEST_WITH_MIDI
         return run_nottingham();
@@ -1099,6 +1423,7 @@ int main(int argc, char **argv)
     test_clock();
     test_strict_lenient();
     test_random_sequences();
+    test_remi_compact();
 #ifdef TG_TEST_WITH_MIDI
     test_fixtures();
 #else

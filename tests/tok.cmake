@@ -1,5 +1,7 @@
 # Tokenizer tests: test_tok (unit), and the same program counting exact round
-# trips over ../shared/data/nottingham/full (label data; skipped without it);
+# trips over ../shared/data/nottingham/full (label data; skipped without it),
+# and remi-compact against remi on nottingham/full and jsb-chorales/midi
+# (tok_remi_compact_data, label data; skipped without them);
 # test_tok_raw (unit): the raw tokenizer of abstract ids.
 tg_test(tok unit)
 tg_test(tok_raw unit)
@@ -7,4 +9,6 @@ if("midi" IN_LIST TG_SUBSYSTEMS)
   target_compile_definitions(test_tok PRIVATE TG_TEST_WITH_MIDI)
   add_test(NAME tok_nottingham COMMAND test_tok nottingham)
   set_tests_properties(tok_nottingham PROPERTIES LABELS "data" SKIP_RETURN_CODE 77 TIMEOUT 900)
+  add_test(NAME tok_remi_compact_data COMMAND test_tok remi-compact)
+  set_tests_properties(tok_remi_compact_data PROPERTIES LABELS "data" SKIP_RETURN_CODE 77 TIMEOUT 900)
 endif()

@@ -85,8 +85,8 @@ void cli_progress_begin(cli_progress *p, const char *label, size_t total, const 
 void cli_progress_update(cli_progress *p, size_t done);
 void cli_progress_end(cli_progress *p);
 
-/* The tokenizer of --tokenizer SPEC (a kind, remi|grid|perf, or a whole config
- * string) and --step-sec (grid; 0 keeps the config's). Prints the error and
+/* The tokenizer of --tokenizer SPEC (a kind, remi|remi-compact|grid|perf, or a
+ * whole config string) and --step-sec (grid; 0 keeps the config's). Prints the error and
  * returns 1 on failure (cli_tokenize.c). */
 struct tok_tokenizer;
 int cli_make_tokenizer(const char *cmd, const char *spec, double step_sec,

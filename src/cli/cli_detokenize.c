@@ -144,7 +144,7 @@ int cli_detokenize(int argc, char **argv)
     double step_sec = 0;
     bool lenient = false;
     const cli_opt opts[] = {
-        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, grid, perf, or a config string", 0, 0},
+        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, remi-compact, grid, perf, or a config string", 0, 0},
         {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
         {"output", 'o', CLI_STRING, &out, "OUT.mid", "the MIDI file to write (required)", 0, 0},
         {"lenient", 'l', CLI_FLAG, &lenient, NULL, "repair what breaks the grammar instead of failing", 0, 0},

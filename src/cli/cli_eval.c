@@ -506,7 +506,7 @@ int cli_eval(int argc, char **argv)
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
         {"samples", 's', CLI_STRING, &samples, "SET", "generated pieces: folder or CORPUS[:split]", 0, 0},
         {"reference", 'r', CLI_STRING, &reference, "SET", "real pieces: folder or CORPUS[:split]", 0, 0},
-        {"tokenizer", 0, CLI_STRING, &spec, "KIND", "for folders: remi, grid, perf or a config string (remi)", 0, 0},
+        {"tokenizer", 0, CLI_STRING, &spec, "KIND", "for folders: remi, remi-compact, grid, perf or a config string (remi)", 0, 0},
         {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
         {"segment", 0, CLI_INT, &segment, "N", "BLEU over N-token segments (0: whole pieces)", 0, 1 << 20},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object", 0, 0},

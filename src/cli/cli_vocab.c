@@ -13,7 +13,7 @@ int cli_vocab(int argc, char **argv)
     double step_sec = 0;
     bool config = false;
     const cli_opt opts[] = {
-        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, grid, perf, or a config string", 0, 0},
+        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, remi-compact, grid, perf, or a config string", 0, 0},
         {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
         {"config", 0, CLI_FLAG, &config, NULL, "print the tokenizer's config string instead", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},

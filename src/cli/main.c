@@ -25,7 +25,7 @@ typedef struct {
 
 static const command commands[] = {
     {"notes", cli_notes, "print the notes (and tempo and meter) of a MIDI file as read"},
-    {"tokenize", cli_tokenize, "print the tokens of a MIDI file (remi, grid or perf)"},
+    {"tokenize", cli_tokenize, "print the tokens of a MIDI file (remi, remi-compact, grid or perf)"},
     {"detokenize", cli_detokenize, "write the MIDI file a token sequence decodes to"},
     {"vocab", cli_vocab, "print a tokenizer's vocabulary (id and name)"},
     {"data", cli_data, "build a training corpus from MIDI folders, or summarise one"},

@@ -1,6 +1,6 @@
 /*
- * tok.h: the music tokenizers (remi, grid, perf) and raw (abstract ids, no
- * music) behind one interface. A
+ * tok.h: the music tokenizers (remi, remi-compact, grid, perf) and raw
+ * (abstract ids, no music) behind one interface. A
  * tokenizer is made from a config; it owns a vocabulary (a name for every id,
  * lookup by name), encodes a score to ids and decodes ids to a new score.
  *
@@ -45,6 +45,19 @@
  * s with start and end in steps as above (duration clipped to D), velocity at
  * its bin's centre; the meters bar by bar; tempo bins at their steps.
  *
+ * remi-compact: remi saying each fact once. The same vocabulary, ids, bars,
+ * positions, meters, tempos, note order and round trip as remi, but a note is
+ *   [Program] Pitch [Velocity] Duration
+ * with a Program only when the note's program differs from the previous
+ * note's, and a Velocity only when its bin differs from the previous note's
+ * (the first note of a piece has both). Both stay in force across positions
+ * and bars until the next Program or Velocity token; they never reset within
+ * a piece, so decoding stays a left-to-right state machine (a prefix, such
+ * as a primer cut at a Bar, decodes as it is; a window cut from the middle
+ * of a piece needs the tokens before it). A Pitch with no program in force,
+ * or a Duration with no velocity in force, breaks the grammar (lenient
+ * decoding assumes Program_0, or the bin of velocity 64).
+ *
  * grid (Yu et al., SeqGAN, music experiment): PAD BOS EOS Rest Key_21..Key_108.
  * The melody sampled every step_sec seconds: at t = k * step_sec (k = 0, 1, ...
  * while t is before the end of the last note that counts), Key_p for the
@@ -75,6 +88,7 @@
  * Config string (corpus headers, checkpoint metadata): the kind, a colon, and
  * comma-separated key=value pairs, every parameter of the kind, e.g.
  *   remi:v=1,steps_per_quarter=12,tempo_bins=32,tempo_min_bpm=30,tempo_max_bpm=300,velocity_bins=32,max_duration_steps=96
+ *   remi-compact:v=1,... (remi's keys)
  *   grid:v=1,step_sec=0.4,pitch_min=21,pitch_max=108
  *   perf:v=1,shift_ms=10,max_shift_steps=100,velocity_bins=32
  *   raw:v=1,vocab=5000
@@ -90,7 +104,8 @@
 
 #include "tunegan.h"
 
-typedef enum { TOK_REMI = 0, TOK_GRID = 1, TOK_PERF = 2, TOK_RAW = 3 } tok_kind;
+/* Values are stored in corpora and checkpoints: a new kind is appended. */
+typedef enum { TOK_REMI = 0, TOK_GRID = 1, TOK_PERF = 2, TOK_RAW = 3, TOK_REMI_COMPACT = 4 } tok_kind;
 
 #define TOK_PAD 0
 #define TOK_BOS 1
@@ -133,7 +148,7 @@ typedef struct {
 
 typedef struct {
     tok_kind kind;
-    tok_remi_config remi;  /* used when kind is TOK_REMI */
+    tok_remi_config remi;  /* used when kind is TOK_REMI or TOK_REMI_COMPACT */
     tok_grid_config grid;  /* TOK_GRID */
     tok_perf_config perf;  /* TOK_PERF */
     tok_raw_config raw;    /* TOK_RAW */
@@ -141,7 +156,7 @@ typedef struct {
 
 /* The default config of a kind (every part filled with its defaults). */
 tok_config tok_config_default(tok_kind kind);
-/* "remi", "grid", "perf", "raw"; NULL for an unknown kind. */
+/* "remi", "grid", "perf", "raw", "remi-compact"; NULL for an unknown kind. */
 const char *tok_kind_name(tok_kind kind);
 /* Parses a kind name; TG_ERR_ARG when unknown. */
 tg_status tok_kind_parse(const char *name, tok_kind *kind);
@@ -256,7 +271,8 @@ bool tok_merges_repeats(const tok_tokenizer *tok);
 
 /* ------------------------------------------------------------------------ */
 /* Internals shared by the tokenizer files (tok.c, tok_kind.c, tok_grammar.c,
- * and the kinds: tok_remi.c, tok_grid.c, tok_perf.c, tok_raw.c). */
+ * and the kinds: tok_remi.c, tok_remi_compact.c, tok_grid.c, tok_perf.c,
+ * tok_raw.c). */
 
 #define TOK_MAX_METERS 64
 
@@ -350,6 +366,11 @@ tg_status tok_timed_score(const char *track_name, const tg_note *notes, size_t n
  *     or a note; Tempo only right after a Position; within a position, notes
  *     in (program, pitch) order, drums last; EOS right after BOS, a Duration
  *     or a Tempo.
+ *   remi-compact: as remi, with notes [Program] Pitch [Velocity] Duration: a
+ *     Program differs from the program in force (so within a position it
+ *     rises strictly); a Pitch without one needs a program in force; a
+ *     Velocity differs from the bin in force; a Duration right after the
+ *     Pitch needs a bin in force.
  *   grid: BOS, { Rest | Key }, EOS; EOS right after BOS or a Key (no
  *     trailing Rests).
  *   perf: BOS, then TimeShift, Velocity, NoteOn and NoteOff events: a
@@ -378,7 +399,8 @@ typedef struct {
             int64_t bar_start;        /* steps at the start of the current bar */
             int64_t bars;             /* Bar tokens fed */
             int pos;                  /* position in the bar (-1 before its first Position) */
-            int program;              /* program of the note being read */
+            int program;              /* program of the note being read (remi-compact: in force) */
+            int velocity;             /* remi-compact: bin in force (-1: none yet) */
             int prev_program, prev_pitch; /* last complete note at this position (-1: none) */
         } remi;
         struct {
@@ -483,7 +505,8 @@ struct tok_kind_ops {
     double (*unit_sec)(const tok_config *c);
 };
 
-extern const tok_kind_ops tok_remi_ops, tok_grid_ops, tok_perf_ops, tok_raw_ops;
+extern const tok_kind_ops tok_remi_ops, tok_grid_ops, tok_perf_ops, tok_raw_ops,
+    tok_remi_compact_ops;
 
 /* The registry: kinds in tok_kind order, tok_kind_count() of them. */
 size_t tok_kind_count(void);
@@ -498,5 +521,23 @@ tg_status tok_grammar_close_none(const tok_grammar *g, tok_seq *seq); /* appends
 tg_status tok_grammar_pad_none(const tok_grammar *g, int64_t usec, tok_seq *seq); /* unsupported */
 int tok_no_steps(const tok_config *c);    /* steps_per_quarter: 0 */
 double tok_no_unit(const tok_config *c);  /* unit_sec: 0 */
+
+/* remi's pieces, shared with its variant remi-compact (tok_remi_compact.c):
+ * the config part and its keys, the vocabulary, the encoder and the decoder
+ * (compact: a Program only when the program changes, a Velocity only when
+ * the bin changes), and the grammar's rules, which remi-compact keeps for
+ * all but the notes' tokens. */
+#define TOK_REMI_N_KEYS 6
+extern const tok_config_key tok_remi_keys[TOK_REMI_N_KEYS];
+void tok_remi_default(tok_config *c);
+tg_status tok_remi_check(const tok_config *c, char *why, size_t why_size);
+int tok_remi_steps_per_quarter(const tok_config *c);
+tg_status tok_remi_build(tok_tokenizer *tok);
+tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq, bool compact);
+tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out, bool compact);
+void tok_remi_grammar_init(tok_grammar *g);
+bool tok_remi_allows(const tok_grammar *g, tok_type type, int value);
+void tok_remi_feed(tok_grammar *g, tok_type type, int value);
+int64_t tok_remi_time(const tok_grammar *g);
 
 #endif /* TG_TOK_H */

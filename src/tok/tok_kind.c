@@ -4,7 +4,8 @@
  * knowing a kind: config defaults, names, checks and the config string
  * (written and parsed from each kind's list of keys), and the questions
  * samplers and primers ask (bars, time units). What it leaves out: the
- * kinds themselves (tok_remi.c, tok_grid.c, tok_perf.c, tok_raw.c) and the
+ * kinds themselves (tok_remi.c, tok_grid.c, tok_perf.c, tok_raw.c,
+ * tok_remi_compact.c) and the
  * vocabulary and coding machinery (tok.c).
  */
 #include <errno.h>
@@ -24,6 +25,7 @@ static const tok_kind_ops *const kinds[] = {
     &tok_grid_ops,
     &tok_perf_ops,
     &tok_raw_ops,
+    &tok_remi_compact_ops,
 };
 
 size_t tok_kind_count(void) { return TG_ARRAY_LEN(kinds); }
@@ -156,7 +158,7 @@ static tg_status parse_pairs(const char *p, const tok_kind_ops *k, tok_config *c
     return TG_OK;
 }
 
-/* "remi, grid, perf or raw": the kinds' names, for messages. */
+/* "remi, grid, perf, raw or remi-compact": the kinds' names, for messages. */
 static void kind_list(char *buf, size_t size)
 {
     size_t len = 0;

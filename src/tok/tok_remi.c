@@ -5,7 +5,9 @@
  * meters, tempo bins, and notes as Program Pitch Velocity Duration. tok.h
  * documents the vocabulary, the grammar and the round-trip contract; this
  * file holds the kind's table (tok_remi_ops): config, vocabulary, the
- * encoder (score -> ids), the decoder (ids -> score) and the grammar's rules.
+ * encoder (score -> ids), the decoder (ids -> score) and the grammar's rules,
+ * each shared (tok.h's internal section) with remi-compact, which writes
+ * Program and Velocity only when they change (tok_remi_compact.c).
  * What it leaves out: key signatures, controllers and track names are not
  * encoded; tracks of one program merge on decoding.
  */
@@ -23,7 +25,7 @@
 /* ------------------------------------------------------------------------ */
 /* Config and vocabulary. */
 
-static void remi_default(tok_config *c)
+void tok_remi_default(tok_config *c)
 {
     c->remi.steps_per_quarter = 12;
     c->remi.tempo_bins = 32;
@@ -33,7 +35,7 @@ static void remi_default(tok_config *c)
     c->remi.max_duration_steps = 96;
 }
 
-static tg_status remi_check(const tok_config *c, char *why, size_t n)
+tg_status tok_remi_check(const tok_config *c, char *why, size_t n)
 {
     const tok_remi_config *r = &c->remi;
     if (r->steps_per_quarter < 1 || r->steps_per_quarter > 96)
@@ -53,9 +55,9 @@ static tg_status remi_check(const tok_config *c, char *why, size_t n)
     return TG_OK;
 }
 
-static int remi_steps_per_quarter(const tok_config *c) { return c->remi.steps_per_quarter; }
+int tok_remi_steps_per_quarter(const tok_config *c) { return c->remi.steps_per_quarter; }
 
-static tg_status remi_build(tok_tokenizer *tok)
+tg_status tok_remi_build(tok_tokenizer *tok)
 {
     const tok_remi_config *c = &tok->cfg.remi;
     int spq = c->steps_per_quarter;
@@ -324,7 +326,9 @@ static tg_status collect_notes(const tok_tokenizer *tok, const tg_score *s, remi
         if (st != TG_OK) goto done;                                            \
     } while (0)
 
-static tg_status remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
+/* compact (remi-compact): a Program only when the note's program differs
+ * from the previous note's, a Velocity only when its bin does. */
+tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq, bool compact)
 {
     tg_score *sorted = NULL;
     if (!maps_sorted(score)) {
@@ -347,7 +351,7 @@ static tg_status remi_encode(const tok_tokenizer *tok, const tg_score *score, to
 
     int64_t last = notes[nn - 1].step;
     size_t ni = 0, ti = 0, j = 0;
-    int prev_meter = -1;
+    int prev_meter = -1, program = -1, vel_bin = -1; /* program and bin in force */
     for (int64_t p = 0; p <= last;) {
         while (j + 1 < nl && lines[j + 1] <= p) j++;
         int64_t len = j + 1 < nl ? lines[j + 1] - p : tok->max_bar_steps;
@@ -364,10 +368,13 @@ static tg_status remi_encode(const tok_tokenizer *tok, const tg_score *score, to
             PUSH(TOK_T_POSITION, (int)(next - p));
             if (ti < ntc && tempos[ti].step == next) PUSH(TOK_T_TEMPO, tempos[ti++].bin);
             for (; ni < nn && notes[ni].step == next; ni++) {
-                PUSH(TOK_T_PROGRAM, notes[ni].program);
-                PUSH(TOK_T_PITCH, notes[ni].pitch);
-                PUSH(TOK_T_VELOCITY, notes[ni].vel_bin);
-                PUSH(TOK_T_DURATION, notes[ni].dur);
+                const remi_note *nt = &notes[ni];
+                if (!compact || nt->program != program) PUSH(TOK_T_PROGRAM, nt->program);
+                PUSH(TOK_T_PITCH, nt->pitch);
+                if (!compact || nt->vel_bin != vel_bin) PUSH(TOK_T_VELOCITY, nt->vel_bin);
+                PUSH(TOK_T_DURATION, nt->dur);
+                program = nt->program;
+                vel_bin = nt->vel_bin;
             }
         }
         p = bar_end;
@@ -444,7 +451,10 @@ static void free_out(remi_out *o)
     free(o->tempos);
 }
 
-static tg_status remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
+/* compact (remi-compact): a Pitch right after a Duration, Position or Tempo
+ * begins a note in the program in force, and a Duration right after the
+ * Pitch takes the velocity bin in force. */
+tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out, bool compact)
 {
     const tok_tokenizer *tok = d->tok;
     const tok_remi_config *c = &tok->cfg.remi;
@@ -459,7 +469,7 @@ static tg_status remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score
     int prev_type = -1;     /* type of the last accepted token */
     int stage = 0;          /* of the note being read: 1 Program, 2 Pitch, 3 Velocity */
     size_t note_at = 0;     /* index of its Program */
-    int program = 0, pitch = 0, vel = 0;
+    int program = compact ? -1 : 0, pitch = 0, vel = compact ? -1 : 0; /* -1: none in force */
     bool have_bar = false;
 
     for (size_t i = 0; i < n; i++) {
@@ -472,12 +482,41 @@ static tg_status remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score
         /* a structural token or a new Program interrupts a note being read */
         bool starts_new = info.type == TOK_T_BAR || info.type == TOK_T_POSITION ||
                           info.type == TOK_T_PROGRAM || info.type == TOK_T_TIMESIG ||
-                          info.type == TOK_T_TEMPO;
+                          info.type == TOK_T_TEMPO ||
+                          (compact && info.type == TOK_T_PITCH && stage >= 2);
         if (stage > 0 && starts_new) {
             st = tok_dec_problem(d, i, "%s inside a note begun at token %zu: the note is dropped",
                                  name, note_at);
             if (st != TG_OK) goto fail;
             stage = 0;
+        }
+        /* a note begins at its Program (compact: or at a Pitch, in the
+         * program in force, as if its Program stood here) */
+        bool pitch_begins = compact && info.type == TOK_T_PITCH && stage == 0;
+        if ((info.type == TOK_T_PROGRAM || pitch_begins) && pos < 0) {
+            st = tok_dec_problem(d, i, "%s with no Position before it: Position_0 is assumed", name);
+            if (st != TG_OK) goto fail;
+            if (!in_bar) have_bar = in_bar = true;
+            pos = 0;
+        }
+        if (pitch_begins) {
+            if (program < 0) {
+                st = tok_dec_problem(d, i, "%s with no Program in force: Program_0 is assumed", name);
+                if (st != TG_OK) goto fail;
+                program = 0;
+            }
+            note_at = i;
+            stage = 1;
+        }
+        if (compact && info.type == TOK_T_DURATION && stage == 2) {
+            /* the velocity bin in force */
+            if (vel < 0) {
+                vel = tok->vel_bin[64];
+                st = tok_dec_problem(d, i, "%s with no Velocity in force: %s is assumed", name,
+                                     tok->names[tok_id(tok, TOK_T_VELOCITY, vel)]);
+                if (st != TG_OK) goto fail;
+            }
+            stage = 3;
         }
         switch (info.type) {
         case TOK_T_BAR:
@@ -538,13 +577,6 @@ static tg_status remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score
             break;
         }
         case TOK_T_PROGRAM:
-            if (pos < 0) {
-                st = tok_dec_problem(d, i, "%s with no Position before it: Position_0 is assumed",
-                                     name);
-                if (st != TG_OK) goto fail;
-                if (!in_bar) have_bar = in_bar = true;
-                pos = 0;
-            }
             program = info.value;
             note_at = i;
             stage = 1;
@@ -606,14 +638,14 @@ fail:
 /* ------------------------------------------------------------------------ */
 /* Grammar (tok.h): the decoder's rules in the encoder's canonical order. */
 
-static void remi_grammar_init(tok_grammar *g)
+void tok_remi_grammar_init(tok_grammar *g)
 {
     g->remi.meter = g->remi.bar_meter = -1;
     g->remi.pos = -1;
     g->remi.program = g->remi.prev_program = g->remi.prev_pitch = -1;
 }
 
-static bool remi_allows(const tok_grammar *g, tok_type type, int value)
+bool tok_remi_allows(const tok_grammar *g, tok_type type, int value)
 {
     const tok_tokenizer *tok = g->tok;
     int last = g->last;
@@ -651,7 +683,7 @@ static bool remi_allows(const tok_grammar *g, tok_type type, int value)
     }
 }
 
-static void remi_feed(tok_grammar *g, tok_type type, int value)
+void tok_remi_feed(tok_grammar *g, tok_type type, int value)
 {
     const tok_tokenizer *tok = g->tok;
     switch (type) {
@@ -678,12 +710,12 @@ static void remi_feed(tok_grammar *g, tok_type type, int value)
 }
 
 /* Steps: the start of the current bar plus the current position. */
-static int64_t remi_time(const tok_grammar *g)
+int64_t tok_remi_time(const tok_grammar *g)
 {
     return g->remi.bar_start + (g->remi.pos > 0 ? g->remi.pos : 0);
 }
 
-static const tok_config_key remi_keys[] = {
+const tok_config_key tok_remi_keys[TOK_REMI_N_KEYS] = {
     {"steps_per_quarter", offsetof(tok_config, remi.steps_per_quarter), false},
     {"tempo_bins", offsetof(tok_config, remi.tempo_bins), false},
     {"tempo_min_bpm", offsetof(tok_config, remi.tempo_min_bpm), true},
@@ -692,24 +724,34 @@ static const tok_config_key remi_keys[] = {
     {"max_duration_steps", offsetof(tok_config, remi.max_duration_steps), false},
 };
 
+static tg_status remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq)
+{
+    return tok_remi_encode(tok, score, seq, false);
+}
+
+static tg_status remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **out)
+{
+    return tok_remi_decode(d, ids, n, out, false);
+}
+
 const tok_kind_ops tok_remi_ops = {
     .kind = TOK_REMI,
     .name = "remi",
-    .keys = remi_keys,
-    .n_keys = (int)TG_ARRAY_LEN(remi_keys),
+    .keys = tok_remi_keys,
+    .n_keys = TOK_REMI_N_KEYS,
     .music = true,
-    .config_default = remi_default,
-    .config_check = remi_check,
-    .build = remi_build,
+    .config_default = tok_remi_default,
+    .config_check = tok_remi_check,
+    .build = tok_remi_build,
     .encode = remi_encode,
     .decode = remi_decode,
-    .grammar_init = remi_grammar_init,
-    .grammar_allows = remi_allows,
-    .grammar_feed = remi_feed,
+    .grammar_init = tok_remi_grammar_init,
+    .grammar_allows = tok_remi_allows,
+    .grammar_feed = tok_remi_feed,
     .grammar_can_close = tok_grammar_can_end,
     .grammar_close = tok_grammar_close_none,
-    .grammar_time = remi_time,
+    .grammar_time = tok_remi_time,
     .grammar_pad = tok_grammar_pad_none,
-    .steps_per_quarter = remi_steps_per_quarter,
+    .steps_per_quarter = tok_remi_steps_per_quarter,
     .unit_sec = tok_no_unit,
 };
