@@ -792,7 +792,7 @@ static void test_structure(void)
     CHECK_NEAR(pr.sim[5], 1.0 / 3, 1e-15);
     CHECK_NEAR(pr.sim[7], 0, 0);
     CHECK(isnan(pr.sim[8])); /* no pair at distance 8 in 8 bars */
-    /* Two pieces: per-piece means averaged, and pooled pairs. */
+    /* Two pieces: pairs pooled, and per-piece means averaged. */
     tg_score *both[2] = {NULL, NULL};
     CHECK_OK(tg_score_clone(sc[0], &both[0]));
     CHECK_OK(tg_score_clone(sc[1], &both[1]));
@@ -800,8 +800,8 @@ static void test_structure(void)
     set_of(&ab, both, 2);
     eval_bar_profile pab;
     CHECK_OK(eval_bar_similarity(&ab, &cfg, &pab));
-    CHECK_NEAR(pab.sim[1], (0 + 0.5 / 6) / 2, 1e-15);
-    CHECK_NEAR(pab.pooled[1], 0.5 / (31 + 6), 1e-15);
+    CHECK_NEAR(pab.sim[1], 0.5 / (31 + 6), 1e-15);
+    CHECK_NEAR(pab.piece_mean[1], (0 + 0.5 / 6) / 2, 1e-15);
     CHECK_NEAR(pab.sim[8], 1.0, 1e-15); /* B has no pair at d = 8 */
     CHECK_INT(pab.pieces[8], 1);
     /* the error of A against A+B: sum over d of |A - AB| / 16 */
@@ -851,8 +851,80 @@ static void test_structure(void)
     eval_set_free(&sset);
 }
 
+/* Nottingham's splits through remi, as `eval` sees a corpus built from
+ * full/ with split.tsv; first 32 bars. */
+static int run_nottingham(void)
+{
+    const char *dir = TG_SHARED_DATA "/nottingham";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/split.tsv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("skipped: %s not found (Nottingham is not part of the repository)\n", path);
+        return TEST_SKIP_CODE;
+    }
+    tok_config tc = tok_config_default(TOK_REMI);
+    tok_tokenizer *tok = NULL;
+    CHECK_OK(tok_create(&tc, &tok));
+    eval_set sets[DATA_SPLITS];
+    memset(sets, 0, sizeof sets);
+    char line[1024];
+    while (tok && fgets(line, sizeof line, f)) {
+        char name[512], split[32];
+        if (line[0] == '#' || sscanf(line, "%511s %31s", name, split) != 2) continue;
+        int k = -1;
+        for (int i = 0; i < DATA_SPLITS; i++)
+            if (strcmp(split, data_split_name(i)) == 0) k = i;
+        if (k < 0) continue;
+        snprintf(path, sizeof path, "%s/full/%s", dir, name);
+        tg_midi_read_options ro = tg_midi_read_options_default();
+        tg_score *score = NULL;
+        if (tg_midi_read_file(path, &ro, &score, NULL, NULL) != TG_OK) continue;
+        tok_seq seq = {0};
+        if (tok_encode(tok, score, &seq) == TG_OK) CHECK_OK(eval_set_add_tokens(&sets[k], name, seq.ids, seq.n, tok, NULL));
+        tok_seq_free(&seq);
+        tg_score_free(score);
+    }
+    fclose(f);
+    printf("nottingham (remi): train %zu, valid %zu, test %zu tunes\n", sets[DATA_TRAIN].n, sets[DATA_VALID].n,
+           sets[DATA_TEST].n);
+    CHECK_INT(sets[DATA_TEST].n, 99);
+    eval_structure_config cfg = eval_structure_config_default();
+    eval_bar_profile pr[DATA_SPLITS];
+    for (int k = 0; k < DATA_SPLITS; k++) CHECK_OK(eval_bar_similarity(&sets[k], &cfg, &pr[k]));
+    printf("bar similarity, first %d bars (pairs pooled over the set; mean of per-piece means in brackets)\n   d",
+           cfg.max_bars);
+    for (int k = 0; k < DATA_SPLITS; k++) printf("  %-16s", data_split_name(k));
+    printf("\n");
+    for (int d = 1; d <= cfg.max_distance; d++) {
+        printf("  %2d", d);
+        for (int k = 0; k < DATA_SPLITS; k++) printf("  %.3f [%.3f]   ", pr[k].sim[d], pr[k].piece_mean[d]);
+        printf("\n");
+    }
+    double e_valid = eval_similarity_error(&pr[DATA_VALID], &pr[DATA_TEST]);
+    double e_train = eval_similarity_error(&pr[DATA_TRAIN], &pr[DATA_TEST]);
+    printf("similarity error against test: valid %.4f, train %.4f (issue 18: 0.010, 0.004)\n", e_valid, e_train);
+    eval_copy_result cr;
+    double t0 = tg_now_sec();
+    CHECK_OK(eval_copy_rate(&sets[DATA_TEST], &sets[DATA_TRAIN], &cfg, &cr));
+    printf("test's 4-bar windows copied from train: %llu of %llu, %.4f, in %zu tunes (%.3f s; issue 18: 4.5 %%)\n",
+           (unsigned long long)cr.copied, (unsigned long long)cr.windows, cr.rate, cr.pieces_with_copy,
+           tg_now_sec() - t0);
+    /* issue 18's test split: 0.097 0.126 0.321 0.612 0.224 0.348 at d = 1 2 4
+     * 8 12 16; we get each within 0.001 (rounding) and check within 0.005 */
+    static const int ds[6] = {1, 2, 4, 8, 12, 16};
+    static const double issue[6] = {0.097, 0.126, 0.321, 0.612, 0.224, 0.348};
+    for (int i = 0; i < 6; i++) CHECK_NEAR(pr[DATA_TEST].sim[ds[i]], issue[i], 0.005);
+    CHECK(e_train < 0.01 && e_valid < 0.02);
+    CHECK_NEAR(cr.rate, 0.045, 0.005);
+    for (int k = 0; k < DATA_SPLITS; k++) eval_set_free(&sets[k]);
+    tok_free(tok);
+    return test_finish("test_eval nottingham");
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "nottingham") == 0) return run_nottingham();
     if (argc == 3 && strcmp(argv[1], "bleu") == 0) return bleu_file(argv[2]);
     nn_set_threads(1); /* tiny matrices: BLAS threads only wait for one another */
     test_bleu_by_hand();

@@ -245,9 +245,9 @@ eval_structure_config eval_structure_config_default(void);
 
 typedef struct {
     int max_distance;
-    double sim[EVAL_SIM_MAX_D + 1];    /* [d], d = 1..D: mean over pieces of each piece's mean
-                                          similarity at distance d; NaN when no piece has a pair */
-    double pooled[EVAL_SIM_MAX_D + 1]; /* [d]: mean over every pair of the set at distance d */
+    double sim[EVAL_SIM_MAX_D + 1];        /* [d], d = 1..D: mean similarity over every pair of the
+                                              set at distance d; NaN when there is none */
+    double piece_mean[EVAL_SIM_MAX_D + 1]; /* [d]: mean over pieces of each piece's mean */
     uint64_t pairs[EVAL_SIM_MAX_D + 1];  /* pairs counted (both-empty pairs left out) */
     size_t pieces[EVAL_SIM_MAX_D + 1];   /* pieces with at least one pair at d */
     uint64_t bars;                       /* bars seen over the set */
