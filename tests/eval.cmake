@@ -1,7 +1,10 @@
 # Evaluation (src/eval): test_eval (unit: BLEU by hand and against a plain
 # transliteration of NLTK's algorithm, MusPy statistics on hand-built scores,
 # Zipf fits and MSE, overlap and KDE, strided likelihood against a brute
-# force and train_eval_nll, sets from folders and corpora); BLEU against NLTK
+# force and train_eval_nll, sets from folders and corpora, bar similarity and
+# copies on hand-made scores); eval_nottingham (data: the bar-similarity
+# profile and copy rate of Nottingham's splits against issue 18's figures,
+# skipped without ../shared/data); BLEU against NLTK
 # itself (ref: skipped without python3-nltk); the eval command on fixtures
 # (cli). tools/ngram_samples.c, the unigram/bigram floors of
 # experiments/eval-baselines, is built here too (build/ngram_samples).
@@ -10,6 +13,8 @@ target_include_directories(ngram_samples PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(ngram_samples PRIVATE tunegan_lib)
 if("midi" IN_LIST TG_SUBSYSTEMS)
   tg_test(eval unit)
+  add_test(NAME eval_nottingham COMMAND test_eval nottingham)
+  set_tests_properties(eval_nottingham PROPERTIES LABELS "data" SKIP_RETURN_CODE 77 TIMEOUT 900)
   if(TG_REF_PYTHON)
     tg_script_test(bleu_vs_nltk ref ${TG_REF_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_bleu_vs_nltk.py
                    $<TARGET_FILE:test_eval>)

@@ -2,7 +2,10 @@
 # test_cli_eval.sh: `tunegan eval` on the fixtures, checking what it printed:
 # a set against itself gives BLEU 1 and intra-set overlap 1; folders and
 # corpus splits give the same tokens; the table has every section and the
-# JSON every metric; a broken file is skipped and named; empty folders,
+# JSON every metric; bar similarity of a piece cycling through four bars,
+# its similarity error against itself (0), its copy rate against itself (1)
+# and a transposed copy's (0), --bars and --train; a broken file is skipped
+# and named; empty folders,
 # missing paths, a --tokenizer that differs from the corpus's and a model
 # trained with another tokenizer are clear errors; --model reports an NLL
 # whose perplexity is its exponential, with stride = context equal to the
@@ -89,6 +92,58 @@ has_err "the valid split holds no piece" "empty split"
 run 0 "grid with segments" "$BIN" eval --samples "$tmp/g.corpus:test" --reference "$tmp/g.corpus:train" --segment 32 --json
 [ "$(json segment)" = 32 ] && ok || fail "segment not reported"
 
+# --- structure: bar similarity and copies ----------------------------------------------
+# remi tokens of a 4/4 piece of N bars cycling through four motifs that share
+# no note, transposed by T semitones: similarity 1 at d = 4, 8, ... and 0 at
+# other distances; all its 4-bar windows are in a training set that holds it,
+# none of the transposed piece's.
+cycle_tokens() { # N T
+    local motifs=("60 0 12,64 12 12,67 24 24" "62 0 24,65 24 12,69 36 12" "72 0 12,71 12 12,70 24 24" \
+                  "55 0 24,57 24 12,59 36 12")
+    echo BOS
+    for ((b = 0; b < $1; b++)); do
+        echo Bar
+        [ $b = 0 ] && echo TimeSig_4/4
+        IFS=, read -ra notes <<<"${motifs[$((b % 4))]}"
+        for n in "${notes[@]}"; do
+            set -- "$1" "$2" $n
+            printf 'Position_%s\nProgram_0\nPitch_%s\nVelocity_19\nDuration_%s\n' "$4" $(($3 + $2)) "$5"
+        done
+    done
+    echo EOS
+}
+mkdir "$tmp/cyc" "$tmp/cyc_up"
+cycle_tokens 16 0 >"$tmp/cyc.txt"
+cycle_tokens 16 2 >"$tmp/cyc_up.txt"
+run 0 "detokenize cycle" "$BIN" detokenize -o "$tmp/cyc/cycle.mid" "$tmp/cyc.txt"
+run 0 "detokenize cycle up" "$BIN" detokenize -o "$tmp/cyc_up/cycle_up.mid" "$tmp/cyc_up.txt"
+run 0 "structure vs itself" "$BIN" eval --samples "$tmp/cyc" --reference "$tmp/cyc" --train "$tmp/cyc" --json
+sims=$(grep -o '"samples":\[[^]]*\]' "$tmp/out" | sed 's/.*\[//; s/\]//')
+[ "$sims" = "0,0,0,1,0,0,0,1,0,0,0,1,0,0,0,null" ] && ok || fail "bar similarity of the cycle: $sims"
+near "$(json similarity_error)" 0 0 "similarity error of a set against itself"
+near "$(json rate)" 1 0 "copy rate of a set against itself"
+[ "$(json windows)" = 13 ] && ok || fail "16 bars have 13 windows of 4, got $(json windows)"
+[ "$(json bars)" = 32 ] && ok || fail "default --bars is 32"
+run 0 "transposed copies" "$BIN" eval --samples "$tmp/cyc_up" --reference "$tmp/cyc" --train "$tmp/cyc" --json
+near "$(json rate)" 0 0 "a transposed piece copies no window"
+near "$(json similarity_error)" 0 0 "transposition keeps the profile"
+run 0 "first 8 bars" "$BIN" eval --samples "$tmp/cyc" --reference "$tmp/a" --bars 8 --json
+grep -q '"samples":\[0,0,0,1,0,0,0,null,' "$tmp/out" && ok || fail "--bars 8 leaves no pair at d = 8"
+[ "$(json copy_rate)" = null ] && ok || fail "copy_rate without --train: $(json copy_rate)"
+run 0 "structure table" "$BIN" eval --samples "$tmp/cyc" --reference "$tmp/a" --train "$tmp/cyc"
+for s in "bar similarity (Museformer" "similarity error" "copy rate " "(13 of 13 4-bar windows" "train      "; do
+    has_out "$s" "structure table"
+done
+run 0 "train as a corpus: its train split" "$BIN" eval --samples "$tmp/a" --reference "$tmp/b" --train "$tmp/c.corpus" --json
+grep -q "\"train\":{\"source\":\"$tmp/c.corpus\",\"pieces\":5" "$tmp/out" && ok || fail "--train CORPUS: not its 5 train pieces"
+run 1 "missing train set" "$BIN" eval --samples "$tmp/a" --reference "$tmp/b" --train "$tmp/nowhere"
+has_err "--train $tmp/nowhere: no such folder or corpus file" "missing train set"
+run 1 "train set of another tokenizer" "$BIN" eval --samples "$tmp/c.corpus" --reference "$tmp/c.corpus:train" --train "$tmp/g.corpus"
+has_err "was built with tokenizer" "train corpus mismatch"
+run 1 "bad --bars" "$BIN" eval --samples "$tmp/a" --reference "$tmp/b" --bars -1
+run 0 "help: structure" "$BIN" eval --help
+for s in "--train SET" "--bars N" "bar similarity" "copy rate"; do has_out "$s" "help"; done
+
 # --- likelihood -----------------------------------------------------------------------
 M="--corpus $tmp/c.corpus --d-model 32 --layers 1 --heads 2 --context 16 --batch 2 --steps 3 --eval-every 3 --warmup 1 --seed 3 --threads 1"
 run 0 "pretrain" "$BIN" pretrain $M -o "$tmp/run"
@@ -109,6 +164,7 @@ has_err "exceeds the model's context" "stride"
 run 1 "missing checkpoint" "$BIN" eval --model "$tmp/nowhere" --corpus "$tmp/c.corpus"
 has_err "nowhere" "missing checkpoint"
 run 1 "model and samples" "$BIN" eval --model "$tmp/run" --samples "$tmp/a" --reference "$tmp/b"
+run 1 "model and train" "$BIN" eval --model "$tmp/run" --corpus "$tmp/c.corpus" --train "$tmp/c.corpus"
 
 # --- floors ---------------------------------------------------------------------------
 # remi's grammar (Bar Position Program Pitch Velocity Duration) is almost never

@@ -4,9 +4,12 @@
  *   eval --model RUN_DIR --corpus CORPUS [--split test] [--stride N]
  *       the mean NLL per token and perplexity of a generator on a corpus
  *       split (src/eval/likelihood.c), beside the unigram baseline;
- *   eval --samples SET --reference SET [--tokenizer remi] [--segment N]
+ *   eval --samples SET --reference SET [--train SET] [--tokenizer remi] [--segment N]
  *       BLEU against the reference, self-BLEU of both sets, SeqGAN's MSE as
- *       we read it, MusPy statistics side by side and Yang & Lerch's overlap.
+ *       we read it, MusPy statistics side by side, Yang & Lerch's overlap,
+ *       Museformer's bar-similarity profile of both sets and their similarity
+ *       error, and with --train the rate of the samples' 4-bar windows copied
+ *       from the training set (src/eval/structure.c).
  *       A SET is a folder of MIDI files or a corpus file, optionally with a
  *       split: CORPUS:train|valid|test (test when none is given).
  *
@@ -183,12 +186,13 @@ typedef struct {
     eval_set set;
 } set_source;
 
-/* Resolves a SET argument: a folder, a corpus file, or CORPUS:split. */
-static int resolve_source(const char *flag, const char *spec, set_source *s)
+/* Resolves a SET argument: a folder, a corpus file (its split default_split),
+ * or CORPUS:split. */
+static int resolve_source(const char *flag, const char *spec, int default_split, set_source *s)
 {
     memset(s, 0, sizeof *s);
     s->spec = spec;
-    s->split = DATA_TEST;
+    s->split = default_split;
     snprintf(s->path, sizeof s->path, "%s", spec);
     struct stat sb;
     if (stat(spec, &sb) == 0) {
@@ -269,7 +273,12 @@ typedef struct {
     eval_mse_result mse;
     eval_summary stats[2][EVAL_N_STATS];
     eval_overlap_result overlap[EVAL_N_FEATURES];
-    double t_load, t_bleu, t_self, t_stats, t_mse, t_overlap;
+    eval_structure_config structure;
+    eval_bar_profile profile[2];   /* samples, reference */
+    double similarity_error;
+    bool have_copies;              /* --train given */
+    eval_copy_result copies;
+    double t_load, t_bleu, t_self, t_stats, t_mse, t_overlap, t_structure;
 } sample_report;
 
 static tg_status set_stats(const eval_set *set, eval_summary out[EVAL_N_STATS])
@@ -280,6 +289,19 @@ static tg_status set_stats(const eval_set *set, eval_summary out[EVAL_N_STATS])
     for (size_t i = 0; i < set->n && st == TG_OK; i++) st = eval_music_stats(set->pieces[i].score, v + i * EVAL_N_STATS);
     for (int k = 0; k < EVAL_N_STATS; k++) out[k] = eval_summarize(v + k, set->n, EVAL_N_STATS);
     free(v);
+    return st;
+}
+
+/* Bar similarity of both sets, their error, and copies when train is given. */
+static tg_status run_structure(const eval_set *gen, const eval_set *ref, const eval_set *train, sample_report *r)
+{
+    double t = tg_now_sec();
+    tg_status st = eval_bar_similarity(gen, &r->structure, &r->profile[0]);
+    if (st == TG_OK) st = eval_bar_similarity(ref, &r->structure, &r->profile[1]);
+    r->similarity_error = eval_similarity_error(&r->profile[0], &r->profile[1]);
+    r->have_copies = train != NULL;
+    if (st == TG_OK && train) st = eval_copy_rate(gen, train, &r->structure, &r->copies);
+    r->t_structure = tg_now_sec() - t;
     return st;
 }
 
@@ -311,11 +333,12 @@ static tg_status run_metrics(const eval_set *gen, const eval_set *ref, int segme
     return st;
 }
 
-static void print_table(const set_source *g, const set_source *r, const char *tokcfg, int segment,
-                        const sample_report *rep)
+static void print_table(const set_source *g, const set_source *r, const set_source *t, const char *tokcfg,
+                        int segment, const sample_report *rep)
 {
     describe("samples", g);
     describe("reference", r);
+    if (t) describe("train", t);
     printf("tokenizer  %s\n", tokcfg);
     if (segment > 0) printf("BLEU over consecutive segments of %d tokens\n", segment);
     printf("\nBLEU-4 (NLTK corpus_bleu, smoothing method1; BOS/EOS/PAD left out)\n");
@@ -343,17 +366,38 @@ static void print_table(const set_source *g, const set_source *r, const char *to
         printf("  %-26s %8.4f          %8.4f   %8.4f          %.4g / %.4g / %.4g\n", eval_feature_name(f),
                rep->overlap[f].oa, rep->overlap[f].kld, rep->overlap[f].oa_intra, rep->overlap[f].intra_gen_mean,
                rep->overlap[f].intra_ref_mean, rep->overlap[f].inter_mean);
+    const eval_structure_config *sc = &rep->structure;
+    char span[32] = "all bars";
+    if (sc->max_bars > 0) snprintf(span, sizeof span, "first %d bars", sc->max_bars);
+    printf("\nbar similarity (Museformer, Yu et al. 2022): %s, pairs at distance d pooled over the set\n", span);
+    printf("  d     samples   reference\n");
+    for (int d = 1; d <= sc->max_distance; d++)
+        printf("  %-4d  %7.4f   %7.4f\n", d, rep->profile[0].sim[d], rep->profile[1].sim[d]);
+    printf("  similarity error               %.4f   (mean over d = 1..%d of |samples - reference|)\n",
+           rep->similarity_error, sc->max_distance);
+    if (rep->have_copies) {
+        const eval_copy_result *c = &rep->copies;
+        printf("  copy rate                      %.4f   (%llu of %llu %d-bar windows found in train's %llu; in %zu of "
+               "%zu samples)\n",
+               c->rate, (unsigned long long)c->copied, (unsigned long long)c->windows, sc->window_bars,
+               (unsigned long long)c->train_windows, c->pieces_with_copy, g->set.n);
+    }
+    printf("  time                           %.2f s\n", rep->t_structure);
     printf("\ntime: load %.2f s, BLEU %.2f s, self-BLEU %.2f s, statistics %.2f s, MSE %.2f s, overlap %.2f s\n",
            rep->t_load, rep->t_bleu, rep->t_self, rep->t_stats, rep->t_mse, rep->t_overlap);
 }
 
-static void print_json(const set_source *g, const set_source *r, const char *tokcfg, int segment,
-                       const sample_report *rep)
+static void print_json(const set_source *g, const set_source *r, const set_source *t, const char *tokcfg,
+                       int segment, const sample_report *rep)
 {
     putchar('{');
     json_source("samples", g);
     putchar(',');
     json_source("reference", r);
+    if (t) {
+        putchar(',');
+        json_source("train", t);
+    }
     printf(",\"tokenizer\":");
     json_str(tokcfg);
     printf(",\"segment\":%d,\"bleu\":", segment);
@@ -406,27 +450,63 @@ static void print_json(const set_source *g, const set_source *r, const char *tok
         json_num(o->inter_mean);
         putchar('}');
     }
-    printf("},\"seconds\":{\"load\":%.3f,\"bleu\":%.3f,\"self_bleu\":%.3f,\"stats\":%.3f,\"mse\":%.3f,"
-           "\"overlap\":%.3f}}\n",
-           rep->t_load, rep->t_bleu, rep->t_self, rep->t_stats, rep->t_mse, rep->t_overlap);
+    const eval_structure_config *sc = &rep->structure;
+    printf("},\"bar_similarity\":{\"bars\":%d,\"distances\":%d", sc->max_bars, sc->max_distance);
+    for (int side = 0; side < 2; side++) {
+        printf(",\"%s\":[", side ? "reference" : "samples");
+        for (int d = 1; d <= sc->max_distance; d++) {
+            if (d > 1) putchar(',');
+            json_num(rep->profile[side].sim[d]);
+        }
+        putchar(']');
+    }
+    printf("},\"similarity_error\":");
+    json_num(rep->similarity_error);
+    printf(",\"copy_rate\":");
+    if (rep->have_copies) {
+        const eval_copy_result *c = &rep->copies;
+        printf("{\"rate\":");
+        json_num(c->rate);
+        printf(",\"copied\":%llu,\"windows\":%llu,\"window_bars\":%d,\"train_windows\":%llu,"
+               "\"pieces_with_copy\":%zu}",
+               (unsigned long long)c->copied, (unsigned long long)c->windows, sc->window_bars,
+               (unsigned long long)c->train_windows, c->pieces_with_copy);
+    } else {
+        printf("null");
+    }
+    printf(",\"seconds\":{\"load\":%.3f,\"bleu\":%.3f,\"self_bleu\":%.3f,\"stats\":%.3f,\"mse\":%.3f,"
+           "\"overlap\":%.3f,\"structure\":%.3f}}\n",
+           rep->t_load, rep->t_bleu, rep->t_self, rep->t_stats, rep->t_mse, rep->t_overlap, rep->t_structure);
 }
 
-static int eval_samples(const char *samples, const char *reference, const char *spec, double step_sec,
-                        int segment, bool json)
+static int eval_samples(const char *samples, const char *reference, const char *train, const char *spec,
+                        double step_sec, int segment, int bars, bool json)
 {
-    set_source g, r;
-    if (resolve_source("--samples", samples, &g) || resolve_source("--reference", reference, &r)) return 1;
+    set_source g, r, t;
+    memset(&t, 0, sizeof t);
+    if (resolve_source("--samples", samples, DATA_TEST, &g) ||
+        resolve_source("--reference", reference, DATA_TEST, &r) ||
+        (train && resolve_source("--train", train, DATA_TRAIN, &t)))
+        return 1;
     int rc = 1;
     tok_tokenizer *tok = NULL;
     char tokcfg[512] = "";
-    if ((g.is_corpus && open_corpus(&g)) || (r.is_corpus && open_corpus(&r))) goto done;
-    /* the tokenizer: a corpus's, which must agree with the other corpus's and with --tokenizer */
-    const char *from_corpus = g.is_corpus ? g.corpus->config : r.is_corpus ? r.corpus->config : NULL;
-    if (g.is_corpus && r.is_corpus && !run_same_tokenizer(g.corpus->config, r.corpus->config)) {
-        cli_error("eval: %s was built with tokenizer '%s' but %s with '%s'", g.path, g.corpus->config, r.path,
-                  r.corpus->config);
+    if ((g.is_corpus && open_corpus(&g)) || (r.is_corpus && open_corpus(&r)) || (t.is_corpus && open_corpus(&t)))
         goto done;
+    /* the tokenizer: a corpus's, which must agree with the other corpora's and with --tokenizer */
+    const set_source *corpora[3] = {&g, &r, &t}, *first = NULL;
+    for (int i = 0; i < 3; i++) {
+        const set_source *c = corpora[i];
+        if (!c->is_corpus) continue;
+        if (!first) {
+            first = c;
+        } else if (!run_same_tokenizer(first->corpus->config, c->corpus->config)) {
+            cli_error("eval: %s was built with tokenizer '%s' but %s with '%s'", first->path, first->corpus->config,
+                      c->path, c->corpus->config);
+            goto done;
+        }
     }
+    const char *from_corpus = first ? first->corpus->config : NULL;
     if (from_corpus && step_sec > 0) {
         cli_error("eval: --step-sec applies to folders of MIDI files; a corpus fixes its tokenizer ('%s')",
                   from_corpus);
@@ -446,26 +526,33 @@ static int eval_samples(const char *samples, const char *reference, const char *
         goto done;
     tok_config_to_string(tok_get_config(tok), tokcfg, sizeof tokcfg);
     double t0 = tg_now_sec();
-    if (load_source("--samples", &g, tok) || load_source("--reference", &r, tok)) goto done;
+    if (load_source("--samples", &g, tok) || load_source("--reference", &r, tok) ||
+        (train && load_source("--train", &t, tok)))
+        goto done;
     sample_report rep;
     memset(&rep, 0, sizeof rep);
     rep.t_load = tg_now_sec() - t0;
+    rep.structure = eval_structure_config_default();
+    rep.structure.max_bars = bars;
     tg_status st = run_metrics(&g.set, &r.set, segment, &rep);
+    if (st == TG_OK) st = run_structure(&g.set, &r.set, train ? &t.set : NULL, &rep);
     if (st != TG_OK) {
         cli_error("eval: %s", tg_status_str(st));
         goto done;
     }
     if (!rep.self_gen_ok) cli_warn("self-BLEU needs at least two sequences: the samples have one");
     if (json)
-        print_json(&g, &r, tokcfg, segment, &rep);
+        print_json(&g, &r, train ? &t : NULL, tokcfg, segment, &rep);
     else
-        print_table(&g, &r, tokcfg, segment, &rep);
+        print_table(&g, &r, train ? &t : NULL, tokcfg, segment, &rep);
     rc = 0; /* main.c checks that stdout was written */
 done:
     eval_set_free(&g.set);
     eval_set_free(&r.set);
+    eval_set_free(&t.set);
     data_corpus_close(g.corpus);
     data_corpus_close(r.corpus);
+    data_corpus_close(t.corpus);
     tok_free(tok);
     return rc;
 }
@@ -480,11 +567,19 @@ static const char eval_summary_text[] =
     "      mean NLL per token (nats) and perplexity; windows of the model's context\n"
     "      every N tokens, each token scored once (N = 1: every token with the full\n"
     "      context; N = context: consecutive windows as during training).\n"
-    "  eval --samples SET --reference SET [--tokenizer remi] [--segment N]\n"
+    "  eval --samples SET --reference SET [--train SET] [--tokenizer remi] [--segment N]\n"
     "      BLEU-4 (as NLTK's corpus_bleu, smoothing method1) and Texygen's mean\n"
     "      sentence BLEU against the reference, self-BLEU of each set, SeqGAN's MSE\n"
     "      read through Zipf metrics and a plain pitch MSE, MusPy statistics of both\n"
     "      sets, and Yang & Lerch's distribution overlap of seven features.\n"
+    "      Structure (Museformer, Yu et al. 2022): the bar similarity of both sets at\n"
+    "      distances d = 1..16 (notes as (onset in bar, pitch, duration), tracks merged;\n"
+    "      |shared| / |union| of two bars' notes, pairs of empty bars skipped, the\n"
+    "      pairs of a set pooled, first --bars bars of each piece) and the similarity\n"
+    "      error, the mean over d of |samples - reference|. With --train SET, the\n"
+    "      copy rate: the fraction of the samples' 4-bar windows (every start bar)\n"
+    "      found note for note in the training set's pieces (whole; a corpus\n"
+    "      given without a split: its train split).\n"
     "      SET: a folder of MIDI files, or CORPUS[:train|valid|test] (default test).\n"
     "      Every piece passes through the tokenizer (a corpus's own, else\n"
     "      --tokenizer), so both sets are measured at the same resolution.\n"
@@ -493,8 +588,9 @@ static const char eval_summary_text[] =
 
 int cli_eval(int argc, char **argv)
 {
-    const char *model = NULL, *corpus = NULL, *split = "test", *samples = NULL, *reference = NULL, *spec = NULL;
-    int stride = 0, batch = 8, threads = 0, segment = 0;
+    const char *model = NULL, *corpus = NULL, *split = "test", *samples = NULL, *reference = NULL, *spec = NULL,
+               *train = NULL;
+    int stride = 0, batch = 8, threads = 0, segment = 0, bars = eval_structure_config_default().max_bars;
     double step_sec = 0;
     bool json = false;
     const cli_opt opts[] = {
@@ -506,6 +602,10 @@ int cli_eval(int argc, char **argv)
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
         {"samples", 's', CLI_STRING, &samples, "SET", "generated pieces: folder or CORPUS[:split]", 0, 0},
         {"reference", 'r', CLI_STRING, &reference, "SET", "real pieces: folder or CORPUS[:split]", 0, 0},
+        {"train", 0, CLI_STRING, &train, "SET", "training pieces for the copy rate: folder or CORPUS[:split] (train)",
+         0, 0},
+        {"bars", 0, CLI_INT, &bars, "N", "bar similarity and copies: first N bars of each piece (0: all)", 0,
+         1 << 20},
         {"tokenizer", 0, CLI_STRING, &spec, "KIND", "for folders: remi, remi-compact, grid, perf or a config string (remi)", 0, 0},
         {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
         {"segment", 0, CLI_INT, &segment, "N", "BLEU over N-token segments (0: whole pieces)", 0, 1 << 20},
@@ -519,7 +619,7 @@ int cli_eval(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     nn_set_threads(threads);
-    if (model && (samples || reference)) {
+    if (model && (samples || reference || train)) {
         cli_error("eval: give either --model (likelihood) or --samples and --reference, not both");
         return 1;
     }
@@ -529,7 +629,7 @@ int cli_eval(int argc, char **argv)
             cli_error("eval: --corpus goes with --model; give a corpus as --reference CORPUS[:split]");
             return 1;
         }
-        return eval_samples(samples, reference, spec, step_sec, segment, json);
+        return eval_samples(samples, reference, train, spec, step_sec, segment, bars, json);
     }
     cli_error("eval: give --model RUN_DIR --corpus CORPUS, or --samples SET --reference SET");
     fputc('\n', stderr);

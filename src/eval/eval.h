@@ -14,6 +14,8 @@
  *   overlap.c     Yang & Lerch 2020: intra-/inter-set distances of seven
  *                 features, Gaussian KDE, overlapping area, KL divergence
  *   likelihood.c  strided NLL of a generator on a corpus split
+ *   structure.c   Museformer's bar-similarity profile and similarity error,
+ *                 and the rate of 4-bar windows copied from training pieces
  *
  * Each file's opening comment gives its definitions exactly; DESIGN.md
  * names the papers. Nothing here prints: messages go to the logger.
@@ -225,5 +227,49 @@ tg_status eval_nll(tg_model *m, const data_corpus *c, int split, int stride, eva
                    void (*progress)(void *user, uint64_t done, uint64_t total), void *user);
 /* Number of windows eval_nll runs for a split and stride. */
 uint64_t eval_nll_window_count(const data_corpus *c, int split, int T, int stride);
+
+/* ------------------------------------------------------------------------ */
+/* Structure (structure.c): bar similarity (Museformer, Yu et al. 2022) and
+ * verbatim copies. */
+
+#define EVAL_SIM_MAX_D 64
+
+typedef struct {
+    int max_distance;      /* D: the profile covers d = 1..D (16) */
+    int max_bars;          /* only the first N bars of each piece (32; 0: all) */
+    int steps_per_quarter; /* grid of onsets and durations (12: remi's) */
+    int window_bars;       /* bars per window of the copy rate (4) */
+} eval_structure_config;
+
+eval_structure_config eval_structure_config_default(void);
+
+typedef struct {
+    int max_distance;
+    double sim[EVAL_SIM_MAX_D + 1];        /* [d], d = 1..D: mean similarity over every pair of the
+                                              set at distance d; NaN when there is none */
+    double piece_mean[EVAL_SIM_MAX_D + 1]; /* [d]: mean over pieces of each piece's mean */
+    uint64_t pairs[EVAL_SIM_MAX_D + 1];  /* pairs counted (both-empty pairs left out) */
+    size_t pieces[EVAL_SIM_MAX_D + 1];   /* pieces with at least one pair at d */
+    uint64_t bars;                       /* bars seen over the set */
+} eval_bar_profile;
+
+/* The bar-similarity profile of a set (structure.c gives the definitions). */
+tg_status eval_bar_similarity(const eval_set *set, const eval_structure_config *cfg, eval_bar_profile *out);
+/* Mean over d = 1..D of |a->sim[d] - b->sim[d]| (the d where both are
+ * defined; NaN when none is). */
+double eval_similarity_error(const eval_bar_profile *a, const eval_bar_profile *b);
+
+typedef struct {
+    double rate;              /* copied / windows; NaN without a window */
+    uint64_t windows;         /* the samples' windows holding a note */
+    uint64_t copied;          /* of these, found note for note in a training piece */
+    uint64_t train_windows;   /* the training pieces' windows holding a note */
+    size_t pieces_with_copy;  /* samples with at least one copied window */
+} eval_copy_result;
+
+/* The fraction of the samples' windows of cfg->window_bars bars (every start
+ * bar within the first cfg->max_bars) found in train (whole pieces). */
+tg_status eval_copy_rate(const eval_set *samples, const eval_set *train, const eval_structure_config *cfg,
+                         eval_copy_result *out);
 
 #endif /* TG_EVAL_H */
