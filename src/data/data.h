@@ -219,10 +219,25 @@ typedef struct {
     int8_t transpose;
 } data_out_piece;
 
-/* Writes a corpus file (the format above) under a temporary name, renamed
- * when complete: config is the tokenizer's configuration string, paths the
- * sources' paths in the order they are stored. data_build writes through it;
- * so do tools that make corpora of their own (tools/oracle.c). */
+/* A corpus written piece by piece (corpus_write.c): each piece's tokens go to
+ * an unnamed temporary file beside out_path as they are added, so memory holds
+ * only the index and the paths; data_writer_finish writes the corpus (the
+ * format above) under a temporary name and renames it into place. config is
+ * the tokenizer's configuration string. Nothing appears at out_path before
+ * finish; finish and abort free the writer. A failure in an add is kept and
+ * returned again by every later call, finish included (with its message). */
+typedef struct data_writer data_writer;
+tg_status data_writer_open(const char *out_path, const char *config, int vocab_size,
+                           data_writer **out, data_error *err);
+/* The next source path; *index gets the number pieces name it by (0, 1, ...). */
+tg_status data_writer_add_path(data_writer *w, const char *path, uint32_t *index);
+/* Appends a piece; its path must have been added. */
+tg_status data_writer_add_piece(data_writer *w, const data_out_piece *piece);
+tg_status data_writer_finish(data_writer *w, data_error *err);
+void data_writer_abort(data_writer *w); /* accepts NULL */
+
+/* The same for pieces already in memory: paths in the order they are stored.
+ * Tools that make corpora of their own write through it (tools/oracle.c). */
 tg_status data_write_corpus(const char *out_path, const char *config, int vocab_size, const char *const *paths,
                             size_t n_paths, const data_out_piece *pieces, size_t n_pieces, data_error *err);
 
