@@ -455,6 +455,16 @@ static void test_damaged(void)
     m[index_off + 8 + 3] = 0x7F; /* first piece's length: huge */
     rewrite_checksum(m, n);
     expect_damaged(m, n, TG_ERR_FORMAT, "index entry 0");
+    /* a NUL inside the first piece's path (found by fuzz_corpus: data_corpus_path
+     * handed out a shorter string than the index says) */
+    memcpy(m, good, n);
+    uint64_t paths_off = 0;
+    for (int i = 0; i < 8; i++) paths_off |= (uint64_t)m[56 + i] << (8 * i);
+    uint32_t path_at = 0;
+    for (int i = 0; i < 4; i++) path_at |= (uint32_t)m[index_off + 12 + i] << (8 * i);
+    m[paths_off + path_at] = 0;
+    rewrite_checksum(m, n);
+    expect_damaged(m, n, TG_ERR_FORMAT, "index entry 0");
     memcpy(m, good, n);
     m[n - 1] = 0xFF; /* the last token: id 65535-ish */
     rewrite_checksum(m, n);

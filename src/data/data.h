@@ -152,6 +152,10 @@ typedef struct {
  * sizes against the file size (truncated: ERR_FORMAT), offsets in bounds,
  * checksum, every token below the vocabulary size, every piece's path. */
 tg_status data_corpus_open(const char *path, data_corpus **out, data_error *err);
+/* The same on a corpus already in memory (size bytes at data, which must be
+ * 8-byte aligned and outlive the corpus); name is used in messages. */
+tg_status data_corpus_open_memory(const void *data, size_t size, const char *name, data_corpus **out,
+                                  data_error *err);
 void data_corpus_close(data_corpus *c);
 /* The source path of piece i (relative to its folder). */
 const char *data_corpus_path(const data_corpus *c, uint64_t i);
