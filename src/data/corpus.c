@@ -3,10 +3,13 @@
  * split (split.c), reads and tokenizes the files in parallel (OpenMP; each
  * file's result goes to its own slot, so the output is the same whatever the
  * thread count), logs and counts the files it skips, and writes the corpus
- * through corpus_write.c. Files are tokenized a block at a time (BLOCK_FILES
- * per thread) and each block's pieces are handed to the writer, which keeps
- * their tokens on disk, before the next block starts: memory stays bounded
- * whatever the number of files (100,000 Nottingham copies: see bench/RESULTS.md).
+ * through corpus_write.c. As each file is tokenized, its tokens go to the
+ * writer's temporary file and are freed; after the parallel loop, the pieces
+ * are added in path order. Memory holds a few hundred bytes a file whatever
+ * the tokens (100,000 Nottingham copies: bench/RESULTS.md), and the threads
+ * meet only once: a first streaming version that tokenized blocks of files
+ * and wrote between them spent as much CPU time in the idle threads' spinning
+ * at each block's barrier as in tokenizing, on a loaded machine.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -148,6 +151,7 @@ static void free_files(data_file *v, size_t n)
 typedef struct {
     int8_t transpose;
     tok_seq seq;
+    uint64_t at;   /* where store_tokens put the tokens in the writer's temporary file */
 } piece_out;
 
 typedef struct {
@@ -246,16 +250,26 @@ static void tokenize_file(const data_file *f, const tok_tokenizer *tok,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Handing a block of results to the writer. */
+/* Handing the results to the writer. */
 
-/* Files tokenized at a time, per thread: enough to keep the threads busy,
- * few enough that a block's tokens are small beside the whole corpus. */
-#define BLOCK_FILES 64
+/* Puts a tokenized file's tokens in the writer's temporary file and frees
+ * them, keeping their length and place. Called under the lock of the
+ * progress calls, by whichever thread tokenized the file. */
+static void store_tokens(file_result *r, data_writer *w)
+{
+    for (size_t k = 0; r->status == TG_OK && k < r->n_pieces; k++) {
+        tok_seq *seq = &r->pieces[k].seq;
+        data_writer_put_tokens(w, seq->ids, (uint32_t)seq->n, &r->pieces[k].at); /* a failure stays in w */
+        free(seq->ids);
+        seq->ids = NULL;
+        seq->cap = 0;
+    }
+}
 
-/* Logs the block's skipped files and counts them, in path order; adds the
- * pieces of the files that were read to the corpus; frees the results. */
-static tg_status take_block(const data_file *files, file_result *res, size_t n,
-                            const data_build_options *opt, data_build_report *rep, data_writer *w)
+/* Logs the skipped files and counts them, in path order; adds the pieces of
+ * the files that were read to the corpus; frees the results. */
+static tg_status take_results(const data_file *files, file_result *res, size_t n,
+                              const data_build_options *opt, data_build_report *rep, data_writer *w)
 {
     tg_status st = TG_OK;
     for (size_t i = 0; i < n; i++) {
@@ -273,18 +287,13 @@ static tg_status take_block(const data_file *files, file_result *res, size_t n,
         uint32_t path = 0;
         if (st == TG_OK) st = data_writer_add_path(w, files[i].rel, &path);
         for (size_t k = 0; k < r->n_pieces; k++) {
-            const tok_seq *seq = &r->pieces[k].seq;
+            size_t len = r->pieces[k].seq.n;
             rep->pieces[files[i].split]++;
-            rep->tokens[files[i].split] += seq->n;
+            rep->tokens[files[i].split] += len;
             if (r->pieces[k].transpose != 0) rep->transposed++;
-            data_out_piece q = {seq->ids, (uint32_t)seq->n, path, (uint8_t)files[i].split,
-                                r->pieces[k].transpose};
-            if (st == TG_OK) st = data_writer_add_piece(w, &q);
+            data_out_piece q = {NULL, (uint32_t)len, path, (uint8_t)files[i].split, r->pieces[k].transpose};
+            if (st == TG_OK) st = data_writer_add_stored(w, r->pieces[k].at, &q);
         }
-    }
-    for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < res[i].n_pieces; k++) tok_seq_free(&res[i].pieces[k].seq);
-        free(res[i].pieces);
     }
     return st;
 }
@@ -360,37 +369,31 @@ tg_status data_build(const char *const *dirs, size_t n_dirs, const char *out_pat
         return st;
     }
 
-    /* tokenize in parallel, a block of files at a time: one slot per file */
+    /* tokenize in parallel: one slot per file, its tokens on disk as soon as made */
     tok_tokenizer *tok = NULL;
     st = tok_create(&opt->tok, &tok);
-    int threads = 1;
-#ifdef TG_HAVE_OPENMP
-    threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
-#endif
-    size_t block = (size_t)threads * BLOCK_FILES;
-    if (block > fl.n) block = fl.n;
-    file_result *res = calloc(block, sizeof *res);
+    file_result *res = calloc(fl.n, sizeof *res);
     data_writer *w = NULL;
     if (st == TG_OK && !res) st = TG_ERR_NOMEM;
     if (st == TG_OK) st = data_writer_open(out_path, config, tok_vocab_size(tok), &w, err);
     size_t done = 0;
-    for (size_t first = 0; st == TG_OK && first < fl.n; first += block) {
-        long n = (long)(fl.n - first < block ? fl.n - first : block);
+    long n = st == TG_OK ? (long)fl.n : 0;
 #ifdef TG_HAVE_OPENMP
+    int threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
 #endif
-        for (long i = 0; i < n; i++) {
-            tokenize_file(&fl.v[first + (size_t)i], tok, opt, &res[i]);
+    for (long i = 0; i < n; i++) {
+        tokenize_file(&fl.v[i], tok, opt, &res[i]);
 #ifdef TG_HAVE_OPENMP
 #pragma omp critical(data_build_progress)
 #endif
-            {
-                done++;
-                if (opt->progress) opt->progress(opt->progress_user, done, fl.n);
-            }
+        {
+            store_tokens(&res[i], w);
+            done++;
+            if (opt->progress) opt->progress(opt->progress_user, done, fl.n);
         }
-        st = take_block(fl.v + first, res, (size_t)n, opt, rep, w);
     }
+    if (st == TG_OK) st = take_results(fl.v, res, fl.n, opt, rep, w);
     if (st == TG_OK && rep->files_read == 0) {
         data_fail(err, "none of the %zu MIDI files could be used", fl.n);
         st = TG_ERR_FORMAT;
@@ -399,6 +402,10 @@ tg_status data_build(const char *const *dirs, size_t n_dirs, const char *out_pat
     }
     /* (the writer keeps its own failure: finish reports it with its message) */
     if (w) st = data_writer_finish(w, err);
+    for (size_t i = 0; res && i < fl.n; i++) {
+        for (size_t k = 0; k < res[i].n_pieces; k++) tok_seq_free(&res[i].pieces[k].seq);
+        free(res[i].pieces);
+    }
     free(res);
     tok_free(tok);
     free_files(fl.v, fl.n);

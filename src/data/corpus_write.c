@@ -1,11 +1,13 @@
 /*
  * corpus_write.c: writing a corpus file (the layout in data.h) piece by
  * piece. The tokens come last in the file but arrive first, so each piece's
- * tokens go straight to an unnamed temporary file beside the output; memory
- * holds only the index (24 bytes a piece) and the paths. Finishing writes the
- * header, config, index and paths under a temporary name, copies the tokens
- * after them (the checksum runs over the bytes in file order) and renames the
- * file into place. The cost is disk: the tokens are on it twice until the
+ * tokens go straight to an unnamed temporary file beside the output, in
+ * whatever order they come (data_build's threads put them as each file is
+ * tokenized); memory holds only the index (24 bytes a piece, plus where its
+ * tokens wait) and the paths. Finishing writes the header, config, index and
+ * paths under a temporary name, copies each piece's tokens after them in
+ * corpus order (the checksum runs over the bytes in file order) and renames
+ * the file into place. The cost is disk: the tokens are on it twice until the
  * temporary file is closed. What it leaves out: big-endian hosts (data_build
  * refuses them; the ids are written as they are in memory).
  */
@@ -28,11 +30,13 @@ struct data_writer {
     char *out_path;
     char *config;
     int vocab_size;
-    FILE *tokens;          /* unlinked temporary file: the tokens so far */
-    uint64_t n_tokens;
+    FILE *tokens;          /* unlinked temporary file: the tokens put so far */
+    uint64_t put_tokens;   /* tokens in it */
+    uint64_t n_tokens;     /* tokens of the pieces added */
     data_piece *index;     /* path_offset and path_length filled in at the end */
     uint32_t *index_path;  /* the path of each piece (an index into path_at) */
-    size_t n_pieces, cap_pieces, cap_index_path;
+    uint64_t *index_at;    /* where each piece's tokens are in the temporary file */
+    size_t n_pieces, cap_pieces, cap_index_path, cap_index_at;
     char *paths;           /* every path and its NUL, in order */
     uint64_t paths_size;
     size_t cap_paths;
@@ -83,6 +87,7 @@ void data_writer_abort(data_writer *w)
     free(w->config);
     free(w->index);
     free(w->index_path);
+    free(w->index_at);
     free(w->paths);
     free(w->path_at);
     free(w);
@@ -103,22 +108,39 @@ tg_status data_writer_add_path(data_writer *w, const char *path, uint32_t *index
     return TG_OK;
 }
 
-tg_status data_writer_add_piece(data_writer *w, const data_out_piece *p)
+tg_status data_writer_put_tokens(data_writer *w, const uint16_t *ids, uint32_t n, uint64_t *at)
 {
+    *at = w->put_tokens;
     if (w->status != TG_OK) return w->status;
-    if (p->path >= w->n_paths) return w->status = TG_ERR_ARG;
-    tg_status st = tg_grow((void **)&w->index, &w->cap_pieces, w->n_pieces + 1, sizeof *w->index);
-    if (st == TG_OK)
-        st = tg_grow((void **)&w->index_path, &w->cap_index_path, w->n_pieces + 1, sizeof *w->index_path);
-    if (st != TG_OK) return w->status = st;
-    if (p->n && fwrite(p->ids, 2, p->n, w->tokens) != p->n) {
+    if (n && fwrite(ids, 2, n, w->tokens) != n) {
         w->saved_errno = errno;
         return w->status = TG_ERR_IO;
     }
+    w->put_tokens += n;
+    return TG_OK;
+}
+
+tg_status data_writer_add_stored(data_writer *w, uint64_t at, const data_out_piece *p)
+{
+    if (w->status != TG_OK) return w->status;
+    if (p->path >= w->n_paths || at > w->put_tokens || p->n > w->put_tokens - at) return w->status = TG_ERR_ARG;
+    tg_status st = tg_grow((void **)&w->index, &w->cap_pieces, w->n_pieces + 1, sizeof *w->index);
+    if (st == TG_OK)
+        st = tg_grow((void **)&w->index_path, &w->cap_index_path, w->n_pieces + 1, sizeof *w->index_path);
+    if (st == TG_OK) st = tg_grow((void **)&w->index_at, &w->cap_index_at, w->n_pieces + 1, sizeof *w->index_at);
+    if (st != TG_OK) return w->status = st;
     w->index[w->n_pieces] = (data_piece){w->n_tokens, p->n, 0, 0, p->split, p->transpose, 0};
-    w->index_path[w->n_pieces++] = p->path;
+    w->index_path[w->n_pieces] = p->path;
+    w->index_at[w->n_pieces++] = at;
     w->n_tokens += p->n;
     return TG_OK;
+}
+
+tg_status data_writer_add_piece(data_writer *w, const data_out_piece *p)
+{
+    uint64_t at;
+    tg_status st = data_writer_put_tokens(w, p->ids, p->n, &at);
+    return st == TG_OK ? data_writer_add_stored(w, at, p) : st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -157,10 +179,11 @@ static void le64(uint8_t *p, uint64_t v)
     for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* Copies the temporary file's tokens after what o has written. */
-static void copy_tokens(out_file *o, FILE *tokens, uint64_t n_tokens)
+/* Copies the pieces' tokens from the temporary file, in corpus order, after
+ * what o has written; runs of pieces stored one after the other are read at once. */
+static void copy_tokens(out_file *o, const data_writer *w)
 {
-    if (fflush(tokens) != 0 || fseek(tokens, 0, SEEK_SET) != 0) {
+    if (fflush(w->tokens) != 0) {
         o->failed = true;
         return;
     }
@@ -169,12 +192,19 @@ static void copy_tokens(out_file *o, FILE *tokens, uint64_t n_tokens)
         o->failed = true;
         return;
     }
-    uint64_t left = n_tokens * 2;
-    while (left && !o->failed) {
-        size_t want = left < COPY_BYTES ? (size_t)left : COPY_BYTES;
-        if (fread(buf, 1, want, tokens) != want) o->failed = true;
-        put(o, buf, want);
-        left -= want;
+    int fd = fileno(w->tokens);
+    for (size_t k = 0; k < w->n_pieces && !o->failed;) {
+        uint64_t from = w->index_at[k] * 2, left = 0;
+        size_t j = k;
+        for (; j < w->n_pieces && w->index_at[j] * 2 == from + left; j++) left += (uint64_t)w->index[j].length * 2;
+        k = j;
+        while (left && !o->failed) {
+            size_t want = left < COPY_BYTES ? (size_t)left : COPY_BYTES;
+            if (pread(fd, buf, want, (off_t)from) != (ssize_t)want) o->failed = true;
+            put(o, buf, want);
+            from += want;
+            left -= want;
+        }
     }
     free(buf);
 }
@@ -189,7 +219,7 @@ tg_status data_writer_finish(data_writer *w, data_error *err)
         data_fail(err, "%s: the paths of the pieces exceed 4 GiB", w->out_path);
         st = TG_ERR_TOO_LARGE;
     } else if (st == TG_ERR_ARG) {
-        data_fail(err, "%s: a piece names a path that was not added", w->out_path);
+        data_fail(err, "%s: a piece names a path or tokens that were not added", w->out_path);
     }
     if (st != TG_OK) {
         data_writer_abort(w);
@@ -224,7 +254,7 @@ tg_status data_writer_finish(data_writer *w, data_error *err)
     put(&o, w->index, w->n_pieces * sizeof *w->index);
     put(&o, w->paths, w->paths_size);
     pad8(&o);
-    copy_tokens(&o, w->tokens, w->n_tokens);
+    copy_tokens(&o, w);
     if (!o.failed && o.at != file_size) o.failed = true; /* layout arithmetic disagrees */
 
     memcpy(header, DATA_MAGIC, 8);
