@@ -29,6 +29,9 @@ const char *st_dtype_name(st_dtype d) { return d < ST_DTYPE_COUNT ? dtype_names[
 
 int64_t st_tensor_numel(const st_tensor *t)
 {
+    /* a zero first: the other dimensions of an empty tensor may multiply past int64 */
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] == 0) return 0;
     int64_t n = 1;
     for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
     return n;
