@@ -3,8 +3,8 @@
 # fuzz_safetensors (fuzz/corpus/<name>/seed_*) with tunegan's own code, from
 # the MIDI fixtures of tests/data. Run from the source tree after a build:
 #   sh fuzz/make_seeds.sh [BUILD_DIR]      (default build)
-# The files the fuzzers found and kept (fuzz/corpus/<name>/crash_* and the
-# rest of what a run minimised) are not touched.
+# The inputs the fuzzers crashed on, kept beside the seeds as regression
+# fixtures (fuzz/corpus/<name>/crash_*, ub_*), are not touched.
 set -eu
 BUILD=${1:-build}
 TG=$BUILD/tunegan
