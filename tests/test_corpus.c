@@ -455,6 +455,16 @@ static void test_damaged(void)
     m[index_off + 8 + 3] = 0x7F; /* first piece's length: huge */
     rewrite_checksum(m, n);
     expect_damaged(m, n, TG_ERR_FORMAT, "index entry 0");
+    /* a NUL inside the first piece's path (found by fuzz_corpus: data_corpus_path
+     * handed out a shorter string than the index says) */
+    memcpy(m, good, n);
+    uint64_t paths_off = 0;
+    for (int i = 0; i < 8; i++) paths_off |= (uint64_t)m[56 + i] << (8 * i);
+    uint32_t path_at = 0;
+    for (int i = 0; i < 4; i++) path_at |= (uint32_t)m[index_off + 12 + i] << (8 * i);
+    m[paths_off + path_at] = 0;
+    rewrite_checksum(m, n);
+    expect_damaged(m, n, TG_ERR_FORMAT, "index entry 0");
     memcpy(m, good, n);
     m[n - 1] = 0xFF; /* the last token: id 65535-ish */
     rewrite_checksum(m, n);
@@ -670,9 +680,58 @@ static void test_check(void)
     tg_score_free(s);
 }
 
+/* The writer stores tokens in the order they are put and writes pieces in the
+ * order they are added: tokens put out of order (as data_build's threads put
+ * them) give the same file as data_write_corpus; a piece naming tokens never
+ * put is refused at finish, and nothing is written. */
+static void test_writer(void)
+{
+    static const uint16_t a[] = {1, 5, 6, 2}, b[] = {1, 7, 2}, c[] = {1, 3, 4, 8, 2};
+    const char *paths[] = {"x.mid", "sub/y.mid"};
+    const data_out_piece pieces[] = {{a, 4, 0, DATA_TRAIN, 0}, {b, 3, 0, DATA_TRAIN, 1}, {c, 5, 1, DATA_TEST, 0}};
+    data_error err;
+    CHECK_OK(data_write_corpus(path_in("w1.corpus"), "raw:v=1,vocab=6", 9, paths, 2, pieces, 3, &err));
+    data_writer *w;
+    CHECK_OK(data_writer_open(path_in("w2.corpus"), "raw:v=1,vocab=6", 9, &w, &err));
+    uint64_t at[3];
+    CHECK_OK(data_writer_put_tokens(w, c, 5, &at[2]));
+    CHECK_OK(data_writer_put_tokens(w, a, 4, &at[0]));
+    CHECK_OK(data_writer_put_tokens(w, b, 3, &at[1]));
+    uint32_t p0, p1;
+    CHECK_OK(data_writer_add_path(w, paths[0], &p0));
+    CHECK_OK(data_writer_add_path(w, paths[1], &p1));
+    CHECK_INT(p1, 1);
+    for (int k = 0; k < 3; k++) CHECK_OK(data_writer_add_stored(w, at[k], &pieces[k]));
+    CHECK_OK(data_writer_finish(w, &err));
+    uint8_t *m1, *m2;
+    size_t n1, n2;
+    CHECK_OK(tg_file_read_all(path_in("w1.corpus"), 1 << 20, &m1, &n1));
+    CHECK_OK(tg_file_read_all(path_in("w2.corpus"), 1 << 20, &m2, &n2));
+    CHECK_INT(n1, n2);
+    CHECK(n1 == n2 && memcmp(m1, m2, n1) == 0);
+    free(m1);
+    free(m2);
+    data_corpus *cp;
+    CHECK_OK(data_corpus_open(path_in("w2.corpus"), &cp, &err));
+    CHECK_INT(cp->n_pieces, 3);
+    CHECK_STR(data_corpus_path(cp, 2), "sub/y.mid");
+    CHECK_INT(cp->tokens[cp->pieces[2].offset + 3], 8);
+    data_corpus_close(cp);
+
+    CHECK_OK(data_writer_open(path_in("w3.corpus"), "raw:v=1,vocab=6", 9, &w, &err));
+    CHECK_OK(data_writer_add_path(w, paths[0], &p0));
+    CHECK_OK(data_writer_put_tokens(w, a, 4, &at[0]));
+    CHECK_STATUS(data_writer_add_stored(w, at[0] + 1, &pieces[0]), TG_ERR_ARG); /* past what was put */
+    CHECK_STATUS(data_writer_add_piece(w, &pieces[1]), TG_ERR_ARG);             /* the failure stays */
+    CHECK_STATUS(data_writer_finish(w, &err), TG_ERR_ARG);
+    CHECK(strstr(err.what, "w3.corpus") != NULL);
+    CHECK(!tg_file_exists(path_in("w3.corpus")));
+}
+
 int main(void)
 {
     make_folder();
+    test_writer();
     test_build_and_read();
     test_folder_errors();
     test_tsv_splits();

@@ -117,12 +117,37 @@ static void test_damaged(void)
     free(data);
 }
 
+/* An empty tensor whose other dimensions multiply past int64 has 0 elements
+ * (st_tensor_numel overflowed, undefined behaviour: found reading the code for
+ * fuzz_safetensors, confirmed by it under UBSan; the input is
+ * fuzz/corpus/safetensors/ub_empty_tensor_huge_dims). The memory entry point
+ * refuses a short file as st_open does. */
+static void test_empty_huge(void)
+{
+    const char *header = "{\"t\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647,2147483647,0],"
+                         "\"data_offsets\":[0,0]}}";
+    size_t hl = strlen(header);
+    uint8_t *buf = calloc(1, 8 + hl);
+    for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)hl >> (8 * i));
+    memcpy(buf + 8, header, hl);
+    st_file *f = NULL;
+    char err[256] = "";
+    CHECK_OK(st_open_memory(buf, 8 + hl, &f, err, sizeof err));
+    CHECK_INT(st_tensor_numel(st_find(f, "t")), 0);
+    CHECK_INT(st_tensor_bytes(st_find(f, "t")), 0);
+    st_close(f);
+    CHECK_STATUS(st_open_memory(buf, 7, &f, err, sizeof err), TG_ERR_FORMAT);
+    CHECK(f == NULL && strstr(err, "too short") != NULL);
+    free(buf);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/tg_test_safetensors_XXXXXX");
     if (!mkdtemp(dir)) return 1;
     test_round_trip();
     test_damaged();
+    test_empty_huge();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

@@ -1,4 +1,5 @@
 /* test_score.c: building a score, the tempo map, bar lines, quantisation. */
+#include "core/core.h"
 #include "score/score.h"
 #include "test.h"
 
@@ -109,11 +110,45 @@ static void test_quantize(void)
     tg_score_free(sc);
 }
 
+/* The maps are sorted by ticks keeping equal ticks in order, and fast on the
+ * hostile case that made the insertion sort quadratic: two long runs, each in
+ * order (here 400,000 tempo events; the insertion sort took minutes). */
+static void test_sort_maps(void)
+{
+    tg_score *sc;
+    CHECK_OK(tg_score_create(480, &sc));
+    const int64_t half = 200000;
+    for (int64_t k = 0; k < 2 * half; k++) {
+        int64_t ticks = (k % half) * 10; /* runs 0, 10, .., then 0, 10, .. again */
+        CHECK_OK(tg_score_add_tempo(sc, (tg_tempo){ticks, (uint32_t)(k + 1), -1}));
+    }
+    CHECK_OK(tg_score_add_timesig(sc, (tg_timesig){960, 3, 4, -1}));
+    CHECK_OK(tg_score_add_timesig(sc, (tg_timesig){0, 4, 4, -1}));
+    CHECK_OK(tg_score_add_timesig(sc, (tg_timesig){960, 6, 8, -1}));
+    double t0 = tg_now_sec();
+    tg_score_sort(sc);
+    CHECK(tg_now_sec() - t0 < 5.0);
+    int ok = 1;
+    for (int64_t k = 0; k < 2 * half; k++) {
+        /* entry 2j and 2j+1 share ticks 10j: first the one of the first run */
+        const tg_tempo *t = &sc->tempos[k];
+        int64_t j = k / 2;
+        uint32_t want = (uint32_t)(k % 2 ? half + j + 1 : j + 1);
+        if (t->ticks != j * 10 || t->usec_per_quarter != want) ok = 0;
+    }
+    CHECK(ok);
+    CHECK_INT(sc->timesigs[0].numerator, 4);
+    CHECK_INT(sc->timesigs[1].numerator, 3); /* equal ticks: insertion order */
+    CHECK_INT(sc->timesigs[2].numerator, 6);
+    tg_score_free(sc);
+}
+
 int main(void)
 {
     test_build_and_checks();
     test_tempo_map();
     test_bars();
     test_quantize();
+    test_sort_maps();
     return test_finish("test_score");
 }

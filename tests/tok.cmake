@@ -12,3 +12,6 @@ if("midi" IN_LIST TG_SUBSYSTEMS)
   add_test(NAME tok_remi_compact_data COMMAND test_tok remi-compact)
   set_tests_properties(tok_remi_compact_data PROPERTIES LABELS "data" SKIP_RETURN_CODE 77 TIMEOUT 900)
 endif()
+# The seeds and findings of the token decoders' fuzz entry point (fuzz/fuzz_tok.c).
+add_test(NAME fuzz_tok_replay COMMAND fuzz_tok_replay ${CMAKE_SOURCE_DIR}/fuzz/corpus/tok)
+set_tests_properties(fuzz_tok_replay PROPERTIES LABELS unit TIMEOUT 900)

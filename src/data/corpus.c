@@ -3,9 +3,13 @@
  * split (split.c), reads and tokenizes the files in parallel (OpenMP; each
  * file's result goes to its own slot, so the output is the same whatever the
  * thread count), logs and counts the files it skips, and writes the corpus
- * file laid out as data.h describes. What it leaves out: the whole token
- * array is held in memory before it is written (fine for tens of millions of
- * tokens; a streaming writer would be the next step for more).
+ * through corpus_write.c. As each file is tokenized, its tokens go to the
+ * writer's temporary file and are freed; after the parallel loop, the pieces
+ * are added in path order. Memory holds a few hundred bytes a file whatever
+ * the tokens (100,000 Nottingham copies: bench/RESULTS.md), and the threads
+ * meet only once: a first streaming version that tokenized blocks of files
+ * and wrote between them spent as much CPU time in the idle threads' spinning
+ * at each block's barrier as in tokenizing, on a loaded machine.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -23,8 +27,6 @@
 
 #include "../core/core.h"
 #include "data.h"
-
-_Static_assert(sizeof(data_piece) == 24, "index entries are 24 bytes");
 
 data_build_options data_build_options_default(void)
 {
@@ -149,6 +151,7 @@ static void free_files(data_file *v, size_t n)
 typedef struct {
     int8_t transpose;
     tok_seq seq;
+    uint64_t at;   /* where store_tokens put the tokens in the writer's temporary file */
 } piece_out;
 
 typedef struct {
@@ -280,143 +283,53 @@ static void tokenize_file(const data_file *f, const tok_tokenizer *tok,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Writing. */
+/* Handing the results to the writer. */
 
-typedef struct {
-    FILE *fp;
-    uint64_t hash;
-    uint64_t at;
-    bool failed;
-} writer;
-
-static void put(writer *w, const void *data, size_t size)
+/* Puts a tokenized file's tokens in the writer's temporary file and frees
+ * them, keeping their length and place. Called under the lock of the
+ * progress calls, by whichever thread tokenized the file. */
+static void store_tokens(file_result *r, data_writer *w)
 {
-    if (!size || w->failed) return;
-    if (fwrite(data, 1, size, w->fp) != size) w->failed = true;
-    w->hash = data_checksum(w->hash, data, size);
-    w->at += size;
+    for (size_t k = 0; r->status == TG_OK && k < r->n_pieces; k++) {
+        tok_seq *seq = &r->pieces[k].seq;
+        data_writer_put_tokens(w, seq->ids, (uint32_t)seq->n, &r->pieces[k].at); /* a failure stays in w */
+        free(seq->ids);
+        seq->ids = NULL;
+        seq->cap = 0;
+    }
 }
 
-static void pad8(writer *w)
+/* Logs the skipped files and counts them, in path order; adds the pieces of
+ * the files that were read to the corpus; frees the results. */
+static tg_status take_results(const data_file *files, file_result *res, size_t n,
+                              const data_build_options *opt, data_build_report *rep, data_writer *w)
 {
-    static const uint8_t zeros[8] = {0};
-    if (w->at % 8) put(w, zeros, 8 - w->at % 8);
-}
-
-static uint64_t align8(uint64_t x) { return (x + 7) & ~(uint64_t)7; }
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-tg_status data_write_corpus(const char *out_path, const char *config, int vocab_size, const char *const *paths,
-                            size_t n_paths, const data_out_piece *pieces, size_t n_pieces, data_error *err)
-{
-    uint64_t n_tokens = 0, paths_size = 0;
-    for (size_t k = 0; k < n_pieces; k++) n_tokens += pieces[k].n;
-    uint32_t *path_at = malloc((n_paths + 1) * sizeof *path_at);
-    if (!path_at) return TG_ERR_NOMEM;
-    for (size_t i = 0; i < n_paths; i++) {
-        path_at[i] = (uint32_t)paths_size;
-        paths_size += strlen(paths[i]) + 1;
+    tg_status st = TG_OK;
+    for (size_t i = 0; i < n; i++) {
+        file_result *r = &res[i];
+        if (r->status != TG_OK) {
+            rep->files_skipped++;
+            if (r->no_notes)
+                rep->skipped_no_notes++;
+            else if (r->unfit)
+                rep->skipped_unfit++;
+            else
+                rep->skipped_by_status[r->status]++;
+            tg_log(&opt->logger, TG_LOG_WARN, "skipped %s: %s", files[i].full, r->why);
+            continue;
+        }
+        rep->files_read++;
+        uint32_t path = 0;
+        if (st == TG_OK) st = data_writer_add_path(w, files[i].rel, &path);
+        for (size_t k = 0; k < r->n_pieces; k++) {
+            size_t len = r->pieces[k].seq.n;
+            rep->pieces[files[i].split]++;
+            rep->tokens[files[i].split] += len;
+            if (r->pieces[k].transpose != 0) rep->transposed++;
+            data_out_piece q = {NULL, (uint32_t)len, path, (uint8_t)files[i].split, r->pieces[k].transpose};
+            if (st == TG_OK) st = data_writer_add_stored(w, r->pieces[k].at, &q);
+        }
     }
-    uint64_t config_size = strlen(config);
-    uint64_t config_off = DATA_HEADER_SIZE;
-    uint64_t index_off = align8(config_off + config_size + 1);
-    uint64_t paths_off = index_off + n_pieces * sizeof(data_piece);
-    uint64_t tokens_off = align8(paths_off + paths_size);
-    uint64_t file_size = tokens_off + n_tokens * 2;
-    if (paths_size > UINT32_MAX) {
-        free(path_at);
-        data_fail(err, "%s: the paths of the pieces exceed 4 GiB", out_path);
-        return TG_ERR_TOO_LARGE;
-    }
-
-    tg_atomic_file af;
-    tg_status st = tg_atomic_open(&af, out_path);
-    if (st != TG_OK) {
-        free(path_at);
-        data_fail(err, "cannot write %s: %s", out_path, strerror(errno));
-        return st;
-    }
-    writer w = {af.fp, DATA_CHECKSUM_INIT, 0, false};
-    uint8_t header[DATA_HEADER_SIZE] = {0};
-    if (fwrite(header, 1, sizeof header, af.fp) != sizeof header) w.failed = true;
-    w.at = DATA_HEADER_SIZE;
-    put(&w, config, config_size + 1);
-    pad8(&w);
-    uint64_t tok_at = 0;
-    for (size_t k = 0; k < n_pieces; k++) {
-        const data_out_piece *q = &pieces[k];
-        data_piece e = {tok_at, q->n, path_at[q->path], (uint32_t)strlen(paths[q->path]), q->split, q->transpose,
-                        0};
-        put(&w, &e, sizeof e);
-        tok_at += q->n;
-    }
-    free(path_at);
-    for (size_t i = 0; i < n_paths; i++) put(&w, paths[i], strlen(paths[i]) + 1);
-    pad8(&w);
-    for (size_t k = 0; k < n_pieces; k++) put(&w, pieces[k].ids, (size_t)pieces[k].n * 2);
-    if (!w.failed && w.at != file_size) w.failed = true; /* layout arithmetic disagrees */
-
-    memcpy(header, DATA_MAGIC, 8);
-    le32(header + 8, DATA_VERSION);
-    le32(header + 12, (uint32_t)vocab_size);
-    le64(header + 16, n_pieces);
-    le64(header + 24, n_tokens);
-    le64(header + 32, config_off);
-    le64(header + 40, config_size);
-    le64(header + 48, index_off);
-    le64(header + 56, paths_off);
-    le64(header + 64, paths_size);
-    le64(header + 72, tokens_off);
-    le64(header + 80, file_size);
-    le64(header + 88, w.hash);
-    if (!w.failed && (fseek(af.fp, 0, SEEK_SET) != 0 || fwrite(header, 1, sizeof header, af.fp) != sizeof header))
-        w.failed = true;
-    if (w.failed) {
-        data_fail(err, "cannot write %s: %s", out_path, strerror(errno));
-        tg_atomic_abort(&af);
-        return TG_ERR_IO;
-    }
-    st = tg_atomic_commit(&af);
-    if (st != TG_OK) data_fail(err, "cannot write %s: %s", out_path, strerror(errno));
-    return st;
-}
-
-/* The build's files and pieces as data_write_corpus takes them (the files
- * that were read, in order). */
-static tg_status write_corpus(const char *out_path, const char *config, int vocab_size,
-                              const data_file *files, const file_result *res, size_t n_files,
-                              data_error *err)
-{
-    size_t n_paths = 0, n_pieces = 0;
-    for (size_t i = 0; i < n_files; i++)
-        if (res[i].status == TG_OK) n_paths++, n_pieces += res[i].n_pieces;
-    const char **paths = malloc((n_paths + 1) * sizeof *paths);
-    data_out_piece *pieces = malloc((n_pieces + 1) * sizeof *pieces);
-    if (!paths || !pieces) {
-        free(paths);
-        free(pieces);
-        return TG_ERR_NOMEM;
-    }
-    size_t p = 0, q = 0;
-    for (size_t i = 0; i < n_files; i++) {
-        if (res[i].status != TG_OK) continue;
-        for (size_t k = 0; k < res[i].n_pieces; k++)
-            pieces[q++] = (data_out_piece){res[i].pieces[k].seq.ids, (uint32_t)res[i].pieces[k].seq.n,
-                                           (uint32_t)p, (uint8_t)files[i].split, res[i].pieces[k].transpose};
-        paths[p++] = files[i].rel;
-    }
-    tg_status st = data_write_corpus(out_path, config, vocab_size, paths, n_paths, pieces, n_pieces, err);
-    free(paths);
-    free(pieces);
     return st;
 }
 
@@ -491,18 +404,15 @@ tg_status data_build(const char *const *dirs, size_t n_dirs, const char *out_pat
         return st;
     }
 
-    /* tokenize in parallel: one slot per file */
+    /* tokenize in parallel: one slot per file, its tokens on disk as soon as made */
     tok_tokenizer *tok = NULL;
     st = tok_create(&opt->tok, &tok);
     file_result *res = calloc(fl.n, sizeof *res);
-    if (st != TG_OK || !res) {
-        tok_free(tok);
-        free(res);
-        free_files(fl.v, fl.n);
-        return st != TG_OK ? st : TG_ERR_NOMEM;
-    }
+    data_writer *w = NULL;
+    if (st == TG_OK && !res) st = TG_ERR_NOMEM;
+    if (st == TG_OK) st = data_writer_open(out_path, config, tok_vocab_size(tok), &w, err);
     size_t done = 0;
-    long n = (long)fl.n;
+    long n = st == TG_OK ? (long)fl.n : 0;
 #ifdef TG_HAVE_OPENMP
     int threads = opt->threads > 0 ? opt->threads : omp_get_num_procs();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
@@ -513,39 +423,21 @@ tg_status data_build(const char *const *dirs, size_t n_dirs, const char *out_pat
 #pragma omp critical(data_build_progress)
 #endif
         {
+            store_tokens(&res[i], w);
             done++;
             if (opt->progress) opt->progress(opt->progress_user, done, fl.n);
         }
     }
-
-    /* skipped files in path order, then the counts */
-    for (size_t i = 0; i < fl.n; i++) {
-        const file_result *r = &res[i];
-        if (r->status != TG_OK) {
-            rep->files_skipped++;
-            if (r->no_notes)
-                rep->skipped_no_notes++;
-            else if (r->unfit)
-                rep->skipped_unfit++;
-            else
-                rep->skipped_by_status[r->status]++;
-            tg_log(&opt->logger, TG_LOG_WARN, "skipped %s: %s", fl.v[i].full, r->why);
-            continue;
-        }
-        rep->files_read++;
-        for (size_t k = 0; k < r->n_pieces; k++) {
-            rep->pieces[fl.v[i].split]++;
-            rep->tokens[fl.v[i].split] += r->pieces[k].seq.n;
-            if (r->pieces[k].transpose != 0) rep->transposed++;
-        }
-    }
-    if (rep->files_read == 0) {
+    if (st == TG_OK) st = take_results(fl.v, res, fl.n, opt, rep, w);
+    if (st == TG_OK && rep->files_read == 0) {
         data_fail(err, "none of the %zu MIDI files could be used", fl.n);
         st = TG_ERR_FORMAT;
-    } else {
-        st = write_corpus(out_path, config, tok_vocab_size(tok), fl.v, res, fl.n, err);
+        data_writer_abort(w);
+        w = NULL;
     }
-    for (size_t i = 0; i < fl.n; i++) {
+    /* (the writer keeps its own failure: finish reports it with its message) */
+    if (w) st = data_writer_finish(w, err);
+    for (size_t i = 0; res && i < fl.n; i++) {
         for (size_t k = 0; k < res[i].n_pieces; k++) tok_seq_free(&res[i].pieces[k].seq);
         free(res[i].pieces);
     }

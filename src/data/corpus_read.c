@@ -4,6 +4,10 @@
  * offset against the file's real size (so a truncated file is caught before
  * any read past its end), the checksum, the tokenizer config, each piece's
  * range and path, and every token id against the vocabulary size.
+ * data_corpus_open_memory runs the same checks on bytes the caller holds (the
+ * fuzz entry point, fuzz/fuzz_corpus.c, uses it so that the sanitizers see
+ * any read past the end). A path is path_length bytes and a NUL, with no NUL
+ * inside (data_corpus_path hands it out as a C string).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -118,7 +122,8 @@ static tg_status validate(const char *path, data_corpus *c, const uint8_t *m, ui
         const data_piece *p = &c->pieces[i];
         if (p->length < 1 || p->offset > c->n_tokens || p->length > c->n_tokens - p->offset ||
             p->split >= DATA_SPLITS || (uint64_t)p->path_offset + p->path_length >= paths_size ||
-            c->paths[p->path_offset + p->path_length] != 0) {
+            c->paths[p->path_offset + p->path_length] != 0 ||
+            memchr(c->paths + p->path_offset, 0, p->path_length) != NULL) {
             data_fail(err, "%s is damaged: index entry %llu is out of bounds", path,
                       (unsigned long long)i);
             return TG_ERR_FORMAT;
@@ -193,6 +198,31 @@ tg_status data_corpus_open(const char *path, data_corpus **out, data_error *err)
     }
     close(fd);
     if (st == TG_OK) st = validate(path, c, c->map ? c->map : (const uint8_t *)"", size, err);
+    if (st == TG_OK) st = index_splits(c);
+    if (st != TG_OK) {
+        data_corpus_close(c);
+        return st;
+    }
+    *out = c;
+    return TG_OK;
+}
+
+tg_status data_corpus_open_memory(const void *data, size_t size, const char *name, data_corpus **out,
+                                  data_error *err)
+{
+    *out = NULL;
+    if (err) err->what[0] = 0;
+    if (!data_host_little_endian()) {
+        data_fail(err, "corpus files are little-endian; this machine is not");
+        return TG_ERR_UNSUPPORTED;
+    }
+    if ((uintptr_t)data % 8) {
+        data_fail(err, "%s: the corpus in memory must start on a multiple of 8 bytes", name);
+        return TG_ERR_ARG;
+    }
+    data_corpus *c = calloc(1, sizeof *c);
+    if (!c) return TG_ERR_NOMEM;
+    tg_status st = validate(name, c, size ? data : (const uint8_t *)"", size, err);
     if (st == TG_OK) st = index_splits(c);
     if (st != TG_OK) {
         data_corpus_close(c);

@@ -178,6 +178,10 @@ typedef struct {
  * sizes against the file size (truncated: ERR_FORMAT), offsets in bounds,
  * checksum, every token below the vocabulary size, every piece's path. */
 tg_status data_corpus_open(const char *path, data_corpus **out, data_error *err);
+/* The same on a corpus already in memory (size bytes at data, which must be
+ * 8-byte aligned and outlive the corpus); name is used in messages. */
+tg_status data_corpus_open_memory(const void *data, size_t size, const char *name, data_corpus **out,
+                                  data_error *err);
 void data_corpus_close(data_corpus *c);
 /* The source path of piece i (relative to its folder). */
 const char *data_corpus_path(const data_corpus *c, uint64_t i);
@@ -245,10 +249,31 @@ typedef struct {
     int8_t transpose;
 } data_out_piece;
 
-/* Writes a corpus file (the format above) under a temporary name, renamed
- * when complete: config is the tokenizer's configuration string, paths the
- * sources' paths in the order they are stored. data_build writes through it;
- * so do tools that make corpora of their own (tools/oracle.c). */
+/* A corpus written piece by piece (corpus_write.c): tokens go to an unnamed
+ * temporary file beside out_path as they are put, in any order, so memory
+ * holds only the index and the paths; data_writer_finish writes the corpus
+ * (the format above, pieces in the order they were added) under a temporary
+ * name and renames it into place. config is the tokenizer's configuration
+ * string. Nothing appears at out_path before finish; finish and abort free
+ * the writer. A failure is kept and returned again by every later call,
+ * finish included (with its message). Not thread-safe: callers lock. */
+typedef struct data_writer data_writer;
+tg_status data_writer_open(const char *out_path, const char *config, int vocab_size,
+                           data_writer **out, data_error *err);
+/* The next source path; *index gets the number pieces name it by (0, 1, ...). */
+tg_status data_writer_add_path(data_writer *w, const char *path, uint32_t *index);
+/* Appends a piece (its tokens put, then added); its path must have been added. */
+tg_status data_writer_add_piece(data_writer *w, const data_out_piece *piece);
+/* The same in two steps, for tokens made out of order: put stores n tokens and
+ * says where (*at), add_stored appends the piece whose tokens are there
+ * (piece->ids is not read). */
+tg_status data_writer_put_tokens(data_writer *w, const uint16_t *ids, uint32_t n, uint64_t *at);
+tg_status data_writer_add_stored(data_writer *w, uint64_t at, const data_out_piece *piece);
+tg_status data_writer_finish(data_writer *w, data_error *err);
+void data_writer_abort(data_writer *w); /* accepts NULL */
+
+/* The same for pieces already in memory: paths in the order they are stored.
+ * Tools that make corpora of their own write through it (tools/oracle.c). */
 tg_status data_write_corpus(const char *out_path, const char *config, int vocab_size, const char *const *paths,
                             size_t n_paths, const data_out_piece *pieces, size_t n_pieces, data_error *err);
 

@@ -242,59 +242,6 @@ static tg_status read_chunks(midi_reader *r, size_t pos, int announced)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Sorting the maps. tg_score_sort sorts them by insertion, which is linear on
- * the nearly sorted maps of real files but quadratic on a hostile one (a
- * million tempo events in two chunks, each in order). A stable merge sort
- * here leaves it sorted input. Each map entry starts with its int64_t ticks. */
-
-static int64_t ticks_of(const uint8_t *p)
-{
-    int64_t t;
-    memcpy(&t, p, sizeof t);
-    return t;
-}
-
-static tg_status sort_by_ticks(void *base, size_t n, size_t elem)
-{
-    if (n < 2) return TG_OK;
-    uint8_t *a = base;
-    uint8_t *tmp = malloc(n * elem);
-    if (!tmp) return TG_ERR_NOMEM;
-    for (size_t width = 1; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n;
-            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi) {
-                /* ties take the left run first: stable */
-                if (ticks_of(a + j * elem) < ticks_of(a + i * elem))
-                    memcpy(tmp + (k++) * elem, a + (j++) * elem, elem);
-                else
-                    memcpy(tmp + (k++) * elem, a + (i++) * elem, elem);
-            }
-            memcpy(tmp + k * elem, a + i * elem, (mid - i) * elem);
-            k += mid - i;
-            memcpy(tmp + k * elem, a + j * elem, (hi - j) * elem);
-        }
-        memcpy(a, tmp, n * elem);
-    }
-    free(tmp);
-    return TG_OK;
-}
-
-_Static_assert(offsetof(tg_tempo, ticks) == 0, "map entries start with their ticks");
-_Static_assert(offsetof(tg_timesig, ticks) == 0, "map entries start with their ticks");
-_Static_assert(offsetof(tg_keysig, ticks) == 0, "map entries start with their ticks");
-
-static tg_status sort_maps(tg_score *s)
-{
-    tg_status st = sort_by_ticks(s->tempos, s->n_tempos, sizeof *s->tempos);
-    if (st == TG_OK) st = sort_by_ticks(s->timesigs, s->n_timesigs, sizeof *s->timesigs);
-    if (st == TG_OK) st = sort_by_ticks(s->keysigs, s->n_keysigs, sizeof *s->keysigs);
-    return st;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Entry points. */
 
 tg_status tg_midi_read_memory(const uint8_t *data, size_t size, const tg_midi_read_options *opt,
@@ -334,7 +281,6 @@ tg_status tg_midi_read_memory(const uint8_t *data, size_t size, const tg_midi_re
     if (st == TG_OK) st = read_header(r, start, &announced, &first_chunk);
     if (st == TG_OK) st = read_chunks(r, first_chunk, announced);
     if (st == TG_OK) st = midi_resolve_programs(r);
-    if (st == TG_OK) st = sort_maps(r->score);
     if (st == TG_OK) {
         tg_score_sort(r->score);
         *out = r->score;

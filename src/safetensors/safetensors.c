@@ -29,6 +29,9 @@ const char *st_dtype_name(st_dtype d) { return d < ST_DTYPE_COUNT ? dtype_names[
 
 int64_t st_tensor_numel(const st_tensor *t)
 {
+    /* a zero first: the other dimensions of an empty tensor may multiply past int64 */
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] == 0) return 0;
     int64_t n = 1;
     for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
     return n;
@@ -126,6 +129,7 @@ typedef struct {
 struct st_file {
     uint8_t *map;
     size_t map_size;
+    const uint8_t *borrowed;  /* st_open_memory: the caller's bytes (map points at them, not mapped) */
     st_tensor *tensors;
     char **names;
     size_t n;
@@ -273,10 +277,9 @@ static tg_status map_file(const char *path, st_file *f, char *err, size_t err_le
         return tg_fail(err, err_len, TG_ERR_IO, "not a regular file");
     }
     f->map_size = (size_t)st.st_size;
-    if (f->map_size < 8) {
+    if (f->map_size < 8) { /* too short (mmap refuses 0 bytes): parse_bytes says so */
         close(fd);
-        return tg_fail(err, err_len, TG_ERR_FORMAT, "file has %zu bytes, too short for a safetensors header",
-                    f->map_size);
+        return TG_OK;
     }
     void *p = mmap(NULL, f->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
@@ -285,31 +288,62 @@ static tg_status map_file(const char *path, st_file *f, char *err, size_t err_le
     return TG_OK;
 }
 
+/* Validates the header of the bytes f holds and points the tensors at their data. */
+static tg_status parse_bytes(st_file *f, char *err, size_t err_len)
+{
+    if (f->map_size < 8)
+        return tg_fail(err, err_len, TG_ERR_FORMAT, "file has %zu bytes, too short for a safetensors header",
+                       f->map_size);
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; i++) hlen |= (uint64_t)f->map[i] << (8 * i);
+    if (hlen > ST_MAX_HEADER || hlen > f->map_size - 8)
+        return tg_fail(err, err_len, TG_ERR_FORMAT,
+                       "header length %llu exceeds the file (%zu bytes): not a safetensors file, or truncated",
+                       (unsigned long long)hlen, f->map_size);
+    tg_status s = parse_header(f, (const char *)f->map + 8, (size_t)hlen, f->map_size - 8 - (size_t)hlen,
+                               err, err_len);
+    if (s != TG_OK) return s;
+    const uint8_t *data = f->map + 8 + hlen;
+    for (size_t i = 0; i < f->n; i++) f->tensors[i].data = data + (uintptr_t)f->tensors[i].data;
+    return TG_OK;
+}
+
+static bool little_endian(void)
+{
+    const uint16_t probe = 1;
+    return *(const uint8_t *)&probe == 1;
+}
+
 tg_status st_open(const char *path, st_file **out, char *err, size_t err_len)
 {
     *out = NULL;
-    const uint16_t probe = 1;
-    if (*(const uint8_t *)&probe != 1) return tg_fail(err, err_len, TG_ERR_UNSUPPORTED, "big-endian host");
+    if (!little_endian()) return tg_fail(err, err_len, TG_ERR_UNSUPPORTED, "big-endian host");
     st_file *f = calloc(1, sizeof *f);
     if (!f) return TG_ERR_NOMEM;
     tg_status s = map_file(path, f, err, err_len);
-    uint64_t hlen = 0;
-    if (s == TG_OK) {
-        for (int i = 0; i < 8; i++) hlen |= (uint64_t)f->map[i] << (8 * i);
-        if (hlen > ST_MAX_HEADER || hlen > f->map_size - 8)
-            s = tg_fail(err, err_len, TG_ERR_FORMAT,
-                     "header length %llu exceeds the file (%zu bytes): not a safetensors file, or truncated",
-                     (unsigned long long)hlen, f->map_size);
-    }
-    if (s == TG_OK)
-        s = parse_header(f, (const char *)f->map + 8, (size_t)hlen, f->map_size - 8 - (size_t)hlen, err,
-                         err_len);
+    if (s == TG_OK) s = parse_bytes(f, err, err_len);
     if (s != TG_OK) {
         st_close(f);
         return s;
     }
-    const uint8_t *data = f->map + 8 + hlen;
-    for (size_t i = 0; i < f->n; i++) f->tensors[i].data = data + (uintptr_t)f->tensors[i].data;
+    *out = f;
+    return TG_OK;
+}
+
+tg_status st_open_memory(const void *data, size_t size, st_file **out, char *err, size_t err_len)
+{
+    *out = NULL;
+    if (!little_endian()) return tg_fail(err, err_len, TG_ERR_UNSUPPORTED, "big-endian host");
+    st_file *f = calloc(1, sizeof *f);
+    if (!f) return TG_ERR_NOMEM;
+    f->borrowed = (const uint8_t *)data;
+    f->map = (uint8_t *)(uintptr_t)data;
+    f->map_size = size;
+    tg_status s = parse_bytes(f, err, err_len);
+    if (s != TG_OK) {
+        st_close(f);
+        return s;
+    }
     *out = f;
     return TG_OK;
 }
@@ -317,7 +351,7 @@ tg_status st_open(const char *path, st_file **out, char *err, size_t err_len)
 void st_close(st_file *f)
 {
     if (!f) return;
-    if (f->map) munmap(f->map, f->map_size);
+    if (f->map && !f->borrowed) munmap(f->map, f->map_size);
     for (size_t i = 0; i < f->n; i++) free(f->names[i]);
     for (size_t i = 0; i < f->n_meta; i++) {
         free(f->meta[i].key);

@@ -44,6 +44,9 @@ typedef struct st_file st_file;
 /* Maps and validates a safetensors file. On failure err (may be NULL) says what
  * is wrong, e.g. "header length 9999999 exceeds the file (1234 bytes)". */
 tg_status st_open(const char *path, st_file **out, char *err, size_t err_len);
+/* The same on bytes the caller holds (they must outlive the file; tensors
+ * point into them). The fuzz entry point uses it (fuzz/fuzz_safetensors.c). */
+tg_status st_open_memory(const void *data, size_t size, st_file **out, char *err, size_t err_len);
 void st_close(st_file *f);
 size_t st_count(const st_file *f);
 const st_tensor *st_tensor_at(const st_file *f, size_t i);

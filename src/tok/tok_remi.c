@@ -472,10 +472,14 @@ tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **
     int program = compact ? -1 : 0, pitch = 0, vel = compact ? -1 : 0; /* -1: none in force */
     bool have_bar = false;
 
+    size_t last = n ? n - 1 : 0; /* the token the sequence ends at (its EOS, if any) */
     for (size_t i = 0; i < n; i++) {
         int r = tok_dec_common(d, ids, n, i, &st);
         if (st != TG_OK) goto fail;
-        if (r == 2) break;
+        if (r == 2) {
+            last = i;
+            break;
+        }
         if (r == 1) continue;
         tok_info info = tok->info[ids[i]];
         const char *name = tok->names[ids[i]];
@@ -619,7 +623,7 @@ tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **
         prev_type = (int)info.type;
     }
     if (stage > 0) {
-        st = tok_dec_problem(d, n, "the sequence ends inside a note begun at token %zu: dropped",
+        st = tok_dec_problem(d, last, "the sequence ends inside a note begun at token %zu: dropped",
                              note_at);
         if (st != TG_OK) goto fail;
     }
