@@ -1215,7 +1215,7 @@ static void test_remi_compact(void)
                                                "Velocity_3", "Duration_1", "Pitch_62"};
     const broken_case cases[] = {
         CASE(no_program, 4, "no Program in force", 1), CASE(no_velocity, 6, "no Velocity in force", 1),
-        CASE(pitch_in_note, 4, "inside a note", 1),    CASE(ends_in_note, 7, "ends inside a note", 1),
+        CASE(pitch_in_note, 4, "inside a note", 1),    CASE(ends_in_note, 6, "ends inside a note", 1),
     };
     for (size_t i = 0; i < TG_ARRAY_LEN(cases); i++) check_broken(t, &cases[i]);
     tok_decode_options opt = tok_decode_options_default();
