@@ -2,7 +2,7 @@
  * bench/sample_speed.c: tokens per second of generation with the small
  * preset's shapes (d_model 256, 4 layers, 4 heads, context 256, remi's
  * vocabulary of 577) and random weights, for batch 1 and 16:
- *   cached    the KV-cached incremental forward (src/sample/decode.c), one
+ *   cached    the KV-cached incremental forward (src/model/decode.c), one
  *             new token per sequence per step, plus the sampler;
  *   uncached  model_lm_forward on the whole prefix at every step, keeping
  *             the last position's logits (what decoding costs without a cache);

@@ -256,6 +256,10 @@ tg_status data_writer_finish(data_writer *w, data_error *err)
     pad8(&o);
     copy_tokens(&o, w);
     if (!o.failed && o.at != file_size) o.failed = true; /* layout arithmetic disagrees */
+    /* the scratch file is spent: closed now, so that a failure to close it
+     * (whatever it means) is reported before the corpus is committed */
+    if (fclose(w->tokens) != 0) o.failed = true;
+    w->tokens = NULL;
 
     memcpy(header, DATA_MAGIC, 8);
     le32(header + 8, DATA_VERSION);
