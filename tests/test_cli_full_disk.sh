@@ -20,7 +20,10 @@ SHIM=${1:?usage: test_cli_full_disk.sh PATH/TO/libenospc_shim.so}
 tmp=$(mktemp -d /tmp/tg_cli_full_disk.XXXXXX)
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/cli_lib.sh"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+# LeakSanitizer's own work at exit makes write calls of its own after the
+# program's last one (the shim counts them; failing them changes nothing the
+# program sees), so leaks are left to the other tests of the same commands.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0:detect_leaks=0"
 
 fixture_midi format0.mid format1.mid running_status.mid tempo_map_f1.mid overlap.mid
 fixture_split
