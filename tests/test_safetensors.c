@@ -87,6 +87,9 @@ static void test_damaged(void)
     expect_refused("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "hole");
     expect_refused("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 6, "trailing");
     expect_refused("{\"__metadata__\":{\"k\":1}}", 0, "not a string");
+    /* two __metadata__ objects: the second once wrote past the first's entries (fuzz_safetensors) */
+    expect_refused("{\"__metadata__\":{\"a\":\"1\"},\"__metadata__\":{\"b\":\"2\",\"c\":\"3\"}}", 0,
+                   "appears twice");
     expect_refused("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, "dimension");
 
     /* a header length larger than the file: a text file, or a truncated checkpoint */

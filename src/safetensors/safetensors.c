@@ -159,6 +159,8 @@ static bool whole_number(const cJSON *j, int64_t max, int64_t *out)
 static tg_status parse_meta(st_file *f, const cJSON *m, char *err, size_t err_len)
 {
     if (!cJSON_IsObject(m)) return tg_fail(err, err_len, TG_ERR_FORMAT, "__metadata__ is not an object");
+    /* a second __metadata__ would count on from the first's entries (found by fuzz_safetensors) */
+    if (f->meta) return tg_fail(err, err_len, TG_ERR_FORMAT, "__metadata__ appears twice");
     size_t n = (size_t)cJSON_GetArraySize(m);
     f->meta = calloc(n ? n : 1, sizeof *f->meta);
     if (!f->meta) return TG_ERR_NOMEM;
