@@ -33,8 +33,10 @@ static int full(int fd)
         const char *s = getenv("TG_ENOSPC_AT");
         fail_at = s ? atol(s) : 0;
     }
-    calls++;
-    if (fail_at > 0 && calls >= fail_at) {
+    /* data build's threads write their tokens at the same time: a plain ++
+     * could lose counts, and the N-th call would never come */
+    long n = __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST);
+    if (fail_at > 0 && n >= fail_at) {
         errno = ENOSPC;
         return 1;
     }
@@ -54,7 +56,7 @@ __attribute__((destructor)) static void write_count(void)
     const char *path = getenv("TG_ENOSPC_COUNT");
     if (!path) return;
     char buf[32];
-    int n = snprintf(buf, sizeof buf, "%ld\n", calls);
+    int n = snprintf(buf, sizeof buf, "%ld\n", __atomic_load_n(&calls, __ATOMIC_SEQ_CST));
     int fd = (int)syscall(SYS_open, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return;
     if (syscall(SYS_write, fd, buf, (size_t)n) < 0) { /* nothing to do */ }
