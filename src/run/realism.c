@@ -27,13 +27,14 @@ static void disc_path(const char *arg, char *buf, size_t n)
     else snprintf(buf, n, "disc.safetensors");
 }
 
-/* Loads the discriminator into r->disc, and its metadata into *meta. */
-static tg_status load_disc(tg_run *r, int max_batch, model_meta **meta, char *err, size_t err_len)
+/* Loads the discriminator into r->disc, and its metadata into *meta; its
+ * file's path into path (n bytes). */
+static tg_status load_disc(tg_run *r, int max_batch, model_meta **meta, char *path, size_t n, char *err,
+                           size_t err_len)
 {
     if (!tg_file_exists(r->arg) && !tg_is_dir(r->arg))
         return tg_fail(err, err_len, TG_ERR_NOT_FOUND, "%s: no such run folder", r->arg);
-    char path[4200];
-    disc_path(r->arg, path, sizeof path);
+    disc_path(r->arg, path, n);
     if (!tg_file_exists(path))
         return tg_fail(err, err_len, TG_ERR_NOT_FOUND,
                        "%s has no discriminator (%s): give the folder of an adversarial run (`tunegan train`)",
@@ -49,7 +50,8 @@ static tg_status load_disc(tg_run *r, int max_batch, model_meta **meta, char *er
 tg_status run_load_disc(tg_run *r, int max_batch, char *err, size_t err_len)
 {
     model_meta *meta = NULL;
-    tg_status st = load_disc(r, max_batch, &meta, err, err_len);
+    char path[4200];
+    tg_status st = load_disc(r, max_batch, &meta, path, sizeof path, err, err_len);
     const char *spec = meta ? model_meta_get(meta, "tokenizer") : NULL;
     if (st == TG_OK && (!spec || !run_same_tokenizer(spec, run_tokenizer_spec(r))))
         st = tg_fail(err, err_len, TG_ERR_FORMAT, "the discriminator of %s uses another tokenizer than the generator",
@@ -67,9 +69,8 @@ tg_status run_open_disc(const char *run_or_file, int max_batch, tg_run **out, ch
     tg_run *r;
     tg_status st = run_alloc(run_or_file, &r);
     if (st != TG_OK) return tg_fail(err, err_len, st, "%s: %s", run_or_file, tg_status_str(st));
-    st = load_disc(r, max_batch, &r->meta, err, err_len);
     char path[4200];
-    disc_path(r->arg, path, sizeof path);
+    st = load_disc(r, max_batch, &r->meta, path, sizeof path, err, err_len);
     if (st == TG_OK) st = run_tokenizer_from_meta(path, r->meta, true, &r->tok, err, err_len);
     if (st == TG_OK && tok_vocab_size(r->tok) != model_get_config(r->disc)->vocab_size)
         st = tg_fail(err, err_len, TG_ERR_FORMAT, "%s: its vocabulary (%d) is not its tokenizer's (%d)", path,

@@ -123,7 +123,6 @@ void tg_run_free(tg_run *r)
 const char *tg_run_checkpoint(const tg_run *r) { return r->path; }
 tg_model *run_generator(const tg_run *r) { return r->gen; }
 tok_tokenizer *run_tokenizer(const tg_run *r) { return r->tok; }
-const model_meta *run_meta(const tg_run *r) { return r->meta; }
 tg_model *run_discriminator(const tg_run *r) { return r->disc; }
 
 tg_model *run_release_generator(tg_run *r)

@@ -43,7 +43,6 @@ tg_status run_open(const char *run_or_file, const run_open_options *o, tg_run **
 tg_model *run_generator(const tg_run *run);
 tok_tokenizer *run_tokenizer(const tg_run *run);          /* NULL: the checkpoint names none */
 const char *run_tokenizer_spec(const tg_run *run);         /* "" when none */
-const model_meta *run_meta(const tg_run *run);
 /* Hands the generator over to the caller (who frees it with model_free);
  * the run keeps its tokenizer and metadata. */
 tg_model *run_release_generator(tg_run *run);
@@ -75,17 +74,6 @@ typedef struct {
 
 /* TG_ERR_ARG when the sequence has no token after BOS, TG_ERR_NOMEM. */
 tg_status run_realism_of(const tg_run *run, const uint16_t *ids, size_t n, run_realism *out);
-
-/* ------------------------------------------------------------------------ */
-/* Takes: token sequences into scores (take.c) */
-
-/* The score of a sampled sequence: decoded (strictly; leniently when asked,
- * or, with a warning in *warn, when a sample breaks the grammar) and, with a
- * primer, given the primer's timing (sample_apply_primer_timing).
- * take->score, repairs, primer_end_ticks are filled. */
-tg_status run_take_from_tokens(const tg_run *run, const tok_seq *seq, const tg_score *primer,
-                               const sample_primer *pr, bool lenient, tg_take *take, char *warn,
-                               size_t warn_len);
 
 /* ------------------------------------------------------------------------ */
 /* Internals shared by the files of src/run. */

@@ -36,9 +36,12 @@ void tg_take_free(tg_take *t)
     memset(t, 0, sizeof *t);
 }
 
-tg_status run_take_from_tokens(const tg_run *run, const tok_seq *seq, const tg_score *primer,
-                               const sample_primer *pr, bool lenient, tg_take *take, char *warn,
-                               size_t warn_len)
+/* The score of a sampled sequence: decoded (strictly; leniently when asked,
+ * or, with a warning in warn, when a sample breaks the grammar) and, with a
+ * primer, given the primer's timing (sample_apply_primer_timing). */
+static tg_status take_from_tokens(const tg_run *run, const tok_seq *seq, const tg_score *primer,
+                                const sample_primer *pr, bool lenient, tg_take *take, char *warn,
+                                size_t warn_len)
 {
     memset(take, 0, sizeof *take);
     take->realism = -1;
@@ -163,7 +166,7 @@ static tg_status emit_take(emitter *e, int i)
         return tg_fail(e->err, e->err_len, st, "out of memory");
     tg_take take;
     char warn[256];
-    st = run_take_from_tokens(e->run, &e->seqs[i], o->primer, e->pr, !o->grammar, &take, warn, sizeof warn);
+    st = take_from_tokens(e->run, &e->seqs[i], o->primer, e->pr, !o->grammar, &take, warn, sizeof warn);
     if (st != TG_OK) {
         tg_take_free(&take);
         return tg_fail(e->err, e->err_len, st, "sample %d: %s", i, tg_status_str(st));
