@@ -92,7 +92,10 @@ check() {
     echo "$name: $tried moments of $calls writes tried, $bad bad"
 }
 
-check "data build" 1 "$BIN" data build --split "$tmp/split.tsv" -o "$tmp/o/c.corpus" "$tmp/midi"
+# One thread: with two, the number of write calls varies from run to run (24
+# to 27 on 5 files; not yet traced), so the N-th call is not the same call in
+# every run and a count taken once cannot be walked through.
+check "data build" 1 "$BIN" data build --threads 1 --split "$tmp/split.tsv" -o "$tmp/o/c.corpus" "$tmp/midi"
 # shellcheck disable=SC2086
 check "pretrain" 1 "$BIN" pretrain --corpus "$tmp/c.corpus" $P -o "$tmp/o/run"
 check "detokenize" 1 "$BIN" detokenize -o "$tmp/o/x.mid" "$tmp/tokens.txt"
