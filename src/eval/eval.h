@@ -46,7 +46,7 @@ typedef struct {
                            corpus pieces): what harmony.c measures when present */
 } eval_piece;
 
-typedef struct {
+typedef struct eval_set {
     eval_piece *pieces;
     size_t n, cap;
     size_t files_found;     /* MIDI files found (folders) or pieces listed (corpora) */
