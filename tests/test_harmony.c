@@ -9,7 +9,8 @@
  *           parallel octave, a tenor crossing the alto (begun once, counted
  *           at two onsets) and one soprano note out of range; the same at 120
  *           ticks a 16th; a rest breaks a parallel; three tracks are not four
- *           voices; sets sum and scale per 100 beats
+ *           voices; a piece too long for the grid is refused; sets sum and
+ *           scale per 100 beats
  *
  * `test_harmony data` measures Nottingham's test and valid tunes
  * (../shared/data/nottingham/full) and Bach's chorales
@@ -172,6 +173,12 @@ static void test_voices(void)
     CHECK_STATUS(eval_voice_leading(s3, &r, &c), TG_ERR_ARG);
     tg_score *sd = make(4, 1, 4, 3, chorale, N_CHORALE);
     CHECK_STATUS(eval_voice_leading(sd, &r, &c), TG_ERR_ARG);
+
+    /* a piece past the grid's 2^24 sixteenths is refused, not allocated */
+    const hnote longest[] = {{0, 67, 0, 4}, {1, 64, 0, 4}, {2, 55, 0, 4}, {3, 48, 0, 1 << 24}};
+    tg_score *sl = make(4, 1, 4, -1, longest, 4);
+    CHECK_STATUS(eval_voice_leading(sl, &r, &c), TG_ERR_RANGE);
+    tg_score_free(sl);
 
     /* a set: the chorale twice (once as a source beside a 3-voice decoded
      * score, as a folder's piece) and the 3-voice score: 16 beats */

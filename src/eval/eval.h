@@ -334,7 +334,7 @@ tg_status eval_harmony_set(const eval_set *set, int melody_track, eval_harmony_r
 
 typedef struct {
     size_t pieces;            /* four-voice pieces measured */
-    size_t skipped;           /* pieces that are not four voices */
+    size_t skipped;           /* pieces that are not four voices (or past the grid's 2^24 steps) */
     eval_voice_counts counts; /* summed */
     double fifths, octaves, crossings, crossings_begun, out_of_range; /* per 100 beats, pooled */
 } eval_voice_result;

@@ -174,6 +174,7 @@ static void voice_grid(const tg_track *tr, int64_t tpq, int16_t *pitch, uint8_t 
     for (size_t k = 0; k < tr->n_notes; k++) {
         const tg_note *nt = &tr->notes[k];
         int64_t a = nt->start_ticks * 4 / tpq, b = (nt->end_ticks * 4 + tpq - 1) / tpq;
+        if (a < 0) a = 0;
         if (b > n_steps) b = n_steps;
         for (int64_t i = a; i < b; i++) pitch[i] = nt->pitch;
         if (a < n_steps) onset[a] = 1;
@@ -217,8 +218,8 @@ tg_status eval_voice_leading(const tg_score *score, const eval_voice_ranges *ran
     size_t voice[EVAL_VOICES];
     if (score->ticks_per_quarter <= 0 || !find_voices(score, voice)) return TG_ERR_ARG;
     int64_t tpq = score->ticks_per_quarter, end = tg_score_end_ticks(score);
+    if (end / tpq >= MAX_STEPS / 4) return TG_ERR_RANGE;
     int64_t n = (end * 4 + tpq - 1) / tpq;
-    if (n > MAX_STEPS) return TG_ERR_RANGE;
     int16_t *pitch = malloc((size_t)(n ? n : 1) * EVAL_VOICES * sizeof *pitch);
     uint8_t *onset = malloc((size_t)(n ? n : 1) * EVAL_VOICES);
     if (!pitch || !onset) {
@@ -291,7 +292,7 @@ tg_status eval_voice_set(const eval_set *set, const eval_voice_ranges *ranges, e
         const tg_score *s = eval_piece_source(&set->pieces[i]);
         eval_voice_counts c;
         tg_status st = eval_voice_leading(s, ranges, &c);
-        if (st == TG_ERR_ARG) {
+        if (st == TG_ERR_ARG || st == TG_ERR_RANGE) { /* not four voices, or too long for the grid */
             out->skipped++;
             continue;
         }
