@@ -1,0 +1,267 @@
+/*
+ * test_fcattn.c: FC-attention (Museformer's fine- and coarse-grained bar
+ * attention, src/nn/fcattn.c) against references.
+ *
+ * 1. The bar rule: nn_fc_keys (the fast kernel's walk over ranges and
+ *    summaries) lists exactly the keys nn_fc_visible (the rule pair by pair)
+ *    allows, on hand-made bar layouts and random ones; and a few pairs by
+ *    hand (summary tokens, related bars, far bars, bar 0).
+ * 2. The kernel: forward (outputs and log-sum-exp) and backward (dq, dk, dv,
+ *    the table) equal the dense masked reference (nn_fc_dense_*: softmax
+ *    over every earlier key with -inf where the rule refuses, double) within
+ *    float tolerance; the backward equals central finite differences of
+ *    L = sum(out * w) in double; backward adds.
+ * 3. The model: a generator with attention "fc": the loss and every
+ *    parameter gradient with the fast kernel equal those with the dense
+ *    reference inside the whole model (model_set_naive_attention); cached
+ *    decoding token by token, and in chunks, gives the full forward's logits
+ *    at every position; the config survives its JSON; a bad distance list
+ *    is refused.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "nn/nn.h"
+#include "test.h"
+
+static float frand(tg_rng *r) { return tg_rng_float(r) * 2.0f - 1.0f; }
+
+static void fill(float *x, size_t n, tg_rng *r, float amp)
+{
+    for (size_t i = 0; i < n; i++) x[i] = amp * frand(r);
+}
+
+/* A batch's bar layout from its tokens (bar_token 1). */
+typedef struct {
+    int bar[2 * 64], start[2 * 66], n_bars[2];
+    nn_fc_plan plan;
+} layout;
+
+static void make_layout(layout *L, const int *tokens, int B, int T, uint64_t dist, int near)
+{
+    for (int b = 0; b < B; b++)
+        nn_fc_bars(L->bar + b * T, L->start + b * (T + 2), &L->n_bars[b], tokens + b * T, T, 1);
+    nn_fc_plan p = {L->bar, L->start, L->n_bars, dist, near};
+    L->plan = p;
+}
+
+/* Random tokens in [0,V) with Bar (1) every 1..maxlen tokens. */
+static void random_tokens(int *tok, int n, int V, int maxlen, int bar_first, tg_rng *r)
+{
+    int left = bar_first ? 0 : 1 + (int)tg_rng_below(r, (uint32_t)maxlen);
+    for (int i = 0; i < n; i++) {
+        if (left-- == 0) {
+            tok[i] = 1;
+            left = (int)tg_rng_below(r, (uint32_t)maxlen);
+        } else {
+            tok[i] = 2 + (int)tg_rng_below(r, (uint32_t)(V - 2));
+        }
+    }
+}
+
+static uint64_t mask_of(const int *d, int n)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < n; i++) m |= (uint64_t)1 << d[i];
+    return m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 1. The rule */
+
+static void test_rule_by_hand(void)
+{
+    /* 0:BOS 1:x | 2:Bar 3 4 | 5:Bar 6 | 7:Bar 8 9 | 10:Bar 11   distances {1} */
+    const int T = 12;
+    int tok[12] = {0, 5, 1, 5, 5, 1, 5, 1, 5, 5, 1, 5};
+    layout L;
+    const int d1[] = {1};
+    make_layout(&L, tok, 1, T, mask_of(d1, 1), 4);
+    CHECK_INT(L.n_bars[0], 5);
+    CHECK_INT(L.bar[9], 3);
+    const nn_fc_plan *p = &L.plan;
+    /* token 11 (bar 4): own bar 10-11, bar 3 in full (7-9), summaries 0, 2 of bars 0, 1;
+     * bar 2's first token 5 is a summary too */
+    int keys[12], want[] = {0, 2, 5, 7, 8, 9, 10, 11};
+    int n = nn_fc_keys(p, 0, T, 11, keys);
+    CHECK_INT(n, 8);
+    for (int c = 0; c < n && c < 8; c++) CHECK_INT(keys[c], want[c]);
+    /* the summary token 7 (opens bar 3) sees bar 2 (5, 6) and itself only */
+    n = nn_fc_keys(p, 0, T, 7, keys);
+    CHECK_INT(n, 3);
+    CHECK_INT(keys[0], 5);
+    CHECK(nn_fc_visible(p, 0, T, 7, 6));
+    CHECK(!nn_fc_visible(p, 0, T, 7, 0));
+    CHECK(!nn_fc_visible(p, 0, T, 9, 1)); /* bar 0's second token: not a summary */
+    CHECK(nn_fc_visible(p, 0, T, 9, 0));
+    CHECK(!nn_fc_visible(p, 0, T, 3, 4)); /* the future */
+    /* relative rows: near 4 -> token distance, then near + bar distance */
+    CHECK_INT(nn_fc_rel_row(p, 0, T, 11, 10), 1);
+    CHECK_INT(nn_fc_rel_row(p, 0, T, 11, 0), 4 + 4);
+    CHECK_INT(nn_fc_rel_row(p, 0, T, 11, 7), 4 + 1);
+    /* a sequence that opens with a Bar: bar 0 is empty */
+    int tok2[4] = {1, 5, 1, 5};
+    make_layout(&L, tok2, 1, 4, mask_of(d1, 1), 4);
+    CHECK_INT(L.bar[0], 1);
+    n = nn_fc_keys(&L.plan, 0, 4, 0, keys);
+    CHECK_INT(n, 1);
+    n = nn_fc_keys(&L.plan, 0, 4, 3, keys);
+    CHECK_INT(n, 4);
+}
+
+static void test_rule_random(void)
+{
+    tg_rng r;
+    tg_rng_seed(&r, 7);
+    const int dists[][3] = {{1, 2, 4}, {2, 3, 0}, {1, 0, 0}};
+    for (int trial = 0; trial < 60; trial++) {
+        const int T = 64;
+        int tok[64], keys[64];
+        random_tokens(tok, T, 9, 1 + trial % 7, trial % 2, &r);
+        layout L;
+        const int *d = dists[trial % 3];
+        int nd = d[2] ? 3 : d[1] ? 2 : 1;
+        make_layout(&L, tok, 1, T, mask_of(d, nd), 5);
+        for (int i = 0; i < T; i++) {
+            int n = nn_fc_keys(&L.plan, 0, T, i, keys), c = 0;
+            for (int j = 0; j <= i; j++) {
+                if (!nn_fc_visible(&L.plan, 0, T, i, j)) continue;
+                if (c >= n || keys[c] != j) {
+                    CHECK(c < n && keys[c] == j);
+                    return;
+                }
+                c++;
+            }
+            CHECK_INT(c, n);
+            CHECK(n >= 1 && keys[n - 1] == i);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2. The kernel */
+
+enum { KB = 2, KT = 23, KC = 8, KH = 2, KD = 4, KNEAR = 5 };
+#define KR (KNEAR + NN_FC_BAR_ROWS)
+
+typedef struct {
+    layout L;
+    float qkv[KB * KT * 3 * KC], rel[KH * KR * KD], w[KB * KT * KC];
+    float out[KB * KT * KC], lse[KB * KH * KT], scratch[KH * KT];
+    int keys[KH * KT];
+} kcase;
+
+static double kloss(kcase *k)
+{
+    nn_fc_attention_forward(k->out, k->lse, k->keys, k->scratch, k->qkv, k->rel, &k->L.plan, KB,
+                            KT, KC, KH);
+    double s = 0.0;
+    for (int i = 0; i < KB * KT * KC; i++) s += (double)k->out[i] * k->w[i];
+    return s;
+}
+
+static double max_rel_err(const float *a, const float *b, size_t n)
+{
+    double amax = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++) amax = fmax(amax, fabs(a[i]));
+    for (size_t i = 0; i < n; i++) {
+        double den = fmax(fmax(fabs(a[i]), fabs(b[i])), 1e-2 * amax);
+        if (den > 0) worst = fmax(worst, fabs(a[i] - b[i]) / den);
+    }
+    return worst;
+}
+
+/* dx by central differences with Richardson extrapolation on every element. */
+static double fd_check(kcase *k, float *x, const float *g, size_t n)
+{
+    static float num[KB * KT * 3 * KC > KH * KR * KD ? KB * KT * 3 * KC : KH * KR * KD];
+    for (size_t i = 0; i < n; i++) {
+        const float x0 = x[i];
+        double d[2];
+        for (int s = 0; s < 2; s++) {
+            float h = s == 0 ? 0.05f : 0.025f;
+            x[i] = x0 + h;
+            float hp = x[i] - x0;
+            double lp = kloss(k);
+            x[i] = x0 - h;
+            float hm = x0 - x[i];
+            double lm = kloss(k);
+            d[s] = (lp - lm) / ((double)hp + hm);
+        }
+        x[i] = x0;
+        num[i] = (float)((4.0 * d[1] - d[0]) / 3.0);
+    }
+    return max_rel_err(g, num, n);
+}
+
+static void test_kernel(void)
+{
+    static kcase k;
+    tg_rng r;
+    tg_rng_seed(&r, 11);
+    int tok[KB * KT];
+    random_tokens(tok, KT, 9, 4, 0, &r);
+    random_tokens(tok + KT, KT, 9, 3, 1, &r);
+    const int d[] = {1, 3};
+    make_layout(&k.L, tok, KB, KT, mask_of(d, 2), KNEAR);
+    fill(k.qkv, TG_ARRAY_LEN(k.qkv), &r, 1.0f);
+    fill(k.rel, TG_ARRAY_LEN(k.rel), &r, 0.5f);
+    fill(k.w, TG_ARRAY_LEN(k.w), &r, 1.0f);
+
+    /* forward against the dense reference */
+    static float out_ref[KB * KT * KC], lse_ref[KB * KH * KT];
+    kloss(&k);
+    nn_fc_dense_forward(out_ref, lse_ref, k.qkv, k.rel, &k.L.plan, KB, KT, KC, KH);
+    double e_out = max_rel_err(out_ref, k.out, TG_ARRAY_LEN(k.out));
+    double e_lse = max_rel_err(lse_ref, k.lse, TG_ARRAY_LEN(k.lse));
+    printf("kernel forward vs dense: out %.2e, lse %.2e\n", e_out, e_lse);
+    CHECK(e_out < 1e-5);
+    CHECK(e_lse < 1e-5);
+
+    /* backward against the dense reference, and twice = double */
+    static float dqkv[KB * KT * 3 * KC], drel[KH * KR * KD];
+    static float dqkv_ref[KB * KT * 3 * KC], drel_ref[KH * KR * KD];
+    memset(dqkv, 0, sizeof dqkv);
+    memset(drel, 0, sizeof drel);
+    memset(dqkv_ref, 0, sizeof dqkv_ref);
+    memset(drel_ref, 0, sizeof drel_ref);
+    nn_fc_attention_backward(dqkv, drel, k.keys, k.scratch, k.w, k.qkv, k.rel, k.out, k.lse,
+                             &k.L.plan, KB, KT, KC, KH);
+    nn_fc_dense_backward(dqkv_ref, drel_ref, k.w, k.qkv, k.rel, &k.L.plan, KB, KT, KC, KH);
+    double e_dqkv = max_rel_err(dqkv_ref, dqkv, TG_ARRAY_LEN(dqkv));
+    double e_drel = max_rel_err(drel_ref, drel, TG_ARRAY_LEN(drel));
+    printf("kernel backward vs dense: dqkv %.2e, drel %.2e\n", e_dqkv, e_drel);
+    CHECK(e_dqkv < 1e-4);
+    CHECK(e_drel < 1e-4);
+    /* the bar rows are used: some table row at or past near has a gradient */
+    double far = 0.0;
+    for (int h = 0; h < KH; h++)
+        for (int i = KNEAR * KD; i < KR * KD; i++) far += fabs(drel[h * KR * KD + i]);
+    CHECK(far > 0.0);
+
+    static float dqkv2[KB * KT * 3 * KC], drel2[KH * KR * KD];
+    memcpy(dqkv2, dqkv, sizeof dqkv);
+    memcpy(drel2, drel, sizeof drel);
+    nn_fc_attention_backward(dqkv2, drel2, k.keys, k.scratch, k.w, k.qkv, k.rel, k.out, k.lse,
+                             &k.L.plan, KB, KT, KC, KH);
+    double e2 = 0.0;
+    for (size_t i = 0; i < TG_ARRAY_LEN(dqkv); i++) e2 = fmax(e2, fabs(dqkv2[i] - 2 * dqkv[i]));
+    for (size_t i = 0; i < TG_ARRAY_LEN(drel); i++) e2 = fmax(e2, fabs(drel2[i] - 2 * drel[i]));
+    CHECK(e2 < 1e-5);
+
+    /* finite differences */
+    double fd_qkv = fd_check(&k, k.qkv, dqkv, TG_ARRAY_LEN(k.qkv));
+    double fd_rel = fd_check(&k, k.rel, drel, TG_ARRAY_LEN(k.rel));
+    printf("kernel backward vs finite differences: dqkv %.2e, drel %.2e\n", fd_qkv, fd_rel);
+    CHECK(fd_qkv < 2e-3);
+    CHECK(fd_rel < 2e-3);
+}
+
+int main(void)
+{
+    test_rule_by_hand();
+    test_rule_random();
+    test_kernel();
+    return test_finish("fcattn");
+}
