@@ -19,6 +19,7 @@
  *    is refused.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/model.h"
@@ -258,10 +259,199 @@ static void test_kernel(void)
     CHECK(fd_rel < 2e-3);
 }
 
+/* ------------------------------------------------------------------------ */
+/* 3. The model */
+
+enum { MV = 12, MT = 40, MB = 2 };
+
+static model_config fc_config(void)
+{
+    model_config c = model_config_default();
+    c.attention = MODEL_ATTN_FC;
+    c.vocab_size = MV;
+    c.d_model = 16;
+    c.n_layers = 2;
+    c.n_heads = 2;
+    c.context = MT;
+    c.dropout = 0.0f;
+    c.fc_bar_token = 1;
+    CHECK_OK(model_fc_distances_parse("1,2", &c.fc_distances, NULL, 0));
+    return c;
+}
+
+static void test_config(void)
+{
+    model_config c = fc_config();
+    char json[512], why[256];
+    CHECK_OK(model_config_to_json(&c, json, sizeof json));
+    model_config back;
+    CHECK_OK(model_config_from_json(json, &back, why, sizeof why));
+    CHECK_INT(back.attention, MODEL_ATTN_FC);
+    CHECK(back.fc_distances == c.fc_distances);
+    CHECK_INT(back.fc_bar_token, 1);
+    CHECK(strstr(json, "\"fc_distances\":\"1,2\"") != NULL);
+    /* the default set, and refusals */
+    uint64_t m = 0;
+    CHECK_OK(model_fc_distances_parse(MODEL_FC_DISTANCES_DEFAULT, &m, NULL, 0));
+    char buf[200];
+    model_fc_distances_format(m, buf, sizeof buf);
+    CHECK_STR(buf, MODEL_FC_DISTANCES_DEFAULT);
+    CHECK_STATUS(model_fc_distances_parse("1,1", &m, why, sizeof why), TG_ERR_ARG);
+    CHECK_STATUS(model_fc_distances_parse("0,2", &m, why, sizeof why), TG_ERR_ARG);
+    CHECK_STATUS(model_fc_distances_parse("1,64", &m, why, sizeof why), TG_ERR_ARG);
+    CHECK_STATUS(model_fc_distances_parse("1;2", &m, why, sizeof why), TG_ERR_ARG);
+    CHECK_STATUS(model_fc_distances_parse("", &m, why, sizeof why), TG_ERR_ARG);
+    model_config d = c;
+    d.kind = MODEL_DISCRIMINATOR;
+    CHECK_STATUS(model_config_check(&d, why, sizeof why), TG_ERR_ARG);
+    d = c;
+    d.fc_bar_token = -1;
+    CHECK_STATUS(model_config_check(&d, why, sizeof why), TG_ERR_ARG);
+    CHECK(strstr(why, "Bar") != NULL);
+    /* fc keys on another kind are refused */
+    const char *bad = "{\"version\":1,\"kind\":\"generator\",\"attention\":\"relative\","
+                      "\"vocab_size\":12,\"d_model\":16,\"n_layers\":2,\"n_heads\":2,"
+                      "\"context\":40,\"ff_mult\":4,\"dropout\":0,\"fc_bar_token\":1}";
+    CHECK_STATUS(model_config_from_json(bad, &back, why, sizeof why), TG_ERR_ARG);
+    /* the table: near + NN_FC_BAR_ROWS rows whatever the context */
+    c.context = 8192;
+    CHECK_INT(model_rel_rows(&c), MODEL_FC_NEAR + NN_FC_BAR_ROWS);
+}
+
+static tg_model *fc_model(uint64_t seed)
+{
+    model_config c = fc_config();
+    tg_model *m = NULL;
+    CHECK_OK(model_create(&c, MB, &m));
+    tg_rng r;
+    tg_rng_seed(&r, seed);
+    model_init(m, &r);
+    /* larger weights than the init's 0.02 so attention is far from uniform */
+    float *w = model_param_data(m);
+    for (size_t i = 0; i < model_param_count(m); i++) w[i] += 0.3f * frand(&r);
+    return m;
+}
+
+static void batch_tokens(int *tok, int *tg, tg_rng *r)
+{
+    random_tokens(tok, MT, MV, 5, 0, r);
+    random_tokens(tok + MT, MT, MV, 3, 1, r);
+    tok[0] = 0;
+    for (int i = 0; i < MB * MT; i++) tg[i] = (int)tg_rng_below(r, MV);
+}
+
+/* The whole model with the fast kernel against the dense reference. */
+static void test_model_dense(void)
+{
+    tg_model *m = fc_model(3);
+    tg_rng r;
+    tg_rng_seed(&r, 5);
+    int tok[MB * MT], tg[MB * MT];
+    batch_tokens(tok, tg, &r);
+    const size_t n = model_param_count(m);
+    float *g_fast = malloc(n * sizeof(float)), *l_fast = malloc(MB * MT * MV * sizeof(float));
+    model_zero_grad(m);
+    float loss_fast = model_lm_forward(m, tok, tg, MB, MT, NULL);
+    memcpy(l_fast, model_logits(m), MB * MT * MV * sizeof(float));
+    model_lm_backward(m);
+    memcpy(g_fast, model_grad_data(m), n * sizeof(float));
+
+    CHECK_OK(model_set_naive_attention(m, 1));
+    model_zero_grad(m);
+    float loss_ref = model_lm_forward(m, tok, tg, MB, MT, NULL);
+    double e_logits = max_rel_err(model_logits(m), l_fast, MB * MT * MV);
+    model_lm_backward(m);
+    double e_grad = max_rel_err(model_grad_data(m), g_fast, n);
+    printf("model fast vs dense: loss %.6f vs %.6f, logits %.2e, gradients %.2e\n", loss_fast,
+           loss_ref, e_logits, e_grad);
+    CHECK_NEAR(loss_fast, loss_ref, 1e-5);
+    CHECK(e_logits < 1e-4);
+    CHECK(e_grad < 1e-3);
+    /* the table's gradient is not zero (the relative term is in use) */
+    const model_tensor *t = model_tensor_find(m, "blocks.0.attn.rel");
+    CHECK(t != NULL);
+    double s = 0.0;
+    for (size_t i = 0; t && i < t->numel; i++) s += fabs(g_fast[t->offset + i]);
+    CHECK(s > 0.0);
+    CHECK(model_tensor_find(m, "wpe.weight") == NULL); /* positions: the table only */
+    free(g_fast);
+    free(l_fast);
+    model_free(m);
+}
+
+/* Cached decoding, one token at a time and in chunks, against the full
+ * forward's logits at every position, for two sequences with different bars. */
+static void test_model_decode(void)
+{
+    tg_model *m = fc_model(9);
+    tg_rng r;
+    tg_rng_seed(&r, 13);
+    int tok[MB * MT], tg[MB * MT];
+    batch_tokens(tok, tg, &r);
+    model_lm_forward(m, tok, NULL, MB, MT, NULL);
+    float *full = malloc(MB * MT * MV * sizeof(float));
+    memcpy(full, model_logits(m), MB * MT * MV * sizeof(float));
+    for (int chunk = 1; chunk <= 7; chunk += 6) {
+        model_cache *s = NULL;
+        CHECK_OK(model_cache_create(m, MB, chunk, &s));
+        model_cache_reset(s, MB);
+        double worst = 0.0;
+        float logits[MB * MV];
+        int step[MB * 7];
+        for (int t0 = 0; t0 < MT; t0 += chunk) {
+            int n = MT - t0 < chunk ? MT - t0 : chunk;
+            for (int b = 0; b < MB; b++)
+                for (int i = 0; i < n; i++) step[b * n + i] = tok[b * MT + t0 + i];
+            model_decode(s, step, n, logits);
+            for (int b = 0; b < MB; b++)
+                for (int v = 0; v < MV; v++) {
+                    double want = full[((size_t)b * MT + t0 + n - 1) * MV + v];
+                    worst = fmax(worst, fabs(logits[b * MV + v] - want) / fmax(1.0, fabs(want)));
+                }
+        }
+        printf("cached decoding (chunks of %d) vs full forward: %.2e\n", chunk, worst);
+        CHECK(worst < 1e-4);
+        model_cache_free(s);
+    }
+    /* keep_rows and fork carry each sequence's bars: decode sequence 1's
+     * prefix in a batch of two, keep row 1, fork it twice, go on, and compare */
+    model_cache *s = NULL, *f = NULL;
+    CHECK_OK(model_cache_create(m, MB, 8, &s));
+    CHECK_OK(model_cache_create(m, MB, 8, &f));
+    model_cache_reset(s, MB);
+    const int cut = 23;
+    int pre[MB * cut];
+    for (int b = 0; b < MB; b++) memcpy(pre + b * cut, tok + b * MT, cut * sizeof(int));
+    float logits[MB * MV];
+    model_decode(s, pre, cut, logits);
+    int row = 1;
+    model_cache_keep_rows(s, &row, 1);
+    model_cache_fork(f, s, 2);
+    double worst = 0.0;
+    for (int t = cut; t < MT; t++) {
+        int next[2] = {tok[MT + t], tok[MT + t]};
+        model_decode(f, next, 1, logits);
+        for (int c = 0; c < 2; c++)
+            for (int v = 0; v < MV; v++) {
+                double want = full[((size_t)MT + t) * MV + v];
+                worst = fmax(worst, fabs(logits[c * MV + v] - want) / fmax(1.0, fabs(want)));
+            }
+    }
+    printf("cached decoding after keep_rows and fork vs full forward: %.2e\n", worst);
+    CHECK(worst < 1e-4);
+    model_cache_free(s);
+    model_cache_free(f);
+    free(full);
+    model_free(m);
+}
+
 int main(void)
 {
     test_rule_by_hand();
     test_rule_random();
     test_kernel();
+    test_config();
+    test_model_dense();
+    test_model_decode();
     return test_finish("fcattn");
 }
