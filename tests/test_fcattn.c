@@ -17,11 +17,14 @@
  *    decoding token by token, and in chunks, gives the full forward's logits
  *    at every position; the config survives its JSON; a bad distance list
  *    is refused.
+ * 4. data_trim_padding: the padding every row shares is cut, the rest of it
+ *    becomes Bar tokens.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/data.h"
 #include "model/model.h"
 #include "nn/nn.h"
 #include "test.h"
@@ -445,6 +448,27 @@ static void test_model_decode(void)
     model_free(m);
 }
 
+/* ------------------------------------------------------------------------ */
+/* 4. Batches of whole pieces: the padding cut, and filled with Bars */
+
+static void test_trim_padding(void)
+{
+    /* rows of 6: lengths 3 and 4 real inputs, then PAD (0) with ignored targets */
+    int32_t in[12] = {7, 8, 9, 0, 0, 0, /**/ 7, 1, 8, 9, 0, 0};
+    int32_t tg[12] = {8, 9, 3, -1, -1, -1, /**/ 1, 8, 9, 3, -1, -1};
+    int T = data_trim_padding(in, tg, 2, 6, 1);
+    CHECK_INT(T, 4);
+    const int32_t want_in[8] = {7, 8, 9, 1, 7, 1, 8, 9}, want_tg[8] = {8, 9, 3, -1, 1, 8, 9, 3};
+    for (int i = 0; i < 8; i++) {
+        CHECK_INT(in[i], want_in[i]);
+        CHECK_INT(tg[i], want_tg[i]);
+    }
+    /* nothing to cut, no fill */
+    int32_t in2[3] = {7, 8, 9}, tg2[3] = {8, 9, 3};
+    CHECK_INT(data_trim_padding(in2, tg2, 1, 3, -1), 3);
+    CHECK_INT(in2[2], 9);
+}
+
 int main(void)
 {
     test_rule_by_hand();
@@ -453,5 +477,6 @@ int main(void)
     test_config();
     test_model_dense();
     test_model_decode();
+    test_trim_padding();
     return test_finish("fcattn");
 }
