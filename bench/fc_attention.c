@@ -15,7 +15,10 @@
  * Nottingham), distances 1,2,4,8,12,16,24,32. Relative attention's training
  * step above max_dense_train tokens is not run (its probabilities alone are
  * L*H*T*T floats: 4.3 GB at 8192 for "small"); its planned arena is still
- * printed. Prints a Markdown table on stdout.
+ * printed. Times are this process's CPU time (one thread: other helpers
+ * share the machine, and CPU time does not count their turns), median of
+ * 3 training steps up to 1024 tokens (1 above) and of `gen` tokens. Prints a
+ * Markdown table on stdout.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -80,11 +83,11 @@ static cost measure(const char *preset, model_attention kind, int T, int gen, in
         double ms[3];
         int reps = T <= 1024 ? 3 : 1;
         for (int r = 0; r < reps; r++) {
-            double t0 = tg_now_sec();
+            double t0 = bench_cpu_sec();
             model_zero_grad(m);
             model_lm_forward(m, tok, tg, 1, T, NULL);
             model_lm_backward(m);
-            ms[r] = (tg_now_sec() - t0) * 1e3;
+            ms[r] = (bench_cpu_sec() - t0) * 1e3;
         }
         c.train_ms = bench_median(ms, reps);
         c.trained = 1;
@@ -96,9 +99,9 @@ static cost measure(const char *preset, model_attention kind, int T, int gen, in
     model_decode(s, tok, T, logits);
     double *ms = malloc(sizeof(double) * (size_t)gen);
     for (int g = 0; g < gen; g++) {
-        double t0 = tg_now_sec();
+        double t0 = bench_cpu_sec();
         model_decode(s, &tok[T + g], 1, logits);
-        ms[g] = (tg_now_sec() - t0) * 1e3;
+        ms[g] = (bench_cpu_sec() - t0) * 1e3;
     }
     c.token_ms = bench_median(ms, gen);
     c.cache_mb = model_cache_bytes(s) / 1048576.0;

@@ -152,7 +152,7 @@ enum { KB = 2, KT = 23, KC = 8, KH = 2, KD = 4, KNEAR = 5 };
 typedef struct {
     layout L;
     float qkv[KB * KT * 3 * KC], rel[KH * KR * KD], w[KB * KT * KC];
-    float out[KB * KT * KC], lse[KB * KH * KT], scratch[KH * KT];
+    float out[KB * KT * KC], lse[KB * KH * KT], *scratch;
     int keys[KH * KT];
 } kcase;
 
@@ -209,6 +209,7 @@ static void test_kernel(void)
     random_tokens(tok + KT, KT, 9, 3, 1, &r);
     const int d[] = {1, 3};
     make_layout(&k.L, tok, KB, KT, mask_of(d, 2), KNEAR);
+    k.scratch = malloc(nn_fc_scratch_floats(KT, KH, KD, KR) * sizeof(float));
     fill(k.qkv, TG_ARRAY_LEN(k.qkv), &r, 1.0f);
     fill(k.rel, TG_ARRAY_LEN(k.rel), &r, 0.5f);
     fill(k.w, TG_ARRAY_LEN(k.w), &r, 1.0f);
@@ -260,6 +261,47 @@ static void test_kernel(void)
     printf("kernel backward vs finite differences: dqkv %.2e, drel %.2e\n", fd_qkv, fd_rel);
     CHECK(fd_qkv < 2e-3);
     CHECK(fd_rel < 2e-3);
+    free(k.scratch);
+}
+
+/* A bar longer than the kernel's block of queries (64), and bars without
+ * Bar tokens in the distance set: forward and backward against the dense
+ * reference. */
+static void test_kernel_long_bar(void)
+{
+    enum { T = 200, H = 2, D = 4, C = H * D, NEAR = 16 };
+    const int R = nn_fc_rows(NEAR);
+    tg_rng r;
+    tg_rng_seed(&r, 17);
+    int tok[T];
+    for (int i = 0; i < T; i++) tok[i] = i == 3 || i == 140 || (i > 140 && i % 6 == 0) ? 1 : 5;
+    int bar[T], start[T + 2], nb;
+    nn_fc_bars(bar, start, &nb, tok, T, 1);
+    const int d[] = {2, 5};
+    nn_fc_plan p = {bar, start, &nb, mask_of(d, 2), NEAR};
+    float *qkv = malloc(sizeof(float) * T * 3 * C), *rel = malloc(sizeof(float) * H * R * D);
+    float *w = malloc(sizeof(float) * T * C), *out = malloc(sizeof(float) * T * C);
+    float *out_ref = malloc(sizeof(float) * T * C), *lse = malloc(sizeof(float) * H * T);
+    float *dqkv = calloc(T * 3 * C, sizeof(float)), *dqkv_ref = calloc(T * 3 * C, sizeof(float));
+    float *drel = calloc((size_t)H * R * D, sizeof(float));
+    float *drel_ref = calloc((size_t)H * R * D, sizeof(float));
+    float *scratch = malloc(nn_fc_scratch_floats(T, H, D, R) * sizeof(float));
+    int keys[H * T];
+    fill(qkv, T * 3 * C, &r, 1.0f);
+    fill(rel, (size_t)H * R * D, &r, 0.5f);
+    fill(w, T * C, &r, 1.0f);
+    nn_fc_attention_forward(out, lse, keys, scratch, qkv, rel, &p, 1, T, C, H);
+    nn_fc_dense_forward(out_ref, NULL, qkv, rel, &p, 1, T, C, H);
+    nn_fc_attention_backward(dqkv, drel, keys, scratch, w, qkv, rel, out, lse, &p, 1, T, C, H);
+    nn_fc_dense_backward(dqkv_ref, drel_ref, w, qkv, rel, &p, 1, T, C, H);
+    double e_out = max_rel_err(out_ref, out, T * C), e_dqkv = max_rel_err(dqkv_ref, dqkv, T * 3 * C);
+    double e_drel = max_rel_err(drel_ref, drel, (size_t)H * R * D);
+    printf("long bar (137 tokens) vs dense: out %.2e, dqkv %.2e, drel %.2e\n", e_out, e_dqkv, e_drel);
+    CHECK(e_out < 1e-5);
+    CHECK(e_dqkv < 1e-4);
+    CHECK(e_drel < 1e-4);
+    free(qkv), free(rel), free(w), free(out), free(out_ref), free(lse);
+    free(dqkv), free(dqkv_ref), free(drel), free(drel_ref), free(scratch);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -474,6 +516,7 @@ int main(void)
     test_rule_by_hand();
     test_rule_random();
     test_kernel();
+    test_kernel_long_bar();
     test_config();
     test_model_dense();
     test_model_decode();

@@ -19,7 +19,13 @@
  * lengths) in the discriminator. With relative attention each block has a
  * table of one embedding per head and distance (Music Transformer, Huang et
  * al. 2018, https://arxiv.org/abs/1809.04281) and there is no wpe; with
- * absolute attention there is wpe (T_max,C) and no tables. Dropout is applied
+ * absolute attention there is wpe (T_max,C) and no tables. With fc attention
+ * (generator only; Museformer's fine- and coarse-grained bar attention, see
+ * src/nn/nn.h) a token attends to its own bar, the bars fc_distances back and
+ * the first token of every other earlier bar, bars counted from the Bar
+ * tokens (fc_bar_token) of the input, with a clipped table of
+ * R = min(T_max, 256) + 64 rows (token distances, then bar distances), so
+ * the parameters do not grow with the context. Dropout is applied
  * to the embedding and to both residual branches, not to attention
  * probabilities.
  *

@@ -15,7 +15,10 @@
  *
  * The block itself is model_block_forward (block.c), shared with cached
  * decoding (decode.c); this file gives it the attention step over whole
- * sequences. Left out: attention-probability dropout.
+ * sequences. FC-attention (src/nn/fcattn.c) keeps each row's log-sum-exp in
+ * the layer's att buffer, (B,H,T) instead of (B,H,T,T), and the bars of the
+ * batch, computed once per forward from the tokens. Left out:
+ * attention-probability dropout.
  */
 #include <math.h>
 #include <string.h>
@@ -90,7 +93,8 @@ size_t model_acts_plan(tg_model *m, int B, int T, tg_arena *arena)
         a.disc_losses = take_f(&p, (size_t)B);
     }
     a.tmp = take_f(&p, BT * C);
-    a.scratch = take_f(&p, fc ? H * T : nn_attention_scratch_floats(B, T, m->H, m->R > 0, causal));
+    a.scratch = take_f(&p, fc ? nn_fc_scratch_floats(T, m->H, m->C / m->H, m->R)
+                               : nn_attention_scratch_floats(B, T, m->H, m->R > 0, causal));
     if (fc) {
         a.fc_bar = take(&p, BT * sizeof(int));
         a.fc_start = take(&p, (size_t)B * (T + 2) * sizeof(int));

@@ -349,8 +349,9 @@ void nn_attention_naive_backward(float *dqkv, float *drel, float *scratch, const
  * NN_FC_BAR_ROWS-1), one row per bar distance. The table's size does not grow
  * with the context (an exact table at 8192 tokens would be 8192 rows a layer).
  *
- * Cost: each query iterates its key ranges (own bar, the related bars) and
- * its list of summaries, O(keys) per query, never O(T). The probabilities are
+ * Cost: the queries of a bar share their keys (but for the causal part of
+ * their own bar), so the kernel gathers them once per block of a bar's
+ * queries and uses matrix products: O(keys) per query, never O(T). The probabilities are
  * not kept: the forward pass keeps the log-sum-exp of each row, (B,H,T), and
  * the backward pass recomputes the probabilities from it (as FlashAttention
  * does), so memory is O(B*H*T) and not O(B*H*T*T). */
@@ -378,8 +379,11 @@ int nn_fc_rel_row(const nn_fc_plan *p, int b, int T, int i, int j);
 /* Rows of the table for a given near: near + NN_FC_BAR_ROWS. */
 int nn_fc_rows(int near);
 
+/* Floats of scratch for nn_fc_attention_forward and _backward (D = C/H,
+ * R = nn_fc_rows(near)): per head 4*T*D + 128*T + 128*R. */
+size_t nn_fc_scratch_floats(int T, int H, int D, int R);
 /* out (B,T,C); lse (B,H,T) log-sum-exp of each scaled logit row, kept for
- * backward; keys (H*T ints) and scratch (H*T floats) per-head work space;
+ * backward; keys (H*T ints) and scratch (nn_fc_scratch_floats) work space;
  * qkv (B,T,3C); rel (H,R,D), R = nn_fc_rows(p->near). */
 void nn_fc_attention_forward(float *out, float *lse, int *keys, float *scratch, const float *qkv,
                              const float *rel, const nn_fc_plan *p, int B, int T, int C, int H);
