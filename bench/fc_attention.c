@@ -8,8 +8,8 @@
  * of decoding, and the bytes of keys/values FC-attention actually reads),
  * with ratios against the first (shortest) length of the same kind.
  *
- *   bench_fc_attention [preset] [threads] [lengths] [gen] [max_dense_train]
- *   defaults:           small    1         256,1024,2048,4096,8192  16  4096
+ *   bench_fc_attention [preset] [threads] [lengths] [gen] [max_dense_train] [kinds]
+ *   defaults:           small    1         256,1024,2048,4096,8192  16  4096  fc,relative
  *
  * Tokens are random with a Bar token every 24 (remi-compact's median bar on
  * Nottingham), distances 1,2,4,8,12,16,24,32. Relative attention's training
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     if ((argc > 2 && !bench_int_parse(argv[2], 0, 1024, &threads)) ||
         (argc > 4 && !bench_int_parse(argv[4], 1, 1024, &gen)) ||
         (argc > 5 && !bench_int_parse(argv[5], 1, 1 << 20, &max_dense))) {
-        fprintf(stderr, "usage: bench_fc_attention [preset] [threads] [lengths] [gen] [max_dense_train]\n");
+        fprintf(stderr, "usage: bench_fc_attention [preset] [threads] [lengths] [gen] [max_dense_train] [kinds]\n");
         return 1;
     }
     nn_set_threads(threads);
@@ -141,8 +141,12 @@ int main(int argc, char **argv)
     printf("| kind | history T | train step ms (x T0) | ms per token (x T0) | train arena MB | "
            "KV cache MB (per token KB) | fc keys read per token KB |\n");
     printf("| --- | --- | --- | --- | --- | --- | --- |\n");
-    const model_attention kinds[2] = {MODEL_ATTN_FC, MODEL_ATTN_RELATIVE};
-    for (int k = 0; k < 2; k++) {
+    const char *kind_list = argc > 6 ? argv[6] : "fc,relative";
+    model_attention kinds[2];
+    int n_kinds = 0;
+    if (strstr(kind_list, "fc")) kinds[n_kinds++] = MODEL_ATTN_FC;
+    if (strstr(kind_list, "relative")) kinds[n_kinds++] = MODEL_ATTN_RELATIVE;
+    for (int k = 0; k < n_kinds; k++) {
         cost base = {0};
         for (int i = 0; i < n; i++) {
             cost c = measure(preset, kinds[k], lengths[i], gen, max_dense, tok, tg);

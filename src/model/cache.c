@@ -82,9 +82,10 @@ tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk
         s->fc_nbars = calloc((size_t)max_batch, sizeof(int));
         s->fc_keys = calloc(rows, sizeof(int));
         s->fc_count = calloc((size_t)max_batch, sizeof(int));
+        s->fc_qe = alloc_floats((size_t)max_batch * s->H * model_rel_rows(cfg), &s->act_bytes);
         s->cache_bytes += 2 * rows * sizeof(int) + (size_t)max_batch * sizeof(int);
         s->act_bytes += rows * sizeof(int);
-        if (!s->fc_bar || !s->fc_start || !s->fc_nbars || !s->fc_keys || !s->fc_count) {
+        if (!s->fc_bar || !s->fc_start || !s->fc_nbars || !s->fc_keys || !s->fc_count || !s->fc_qe) {
             model_cache_free(s);
             return TG_ERR_NOMEM;
         }
@@ -121,6 +122,7 @@ void model_cache_free(model_cache *s)
     free(s->fc_nbars);
     free(s->fc_keys);
     free(s->fc_count);
+    free(s->fc_qe);
     free(s);
 }
 

@@ -140,6 +140,36 @@ static void fc_add_bars(model_cache *s, int pos0, int n)
     }
 }
 
+/* Logits of one query of (b,h) over its keys: q . k_j by nn_matvec on each
+ * run of consecutive keys (the own bar and the related bars are runs, the
+ * summaries runs of one), plus the relative term read from qe (R) = E q. */
+static void fc_logits(float *sc, const int *keys, int nk, const float *q, const float *K,
+                      const float *qe, const nn_fc_plan *p, int b, int T, int P, int D)
+{
+    enum { RUN_MIN = 16 }; /* shorter runs: a plain dot each (a call costs more) */
+    for (int c0 = 0; c0 < nk;) {
+        int c1 = c0 + 1;
+        while (c1 < nk && keys[c1] == keys[c1 - 1] + 1) c1++;
+        if (c1 - c0 >= RUN_MIN) {
+            nn_matvec(sc + c0, q, K + (size_t)keys[c0] * D, NULL, 1, D, c1 - c0, 0);
+        } else {
+            for (int c = c0; c < c1; c++) {
+                const float *k = K + (size_t)keys[c] * D;
+                float acc[8] = {0};
+                int d = 0;
+                for (; d + 8 <= D; d += 8)
+                    for (int u = 0; u < 8; u++) acc[u] += q[d + u] * k[d + u];
+                float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                            ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                for (; d < D; d++) sum += q[d] * k[d];
+                sc[c] = sum;
+            }
+        }
+        c0 = c1;
+    }
+    for (int c = 0; c < nk; c++) sc[c] += qe[nn_fc_rel_row(p, b, T, P, keys[c])];
+}
+
 /* Attention of the chunk's n queries of layer l over their FC keys. */
 static void attend_fc(model_cache *s, int l, int pos0, int n)
 {
@@ -157,24 +187,19 @@ static void attend_fc(model_cache *s, int l, int pos0, int n)
             if (nk > nk_max) nk_max = nk;
         }
 #ifdef TG_HAVE_OPENMP
-        const size_t work = (size_t)B * H * nk_max * D * 2;
+        const size_t work = (size_t)B * H * (nk_max + R) * D;
 #pragma omp parallel for collapse(2) schedule(static) if (work >= NN_PAR_MIN)
 #endif
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < H; h++) {
                 const size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
                 const float *K = s->k + base, *Vv = s->v + base;
-                const float *E = rel + (size_t)h * R * D;
                 const int *keys = s->fc_keys + (size_t)b * T, nk = s->fc_count[b];
                 float *sc = s->scores + ((size_t)b * H + h) * T;
+                float *qe = s->fc_qe + ((size_t)b * H + h) * R;
                 const float *q = s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D;
-                for (int c = 0; c < nk; c++) {
-                    const float *k = K + (size_t)keys[c] * D;
-                    const float *e = E + (size_t)nn_fc_rel_row(&p, b, T, P, keys[c]) * D;
-                    float acc = 0.0f;
-                    for (int d = 0; d < D; d++) acc += q[d] * (k[d] + e[d]);
-                    sc[c] = acc;
-                }
+                nn_matvec(qe, q, rel + (size_t)h * R * D, NULL, 1, D, R, 0);
+                fc_logits(sc, keys, nk, q, K, qe, &p, b, T, P, D);
                 nn_softmax_row(sc, nk, nk, scale);
                 float *o = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
                 memset(o, 0, (size_t)D * sizeof(float));

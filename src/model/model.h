@@ -500,6 +500,7 @@ struct model_cache {
     int *fc_bar, *fc_start, *fc_nbars; /* (max_batch,T_ctx), (max_batch,T_ctx+2), (max_batch) */
     int *fc_keys;             /* (max_batch,T_ctx) one query's keys per sequence */
     int *fc_count;            /* (max_batch) how many */
+    float *fc_qe;             /* (max_batch,H,R) E q of one query per (b,h) */
     size_t cache_bytes, act_bytes;
 };
 
