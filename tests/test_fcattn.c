@@ -15,12 +15,13 @@
  *    parameter gradient with the fast kernel equal those with the dense
  *    reference inside the whole model (model_set_naive_attention); cached
  *    decoding token by token, and in chunks, gives the full forward's logits
- *    at every position; the config survives its JSON; a bad distance list
- *    is refused.
+ *    at every position; the config survives its JSON and a checkpoint; a
+ *    bad distance list is refused.
  * 4. data_trim_padding: the padding every row shares is cut, the rest of it
  *    becomes Bar tokens.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -490,6 +491,33 @@ static void test_model_decode(void)
     model_free(m);
 }
 
+/* A checkpoint keeps the kind, the distances and the Bar id: the loaded
+ * model gives the same loss. */
+static void test_checkpoint(void)
+{
+    tg_model *m = fc_model(21);
+    tg_rng r;
+    tg_rng_seed(&r, 23);
+    int tok[MB * MT], tg[MB * MT];
+    batch_tokens(tok, tg, &r);
+    float loss = model_lm_forward(m, tok, tg, MB, MT, NULL);
+    const char *path = "test_fcattn.safetensors";
+    CHECK_OK(model_save(m, path, "remi-compact", 3, 1, NULL, 0));
+    tg_model *back = NULL;
+    char err[512] = "";
+    CHECK_OK(model_load(path, MB, &back, NULL, err, sizeof err));
+    if (back) {
+        const model_config *c = model_get_config(back);
+        CHECK_INT(c->attention, MODEL_ATTN_FC);
+        CHECK(c->fc_distances == model_get_config(m)->fc_distances);
+        CHECK_INT(c->fc_bar_token, 1);
+        CHECK(model_lm_forward(back, tok, tg, MB, MT, NULL) == loss);
+    }
+    remove(path);
+    model_free(back);
+    model_free(m);
+}
+
 /* ------------------------------------------------------------------------ */
 /* 4. Batches of whole pieces: the padding cut, and filled with Bars */
 
@@ -520,6 +548,7 @@ int main(void)
     test_config();
     test_model_dense();
     test_model_decode();
+    test_checkpoint();
     test_trim_padding();
     return test_finish("fcattn");
 }

@@ -31,7 +31,9 @@ bin=build/tunegan
 data=../shared/data/nottingham
 threads=${THREADS:-1}
 n_samples=20
-if [ "${SMOKE:-0}" = 1 ]; then steps=4; n_samples=2; fi
+eval_windows=0
+gen_limit=""
+if [ "${SMOKE:-0}" = 1 ]; then steps=4; n_samples=2; eval_windows=4; gen_limit="--length 300"; fi
 mkdir -p "$out"
 corpus="$out/nott-remi-compact.corpus"
 [ -f "$corpus" ] || "$bin" data build --tokenizer remi-compact --split "$data/split.tsv" \
@@ -59,7 +61,7 @@ for seed in $seeds; do
             # shellcheck disable=SC2046
             "$bin" pretrain --corpus "$corpus" -o "$run" --preset small $(config_flags $cfg) \
                 --steps "$steps" --warmup $((steps / 20 + 1)) --lr 5e-4 \
-                --eval-every $((steps / 8 + 1)) --eval-windows 0 --seed "$seed" --threads "$threads"
+                --eval-every $((steps / 8 + 1)) --eval-windows "$eval_windows" --seed "$seed" --threads "$threads"
         fi
         for split in valid test; do
             "$bin" eval --model "$run" --corpus "$corpus" --split "$split" \
@@ -67,7 +69,8 @@ for seed in $seeds; do
         done
         for bars in 32 64; do
             gen="$run/gen-$bars"
-            "$bin" generate --model "$run" -o "$gen" -n "$n_samples" --bars "$bars" \
+            # shellcheck disable=SC2086
+            "$bin" generate --model "$run" -o "$gen" -n "$n_samples" --bars "$bars" $gen_limit \
                 --seed "$seed" --threads "$threads" --roll
             "$bin" eval --samples "$gen" --reference "$corpus:test" --train "$corpus" \
                 --bars "$bars" --threads "$threads" --json > "$run/eval-$bars.json"
