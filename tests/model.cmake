@@ -21,3 +21,4 @@ add_custom_target(model_ref_regen
 # kernel against the dense masked reference and finite differences, the
 # whole model against the dense reference and cached decoding.
 tg_test(fcattn unit grad)
+tg_script_test(cli_fcattn cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_fcattn.sh)
