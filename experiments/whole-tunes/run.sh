@@ -4,8 +4,10 @@
 # context, on equal budgets, three seeds. Run from the project root after
 # building (build/tunegan):
 #   sh experiments/whole-tunes/run.sh [OUT_DIR] [STEPS] [SEEDS]
-# defaults: /tmp/whole-tunes, 4000 steps, "1 2 3". SMOKE=1 runs each step of
-# the recipe at a toy size (a few steps, few samples) to check it end to end.
+# defaults: /tmp/whole-tunes, 4000 steps, "1 2 3". CONFIGS="fc" runs only the
+# configurations named (default "today rel-long fc"); a finished run's
+# training is not repeated. SMOKE=1 runs each step of the recipe at a toy
+# size (4 steps, 2 samples of at most 300 tokens) to check it end to end.
 #
 # The three configurations (small preset: d 256, 4 layers, 4 heads):
 #   today     relative attention, context 256, batch 16 (4,096 tokens a step;
@@ -55,7 +57,7 @@ config_stride() {
 }
 
 for seed in $seeds; do
-    for cfg in today rel-long fc; do
+    for cfg in ${CONFIGS:-today rel-long fc}; do
         run="$out/$cfg-seed$seed"
         if [ ! -f "$run/model.safetensors" ]; then
             # shellcheck disable=SC2046
