@@ -92,7 +92,6 @@ static const char *part_name(const notation_part *p)
 
 static bool part_is_drums(const notation_part *p) { return p->track && p->track->is_drum; }
 
-static int part_staves(const notation_part *p) { return p->n_voices > 4 ? (p->n_voices + 3) / 4 : 1; }
 
 static void put_instruments(xml_buf *b, const notation_part *p, int id)
 {
@@ -312,14 +311,11 @@ static void put_voice_bar(const voice_writer *w, const notation_voice *v, size_t
 
 static void put_clef(xml_buf *b, const notation_part *p, int staff)
 {
-    const char *number = "";
-    char buf[32];
-    if (part_staves(p) > 1) {
-        snprintf(buf, sizeof buf, " number=\"%d\"", staff);
-        number = buf;
-    }
-    if (part_is_drums(p)) put(b, "<clef%s><sign>percussion</sign></clef>", number);
-    else if (p->mean_pitch < 57) put(b, "<clef%s><sign>F</sign><line>4</line></clef>", number);
+    char number[32] = "";
+    if (p->n_staves > 1) snprintf(number, sizeof number, " number=\"%d\"", staff);
+    char clef = p->clefs[staff - 1];
+    if (clef == 'P') put(b, "<clef%s><sign>percussion</sign></clef>", number);
+    else if (clef == 'F') put(b, "<clef%s><sign>F</sign><line>4</line></clef>", number);
     else put(b, "<clef%s><sign>G</sign><line>2</line></clef>", number);
 }
 
@@ -334,8 +330,8 @@ static void put_attributes(xml_buf *b, const notation_sheet *s, const notation_p
     if (!prev) put(b, "<divisions>%d</divisions>", s->steps_per_quarter);
     if (key) put(b, "<key><fifths>%d</fifths><mode>%s</mode></key>", bar->fifths, bar->minor ? "minor" : "major");
     if (time) put(b, "<time><beats>%d</beats><beat-type>%d</beat-type></time>", bar->beats, bar->beat_type);
-    if (!prev && part_staves(p) > 1) put(b, "<staves>%d</staves>", part_staves(p));
-    for (int st = 1; !prev && st <= part_staves(p); st++) put_clef(b, p, st);
+    if (!prev && p->n_staves > 1) put(b, "<staves>%d</staves>", p->n_staves);
+    for (int st = 1; !prev && st <= p->n_staves; st++) put_clef(b, p, st);
     put(b, "</attributes>\n");
 }
 
@@ -346,8 +342,9 @@ static void put_tempo(xml_buf *b, double bpm)
         bpm, bpm);
 }
 
-/* One bar of a part: the first voice of each staff always (a bar rest when it
- * has nothing), further voices where they have notes, each after a <backup>. */
+/* One bar of a part, staff by staff: the first voice of a staff always (a
+ * bar rest when it has nothing), the others where they have notes, each
+ * voice after the first behind a <backup> to the bar's start. */
 static void put_measure(xml_buf *b, const notation_sheet *s, const notation_part *p, int part_id, size_t bar_i,
                         size_t *cursors)
 {
@@ -357,18 +354,27 @@ static void put_measure(xml_buf *b, const notation_sheet *s, const notation_part
     if (bar_i == 0 && part_id == 1) put_tempo(b, s->bpm);
     voice_writer w = {b, s, p, part_id, 1, 0, bar->fifths, bar->minor};
     bool written = false;
-    for (int st = 0; st < part_staves(p); st++)
-        for (int v = st * 4; v < st * 4 + 4; v++) {
-            bool primary = v == st * 4;
-            bool sounds = v < p->n_voices && voice_in_bar(&p->voices[v], &cursors[v], bar);
-            if (!primary && !sounds) continue;
-            if (written) put(b, "        <backup><duration>%lld</duration></backup>\n", (long long)bar->len);
-            w.voice = v + 1;
-            w.staff = part_staves(p) > 1 ? st + 1 : 0;
-            if (sounds) put_voice_bar(&w, &p->voices[v], cursors[v], bar);
-            else put_bar_rest(&w, bar->len);
+    for (int st = 1; st <= p->n_staves; st++) {
+        w.staff = p->n_staves > 1 ? st : 0;
+        bool primary = true;
+        for (int v = 0; v < p->n_voices; v++) {
+            if (p->voices[v].staff != st) continue;
+            bool sounds = voice_in_bar(&p->voices[v], &cursors[v], bar);
+            if (sounds || primary) {
+                if (written) put(b, "        <backup><duration>%lld</duration></backup>\n", (long long)bar->len);
+                w.voice = v + 1;
+                if (sounds) put_voice_bar(&w, &p->voices[v], cursors[v], bar);
+                else put_bar_rest(&w, bar->len);
+                written = true;
+            }
+            primary = false;
+        }
+        if (primary) { /* the empty part's staff */
+            w.voice = 1;
+            put_bar_rest(&w, bar->len);
             written = true;
         }
+    }
     put(b, "    </measure>\n");
 }
 

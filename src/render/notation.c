@@ -114,10 +114,11 @@ static tg_status voice_push(notation_voice *v, notation_chord c)
     return st;
 }
 
-/* The first voice whose last chord has ended by start; a new one when none has. */
-static tg_status voice_for(notation_part *p, int64_t start, notation_voice **out)
+/* The first voice from index first on whose last chord has ended by start;
+ * a new one when none has. */
+static tg_status voice_for(notation_part *p, int first, int64_t start, notation_voice **out)
 {
-    for (int v = 0; v < p->n_voices; v++) {
+    for (int v = first; v < p->n_voices; v++) {
         notation_voice *voice = &p->voices[v];
         if (!voice->n || voice->chords[voice->n - 1].end <= start) {
             *out = voice;
@@ -132,31 +133,62 @@ static tg_status voice_for(notation_part *p, int64_t start, notation_voice **out
     return TG_OK;
 }
 
-/* Notes sorted by (start, end, pitch): runs of equal (start, end) become chords. */
-static tg_status fill_part(notation_part *p, const grid_note *n, size_t count)
+static tg_status add_staff(notation_part *p, char clef)
 {
-    if (count) {
-        p->pitches = malloc(count);
-        if (!p->pitches) return TG_ERR_NOMEM;
-        p->cap_pitches = count;
-    }
-    int64_t pitch_sum = 0;
+    char *more = realloc(p->clefs, (size_t)p->n_staves + 1);
+    if (!more) return TG_ERR_NOMEM;
+    p->clefs = more;
+    more[p->n_staves++] = clef;
+    return TG_OK;
+}
+
+/* The notes of [lo, hi) among n (sorted by (start, end, pitch)): runs of equal
+ * (start, end) become chords, chords go to voices, four voices to a staff of
+ * the clef (more staves when there are more voices). */
+static tg_status fill_register(notation_part *p, const grid_note *n, size_t count, int lo, int hi, char clef)
+{
+    int first = p->n_voices;
     for (size_t i = 0; i < count;) {
-        size_t j = i;
-        notation_chord c = {n[i].start, n[i].end, p->n_pitches, 0};
-        while (j < count && n[j].start == c.start && n[j].end == c.end) {
-            p->pitches[p->n_pitches++] = n[j].pitch;
-            pitch_sum += n[j++].pitch;
+        if (n[i].pitch < lo || n[i].pitch >= hi) {
+            i++;
+            continue;
         }
-        c.count = j - i;
+        notation_chord c = {n[i].start, n[i].end, p->n_pitches, 0};
+        for (; i < count && n[i].start == c.start && n[i].end == c.end; i++)
+            if (n[i].pitch >= lo && n[i].pitch < hi) p->pitches[p->n_pitches++] = n[i].pitch;
+        c.count = p->n_pitches - c.first;
         notation_voice *v;
-        tg_status st = voice_for(p, c.start, &v);
+        tg_status st = voice_for(p, first, c.start, &v);
         if (st == TG_OK) st = voice_push(v, c);
         if (st != TG_OK) return st;
-        i = j;
     }
-    p->mean_pitch = count ? (int)(pitch_sum / (int64_t)count) : 60;
+    for (int v = first; v < p->n_voices; v++) {
+        if ((v - first) % 4 == 0) {
+            tg_status st = add_staff(p, clef);
+            if (st != TG_OK) return st;
+        }
+        p->voices[v].staff = p->n_staves;
+    }
     return TG_OK;
+}
+
+/* Drums on a percussion staff; pitched notes on a grand staff (treble above
+ * middle C, bass below) when at least an eighth of them lie on each side,
+ * else on one staff, bass when most are below middle C. */
+static tg_status fill_part(notation_part *p, const grid_note *n, size_t count)
+{
+    p->pitches = malloc(count ? count : 1);
+    if (!p->pitches) return TG_ERR_NOMEM;
+    p->cap_pitches = count;
+    if (p->track && p->track->is_drum) return fill_register(p, n, count, 0, 128, 'P');
+    size_t low = 0;
+    for (size_t i = 0; i < count; i++) low += n[i].pitch < 60;
+    size_t high = count - low;
+    if (low * 8 >= count && high * 8 >= count) {
+        tg_status st = fill_register(p, n, count, 60, 128, 'G');
+        return st == TG_OK ? fill_register(p, n, count, 0, 60, 'F') : st;
+    }
+    return fill_register(p, n, count, 0, 128, low > high ? 'F' : 'G');
 }
 
 static tg_status build_parts(const tg_score *score, notation_sheet *s)
@@ -167,8 +199,7 @@ static tg_status build_parts(const tg_score *score, notation_sheet *s)
     if (!s->parts) return TG_ERR_NOMEM;
     if (!with_notes) {
         s->n_parts = 1;
-        s->parts[0].mean_pitch = 60;
-        return TG_OK;
+        return add_staff(&s->parts[0], 'G');
     }
     for (size_t i = 0; i < score->n_tracks; i++) {
         const tg_track *t = &score->tracks[i];
@@ -367,6 +398,7 @@ void notation_free(notation_sheet *s)
         for (int v = 0; v < s->parts[i].n_voices; v++) free(s->parts[i].voices[v].chords);
         free(s->parts[i].voices);
         free(s->parts[i].pitches);
+        free(s->parts[i].clefs);
     }
     free(s->parts);
     free(s->bars);

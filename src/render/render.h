@@ -94,16 +94,19 @@ typedef struct {
 typedef struct {
     notation_chord *chords;  /* in time order; one ends before (or as) the next starts */
     size_t n, cap;
+    int staff;               /* 1-based */
 } notation_voice;
 
-/* One part per track with notes. Voice v is written on staff v / 4 + 1. */
+/* One part per track with notes. Its voices are in staff order, at most
+ * four on a staff; every staff has at least one (but the empty part). */
 typedef struct {
     const tg_track *track;   /* borrowed from the score; NULL: the empty part of a score without notes */
     uint8_t *pitches;
     size_t n_pitches, cap_pitches;
     notation_voice *voices;
     int n_voices;
-    int mean_pitch;          /* of its notes (60 when none): treble or bass clef */
+    char *clefs;             /* per staff: 'G' treble, 'F' bass, 'P' percussion */
+    int n_staves;
 } notation_part;
 
 typedef struct {
