@@ -262,9 +262,11 @@ tg_status tg_midi_write_file(const char *path, const tg_score *score, const tg_m
  * Keys come from the key map (a change between bar lines takes effect at
  * the next bar line); a score without key signatures gets the key estimated
  * from its pitch classes (Krumhansl-Kessler profiles). Pitches are spelled
- * in the key: its own notes as the key writes them, other notes with sharps
- * in sharp keys and C major / A minor, flats in flat keys; in minor keys the
- * raised leading tone always with a sharp (or natural). The tempo at the
+ * in the key: its own notes as the key writes them; another note as the
+ * key's note a semitone below raised or the one above lowered, whichever
+ * needs the smaller accidental (E natural, not F flat, in B flat major), and
+ * when equal with a flat in flat keys, a sharp otherwise; in a minor key the
+ * raised leading tone always as the seventh degree raised. The tempo at the
  * start becomes a metronome mark; later tempo changes are left out. */
 
 #define TG_MUSICXML_MAX_GRID 960

@@ -229,12 +229,35 @@ static void put_bar_rest(const voice_writer *w, int64_t len)
     put(w->b, "</note>\n");
 }
 
+/* Where a General MIDI drum sits on a percussion staff (step, octave) and
+ * its notehead: kicks in the bottom space, snares in the third, toms between,
+ * hi-hats and cymbals above the staff with crosses; anything else on the
+ * middle line. */
+static void drum_place(int key, char *step, int *octave, bool *cross)
+{
+    static const struct { uint8_t key; char step; int8_t octave; bool cross; } places[] = {
+        {35, 'E', 4, false}, {36, 'F', 4, false}, {37, 'C', 5, true},  {38, 'C', 5, false},
+        {39, 'D', 5, true},  {40, 'C', 5, false}, {41, 'A', 4, false}, {42, 'G', 5, true},
+        {43, 'G', 4, false}, {44, 'D', 4, true},  {45, 'B', 4, false}, {46, 'G', 5, true},
+        {47, 'D', 5, false}, {48, 'E', 5, false}, {49, 'A', 5, true},  {50, 'F', 5, false},
+        {51, 'F', 5, true},  {52, 'A', 5, true},  {53, 'F', 5, true},  {55, 'A', 5, true},
+        {57, 'A', 5, true},  {59, 'F', 5, true},
+    };
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++)
+        if (places[i].key == key) {
+            *step = places[i].step, *octave = places[i].octave, *cross = places[i].cross;
+            return;
+        }
+    *step = 'B', *octave = 4, *cross = false;
+}
+
 static void put_pitch(const voice_writer *w, int pitch)
 {
     char step;
     int alter, octave;
     if (part_is_drums(w->part)) {
-        notation_spell(pitch, 0, false, &step, &alter, &octave);
+        bool cross;
+        drum_place(pitch, &step, &octave, &cross);
         put(w->b, "<unpitched><display-step>%c</display-step><display-octave>%d</display-octave></unpitched>",
             step, octave);
         return;
@@ -243,6 +266,17 @@ static void put_pitch(const voice_writer *w, int pitch)
     put(w->b, "<pitch><step>%c</step>", step);
     if (alter) put(w->b, "<alter>%d</alter>", alter);
     put(w->b, "<octave>%d</octave></pitch>", octave);
+}
+
+/* A drum's notehead, after its <type> and <dot> (nothing for a plain one). */
+static void put_notehead(const voice_writer *w, int pitch)
+{
+    char step;
+    int octave;
+    bool cross;
+    if (!part_is_drums(w->part)) return;
+    drum_place(pitch, &step, &octave, &cross);
+    if (cross) put(w->b, "<notehead>x</notehead>");
 }
 
 /* One value of a chord: every pitch, the first without <chord/>. */
@@ -259,6 +293,7 @@ static void put_chord_value(const voice_writer *w, const notation_chord *c, int6
         if (part_is_drums(w->part)) put(w->b, "<instrument id=\"P%d-I%d\"/>", w->part_id, pitch + 1);
         put_voice(w);
         put(w->b, "<type>%s</type>%s", type_names[value], dot ? "<dot/>" : "");
+        put_notehead(w, pitch);
         put_staff(w);
         if (tie_stop || tie_start)
             put(w->b, "<notations>%s%s</notations>", tie_stop ? "<tied type=\"stop\"/>" : "",

@@ -259,13 +259,17 @@ void notation_spell(int pitch, int fifths, bool minor, char *step, int *alter, i
             spell_as(pitch, l, key_alter(l, fifths), step, alter, octave);
             return;
         }
-    int dir = fifths < 0 ? -1 : 1;
-    for (int l = 0; l < 7; l++)
-        if (mod(natural_pc[l] + key_alter(l, fifths) + dir, 12) == pc) {
-            spell_as(pitch, l, key_alter(l, fifths) + dir, step, alter, octave);
-            return;
-        }
-    spell_as(pitch, 0, pc, step, alter, octave); /* not reached: every pitch class is one of the above */
+    /* chromatic: the key's note a semitone below raised, or the one above
+     * lowered; the one with the smaller accidental, flats in flat keys when equal */
+    int up = -1, down = -1;
+    for (int l = 0; l < 7; l++) {
+        if (mod(natural_pc[l] + key_alter(l, fifths) + 1, 12) == pc) up = l;
+        if (mod(natural_pc[l] + key_alter(l, fifths) - 1, 12) == pc) down = l;
+    }
+    int up_alter = up >= 0 ? key_alter(up, fifths) + 1 : 9, down_alter = down >= 0 ? key_alter(down, fifths) - 1 : 9;
+    bool use_down = abs(down_alter) < abs(up_alter) || (abs(down_alter) == abs(up_alter) && fifths < 0);
+    if (use_down) spell_as(pitch, down, down_alter, step, alter, octave);
+    else spell_as(pitch, up, up_alter, step, alter, octave);
 }
 
 static double correlation(const double *x, const double *y, int shift)
