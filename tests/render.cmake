@@ -7,3 +7,5 @@ tg_test(musicxml render unit)
 if(TG_REF_PYTHON)
   tg_script_test(musicxml_musescore "render;slow" ${TG_REF_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_musicxml_musescore.py)
 endif()
+# `tunegan export` end to end: output, options, errors (tests/test_cli_export.sh).
+tg_script_test(cli_export cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_export.sh)

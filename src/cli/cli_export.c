@@ -59,7 +59,10 @@ int cli_export(int argc, char **argv)
     mo.title = name;
     char err[512] = "";
     tg_status st = path && name ? tg_musicxml_write_file(path, score, &mo, err, sizeof err) : TG_ERR_NOMEM;
-    if (st != TG_OK)
+    bool writing = st == TG_ERR_IO || st == TG_ERR_NOT_FOUND; /* err names the output and the cause */
+    if (st != TG_OK && writing && err[0])
+        cli_error("%s", err);
+    else if (st != TG_OK)
         cli_error("%s: %s", pos[0], err[0] ? err : tg_status_str(st));
     else
         printf("wrote %s\n", path);
