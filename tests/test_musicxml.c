@@ -191,7 +191,23 @@ static void test_meter_change(void)
     HAS(measure(xml, 1, 3), "<rest measure=\"yes\"/><duration>36</duration>");
     LACKS(measure(xml, 1, 3), "<time>");
     HAS(measure(xml, 1, 4), "<duration>18</duration><voice>1</voice><type>quarter</type><dot/>");
+    HAS(measure(xml, 1, 4), "<rest/><duration>18</duration><voice>1</voice><type>quarter</type><dot/>"); /* a beat of 6/8 */
     CHECK_INT(count(xml, "<measure "), 4);
+    free(xml);
+    tg_score_free(sc);
+
+    /* 6/8: four eighths are a dotted quarter tied to an eighth, then a quarter rest to the bar's end */
+    sc = new_score();
+    t = add_track(sc, "", 0, 0);
+    CHECK_OK(tg_score_add_timesig(sc, (tg_timesig){0, 6, 8, -1}));
+    note(sc, t, 0, 2, 67);
+    xml = xml_of(sc, 12);
+    m1 = measure(xml, 1, 1);
+    HAS(m1, "<duration>18</duration><tie type=\"start\"/><voice>1</voice><type>quarter</type><dot/>");
+    HAS(m1, "<duration>6</duration><tie type=\"stop\"/><voice>1</voice><type>eighth</type>");
+    HAS(m1, "<rest/><duration>12</duration><voice>1</voice><type>quarter</type></note>");
+    CHECK_INT(count(m1, "<rest/>"), 1);
+    LACKS(m1, "<type>half</type>");
     free(xml);
     tg_score_free(sc);
 }

@@ -154,33 +154,68 @@ static int64_t value_steps(const notation_sheet *s, int v)
     return steps % s->unit ? 0 : steps;
 }
 
-/* The longest value (dotted or not) no longer than len: its index and dot. */
-static void longest_value(const notation_sheet *s, int64_t len, int *value, bool *dot)
+/* The beat of a bar's meter in steps: a dotted quarter (three of the
+ * denominator) in compound meters (6/8, 9/8, 12/8, 6/16...), else the
+ * denominator's value; one unit when that is not a whole number of units. */
+typedef struct {
+    int64_t beat;
+    bool compound;
+} meter_beat;
+
+static meter_beat beat_of(const notation_sheet *s, const notation_bar *bar)
 {
-    for (int v = 0; v < 9; v++) {
-        int64_t plain = value_steps(s, v), half = v < 8 ? value_steps(s, v + 1) : 0;
-        if (!plain) break;
-        if (v > 0 && half && plain + half <= len) { /* no dotted breve */
-            *value = v, *dot = true;
-            return;
-        }
-        if (plain <= len) {
-            *value = v, *dot = false;
-            return;
-        }
-    }
-    *value = 8, *dot = false; /* not reached: len is a whole number of units */
+    meter_beat m = {s->unit, bar->beats % 3 == 0 && bar->beats > 3 && bar->beat_type >= 8};
+    int64_t whole = 4 * (int64_t)s->steps_per_quarter;
+    if (whole % bar->beat_type) return m;
+    int64_t beat = whole / bar->beat_type * (m.compound ? 3 : 1);
+    if (beat >= s->unit && beat % s->unit == 0) m.beat = beat;
+    return m;
 }
 
-/* The longest plain value no longer than len that starts on a multiple of itself. */
-static int rest_value(const notation_sheet *s, int64_t pos_in_bar, int64_t len)
+/* Steps of value v, dotted or not (0 when not notatable on the grid). */
+static int64_t value_len(const notation_sheet *s, int v, bool dot)
 {
-    for (int v = 0; v < 9; v++) {
-        int64_t steps = value_steps(s, v);
-        if (!steps) break;
-        if (steps <= len && pos_in_bar % steps == 0) return v;
-    }
-    return 8;
+    int64_t plain = value_steps(s, v);
+    if (!dot) return plain;
+    int64_t half = v > 0 && v < 8 ? value_steps(s, v + 1) : 0; /* no dotted breve */
+    return plain && half ? plain + half : 0;
+}
+
+/* The longest value that fits in len; in compound meters a note longer than
+ * a beat lasts whole beats (in 6/8 four eighths are a dotted quarter tied to
+ * an eighth, not a half). */
+static void note_value(const notation_sheet *s, meter_beat m, int64_t len, int *value, bool *dot)
+{
+    for (int v = 0; v < 9; v++)
+        for (int d = 1; d >= 0; d--) {
+            int64_t steps = value_len(s, v, d);
+            if (steps && steps <= len && (!m.compound || steps <= m.beat || steps % m.beat == 0)) {
+                *value = v, *dot = d;
+                return;
+            }
+        }
+    *value = 8, *dot = false; /* not reached: one unit always fits */
+}
+
+/* The longest rest that fits at pos: within a beat, plain values starting on
+ * a multiple of themselves that stay inside the beat; longer rests are whole
+ * beats from a beat, plain ones on a multiple of themselves, dotted ones
+ * only in compound meters. */
+static void rest_value(const notation_sheet *s, meter_beat m, int64_t pos, int64_t len, int *value, bool *dot)
+{
+    for (int v = 0; v < 9; v++)
+        for (int d = 1; d >= 0; d--) {
+            int64_t steps = value_len(s, v, d);
+            if (!steps || steps > len) continue;
+            bool fits = steps < m.beat  ? !d && pos % steps == 0 && pos % m.beat + steps <= m.beat
+                        : steps == m.beat ? pos % steps == 0 && (!d || m.compound)
+                                          : steps % m.beat == 0 && pos % m.beat == 0 && (d ? m.compound : pos % steps == 0);
+            if (fits) {
+                *value = v, *dot = d;
+                return;
+            }
+        }
+    *value = 8, *dot = false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -195,6 +230,7 @@ typedef struct {
     int staff;      /* 1-based; 0: the part has one staff */
     int fifths;
     bool minor;
+    meter_beat meter;  /* of the bar being written */
 } voice_writer;
 
 static void put_voice(const voice_writer *w)
@@ -210,11 +246,13 @@ static void put_staff(const voice_writer *w)
 static void put_rest(const voice_writer *w, int64_t pos_in_bar, int64_t len)
 {
     while (len > 0) {
-        int v = rest_value(w->s, pos_in_bar, len);
-        int64_t steps = value_steps(w->s, v);
+        int v;
+        bool dot;
+        rest_value(w->s, w->meter, pos_in_bar, len, &v, &dot);
+        int64_t steps = value_len(w->s, v, dot);
         put(w->b, "        <note><rest/><duration>%lld</duration>", (long long)steps);
         put_voice(w);
-        put(w->b, "<type>%s</type>", type_names[v]);
+        put(w->b, "<type>%s</type>%s", type_names[v], dot ? "<dot/>" : "");
         put_staff(w);
         put(w->b, "</note>\n");
         pos_in_bar += steps, len -= steps;
@@ -310,8 +348,8 @@ static void put_chord(const voice_writer *w, const notation_chord *c, int64_t fr
     while (from < to) {
         int value;
         bool dot;
-        longest_value(w->s, to - from, &value, &dot);
-        int64_t steps = value_steps(w->s, value) + (dot ? value_steps(w->s, value + 1) : 0);
+        note_value(w->s, w->meter, to - from, &value, &dot);
+        int64_t steps = value_len(w->s, value, dot);
         bool more = from + steps < to || c->end > to;
         put_chord_value(w, c, steps, value, dot, tied_before, more);
         tied_before = true;
@@ -387,7 +425,7 @@ static void put_measure(xml_buf *b, const notation_sheet *s, const notation_part
     put(b, "    <measure number=\"%zu\">\n", bar_i + 1);
     put_attributes(b, s, p, bar, bar_i ? &s->bars[bar_i - 1] : NULL);
     if (bar_i == 0 && part_id == 1) put_tempo(b, s->bpm);
-    voice_writer w = {b, s, p, part_id, 1, 0, bar->fifths, bar->minor};
+    voice_writer w = {b, s, p, part_id, 1, 0, bar->fifths, bar->minor, beat_of(s, bar)};
     bool written = false;
     for (int st = 1; st <= p->n_staves; st++) {
         w.staff = p->n_staves > 1 ? st : 0;
