@@ -270,6 +270,9 @@ tg_status tg_midi_write_file(const char *path, const tg_score *score, const tg_m
  * start becomes a metronome mark; later tempo changes are left out. */
 
 #define TG_MUSICXML_MAX_GRID 960
+/* Longer scores are refused (TG_ERR_TOO_LARGE): a stray note far away would
+ * otherwise fill the file with bar rests. */
+#define TG_MUSICXML_MAX_BARS 100000
 
 typedef struct {
     int steps_per_quarter;  /* the grid, 1..TG_MUSICXML_MAX_GRID (12) */

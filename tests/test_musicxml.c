@@ -367,7 +367,7 @@ static void test_staves(void)
 static void test_drums_and_text(void)
 {
     tg_score *sc = new_score();
-    size_t t = add_track(sc, "Kit <1> & \"more\"\x01", 9, 0);
+    size_t t = add_track(sc, "Kit <1> & \"more\"\x01\xed\xa0\x80", 9, 0); /* a control byte and a surrogate */
     note(sc, t, 0, 0.25, 36);
     note(sc, t, 1, 1.25, 38);
     tg_musicxml_options o = tg_musicxml_options_default();
@@ -378,7 +378,7 @@ static void test_drums_and_text(void)
     if (!xml) return;
     CHECK(balanced(xml));
     HAS(xml, "<work-title>R\xc3\xa9" "el &amp; &lt;fake&gt;?</work-title>");
-    HAS(xml, "<part-name>Kit &lt;1&gt; &amp; &quot;more&quot;</part-name>");
+    HAS(xml, "<part-name>Kit &lt;1&gt; &amp; &quot;more&quot;??" "?</part-name>");
     HAS(xml, "<midi-instrument id=\"P1-I37\"><midi-channel>10</midi-channel><midi-unpitched>37</midi-unpitched>");
     HAS(xml, "<midi-instrument id=\"P1-I39\"><midi-channel>10</midi-channel><midi-unpitched>39</midi-unpitched>");
     HAS(xml, "<clef><sign>percussion</sign></clef>");
@@ -406,6 +406,12 @@ static void test_empty_and_errors(void)
     CHECK_STATUS(tg_musicxml_write_memory(sc, &o, &xml, &len, err, sizeof err), TG_ERR_UNSUPPORTED);
     HAS(err, "SMPTE");
     sc->ticks_per_quarter = TPQ;
+    size_t far = add_track(sc, "", 0, 0);
+    note(sc, far, 4.0 * TG_MUSICXML_MAX_BARS, 4.0 * TG_MUSICXML_MAX_BARS + 1, 60); /* bar 100001 */
+    CHECK_STATUS(tg_musicxml_write_memory(sc, &o, &xml, &len, err, sizeof err), TG_ERR_TOO_LARGE);
+    HAS(err, "more than 100000 bars");
+    tg_score_free(sc);
+    sc = new_score();
     CHECK(tg_musicxml_write_file("/nonexistent-dir/x.musicxml", sc, NULL, err, sizeof err) != TG_OK);
     HAS(err, "/nonexistent-dir/x.musicxml: ");
 

@@ -47,13 +47,17 @@ static void put(xml_buf *b, const char *fmt, ...)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (0: not valid). */
+/* Length of the UTF-8 sequence at s when it is a character XML allows
+ * (no overlong forms, surrogates, U+FFFE, U+FFFF or code points past
+ * U+10FFFF); 0 otherwise. */
 static size_t utf8_len(const unsigned char *s)
 {
-    size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (n == 2 && s[0] < 0xC2) return 0;
+    size_t n = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : s[0] < 0xF5 ? 4 : 0;
     for (size_t i = 1; i < n; i++)
         if ((s[i] & 0xC0) != 0x80) return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) || (s[0] == 0xF0 && s[1] < 0x90) ||
+        (s[0] == 0xF4 && s[1] >= 0x90) || (s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE))
+        return 0;
     return n;
 }
 

@@ -344,31 +344,28 @@ static tg_status push_bar(notation_sheet *s, size_t *cap, int64_t start, int64_t
     return TG_OK;
 }
 
-/* Bar lines of the meter map on the grid, a zero-length bar left out, the
- * last meter repeated until every note is inside a bar. */
+/* Bar lines of the meter map (a meter change inside a bar starts a new bar,
+ * as tg_score_bar_lines draws them) on the grid, a bar that rounds to
+ * nothing left out, until every note is inside a bar. */
 static tg_status build_bars(const tg_score *score, notation_sheet *s)
 {
-    int64_t tpq = score->ticks_per_quarter, end = sheet_end_steps(s);
-    int64_t *lines;
-    size_t n_lines, cap = 0;
-    tg_status st = tg_score_bar_lines(score, tg_score_end_ticks(score), &lines, &n_lines);
-    if (st != TG_OK) return st;
-    int64_t at = 0;
-    tg_timesig ts = tg_score_timesig_at(score, 0);
-    for (size_t i = 0; i + 1 < n_lines && st == TG_OK && (at < end || !s->n_bars); i++) {
-        int64_t next = ticks_to_steps(lines[i + 1], tpq, s->steps_per_quarter, s->unit);
-        ts = tg_score_timesig_at(score, lines[i]);
-        if (next > at) st = push_bar(s, &cap, at, next - at, ts);
-        if (next > at) at = next;
+    int64_t tpq = score->ticks_per_quarter, end = sheet_end_steps(s), ticks = 0, at = 0;
+    size_t cap = 0, next_ts = 0;
+    tg_timesig ts = {0, 4, 4, -1};
+    while (at < end || !s->n_bars) {
+        if (s->n_bars >= TG_MUSICXML_MAX_BARS) return TG_ERR_TOO_LARGE;
+        while (next_ts < score->n_timesigs && score->timesigs[next_ts].ticks <= ticks) ts = score->timesigs[next_ts++];
+        int64_t next = ticks + score_bar_ticks(score, ts);
+        if (next_ts < score->n_timesigs && score->timesigs[next_ts].ticks < next) next = score->timesigs[next_ts].ticks;
+        int64_t to = ticks_to_steps(next, tpq, s->steps_per_quarter, s->unit);
+        if (to > at) {
+            tg_status st = push_bar(s, &cap, at, to - at, ts);
+            if (st != TG_OK) return st;
+            at = to;
+        }
+        ticks = next;
     }
-    free(lines);
-    int64_t nominal = ticks_to_steps(score_bar_ticks(score, ts), tpq, s->steps_per_quarter, s->unit);
-    if (nominal < s->unit) nominal = s->unit;
-    while (st == TG_OK && (at < end || !s->n_bars)) {
-        st = push_bar(s, &cap, at, nominal, ts);
-        at += nominal;
-    }
-    return st;
+    return TG_OK;
 }
 
 static void set_keys(const tg_score *score, notation_sheet *s, const int64_t *bar_ticks)
@@ -431,9 +428,11 @@ tg_status notation_build(const tg_score *score, int steps_per_quarter, notation_
     if (st == TG_OK) st = bar_ticks(score, out, &ticks);
     if (st == TG_OK) set_keys(score, out, ticks);
     free(ticks);
-    if (st != TG_OK) {
+    if (st == TG_ERR_TOO_LARGE)
+        say(err, err_len, "the score lasts more than %d bars (its last note ends at tick %lld)", TG_MUSICXML_MAX_BARS,
+            (long long)tg_score_end_ticks(score));
+    else if (st != TG_OK)
         say(err, err_len, "%s", tg_status_str(st));
-        notation_free(out);
-    }
+    if (st != TG_OK) notation_free(out);
     return st;
 }
