@@ -172,23 +172,35 @@ static tg_status fill_register(notation_part *p, const grid_note *n, size_t coun
     return TG_OK;
 }
 
-/* Drums on a percussion staff; pitched notes on a grand staff (treble above
- * middle C, bass below) when at least an eighth of them lie on each side,
- * else on one staff, bass when most are below middle C. */
+/* The pitch at rank k (0-based) of the notes sorted by pitch. */
+static int pitch_at_rank(const size_t hist[128], size_t k)
+{
+    size_t seen = 0;
+    for (int p = 0; p < 128; p++) {
+        seen += hist[p];
+        if (seen > k) return p;
+    }
+    return 127;
+}
+
+/* Drums on a percussion staff. Pitched notes on a grand staff (treble from
+ * middle C up, bass below) when the lowest eighth of them lies below middle
+ * C, the highest eighth at or above it, and the two are more than an octave
+ * and a half apart; else on one staff, bass when most are below middle C. */
 static tg_status fill_part(notation_part *p, const grid_note *n, size_t count)
 {
     p->pitches = malloc(count ? count : 1);
     if (!p->pitches) return TG_ERR_NOMEM;
     p->cap_pitches = count;
     if (p->track && p->track->is_drum) return fill_register(p, n, count, 0, 128, 'P');
-    size_t low = 0;
-    for (size_t i = 0; i < count; i++) low += n[i].pitch < 60;
-    size_t high = count - low;
-    if (low * 8 >= count && high * 8 >= count) {
+    size_t hist[128] = {0}, low = 0;
+    for (size_t i = 0; i < count; i++) hist[n[i].pitch]++, low += n[i].pitch < 60;
+    int bottom = pitch_at_rank(hist, count / 8), top = pitch_at_rank(hist, count - 1 - count / 8);
+    if (count && bottom < 60 && top >= 60 && top - bottom > 18) {
         tg_status st = fill_register(p, n, count, 60, 128, 'G');
         return st == TG_OK ? fill_register(p, n, count, 0, 60, 'F') : st;
     }
-    return fill_register(p, n, count, 0, 128, low > high ? 'F' : 'G');
+    return fill_register(p, n, count, 0, 128, low > count - low ? 'F' : 'G');
 }
 
 static tg_status build_parts(const tg_score *score, notation_sheet *s)
