@@ -253,7 +253,8 @@ tg_status tg_midi_write_file(const char *path, const tg_score *score, const tg_m
  * program's; a MIDI instrument with its channel and program. Notes that start
  * and end together form a chord; overlapping notes of different lengths go
  * to further voices (the first voice whose last note has ended), four per
- * staff, more staves when a track needs more. A track whose lowest eighth
+ * staff, more staves when a track needs more (a bar writes the voices that
+ * sound in it; a staff where none does gets one bar rest). A track whose lowest eighth
  * of notes lies below middle C and highest eighth at or above it, more than
  * 18 semitones apart, gets a grand staff (treble from middle C up, bass
  * below); another gets a bass clef when most of its notes lie below middle C.

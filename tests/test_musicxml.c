@@ -169,6 +169,20 @@ static void test_chord_and_voices(void)
     HAS(m1, "<note><chord/><pitch><step>G</step><octave>4</octave></pitch><duration>24</duration><voice>2</voice>");
     free(xml);
     tg_score_free(sc);
+
+    /* bar 2 holds only the second voice's tied end: no bar rest for the first voice */
+    sc = new_score();
+    t = add_track(sc, "", 0, 0);
+    note(sc, t, 0, 2, 64);
+    note(sc, t, 0, 6, 60);
+    xml = xml_of(sc, 12);
+    const char *m2 = measure(xml, 1, 2);
+    LACKS(m2, "<rest measure=\"yes\"/>");
+    LACKS(m2, "<voice>1</voice>");
+    HAS(m2, "<duration>24</duration><tie type=\"stop\"/><voice>2</voice><type>half</type>");
+    HAS(m2, "<rest/><duration>24</duration><voice>2</voice><type>half</type>");
+    free(xml);
+    tg_score_free(sc);
 }
 
 static void test_meter_change(void)

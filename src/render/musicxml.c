@@ -419,9 +419,9 @@ static void put_tempo(xml_buf *b, double bpm)
         bpm, bpm);
 }
 
-/* One bar of a part, staff by staff: the first voice of a staff always (a
- * bar rest when it has nothing), the others where they have notes, each
- * voice after the first behind a <backup> to the bar's start. */
+/* One bar of a part, staff by staff: the voices that sound in it (a staff
+ * where none does gets a bar rest in its first voice), each voice after the
+ * first behind a <backup> to the bar's start. */
 static void put_measure(xml_buf *b, const notation_sheet *s, const notation_part *p, int part_id, size_t bar_i,
                         size_t *cursors)
 {
@@ -433,21 +433,21 @@ static void put_measure(xml_buf *b, const notation_sheet *s, const notation_part
     bool written = false;
     for (int st = 1; st <= p->n_staves; st++) {
         w.staff = p->n_staves > 1 ? st : 0;
-        bool primary = true;
+        int first = -1, sounding = 0;
         for (int v = 0; v < p->n_voices; v++) {
             if (p->voices[v].staff != st) continue;
+            if (first < 0) first = v;
             bool sounds = voice_in_bar(&p->voices[v], &cursors[v], bar);
-            if (sounds || primary) {
-                if (written) put(b, "        <backup><duration>%lld</duration></backup>\n", (long long)bar->len);
-                w.voice = v + 1;
-                if (sounds) put_voice_bar(&w, &p->voices[v], cursors[v], bar);
-                else put_bar_rest(&w, bar->len);
-                written = true;
-            }
-            primary = false;
+            sounding += sounds;
+            if (!sounds) continue;
+            if (written) put(b, "        <backup><duration>%lld</duration></backup>\n", (long long)bar->len);
+            w.voice = v + 1;
+            put_voice_bar(&w, &p->voices[v], cursors[v], bar);
+            written = true;
         }
-        if (primary) { /* the empty part's staff */
-            w.voice = 1;
+        if (!sounding) { /* a bar rest in the staff's first voice */
+            if (written) put(b, "        <backup><duration>%lld</duration></backup>\n", (long long)bar->len);
+            w.voice = first < 0 ? 1 : first + 1;
             put_bar_rest(&w, bar->len);
             written = true;
         }
