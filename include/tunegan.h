@@ -254,15 +254,17 @@ tg_status tg_midi_write_file(const char *path, const tg_score *score, const tg_m
  * and end together form a chord; overlapping notes of different lengths go
  * to further voices (the first voice whose last note has ended), four per
  * staff, more staves when a track needs more (a bar writes the voices that
- * sound in it; a staff where none does gets one bar rest). A track whose lowest eighth
- * of notes lies below middle C and highest eighth at or above it, more than
- * 18 semitones apart, gets a grand staff (treble from middle C up, bass
- * below); another gets a bass clef when most of its notes lie below middle C.
- * Notes cross bar lines as tied
- * notes; a duration is written as the longest notatable values that fit
- * (whole to 128th, dotted or not) joined by ties; rests fill every gap, each
- * the longest plain value that fits and starts on a multiple of itself; an
- * empty bar is one whole-bar rest. Drum tracks (channel 10) become percussion
+ * sound in it; a staff where none does gets one bar rest). A track whose
+ * lowest eighth of notes lies below middle C and highest eighth at or above
+ * it, more than 18 semitones apart, gets a grand staff (treble from middle C
+ * up, bass below); another gets a bass clef when most of its notes lie below
+ * middle C. Notes cross bar lines as tied notes; a duration is written as
+ * the longest notatable values that fit (breve to 128th, dotted or not)
+ * joined by ties, in compound meters (6/8, 9/8, 12/8...) a note longer than
+ * the beat (a dotted quarter) in whole beats. Rests fill every gap: within
+ * a beat the longest plain value that starts on a multiple of itself and
+ * stays in the beat, beyond it whole beats from a beat (dotted only in
+ * compound meters); an empty bar is one bar rest. Drum tracks (channel 10) become percussion
  * parts (unpitched notes, one instrument per key with its MIDI number).
  * Keys come from the key map (a change between bar lines takes effect at
  * the next bar line); a score without key signatures gets the key estimated
