@@ -5,7 +5,7 @@
 set -eu
 pkgs="build-essential cmake pkg-config libcjson-dev libopenblas-dev libfluidsynth-dev fluid-soundfont-gm libcairo2-dev libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs clang python3 python3-mido python3-nltk python3-numpy python3-torch"
+    pkgs="$pkgs clang python3 python3-mido python3-nltk python3-numpy python3-torch musescore3"
 fi
 missing=""
 for p in $pkgs; do

@@ -106,6 +106,7 @@ int cli_generate(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_score(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 
 /* What `tunegan train` shows while it runs (train_view.c): each line of the
