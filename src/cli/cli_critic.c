@@ -122,7 +122,7 @@ static void print_result(const critic_source *r, const critic_source *f, const e
     if (res->real_bars == res->real_bars)
         printf(", mean bars real %.2f, fake %.2f%s", res->real_bars, res->fake_bars,
                cfg->match_bars ? " (real cut to their partner's bars)" : "");
-    printf("\ncritic     logistic regression on hashed 1..%d-grams (2^%d buckets), %d Adam steps, %d-fold "
+    printf("\ncritic     logistic regression on hashed 1..%d-grams (2^%d buckets), %d gradient steps, %d-fold "
            "cross-validation\n", cfg->max_n, cfg->hash_bits, cfg->steps, cfg->folds);
     printf("accuracy   %.4f  [%.4f, %.4f] (Wilson 95 %%; %zu of %zu held-out pieces right; 0.5: indistinguishable)\n",
            res->accuracy, res->acc_lo, res->acc_hi, res->correct, res->n);
@@ -156,8 +156,8 @@ int cli_critic(int argc, char **argv)
         {"folds", 'k', CLI_INT, &cfg.folds, "K", "cross-validation folds", 2, 1000},
         {"ngram", 'n', CLI_INT, &cfg.max_n, "N", "n-grams of 1..N tokens", 1, 8},
         {"hash-bits", 0, CLI_INT, &cfg.hash_bits, "B", "2^B feature buckets", 4, 26},
-        {"steps", 0, CLI_INT, &cfg.steps, "N", "Adam steps per fold", 1, 100000},
-        {"lr", 0, CLI_DOUBLE, &cfg.lr, "X", "Adam step size", 1e-6, 10},
+        {"steps", 0, CLI_INT, &cfg.steps, "N", "gradient steps per fold", 1, 100000},
+        {"lr", 0, CLI_DOUBLE, &cfg.lr, "X", "step size (momentum 0.9)", 1e-6, 8},
         {"l2", 0, CLI_DOUBLE, &cfg.l2, "X", "L2 penalty on the weights", 0, 100},
         {"seed", 's', CLI_U64, &cfg.seed, "S", "seed of the subsample and the pairing", 0, 0},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object", 0, 0},

@@ -219,8 +219,8 @@ static void free_series(table_series *s)
     free(s->labels);
 }
 
-/* The distinct values of the series column in order of appearance (at most 4). */
-static int series_names(const tsv_table *t, int series_col, const char *names[4], int *n)
+/* The distinct values of the series column in order of appearance (at most 8). */
+static int series_names(const tsv_table *t, int series_col, const char *names[8], int *n)
 {
     *n = 0;
     if (series_col < 0) {
@@ -232,8 +232,8 @@ static int series_names(const tsv_table *t, int series_col, const char *names[4]
         int seen = 0;
         for (int i = 0; i < *n; i++) seen |= strcmp(names[i], v) == 0;
         if (seen) continue;
-        if (*n == 4) {
-            cli_error("plot: more than 4 values in the column 'series' (a chart draws at most 4)");
+        if (*n == 8) {
+            cli_error("plot: more than 8 values in the column 'series' (a chart draws at most 8)");
             return 1;
         }
         names[(*n)++] = v;
@@ -250,12 +250,12 @@ static int plot_table(const char *path, const char *x_name, const char *y_names,
     int n_y = 0;
     for (char *tok = strtok(ys, ","); tok && n_y < 8; tok = strtok(NULL, ",")) y_list[n_y++] = tok;
     int rc = 0, xc = tsv_col(&t, x_name), sc = tsv_col(&t, "series"), lc = tsv_col(&t, "label"), n_s = 0;
-    const char *names[4];
+    const char *names[8];
     if (xc < 0) cli_error("plot: %s has no column '%s'", path, x_name), rc = 1;
     for (int i = 0; rc == 0 && i < n_y; i++)
         if (tsv_col(&t, y_list[i]) < 0) cli_error("plot: %s has no column '%s'", path, y_list[i]), rc = 1;
     if (rc == 0) rc = series_names(&t, sc, names, &n_s);
-    table_series ts[8][4];
+    table_series ts[8][8];
     memset(ts, 0, sizeof ts);
     plot_panel panels[8];
     for (int i = 0; rc == 0 && i < n_y; i++) {
@@ -275,7 +275,7 @@ static int plot_table(const char *path, const char *x_name, const char *y_names,
         cli_error("%s", err), rc = 1;
     if (rc == 0) printf("wrote %s\n", out);
     for (int i = 0; i < 8; i++)
-        for (int k = 0; k < 4; k++) free_series(&ts[i][k]);
+        for (int k = 0; k < 8; k++) free_series(&ts[i][k]);
     tsv_free(&t);
     return rc;
 }

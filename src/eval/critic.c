@@ -14,8 +14,8 @@
  * tokens; each is hashed (splitmix64 over n and the ids) into one of
  * 2^hash_bits buckets; a piece's vector is its bucket counts scaled to unit
  * L2 norm (so length alone is no feature). Training: the mean binary
- * cross-entropy plus l2/2 |w|^2, full-batch Adam (betas 0.9, 0.999) for
- * `steps` steps from zero weights, so training draws no random numbers.
+ * cross-entropy plus l2/2 |w|^2, full-batch gradient descent with momentum
+ * for `steps` steps from zero weights, so training draws no random numbers.
  *
  * The protocol: both sets are cut to the same size first (the larger one
  * subsampled with the seed), so accuracy has a 50 % floor and its count of
@@ -41,7 +41,7 @@
 
 eval_critic_config eval_critic_config_default(void)
 {
-    return (eval_critic_config){.max_n = 4, .hash_bits = 18, .folds = 5, .steps = 300, .lr = 0.05,
+    return (eval_critic_config){.max_n = 4, .hash_bits = 18, .folds = 5, .steps = 300, .lr = 4,
                                 .l2 = 1e-4, .match_bars = true, .bar_id = -1, .seed = 1};
 }
 
@@ -144,18 +144,24 @@ static double logit(const float *w, double b, const sparse_vec *x)
 
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 
-/* Full-batch Adam on the items d->use marks; w (D) and *b start at zero. */
+/* Full-batch gradient descent with heavy-ball momentum (0.9) on the items
+ * d->use marks; w (D) and *b start at zero. Not Adam: Adam's per-weight
+ * scaling moves a weight seen in one piece as fast as one seen in every
+ * piece, so the critic learnt each training piece's own n-grams by heart
+ * (held-out accuracy 0.80 on the synthetic tell of test_critic.c, against
+ * 1.00 here). With unit-norm features the loss's curvature is at most 1/4,
+ * so steps up to lr = 8 are stable; 4 is the default. */
 static tg_status lr_train(const lr_data *d, const eval_critic_config *cfg, float *w, double *b)
 {
     const size_t D = (size_t)1 << cfg->hash_bits;
-    float *g = calloc(D, sizeof *g), *m = calloc(D, sizeof *m), *v = calloc(D, sizeof *v);
-    if (!g || !m || !v) {
-        free(g), free(m), free(v);
+    float *g = calloc(D, sizeof *g), *v = calloc(D, sizeof *v);
+    if (!g || !v) {
+        free(g), free(v);
         return TG_ERR_NOMEM;
     }
     memset(w, 0, D * sizeof *w);
     *b = 0;
-    double mb = 0, vb = 0, n_used = 0;
+    double vb = 0, n_used = 0;
     for (size_t i = 0; i < d->n; i++) n_used += d->use[i];
     for (int step = 1; step <= cfg->steps; step++) {
         memset(g, 0, D * sizeof *g);
@@ -166,18 +172,14 @@ static tg_status lr_train(const lr_data *d, const eval_critic_config *cfg, float
             for (size_t k = 0; k < d->x[i].n; k++) g[d->x[i].idx[k]] += (float)(r * d->x[i].val[k]);
             gb += r;
         }
-        const double c1 = 1 - pow(0.9, step), c2 = 1 - pow(0.999, step);
         for (size_t j = 0; j < D; j++) {
-            float gj = g[j] + (float)cfg->l2 * w[j];
-            m[j] = 0.9f * m[j] + 0.1f * gj;
-            v[j] = 0.999f * v[j] + 0.001f * gj * gj;
-            w[j] -= (float)(cfg->lr * (m[j] / c1) / (sqrt(v[j] / c2) + 1e-8));
+            v[j] = 0.9f * v[j] + g[j] + (float)cfg->l2 * w[j];
+            w[j] -= (float)cfg->lr * v[j];
         }
-        mb = 0.9 * mb + 0.1 * gb;
-        vb = 0.999 * vb + 0.001 * gb * gb;
-        *b -= cfg->lr * (mb / c1) / (sqrt(vb / c2) + 1e-8);
+        vb = 0.9 * vb + gb;
+        *b -= cfg->lr * vb;
     }
-    free(g), free(m), free(v);
+    free(g), free(v);
     return TG_OK;
 }
 
@@ -193,8 +195,8 @@ void eval_wilson(size_t k, size_t n, double *lo, double *hi)
     const double z = 1.959964, p = (double)k / (double)n, nn = (double)n;
     double centre = (p + z * z / (2 * nn)) / (1 + z * z / nn);
     double half = z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / (1 + z * z / nn);
-    *lo = centre - half;
-    *hi = centre + half;
+    *lo = k == 0 ? 0 : centre - half; /* exact at the ends, where rounding would leave 1e-17 */
+    *hi = k == n ? 1 : centre + half;
 }
 
 typedef struct {

@@ -293,8 +293,8 @@ typedef struct {
     int max_n;         /* n-grams of 1..max_n tokens (4) */
     int hash_bits;     /* 2^bits feature buckets (18) */
     int folds;         /* cross-validation folds (5) */
-    int steps;         /* full-batch Adam steps per fold (300) */
-    double lr;         /* Adam's step size (0.05) */
+    int steps;         /* full-batch gradient steps per fold (300) */
+    double lr;         /* step size, momentum 0.9 (4) */
     double l2;         /* weight decay of the loss, l2/2 |w|^2 (1e-4) */
     bool match_bars;   /* cut real piece i to sampled piece i's bar count (true) */
     int bar_id;        /* the tokenizer's Bar token; -1: no bars (no matching) */

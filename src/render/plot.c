@@ -24,6 +24,7 @@ enum { PLOT_W = 900, PANEL_H = 260, MARGIN_L = 70, MARGIN_R = 20, MARGIN_T = 30,
 
 static const double line_colours[][3] = {
     {0.00, 0.45, 0.70}, {0.84, 0.37, 0.00}, {0.00, 0.62, 0.45}, {0.80, 0.47, 0.65},
+    {0.94, 0.89, 0.26}, {0.34, 0.71, 0.91}, {0.90, 0.62, 0.00}, {0.40, 0.40, 0.40},
 };
 
 typedef struct {
@@ -143,7 +144,7 @@ static void draw_extras(cairo_t *cr, const plot_series *s, const plot_box *b)
 
 static void draw_series(cairo_t *cr, const plot_series *s, const plot_box *b, int k)
 {
-    const double *c = line_colours[k % 4];
+    const double *c = line_colours[k % 8];
     cairo_set_source_rgb(cr, c[0], c[1], c[2]);
     draw_extras(cr, s, b);
     cairo_set_line_width(cr, 1.5);
@@ -191,7 +192,7 @@ tg_status render_plot_png(const plot_panel *panels, int n_panels, const char *x_
         b.left = MARGIN_L, b.top = i * PANEL_H + MARGIN_T;
         b.w = PLOT_W - MARGIN_L - MARGIN_R, b.h = PANEL_H - MARGIN_T - MARGIN_B;
         draw_frame(cr, &panels[i], &b);
-        for (int s = 0; s < panels[i].n_series && s < 4; s++) draw_series(cr, &panels[i].series[s], &b, s);
+        for (int s = 0; s < panels[i].n_series && s < 8; s++) draw_series(cr, &panels[i].series[s], &b, s);
     }
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     cairo_set_font_size(cr, 11);

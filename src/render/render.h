@@ -65,11 +65,11 @@ typedef struct {
     const char *const *labels;
 } plot_series;
 
-/* One panel: a title, a y-axis label, and up to 4 series. */
+/* One panel: a title, a y-axis label, and up to 8 series. */
 typedef struct {
     const char *title;
     const char *y_label;
-    plot_series series[4];
+    plot_series series[8];
     int n_series;
 } plot_panel;
 
