@@ -4,7 +4,9 @@
 #               the accuracy inside its interval and within [0, 1]; the same
 #               seed repeats it; the table names its parts; a missing set, a
 #               folder without MIDI, too few pieces for --folds, --bars with a
-#               tokenizer without bars and a missing --fake are clear errors.
+#               tokenizer without bars and a missing --fake are clear errors;
+#               plot --table draws a PNG whose error bars show, and names a
+#               missing column and a ragged row.
 #   nottingham  the controls (exit 77 without ../shared/data): real against
 #               real (the train split against the valid split, first 16 bars)
 #               must score near 50 %, its Wilson interval holding 0.5;
@@ -55,6 +57,24 @@ if [ "$MODE" = fixtures ]; then
     has_err "--bars needs a tokenizer with bars" "grid has no bars"
     run 1 "no --fake" "$BIN" critic --real "$tmp/a"
     has_err "give --real SET and --fake SET" "missing --fake"
+    # plot --table, which draws the protocol's quality-diversity curves
+    if "$BIN" --version | grep -q cairo; then
+        printf 'series\tlabel\tdiv\tq\tq_lo\tq_hi\nA\tT0.6\t0.2\t0.5\t0.4\t0.6\nA\tT1.0\t0.6\t0.4\t0.3\t0.5\nB\tv\t0.7\tnan\t\t\n' \
+            >"$tmp/t.tsv"
+        run 0 "plot --table" "$BIN" plot --table "$tmp/t.tsv" --x div --y q -o "$tmp/t.png"
+        [ "$(head -c 4 "$tmp/t.png" | od -An -c | tr -d ' ')" = '211PNG' ] && ok || fail "t.png is not a PNG"
+        cut -f 1-4 "$tmp/t.tsv" >"$tmp/u.tsv"
+        run 0 "plot --table without error bars" "$BIN" plot --table "$tmp/u.tsv" --x div --y q -o "$tmp/u.png"
+        cmp -s "$tmp/t.png" "$tmp/u.png" && fail "error bars drew nothing" || ok
+        run 1 "plot --table, no such column" "$BIN" plot --table "$tmp/t.tsv" --x div --y nope -o "$tmp/v.png"
+        has_err "has no column 'nope'" "missing column named"
+        printf 'a\tb\n1\t2\t3\n' >"$tmp/bad.tsv"
+        run 1 "plot --table, ragged row" "$BIN" plot --table "$tmp/bad.tsv" --x a --y b -o "$tmp/v.png"
+        has_err "bad.tsv:2: 3 fields, the header has 2" "ragged row named"
+        [ -e "$tmp/v.png" ] && fail "a failed plot wrote a file" || ok
+        run 1 "plot --table without -o" "$BIN" plot --table "$tmp/t.tsv" --x div --y q
+        has_err "--table needs" "missing -o"
+    fi
     finish "test_cli_critic fixtures"
     exit
 fi
