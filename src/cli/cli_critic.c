@@ -99,14 +99,31 @@ static void crop_all(critic_source *s, int bar_id, int bars)
     for (size_t i = 0; i < s->n_seqs; i++) s->seqs[i] = eval_crop_bars(s->seqs[i], bar_id, (size_t)bars);
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
 static void print_result(const critic_source *r, const critic_source *f, const eval_critic_config *cfg,
                          const eval_critic_result *res, bool json)
 {
     if (json) {
-        printf("{\"real\":\"%s\",\"fake\":\"%s\",\"real_pieces\":%zu,\"fake_pieces\":%zu,\"per_class\":%zu,"
-               "\"folds\":%d,\"ngram\":%d,\"hash_bits\":%d,\"steps\":%d,\"seed\":%llu,",
-               r->spec, f->spec, r->n_seqs, f->n_seqs, res->per_class, cfg->folds, cfg->max_n, cfg->hash_bits,
-               cfg->steps, (unsigned long long)cfg->seed);
+        printf("{\"real\":");
+        json_str(r->spec);
+        printf(",\"fake\":");
+        json_str(f->spec);
+        printf(",\"real_pieces\":%zu,\"fake_pieces\":%zu,\"per_class\":%zu,\"folds\":%d,\"ngram\":%d,"
+               "\"hash_bits\":%d,\"steps\":%d,\"seed\":%llu,",
+               r->n_seqs, f->n_seqs, res->per_class, cfg->folds, cfg->max_n, cfg->hash_bits, cfg->steps,
+               (unsigned long long)cfg->seed);
         printf("\"accuracy\":%.6f,\"accuracy_lo\":%.6f,\"accuracy_hi\":%.6f,\"correct\":%zu,\"heldout\":%zu,"
                "\"auc\":%.6f,\"auc_lo\":%.6f,\"auc_hi\":%.6f,\"train_accuracy\":%.6f,",
                res->accuracy, res->acc_lo, res->acc_hi, res->correct, res->n, res->auc, res->auc_lo, res->auc_hi,

@@ -15,7 +15,11 @@
  *                 features, Gaussian KDE, overlapping area, KL divergence
  *   likelihood.c  strided NLL of a generator on a corpus split
  *   structure.c   Museformer's bar-similarity profile and similarity error,
- *                 and the rate of 4-bar windows copied from training pieces
+ *                 the rate of 4-bar windows copied from training pieces, and
+ *                 the share of distinct 4-bar windows within a set
+ *   critic.c      a fresh critic: logistic regression on token n-grams,
+ *                 cross-validated accuracy (Wilson interval) and AUC of
+ *                 telling real pieces from sampled ones
  *
  * Each file's opening comment gives its definitions exactly; DESIGN.md
  * names the papers. Nothing here prints: messages go to the logger.
