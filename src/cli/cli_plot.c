@@ -244,7 +244,10 @@ static int series_names(const tsv_table *t, int series_col, const char *names[8]
 static int plot_table(const char *path, const char *x_name, const char *y_names, const char *out)
 {
     tsv_table t;
-    if (tsv_read(path, &t)) return 1;
+    if (tsv_read(path, &t)) {
+        tsv_free(&t);
+        return 1;
+    }
     char ys[1024], *y_list[8];
     snprintf(ys, sizeof ys, "%s", y_names);
     int n_y = 0;
