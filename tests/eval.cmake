@@ -36,3 +36,17 @@ if("midi" IN_LIST TG_SUBSYSTEMS)
                    $<TARGET_FILE:test_harmony>)
   endif()
 endif()
+
+# The fresh critic and distinct windows (src/eval/critic.c, structure.c):
+# test_critic (unit: Wilson intervals against Newcombe 1998, AUC against pair
+# counting, the critic on synthetic sets with and without a tell); the critic
+# command on fixtures (cli) and its controls on Nottingham (data: real against
+# real near 50 %, bigram samples against real near 100 %; skipped without
+# ../shared/data).
+if("midi" IN_LIST TG_SUBSYSTEMS)
+  tg_test(critic unit)
+  tg_script_test(cli_critic cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_critic.sh fixtures
+                 $<TARGET_FILE:ngram_samples>)
+  tg_script_test(critic_nottingham data /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_critic.sh nottingham
+                 $<TARGET_FILE:ngram_samples>)
+endif()

@@ -3,7 +3,9 @@
 # make writes a raw-tokenizer generator and reports its entropy; sample
 # writes a corpus that `tunegan data stats` reads (BOS, L ids, EOS; train and
 # valid splits); nll scores the oracle's own samples, uniform ids and a
-# generator trained on the corpus. The check that can fail: the oracle's own
+# generator trained on the corpus; nll --test gives the generator's NLL of
+# held-out sequences (the oracle's own: about its entropy, worse at T 0.5
+# and 2). The check that can fail: the oracle's own
 # samples must cost clearly less under it than uniform ids (and about its
 # entropy), and the same seed gives the same numbers. Bad arguments and files
 # are clear errors; --help exits 0.
@@ -40,6 +42,25 @@ run 0 "nll again" "$ORACLE" nll "$o" "$o" $nll
 [ "$(json oracle_nll)" = "$own" ] && ok || fail "same seed, same NLL: $(json oracle_nll) vs $own"
 run 0 "sharper" "$ORACLE" nll "$o" "$o" $nll --temperature 0.5
 less "$(json oracle_nll)" "$own" "temperature 0.5 samples cost less than temperature 1"
+
+# NLL_test (--test): the oracle as its own generator scores its held-out
+# sequences at about its entropy, and worse at another temperature (the
+# true distribution is the best one at T = 1)
+run 0 "sample a test corpus" "$ORACLE" sample "$o" -n 8 --valid 400 --length 10 --seed 4 -o "$tmp/v.corpus"
+run 0 "nll --test" "$ORACLE" nll "$o" "$o" $nll --test "$tmp/v.corpus"
+test1=$(json test_nll)
+near "$test1" "$ent" 0.3 "the oracle's NLL_test is about its entropy"
+has_out '"oracle_nll":' "--test keeps the oracle NLL"
+run 0 "nll --test, temperature 0.5" "$ORACLE" nll "$o" "$o" $nll --test "$tmp/v.corpus" --temperature 0.5
+less "$test1" "$(json test_nll)" "NLL_test at temperature 0.5 is worse than at 1"
+run 0 "nll --test, temperature 2" "$ORACLE" nll "$o" "$o" $nll --test "$tmp/v.corpus" --temperature 2
+less "$test1" "$(json test_nll)" "NLL_test at temperature 2 is worse than at 1"
+run 0 "nll --test, table" "$ORACLE" nll "$o" "$o" -n 20 --length 10 --test "$tmp/v.corpus"
+has_out "test NLL" "the table names NLL_test"
+run 1 "--test with --uniform" "$ORACLE" nll "$o" --uniform $nll --test "$tmp/v.corpus"
+has_err "--test needs a generator" "--test with --uniform"
+run 1 "--test, missing corpus" "$ORACLE" nll "$o" "$o" $nll --test "$tmp/none.corpus"
+has_err "none.corpus" "missing corpus named"
 
 run 0 "pretrain on the corpus" "$BIN" pretrain --corpus "$tmp/t.corpus" --preset tiny --d-model 16 --layers 1 \
     --heads 2 --context 11 --batch 8 --steps 3 --eval-every 3 --seed 1 --threads 1 -o "$tmp/run"

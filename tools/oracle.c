@@ -7,6 +7,7 @@
  *   oracle sample ORACLE -n N --length L --seed S -o TRAIN.corpus
  *   oracle nll    ORACLE RUN_DIR|CHECKPOINT -n N --length L --seed S
  *   oracle nll    ORACLE --uniform -n N --length L --seed S
+ *   oracle nll    ORACLE RUN_DIR ... --test CORPUS   (and NLL_test, below)
  *
  * The oracle is a generator checkpoint (relative attention, small: d_model
  * 32, 2 layers, 2 heads, as SeqGAN's 32-unit LSTM) over the raw tokenizer
@@ -29,6 +30,13 @@
  * diagnostic, the mean probability the generator gave PAD/BOS/EOS at those
  * positions (an unmasked sampler would end or break the sequence that often).
  * With --uniform the L ids are uniform: the random-generator baseline.
+ * With --test CORPUS (an `oracle sample` corpus) it also prints NLL_test:
+ * the mean -log of the generator's distribution at the same temperature,
+ * specials masked (the distribution its samples come from), of the ids of
+ * the corpus's validation sequences, teacher forced. Temperature trades one
+ * against the other: Caccia et al. ("Language GANs Falling Short", ICLR
+ * 2020) plot NLL_oracle against NLL_test over temperatures, so that a GAN is
+ * compared with the MLE model's whole curve, not with one point of it.
  *
  * A program of its own (built by CMakeLists.txt as build/tools/oracle), not a
  * `tunegan` subcommand: it serves one experiment.
@@ -54,7 +62,7 @@
 #define N_SPECIAL 3 /* PAD, BOS, EOS: ids below this are not content */
 
 typedef struct {
-    const char *cmd, *out, *pos[2];
+    const char *cmd, *out, *test, *pos[2];
     int n_pos;
     long vocab, seed, n, length, valid, batch, threads;
     long d_model, layers, heads, context;
@@ -89,6 +97,7 @@ static void usage(FILE *fp)
             "  --valid M          validation sequences (sample; -1: n/10) (default %ld)\n"
             "  --uniform          score uniformly random ids instead of a generator (nll)\n"
             "  --temperature X    sample the generator at this temperature (nll) (default %g)\n"
+            "  --test CORPUS      also the tempered generator's NLL of CORPUS's validation split (nll)\n"
             "  --json             print one JSON object (nll)\n"
             "  --batch B          sequences per forward pass (default %ld)\n"
             "  --threads N        threads for OpenMP and BLAS (default %ld)\n"
@@ -159,16 +168,16 @@ static int parse_valued(opts *o, int argc, char **argv, int *i)
         {"--threads", &o->threads, 0, 1024}, {"--d-model", &o->d_model, 1, 4096},
         {"--layers", &o->layers, 1, 64}, {"--heads", &o->heads, 1, 64},
         {"--context", &o->context, 1, 65536}};
-    bool is_out = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0;
+    bool is_out = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0, is_test = strcmp(a, "--test") == 0;
     bool is_std = strcmp(a, "--logit-std") == 0, is_temp = strcmp(a, "--temperature") == 0;
     const long_flag *f = NULL;
     for (size_t k = 0; k < sizeof longs / sizeof *longs; k++)
         if (strcmp(a, longs[k].name) == 0) f = &longs[k];
-    if (!f && !is_out && !is_std && !is_temp) return -1;
+    if (!f && !is_out && !is_std && !is_temp && !is_test) return -1;
     if (*i + 1 >= argc) return bad("%s needs a value", a);
     const char *v = argv[++*i];
-    if (is_out) {
-        o->out = v;
+    if (is_out || is_test) {
+        *(is_out ? &o->out : &o->test) = v;
         return 0;
     }
     if (is_std) return parse_double(a, v, 0.0, 100.0, &o->logit_std);
@@ -400,7 +409,8 @@ static tg_status oracle_report(const char *path, const opts *o, char *err, size_
         model_free(scorer);
         return st;
     }
-    int *x = malloc((size_t)B * (L + 1) * sizeof *x), *tmp = malloc((size_t)B * L * sizeof *tmp);
+    int *x = malloc((size_t)B * (L + 1) * sizeof *x), *tmp = malloc((size_t)B * (L + 1) * sizeof *tmp);
+    if (o->test && o->uniform) st = tg_fail(err, en, TG_ERR_ARG, "--test needs a generator, not --uniform");
     tg_rng rng;
     tg_rng_seed(&rng, (uint64_t)o->seed ^ 0x7265706f7274ULL);
     double nll = 0, ent = 0, unll = 0, uent = 0, count = 0;
@@ -540,16 +550,65 @@ static int cmd_sample(const opts *o, char *err, size_t en)
 /* ------------------------------------------------------------------------ */
 /* oracle nll */
 
-static void print_nll(const opts *o, const char *what, double nll, double ent, double mass)
+/* test_nll: NaN when not measured. */
+static void print_nll(const opts *o, const char *what, double nll, double ent, double mass, double test_nll)
 {
-    if (o->json)
+    if (o->json) {
         printf("{\"oracle\":\"%s\",\"generator\":\"%s\",\"n\":%ld,\"length\":%ld,\"seed\":%ld,"
-               "\"temperature\":%g,\"oracle_nll\":%.6f,\"oracle_entropy\":%.6f,\"special_mass\":%.6g}\n",
+               "\"temperature\":%g,\"oracle_nll\":%.6f,\"oracle_entropy\":%.6f,\"special_mass\":%.6g",
                o->pos[0], what, o->n, o->length, o->seed, o->temperature, nll, ent, mass);
-    else
-        printf("oracle NLL %.4f nats/token (%s at temperature %g, %ld sequences of %ld, seed %ld; "
-               "oracle entropy at those prefixes %.4f; generator's mass on PAD/BOS/EOS %.3g)\n",
-               nll, what, o->temperature, o->n, o->length, o->seed, ent, mass);
+        if (!isnan(test_nll)) printf(",\"test_nll\":%.6f", test_nll);
+        printf("}\n");
+        return;
+    }
+    printf("oracle NLL %.4f nats/token (%s at temperature %g, %ld sequences of %ld, seed %ld; "
+           "oracle entropy at those prefixes %.4f; generator's mass on PAD/BOS/EOS %.3g)\n",
+           nll, what, o->temperature, o->n, o->length, o->seed, ent, mass);
+    if (!isnan(test_nll))
+        printf("test NLL %.4f nats/token (the generator at temperature %g on %s's validation split)\n", test_nll,
+               o->temperature, o->test);
+}
+
+/* NLL_test: the mean over the validation sequences' L ids of -log of the
+ * generator's softmax(z / T) over the content ids. */
+static tg_status test_nll(tg_model *g, const char *path, int L, float T, int B, int *tmp, double *out, char *err,
+                          size_t en)
+{
+    data_corpus *c = NULL;
+    data_error derr = {{0}};
+    tg_status st = data_corpus_open(path, &c, &derr);
+    if (st != TG_OK) return tg_fail(err, en, st, "%s", derr.what[0] ? derr.what : tg_status_str(st));
+    const uint64_t n = c->split_count[DATA_VALID];
+    const int V = model_get_config(g)->vocab_size;
+    double sum = 0, count = 0;
+    for (uint64_t done = 0; st == TG_OK && done < n; done += (uint64_t)B) {
+        int b = (int)(n - done < (uint64_t)B ? n - done : (uint64_t)B);
+        for (int r = 0; r < b; r++) {
+            const data_piece *p = &c->pieces[c->split_pieces[DATA_VALID][done + (uint64_t)r]];
+            if (p->length < (uint32_t)L + 1) st = tg_fail(err, en, TG_ERR_FORMAT, "%s: a sequence shorter than "
+                                                          "BOS and --length %d ids", path, L);
+            for (int t = 0; t <= L && st == TG_OK; t++) tmp[r * (L + 1) + t] = c->tokens[p->offset + (uint64_t)t];
+        }
+        if (st != TG_OK) break;
+        for (int r = 0; r < b; r++) memmove(tmp + (size_t)r * L, tmp + (size_t)r * (L + 1), (size_t)L * sizeof *tmp);
+        /* the inputs are BOS and the first L-1 ids; targets read again from the corpus */
+        model_lm_forward(g, tmp, NULL, b, L, NULL);
+        const float *lg = model_logits(g);
+        for (int r = 0; r < b; r++) {
+            const data_piece *p = &c->pieces[c->split_pieces[DATA_VALID][done + (uint64_t)r]];
+            for (int t = 0; t < L; t++) {
+                const float *z = lg + ((size_t)r * L + t) * V;
+                double mx = z[N_SPECIAL] / T, s = 0;
+                for (int v = N_SPECIAL; v < V; v++) mx = z[v] / T > mx ? z[v] / T : mx;
+                for (int v = N_SPECIAL; v < V; v++) s += exp(z[v] / T - mx);
+                sum += mx + log(s) - z[c->tokens[p->offset + (uint64_t)t + 1]] / T;
+                count++;
+            }
+        }
+    }
+    data_corpus_close(c);
+    *out = count ? sum / count : NAN;
+    return st;
 }
 
 static int cmd_nll(const opts *o, char *err, size_t en)
@@ -566,7 +625,8 @@ static int cmd_nll(const opts *o, char *err, size_t en)
     sampler s = {0};
     if (st == TG_OK && g) st = sampler_init(&s, g, B);
     s.temperature = (float)o->temperature;
-    int *x = malloc((size_t)B * (L + 1) * sizeof *x), *tmp = malloc((size_t)B * L * sizeof *tmp);
+    int *x = malloc((size_t)B * (L + 1) * sizeof *x), *tmp = malloc((size_t)B * (L + 1) * sizeof *tmp);
+    if (o->test && o->uniform) st = tg_fail(err, en, TG_ERR_ARG, "--test needs a generator, not --uniform");
     if (st == TG_OK && (!x || !tmp)) st = tg_fail(err, en, TG_ERR_NOMEM, "out of memory");
     if (st != TG_OK) {
         model_free(oracle);
@@ -586,12 +646,15 @@ static int cmd_nll(const opts *o, char *err, size_t en)
         score_batch(oracle, x, b, L, tmp, &nll, &ent);
         count += (double)b * L;
     }
-    print_nll(o, o->uniform ? "uniform" : o->pos[1], nll / count, ent / count, mass / count);
+    double tnll = NAN;
+    if (o->test) st = test_nll(s.m, o->test, L, (float)o->temperature, B, tmp, &tnll, err, en);
+    if (st == TG_OK) print_nll(o, o->uniform ? "uniform" : o->pos[1], nll / count, ent / count, mass / count, tnll);
+    else fprintf(stderr, "oracle nll: %s\n", err);
     free(x);
     free(tmp);
     model_free(oracle);
     sampler_free(&s);
-    return 0;
+    return st == TG_OK ? 0 : 1;
 }
 
 int main(int argc, char **argv)

@@ -104,6 +104,7 @@ int cli_plot(int argc, char **argv);
 int cli_pretrain(int argc, char **argv);
 int cli_generate(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_critic(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_score(int argc, char **argv);
 int cli_export(int argc, char **argv);

@@ -278,6 +278,7 @@ typedef struct {
     eval_structure_config structure;
     eval_bar_profile profile[2];   /* samples, reference */
     double similarity_error;
+    eval_distinct_result distinct; /* the samples' distinct windows */
     bool have_copies;              /* --train given */
     eval_copy_result copies;
     double t_load, t_bleu, t_self, t_stats, t_mse, t_overlap, t_structure;
@@ -301,6 +302,7 @@ static tg_status run_structure(const eval_set *gen, const eval_set *ref, const e
     tg_status st = eval_bar_similarity(gen, &r->structure, &r->profile[0]);
     if (st == TG_OK) st = eval_bar_similarity(ref, &r->structure, &r->profile[1]);
     r->similarity_error = eval_similarity_error(&r->profile[0], &r->profile[1]);
+    if (st == TG_OK) st = eval_distinct_windows(gen, &r->structure, &r->distinct);
     r->have_copies = train != NULL;
     if (st == TG_OK && train) st = eval_copy_rate(gen, train, &r->structure, &r->copies);
     r->t_structure = tg_now_sec() - t;
@@ -377,6 +379,9 @@ static void print_table(const set_source *g, const set_source *r, const set_sour
         printf("  %-4d  %7.4f   %7.4f\n", d, rep->profile[0].sim[d], rep->profile[1].sim[d]);
     printf("  similarity error               %.4f   (mean over d = 1..%d of |samples - reference|)\n",
            rep->similarity_error, sc->max_distance);
+    printf("  distinct windows               %.4f   (%llu distinct of the samples' %llu %d-bar windows)\n",
+           rep->distinct.share, (unsigned long long)rep->distinct.distinct,
+           (unsigned long long)rep->distinct.windows, sc->window_bars);
     if (rep->have_copies) {
         const eval_copy_result *c = &rep->copies;
         printf("  copy rate                      %.4f   (%llu of %llu %d-bar windows found in train's %llu; in %zu of "
@@ -465,6 +470,10 @@ static void print_json(const set_source *g, const set_source *r, const set_sourc
     }
     printf("},\"similarity_error\":");
     json_num(rep->similarity_error);
+    printf(",\"distinct_windows\":{\"share\":");
+    json_num(rep->distinct.share);
+    printf(",\"distinct\":%llu,\"windows\":%llu}", (unsigned long long)rep->distinct.distinct,
+           (unsigned long long)rep->distinct.windows);
     printf(",\"copy_rate\":");
     if (rep->have_copies) {
         const eval_copy_result *c = &rep->copies;
@@ -584,7 +593,8 @@ static const char eval_summary_text[] =
     "      distances d = 1..16 (notes as (onset in bar, pitch, duration), tracks merged;\n"
     "      |shared| / |union| of two bars' notes, pairs of empty bars skipped, the\n"
     "      pairs of a set pooled, first --bars bars of each piece) and the similarity\n"
-    "      error, the mean over d of |samples - reference|. With --train SET, the\n"
+    "      error, the mean over d of |samples - reference|. Diversity: the share of\n"
+    "      distinct 4-bar windows among the samples' windows. With --train SET, the\n"
     "      copy rate: the fraction of the samples' 4-bar windows (every start bar)\n"
     "      found note for note in the training set's pieces (whole; a corpus\n"
     "      given without a split: its train split).\n"

@@ -34,6 +34,7 @@ static const command commands[] = {
     {"score", cli_score, "the discriminator's realism score of MIDI files (mean, min, max over windows)"},
     {"generate", cli_generate, "write new music (or continue a primer) with a trained generator"},
     {"eval", cli_eval, "likelihood of a model on a corpus; BLEU, statistics and overlap of samples"},
+    {"critic", cli_critic, "a fresh critic's accuracy at telling real pieces from sampled ones (50 %: can't)"},
     {"render", cli_render, "render a MIDI file to audio (WAV) with FluidSynth"},
     {"roll", cli_roll, "draw a piano roll of a MIDI file (PNG)"},
     {"export", cli_export, "write a MIDI file as sheet music (MusicXML)"},

@@ -15,9 +15,13 @@
  *                 features, Gaussian KDE, overlapping area, KL divergence
  *   likelihood.c  strided NLL of a generator on a corpus split
  *   structure.c   Museformer's bar-similarity profile and similarity error,
- *                 and the rate of 4-bar windows copied from training pieces
+ *                 the rate of 4-bar windows copied from training pieces, and
+ *                 the share of distinct 4-bar windows within a set
  *   harmony.c     harmonic fit of a melody on its accompaniment, and the
  *                 voice leading of four-voice scores (issue 20)
+ *   critic.c      a fresh critic: logistic regression on token n-grams,
+ *                 cross-validated accuracy (Wilson interval) and AUC of
+ *                 telling real pieces from sampled ones
  *
  * Each file's opening comment gives its definitions exactly; DESIGN.md
  * names the papers. Nothing here prints: messages go to the logger.
@@ -340,5 +344,58 @@ typedef struct {
 } eval_voice_result;
 
 tg_status eval_voice_set(const eval_set *set, const eval_voice_ranges *ranges, eval_voice_result *out);
+
+/* The share of distinct windows of cfg->window_bars bars among all the
+ * windows (holding a note, every start bar within the first cfg->max_bars)
+ * of a set's pieces: 1 when no window repeats, within a piece or across
+ * pieces; a diversity measure beside self-BLEU. */
+typedef struct {
+    double share;         /* distinct / windows; NaN without a window */
+    uint64_t windows, distinct;
+} eval_distinct_result;
+
+tg_status eval_distinct_windows(const eval_set *set, const eval_structure_config *cfg,
+                                eval_distinct_result *out);
+
+/* ------------------------------------------------------------------------ */
+/* A fresh critic (critic.c): logistic regression on hashed token n-grams,
+ * trained afresh to tell real pieces from sampled ones, scored by k-fold
+ * cross-validation; 50 % accuracy: the sets cannot be told apart. */
+
+typedef struct {
+    int max_n;         /* n-grams of 1..max_n tokens (4) */
+    int hash_bits;     /* 2^bits feature buckets (18) */
+    int folds;         /* cross-validation folds (5) */
+    int steps;         /* full-batch gradient steps per fold (300) */
+    double lr;         /* step size, momentum 0.9 (4) */
+    double l2;         /* weight decay of the loss, l2/2 |w|^2 (1e-4) */
+    bool match_bars;   /* cut real piece i to sampled piece i's bar count (true) */
+    int bar_id;        /* the tokenizer's Bar token; -1: no bars (no matching) */
+    uint64_t seed;     /* the balancing subsample and the pairing (1) */
+} eval_critic_config;
+
+eval_critic_config eval_critic_config_default(void);
+
+typedef struct {
+    size_t per_class;          /* items of each class after balancing */
+    size_t n, correct;         /* held-out guesses (every item once) and right ones */
+    double accuracy, acc_lo, acc_hi;  /* Wilson 95 % interval */
+    double auc, auc_lo, auc_hi;       /* Hanley-McNeil 95 % interval */
+    double train_accuracy;     /* mean over folds, on the folds trained on */
+    double real_bars, fake_bars;  /* mean bars per item after matching (NaN without bars) */
+} eval_critic_result;
+
+/* real and fake: content tokens (eval_set_sequences), borrowed. ERR_ARG for
+ * a bad config or fewer items per class than folds; ERR_NOMEM. */
+tg_status eval_critic(const eval_seq *real, size_t nr, const eval_seq *fake, size_t nf,
+                      const eval_critic_config *cfg, eval_critic_result *out);
+/* Bar tokens in a sequence; the sequence cut before its (bars+1)-th Bar. */
+size_t eval_count_bars(const eval_seq *s, int bar_id);
+eval_seq eval_crop_bars(eval_seq s, int bar_id, size_t bars);
+/* Wilson's 95 % interval of k successes in n trials (NaN for n = 0). */
+void eval_wilson(size_t k, size_t n, double *lo, double *hi);
+/* Area under the ROC curve of scores z against labels y (1 positive), ties
+ * counted half; NaN when a class is missing or memory runs out. */
+double eval_auc(const double *z, const float *y, size_t n);
 
 #endif /* TG_EVAL_H */

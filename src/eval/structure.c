@@ -334,3 +334,42 @@ tg_status eval_copy_rate(const eval_set *samples, const eval_set *train, const e
     if (st == TG_OK && out->windows) out->rate = (double)out->copied / (double)out->windows;
     return st;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Distinct windows: the same hashed windows as the copy rate, counted within
+ * the set itself. */
+
+tg_status eval_distinct_windows(const eval_set *set, const eval_structure_config *cfg,
+                                eval_distinct_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->share = NAN;
+    int w = cfg->window_bars, spq = cfg->steps_per_quarter;
+    if (w < 1 || spq < 1 || cfg->max_bars < 0) return TG_ERR_ARG;
+    bar_notes *b = calloc(set->n ? set->n : 1, sizeof *b);
+    if (!b) return TG_ERR_NOMEM;
+    tg_status st = TG_OK;
+    size_t total = 0;
+    for (size_t p = 0; p < set->n && st == TG_OK; p++) {
+        st = piece_bars(set->pieces[p].score, cfg->max_bars, spq, &b[p]);
+        if (b[p].n_bars >= (size_t)w) total += b[p].n_bars - (size_t)w + 1;
+    }
+    hash_set hs = {0};
+    size_t cap = 16;
+    while (cap < 2 * total) cap *= 2;
+    if (st == TG_OK && !(hs.slot = calloc(cap, sizeof *hs.slot))) st = TG_ERR_NOMEM;
+    hs.mask = cap - 1;
+    for (size_t p = 0; p < set->n && st == TG_OK; p++)
+        for (size_t s = 0; s + (size_t)w <= b[p].n_bars; s++) {
+            uint64_t h = window_hash(&b[p], s, w);
+            if (!h) continue;
+            out->windows++;
+            if (!hash_set_has(&hs, h)) out->distinct++;
+            hash_set_put(&hs, h);
+        }
+    for (size_t p = 0; p < set->n; p++) bar_notes_free(&b[p]);
+    free(b);
+    free(hs.slot);
+    if (st == TG_OK && out->windows) out->share = (double)out->distinct / (double)out->windows;
+    return st;
+}

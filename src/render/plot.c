@@ -1,7 +1,9 @@
 /*
  * plot.c: line charts for training curves through cairo: panels stacked
  * vertically, each with its own y range (padded, with tick labels), a legend,
- * and a shared x axis label. What it leaves out: log scales and smoothing.
+ * and a shared x axis label; optional error bars and point labels (the
+ * quality-diversity curves of `tunegan plot --table`). What it leaves out:
+ * log scales and smoothing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -22,6 +24,7 @@ enum { PLOT_W = 900, PANEL_H = 260, MARGIN_L = 70, MARGIN_R = 20, MARGIN_T = 30,
 
 static const double line_colours[][3] = {
     {0.00, 0.45, 0.70}, {0.84, 0.37, 0.00}, {0.00, 0.62, 0.45}, {0.80, 0.47, 0.65},
+    {0.94, 0.89, 0.26}, {0.34, 0.71, 0.91}, {0.90, 0.62, 0.00}, {0.40, 0.40, 0.40},
 };
 
 typedef struct {
@@ -29,20 +32,31 @@ typedef struct {
     double left, top, w, h;   /* pixel box */
 } plot_box;
 
+static void widen(double *lo, double *hi, const double *v, size_t i)
+{
+    if (v && isfinite(v[i])) *lo = fmin(*lo, v[i]), *hi = fmax(*hi, v[i]);
+}
+
 static void data_range(const plot_panel *p, plot_box *b)
 {
     b->x0 = b->y0 = INFINITY;
     b->x1 = b->y1 = -INFINITY;
-    for (int s = 0; s < p->n_series; s++)
-        for (size_t i = 0; i < p->series[s].n; i++) {
-            double x = p->series[s].x[i], y = p->series[s].y[i];
+    for (int s = 0; s < p->n_series; s++) {
+        const plot_series *ps = &p->series[s];
+        for (size_t i = 0; i < ps->n; i++) {
+            double x = ps->x[i], y = ps->y[i];
             if (!isfinite(x) || !isfinite(y)) continue;
             b->x0 = fmin(b->x0, x), b->x1 = fmax(b->x1, x);
             b->y0 = fmin(b->y0, y), b->y1 = fmax(b->y1, y);
+            widen(&b->x0, &b->x1, ps->x_lo, i), widen(&b->x0, &b->x1, ps->x_hi, i);
+            widen(&b->y0, &b->y1, ps->y_lo, i), widen(&b->y0, &b->y1, ps->y_hi, i);
         }
+    }
     if (!(b->x0 <= b->x1)) b->x0 = 0, b->x1 = 1;
     if (!(b->y0 <= b->y1)) b->y0 = 0, b->y1 = 1;
     if (b->x1 == b->x0) b->x1 = b->x0 + 1;
+    double xpad = (b->x1 - b->x0) * 0.03;
+    b->x0 -= xpad, b->x1 += xpad;
     double pad = (b->y1 - b->y0) * 0.05;
     if (pad == 0) pad = fabs(b->y0) * 0.05 + 0.05;
     b->y0 -= pad, b->y1 += pad;
@@ -100,10 +114,39 @@ static void draw_frame(cairo_t *cr, const plot_panel *p, const plot_box *b)
     }
 }
 
+/* Error bars (with short caps) and labels of a series' points. */
+static void draw_extras(cairo_t *cr, const plot_series *s, const plot_box *b)
+{
+    cairo_set_line_width(cr, 1);
+    for (size_t i = 0; i < s->n; i++) {
+        if (!isfinite(s->x[i]) || !isfinite(s->y[i])) continue;
+        double x = px_x(b, s->x[i]), y = px_y(b, s->y[i]);
+        if (s->y_lo && s->y_hi && isfinite(s->y_lo[i]) && isfinite(s->y_hi[i])) {
+            double y0 = px_y(b, s->y_lo[i]), y1 = px_y(b, s->y_hi[i]);
+            cairo_move_to(cr, x, y0), cairo_line_to(cr, x, y1);
+            cairo_move_to(cr, x - 3, y0), cairo_line_to(cr, x + 3, y0);
+            cairo_move_to(cr, x - 3, y1), cairo_line_to(cr, x + 3, y1);
+        }
+        if (s->x_lo && s->x_hi && isfinite(s->x_lo[i]) && isfinite(s->x_hi[i])) {
+            double x0 = px_x(b, s->x_lo[i]), x1 = px_x(b, s->x_hi[i]);
+            cairo_move_to(cr, x0, y), cairo_line_to(cr, x1, y);
+            cairo_move_to(cr, x0, y - 3), cairo_line_to(cr, x0, y + 3);
+            cairo_move_to(cr, x1, y - 3), cairo_line_to(cr, x1, y + 3);
+        }
+        cairo_stroke(cr);
+        if (s->labels && s->labels[i]) {
+            cairo_set_font_size(cr, 9);
+            cairo_move_to(cr, x + 4, y - 4);
+            cairo_show_text(cr, s->labels[i]);
+        }
+    }
+}
+
 static void draw_series(cairo_t *cr, const plot_series *s, const plot_box *b, int k)
 {
-    const double *c = line_colours[k % 4];
+    const double *c = line_colours[k % 8];
     cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+    draw_extras(cr, s, b);
     cairo_set_line_width(cr, 1.5);
     bool pen = false;
     for (size_t i = 0; i < s->n; i++) {
@@ -149,7 +192,7 @@ tg_status render_plot_png(const plot_panel *panels, int n_panels, const char *x_
         b.left = MARGIN_L, b.top = i * PANEL_H + MARGIN_T;
         b.w = PLOT_W - MARGIN_L - MARGIN_R, b.h = PANEL_H - MARGIN_T - MARGIN_B;
         draw_frame(cr, &panels[i], &b);
-        for (int s = 0; s < panels[i].n_series && s < 4; s++) draw_series(cr, &panels[i].series[s], &b, s);
+        for (int s = 0; s < panels[i].n_series && s < 8; s++) draw_series(cr, &panels[i].series[s], &b, s);
     }
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     cairo_set_font_size(cr, 11);

@@ -53,19 +53,23 @@ tg_roll_options tg_roll_options_default(void);
 tg_status render_roll_png(const tg_score *score, const char *png_path, const tg_roll_options *opt,
                           char *err, size_t err_len);
 
-/* One line of a chart: points (x[i], y[i]) in order of x. */
+/* One line of a chart: points (x[i], y[i]) in order of x. Optional (NULL:
+ * none): error bars from x_lo[i] to x_hi[i] and from y_lo[i] to y_hi[i], and
+ * a text beside each point (labels[i], NULL for none). */
 typedef struct {
     const char *name;
     const double *x;
     const double *y;
     size_t n;
+    const double *x_lo, *x_hi, *y_lo, *y_hi;
+    const char *const *labels;
 } plot_series;
 
-/* One panel: a title, a y-axis label, and up to 4 series. */
+/* One panel: a title, a y-axis label, and up to 8 series. */
 typedef struct {
     const char *title;
     const char *y_label;
-    plot_series series[4];
+    plot_series series[8];
     int n_series;
 } plot_panel;
 

@@ -1,0 +1,225 @@
+/*
+ * cli_critic.c: `tunegan critic --real SET --fake SET`: a fresh critic
+ * (src/eval/critic.c) trained to tell the two sets apart, with its
+ * cross-validated accuracy (Wilson 95 % interval) and AUC. 50 % means the
+ * sets cannot be told apart by their token n-grams. Issue 19's protocol runs
+ * it on sample sets over temperatures (experiments/gan/protocol.sh).
+ *
+ * A SET is a folder of MIDI files or CORPUS[:train|valid|test] (test when no
+ * split is given), read as `tunegan eval` reads them: every piece through one
+ * tokenizer (a corpus's, else --tokenizer). Missing or empty sets, and
+ * corpora with different tokenizers, are errors (exit 1).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "core/core.h"
+#include "eval/eval.h"
+#include "run/run.h"
+
+typedef struct {
+    const char *flag, *spec;
+    char path[1024];
+    int split;              /* -1: a folder */
+    data_corpus *corpus;
+    eval_set set;
+    eval_seq *seqs;
+    size_t n_seqs;
+} critic_source;
+
+/* A folder, a corpus file (test split), or CORPUS:split. */
+static int resolve(critic_source *s)
+{
+    struct stat sb;
+    snprintf(s->path, sizeof s->path, "%s", s->spec);
+    s->split = -1;
+    if (stat(s->spec, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) s->split = DATA_TEST;
+    } else {
+        const char *colon = strrchr(s->spec, ':');
+        for (int i = 0; colon && i < DATA_SPLITS; i++)
+            if (strcmp(colon + 1, data_split_name(i)) == 0) s->split = i;
+        if (s->split >= 0) snprintf(s->path, sizeof s->path, "%.*s", (int)(colon - s->spec), s->spec);
+        if (s->split < 0 || stat(s->path, &sb) != 0 || S_ISDIR(sb.st_mode)) {
+            cli_error("critic: %s %s: no such folder or corpus file", s->flag, s->spec);
+            return 1;
+        }
+    }
+    if (s->split < 0) return 0;
+    data_error derr = {{0}};
+    tg_status st = data_corpus_open(s->path, &s->corpus, &derr);
+    if (st != TG_OK) {
+        if (derr.what[0]) cli_error("%s", derr.what); /* it names the file */
+        else cli_error("%s: %s", s->path, tg_status_str(st));
+        return 1;
+    }
+    return 0;
+}
+
+static int load(critic_source *s, const tok_tokenizer *tok)
+{
+    tg_logger log = cli_logger();
+    tg_status st = s->corpus ? eval_set_from_corpus(s->corpus, s->path, s->split, tok, &log, &s->set)
+                             : eval_set_from_dir(s->path, tok, &log, &s->set);
+    if (st == TG_OK) st = eval_set_sequences(&s->set, 0, &s->seqs, &s->n_seqs);
+    if (st != TG_OK) {
+        cli_error("critic: %s %s: %s", s->flag, s->spec, tg_status_str(st));
+        return 1;
+    }
+    if (s->set.n < 2) {
+        cli_error("critic: %s %s: %zu readable pieces; the critic needs at least as many as --folds", s->flag,
+                  s->spec, s->set.n);
+        return 1;
+    }
+    return 0;
+}
+
+/* The tokenizer: the corpora's (which must agree), else --tokenizer. */
+static int pick_tokenizer(const critic_source *a, const critic_source *b, const char *spec, tok_tokenizer **tok)
+{
+    const char *ca = a->corpus ? a->corpus->config : NULL, *cb = b->corpus ? b->corpus->config : NULL;
+    if (ca && cb && !run_same_tokenizer(ca, cb)) {
+        cli_error("critic: %s was built with tokenizer '%s' but %s with '%s'", a->path, ca, b->path, cb);
+        return 1;
+    }
+    const char *from = ca ? ca : cb;
+    if (from && spec && !run_same_tokenizer(spec, from)) {
+        cli_error("critic: --tokenizer %s differs from the corpus's tokenizer '%s'", spec, from);
+        return 1;
+    }
+    return cli_make_tokenizer("critic", from ? from : spec ? spec : "remi", 0, tok);
+}
+
+static void crop_all(critic_source *s, int bar_id, int bars)
+{
+    for (size_t i = 0; i < s->n_seqs; i++) s->seqs[i] = eval_crop_bars(s->seqs[i], bar_id, (size_t)bars);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_result(const critic_source *r, const critic_source *f, const eval_critic_config *cfg,
+                         const eval_critic_result *res, bool json)
+{
+    if (json) {
+        printf("{\"real\":");
+        json_str(r->spec);
+        printf(",\"fake\":");
+        json_str(f->spec);
+        printf(",\"real_pieces\":%zu,\"fake_pieces\":%zu,\"per_class\":%zu,\"folds\":%d,\"ngram\":%d,"
+               "\"hash_bits\":%d,\"steps\":%d,\"seed\":%llu,",
+               r->n_seqs, f->n_seqs, res->per_class, cfg->folds, cfg->max_n, cfg->hash_bits, cfg->steps,
+               (unsigned long long)cfg->seed);
+        printf("\"accuracy\":%.6f,\"accuracy_lo\":%.6f,\"accuracy_hi\":%.6f,\"correct\":%zu,\"heldout\":%zu,"
+               "\"auc\":%.6f,\"auc_lo\":%.6f,\"auc_hi\":%.6f,\"train_accuracy\":%.6f,",
+               res->accuracy, res->acc_lo, res->acc_hi, res->correct, res->n, res->auc, res->auc_lo, res->auc_hi,
+               res->train_accuracy);
+        if (res->real_bars == res->real_bars)
+            printf("\"real_bars\":%.3f,\"fake_bars\":%.3f}\n", res->real_bars, res->fake_bars);
+        else
+            printf("\"real_bars\":null,\"fake_bars\":null}\n");
+        return;
+    }
+    printf("real       %s: %zu pieces\nfake       %s: %zu pieces\n", r->spec, r->n_seqs, f->spec, f->n_seqs);
+    printf("balanced   %zu of each (seed %llu)", res->per_class, (unsigned long long)cfg->seed);
+    if (res->real_bars == res->real_bars)
+        printf(", mean bars real %.2f, fake %.2f%s", res->real_bars, res->fake_bars,
+               cfg->match_bars ? " (real cut to their partner's bars)" : "");
+    printf("\ncritic     logistic regression on hashed 1..%d-grams (2^%d buckets), %d gradient steps, %d-fold "
+           "cross-validation\n", cfg->max_n, cfg->hash_bits, cfg->steps, cfg->folds);
+    printf("accuracy   %.4f  [%.4f, %.4f] (Wilson 95 %%; %zu of %zu held-out pieces right; 0.5: indistinguishable)\n",
+           res->accuracy, res->acc_lo, res->acc_hi, res->correct, res->n);
+    printf("AUC        %.4f  [%.4f, %.4f] (Hanley-McNeil 95 %%)\n", res->auc, res->auc_lo, res->auc_hi);
+    printf("train acc  %.4f (on the folds trained on)\n", res->train_accuracy);
+}
+
+static const char critic_summary[] =
+    "Trains a fresh critic to tell real pieces from sampled ones and reports how well\n"
+    "it does on pieces it did not train on: 50 % means the two sets cannot be told\n"
+    "apart. The critic is a logistic regression on hashed token n-grams (each piece's\n"
+    "counts at unit length), never the discriminator of a training run. Both sets\n"
+    "are cut to the same number of pieces (seeded subsample), each real piece to the\n"
+    "bar count of the sampled piece it is paired with (so length is no tell), and\n"
+    "scored by k-fold cross-validation: accuracy with a Wilson 95 % interval, AUC.\n"
+    "SET: a folder of MIDI files, or CORPUS[:train|valid|test] (default test).";
+
+int cli_critic(int argc, char **argv)
+{
+    const char *real = NULL, *fake = NULL, *spec = NULL;
+    eval_critic_config cfg = eval_critic_config_default();
+    int bars = 0;
+    bool no_match = false, json = false;
+    const cli_opt opts[] = {
+        {"real", 'r', CLI_STRING, &real, "SET", "real pieces: folder or CORPUS[:split]", 0, 0},
+        {"fake", 'f', CLI_STRING, &fake, "SET", "sampled pieces: folder or CORPUS[:split]", 0, 0},
+        {"tokenizer", 0, CLI_STRING, &spec, "KIND", "for folders only: remi, remi-compact, ... (remi)", 0, 0},
+        {"bars", 0, CLI_INT, &bars, "N", "cut every piece of both sets to its first N bars (0: no cut)", 0, 1 << 20},
+        {"no-match-bars", 0, CLI_FLAG, &no_match, NULL, "keep real pieces whole instead of cutting them to their "
+         "partner's bars", 0, 0},
+        {"folds", 'k', CLI_INT, &cfg.folds, "K", "cross-validation folds", 2, 1000},
+        {"ngram", 'n', CLI_INT, &cfg.max_n, "N", "n-grams of 1..N tokens", 1, 8},
+        {"hash-bits", 0, CLI_INT, &cfg.hash_bits, "B", "2^B feature buckets", 4, 26},
+        {"steps", 0, CLI_INT, &cfg.steps, "N", "gradient steps per fold", 1, 100000},
+        {"lr", 0, CLI_DOUBLE, &cfg.lr, "X", "step size (momentum 0.9)", 1e-6, 8},
+        {"l2", 0, CLI_DOUBLE, &cfg.l2, "X", "L2 penalty on the weights", 0, 100},
+        {"seed", 's', CLI_U64, &cfg.seed, "S", "seed of the subsample and the pairing", 0, 0},
+        {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object", 0, 0},
+        {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
+    };
+    const cli_command_info info = {"critic", "--real SET --fake SET [options]", critic_summary};
+    const char *pos[1];
+    int n_pos;
+    int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
+    if (r) return r == 2 ? 0 : 1;
+    if (!real || !fake) {
+        cli_error("critic: give --real SET and --fake SET (see tunegan critic --help)");
+        return 1;
+    }
+    critic_source rs = {.flag = "--real", .spec = real}, fs = {.flag = "--fake", .spec = fake};
+    tok_tokenizer *tok = NULL;
+    int rc = 1;
+    if (resolve(&rs) || resolve(&fs) || pick_tokenizer(&rs, &fs, spec, &tok) || load(&rs, tok) || load(&fs, tok))
+        goto done;
+    cfg.match_bars = !no_match;
+    cfg.bar_id = tok_bar_id(tok);
+    if (bars > 0 && cfg.bar_id < 0) {
+        cli_error("critic: --bars needs a tokenizer with bars (remi, remi-compact)");
+        goto done;
+    }
+    if (bars > 0) crop_all(&rs, cfg.bar_id, bars), crop_all(&fs, cfg.bar_id, bars);
+    size_t m = rs.n_seqs < fs.n_seqs ? rs.n_seqs : fs.n_seqs;
+    if ((size_t)cfg.folds > m) {
+        cli_error("critic: --folds %d exceeds the %zu pieces of the smaller set", cfg.folds, m);
+        goto done;
+    }
+    eval_critic_result res;
+    tg_status st = eval_critic(rs.seqs, rs.n_seqs, fs.seqs, fs.n_seqs, &cfg, &res);
+    if (st != TG_OK) {
+        cli_error("critic: %s", tg_status_str(st));
+        goto done;
+    }
+    print_result(&rs, &fs, &cfg, &res, json);
+    rc = 0;
+done:
+    for (critic_source *s = &rs; s; s = s == &rs ? &fs : NULL) {
+        free(s->seqs);
+        eval_set_free(&s->set);
+        data_corpus_close(s->corpus);
+    }
+    tok_free(tok);
+    return rc;
+}

@@ -1,0 +1,102 @@
+#!/bin/bash
+# test_cli_critic.sh: `tunegan critic`, checking what it printed.
+#   fixtures    two folders of fixtures give a JSON object with every figure,
+#               the accuracy inside its interval and within [0, 1]; the same
+#               seed repeats it; the table names its parts; a missing set, a
+#               folder without MIDI, too few pieces for --folds, --bars with a
+#               tokenizer without bars and a missing --fake are clear errors;
+#               plot --table draws a PNG whose error bars show, and names a
+#               missing column and a ragged row.
+#   nottingham  the controls (exit 77 without ../shared/data): real against
+#               real (the train split against the valid split, first 16 bars)
+#               must score near 50 %, its Wilson interval holding 0.5;
+#               bigram-model samples against the test split near 100 %.
+# Usage: test_cli_critic.sh fixtures|nottingham NGRAM_SAMPLES.
+# Environment (ctest): TG_BIN, TG_TEST_DATA, TG_SHARED_DATA.
+set -u
+BIN=${TG_BIN:?TG_BIN not set}
+MODE=${1:?usage: test_cli_critic.sh fixtures|nottingham NGRAM_SAMPLES}
+NGRAM=${2:?usage: test_cli_critic.sh fixtures|nottingham NGRAM_SAMPLES}
+tmp=$(mktemp -d /tmp/tg_cli_critic.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/cli_lib.sh"
+
+inside() { # the accuracy lies in [accuracy_lo, accuracy_hi] and in [0, 1]
+    awk -v a="$(json accuracy)" -v l="$(json accuracy_lo)" -v h="$(json accuracy_hi)" \
+        'BEGIN { exit !(a != "" && l <= a && a <= h && l >= 0 && h <= 1) }' && ok || fail "$1: interval"
+}
+
+if [ "$MODE" = fixtures ]; then
+    DATA=${TG_TEST_DATA:?TG_TEST_DATA not set}
+    mkdir "$tmp/a" "$tmp/b" "$tmp/empty"
+    for f in format0 format1 format2 tempo_map_f1; do cp "$DATA/$f.mid" "$tmp/a/"; done
+    for f in running_status overlap program_shared rmid sysex; do cp "$DATA/$f.mid" "$tmp/b/"; done
+    run 0 "a vs b" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --json
+    for k in accuracy accuracy_lo accuracy_hi auc auc_lo auc_hi correct heldout per_class train_accuracy \
+             real_bars fake_bars; do
+        grep -q "\"$k\":" "$tmp/out" && ok || fail "JSON lacks $k"
+    done
+    inside "a vs b"
+    [ "$(json per_class)" = 4 ] && ok || fail "4 pieces a class (the smaller set): $(json per_class)"
+    [ "$(json heldout)" = 8 ] && ok || fail "every piece held out once: $(json heldout)"
+    cp "$tmp/out" "$tmp/first"
+    run 0 "a vs b again" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --json
+    cmp -s "$tmp/out" "$tmp/first" && ok || fail "the same seed gives another result"
+    if [ -x /usr/bin/python3 ]; then
+        /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" && ok || fail "JSON does not parse"
+    fi
+    run 0 "table" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --bars 2
+    for s in "accuracy" "Wilson 95 %" "AUC" "4 of each" "2-fold"; do has_out "$s" "table"; done
+    run 1 "missing set" "$BIN" critic --real "$tmp/nope" --fake "$tmp/b"
+    has_err "--real $tmp/nope: no such folder or corpus file" "missing set named"
+    run 1 "empty folder" "$BIN" critic --real "$tmp/a" --fake "$tmp/empty"
+    has_err "--fake $tmp/empty" "empty folder named"
+    run 1 "too many folds" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 5
+    has_err "--folds 5 exceeds the 4 pieces" "folds"
+    run 1 "bars without Bar tokens" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --tokenizer grid --bars 4
+    has_err "--bars needs a tokenizer with bars" "grid has no bars"
+    run 1 "no --fake" "$BIN" critic --real "$tmp/a"
+    has_err "give --real SET and --fake SET" "missing --fake"
+    # plot --table, which draws the protocol's quality-diversity curves
+    if "$BIN" --version | grep -q cairo; then
+        printf 'series\tlabel\tdiv\tq\tq_lo\tq_hi\nA\tT0.6\t0.2\t0.5\t0.4\t0.6\nA\tT1.0\t0.6\t0.4\t0.3\t0.5\nB\tv\t0.7\tnan\t\t\n' \
+            >"$tmp/t.tsv"
+        run 0 "plot --table" "$BIN" plot --table "$tmp/t.tsv" --x div --y q -o "$tmp/t.png"
+        [ "$(head -c 4 "$tmp/t.png" | od -An -c | tr -d ' ')" = '211PNG' ] && ok || fail "t.png is not a PNG"
+        cut -f 1-4 "$tmp/t.tsv" >"$tmp/u.tsv"
+        run 0 "plot --table without error bars" "$BIN" plot --table "$tmp/u.tsv" --x div --y q -o "$tmp/u.png"
+        cmp -s "$tmp/t.png" "$tmp/u.png" && fail "error bars drew nothing" || ok
+        run 1 "plot --table, no such column" "$BIN" plot --table "$tmp/t.tsv" --x div --y nope -o "$tmp/v.png"
+        has_err "has no column 'nope'" "missing column named"
+        printf 'a\tb\n1\t2\t3\n' >"$tmp/bad.tsv"
+        run 1 "plot --table, ragged row" "$BIN" plot --table "$tmp/bad.tsv" --x a --y b -o "$tmp/v.png"
+        has_err "bad.tsv:2: 3 fields, the header has 2" "ragged row named"
+        [ -e "$tmp/v.png" ] && fail "a failed plot wrote a file" || ok
+        run 1 "plot --table without -o" "$BIN" plot --table "$tmp/t.tsv" --x div --y q
+        has_err "--table needs" "missing -o"
+    fi
+    finish "test_cli_critic fixtures"
+    exit
+fi
+
+NOTT=${TG_SHARED_DATA:-../shared/data}/nottingham
+if [ ! -f "$NOTT/split.tsv" ]; then
+    echo "skipped: $NOTT/split.tsv not found (the Nottingham data lives in ../shared/data)"
+    exit 77
+fi
+C=$tmp/nott.corpus
+run 0 "corpus" "$BIN" data build -t remi --split "$NOTT/split.tsv" -j 1 -o "$C" "$NOTT/full"
+# real against real: the train split (cut to the valid pieces' bars) against the valid split
+run 0 "train vs valid" "$BIN" critic --real "$C:train" --fake "$C:valid" --bars 16 --json
+inside "real vs real"
+awk -v l="$(json accuracy_lo)" -v h="$(json accuracy_hi)" 'BEGIN { exit !(l < 0.5 && 0.5 < h) }' && ok ||
+    fail "real vs real: the interval [$(json accuracy_lo), $(json accuracy_hi)] leaves out 0.5"
+near "$(json accuracy)" 0.5 0.1 "real vs real accuracy"
+near "$(json auc)" 0.5 0.1 "real vs real AUC"
+# bigram noise against real: near 100 %
+run 0 "bigram samples" "$NGRAM" --corpus "$C" --order 2 --count 100 --seed 1 -o "$tmp/bigram"
+run 0 "bigram vs test" "$BIN" critic --real "$C:test" --fake "$tmp/bigram" --bars 16 --json
+inside "bigram vs real"
+less 0.95 "$(json accuracy)" "bigram vs real accuracy"
+less 0.98 "$(json auc)" "bigram vs real AUC"
+finish "test_cli_critic nottingham"
