@@ -282,9 +282,11 @@ int cli_data(int argc, char **argv)
     static const char usage[] =
         "usage: tunegan data build [options] -o CORPUS DIR...   build a corpus from MIDI folders\n"
         "       tunegan data stats [--json] CORPUS              summarise a corpus\n"
+        "       tunegan data mix [options] -o OUT CORPUS        any-track training mix (remi-tracks)\n"
         "Run 'tunegan data build --help' for the build's options.\n";
     if (argc >= 2 && strcmp(argv[1], "build") == 0) return data_build_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "stats") == 0) return data_stats_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "mix") == 0) return cli_data_mix(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(usage, stdout);
         return 0;
