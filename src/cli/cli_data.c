@@ -66,7 +66,7 @@ static int data_build_cmd(int argc, char **argv)
     const char *spec = "remi", *out = NULL, *transpose = NULL;
     double step_sec = 0;
     const cli_opt opts[] = {
-        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, remi-compact, grid, perf, or a config string", 0, 0},
+        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, remi-compact, remi-tracks, grid, perf, or a config string", 0, 0},
         {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
         {"output", 'o', CLI_STRING, &out, "CORPUS", "the corpus file to write (required)", 0, 0},
         {"split", 's', CLI_STRING, &o.split_path, "SPLIT.tsv", "splits by relative path", 0, 0},

@@ -1,5 +1,5 @@
 /*
- * tok.h: the music tokenizers (remi, remi-compact, grid, perf) and raw
+ * tok.h: the music tokenizers (remi, remi-compact, remi-tracks, grid, perf) and raw
  * (abstract ids, no music) behind one interface. A
  * tokenizer is made from a config; it owns a vocabulary (a name for every id,
  * lookup by name), encodes a score to ids and decodes ids to a new score.
