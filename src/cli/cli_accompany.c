@@ -163,7 +163,8 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     const cli_command_info info_inf = {
         "infill", "FILE.mid --bars A-B -o OUT.mid [--tracks NAMES] [options]",
         "Writes bars A..B of a piece again, seeing the bars before and after them (as many\n"
-        "as fit the model's context), and keeps every other bar note for note; with\n"
+        "as fit the model's context), and keeps every other bar note for note; bars are\n"
+        "counted from 1 along the piece's meter map (a pickup is bar 1). With\n"
         "--tracks only those tracks of the bars are written, the others given. The input's\n"
         "tempo map, meters and track names are kept. Models and sampling as in accompany."};
     const cli_command_info *info = infill ? &info_inf : &info_acc;
