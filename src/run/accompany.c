@@ -350,8 +350,9 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     }
     uint32_t header = 0;
     for (int k = 0; k < TOK_TRACKS_MAX; k++) header |= (uint32_t)(slots.program[k] >= 0) << k;
+    const bool bars_ok = st == TG_OK && gap; /* the bars were checked against the piece */
     const assemble a = {in, &sl, slot_of, targets, header,
-                        gap ? starts[o->bar_first - 1] : 0, gap ? starts[o->bar_last] : INT64_MAX,
+                        bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
                         window_step, tok_steps_per_quarter(tok)};
     int handed = 0;
     for (int i = 0; st == TG_OK && i < go->num; i++) {

@@ -282,7 +282,9 @@ static bool tracks_allows(const tok_grammar *g, tok_type type, int value)
     case TOK_T_FILL:
         return in_main_bar && g->tracks.n_gaps > 0 && bar_done(g);
     case TOK_T_POSITION:
-        if (header || g->tracks.gap_bar || value <= g->tracks.pos || value >= bar_steps(g)) return false;
+        if (header || g->tracks.gap_bar || g->tracks.bar_meter < 0 || value <= g->tracks.pos ||
+            value >= bar_steps(g))
+            return false;
         if (slot == -1) return in_main_bar && bar_head(g); /* a tempo change */
         return last == TOK_T_TRACK || last == TOK_T_DURATION;
     case TOK_T_TEMPO:
