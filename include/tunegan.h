@@ -386,6 +386,28 @@ tg_status tg_run_generate(tg_run *run, const tg_generate_options *o, tg_take *ta
                           tg_generate_stats *stats, char *err, size_t err_len);
 void tg_take_free(tg_take *take); /* accepts NULL */
 
+/* Any-track generation with a model of the remi-tracks tokenizer (its
+ * tracks.tsv names its tracks): write some tracks of a piece given the
+ * others (accompaniment: chords for a melody, three voices for a soprano),
+ * or write bars bar_first..bar_last again given the bars around them
+ * (infilling; with `tracks`, only those tracks of those bars). Each take is
+ * the input score itself, its tempo map, meters, track names and given notes
+ * untouched, with the written tracks' notes replaced in the bars written or
+ * added as new tracks (named and voiced as the model's table says). */
+typedef struct {
+    tg_generate_options gen;  /* temperature, top_k, top_p, num, batch, keep, seed, on_take, user
+                                 (length, bars, grammar, primer and rerank are not used) */
+    const tg_score *score;    /* the input; borrowed for the call */
+    const char *tracks;       /* tracks to write, by name or slot, comma-separated ("alto,tenor,bass");
+                                 NULL: the model's tracks the input lacks (infilling: every track) */
+    int bar_first, bar_last;  /* infilling: bars from 1, inclusive; 0: accompaniment of the whole piece */
+} tg_accompany_options;
+
+tg_accompany_options tg_accompany_options_default(void);
+/* As tg_run_generate: o->gen.num takes into takes (or to gen.on_take). */
+tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *takes,
+                           tg_generate_stats *stats, char *err, size_t err_len);
+
 /* ------------------------------------------------------------------------ */
 /* Build information. */
 

@@ -13,3 +13,4 @@ tg_script_test(cli_generate cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_g
 # The run object through the public header alone: open the bundled model,
 # generate, continue a primer, errors (test_run, unit).
 tg_test(run unit)
+tg_script_test(cli_accompany cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_accompany.sh)

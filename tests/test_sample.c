@@ -625,6 +625,7 @@ static void test_grammar_walks(void)
                 tok_grammar_mask(&g, mask);
                 for (int id = 0; id < V; id++)
                     if (mask[id] && (id != TOK_EOS || tg_rng_below(&rng, 50) == 0)) ids[n++] = id;
+                if (n == 0 && mask[TOK_EOS]) ids[n++] = TOK_EOS; /* remi-tracks: a Fill section's end */
                 CHECK(n > 0);
                 if (n == 0) break;
                 int id = ids[tg_rng_below(&rng, (uint32_t)n)];
@@ -1025,6 +1026,94 @@ static int run_nottingham(void)
 }
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* Generation with given tokens (fill.c): the plan's tokens come back in
+ * order, the model writes only notes' tokens and only in the open segments,
+ * every take decodes strictly, the window slides, a seed repeats. */
+
+static void test_fill(void)
+{
+    tok_tokenizer *t = make_tok(TOK_REMI_TRACKS);
+    tg_score *s;
+    CHECK_OK(tg_score_create(480, &s));
+    size_t mel, ch;
+    CHECK_OK(tg_score_add_track(s, "melody", 0, 0, -1, &mel));
+    CHECK_OK(tg_score_add_track(s, "chords", 1, 0, -1, &ch));
+    for (int i = 0; i < 24; i++) {
+        CHECK_OK(tg_score_add_note(s, mel, (tg_note){i * 480, i * 480 + 400, (uint8_t)(60 + i % 7), 90, 0}));
+        if (i % 4 == 0) CHECK_OK(tg_score_add_note(s, ch, (tg_note){i * 480, i * 480 + 1920, 48, 70, 1}));
+    }
+    tok_seq canon = {0}, plan = {0};
+    CHECK_OK(tok_encode(t, s, &canon));
+    tok_tracks_task task = tok_tracks_task_default();
+    task.given = 1, task.clear = 2;
+    char why[160];
+    CHECK_OK(tok_tracks_rewrite(t, canon.ids, canon.n, &task, &plan, NULL, NULL, why, sizeof why));
+    uint8_t *open = calloc(plan.n, 1);
+    const int trk1 = tok_id(t, TOK_T_TRACK, 1);
+    int n_open = 0;
+    bool bars = false; /* the header's Track_1 is given */
+    for (size_t i = 0; i + 1 < plan.n; i++) {
+        bars = bars || plan.ids[i] == tok_bar_id(t);
+        n_open += open[i] = bars && plan.ids[i] == trk1;
+    }
+    CHECK_INT(n_open, 6);
+    tg_model *m = make_model(tok_vocab_size(t), 32, MODEL_ATTN_RELATIVE, 2, 3.0f, 9);
+    sample_gen_options o = sample_gen_options_default();
+    o.num = 3, o.batch = 2, o.seed = 17;
+    const sample_plan sp = {plan.ids, open, plan.n};
+    tok_seq out[3], again[3];
+    memset(out, 0, sizeof out);
+    memset(again, 0, sizeof again);
+    sample_gen_stats st;
+    char err[256] = "";
+    CHECK_OK(sample_fill(m, t, &sp, &o, out, &st, err, sizeof err));
+    CHECK(st.slides > 0);
+    CHECK_INT(st.ended_by_eos, 3);
+    size_t written = 0;
+    for (int r = 0; r < 3; r++) {
+        size_t j = 0;
+        bool in_open = false, ok = true;
+        for (size_t i = 0; i < out[r].n; i++) {
+            tok_type ty = tok_get_info(t, out[r].ids[i]).type;
+            bool note = ty == TOK_T_POSITION || ty == TOK_T_PITCH || ty == TOK_T_VELOCITY || ty == TOK_T_DURATION;
+            if (j < plan.n && out[r].ids[i] == plan.ids[j] && !(in_open && note)) {
+                in_open = open[j++];
+            } else {
+                ok = ok && in_open && note;
+                written++;
+            }
+        }
+        CHECK(ok);
+        CHECK_INT(j, plan.n);
+        tg_score *d = NULL;
+        CHECK_OK(tok_decode(t, out[r].ids, out[r].n, NULL, &d, NULL, NULL));
+        tg_score_free(d);
+    }
+    CHECK_INT(written, st.new_tokens);
+    CHECK(written > 0);
+    CHECK_OK(sample_fill(m, t, &sp, &o, again, NULL, err, sizeof err));
+    for (int r = 0; r < 3; r++) {
+        CHECK(again[r].n == out[r].n && memcmp(again[r].ids, out[r].ids, out[r].n * 2) == 0);
+        tok_seq_free(&again[r]);
+    }
+    CHECK(out[0].n != out[1].n || memcmp(out[0].ids, out[1].ids, out[0].n * 2) != 0);
+    for (int r = 0; r < 3; r++) tok_seq_free(&out[r]);
+    /* a plan the grammar refuses */
+    uint16_t bad[3] = {TOK_BOS, (uint16_t)trk1, TOK_EOS};
+    uint8_t bad_open[3] = {0, 0, 0};
+    const sample_plan bp = {bad, bad_open, 3};
+    CHECK_STATUS(sample_fill(m, t, &bp, &o, out, NULL, err, sizeof err), TG_ERR_GRAMMAR);
+    printf("fill: 3 takes follow a plan of %zu tokens with %d open segments (%zu tokens written, %d slides)\n",
+           plan.n, n_open, written, st.slides);
+    model_free(m);
+    free(open);
+    tok_seq_free(&plan);
+    tok_seq_free(&canon);
+    tg_score_free(s);
+    tok_free(t);
+}
+
 int main(int argc, char **argv)
 {
     nn_set_threads(1);
@@ -1044,5 +1133,6 @@ int main(int argc, char **argv)
     test_masked_sampling();
     test_repeatable();
     test_primers();
+    test_fill();
     return test_finish("test_sample");
 }

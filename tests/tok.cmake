@@ -15,3 +15,8 @@ endif()
 # The seeds and findings of the token decoders' fuzz entry point (fuzz/fuzz_tok.c).
 add_test(NAME fuzz_tok_replay COMMAND fuzz_tok_replay ${CMAKE_SOURCE_DIR}/fuzz/corpus/tok)
 set_tests_properties(fuzz_tok_replay PROPERTIES LABELS unit TIMEOUT 900)
+# remi-tracks and its tasks (test_tok_tracks, unit); the same checks over
+# Nottingham and the chorales (tok_tracks_data, label data; skipped without them).
+tg_test(tok_tracks unit)
+add_test(NAME tok_tracks_data COMMAND test_tok_tracks data)
+set_tests_properties(tok_tracks_data PROPERTIES LABELS "data" SKIP_RETURN_CODE 77 TIMEOUT 900)

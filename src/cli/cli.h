@@ -89,6 +89,13 @@ void cli_progress_end(cli_progress *p);
  * whole config string) and --step-sec (grid; 0 keeps the config's). Prints the error and
  * returns 1 on failure (cli_tokenize.c). */
 struct tok_tokenizer;
+/* `tunegan data mix` (cli_data_mix.c); "A-B" bars from 1 to a 0-based first
+ * bar and a count (1 when bad). */
+int cli_data_mix(int argc, char **argv);
+/* `tunegan accompany` and `tunegan infill` (cli_accompany.c). */
+int cli_accompany(int argc, char **argv);
+int cli_infill(int argc, char **argv);
+int cli_parse_bars(const char *s, int *first, int *count);
 int cli_make_tokenizer(const char *cmd, const char *spec, double step_sec,
                        struct tok_tokenizer **out);
 

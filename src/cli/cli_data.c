@@ -66,7 +66,7 @@ static int data_build_cmd(int argc, char **argv)
     const char *spec = "remi", *out = NULL, *transpose = NULL;
     double step_sec = 0;
     const cli_opt opts[] = {
-        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, remi-compact, grid, perf, or a config string", 0, 0},
+        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, remi-compact, remi-tracks, grid, perf, or a config string", 0, 0},
         {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
         {"output", 'o', CLI_STRING, &out, "CORPUS", "the corpus file to write (required)", 0, 0},
         {"split", 's', CLI_STRING, &o.split_path, "SPLIT.tsv", "splits by relative path", 0, 0},
@@ -279,9 +279,11 @@ int cli_data(int argc, char **argv)
     static const char usage[] =
         "usage: tunegan data build [options] -o CORPUS DIR...   build a corpus from MIDI folders\n"
         "       tunegan data stats [--json] CORPUS              summarise a corpus\n"
+        "       tunegan data mix [options] -o OUT CORPUS        any-track training mix (remi-tracks)\n"
         "Run 'tunegan data build --help' for the build's options.\n";
     if (argc >= 2 && strcmp(argv[1], "build") == 0) return data_build_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "stats") == 0) return data_stats_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "mix") == 0) return cli_data_mix(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(usage, stdout);
         return 0;

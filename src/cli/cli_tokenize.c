@@ -40,6 +40,7 @@ static const char tokenize_summary[] =
     "\n"
     "Tokenizers: remi (bars, positions, meters, tempi, program/pitch/velocity/duration),\n"
     "remi-compact (remi with Program and Velocity written only when they change),\n"
+    "remi-tracks (remi with a Track_k segment per track in every bar, for any-track generation),\n"
     "grid (SeqGAN's melody sampled every --step-sec seconds), perf (Music Transformer's\n"
     "NoteOn/NoteOff/TimeShift/Velocity events). --tokenizer also takes a whole config\n"
     "string as written in corpus headers, e.g. 'grid:step_sec=0.25'. The sequence\n"
@@ -51,7 +52,7 @@ int cli_tokenize(int argc, char **argv)
     double step_sec = 0;
     bool ids = false;
     const cli_opt opts[] = {
-        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, remi-compact, grid, perf, or a config string", 0, 0},
+        {"tokenizer", 't', CLI_STRING, &spec, "KIND", "remi, remi-compact, remi-tracks, grid, perf, or a config string", 0, 0},
         {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
         {"ids", 0, CLI_FLAG, &ids, NULL, "print ids instead of names", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},

@@ -33,6 +33,8 @@ static const command commands[] = {
     {"train", cli_train, "train a pretrained generator adversarially (SeqGAN) against a discriminator"},
     {"score", cli_score, "the discriminator's realism score of MIDI files (mean, min, max over windows)"},
     {"generate", cli_generate, "write new music (or continue a primer) with a trained generator"},
+    {"accompany", cli_accompany, "write the tracks a piece lacks (chords for a melody, voices for a soprano)"},
+    {"infill", cli_infill, "write some bars of a piece again, keeping the rest"},
     {"eval", cli_eval, "likelihood of a model on a corpus; BLEU, statistics and overlap of samples"},
     {"critic", cli_critic, "a fresh critic's accuracy at telling real pieces from sampled ones (50 %: can't)"},
     {"render", cli_render, "render a MIDI file to audio (WAV) with FluidSynth"},

@@ -291,6 +291,35 @@ void data_writer_abort(data_writer *w); /* accepts NULL */
 tg_status data_write_corpus(const char *out_path, const char *config, int vocab_size, const char *const *paths,
                             size_t n_paths, const data_out_piece *pieces, size_t n_pieces, data_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* The any-track training mix (mix.c): a canonical remi-tracks corpus to a
+ * corpus of task sequences (tok.h's tok_tracks_task). */
+
+typedef struct {
+    int copies;            /* task sequences per piece (4) */
+    int context;           /* tokens of a training window (256): a gap's sequence fits context+1 */
+    uint64_t seed;         /* the tasks' stream (1) */
+    double p_tracks;       /* share of tracks-given tasks (0.35) */
+    double p_infill;       /* share of bars-given tasks (0.5; short sequences: about a fifth of
+                              the tokens); the rest unconditional */
+    int max_gap;           /* longest gap in bars (4) */
+    bool fixed;            /* one sequence per piece with `task` instead of the mix */
+    tok_tracks_task task;
+} data_mix_options;
+
+data_mix_options data_mix_options_default(void);
+
+typedef struct {
+    size_t pieces, tokens;
+    size_t tasks[3];       /* unconditional, tracks given, bars given */
+    size_t skipped;        /* fixed task: pieces it does not fit (a gap past the end) */
+} data_mix_report;
+
+/* Writes the mix of corpus c (tok: its tokenizer, remi-tracks) to out_path:
+ * every piece keeps its path, split and transposition. */
+tg_status data_mix(const data_corpus *c, const tok_tokenizer *tok, const char *out_path,
+                   const data_mix_options *opt, data_mix_report *rep, data_error *err);
+
 /* Statistics of a corpus; tok must be the corpus's tokenizer. */
 tg_status data_compute_stats(const data_corpus *c, const tok_tokenizer *tok, data_stats *st);
 

@@ -76,6 +76,22 @@ typedef struct {
 tg_status run_realism_of(const tg_run *run, const uint16_t *ids, size_t n, run_realism *out);
 
 /* ------------------------------------------------------------------------ */
+/* Any-track models (accompany.c): the table of slots beside the checkpoint,
+ * tracks.tsv, lines "slot<TAB>name<TAB>program" ('#' comments), e.g.
+ * "0<TAB>melody<TAB>0". */
+
+typedef struct {
+    int n;                                /* slots 0..n-1 */
+    char name[TOK_TRACKS_MAX][64];
+    int program[TOK_TRACKS_MAX];          /* 0..127, 128 drums */
+} run_slots;
+
+/* TG_ERR_NOT_FOUND (err names the file) when the model has no table. */
+tg_status run_slots_read(const tg_run *run, run_slots *out, char *err, size_t err_len);
+/* The slot of a name (any case) or of a number; -1 when none. */
+int run_slot_by_name(const run_slots *sl, const char *name);
+
+/* ------------------------------------------------------------------------ */
 /* Internals shared by the files of src/run. */
 
 struct tg_run {

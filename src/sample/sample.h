@@ -168,4 +168,27 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
                           const sample_gen_options *opt, tok_seq *out, sample_gen_stats *stats,
                           char *err, size_t err_len);
 
+/* ------------------------------------------------------------------------ */
+/* Generation with given tokens (fill.c): any-track generation. */
+
+/* A plan: BOS .. EOS, every token given except where open[i] is set: after
+ * token i the model writes (notes' tokens under the grammar) until it picks
+ * the plan's token i+1. */
+typedef struct {
+    const uint16_t *ids;
+    const uint8_t *open;
+    size_t n;
+} sample_plan;
+
+/* Writes opt->num sequences (the caller zero-initialises out and frees each)
+ * following the plan: its tokens forced, its open segments sampled with
+ * opt->params and the grammar mask, each sequence from its own stream
+ * seeded from (opt->seed, i); the window slides past the context (keep).
+ * opt's length, bars, grammar and prefix are not used. stats: new_tokens
+ * counts the sampled tokens. TG_ERR_GRAMMAR (err) when the plan breaks the
+ * grammar. */
+tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sample_plan *plan,
+                      const sample_gen_options *opt, tok_seq *out, sample_gen_stats *stats, char *err,
+                      size_t err_len);
+
 #endif /* TG_SAMPLE_H */

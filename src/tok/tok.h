@@ -1,5 +1,5 @@
 /*
- * tok.h: the music tokenizers (remi, remi-compact, grid, perf) and raw
+ * tok.h: the music tokenizers (remi, remi-compact, remi-tracks, grid, perf) and raw
  * (abstract ids, no music) behind one interface. A
  * tokenizer is made from a config; it owns a vocabulary (a name for every id,
  * lookup by name), encodes a score to ids and decodes ids to a new score.
@@ -105,7 +105,9 @@
 #include "tunegan.h"
 
 /* Values are stored in corpora and checkpoints: a new kind is appended. */
-typedef enum { TOK_REMI = 0, TOK_GRID = 1, TOK_PERF = 2, TOK_RAW = 3, TOK_REMI_COMPACT = 4 } tok_kind;
+typedef enum {
+    TOK_REMI = 0, TOK_GRID = 1, TOK_PERF = 2, TOK_RAW = 3, TOK_REMI_COMPACT = 4, TOK_REMI_TRACKS = 5
+} tok_kind;
 
 #define TOK_PAD 0
 #define TOK_BOS 1
@@ -148,7 +150,7 @@ typedef struct {
 
 typedef struct {
     tok_kind kind;
-    tok_remi_config remi;  /* used when kind is TOK_REMI or TOK_REMI_COMPACT */
+    tok_remi_config remi;  /* used when kind is TOK_REMI, TOK_REMI_COMPACT or TOK_REMI_TRACKS */
     tok_grid_config grid;  /* TOK_GRID */
     tok_perf_config perf;  /* TOK_PERF */
     tok_raw_config raw;    /* TOK_RAW */
@@ -181,6 +183,7 @@ typedef enum {
     TOK_T_REST, TOK_T_KEY,                        /* grid */
     TOK_T_NOTE_ON, TOK_T_NOTE_OFF, TOK_T_TIME_SHIFT, /* perf (and TOK_T_VELOCITY) */
     TOK_T_ID,                                     /* raw */
+    TOK_T_TRACK, TOK_T_FILL, TOK_T_GAP,           /* remi-tracks */
     TOK_T_COUNT_
 } tok_type;
 
@@ -241,6 +244,67 @@ typedef struct {
 tg_status tok_decode(const tok_tokenizer *tok, const uint16_t *ids, size_t n,
                      const tok_decode_options *opt, tg_score **out, tok_decode_error *err,
                      size_t *repairs);
+
+/* ------------------------------------------------------------------------ */
+/* remi-tracks (tok_remi_tracks.c, tok_tracks_task.c): track slots and the
+ * conditional tasks of any-track generation. tok_remi_tracks.c's opening
+ * comment gives the format:
+ *   BOS { Track_k Program_p } { Bar [TimeSig] { Position Tempo }
+ *   ( Gap | { Track_k { Position { Pitch [Velocity] Duration } } } ) }
+ *   [ Fill { Bar { Track_k ... } } ] EOS
+ * Vocabulary: remi's (577 ids), then Track_0..Track_7, Fill, Gap (587).
+ * Round trip: per slot (the note-bearing tracks in order), remi's contract,
+ * one note per (step, pitch) (the longest); decoding gives one track per
+ * slot of the header, named "Track k", with the header's program. */
+
+#define TOK_TRACKS_MAX 8
+#define TOK_TRACKS_MAX_GAPS 32
+
+typedef struct {
+    int program[TOK_TRACKS_MAX];  /* per slot: 0..127, 128 drums; -1: no such slot */
+} tok_tracks_slots;
+
+/* The canonical slots of a score: its note-bearing tracks in order, slot_of
+ * (n_tracks ints) gets each track's slot or -1. TG_ERR_TOO_LARGE with more
+ * than TOK_TRACKS_MAX such tracks. */
+tg_status tok_tracks_canonical(const tg_score *s, int *slot_of, tok_tracks_slots *slots);
+/* Encodes score with the given slots: slot_of[t] is track t's slot (-1: left
+ * out), every slot with a program is written in every bar (empty when no
+ * track has it). seq is cleared first by the caller (tok_encode does). */
+tg_status tok_tracks_encode(const tok_tokenizer *tok, const tg_score *score, const int *slot_of,
+                            const tok_tracks_slots *slots, tok_seq *seq);
+
+/* A conditional task, as a rewrite of a canonical sequence (no Gap, no Fill):
+ * the slots in keep (0: all) are written, the others dropped; in every bar
+ * the slots in given come first (each group in slot order); the slots in
+ * clear are written empty (their Track_k alone) in the bars to generate:
+ * every bar without a gap, the gap's bars with one. With gap_bars > 0, bars
+ * gap_first .. gap_first+gap_bars-1 (0-based) become Gap bars and come back
+ * after Fill; only `before` bars before the gap and `after` bars after it
+ * are kept (-1: all). The first bar kept gets the meter and tempo in force. */
+typedef struct {
+    uint32_t keep, given, clear;
+    int gap_first, gap_bars;
+    int before, after;
+} tok_tracks_task;
+
+tok_tracks_task tok_tracks_task_default(void);
+/* Writes the task's sequence (BOS .. EOS) to out (cleared first);
+ * *first_bar and *start_step (may be NULL) get the first bar kept and its
+ * start in steps. TG_ERR_ARG (why) when ids is not a canonical remi-tracks
+ * sequence or the gap lies outside its bars. */
+tg_status tok_tracks_rewrite(const tok_tokenizer *tok, const uint16_t *ids, size_t n,
+                             const tok_tracks_task *task, tok_seq *out, int *first_bar,
+                             int64_t *start_step, char *why, size_t why_size);
+/* The same with a gap, keeping as many bars around it as fit max_len tokens
+ * (at most 8 before and 4 after, or task's before/after when smaller),
+ * giving up bars before the gap first; task's before/after get the bars kept.
+ * TG_ERR_TOO_LARGE (why) when the gap alone does not fit. */
+tg_status tok_tracks_fit(const tok_tokenizer *tok, const uint16_t *ids, size_t n, tok_tracks_task *task,
+                         size_t max_len, tok_seq *out, int *first_bar, int64_t *start_step, char *why,
+                         size_t why_size);
+/* Bars of a canonical sequence (Bar tokens). */
+int tok_tracks_bar_count(const tok_tokenizer *tok, const uint16_t *ids, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* What samplers and primers ask of a tokenizer, so that they need not know
@@ -407,6 +471,22 @@ typedef struct {
             int64_t samples;          /* Rests and Keys fed */
         } grid;
         struct {
+            int meter, bar_meter;     /* meter in force, meter of the current bar (-1: none) */
+            int64_t bar_start;        /* steps at the start of the current bar */
+            int64_t bars;             /* Bar tokens fed */
+            int pos;                  /* position in the segment (-1 before its first) */
+            int slot;                 /* segment: a track slot, -1 the bar's prelude, -2 the header */
+            int prev_pitch;           /* last pitch at this position in this segment (-1: none) */
+            int velocity;             /* bin in force in this segment (-1: none) */
+            uint16_t present;         /* slots the header names */
+            uint16_t seen;            /* slots written in the current bar */
+            int header_last;          /* last slot of the header (-1: none) */
+            bool gap_bar, fill;       /* the bar is a Gap; the Fill section has begun */
+            int n_gaps, fill_bars;    /* Gap bars, and bars of the Fill section begun */
+            int8_t gap_meter[32];     /* meter of each Gap bar */
+            int64_t gap_start[32];    /* and its start in steps */
+        } tracks;
+        struct {
             int64_t now;              /* time-shift steps so far */
             int velocity;             /* bin in force (-1: none yet) */
             int last_shift;           /* value of the last TimeShift */
@@ -506,7 +586,7 @@ struct tok_kind_ops {
 };
 
 extern const tok_kind_ops tok_remi_ops, tok_grid_ops, tok_perf_ops, tok_raw_ops,
-    tok_remi_compact_ops;
+    tok_remi_compact_ops, tok_remi_tracks_ops;
 
 /* The registry: kinds in tok_kind order, tok_kind_count() of them. */
 size_t tok_kind_count(void);
@@ -539,5 +619,22 @@ void tok_remi_grammar_init(tok_grammar *g);
 bool tok_remi_allows(const tok_grammar *g, tok_type type, int value);
 void tok_remi_feed(tok_grammar *g, tok_type type, int value);
 int64_t tok_remi_time(const tok_grammar *g);
+/* remi's timing, shared with remi-tracks: the step nearest a tick (ties up;
+ * SMPTE at 120 bpm); whether the tempo and meter maps are sorted; the tempo
+ * changes in steps (the tempo at step 0, then each change of bin); the wanted
+ * bar lines in steps with the nominal meter at each; the meter of a bar of
+ * len steps (tok.h's rules); the tempo of a bin. */
+typedef struct {
+    int64_t step;
+    int bin;
+} tok_tempo_change;
+int64_t tok_remi_step(const tg_score *s, int spq, int64_t ticks);
+bool tok_remi_maps_sorted(const tg_score *s);
+tg_status tok_remi_tempo_changes(const tok_tokenizer *tok, const tg_score *s, tok_tempo_change **out,
+                                 size_t *n_out);
+tg_status tok_remi_bar_lines(const tok_tokenizer *tok, const tg_score *s, int64_t last_step,
+                             int64_t **lines_out, int **meters_out, size_t *n_out);
+int tok_remi_choose_meter(const tok_tokenizer *tok, int64_t len, int nominal, bool aligned);
+uint32_t tok_remi_tempo_usec(const tok_remi_config *c, int k);
 
 #endif /* TG_TOK_H */

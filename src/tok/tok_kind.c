@@ -26,6 +26,7 @@ static const tok_kind_ops *const kinds[] = {
     &tok_perf_ops,
     &tok_raw_ops,
     &tok_remi_compact_ops,
+    &tok_remi_tracks_ops,
 };
 
 size_t tok_kind_count(void) { return TG_ARRAY_LEN(kinds); }

@@ -111,7 +111,7 @@ tg_status tok_remi_build(tok_tokenizer *tok)
 /* Time, meters and tempo bins. */
 
 /* Step nearest to ticks (ties to the later step); SMPTE time is read at 120 bpm. */
-static int64_t to_step(const tg_score *s, int spq, int64_t ticks)
+int64_t tok_remi_step(const tg_score *s, int spq, int64_t ticks)
 {
     if (s->ticks_per_quarter > 0) {
         int64_t tpq = s->ticks_per_quarter;
@@ -139,7 +139,7 @@ static int meter_for_len(const tok_tokenizer *tok, int64_t len)
 }
 
 /* The meter of the bar from p to the next wanted bar line (tok.h explains). */
-static int choose_meter(const tok_tokenizer *tok, int64_t len, int nominal, bool aligned)
+int tok_remi_choose_meter(const tok_tokenizer *tok, int64_t len, int nominal, bool aligned)
 {
     if (aligned && nominal >= 0 && tok->meters[nominal].steps == len) return nominal;
     int64_t max = tok->max_bar_steps;
@@ -167,7 +167,7 @@ static int tempo_bin(const tok_remi_config *c, uint32_t usec_per_quarter)
     return (int)k;
 }
 
-static uint32_t tempo_bin_usec(const tok_remi_config *c, int k)
+uint32_t tok_remi_tempo_usec(const tok_remi_config *c, int k)
 {
     double bpm = c->tempo_bins == 1
                      ? sqrt(c->tempo_min_bpm * c->tempo_max_bpm)
@@ -197,12 +197,8 @@ static int cmp_remi_note(const void *pa, const void *pb)
     return (int)a->vel_bin - (int)b->vel_bin;
 }
 
-typedef struct {
-    int64_t step;
-    int bin;
-} tempo_change;
 
-static bool maps_sorted(const tg_score *s)
+bool tok_remi_maps_sorted(const tg_score *s)
 {
     for (size_t i = 1; i < s->n_tempos; i++)
         if (s->tempos[i].ticks < s->tempos[i - 1].ticks) return false;
@@ -212,20 +208,20 @@ static bool maps_sorted(const tg_score *s)
 }
 
 /* Tempo changes in steps: the tempo at step 0, then each change of bin. */
-static tg_status tempo_changes(const tok_tokenizer *tok, const tg_score *s, tempo_change **out,
+tg_status tok_remi_tempo_changes(const tok_tokenizer *tok, const tg_score *s, tok_tempo_change **out,
                                size_t *n_out)
 {
     const tok_remi_config *c = &tok->cfg.remi;
     int spq = c->steps_per_quarter;
-    tempo_change *tc = malloc((s->n_tempos + 1) * sizeof *tc);
+    tok_tempo_change *tc = malloc((s->n_tempos + 1) * sizeof *tc);
     if (!tc) return TG_ERR_NOMEM;
     size_t n = 0;
-    tc[n++] = (tempo_change){0, tempo_bin(c, 500000)};
+    tc[n++] = (tok_tempo_change){0, tempo_bin(c, 500000)};
     if (s->ticks_per_quarter > 0) {
         for (size_t i = 0; i < s->n_tempos; i++) {
             const tg_tempo *t = &s->tempos[i];
             if (s->format == 2 && t->chunk >= 0) continue; /* per-chunk maps: not encoded */
-            tempo_change e = {to_step(s, spq, t->ticks), tempo_bin(c, t->usec_per_quarter)};
+            tok_tempo_change e = {tok_remi_step(s, spq, t->ticks), tempo_bin(c, t->usec_per_quarter)};
             if (e.step == tc[n - 1].step)
                 tc[n - 1].bin = e.bin; /* the last change within a step wins */
             else
@@ -242,7 +238,7 @@ static tg_status tempo_changes(const tok_tokenizer *tok, const tg_score *s, temp
 
 /* Wanted bar lines in steps with the nominal meter index at each (-1 when the
  * score's meter has no token), covering past last_step + one longest bar. */
-static tg_status wanted_bars(const tok_tokenizer *tok, const tg_score *s, int64_t last_step,
+tg_status tok_remi_bar_lines(const tok_tokenizer *tok, const tg_score *s, int64_t last_step,
                              int64_t **lines_out, int **meters_out, size_t *n_out)
 {
     int spq = tok->cfg.remi.steps_per_quarter;
@@ -276,7 +272,7 @@ static tg_status wanted_bars(const tok_tokenizer *tok, const tg_score *s, int64_
         tg_timesig ts = {0, 4, 4, -1};
         for (size_t i = 0; i < nt; i++) {
             while (ti < s->n_timesigs && s->timesigs[ti].ticks <= ticks[i]) ts = s->timesigs[ti++];
-            int64_t step = to_step(s, spq, ticks[i]);
+            int64_t step = tok_remi_step(s, spq, ticks[i]);
             if (n > 0 && step <= lines[n - 1]) continue;
             lines[n] = step;
             meters[n] = meter_find(tok, ts.numerator, ts.denominator);
@@ -306,8 +302,8 @@ static tg_status collect_notes(const tok_tokenizer *tok, const tg_score *s, remi
         const tg_track *tr = &s->tracks[t];
         for (size_t i = 0; i < tr->n_notes; i++) {
             const tg_note *nt = &tr->notes[i];
-            int64_t a = to_step(s, c->steps_per_quarter, nt->start_ticks);
-            int64_t b = to_step(s, c->steps_per_quarter, nt->end_ticks);
+            int64_t a = tok_remi_step(s, c->steps_per_quarter, nt->start_ticks);
+            int64_t b = tok_remi_step(s, c->steps_per_quarter, nt->end_ticks);
             int64_t dur = b > a ? b - a : 1;
             if (dur > c->max_duration_steps) dur = c->max_duration_steps;
             notes[n++] = (remi_note){a, (int16_t)(tr->is_drum ? DRUMS : tr->program), nt->pitch,
@@ -331,22 +327,22 @@ static tg_status collect_notes(const tok_tokenizer *tok, const tg_score *s, remi
 tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq, bool compact)
 {
     tg_score *sorted = NULL;
-    if (!maps_sorted(score)) {
+    if (!tok_remi_maps_sorted(score)) {
         tg_status st = tg_score_clone(score, &sorted);
         if (st != TG_OK) return st;
         tg_score_sort(sorted);
         score = sorted;
     }
     remi_note *notes = NULL;
-    tempo_change *tempos = NULL;
+    tok_tempo_change *tempos = NULL;
     int64_t *lines = NULL;
     int *nominal = NULL;
     size_t nn = 0, ntc = 0, nl = 0;
     tg_status st = tok_seq_push(seq, TOK_BOS);
     if (st == TG_OK) st = collect_notes(tok, score, &notes, &nn);
     if (st == TG_OK && nn > 0 && notes[nn - 1].step > TOK_MAX_STEPS) st = TG_ERR_TOO_LARGE;
-    if (st == TG_OK && nn > 0) st = tempo_changes(tok, score, &tempos, &ntc);
-    if (st == TG_OK && nn > 0) st = wanted_bars(tok, score, notes[nn - 1].step, &lines, &nominal, &nl);
+    if (st == TG_OK && nn > 0) st = tok_remi_tempo_changes(tok, score, &tempos, &ntc);
+    if (st == TG_OK && nn > 0) st = tok_remi_bar_lines(tok, score, notes[nn - 1].step, &lines, &nominal, &nl);
     if (st != TG_OK || nn == 0) goto done;
 
     int64_t last = notes[nn - 1].step;
@@ -355,7 +351,7 @@ tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_s
     for (int64_t p = 0; p <= last;) {
         while (j + 1 < nl && lines[j + 1] <= p) j++;
         int64_t len = j + 1 < nl ? lines[j + 1] - p : tok->max_bar_steps;
-        int m = choose_meter(tok, len, nominal[j], lines[j] == p);
+        int m = tok_remi_choose_meter(tok, len, nominal[j], lines[j] == p);
         PUSH(TOK_T_BAR, 0);
         if (m != prev_meter) PUSH(TOK_T_TIMESIG, m);
         prev_meter = m;
@@ -570,7 +566,7 @@ tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **
                                      name, (int)pos);
                 if (st != TG_OK) goto fail;
             }
-            tg_tempo t = {(bar_start + pos) * tps, tempo_bin_usec(c, info.value), -1};
+            tg_tempo t = {(bar_start + pos) * tps, tok_remi_tempo_usec(c, info.value), -1};
             if (o.n_tempos > 0 && o.tempos[o.n_tempos - 1].ticks == t.ticks) {
                 o.tempos[o.n_tempos - 1] = t;
             } else {

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Issue 20's two models: the any-track training mix (tunegan data mix) of
+# Nottingham (melody <-> chords) and of the JSB chorales (any voices from any
+# voices), each trained by maximum likelihood on one thread. Run from the
+# project root after building:
+#   sh experiments/any-track/train.sh nottingham|chorales [OUT_DIR]
+# The shipped models (models/accompany-*) came from exactly these commands
+# (OUT_DIR=out/any-track); their logs are copied beside this script.
+set -eu
+which=$1
+out=${2:-out/any-track}
+bin=${TUNEGAN_BIN:-build/tunegan}
+mkdir -p "$out"
+case $which in
+nottingham)
+    data=../shared/data/nottingham
+    "$bin" data build --tokenizer remi-tracks --threads 1 --split "$data/split.tsv" \
+        -o "$out/nott-canon.corpus" "$data/full"
+    "$bin" data mix --copies 4 --seed 1 --context 256 -o "$out/nott-mix.corpus" "$out/nott-canon.corpus"
+    "$bin" pretrain --corpus "$out/nott-mix.corpus" --preset small --d-model 160 --steps 800 \
+        --warmup 60 --lr 1e-3 --eval-every 200 --eval-windows 128 --seed 1 --threads 1 -o "$out/nott-run"
+    ;;
+chorales)
+    data=../shared/data/jsb-chorales
+    "$bin" data build --tokenizer remi-tracks --threads 1 --transpose -3..3 --split "$data/split.tsv" \
+        -o "$out/jsb-canon.corpus" "$data/midi"
+    "$bin" data mix --copies 3 --seed 1 --context 256 -o "$out/jsb-mix.corpus" "$out/jsb-canon.corpus"
+    "$bin" pretrain --corpus "$out/jsb-mix.corpus" --preset small --d-model 128 --steps 800 \
+        --warmup 60 --lr 1e-3 --eval-every 200 --eval-windows 128 --seed 1 --threads 1 \
+        -o "$out/jsb-run"
+    ;;
+*)
+    echo "usage: sh experiments/any-track/train.sh nottingham|chorales [OUT_DIR]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,236 @@
+/*
+ * cli_accompany.c: `tunegan accompany` (write tracks for the given ones:
+ * chords for a melody, alto, tenor and bass for a soprano) and `tunegan
+ * infill` (write bars again, keeping the rest), both through the run
+ * object's tg_run_accompany. Without --model the bundled any-track model that
+ * fits the input is used: four voices or voice names (soprano, alto, tenor,
+ * bass) take models/accompany-chorales, one or two tracks
+ * models/accompany-nottingham. Writes OUT.mid (with --num N: OUT-000.mid ...),
+ * and on request OUT.png (--roll) and OUT.wav (--render) beside it, each
+ * under a temporary name renamed when complete.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "core/core.h"
+#include "model/model.h"
+#include "render/render.h"
+#include "run/run.h"
+
+#ifndef TG_MODELS_DIR
+#define TG_MODELS_DIR "models"
+#endif
+
+/* The bundled model that fits the input, printed; NULL after an error. */
+static const char *pick_model(const char *cmd, const tg_score *s, char *buf, size_t len)
+{
+    int tracks = 0, voices = 0;
+    static const char *const satb[] = {"soprano", "alto", "tenor", "bass"};
+    for (size_t t = 0; t < s->n_tracks; t++) {
+        if (s->tracks[t].n_notes == 0) continue;
+        tracks++;
+        for (int v = 0; v < 4; v++)
+            if (strncasecmp(s->tracks[t].name, satb[v], strlen(satb[v])) == 0) voices++;
+    }
+    const char *which = voices > 0 || tracks >= 3 ? "accompany-chorales" : "accompany-nottingham";
+    if (tracks > 4) {
+        cli_error("%s: the input has %d tracks with notes; the bundled models know two (melody, chords) or four "
+                  "(soprano, alto, tenor, bass): give --model", cmd, tracks);
+        return NULL;
+    }
+    snprintf(buf, len, "%s/%s/model.safetensors", TG_MODELS_DIR, which);
+    struct stat st;
+    if (stat(buf, &st) != 0) {
+        cli_error("%s: no --model given and the bundled %s is missing (%s): give --model", cmd, which, buf);
+        return NULL;
+    }
+    fprintf(stderr, "tunegan: no --model given: %d track%s%s: using %s\n", tracks, tracks == 1 ? "" : "s",
+            voices ? " named as voices" : "", buf);
+    return buf;
+}
+
+typedef struct {
+    const char *cmd, *out;
+    int num;
+    bool roll, render;
+    const char *soundfont;
+    int64_t shade_from, shade_to;  /* ticks of the input's bars written (infill), for the roll's title */
+    int written;
+    bool failed;
+} take_writer;
+
+/* OUT.mid, or OUT-007.mid with --num > 1; ext replaces ".mid". */
+static void out_path(const take_writer *w, int i, const char *ext, char *buf, size_t len)
+{
+    const char *dot = strrchr(w->out, '.');
+    int stem = dot && strcmp(dot, ".mid") == 0 ? (int)(dot - w->out) : (int)strlen(w->out);
+    if (w->num > 1)
+        snprintf(buf, len, "%.*s-%03d.%s", stem, w->out, i, ext);
+    else
+        snprintf(buf, len, "%.*s.%s", stem, w->out, ext);
+}
+
+static int on_take(void *user, int i, tg_take *tk)
+{
+    take_writer *w = user;
+    char path[4200], err[512] = "";
+    out_path(w, i, "mid", path, sizeof path);
+    tg_midi_write_options wo = tg_midi_write_options_default();
+    tg_status st = tg_midi_write_file(path, tk->score, &wo);
+    if (st != TG_OK) {
+        cli_error("%s: %s: cannot write: %s", w->cmd, path, tg_status_cause(st));
+        w->failed = true;
+    } else {
+        printf("%s: %zu notes in %zu tracks, %zu tokens (%zu written by the model)\n", path,
+               tg_score_note_count(tk->score), tk->score->n_tracks, tk->tokens, tk->new_tokens);
+    }
+    if (!w->failed && w->roll) {
+        tg_roll_options ro = tg_roll_options_default();
+        char title[64];
+        snprintf(title, sizeof title, "%s %d", w->cmd, i);
+        ro.title = title;
+        out_path(w, i, "png", path, sizeof path);
+        if (render_roll_png(tk->score, path, &ro, err, sizeof err) != TG_OK) {
+            cli_error("%s", err);
+            w->failed = true;
+        } else {
+            printf("  roll: %s\n", path);
+        }
+    }
+    if (!w->failed && w->render) {
+        tg_audio_options ao = tg_audio_options_default();
+        ao.soundfont = w->soundfont;
+        out_path(w, i, "wav", path, sizeof path);
+        if (render_audio_wav(tk->score, path, &ao, err, sizeof err) != TG_OK) {
+            cli_error("%s", err);
+            w->failed = true;
+        } else {
+            printf("  audio: %s\n", path);
+        }
+    }
+    if (!w->failed) w->written = i + 1;
+    tg_take_free(tk);
+    return w->failed;
+}
+
+static int run_command(const char *cmd, int argc, char **argv, bool infill)
+{
+    const char *model_arg = NULL, *out = NULL, *tracks = NULL, *bars = NULL, *soundfont = NULL;
+    int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0;
+    double temperature = 1.0, top_p = 1.0;
+    uint64_t seed = 0;
+    bool roll = false, render = false;
+    const cli_opt opts[] = {
+        {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "an any-track (remi-tracks) model (default: the bundled one that fits the input)", 0, 0},
+        {"output", 'o', CLI_STRING, &out, "OUT.mid", "file to write (with --num N: OUT-000.mid ...) (required)", 0, 0},
+        {"tracks", 0, CLI_STRING, &tracks, "NAMES", infill ? "only these tracks of the bars (default: every track)"
+                                                           : "tracks to write, e.g. chords or alto,tenor,bass (default: the model's tracks the input lacks)", 0, 0},
+        {"bars", 0, CLI_STRING, &bars, "A-B", "bars to write again, from 1 (e.g. 5-8)", 0, 0},
+        {"num", 'n', CLI_INT, &num, "N", "variations to write", 1, 10000},
+        {"batch", 'b', CLI_INT, &batch, "N", "variations decoded together", 1, 1024},
+        {"temperature", 'T', CLI_DOUBLE, &temperature, "T", "softmax temperature (0: greedy)", 0, 0},
+        {"top-k", 'k', CLI_INT, &top_k, "K", "sample among the K most probable tokens (0: off)", 0, 0},
+        {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off)", 0, 0},
+        {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
+        {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
+        {"roll", 0, CLI_FLAG, &roll, NULL, "draw a piano roll beside each output (OUT.png)", 0, 0},
+        {"render", 0, CLI_FLAG, &render, NULL, "render audio beside each output (OUT.wav, FluidSynth)", 0, 0},
+        {"soundfont", 0, CLI_STRING, &soundfont, "SF2", "SoundFont for --render (default: fluid-soundfont-gm's)", 0, 0},
+        {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
+    };
+    const cli_opt *use = opts;
+    cli_opt acc_opts[TG_ARRAY_LEN(opts)];
+    if (!infill) { /* accompany has no --bars */
+        size_t k = 0;
+        for (size_t i = 0; i < TG_ARRAY_LEN(opts); i++)
+            if (!opts[i].name || strcmp(opts[i].name, "bars") != 0) acc_opts[k++] = opts[i];
+        use = acc_opts;
+    }
+    const cli_command_info info_acc = {
+        "accompany", "MELODY.mid -o OUT.mid [--tracks NAMES] [options]",
+        "Writes the tracks a piece lacks, given the tracks it has: chords for a melody\n"
+        "(models/accompany-nottingham), alto, tenor and bass for a soprano\n"
+        "(models/accompany-chorales; --tracks alto,tenor,bass). The given notes come back\n"
+        "unchanged, note for note, with the input's tempo map, meters and track names;\n"
+        "the written tracks are added (or, named with --tracks, replace the input's).\n"
+        "Input tracks are matched to the model's tracks by name, else in order. Sampling\n"
+        "as in generate (--temperature, --top-k, --top-p, --seed); --num writes variations."};
+    const cli_command_info info_inf = {
+        "infill", "FILE.mid --bars A-B -o OUT.mid [--tracks NAMES] [options]",
+        "Writes bars A..B of a piece again, seeing the bars before and after them (as many\n"
+        "as fit the model's context), and keeps every other bar note for note; bars are\n"
+        "counted from 1 along the piece's meter map (a pickup is bar 1). With\n"
+        "--tracks only those tracks of the bars are written, the others given. The input's\n"
+        "tempo map, meters and track names are kept. Models and sampling as in accompany."};
+    const cli_command_info *info = infill ? &info_inf : &info_acc;
+    const char *pos[1];
+    int n_pos;
+    int r = cli_parse(info, use, argc, argv, pos, 1, &n_pos);
+    if (r) return r == 2 ? 0 : 1;
+    if (n_pos != 1 || !out) {
+        cli_error("%s: %s (see 'tunegan %s --help')", cmd, n_pos != 1 ? "expected one MIDI file" : "-o OUT.mid is required", cmd);
+        return 1;
+    }
+    tg_accompany_options o = tg_accompany_options_default();
+    if (infill) {
+        int first = 0, count = 0;
+        if (!bars || cli_parse_bars(bars, &first, &count)) {
+            cli_error("infill: --bars A-B is required, bars from 1 (at most %d), got '%s'", TOK_TRACKS_MAX_GAPS,
+                      bars ? bars : "nothing");
+            return 1;
+        }
+        o.bar_first = first + 1, o.bar_last = first + count;
+    }
+    const char *sf = NULL;
+    char err[1024] = "";
+    if (roll && !strstr(tg_build_features(), "cairo")) {
+        cli_error("%s: --roll needs cairo: install libcairo2-dev and rebuild", cmd);
+        return 1;
+    }
+    if (render && render_check_soundfont(soundfont, &sf, err, sizeof err) != TG_OK) {
+        cli_error("%s --render: %s", cmd, err);
+        return 1;
+    }
+    tg_score *in = NULL;
+    tg_run *run = NULL;
+    int rc = 1;
+    char model_buf[4200];
+    if (cli_read_midi(pos[0], &in, NULL) != TG_OK) return 1;
+    if (!model_arg && !(model_arg = pick_model(cmd, in, model_buf, sizeof model_buf))) goto done;
+    nn_set_threads(threads);
+    if (run_open(model_arg, NULL, &run, err, sizeof err) != TG_OK) {
+        cli_error("%s", err);
+        goto done;
+    }
+    o.score = in;
+    o.tracks = tracks;
+    o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
+    o.gen.num = num, o.gen.batch = batch, o.gen.keep = keep;
+    o.gen.seed = cli_given(argc, argv, "seed", 's') ? seed : (uint64_t)time(NULL);
+    take_writer w = {cmd, out, num, roll, render, sf, 0, 0, 0, false};
+    o.gen.on_take = on_take;
+    o.gen.user = &w;
+    fprintf(stderr, "tunegan: seed %llu; model %s\n", (unsigned long long)o.gen.seed, tg_run_checkpoint(run));
+    tg_generate_stats stats;
+    tg_status st = tg_run_accompany(run, &o, NULL, &stats, err, sizeof err);
+    if (st != TG_OK) {
+        if (!w.failed) cli_error("%s: %s: %s", cmd, pos[0], err);
+        if (w.written) cli_error("%s: wrote %d of %d", cmd, w.written, num);
+        goto done;
+    }
+    printf("%s: %d take%s, %zu tokens sampled in %.2f s (%.0f tok/s)\n", cmd, num, num == 1 ? "" : "s",
+           stats.new_tokens, stats.seconds, stats.tok_per_s);
+    rc = 0;
+done:
+    tg_run_free(run);
+    tg_score_free(in);
+    return rc;
+}
+
+int cli_accompany(int argc, char **argv) { return run_command("accompany", argc, argv, false); }
+int cli_infill(int argc, char **argv) { return run_command("infill", argc, argv, true); }

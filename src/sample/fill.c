@@ -1,0 +1,172 @@
+/*
+ * fill.c: generation with forced tokens, for any-track generation
+ * (accompaniment, infilling). A plan is a token sequence, BOS to EOS, in
+ * which some tokens open a segment for the model to write (a target track's
+ * Track_k); every other token of the plan is given. Each step of the
+ * batch-sampling loop (loop.c) asks this policy which ids may come: outside
+ * an open segment, the plan's next token alone (it is forced: fed as it is,
+ * never drawn against the model's odds); inside one, the notes' tokens the
+ * grammar allows (Position, Pitch, Velocity, Duration) and the plan's next
+ * token when the grammar allows it, whose choice closes the segment. So the
+ * model decides where a generated track's bar ends, and everything given is
+ * kept token for token. No decode loop of its own: loop.c with this policy.
+ * Left out: prefilling the forced runs between segments in one call (each
+ * forced token is one step of the loop; a 32-bar Nottingham piece costs
+ * about a thousand of them, under a second).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "sample.h"
+
+/* One sequence of a batch. */
+typedef struct {
+    tg_rng rng;
+    tok_seq seq;
+    tok_grammar g;
+    size_t next;        /* the plan's next token */
+    bool open;          /* inside a segment the model writes */
+    int seg_tokens;     /* tokens written in the open segment */
+} fill_row;
+
+typedef struct {
+    fill_row *rows;
+    const sample_plan *plan;
+    sample_gen_stats *stats;
+    int max_segment;    /* tokens after which the segment is closed when the grammar allows */
+    tg_status st;
+} fill_policy;
+
+static bool note_token(tok_type t)
+{
+    return t == TOK_T_POSITION || t == TOK_T_PITCH || t == TOK_T_VELOCITY || t == TOK_T_DURATION;
+}
+
+static const uint8_t *fill_allowed(void *user, int i, uint8_t *mask)
+{
+    fill_policy *pol = user;
+    fill_row *r = &pol->rows[i];
+    const tok_tokenizer *tok = r->g.tok;
+    const int V = tok_vocab_size(tok), want = pol->plan->ids[r->next];
+    memset(mask, 0, (size_t)V);
+    bool can_close = tok_grammar_allows(&r->g, want);
+    if (!r->open || (can_close && r->seg_tokens >= pol->max_segment)) {
+        mask[want] = 1;
+        return mask;
+    }
+    for (int id = 0; id < V; id++)
+        if (note_token(tok_get_info(tok, id).type) && tok_grammar_allows(&r->g, id)) mask[id] = 1;
+    if (can_close) mask[want] = 1;
+    return mask;
+}
+
+static tg_rng *fill_rng(void *user, int i) { return &((fill_policy *)user)->rows[i].rng; }
+
+static sample_verdict fill_took(void *user, int i, int id)
+{
+    fill_policy *pol = user;
+    fill_row *r = &pol->rows[i];
+    if (id < 0 || pol->st != TG_OK) return SAMPLE_STOP; /* nothing allowed: a plan the grammar refuses */
+    pol->st = tok_seq_push(&r->seq, id);
+    if (pol->st == TG_OK && tok_grammar_feed(&r->g, id) != TG_OK) pol->st = TG_ERR_GRAMMAR;
+    if (pol->st != TG_OK) return SAMPLE_STOP;
+    if (id == pol->plan->ids[r->next] && (!r->open || !note_token(tok_get_info(r->g.tok, id).type))) {
+        r->open = pol->plan->open[r->next] != 0;
+        r->seg_tokens = 0;
+        r->next++;
+    } else {
+        r->seg_tokens++;
+        pol->stats->new_tokens++;
+    }
+    if (id == TOK_EOS) {
+        pol->stats->ended_by_eos++;
+        return SAMPLE_STOP;
+    }
+    return SAMPLE_GO;
+}
+
+/* The plan's forced head (up to and including its first open token) is fed
+ * as the loop's prefix. */
+static size_t head_length(const sample_plan *plan)
+{
+    size_t k = 0;
+    while (k + 1 < plan->n && !plan->open[k]) k++;
+    return k + 1;
+}
+
+tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sample_plan *plan,
+                      const sample_gen_options *opt, tok_seq *out, sample_gen_stats *stats, char *err,
+                      size_t err_len)
+{
+    sample_gen_stats dummy;
+    if (!stats) stats = &dummy;
+    memset(stats, 0, sizeof *stats);
+    const model_config *cfg = model_get_config(model);
+    const int V = cfg->vocab_size, T_ctx = cfg->context;
+    char why[160];
+    if (V != tok_vocab_size(tok))
+        return tg_fail(err, err_len, TG_ERR_ARG, "the model's vocabulary (%d) is not the tokenizer's (%d)", V,
+                       tok_vocab_size(tok));
+    if (sample_params_check(&opt->params, why, sizeof why) != TG_OK)
+        return tg_fail(err, err_len, TG_ERR_RANGE, "%s", why);
+    if (opt->num < 1 || opt->batch < 1) return tg_fail(err, err_len, TG_ERR_ARG, "num and batch must be >= 1");
+    if (plan->n < 2 || plan->ids[0] != TOK_BOS || plan->ids[plan->n - 1] != TOK_EOS)
+        return tg_fail(err, err_len, TG_ERR_ARG, "a plan runs from BOS to EOS");
+    const size_t head = head_length(plan);
+    int keep = opt->keep > 0 ? opt->keep : T_ctx / 2;
+    if (keep > T_ctx - 1) keep = T_ctx - 1;
+    tok_grammar g0;
+    tok_grammar_init(&g0, tok);
+    for (size_t i = 0; i < head; i++)
+        if (tok_grammar_feed(&g0, plan->ids[i]) != TG_OK)
+            return tg_fail(err, err_len, TG_ERR_GRAMMAR, "plan token %zu (%s) breaks the grammar", i,
+                           tok_name(tok, plan->ids[i]));
+    const size_t plen = head < (size_t)T_ctx ? head : (size_t)T_ctx; /* the head's last tokens fit */
+    const uint16_t *pfx = plan->ids + (head - plen);
+
+    const int BM = opt->batch < opt->num ? opt->batch : opt->num;
+    model_cache *s = NULL;
+    tg_status st = model_cache_create(model, BM, 0, &s);
+    float *logits = malloc((size_t)BM * V * sizeof(float));
+    int *prefixes = malloc((size_t)BM * plen * sizeof(int));
+    fill_row *rows = calloc((size_t)BM, sizeof *rows);
+    if (st == TG_OK && (!logits || !prefixes || !rows)) st = TG_ERR_NOMEM;
+    fill_policy pol = {rows, plan, stats, 4 * T_ctx, TG_OK};
+    const sample_loop lp = {opt->params, fill_allowed, fill_rng, fill_took, &pol, true, keep};
+    double t0 = tg_now_sec();
+    for (int first = 0; st == TG_OK && first < opt->num; first += BM) {
+        const int B = opt->num - first < BM ? opt->num - first : BM;
+        for (int b = 0; b < B && st == TG_OK; b++) {
+            fill_row *r = &rows[b];
+            tok_seq_free(&r->seq);
+            memset(r, 0, sizeof *r);
+            tg_rng_seed(&r->rng, opt->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(first + b + 1)));
+            for (size_t i = 0; i < head && st == TG_OK; i++) st = tok_seq_push(&r->seq, plan->ids[i]);
+            r->g = g0;
+            r->next = head;
+            r->open = plan->open[head - 1] != 0;
+            for (size_t i = 0; i < plen; i++) prefixes[(size_t)b * plen + i] = pfx[i];
+        }
+        if (st == TG_OK) st = sample_loop_run(s, &lp, B, prefixes, (int)plen, NULL, logits, &stats->slides);
+        if (st == TG_OK) st = pol.st;
+        for (int b = 0; b < B && st == TG_OK; b++) {
+            if (!rows[b].g.ended) st = TG_ERR_GRAMMAR;
+            out[first + b] = rows[b].seq;
+            memset(&rows[b].seq, 0, sizeof rows[b].seq);
+        }
+    }
+    stats->seconds = tg_now_sec() - t0;
+    stats->tok_per_s = stats->seconds > 0 ? stats->new_tokens / stats->seconds : 0.0;
+    if (rows)
+        for (int b = 0; b < BM; b++) tok_seq_free(&rows[b].seq);
+    free(rows);
+    free(prefixes);
+    free(logits);
+    model_cache_free(s);
+    if (st != TG_OK) {
+        for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);
+        return tg_fail(err, err_len, st, "generation with given tokens failed: %s", tg_status_str(st));
+    }
+    return TG_OK;
+}

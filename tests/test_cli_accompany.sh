@@ -1,0 +1,141 @@
+#!/bin/bash
+# test_cli_accompany.sh: `tunegan accompany` and `tunegan infill` end to end
+# with a micro any-track model trained for a few steps on pieces written
+# here with detokenize (remi-tracks: a melody and a chord track, 8 bars of
+# 3/4, a tempo change). Checks: the given notes come back unchanged, note for
+# note (pitch, start and end tick, velocity), with the input's division,
+# tempo map, meter and track names; accompany adds the missing track under
+# the model's name; accompany --tracks chords on a full piece replaces the
+# chords and keeps the melody; infill --bars keeps every note outside the
+# bars (and, with --tracks chords, the melody inside them too) and writes
+# notes inside; --num writes OUT-000.mid...; a fixed seed gives the same
+# bytes; --roll draws a PNG (when built with cairo); data mix writes the
+# three tasks; bad input (no --bars, bars past the end, an unknown track, a
+# model of another tokenizer, a model with no tracks.tsv, not MIDI) is a
+# clear error with exit status 1.
+# Environment (set by ctest): TG_BIN.
+set -u
+BIN=${TG_BIN:?TG_BIN not set}
+tmp=$(mktemp -d /tmp/tg_cli_accompany.XXXXXX)
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/cli_lib.sh"
+is_midi() { if [ "$(head -c 4 "$1" 2>/dev/null)" = MThd ]; then ok; else fail "$1 is not a MIDI file"; fi; }
+# notes of one channel: pitch start end velocity
+chan() { "$BIN" notes "$1" | awk -v c="$2" '$1 !~ /^#/ && $2 == c { print $3, $4, $5, $6 }'; }
+# notes of one channel starting in [lo, hi) ticks, or outside it (out=1)
+chan_in() { chan "$1" "$2" | awk -v lo="$3" -v hi="$4" -v out="${5:-0}" '(($2 >= lo && $2 < hi) ? 0 : 1) == out'; }
+same() { if [ "$1" = "$2" ]; then ok; else fail "$3"; diff <(echo "$1") <(echo "$2") | head -5 >&2; fi; }
+
+# Pieces: 8 bars of 3/4, melody (Track_0) and chords (Track_1), tempo change in bar 5.
+piece() { # $1: transposition, $2: 1 = melody only
+    echo BOS; echo Track_0; echo Program_0
+    [ "$2" = 1 ] || { echo Track_1; echo Program_0; }
+    for bar in 0 1 2 3 4 5 6 7; do
+        echo Bar
+        [ "$bar" = 0 ] && { echo TimeSig_3/4; echo Position_0; echo Tempo_17; }
+        [ "$bar" = 4 ] && { echo Position_12; echo Tempo_15; }
+        echo Track_0
+        for pos in 0 12 24; do
+            echo "Position_$pos"; echo "Pitch_$((67 + $1 + (bar * 3 + pos / 12) % 7))"
+            [ "$pos" = 0 ] && echo Velocity_22; echo Duration_12
+        done
+        if [ "$2" != 1 ]; then
+            echo Track_1; echo Position_0
+            for k in 0 4 7; do echo "Pitch_$((48 + $1 + k + (bar % 2) * 5))"; [ "$k" = 0 ] && echo Velocity_16; echo Duration_36; done
+        fi
+    done
+    echo EOS
+}
+mkdir -p "$tmp/midi"
+for t in 0 2 4 5 7; do
+    piece $t 0 >"$tmp/p$t.txt"
+    run 0 "detokenize piece $t" "$BIN" detokenize -t remi-tracks -o "$tmp/midi/p$t.mid" "$tmp/p$t.txt"
+done
+piece 3 1 >"$tmp/mel.txt"
+run 0 "detokenize the melody" "$BIN" detokenize -t remi-tracks -o "$tmp/mel.mid" "$tmp/mel.txt"
+piece 3 0 >"$tmp/full.txt"
+run 0 "detokenize the full piece" "$BIN" detokenize -t remi-tracks -o "$tmp/full.mid" "$tmp/full.txt"
+printf 'p0.mid\tvalid\n' >"$tmp/split.tsv"
+for t in 2 4 5 7; do printf 'p%s.mid\ttrain\n' $t >>"$tmp/split.tsv"; done
+
+# The mix and a micro model.
+run 0 "data build remi-tracks" "$BIN" data build --tokenizer remi-tracks --split "$tmp/split.tsv" -o "$tmp/c.corpus" "$tmp/midi"
+run 0 "data mix" "$BIN" data mix --copies 6 --seed 2 --context 64 -o "$tmp/mix.corpus" "$tmp/c.corpus"
+has_out "30 pieces" "mix: 5 pieces x 6"
+has_out "bars given" "mix: the tasks"
+run 0 "data mix, a fixed task" "$BIN" data mix --keep 1 --given 0 -o "$tmp/fixed.corpus" "$tmp/c.corpus"
+has_out "tracks given 5" "fixed task: one sequence per piece"
+run 1 "data mix of a remi corpus" "$BIN" data mix -o "$tmp/x.corpus" "$tmp/nonexistent.corpus"
+M="--d-model 32 --layers 1 --heads 2 --context 64 --batch 2 --steps 3 --eval-every 3 --warmup 1 --seed 5 --threads 1"
+run 0 "pretrain" "$BIN" pretrain --corpus "$tmp/mix.corpus" $M -o "$tmp/m"
+printf '# slot\tname\tprogram\n0\tmelody\t0\n1\tchords\t0\n' >"$tmp/m/tracks.tsv"
+
+# accompany: the melody unchanged, a chords track added.
+run 0 "accompany" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/a.mid" --seed 3 --threads 1
+is_midi "$tmp/a.mid"
+has_out "$tmp/a.mid" "output named"
+same "$(chan "$tmp/a.mid" 0)" "$(chan "$tmp/mel.mid" 0)" "accompany: the melody changed"
+[ -n "$(chan "$tmp/a.mid" 1)" ] && ok || fail "accompany: no chord notes"
+same "$("$BIN" notes "$tmp/a.mid" | head -n 1 | sed 's/tracks=[0-9]*//')" "$("$BIN" notes "$tmp/mel.mid" | head -n 1 | sed 's/tracks=[0-9]*//')" "division"
+# tempo map and meter: the seconds of every melody note are the input's
+same "$("$BIN" notes "$tmp/a.mid" | awk '$2 == 0 { print $7, $8 }')" "$("$BIN" notes "$tmp/mel.mid" | awk '$2 == 0 { print $7, $8 }')" "tempo map"
+run 0 "tokenize the output" "$BIN" tokenize -t remi-tracks "$tmp/a.mid"
+has_out "TimeSig_3/4" "meter kept"
+has_out "Tempo_15" "tempo change kept"
+if command -v strings >/dev/null; then
+    strings "$tmp/a.mid" | grep -q "Track 0" && ok || fail "the input's track name is lost"
+    strings "$tmp/a.mid" | grep -q "chords" && ok || fail "the new track is not named after the model's table"
+fi
+run 0 "accompany again, same seed" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/a2.mid" --seed 3 --threads 1
+cmp -s "$tmp/a.mid" "$tmp/a2.mid" && ok || fail "the same seed gave different files"
+
+# --num, --roll
+run 0 "accompany --num 2" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/n.mid" --num 2 --seed 4 --threads 1
+is_midi "$tmp/n-000.mid"; is_midi "$tmp/n-001.mid"
+[ -e "$tmp/n.mid" ] && fail "--num 2 wrote n.mid" || ok
+if "$BIN" --version 2>/dev/null | grep -q cairo || "$BIN" generate --help | grep -q roll; then
+    if "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/r.mid" --roll --seed 1 --threads 1 >"$tmp/out" 2>"$tmp/err"; then
+        [ "$(head -c 4 "$tmp/r.png" | tail -c 3)" = PNG ] && ok || fail "--roll wrote no PNG"
+    else
+        grep -q "needs cairo" "$tmp/err" && ok || fail "--roll failed: $(cat "$tmp/err")"
+    fi
+fi
+
+# accompany --tracks chords on the full piece: chords replaced, melody kept.
+run 0 "accompany --tracks chords" "$BIN" accompany "$tmp/full.mid" --model "$tmp/m" --tracks chords -o "$tmp/f.mid" --seed 3 --threads 1
+same "$(chan "$tmp/f.mid" 0)" "$(chan "$tmp/full.mid" 0)" "replace: the melody changed"
+[ "$(chan "$tmp/f.mid" 1)" != "$(chan "$tmp/full.mid" 1)" ] && ok || fail "replace: the chords were not written"
+
+# infill bars 3-4 (ticks 2*1440 .. 4*1440): everything outside unchanged.
+lo=2880; hi=5760
+run 0 "infill" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 3-4 -o "$tmp/i.mid" --seed 3 --threads 1
+for c in 0 1; do
+    same "$(chan_in "$tmp/i.mid" $c $lo $hi 1)" "$(chan_in "$tmp/full.mid" $c $lo $hi 1)" "infill: channel $c outside bars 3-4 changed"
+done
+[ -n "$(chan_in "$tmp/i.mid" 0 $lo $hi)$(chan_in "$tmp/i.mid" 1 $lo $hi)" ] && ok || fail "infill: nothing in bars 3-4"
+run 0 "infill --tracks chords" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 3-4 --tracks chords -o "$tmp/j.mid" --seed 3 --threads 1
+same "$(chan "$tmp/j.mid" 0)" "$(chan "$tmp/full.mid" 0)" "infill --tracks chords: the melody changed"
+same "$(chan_in "$tmp/j.mid" 1 $lo $hi 1)" "$(chan_in "$tmp/full.mid" 1 $lo $hi 1)" "infill --tracks chords: chords outside changed"
+
+# Bad input.
+run 1 "infill without --bars" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" -o "$tmp/x.mid"
+has_err "--bars A-B is required" "no --bars"
+run 1 "infill past the end" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 7-12 -o "$tmp/x.mid" --threads 1
+has_err "the piece has 8 bars" "bars past the end"
+run 1 "unknown track" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" --tracks bass -o "$tmp/x.mid" --threads 1
+has_err "no track 'bass' in the model (its tracks: melody, chords)" "unknown track"
+run 1 "nothing given" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" --tracks melody -o "$tmp/x.mid" --threads 1
+has_err "nothing is given" "nothing given"
+cp -r "$tmp/m" "$tmp/m2"; rm "$tmp/m2/tracks.tsv"
+run 1 "no tracks.tsv" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m2" -o "$tmp/x.mid" --threads 1
+has_err "tracks.tsv" "no table of tracks"
+run 0 "data build remi" "$BIN" data build --tokenizer remi --split "$tmp/split.tsv" -o "$tmp/r.corpus" "$tmp/midi"
+run 0 "pretrain remi" "$BIN" pretrain --corpus "$tmp/r.corpus" $M -o "$tmp/remi"
+run 1 "a remi model" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/remi" -o "$tmp/x.mid" --threads 1
+has_err "not remi-tracks" "model of another tokenizer"
+run 1 "data mix of a remi corpus" "$BIN" data mix -o "$tmp/x.corpus" "$tmp/r.corpus"
+has_err "a mix needs remi-tracks" "mix of remi"
+echo "not MIDI" >"$tmp/text.mid"
+run 1 "not MIDI" "$BIN" accompany "$tmp/text.mid" --model "$tmp/m" -o "$tmp/x.mid"
+[ -e "$tmp/x.mid" ] && fail "a failed command left x.mid" || ok
+finish cli_accompany
