@@ -37,6 +37,7 @@ static const command commands[] = {
     {"render", cli_render, "render a MIDI file to audio (WAV) with FluidSynth"},
     {"roll", cli_roll, "draw a piano roll of a MIDI file (PNG)"},
     {"plot", cli_plot, "draw the training curves of a run (PNG)"},
+    {"serve", cli_serve, "a music studio in the browser on this machine (generate, continue, hear, download)"},
     {NULL, NULL, NULL},
 };
 
