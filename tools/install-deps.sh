@@ -3,9 +3,9 @@
 #   tools/install-deps.sh          build and run
 #   tools/install-deps.sh --test   also what the tests use as references
 set -eu
-pkgs="build-essential cmake pkg-config libcjson-dev libopenblas-dev libfluidsynth-dev fluid-soundfont-gm libcairo2-dev libopenmpi-dev openmpi-bin"
+pkgs="build-essential cmake pkg-config libcjson-dev libopenblas-dev libfluidsynth-dev fluid-soundfont-gm libcairo2-dev libopenmpi-dev openmpi-bin libmicrohttpd-dev"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs clang python3 python3-mido python3-nltk python3-numpy python3-torch"
+    pkgs="$pkgs clang python3 python3-mido python3-nltk python3-numpy python3-torch curl chromium nodejs npm"
 fi
 missing=""
 for p in $pkgs; do
@@ -20,4 +20,9 @@ if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq $missing
+fi
+# The studio's browser test drives Chromium through puppeteer-core, pinned in
+# tests/browser/package-lock.json (no browser download: Debian's chromium).
+if [ "${1:-}" = "--test" ] && [ ! -d "$(dirname "$0")/../tests/browser/node_modules/puppeteer-core" ]; then
+    (cd "$(dirname "$0")/../tests/browser" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi

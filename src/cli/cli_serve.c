@@ -79,6 +79,7 @@ int cli_serve(int argc, char **argv)
     so.model = model_arg;
     so.max_upload_bytes = (size_t)max_upload_mb << 20;
     so.logger = cli_logger();
+    so.threads = threads;
     nn_set_threads(threads);
 
     sigset_t stop;

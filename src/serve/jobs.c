@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/core.h"
+#include "nn/nn.h"
 #include "serve.h"
 
 /* ------------------------------------------------------------------------ */
@@ -274,6 +275,7 @@ static serve_job *next_job(serve_studio *s)
 void *jobs_worker(void *arg)
 {
     serve_studio *s = arg;
+    nn_set_threads(s->opt.threads); /* OpenMP's thread count is each thread's own */
     pthread_mutex_lock(&s->lock);
     for (;;) {
         serve_job *j = NULL;

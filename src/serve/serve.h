@@ -54,8 +54,9 @@ typedef struct {
     const char *soundfont;     /* NULL: the first General MIDI SoundFont found */
     size_t max_upload_bytes;   /* 4 MiB: larger uploads and bodies are refused */
     int max_queue;             /* 8: generate requests waiting beyond the running one */
-    int max_takes;             /* 200: takes kept; the oldest go first */
+    int max_takes;             /* 200: takes kept; the oldest generated go first */
     int connection_limit;      /* 64 */
+    int threads;               /* the worker's OpenMP threads (0: all cores) */
     tg_logger logger;          /* requests refused, failures (none by default) */
 } serve_options;
 

@@ -199,14 +199,18 @@ static void wav_path(const serve_studio *s, int id, char *path, size_t len)
     snprintf(path, len, "%s/take-%d.wav", s->tmp_dir, id);
 }
 
-/* Drops the oldest take (its audio too). Lock held. */
+/* Drops the oldest generated take (its audio too), or the oldest of all when
+ * every take was brought in: the pieces a musician brought stay longest. Lock held. */
 static void drop_oldest(serve_studio *s)
 {
+    size_t k = 0;
+    while (k < s->n_takes && s->takes[k].job == 0) k++;
+    if (k == s->n_takes) k = 0;
     char path[600];
-    wav_path(s, s->takes[0].id, path, sizeof path);
+    wav_path(s, s->takes[k].id, path, sizeof path);
     unlink(path);
-    tg_score_free(s->takes[0].score);
-    memmove(s->takes, s->takes + 1, (s->n_takes - 1) * sizeof *s->takes);
+    tg_score_free(s->takes[k].score);
+    memmove(s->takes + k, s->takes + k + 1, (s->n_takes - k - 1) * sizeof *s->takes);
     s->n_takes--;
 }
 
