@@ -75,5 +75,18 @@ echo "median (min..max) over $(wc -l <"$tmp/rows") seeds:"
 echo "  serve: generate $(med 2), audio $(med 3), click-to-playable $(med 4), server CPU $(med 5) s"
 echo "  CLI:   generate $(med 6), render $(med 7)"
 echo "  serve/CLI generate: $(awk '{ print $2 / $6 }' "$tmp/rows" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f (%.2f..%.2f)", a[int((NR + 1) / 2)], a[1], a[NR] }')"
+# Responsiveness: while a long request runs (4 new tunes of 64 bars), how
+# long the page's poll (GET /api/jobs/N) and a take's roll (GET /api/takes/N)
+# take, against the same requests with the worker idle.
+poll_ms() { # PATH: 20 requests, median and max in ms
+    for _ in $(seq 1 20); do curl -s -o /dev/null -w '%{time_total}\n' "$url${1#/}"; sleep 0.05; done |
+        sort -n | awk '{ a[NR] = $1 * 1000 } END { printf "median %.1f ms, max %.1f ms", a[10], a[20] }'
+}
+echo "idle worker:  poll $(poll_ms /api/jobs/1), roll $(poll_ms /api/takes/2)"
+long=$(curl -s -H 'X-Tunegan: 1' -d '{"mode":"new","bars":64,"num":4,"seed":1}' "${url}api/generate" |
+       grep -o '"job":[0-9]*' | cut -d: -f2)
+sleep 0.5
+echo "during a long generation: poll $(poll_ms "/api/jobs/$long"), roll $(poll_ms /api/takes/2)"
+curl -s "${url}api/jobs/$long" | grep -q '"state":"running"' && echo "(the long request was still running)"
 echo "== load after: $(uptime | sed 's/.*load average/load average/')"
 kill -INT "$pid"; wait "$pid"; pid=

@@ -83,11 +83,12 @@ client() {
     done
 }
 
-# warm-up: one round per client, then the resident size
+# warm-up: one round, then the resident size every second while the clients run
 client 0 "$(($(date +%s) + 1))"
 rss0=$(rss_kb)
 deadline=$(($(date +%s) + SECONDS_RUN))
 for i in $(seq 1 "$CLIENTS"); do client "$i" "$deadline" & done
+while [ "$(date +%s)" -lt "$deadline" ]; do rss_kb >>"$tmp/rss"; sleep 1; done
 wait $(jobs -p | grep -v "^$pid$") 2>/dev/null
 rss1=$(rss_kb)
 kill -INT "$pid"; wait "$pid"; status=$?; pid=
@@ -99,6 +100,7 @@ lat=$(awk '/^ok / { print $2 }' "$tmp/all.log" | sort -n |
       awk '{ a[NR] = $1 } END { if (NR) printf "median %.2f s, p90 %.2f s, max %.2f s", a[int((NR + 1) / 2)], a[int(NR * 0.9 + 0.5)], a[NR] }')
 echo "serve_load: $CLIENTS clients for $SECONDS_RUN s: $total answers, $good correct ($(echo "scale=2; $total / $SECONDS_RUN" | bc) per s); latency $lat"
 echo "serve_load: resident size ${rss0} kB after warm-up, ${rss1} kB after the run ($(( (rss1 - rss0) / 1024 )) MB more)"
+echo "serve_load: resident size each second (MB): $(awk '{ printf "%.1f ", $1 / 1024 }' "$tmp/rss")"
 fails=0
 [ "$total" -gt 0 ] || { echo "FAIL: no answer in $SECONDS_RUN s"; fails=1; }
 [ "$good" = "$total" ] || { echo "FAIL: wrong answers:"; grep -v '^ok ' "$tmp/all.log" | sort | uniq -c | head; fails=1; }

@@ -168,6 +168,8 @@ gen '{"mode":"new","bars":2.5}'; want 400 "bars 2.5"; body_has "whole number" "b
 gen '{"mode":"new","tempreature":1}'; want 400 "a misspelt field"; body_has "unknown field 'tempreature'" "the typo's message"
 gen '{"mode":"continue"}'; want 400 "continue without a source"
 gen '{"mode":"continue","source":999}'; want 404 "continue a take that is not there"
+gen '{"mode":"continue","source":'"$piece"',"keep_bars":5}'; want 400 "keep more bars than the piece has"
+body_has "has 4 bars" "keep_bars' message"
 gen '{"mode":'; want 400 "broken JSON"
 gen '{"mode":"remix"}'; want 400 "an unknown mode"
 

@@ -227,6 +227,9 @@ function takeCard(take) {
   const audio = new Audio();
   audio.preload = "none";
   if (state.studio && state.studio.audio) {
+    // rendered as soon as the take lands, so that Play sounds at once
+    audio.preload = "auto";
+    audio.src = "/api/takes/" + take.id + "/file?format=wav";
     play.addEventListener("click", () => togglePlay(take, audio, play, canvas));
   } else {
     play.disabled = true;
@@ -256,7 +259,6 @@ let playing = null;
 function togglePlay(take, audio, button, canvas) {
   if (playing && playing.audio === audio && !audio.paused) { audio.pause(); return; }
   if (playing && playing.audio !== audio) playing.audio.pause();
-  if (!audio.src) audio.src = "/api/takes/" + take.id + "/file?format=wav";
   button.textContent = "… loading";
   playing = { audio, take };
   audio.onplaying = () => { button.textContent = "❚❚ Pause"; button.classList.add("on"); tick(); };

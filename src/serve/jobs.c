@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -77,7 +76,8 @@ static tg_status parse_request(const cJSON *root, serve_request *r, char *err, s
         return TG_ERR_ARG;
     }
     double source = 0, keep = 4, bars = 8, num = 1, temp = 1, top_p = 1;
-    double seed = (double)((uint64_t)time(NULL) % 1000000);
+    /* no seed: one from the clock's microseconds, told back with the takes */
+    double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);
     r->cont = strcmp(m, "continue") == 0;
     if ((st = number_field(root, "source", 1, 1e9, true, &source, err, err_len)) ||
         (st = number_field(root, "keep_bars", 1, SERVE_MAX_BARS, true, &keep, err, err_len)) ||
@@ -128,6 +128,17 @@ static int queued_count(const serve_studio *s)
     return n;
 }
 
+/* Bars of a score: its bar lines up to its end, less one (0 when it cannot tell). */
+static int score_bars(const tg_score *sc)
+{
+    int64_t *lines;
+    size_t n;
+    if (sc->ticks_per_quarter <= 0 || tg_score_bar_lines(sc, tg_score_end_ticks(sc), &lines, &n) != TG_OK)
+        return 0;
+    free(lines);
+    return n > 0 ? (int)n - 1 : 0;
+}
+
 /* Queues r with a copy of its source's score. Lock held. */
 static tg_status enqueue(serve_studio *s, const serve_request *r, int *job, char *err, size_t err_len)
 {
@@ -144,6 +155,12 @@ static tg_status enqueue(serve_studio *s, const serve_request *r, int *job, char
             snprintf(err, err_len, "take %d is not in this session (it may have been dropped: the session "
                      "keeps %d takes)", r->source, s->opt.max_takes);
             return TG_ERR_NOT_FOUND;
+        }
+        int bars = score_bars(t->score);
+        if (r->keep_bars > bars) {
+            snprintf(err, err_len, "take %d has %d bar%s: keep_bars must be at most that", t->id, bars,
+                     bars == 1 ? "" : "s");
+            return TG_ERR_ARG;
         }
         if (tg_score_clone(t->score, &primer) != TG_OK) return TG_ERR_NOMEM;
         snprintf(source_label, sizeof source_label, "#%d", t->id);

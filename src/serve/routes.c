@@ -140,9 +140,15 @@ char *routes_take_json(serve_studio *s, const serve_take *t, bool with_notes)
 static void reply_take(serve_studio *s, serve_reply *out, int status, const serve_take *t, bool with_notes)
 {
     char *text = routes_take_json(s, t, with_notes);
-    cJSON *root = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    reply_json(out, status, root);
+    if (!text) {
+        reply_json(out, 500, NULL);
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->status = status;
+    out->type = "application/json";
+    out->body = (uint8_t *)text;
+    out->size = strlen(text);
 }
 
 /* ------------------------------------------------------------------------ */
