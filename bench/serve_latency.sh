@@ -2,7 +2,7 @@
 # serve_latency.sh: from the click on Generate to a playable 8-bar
 # continuation in `tunegan serve`, on one core with the bundled model.
 # For each seed: POST /api/generate (continue the bundled primer's 4 bars,
-# add 8), poll the job every 20 ms until done, then GET the take's WAV (what
+# add 8), wait on the job (the page's long poll, ?wait=10) until done, then GET the take's WAV (what
 # the Play button fetches). Prints per seed the wall times (generation,
 # audio, their sum) and the server's CPU seconds over the same interval (from
 # /proc: on a shared machine the CPU time says what the wall time would be on
@@ -44,37 +44,37 @@ one_click() {
     job=$(curl -s -H 'X-Tunegan: 1' -d '{"mode":"continue","source":'"$piece"',"keep_bars":4,"bars":8,"num":1,"seed":'"$1"'}' \
           "${url}api/generate" | grep -o '"job":[0-9]*' | cut -d: -f2)
     while :; do
-        curl -s "${url}api/jobs/$job" >"$tmp/job"
+        curl -s "${url}api/jobs/$job?wait=10" >"$tmp/job"
         grep -q '"state":"done"' "$tmp/job" && break
         grep -q '"state":"failed"' "$tmp/job" && { echo "failed: $(cat "$tmp/job")" >&2; return 1; }
-        sleep 0.02
     done
-    t1=$(now)
+    t1=$(now); c1=$(cpu)
     take=$(grep -o '"takes":\[[0-9]*' "$tmp/job" | grep -o '[0-9]*$')
+    inside=$(grep -o '"seconds":[0-9.e-]*' "$tmp/job" | cut -d: -f2)
     curl -s -o "$tmp/take.wav" "${url}api/takes/$take/file?format=wav"
     t2=$(now)
-    awk -v a="$t0" -v b="$t1" -v c="$t2" -v c0="$c0" -v c1="$(cpu)" \
-        'BEGIN { printf "%.3f %.3f %.3f %.3f\n", b - a, c - b, c - a, c1 - c0 }'
+    awk -v a="$t0" -v b="$t1" -v c="$t2" -v c0="$c0" -v c1="$c1" -v c2="$(cpu)" -v i="$inside" \
+        'BEGIN { printf "%.3f %.3f %.3f %.3f %.3f %.3f\n", b - a, c - b, c - a, c2 - c0, i, c1 - c0 }'
 }
 one_click 1 >/dev/null # warm-up: pages of the model and the SoundFont
-echo "seed  serve: generate  audio  click-to-playable  server CPU s |  CLI: generate  render  | serve/CLI generate"
+echo "seed  serve: generate (inside, CPU)  audio  click-to-playable  server CPU s |  CLI: generate  render  | serve inside/CLI generate"
 : >"$tmp/rows"
 for s in $(seq 101 $((100 + n))); do
-    read -r g w t c < <(one_click "$s") || continue
+    read -r g w t c gi gc < <(one_click "$s") || continue
     "$bin" generate -o "$tmp/cli$s" --model "$model" --primer "$tmp/twinkle.mid" --primer-bars 4 --bars 8 \
         --threads 1 --seed "$s" --batch 1 >"$tmp/cli.out" 2>&1
     cg=$(sed -n 's/.* new tokens in \([0-9.]*\) s.*/\1/p' "$tmp/cli.out")
     r0=$(now); "$bin" render "$tmp/cli$s/sample-000.mid" -o "$tmp/cli.wav" >/dev/null 2>&1; r1=$(now)
     cr=$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.3f", b - a }')
-    echo "$s $g $w $t $c $cg $cr" >>"$tmp/rows"
-    awk -v s="$s" -v g="$g" -v w="$w" -v t="$t" -v c="$c" -v cg="$cg" -v cr="$cr" \
-        'BEGIN { printf "%4d  %15.3f %6.3f %18.3f %13.3f |  %13.3f %7.3f  | %6.2f\n", s, g, w, t, c, cg, cr, g / cg }'
+    echo "$s $g $w $t $c $cg $cr $gi $gc" >>"$tmp/rows"
+    awk -v s="$s" -v g="$g" -v w="$w" -v t="$t" -v c="$c" -v cg="$cg" -v cr="$cr" -v gi="$gi" -v gc="$gc" \
+        'BEGIN { printf "%4d  %8.3f (%.3f, %.3f) %6.3f %18.3f %13.3f |  %13.3f %7.3f  | %6.2f\n", s, g, gi, gc, w, t, c, cg, cr, gi / cg }'
 done
 med() { cut -d' ' -f"$1" "$tmp/rows" | sort -n | awk '{ a[NR] = $1 } END { printf "%.3f (%.3f..%.3f)", a[int((NR + 1) / 2)], a[1], a[NR] }'; }
 echo "median (min..max) over $(wc -l <"$tmp/rows") seeds:"
-echo "  serve: generate $(med 2), audio $(med 3), click-to-playable $(med 4), server CPU $(med 5) s"
+echo "  serve: generate $(med 2) (inside the server $(med 8), CPU $(med 9)), audio $(med 3), click-to-playable $(med 4), server CPU $(med 5) s"
 echo "  CLI:   generate $(med 6), render $(med 7)"
-echo "  serve/CLI generate: $(awk '{ print $2 / $6 }' "$tmp/rows" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f (%.2f..%.2f)", a[int((NR + 1) / 2)], a[1], a[NR] }')"
+echo "  serve (inside)/CLI generate: $(awk '{ print $8 / $6 }' "$tmp/rows" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f (%.2f..%.2f)", a[int((NR + 1) / 2)], a[1], a[NR] }')"
 # Responsiveness: while a long request runs (4 new tunes of 64 bars), how
 # long the page's poll (GET /api/jobs/N) and a take's roll (GET /api/takes/N)
 # take, against the same requests with the worker idle.

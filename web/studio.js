@@ -175,7 +175,7 @@ function newGroup(job, r) {
 async function pollJob(job, group, t0) {
   let j;
   try {
-    j = await api("/api/jobs/" + job);
+    j = await api("/api/jobs/" + job + "?wait=1"); // answers as soon as the job moves on
   } catch (e) {
     group.status.textContent = e.message;
     return;
@@ -198,7 +198,7 @@ async function pollJob(job, group, t0) {
     }
   }
   if (j.state === "failed") showMessage("Request " + job + " failed: " + j.error);
-  if (j.state === "queued" || j.state === "running") setTimeout(() => pollJob(job, group, t0), 150);
+  if (j.state === "queued" || j.state === "running") pollJob(job, group, t0);
   else group.el.classList.add("finished");
 }
 

@@ -101,6 +101,7 @@ int cli_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     fprintf(stderr, "tunegan serve: %s: stopping (finishing the requests in flight)\n",
             sig == SIGINT ? "Ctrl-C" : "SIGTERM");
+    studio_begin_stop(studio); /* wakes the requests waiting on a job */
     serve_stop(srv);
     studio_free(studio);
     fprintf(stderr, "tunegan serve: stopped\n");

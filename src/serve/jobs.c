@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -109,6 +110,25 @@ serve_job *jobs_find(serve_studio *s, int id)
     if (id <= 0) return NULL;
     serve_job *j = &s->jobs[id % SERVE_JOB_SLOTS];
     return j->id == id ? j : NULL;
+}
+
+void jobs_wait_change(serve_studio *s, int id, double wait_sec)
+{
+    serve_job *j = jobs_find(s, id);
+    if (!j || wait_sec <= 0 || j->state >= JOB_DONE) return;
+    const serve_job_state state = j->state;
+    const int done = j->done, n_takes = j->n_takes;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)wait_sec;
+    until.tv_nsec += (long)((wait_sec - (double)(time_t)wait_sec) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!s->stopping && (j = jobs_find(s, id)) != NULL && j->state == state && j->done == done &&
+           j->n_takes == n_takes)
+        if (pthread_cond_timedwait(&s->changed, &s->lock, &until) != 0) break;
 }
 
 int jobs_position(serve_studio *s, const serve_job *j)
@@ -231,6 +251,7 @@ static int on_take(void *user, int index, tg_take *take)
     tg_status st = studio_add_take(s, score, &info, &id);
     pthread_mutex_lock(&s->lock);
     if (st == TG_OK && c->job->n_takes < SERVE_MAX_NUM) c->job->take_ids[c->job->n_takes++] = id;
+    pthread_cond_broadcast(&s->changed);
     bool stop = s->stopping;
     pthread_mutex_unlock(&s->lock);
     return st != TG_OK || stop;
@@ -241,6 +262,7 @@ static int on_batch(void *user, int done, int num, double tok_per_s)
     job_ctx *c = user;
     pthread_mutex_lock(&c->s->lock);
     c->job->done = done;
+    pthread_cond_broadcast(&c->s->changed);
     bool stop = c->s->stopping;
     pthread_mutex_unlock(&c->s->lock);
     return stop;
@@ -275,6 +297,7 @@ static void run_job(serve_studio *s, serve_job *j)
     j->t_finished = tg_now_sec();
     tg_score_free(j->primer);
     j->primer = NULL;
+    pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -300,6 +323,7 @@ void *jobs_worker(void *arg)
         if (s->stopping) break;
         j->state = JOB_RUNNING;
         j->t_started = tg_now_sec();
+        pthread_cond_broadcast(&s->changed);
         pthread_mutex_unlock(&s->lock);
         run_job(s, j);
         pthread_mutex_lock(&s->lock);

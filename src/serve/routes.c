@@ -9,7 +9,8 @@
  *   POST /api/upload?name=F.mid      a MIDI file as the body: a new take, with its notes
  *   POST /api/primer                 the bundled primer as a new take
  *   POST /api/generate               {"mode":"new"|"continue",...} (jobs.c): 202 {"job": N}
- *   GET  /api/jobs/N                 state, place in the queue, variations done, their takes
+ *   GET  /api/jobs/N[?wait=S]        state, place in the queue, variations done, their takes
+ *                                    (wait: answer when the job moves on, S seconds at most)
  *   GET  /api/takes                  the session's takes, oldest first (no notes)
  *   GET  /api/takes/N                one take with its bar lines and notes
  *   GET  /api/takes/N/file?format=F  the take as a download: mid or wav
@@ -270,9 +271,18 @@ static const char *state_name(serve_job_state st)
     return names[st];
 }
 
-static void route_job(serve_studio *s, int id, serve_reply *out)
+/* GET /api/jobs/N[?wait=SEC]: with wait (0..10 s), the answer waits until
+ * the job moves on (a long poll: the page hears of each variation at once). */
+static void route_job(serve_studio *s, int id, const char *wait, serve_reply *out)
 {
+    char *rest = NULL;
+    double wait_sec = wait ? strtod(wait, &rest) : 0;
+    if (wait && (rest == wait || *rest || !(wait_sec >= 0 && wait_sec <= 10))) {
+        reply_error(out, 400, "wait must be a number of seconds from 0 to 10");
+        return;
+    }
     pthread_mutex_lock(&s->lock);
+    jobs_wait_change(s, id, wait_sec);
     serve_job *j = jobs_find(s, id);
     if (!j) {
         pthread_mutex_unlock(&s->lock);
@@ -406,7 +416,7 @@ static void route_get(serve_studio *s, const serve_http_request *rq, serve_reply
     else if (strncmp(p, "/api/jobs/", 10) == 0) {
         int id = parse_id(p + 10, &rest);
         if (id < 0 || *rest) reply_error(out, 404, "no such request");
-        else route_job(s, id, out);
+        else route_job(s, id, rq->arg(rq->ctx, "wait"), out);
     } else reply_error(out, 404, "no such page");
 }
 

@@ -115,6 +115,7 @@ typedef struct serve_studio {
 
     pthread_mutex_t lock;      /* guards everything below */
     pthread_cond_t wake;       /* a job was queued, or stopping */
+    pthread_cond_t changed;    /* a job moved on (state, variations done), or stopping */
     serve_take *takes;         /* oldest first */
     size_t n_takes;
     int next_take_id;
@@ -131,6 +132,10 @@ tg_status studio_create(const serve_options *o, serve_studio **out, char *err, s
 /* Stops the worker (after the variation being decoded), frees the takes,
  * removes the temporary folder. Accepts NULL. */
 void studio_free(serve_studio *s);
+
+/* Tells the worker to stop after the variation being decoded and wakes the
+ * requests waiting on a job (call before serve_stop). */
+void studio_begin_stop(serve_studio *s);
 
 /* Stores score as a new take (handed over, freed on failure); *id its id.
  * Locks the studio. */
@@ -150,6 +155,9 @@ tg_status jobs_submit(serve_studio *s, const char *json, size_t len, int *job, c
                       size_t err_len);
 /* The job of that id with the lock held, or NULL. */
 serve_job *jobs_find(serve_studio *s, int id);
+/* Waits (lock held) until job id changes state or finishes a variation, at
+ * most wait_sec seconds; the job may be gone afterwards (look it up again). */
+void jobs_wait_change(serve_studio *s, int id, double wait_sec);
 /* Requests queued before it (0: next or running). Lock held. */
 int jobs_position(serve_studio *s, const serve_job *j);
 /* The worker thread's body (arg: the studio). */

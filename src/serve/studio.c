@@ -122,6 +122,7 @@ tg_status studio_create(const serve_options *o, serve_studio **out, char *err, s
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->render_lock, NULL);
     pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->changed, NULL);
     s->next_take_id = 1;
     s->next_job_id = 1;
     snprintf(s->model_path, sizeof s->model_path, "%s", o->model);
@@ -168,14 +169,20 @@ static void remove_tmp_dir(const char *dir)
     rmdir(dir);
 }
 
+void studio_begin_stop(serve_studio *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->wake);
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
 void studio_free(serve_studio *s)
 {
     if (!s) return;
     if (s->worker_started) {
-        pthread_mutex_lock(&s->lock);
-        s->stopping = true;
-        pthread_cond_broadcast(&s->wake);
-        pthread_mutex_unlock(&s->lock);
+        studio_begin_stop(s);
         pthread_join(s->worker, NULL);
     }
     for (size_t i = 0; i < s->n_takes; i++) tg_score_free(s->takes[i].score);
@@ -186,6 +193,7 @@ void studio_free(serve_studio *s)
     free(s->card);
     tg_run_free(s->run);
     pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->changed);
     pthread_mutex_destroy(&s->render_lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
