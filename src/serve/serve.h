@@ -112,6 +112,7 @@ typedef struct serve_studio {
     tg_score *bundled_primer;  /* "Twinkle, twinkle" decoded once */
     bool audio;                /* a SoundFont was found and the build has FluidSynth */
     const char *soundfont;
+    struct render_synth *synth; /* the SoundFont, loaded once (render_lock guards it) */
 
     pthread_mutex_t lock;      /* guards everything below */
     pthread_cond_t wake;       /* a job was queued, or stopping */

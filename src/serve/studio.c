@@ -131,7 +131,10 @@ tg_status studio_create(const serve_options *o, serve_studio **out, char *err, s
     if (st == TG_OK) st = make_tmp_dir(s, err, err_len);
     if (st == TG_OK) {
         char why[256];
-        s->audio = render_check_soundfont(o->soundfont, &s->soundfont, why, sizeof why) == TG_OK;
+        tg_audio_options ao = tg_audio_options_default();
+        ao.soundfont = o->soundfont;
+        s->audio = render_check_soundfont(o->soundfont, &s->soundfont, why, sizeof why) == TG_OK &&
+                   render_synth_create(&ao, &s->synth, why, sizeof why) == TG_OK;
         if (!s->audio) {
             char msg[400];
             snprintf(msg, sizeof msg, "no audio in the studio: %s", why);
@@ -190,6 +193,7 @@ void studio_free(serve_studio *s)
     for (int i = 0; i < SERVE_JOB_SLOTS; i++) tg_score_free(s->jobs[i].primer);
     if (s->tmp_dir[0]) remove_tmp_dir(s->tmp_dir);
     tg_score_free(s->bundled_primer);
+    render_synth_free(s->synth);
     free(s->card);
     tg_run_free(s->run);
     pthread_cond_destroy(&s->wake);
@@ -268,11 +272,7 @@ tg_status studio_take_wav(serve_studio *s, int id, uint8_t **data, size_t *size,
     char path[600];
     wav_path(s, id, path, sizeof path);
     pthread_mutex_lock(&s->render_lock);
-    if (!tg_file_exists(path)) {
-        tg_audio_options ao = tg_audio_options_default();
-        ao.soundfont = s->soundfont;
-        st = render_audio_wav(copy, path, &ao, err, err_len);
-    }
+    if (!tg_file_exists(path)) st = render_synth_wav(s->synth, copy, path, err, err_len);
     if (st == TG_OK) {
         st = tg_file_read_all(path, 512u << 20, data, size);
         if (st != TG_OK) snprintf(err, err_len, "the audio of take %d cannot be read back: %s", id, tg_status_str(st));
