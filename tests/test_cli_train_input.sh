@@ -57,6 +57,9 @@ poke "$tmp/huge.safetensors" lnf.weight 0 3e38
 run 1 "pretrain whose loss is NaN" "$BIN" pretrain $M --steps 8 --init "$tmp/huge.safetensors" -o "$tmp/p3"
 has_err "step 1: the loss is not finite" "NaN loss"
 [ -e "$tmp/p3/model.safetensors" ] && fail "a checkpoint of a NaN step was saved" || ok
+# its log still parses: the NaN step's numbers are null, not nan
+grep -q '"loss":null' "$tmp/p3/log.jsonl" && ! grep -qiE ':-?(nan|inf)' "$tmp/p3/log.jsonl" && ok ||
+    fail "the log of the NaN step is not JSON: $(tail -1 "$tmp/p3/log.jsonl")"
 # a finite loss whose gradient norm is not: four final biases of 3e38 make
 # logits near 1e37 (a finite loss) and four gradients of the tied embedding
 # near 3e38 each, whose norm is past the largest float
@@ -84,6 +87,7 @@ A="--corpus $tmp/c.corpus --seq-len 16 --batch 4 --rounds 2 --d-pretrain 2 --d-s
 run 1 "train whose policy-gradient loss is NaN" "$BIN" train $A --init "$tmp/preh" -o "$tmp/adv"
 has_err "phase 2, G step 1: the loss is not finite" "NaN policy gradient"
 grep -aq '"cursor":"1"' "$tmp/adv/model.safetensors" && ok || fail "the checkpoint is not phase 1's"
+grep -qiE ':-?(nan|inf)' "$tmp/adv/log.jsonl" && fail "the SeqGAN log holds a bare nan/inf" || ok
 
 # sizes: 0 is refused, -1 is the preset's
 for f in d-model layers heads context ff-mult; do

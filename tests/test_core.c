@@ -74,10 +74,23 @@ static void test_files(void)
     rmdir(dir);
 }
 
+/* Log lines with a failing step's numbers stay JSON; strings are left alone. */
+static void test_json_nonfinite(void)
+{
+    char out[128];
+    tg_json_null_nonfinite("{\"loss\":nan,\"n\":-nan,\"g\":inf,\"h\":-inf}", out, sizeof out);
+    CHECK(strcmp(out, "{\"loss\":null,\"n\":null,\"g\":null,\"h\":null}") == 0);
+    tg_json_null_nonfinite("{\"a\":[1,nan],\"s\":\"inf,nan\",\"x\":0.5,\"infx\":2}", out, sizeof out);
+    CHECK(strcmp(out, "{\"a\":[1,null],\"s\":\"inf,nan\",\"x\":0.5,\"infx\":2}") == 0);
+    tg_json_null_nonfinite("{\"loss\":nan}", out, 8); /* cut short, still terminated */
+    CHECK(strlen(out) == 7);
+}
+
 int main(void)
 {
     test_status();
     test_rng();
     test_files();
+    test_json_nonfinite();
     return test_finish("test_core");
 }

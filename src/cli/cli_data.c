@@ -81,9 +81,8 @@ static int data_build_cmd(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 64, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     if (n_pos < 1 || !out) {
-        cli_error("data build: %s", n_pos < 1 ? "expected at least one folder" : "-o CORPUS is required");
-        fputc('\n', stderr);
-        cli_usage(stderr, &info, opts);
+        cli_error("data build: %s (see 'tunegan data build --help')",
+                  n_pos < 1 ? "expected at least one folder" : "-o CORPUS is required");
         return 1;
     }
     if (transpose && parse_transpose(transpose, &o.transpose_lo, &o.transpose_hi)) {
@@ -241,9 +240,7 @@ static int data_stats_cmd(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 1, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     if (n_pos != 1) {
-        cli_error("data stats: expected one corpus file");
-        fputc('\n', stderr);
-        cli_usage(stderr, &info, opts);
+        cli_error("data stats: expected one corpus file (see 'tunegan data stats --help')");
         return 1;
     }
     data_corpus *c;

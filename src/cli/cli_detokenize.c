@@ -156,10 +156,8 @@ int cli_detokenize(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 1, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     if (n_pos != 1 || !out) {
-        cli_error("detokenize: %s", n_pos != 1 ? "expected one token file ('-' for stdin)"
+        cli_error("detokenize: %s (see 'tunegan detokenize --help')", n_pos != 1 ? "expected one token file ('-' for stdin)"
                                                : "-o OUT.mid is required");
-        fputc('\n', stderr);
-        cli_usage(stderr, &info, opts);
         return 1;
     }
     tok_tokenizer *tok;

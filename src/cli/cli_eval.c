@@ -631,8 +631,6 @@ int cli_eval(int argc, char **argv)
         }
         return eval_samples(samples, reference, train, spec, step_sec, segment, bars, json);
     }
-    cli_error("eval: give --model RUN_DIR --corpus CORPUS, or --samples SET --reference SET");
-    fputc('\n', stderr);
-    cli_usage(stderr, &info, opts);
+    cli_error("eval: give --model RUN_DIR --corpus CORPUS, or --samples SET --reference SET (see 'tunegan eval --help')");
     return 1;
 }

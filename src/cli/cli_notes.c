@@ -169,9 +169,7 @@ int cli_notes(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 1, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     if (n_pos != 1) {
-        cli_error("notes: expected one MIDI file");
-        fputc('\n', stderr);
-        cli_usage(stderr, &info, opts);
+        cli_error("notes: expected one MIDI file (see 'tunegan notes --help')");
         return 1;
     }
     const char *path = pos[0];

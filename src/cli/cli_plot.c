@@ -96,7 +96,7 @@ int cli_plot(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 1, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     if (n_pos != 1) {
-        cli_error("plot: expected a run folder or a log.jsonl file");
+        cli_error("plot: expected a run folder or a log.jsonl file (see 'tunegan plot --help')");
         return 1;
     }
     log_series all[] = {

@@ -42,7 +42,7 @@ int cli_render(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 1, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     if (n_pos != 1) {
-        cli_error("render: expected one MIDI file");
+        cli_error("render: expected one MIDI file (see 'tunegan render --help')");
         return 1;
     }
     ao.sample_rate_hz = rate;

@@ -62,9 +62,7 @@ int cli_tokenize(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 1, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     if (n_pos != 1) {
-        cli_error("tokenize: expected one MIDI file");
-        fputc('\n', stderr);
-        cli_usage(stderr, &info, opts);
+        cli_error("tokenize: expected one MIDI file (see 'tunegan tokenize --help')");
         return 1;
     }
     tok_tokenizer *tok;

@@ -60,6 +60,12 @@ tg_status tg_grow(void **buf, size_t *cap, size_t need, size_t elem);
  * before anything is allocated; a missing file gives ERR_NOT_FOUND. */
 tg_status tg_file_read_all(const char *path, size_t max_bytes, uint8_t **data, size_t *size);
 
+/* Copies a JSON line made by printf from floats into out (cap bytes, always
+ * terminated): every value printed as nan, -nan, inf or -inf (JSON has no
+ * such numbers) becomes null, so that the log line of a failing step still
+ * parses. Text inside strings is left alone. */
+void tg_json_null_nonfinite(const char *line, char *out, size_t cap);
+
 /* Whether path names something (any kind) / a folder. */
 bool tg_file_exists(const char *path);
 bool tg_is_dir(const char *path);

@@ -206,3 +206,39 @@ double tg_now_sec(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+/* Whether v starts a printf'ed non-finite number (nan, -nan, inf, -inf)
+ * that ends a JSON value; its length, else 0. */
+static size_t nonfinite_len(const char *v)
+{
+    static const char *const words[] = {"-nan", "nan", "-inf", "inf"};
+    for (size_t k = 0; k < sizeof words / sizeof *words; k++) {
+        size_t n = strlen(words[k]);
+        if (strncmp(v, words[k], n) == 0 && (v[n] == ',' || v[n] == '}' || v[n] == ']' || v[n] == '\0'))
+            return n;
+    }
+    return 0;
+}
+
+void tg_json_null_nonfinite(const char *line, char *out, size_t cap)
+{
+    if (cap == 0) return;
+    size_t w = 0;
+    bool in_string = false;
+    char prev = '\0';
+    for (const char *r = line; *r && w + 1 < cap;) {
+        bool value_start = prev == ':' || prev == '[' || prev == ',';
+        size_t n = !in_string && value_start ? nonfinite_len(r) : 0;
+        if (n && w + 4 < cap) {
+            memcpy(out + w, "null", 4);
+            w += 4;
+            r += n;
+            prev = 'l';
+            continue;
+        }
+        if (*r == '"' && prev != '\\') in_string = !in_string;
+        prev = *r;
+        out[w++] = *r++;
+    }
+    out[w] = '\0';
+}

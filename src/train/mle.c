@@ -428,8 +428,11 @@ static tg_status evaluate(run_state *r, double *nll, char *err, size_t err_len)
     n = (uint64_t)sums[1];
     *nll = n ? sums[0] / (double)n : NAN;
     if (r->rank != 0) return TG_OK;
-    fprintf(r->log, "{\"step\":%d,\"phase\":\"eval\",\"val_nll\":%.6f,\"val_tokens\":%llu}\n", r->step, *nll,
-            (unsigned long long)n);
+    char raw[160], line[200];
+    snprintf(raw, sizeof raw, "{\"step\":%d,\"phase\":\"eval\",\"val_nll\":%.6f,\"val_tokens\":%llu}", r->step, *nll,
+             (unsigned long long)n);
+    tg_json_null_nonfinite(raw, line, sizeof line); /* no windows: nan -> null */
+    fprintf(r->log, "%s\n", line);
     fflush(r->log);
     if (r->opt->on_eval) r->opt->on_eval(r->opt->user, r->step, *nll);
     return TG_OK;
@@ -465,6 +468,21 @@ static float shard_step(run_state *r, const int32_t *inputs, const int32_t *targ
     dist_sum_doubles(r->dist, sums, 2);
     *stop = sums[1] > 0;
     return n_all ? (float)(sums[0] / n_all) : 0.0f;
+}
+
+/* One line of RUN/log.jsonl for a training step; a non-finite loss or norm
+ * (the step that stops the run) is written as null, so the file stays JSON. */
+static void log_step(run_state *r, float loss, float lr, float norm, float rate)
+{
+    char raw[512], line[600];
+    int n = snprintf(raw, sizeof raw,
+                     "{\"step\":%d,\"phase\":\"mle\",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,\"tok_per_s\":%.1f",
+                     r->step, loss, lr, norm, rate);
+    if (r->size > 1 && n > 0 && (size_t)n < sizeof raw)
+        snprintf(raw + n, sizeof raw - (size_t)n, ",\"comm_ms\":%.3f", dist_comm_take(r->dist) * 1e3);
+    tg_json_null_nonfinite(raw, line, sizeof line);
+    fprintf(r->log, "%s}\n", line);
+    fflush(r->log); /* a reader (tail -f, tunegan plot) sees every step */
 }
 
 static float train_step(run_state *r, int32_t *inputs, int32_t *targets, float *norm, float *lr, bool *stop)
@@ -519,13 +537,7 @@ static tg_status run_loop(run_state *r, train_report *rep, char *err, size_t err
         float rate = dt > 0 ? (float)(B * T / dt) : 0;
         r->rates[r->n_rates++] = rate;
         recent[n_recent++ % 50] = loss;
-        if (r->log) {
-            fprintf(r->log, "{\"step\":%d,\"phase\":\"mle\",\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,\"tok_per_s\":%.1f",
-                    r->step, loss, lr, norm, rate);
-            if (r->size > 1) fprintf(r->log, ",\"comm_ms\":%.3f", dist_comm_take(r->dist) * 1e3);
-            fputs("}\n", r->log);
-            fflush(r->log); /* a reader (tail -f, tunegan plot) sees every step */
-        }
+        if (r->log) log_step(r, loss, lr, norm, rate);
         /* the loss and the norm are the same on every rank, so they all stop here
          * together, before this step's weights reach a checkpoint */
         if (!isfinite(loss) || !isfinite(norm))

@@ -40,11 +40,12 @@ static void signature(const adv_run *r, char *buf, size_t n)
 void adv_run_log(adv_run *r, const char *fmt, ...)
 {
     if (!r->log) return; /* ranks other than 0 */
-    char line[1024];
+    char raw[1024], line[1100];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    tg_json_null_nonfinite(raw, line, sizeof line); /* a failing step's nan: null */
     fprintf(r->log, "%s\n", line);
     fflush(r->log);
     if (r->o->on_log) r->o->on_log(r->o->user, line);
