@@ -143,6 +143,22 @@ async function main() {
     check((await page.$eval("#piece-label", (e) => e.textContent)) === pieceLabel, "the piece is unchanged");
     check((await page.$$(".take")).length === 3, "the takes are unchanged");
     await page.screenshot({ path: path.join(out, "studio-error.png") });
+
+    // The bundled primer, then a new tune from nothing: a second request with one take.
+    await page.click("#use-primer");
+    await page.waitForFunction(() => document.getElementById("piece-label").textContent.includes("Twinkle"));
+    check(true, "the bundled primer becomes the piece");
+    await page.click("#use-nothing");
+    check(await page.$eval("#piece", (e) => e.hidden), "starting from nothing hides the piece");
+    await page.$eval("#bars", (e) => { e.value = "2"; });
+    await page.$eval("#num", (e) => { e.value = "1"; });
+    await page.click("#generate");
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 2 &&
+      document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
+    const newTune = await page.$eval(".group .take .label", (e) => e.textContent);
+    check(newTune.startsWith("new tune: 2 bars"), "a new tune lands in its own request", newTune);
+    const history = await page.$$eval("#history li", (l) => l.length);
+    check(history === 6, "the history holds every take (1 upload, 3 variations, the primer, 1 new tune)", history);
     check(offsite.length === 0, "nothing loads from elsewhere", offsite.join(" "));
   } finally {
     await browser.close();
