@@ -133,11 +133,11 @@ static enum MHD_Result send_too_large(serve_server *srv, struct MHD_Connection *
     return send_error(c, 413, msg);
 }
 
-/* The first call of a request: checks that cannot wait for its body. */
+/* The first call of a request: checks that cannot wait for its body (a
+ * refusal is queued at once), then the buffer for the body. */
 static enum MHD_Result first_call(serve_server *srv, struct MHD_Connection *c, const char *method,
-                                  void **con_cls, bool *replied)
+                                  void **con_cls)
 {
-    *replied = true;
     if (srv->loopback && !host_is_loopback(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
         return send_error(c, 403, "this studio answers on loopback names only");
     if (strcmp(method, "POST") == 0) {
@@ -151,7 +151,6 @@ static enum MHD_Result first_call(serve_server *srv, struct MHD_Connection *c, c
     body_buf *b = calloc(1, sizeof *b);
     if (!b) return MHD_NO;
     *con_cls = b;
-    *replied = false;
     return MHD_YES;
 }
 
@@ -161,11 +160,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     serve_server *srv = cls;
     body_buf *b = *con_cls;
-    if (!b) {
-        bool replied;
-        enum MHD_Result ok = first_call(srv, c, method, con_cls, &replied);
-        return ok;
-    }
+    if (!b) return first_call(srv, c, method, con_cls);
     if (*upload_data_size) {
         tg_status st = body_append(b, upload_data, *upload_data_size, srv->studio->opt.max_upload_bytes);
         *upload_data_size = 0;
