@@ -103,6 +103,9 @@ head -c $((5 << 20)) /dev/zero >"$tmp/big.mid"
 post "/api/upload?name=big.mid" --data-binary "@$tmp/big.mid"; want 413 "5 MB by Content-Length"
 body_has "larger than the studio takes (4 MB)" "the size limit's message"
 post "/api/upload?name=big.mid" -H "Transfer-Encoding: chunked" --data-binary "@$tmp/big.mid"; want 413 "5 MB chunked"
+# 1 GB announced: refused before a byte of it is read (the body sent is small)
+post "/api/upload?name=huge.mid" -H "Content-Length: 1073741824" --data-binary "@$DATA/format0.mid" --max-time 10
+want 413 "1 GB by Content-Length"
 req GET /api/takes; want 200 "the takes"
 [ "$(jget 'len(d)')" = 0 ] && ok || fail "bad uploads changed the session: $(cat "$tmp/body")"
 

@@ -144,6 +144,16 @@ async function main() {
     check((await page.$$(".take")).length === 3, "the takes are unchanged");
     await page.screenshot({ path: path.join(out, "studio-error.png") });
 
+    // A 1 GB file (a Blob of 1024 views of one megabyte): refused on the page.
+    await page.evaluate(() => {
+      const mb = new Uint8Array(1 << 20);
+      uploadFile(new File(Array(1024).fill(mb), "huge.mid"));
+    });
+    await page.waitForFunction(() => document.getElementById("message").textContent.includes("huge.mid"));
+    const huge = await page.$eval("#message", (e) => e.textContent);
+    check(huge.includes("1024.0 MB") && huge.includes("Nothing was changed"), "a 1 GB file gets a message", huge);
+    check((await page.$eval("#piece-label", (e) => e.textContent)) === pieceLabel, "the piece is still unchanged");
+
     // The bundled primer, then a new tune from nothing: a second request with one take.
     await page.click("#use-primer");
     await page.waitForFunction(() => document.getElementById("piece-label").textContent.includes("Twinkle"));
