@@ -5,6 +5,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// What a download button says for each format the studio offers (GET /api/studio's "formats").
+const FORMAT_LABELS = { mid: "MIDI", wav: "WAV", musicxml: "MusicXML" };
 const state = { studio: null, piece: null, takes: new Map() };
 
 // ---------------------------------------------------------------------------
@@ -240,7 +242,7 @@ function takeCard(take) {
     a.href = "/api/takes/" + take.id + "/file?format=" + f;
     a.download = "tunegan-take-" + take.id + "." + f;
     a.className = "download";
-    a.textContent = "⤓ " + f.toUpperCase();
+    a.textContent = "⤓ " + (FORMAT_LABELS[f] || f);
     tools.appendChild(a);
   }
   const cont = document.createElement("button");
