@@ -229,6 +229,76 @@ tg_status tg_midi_write_memory(const tg_score *score, const tg_midi_write_option
 tg_status tg_midi_write_file(const char *path, const tg_score *score, const tg_midi_write_options *opt);
 
 /* ------------------------------------------------------------------------ */
+/* Sheet music: MusicXML 3.1 (partwise), as MuseScore 3 and later read it.
+ *
+ * Quantisation (tuplet-free): the grid has steps_per_quarter steps per
+ * quarter (MusicXML's divisions; default 12, the remi tokenizer's). Notes are
+ * written on its finest binary sub-grid, whose unit is steps_per_quarter over
+ * the largest power of two dividing it (at most 32 per quarter): at 12 the
+ * unit is 3 steps, a 16th note. A note's onset and end are each rounded to
+ * the nearest unit (a tie goes to the later one); a note that would then be
+ * shorter than one unit is lengthened to one unit. Bar lines come from the
+ * meter map as tg_score_bar_lines gives them (a meter change inside a bar
+ * starts a new, shorter bar) and are rounded the same way; there is no pickup
+ * detection: an anacrusis is a short first bar only when the meter map says
+ * so (e.g. 1/4 then 4/4), otherwise the first bar starts with rests.
+ * Within a track, two notes of one pitch never overlap: an exact duplicate
+ * (or a note starting with one of its pitch) merges into the longer, and a
+ * note cut by a later onset of its pitch ends there (as a MIDI synthesizer
+ * plays it). These quantised notes are what the file holds, every one of
+ * them: read back, each pitch, onset and duration in grid steps is equal.
+ *
+ * Layout: one part per track with notes (a score without notes gets one
+ * empty part); part-name from the track's name, else the General MIDI
+ * program's; a MIDI instrument with its channel and program. Notes that start
+ * and end together form a chord; overlapping notes of different lengths go
+ * to further voices (the first voice whose last note has ended), four per
+ * staff, more staves when a track needs more (a bar writes the voices that
+ * sound in it; a staff where none does gets one bar rest). A track whose
+ * lowest eighth of notes lies below middle C and highest eighth at or above
+ * it, more than 18 semitones apart, gets a grand staff (treble from middle C
+ * up, bass below); another gets a bass clef when most of its notes lie below
+ * middle C. Notes cross bar lines as tied notes; a duration is written as
+ * the longest notatable values that fit (breve to 128th, dotted or not)
+ * joined by ties, in compound meters (6/8, 9/8, 12/8...) a note longer than
+ * the beat (a dotted quarter) in whole beats. Rests fill every gap: within
+ * a beat the longest plain value that starts on a multiple of itself and
+ * stays in the beat, beyond it whole beats from a beat (dotted only in
+ * compound meters); an empty bar is one bar rest. Drum tracks (channel 10) become percussion
+ * parts (unpitched notes, one instrument per key with its MIDI number).
+ * Keys come from the key map (a change between bar lines takes effect at
+ * the next bar line); a score without key signatures gets the key estimated
+ * from its pitch classes (Krumhansl-Kessler profiles). Pitches are spelled
+ * in the key: its own notes as the key writes them; another note as the
+ * key's note a semitone below raised or the one above lowered, whichever
+ * needs the smaller accidental (E natural, not F flat, in B flat major), and
+ * when equal with a flat in flat keys, a sharp otherwise; in a minor key the
+ * raised leading tone always as the seventh degree raised. The tempo at the
+ * start becomes a metronome mark; later tempo changes are left out. */
+
+#define TG_MUSICXML_MAX_GRID 960
+/* Longer scores are refused (TG_ERR_TOO_LARGE): a stray note far away would
+ * otherwise fill the file with bar rests. */
+#define TG_MUSICXML_MAX_BARS 100000
+
+typedef struct {
+    int steps_per_quarter;  /* the grid, 1..TG_MUSICXML_MAX_GRID (12) */
+    const char *title;      /* work title; NULL or "": none */
+} tg_musicxml_options;
+
+tg_musicxml_options tg_musicxml_options_default(void);
+
+/* Writes the score as MusicXML to path, under a temporary name renamed when
+ * complete. opt NULL: defaults. err (may be NULL) gets a sentence naming the
+ * cause (a bad option, SMPTE time, the file's error). */
+tg_status tg_musicxml_write_file(const char *path, const tg_score *score, const tg_musicxml_options *opt,
+                                 char *err, size_t err_len);
+/* The same text in memory: *out is malloc'ed (0-terminated, *len bytes
+ * without the 0) and the caller frees it. */
+tg_status tg_musicxml_write_memory(const tg_score *score, const tg_musicxml_options *opt, char **out,
+                                   size_t *len, char *err, size_t err_len);
+
+/* ------------------------------------------------------------------------ */
 /* A trained run: open it, generate or continue a primer, write MIDI.
  *
  *     tg_run *run;

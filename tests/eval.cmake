@@ -22,3 +22,17 @@ if("midi" IN_LIST TG_SUBSYSTEMS)
   tg_script_test(cli_eval cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_eval.sh
                  $<TARGET_FILE:ngram_samples>)
 endif()
+# Harmony (src/eval/harmony.c): test_harmony (unit: hand-made scores with
+# known fits, parallels, crossings and ranges); harmony_data (data: issue
+# 20's figures on Nottingham's and Bach's test sets, skipped without
+# ../shared/data); harmony_vs_mido (ref: every count of those files computed
+# again from mido's parse, skipped without python3-mido or the data).
+if("midi" IN_LIST TG_SUBSYSTEMS)
+  tg_test(harmony unit)
+  add_test(NAME harmony_data COMMAND test_harmony data)
+  set_tests_properties(harmony_data PROPERTIES LABELS "data" SKIP_RETURN_CODE 77 TIMEOUT 900)
+  if(TG_REF_PYTHON)
+    tg_script_test(harmony_vs_mido ref ${TG_REF_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_harmony_vs_mido.py
+                   $<TARGET_FILE:test_harmony>)
+  endif()
+endif()

@@ -17,3 +17,8 @@ add_custom_target(model_ref_regen
   DEPENDS test_model_ref
   COMMENT "Regenerating tests/ref/model_*.safetensors with PyTorch"
   VERBATIM)
+# FC-attention (Museformer's bar attention, issue 18): the bar rule, the
+# kernel against the dense masked reference and finite differences, the
+# whole model against the dense reference and cached decoding.
+tg_test(fcattn unit grad)
+tg_script_test(cli_fcattn cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_fcattn.sh)

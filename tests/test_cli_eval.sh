@@ -9,7 +9,9 @@
 # missing paths, a --tokenizer that differs from the corpus's and a model
 # trained with another tokenizer are clear errors; --model reports an NLL
 # whose perplexity is its exponential, with stride = context equal to the
-# training loop's figure; ngram_samples (the baseline floors) is repeatable
+# training loop's figure; the harmonic fit and voice leading of hand-made
+# pieces (decoded from remi tokens) with known counts, --melody-track,
+# --voices; ngram_samples (the baseline floors) is repeatable
 # and its samples can be evaluated.
 # Usage: test_cli_eval.sh NGRAM_SAMPLES. Environment (ctest): TG_BIN, TG_TEST_DATA.
 set -u
@@ -143,6 +145,87 @@ has_err "was built with tokenizer" "train corpus mismatch"
 run 1 "bad --bars" "$BIN" eval --samples "$tmp/a" --reference "$tmp/b" --bars -1
 run 0 "help: structure" "$BIN" eval --help
 for s in "--train SET" "--bars N" "bar similarity" "copy rate"; do has_out "$s" "help"; done
+
+# --- harmony and voice leading (issue 20) ------------------------------------------------
+# remi tokens of notes given as "track pitch start end" in 16ths (3 steps of
+# remi's 12 a quarter), in 4/4; track k is Program_k, so each decodes to its
+# own track, in track order.
+notes_tokens() { # FILE of notes
+    echo BOS
+    sort -k3,3n -k1,1n "$1" | awk 'BEGIN { pos = -1 }
+        { bar = int($3 / 16); while (cur <= bar) { print "Bar"; if (cur == 0) print "TimeSig_4/4"; cur++; pos = -1 }
+          if ($3 % 16 != pos) { pos = $3 % 16; printf "Position_%d\n", pos * 3 }
+          printf "Program_%d\nPitch_%d\nVelocity_19\nDuration_%d\n", $1, $2, ($4 - $3) * 3 }'
+    echo EOS
+}
+# the chorale of tests/test_harmony.c: over 8 beats one parallel fifth, one
+# parallel octave, a crossing begun once and counted at two onsets, one
+# soprano note out of range
+cat >"$tmp/chorale.txt" <<'NOTES'
+0 67 0 4
+0 69 4 8
+0 71 8 16
+0 72 16 20
+0 74 20 24
+0 81 24 32
+1 64 0 8
+1 62 8 28
+1 63 28 32
+2 55 0 24
+2 64 24 32
+3 48 0 4
+3 50 4 8
+3 43 8 16
+3 48 16 20
+3 50 20 32
+NOTES
+# melody (track 0) over chords (track 1): onsets C fits, E fits, F# does not,
+# G over silence, D fits: 3 of 4, one onset of five silent
+cat >"$tmp/tune.txt" <<'NOTES'
+0 72 0 4
+0 76 4 8
+0 78 8 12
+0 79 12 16
+0 74 16 20
+1 60 0 12
+1 64 0 12
+1 67 0 12
+1 55 16 20
+1 59 16 20
+1 62 16 20
+NOTES
+mkdir "$tmp/chor" "$tmp/tune"
+notes_tokens "$tmp/chorale.txt" >"$tmp/chorale.tok"
+notes_tokens "$tmp/tune.txt" >"$tmp/tune.tok"
+run 0 "detokenize chorale" "$BIN" detokenize -o "$tmp/chor/chorale.mid" "$tmp/chorale.tok"
+run 0 "detokenize tune" "$BIN" detokenize -o "$tmp/tune/tune.mid" "$tmp/tune.tok"
+run 0 "voice leading" "$BIN" eval --samples "$tmp/chor" --reference "$tmp/chor" --json
+near "$(json parallel_fifths)" 12.5 1e-12 "one parallel fifth in 8 beats"
+near "$(json parallel_octaves)" 12.5 1e-12 "one parallel octave in 8 beats"
+near "$(json voice_crossings)" 25 1e-12 "a crossing at two onsets"
+near "$(json crossings_begun)" 12.5 1e-12 "one crossing begun"
+near "$(json out_of_range)" 12.5 1e-12 "one note out of range"
+[ "$(json four_voice_pieces)" = 1 ] && ok || fail "four-voice pieces: $(json four_voice_pieces)"
+/usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" 2>/dev/null && ok || fail "JSON with voice leading does not parse"
+run 0 "harmonic fit, top line" "$BIN" eval --samples "$tmp/tune" --reference "$tmp/chor" --json
+near "$(json fit)" 0.75 1e-12 "fit of the top line"
+near "$(json silent_share)" 0.2 1e-12 "one silent onset of five"
+[ "$(json voice_leading)" = null ] && ok || fail "voice leading of two-track samples: $(json voice_leading)"
+run 0 "harmonic fit, track 1 as melody" "$BIN" eval --samples "$tmp/tune" --reference "$tmp/tune" --melody-track 1 --json
+near "$(json fit)" 0.33333333333 1e-9 "chords as the melody: 2 of 6"
+run 0 "harmony table" "$BIN" eval --samples "$tmp/chor" --reference "$tmp/tune"
+for s in "harmonic fit (issue 20): melody = the top line" "voice leading (four tracks" "parallel fifths" \
+         "(S 60-79, A 55-74, T 48-67, B 40-60)"; do has_out "$s" "harmony table"; done
+run 0 "voice leading n/a" "$BIN" eval --samples "$tmp/tune" --reference "$tmp/chor"
+has_out "voice leading: n/a (0 of 1 samples are four voices" "voice leading n/a"
+run 1 "--voices satb without four voices" "$BIN" eval --samples "$tmp/tune" --reference "$tmp/chor" --voices satb
+has_err "none of the samples is four voices" "--voices satb"
+run 1 "bad --voices" "$BIN" eval --samples "$tmp/chor" --reference "$tmp/chor" --voices bach
+has_err "--voices must be auto, satb or off" "bad --voices"
+run 0 "--voices off" "$BIN" eval --samples "$tmp/chor" --reference "$tmp/chor" --voices off --json
+[ "$(json voice_leading)" = null ] && ok || fail "--voices off: $(json voice_leading)"
+run 0 "help: harmony" "$BIN" eval --help
+for s in "--melody-track N" "--voices MODE" "harmonic fit"; do has_out "$s" "help"; done
 
 # --- likelihood -----------------------------------------------------------------------
 M="--corpus $tmp/c.corpus --d-model 32 --layers 1 --heads 2 --context 16 --batch 2 --steps 3 --eval-every 3 --warmup 1 --seed 3 --threads 1"

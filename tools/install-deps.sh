@@ -5,7 +5,7 @@
 set -eu
 pkgs="build-essential cmake pkg-config libcjson-dev libopenblas-dev libfluidsynth-dev fluid-soundfont-gm libcairo2-dev libopenmpi-dev openmpi-bin libmicrohttpd-dev"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs clang python3 python3-mido python3-nltk python3-numpy python3-torch curl chromium"
+    pkgs="$pkgs clang python3 python3-mido python3-nltk python3-numpy python3-torch curl chromium musescore3"
     # node and npm for the studio's browser test: Debian's packages unless a
     # node (with its npm, as NodeSource's nodejs has) is already installed
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"

@@ -112,6 +112,7 @@ int cli_eval(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_score(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 
 /* What `tunegan train` shows while it runs (train_view.c): each line of the
@@ -125,6 +126,23 @@ typedef struct {
 void cli_train_view_begin(cli_train_view *v, int rounds, int d_pretrain);
 /* Shows one log line (JSON) on stderr. */
 void cli_train_view_line(cli_train_view *v, const char *json);
+
+/* The harmony and voice-leading section of `eval --samples` (issue 20,
+ * cli_eval_harmony.c). --voices: auto (voice leading when every sample is
+ * four voices), satb (measure the four-voice samples, an error when none
+ * is), off. */
+enum { CLI_VOICES_AUTO, CLI_VOICES_SATB, CLI_VOICES_OFF };
+struct eval_set;
+typedef struct cli_harmony cli_harmony;
+/* The mode named by s, or -1. */
+int cli_voices_mode(const char *s);
+/* Measures both sets (melody_track -1: the top line); NULL after printing
+ * the error. */
+cli_harmony *cli_harmony_measure(const struct eval_set *samples, const struct eval_set *reference, int melody_track,
+                                 int voices_mode);
+/* The table's sections, or the JSON members (each after a comma). */
+void cli_harmony_print(const cli_harmony *h, bool json);
+void cli_harmony_free(cli_harmony *h);
 
 struct dist_ctx;
 /* The start of pretrain and train (cli_dist.c): MPI when launched by mpirun,

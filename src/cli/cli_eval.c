@@ -9,7 +9,9 @@
  *       we read it, MusPy statistics side by side, Yang & Lerch's overlap,
  *       Museformer's bar-similarity profile of both sets and their similarity
  *       error, and with --train the rate of the samples' 4-bar windows copied
- *       from the training set (src/eval/structure.c).
+ *       from the training set (src/eval/structure.c); the harmonic fit of
+ *       both sets and, for four-voice samples, their voice leading
+ *       (src/eval/harmony.c, printed by cli_eval_harmony.c).
  *       A SET is a folder of MIDI files or a corpus file, optionally with a
  *       split: CORPUS:train|valid|test (test when none is given).
  *
@@ -334,7 +336,7 @@ static tg_status run_metrics(const eval_set *gen, const eval_set *ref, int segme
 }
 
 static void print_table(const set_source *g, const set_source *r, const set_source *t, const char *tokcfg,
-                        int segment, const sample_report *rep)
+                        int segment, const sample_report *rep, const cli_harmony *h)
 {
     describe("samples", g);
     describe("reference", r);
@@ -383,12 +385,13 @@ static void print_table(const set_source *g, const set_source *r, const set_sour
                (unsigned long long)c->train_windows, c->pieces_with_copy, g->set.n);
     }
     printf("  time                           %.2f s\n", rep->t_structure);
+    cli_harmony_print(h, false);
     printf("\ntime: load %.2f s, BLEU %.2f s, self-BLEU %.2f s, statistics %.2f s, MSE %.2f s, overlap %.2f s\n",
            rep->t_load, rep->t_bleu, rep->t_self, rep->t_stats, rep->t_mse, rep->t_overlap);
 }
 
 static void print_json(const set_source *g, const set_source *r, const set_source *t, const char *tokcfg,
-                       int segment, const sample_report *rep)
+                       int segment, const sample_report *rep, const cli_harmony *h)
 {
     putchar('{');
     json_source("samples", g);
@@ -474,14 +477,16 @@ static void print_json(const set_source *g, const set_source *r, const set_sourc
     } else {
         printf("null");
     }
+    cli_harmony_print(h, true);
     printf(",\"seconds\":{\"load\":%.3f,\"bleu\":%.3f,\"self_bleu\":%.3f,\"stats\":%.3f,\"mse\":%.3f,"
            "\"overlap\":%.3f,\"structure\":%.3f}}\n",
            rep->t_load, rep->t_bleu, rep->t_self, rep->t_stats, rep->t_mse, rep->t_overlap, rep->t_structure);
 }
 
 static int eval_samples(const char *samples, const char *reference, const char *train, const char *spec,
-                        double step_sec, int segment, int bars, bool json)
+                        double step_sec, int segment, int bars, int melody_track, int voices, bool json)
 {
+    cli_harmony *h = NULL;
     set_source g, r, t;
     memset(&t, 0, sizeof t);
     if (resolve_source("--samples", samples, DATA_TEST, &g) ||
@@ -540,13 +545,16 @@ static int eval_samples(const char *samples, const char *reference, const char *
         cli_error("eval: %s", tg_status_str(st));
         goto done;
     }
+    h = cli_harmony_measure(&g.set, &r.set, melody_track, voices);
+    if (!h) goto done;
     if (!rep.self_gen_ok) cli_warn("self-BLEU needs at least two sequences: the samples have one");
     if (json)
-        print_json(&g, &r, train ? &t : NULL, tokcfg, segment, &rep);
+        print_json(&g, &r, train ? &t : NULL, tokcfg, segment, &rep, h);
     else
-        print_table(&g, &r, train ? &t : NULL, tokcfg, segment, &rep);
+        print_table(&g, &r, train ? &t : NULL, tokcfg, segment, &rep, h);
     rc = 0; /* main.c checks that stdout was written */
 done:
+    cli_harmony_free(h);
     eval_set_free(&g.set);
     eval_set_free(&r.set);
     eval_set_free(&t.set);
@@ -584,13 +592,26 @@ static const char eval_summary_text[] =
     "      Every piece passes through the tokenizer (a corpus's own, else\n"
     "      --tokenizer), so both sets are measured at the same resolution.\n"
     "      --segment N cuts every token sequence into N-token pieces for BLEU\n"
-    "      (SeqGAN's music setting: grid, 32).";
+    "      (SeqGAN's music setting: grid, 32).\n"
+    "      Harmony (issue 20), both sets: the harmonic fit, the share of melody\n"
+    "      onsets whose pitch class is among those the accompaniment sounds at\n"
+    "      that moment (start <= t < end; onsets with nothing else sounding left\n"
+    "      out and reported). The melody is the top line (a note no sounding note\n"
+    "      is above at its onset) or --melody-track N; the accompaniment is every\n"
+    "      other non-drum note. Voice leading, when every sample is four voices\n"
+    "      (four tracks, soprano first) or with --voices satb: parallel fifths and\n"
+    "      octaves (two voices moving the same way, the interval mod 12 a fifth or\n"
+    "      an octave before and after), voice crossings and notes outside each\n"
+    "      voice's range, per 100 beats on a 16th-note grid. Folders are measured\n"
+    "      as read (tracks apart), corpora as their tokens decode.";
 
 int cli_eval(int argc, char **argv)
 {
     const char *model = NULL, *corpus = NULL, *split = "test", *samples = NULL, *reference = NULL, *spec = NULL,
                *train = NULL;
     int stride = 0, batch = 8, threads = 0, segment = 0, bars = eval_structure_config_default().max_bars;
+    int melody_track = -1;
+    const char *voices = "auto";
     double step_sec = 0;
     bool json = false;
     const cli_opt opts[] = {
@@ -609,6 +630,9 @@ int cli_eval(int argc, char **argv)
         {"tokenizer", 0, CLI_STRING, &spec, "KIND", "for folders: remi, remi-compact, grid, perf or a config string (remi)", 0, 0},
         {"step-sec", 0, CLI_DOUBLE, &step_sec, "SEC", "grid: seconds between samples (0: 0.4)", 0, 60},
         {"segment", 0, CLI_INT, &segment, "N", "BLEU over N-token segments (0: whole pieces)", 0, 1 << 20},
+        {"melody-track", 0, CLI_INT, &melody_track, "N", "harmonic fit: the melody's track (-1: the top line)", -1,
+         1 << 16},
+        {"voices", 0, CLI_STRING, &voices, "MODE", "voice leading: auto, satb or off", 0, 0},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
@@ -629,7 +653,12 @@ int cli_eval(int argc, char **argv)
             cli_error("eval: --corpus goes with --model; give a corpus as --reference CORPUS[:split]");
             return 1;
         }
-        return eval_samples(samples, reference, train, spec, step_sec, segment, bars, json);
+        int vm = cli_voices_mode(voices);
+        if (vm < 0) {
+            cli_error("eval: --voices must be auto, satb or off, got '%s' (see tunegan eval --help)", voices);
+            return 1;
+        }
+        return eval_samples(samples, reference, train, spec, step_sec, segment, bars, melody_track, vm, json);
     }
     cli_error("eval: give --model RUN_DIR --corpus CORPUS, or --samples SET --reference SET (see 'tunegan eval --help')");
     return 1;

@@ -344,7 +344,7 @@ int cli_generate(int argc, char **argv)
     char blas[256];
     fprintf(stderr, "tunegan: seed %llu; %s\n", (unsigned long long)to.seed, nn_blas_info(blas, sizeof blas));
     fprintf(stderr, "tunegan: model %s: %s attention, %d layers, d_model %d, context %d, tokenizer %s%s\n",
-            tg_run_checkpoint(run), mc->attention == MODEL_ATTN_RELATIVE ? "relative" : "absolute",
+            tg_run_checkpoint(run), model_attention_name(mc->attention),
             mc->n_layers, mc->d_model, mc->context, tok_kind_name(tok_get_config(run_tokenizer(run))->kind),
             to.grammar ? "" : " (grammar mask off)");
 

@@ -51,7 +51,7 @@ static void show_eval(void *user, int step, double nll)
 int cli_pretrain(int argc, char **argv)
 {
     train_options o = train_options_default();
-    const char *preset = "small", *attention = "relative";
+    const char *preset = "small", *attention = "relative", *fc_distances = MODEL_FC_DISTANCES_DEFAULT;
     int d_model = -1, layers = -1, heads = -1, context = -1, ff_mult = -1, threads = 0;
     double dropout = -1, lr = o.lr, wd = o.weight_decay, clip = o.clip;
     uint64_t seed = 0;
@@ -61,7 +61,8 @@ int cli_pretrain(int argc, char **argv)
         {"corpus", 'c', CLI_STRING, &o.corpus_path, "CORPUS", "corpus file from `tunegan data build` (required)", 0, 0},
         {"output", 'o', CLI_STRING, &o.run_dir, "RUN_DIR", "run folder for checkpoints and log (required)", 0, 0},
         {"preset", 'p', CLI_STRING, &preset, "NAME", "model size: tiny, small or base", 0, 0},
-        {"attention", 0, CLI_STRING, &attention, "KIND", "relative (Music Transformer) or absolute positions", 0, 0},
+        {"attention", 0, CLI_STRING, &attention, "KIND", "relative (Music Transformer), absolute positions, or fc (Museformer's bar attention; needs Bar tokens)", 0, 0},
+        {"fc-distances", 0, CLI_STRING, &fc_distances, "LIST", "fc: bar distances a token sees in full, comma-separated", 0, 0},
         {"d-model", 0, CLI_SIZE, &d_model, "N", "model width (-1: the preset's)", -1, 8192},
         {"layers", 0, CLI_SIZE, &layers, "N", "Transformer blocks (-1: the preset's)", -1, 128},
         {"heads", 0, CLI_SIZE, &heads, "N", "attention heads (-1: the preset's)", -1, 128},
@@ -99,7 +100,12 @@ int cli_pretrain(int argc, char **argv)
         return 1;
     }
     if (model_attention_parse(attention, &o.model.attention) != TG_OK) {
-        cli_error("pretrain: --attention must be relative or absolute, got '%s'", attention);
+        cli_error("pretrain: --attention must be relative, absolute or fc, got '%s'", attention);
+        return 1;
+    }
+    char why[256];
+    if (model_fc_distances_parse(fc_distances, &o.model.fc_distances, why, sizeof why) != TG_OK) {
+        cli_error("pretrain: --fc-distances: %s (see tunegan pretrain --help)", why);
         return 1;
     }
     if (d_model > 0) o.model.d_model = d_model;

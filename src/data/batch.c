@@ -28,8 +28,18 @@ static void fill_row(const data_corpus *c, const data_piece *p, uint64_t start, 
     }
 }
 
-tg_status data_train_batch(const data_corpus *c, tg_rng *rng, int B, int T, int32_t *inputs,
-                           int32_t *targets)
+/* The nearest position at or before start holding bar_token (0 when none):
+ * windows for bar attention open with a Bar, so their bars are whole. */
+static uint64_t back_to_bar(const data_corpus *c, const data_piece *p, uint64_t start,
+                            int bar_token)
+{
+    const uint16_t *t = c->tokens + p->offset;
+    while (start > 0 && t[start] != bar_token) start--;
+    return start;
+}
+
+static tg_status train_batch(const data_corpus *c, tg_rng *rng, int B, int T, int bar_token,
+                             int32_t *inputs, int32_t *targets)
 {
     uint64_t n_train = c->split_count[DATA_TRAIN];
     if (B <= 0 || T <= 0) return TG_ERR_ARG;
@@ -49,9 +59,44 @@ tg_status data_train_batch(const data_corpus *c, tg_rng *rng, int B, int T, int3
         const data_piece *p = &c->pieces[c->split_pieces[DATA_TRAIN][lo]];
         uint64_t start = 0;
         if (p->length > (uint64_t)T) start = tg_rng_below(rng, (uint32_t)(p->length - (uint64_t)T));
+        if (bar_token >= 0) start = back_to_bar(c, p, start, bar_token);
         fill_row(c, p, start, T, inputs + (size_t)b * T, targets + (size_t)b * T);
     }
     return TG_OK;
+}
+
+tg_status data_train_batch(const data_corpus *c, tg_rng *rng, int B, int T, int32_t *inputs,
+                           int32_t *targets)
+{
+    return train_batch(c, rng, B, T, -1, inputs, targets);
+}
+
+tg_status data_train_batch_bars(const data_corpus *c, tg_rng *rng, int B, int T, int bar_token,
+                                int32_t *inputs, int32_t *targets)
+{
+    return train_batch(c, rng, B, T, bar_token, inputs, targets);
+}
+
+int data_trim_padding(int32_t *inputs, int32_t *targets, int B, int T, int fill)
+{
+    int T_eff = 1;
+    for (int b = 0; b < B; b++)
+        for (int j = T - 1; j >= T_eff; j--)
+            if (targets[(size_t)b * T + j] != DATA_IGNORE) {
+                T_eff = j + 1;
+                break;
+            }
+    for (int b = 1; b < B && T_eff < T; b++) {
+        memmove(inputs + (size_t)b * T_eff, inputs + (size_t)b * T, (size_t)T_eff * sizeof(int32_t));
+        memmove(targets + (size_t)b * T_eff, targets + (size_t)b * T, (size_t)T_eff * sizeof(int32_t));
+    }
+    if (fill >= 0) /* the padding left in the shorter rows: past each row's last target */
+        for (int b = 0; b < B; b++)
+            for (int j = T_eff - 1; j >= 1 && targets[(size_t)b * T_eff + j] == DATA_IGNORE &&
+                                    inputs[(size_t)b * T_eff + j] == TOK_PAD;
+                 j--)
+                inputs[(size_t)b * T_eff + j] = fill;
+    return T_eff;
 }
 
 data_eval_iter data_eval_begin(const data_corpus *c, int split, int T)

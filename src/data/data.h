@@ -204,6 +204,20 @@ uint64_t data_checksum(uint64_t h, const void *data, size_t size);
  * training piece. */
 tg_status data_train_batch(const data_corpus *c, tg_rng *rng, int B, int T, int32_t *inputs,
                            int32_t *targets);
+/* The same windows (the same draws), each moved back to start at the
+ * nearest bar_token at or before its start (the piece's start when none):
+ * for bar attention, whose windows must hold whole bars. */
+tg_status data_train_batch_bars(const data_corpus *c, tg_rng *rng, int B, int T, int bar_token,
+                                int32_t *inputs, int32_t *targets);
+/* Cuts the padding every row of a (B,T) batch has at its end: returns
+ * T_eff, one past the last target that is not DATA_IGNORE in any row (at
+ * least 1), and repacks inputs and targets as (B,T_eff) in place. Causal
+ * models give the same losses on the cut batch, in less time: whole pieces
+ * in long windows are mostly padding. fill >= 0: the PAD inputs left at the
+ * end of the shorter rows become fill; no loss depends on them (causal, no
+ * target), and for bar attention a Bar there makes each padding position a
+ * one-token bar that reads one key, not all the padding before it. */
+int data_trim_padding(int32_t *inputs, int32_t *targets, int B, int T, int fill);
 
 /* Deterministic evaluation windows over one split: pieces in file order, each
  * cut into consecutive windows of T inputs starting at 0, T, 2T, ...; every

@@ -16,6 +16,8 @@
  *   likelihood.c  strided NLL of a generator on a corpus split
  *   structure.c   Museformer's bar-similarity profile and similarity error,
  *                 and the rate of 4-bar windows copied from training pieces
+ *   harmony.c     harmonic fit of a melody on its accompaniment, and the
+ *                 voice leading of four-voice scores (issue 20)
  *
  * Each file's opening comment gives its definitions exactly; DESIGN.md
  * names the papers. Nothing here prints: messages go to the logger.
@@ -40,9 +42,11 @@ typedef struct {
     uint16_t *ids;      /* tokens as encoded, BOS..EOS */
     size_t n_ids;
     tg_score *score;    /* the score the tokens decode to (lenient decoding) */
+    tg_score *source;   /* the MIDI file as read, tracks intact (folders only; NULL for
+                           corpus pieces): what harmony.c measures when present */
 } eval_piece;
 
-typedef struct {
+typedef struct eval_set {
     eval_piece *pieces;
     size_t n, cap;
     size_t files_found;     /* MIDI files found (folders) or pieces listed (corpora) */
@@ -271,5 +275,70 @@ typedef struct {
  * bar within the first cfg->max_bars) found in train (whole pieces). */
 tg_status eval_copy_rate(const eval_set *samples, const eval_set *train, const eval_structure_config *cfg,
                          eval_copy_result *out);
+
+/* ------------------------------------------------------------------------ */
+/* Harmony and voice leading (harmony.c gives the definitions). */
+
+typedef struct {
+    uint64_t onsets;  /* melody notes */
+    uint64_t silent;  /* of these, onsets where no accompaniment note sounds (left out) */
+    uint64_t fits;    /* onsets whose pitch class sounds in the accompaniment */
+} eval_fit_counts;
+
+/* Harmonic fit of one score. melody_track >= 0: that track is the melody and
+ * the other non-drum tracks the accompaniment; -1: the top line of all
+ * non-drum tracks is the melody. ERR_ARG for a track the score lacks. */
+tg_status eval_harmonic_fit(const tg_score *score, int melody_track, eval_fit_counts *out);
+
+#define EVAL_VOICES 4
+
+/* Each voice's lowest and highest pitch, top voice first (MIDI pitches). */
+typedef struct {
+    int low[EVAL_VOICES], high[EVAL_VOICES];
+} eval_voice_ranges;
+
+/* Soprano 60-79 (C4-G5), alto 55-74 (G3-D5), tenor 48-67 (C3-G4), bass
+ * 40-60 (E2-C4). */
+eval_voice_ranges eval_voice_ranges_default(void);
+
+typedef struct {
+    double beats;            /* quarter notes, tick 0 to the last note's end */
+    uint64_t notes;
+    uint64_t fifths, octaves;            /* parallel motion, all six pairs */
+    uint64_t crossings;                  /* crossed steps of adjacent voices where one starts a note */
+    uint64_t crossings_begun;            /* steps where a crossing of adjacent voices begins */
+    uint64_t out_of_range[EVAL_VOICES];  /* notes outside their voice's range */
+} eval_voice_counts;
+
+/* True when the score has metrical time and exactly four non-drum tracks
+ * holding notes (the voices, top first). */
+bool eval_is_four_voices(const tg_score *score);
+/* Voice leading of a four-voice score on a 16th-note grid. ERR_ARG when the
+ * score is not four voices (eval_is_four_voices), ERR_RANGE past 2^24 steps. */
+tg_status eval_voice_leading(const tg_score *score, const eval_voice_ranges *ranges, eval_voice_counts *out);
+
+/* The score harmony.c measures: the source when the piece has one, else the
+ * decoded score. */
+const tg_score *eval_piece_source(const eval_piece *p);
+
+typedef struct {
+    size_t pieces;           /* pieces measured */
+    size_t skipped;          /* pieces without the melody track asked for */
+    eval_fit_counts counts;  /* summed over the pieces */
+    double fit;              /* fits / (onsets - silent), pooled; NaN without onsets */
+    double silent_share;     /* silent / onsets */
+    eval_summary piece_fit;  /* each piece's own rate: mean and spread */
+} eval_harmony_result;
+
+tg_status eval_harmony_set(const eval_set *set, int melody_track, eval_harmony_result *out);
+
+typedef struct {
+    size_t pieces;            /* four-voice pieces measured */
+    size_t skipped;           /* pieces that are not four voices (or past the grid's 2^24 steps) */
+    eval_voice_counts counts; /* summed */
+    double fifths, octaves, crossings, crossings_begun, out_of_range; /* per 100 beats, pooled */
+} eval_voice_result;
+
+tg_status eval_voice_set(const eval_set *set, const eval_voice_ranges *ranges, eval_voice_result *out);
 
 #endif /* TG_EVAL_H */

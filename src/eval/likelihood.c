@@ -45,6 +45,9 @@ uint64_t eval_nll_window_count(const data_corpus *c, int split, int T, int strid
 static void flush(tg_model *m, int32_t *inputs, int32_t *targets, int rows, int T, double *sum,
                   uint64_t *count)
 {
+    const model_config *cfg = model_get_config(m);
+    if (cfg->attention == MODEL_ATTN_FC) /* bar attention: no work on the padding (data.h) */
+        T = data_trim_padding(inputs, targets, rows, T, cfg->fc_bar_token);
     model_lm_forward(m, (const int *)inputs, (const int *)targets, rows, T, NULL);
     const float *losses = model_losses(m);
     for (size_t i = 0; i < (size_t)rows * T; i++) {

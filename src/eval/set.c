@@ -8,6 +8,9 @@
  * melody every 0.4 s. Corpus pieces that are transposed copies (training
  * augmentation) are left out: a set holds each tune once.
  *
+ * A piece read from a file also keeps the score as read (`source`), its
+ * tracks apart: harmony.c measures melody and voices there.
+ *
  * Skipped files (unreadable, damaged beyond recovery, no note, too long for
  * the tokenizer) are named through the logger, as the corpus builder does.
  */
@@ -30,6 +33,7 @@ void eval_set_free(eval_set *set)
         free(set->pieces[i].name);
         free(set->pieces[i].ids);
         tg_score_free(set->pieces[i].score);
+        tg_score_free(set->pieces[i].source);
     }
     free(set->pieces);
     memset(set, 0, sizeof *set);
@@ -146,15 +150,20 @@ static tg_status add_file(eval_set *set, const char *path, const tok_tokenizer *
         return TG_OK;
     }
     st = tok_encode(tok, score, &seq);
-    tg_score_free(score);
     if (st != TG_OK) {
         tg_log(logger, TG_LOG_WARN, "skipped %s: cannot tokenize: %s", path, tg_status_str(st));
         set->skipped++;
         tok_seq_free(&seq);
+        tg_score_free(score);
         return st == TG_ERR_NOMEM ? st : TG_OK;
     }
+    size_t before = set->n;
     st = eval_set_add_tokens(set, path, seq.ids, seq.n, tok, logger);
     tok_seq_free(&seq);
+    /* the piece keeps its source: remi merges tracks of one program, and
+     * harmony.c needs them apart */
+    if (set->n > before) set->pieces[before].source = score;
+    else tg_score_free(score);
     return st;
 }
 

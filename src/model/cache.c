@@ -13,6 +13,13 @@
  * tokens plus one copy of the cache, not N x T. Left out: sharing the
  * prefix's cache between the copies (copy-on-write); the copy is a memcpy of
  * (L, H, len, D) floats per row, small beside the decoding that follows.
+ *
+ * FC-attention (src/nn/fcattn.c) adds the bars of every sequence (as in
+ * nn_fc_plan), updated as tokens are fed, and each query reads only its keys.
+ * Left out for it: dropping the keys and values no future query needs (a
+ * token of a bar more than the largest distance back, other than its first):
+ * the cache keeps every position, so its bytes per token are those of the
+ * other kinds; the time per token is what FC-attention saves.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +74,22 @@ tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk
     s->relsc = alloc_floats(s->R ? (size_t)max_batch * s->H * s->T_ctx : 0, &s->act_bytes);
     s->tokens = calloc(BN, sizeof(int));
     s->act_bytes += BN * sizeof(int);
+    s->fc = cfg->attention == MODEL_ATTN_FC;
+    if (s->fc) {
+        const size_t rows = (size_t)max_batch * (s->T_ctx + 2);
+        s->fc_bar = calloc(rows, sizeof(int));
+        s->fc_start = calloc(rows, sizeof(int));
+        s->fc_nbars = calloc((size_t)max_batch, sizeof(int));
+        s->fc_keys = calloc(rows, sizeof(int));
+        s->fc_count = calloc((size_t)max_batch, sizeof(int));
+        s->fc_qe = alloc_floats((size_t)max_batch * s->H * model_rel_rows(cfg), &s->act_bytes);
+        s->cache_bytes += 2 * rows * sizeof(int) + (size_t)max_batch * sizeof(int);
+        s->act_bytes += rows * sizeof(int);
+        if (!s->fc_bar || !s->fc_start || !s->fc_nbars || !s->fc_keys || !s->fc_count || !s->fc_qe) {
+            model_cache_free(s);
+            return TG_ERR_NOMEM;
+        }
+    }
     if (!s->k || !s->v || !s->x || !s->ln || !s->qkv || !s->atty || !s->tmp || !s->fch ||
         !s->mean || !s->rstd || !s->last || !s->scores || !s->qh || !s->relsc || !s->tokens) {
         model_cache_free(s);
@@ -94,6 +117,12 @@ void model_cache_free(model_cache *s)
     free(s->qh);
     free(s->relsc);
     free(s->tokens);
+    free(s->fc_bar);
+    free(s->fc_start);
+    free(s->fc_nbars);
+    free(s->fc_keys);
+    free(s->fc_count);
+    free(s->fc_qe);
     free(s);
 }
 
@@ -103,6 +132,18 @@ void model_cache_reset(model_cache *s, int B)
     TG_ASSERT_OP(B, <=, s->max_batch);
     s->B = B;
     s->len = 0;
+}
+
+/* fc: sequence `from`'s bars (the first len positions) become `to`'s. */
+static void copy_bars(model_cache *dst, int to, const model_cache *src, int from)
+{
+    if (!src->fc) return;
+    const size_t T = (size_t)src->T_ctx;
+    const int nb = src->fc_nbars[from];
+    memmove(dst->fc_bar + to * T, src->fc_bar + from * T, (size_t)src->len * sizeof(int));
+    memmove(dst->fc_start + to * (T + 2), src->fc_start + from * (T + 2),
+            (size_t)(nb + 1) * sizeof(int));
+    dst->fc_nbars[to] = nb;
 }
 
 void model_cache_keep_rows(model_cache *s, const int *rows, int n)
@@ -115,6 +156,7 @@ void model_cache_keep_rows(model_cache *s, const int *rows, int n)
     for (int i = 0; i < n; i++) {
         TG_ASSERT(rows[i] >= i && rows[i] < s->B && (i == 0 || rows[i] > rows[i - 1]));
         if (rows[i] == i) continue;
+        copy_bars(s, i, s, rows[i]);
         for (int l = 0; l < s->L; l++)
             for (int h = 0; h < s->H; h++) {
                 size_t to = (((size_t)l * s->max_batch + i) * s->H + h) * head;
@@ -143,6 +185,7 @@ void model_cache_fork(model_cache *dst, const model_cache *src, int copies)
         for (int b = 0; b < src->B; b++)
             for (int c = 0; c < copies; c++) {
                 const int row = b * copies + c;
+                if (l == 0) copy_bars(dst, row, src, b);
                 for (int h = 0; h < H; h++) {
                     size_t from = (((size_t)l * src->max_batch + b) * H + h) * head;
                     size_t to = (((size_t)l * dst->max_batch + row) * H + h) * head;

@@ -12,6 +12,13 @@
  * rounding. Threads split the heads for the relative terms (one product per
  * head for all sequences) and the (sequence, head) pairs for the rest.
  *
+ * FC-attention (src/nn/fcattn.c): each sequence's new query lists its keys
+ * with nn_fc_keys, the training kernel's walk, over the bars the cache keeps
+ * for it (cache.c), and attends over those only, with the clipped relative
+ * term q . E[nn_fc_rel_row]: the cost of a token grows with the keys it
+ * sees (its bar, the related bars, one summary per far bar), not with the
+ * length of the tune.
+ *
  * Left out: batching sequences of different lengths (all sequences of a state
  * advance together), attention-probability dropout (unused when sampling).
  */
@@ -102,6 +109,111 @@ static void attend(model_cache *s, int l, int pos0, int n)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* FC-attention */
+
+/* The bars of the cache's sequences as nn_fc_keys reads them. */
+static nn_fc_plan fc_plan(const model_cache *s)
+{
+    const model_config *cfg = model_get_config(s->model);
+    nn_fc_plan p = {s->fc_bar, s->fc_start, s->fc_nbars, cfg->fc_distances, model_fc_near(cfg)};
+    return p;
+}
+
+/* The chunk's tokens (B,n) at positions pos0.. into the bars of each sequence. */
+static void fc_add_bars(model_cache *s, int pos0, int n)
+{
+    const int T = s->T_ctx, bar_token = model_get_config(s->model)->fc_bar_token;
+    for (int b = 0; b < s->B; b++) {
+        int *bar = s->fc_bar + (size_t)b * T, *st = s->fc_start + (size_t)b * (T + 2);
+        int *nb = &s->fc_nbars[b];
+        if (pos0 == 0) {
+            *nb = 1;
+            st[0] = 0;
+        }
+        for (int i = 0; i < n; i++) {
+            const int t = pos0 + i;
+            if (s->tokens[(size_t)b * n + i] == bar_token) st[(*nb)++] = t;
+            bar[t] = *nb - 1;
+            st[*nb] = t + 1; /* the end of the open bar, as nn_fc_bars leaves it */
+        }
+    }
+}
+
+/* Logits of one query of (b,h) over its keys: q . k_j by nn_matvec on each
+ * run of consecutive keys (the own bar and the related bars are runs, the
+ * summaries runs of one), plus the relative term read from qe (R) = E q. */
+static void fc_logits(float *sc, const int *keys, int nk, const float *q, const float *K,
+                      const float *qe, const nn_fc_plan *p, int b, int T, int P, int D)
+{
+    enum { RUN_MIN = 16 }; /* shorter runs: a plain dot each (a call costs more) */
+    for (int c0 = 0; c0 < nk;) {
+        int c1 = c0 + 1;
+        while (c1 < nk && keys[c1] == keys[c1 - 1] + 1) c1++;
+        if (c1 - c0 >= RUN_MIN) {
+            nn_matvec(sc + c0, q, K + (size_t)keys[c0] * D, NULL, 1, D, c1 - c0, 0);
+        } else {
+            for (int c = c0; c < c1; c++) {
+                const float *k = K + (size_t)keys[c] * D;
+                float acc[8] = {0};
+                int d = 0;
+                for (; d + 8 <= D; d += 8)
+                    for (int u = 0; u < 8; u++) acc[u] += q[d + u] * k[d + u];
+                float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                            ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                for (; d < D; d++) sum += q[d] * k[d];
+                sc[c] = sum;
+            }
+        }
+        c0 = c1;
+    }
+    for (int c = 0; c < nk; c++) sc[c] += qe[nn_fc_rel_row(p, b, T, P, keys[c])];
+}
+
+/* Attention of the chunk's n queries of layer l over their FC keys. */
+static void attend_fc(model_cache *s, int l, int pos0, int n)
+{
+    const int B = s->B, H = s->H, D = s->D, C = s->C, T = s->T_ctx;
+    const float scale = 1.0f / sqrtf((float)D);
+    const nn_fc_plan p = fc_plan(s);
+    const int R = nn_fc_rows(p.near);
+    const float *rel = s->p->blocks[l].rel;
+    for (int i = 0; i < n; i++) {
+        const int P = pos0 + i;
+        int nk_max = 0;
+        for (int b = 0; b < B; b++) {
+            int nk = nn_fc_keys(&p, b, T, P, s->fc_keys + (size_t)b * T);
+            s->fc_count[b] = nk;
+            if (nk > nk_max) nk_max = nk;
+        }
+#ifdef TG_HAVE_OPENMP
+        const size_t work = (size_t)B * H * (nk_max + R) * D;
+#pragma omp parallel for collapse(2) schedule(static) if (work >= NN_PAR_MIN)
+#endif
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < H; h++) {
+                const size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
+                const float *K = s->k + base, *Vv = s->v + base;
+                const int *keys = s->fc_keys + (size_t)b * T, nk = s->fc_count[b];
+                float *sc = s->scores + ((size_t)b * H + h) * T;
+                float *qe = s->fc_qe + ((size_t)b * H + h) * R;
+                const float *q = s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D;
+                nn_matvec(qe, q, rel + (size_t)h * R * D, NULL, 1, D, R, 0);
+                fc_logits(sc, keys, nk, q, K, qe, &p, b, T, P, D);
+                nn_softmax_row(sc, nk, nk, scale);
+                float *o = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
+                memset(o, 0, (size_t)D * sizeof(float));
+                for (int c = 0; c < nk; c++) {
+                    const float w = sc[c], *v = Vv + (size_t)keys[c] * D;
+                    for (int d = 0; d < D; d++) o[d] += w * v[d];
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+
 /* Copies the chunk's keys and values of layer l from qkv into the cache. */
 static void store_kv(model_cache *s, int l, int pos0, int n)
 {
@@ -134,7 +246,8 @@ static void attend_cached(void *ctx, int l, const model_block_params *bp)
     (void)bp;
     cached_attention *ca = ctx;
     store_kv(ca->s, l, ca->pos0, ca->n);
-    attend(ca->s, l, ca->pos0, ca->n);
+    if (ca->s->fc) attend_fc(ca->s, l, ca->pos0, ca->n);
+    else attend(ca->s, l, ca->pos0, ca->n);
 }
 
 /* One chunk: tokens (B,n) at positions len..len+n-1; logits (B,V) or NULL. */
@@ -153,6 +266,7 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
      * t = 0..n-1, so the absolute rows are offset by pos0 */
     nn_embedding_forward(s->x, s->tokens, p->wte, p->wpe ? p->wpe + (size_t)pos0 * C : NULL, B, n,
                          C, s->V);
+    if (s->fc) fc_add_bars(s, pos0, n);
     cached_attention ca = {s, pos0, n};
     const model_block_run run = {C, s->F, DECODE_MATVEC_MAX_ROWS, 0.0f, NULL, attend_cached, &ca};
     /* the stream is updated in place: res2 = out = x */

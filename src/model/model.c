@@ -29,7 +29,7 @@ tg_status model_create(const model_config *cfg, int max_batch, tg_model **out)
     m->F = cfg->ff_mult * cfg->d_model;
     m->L = cfg->n_layers;
     m->V = cfg->vocab_size;
-    m->R = cfg->attention == MODEL_ATTN_RELATIVE ? model_rel_rows(cfg) : 0;
+    m->R = cfg->attention != MODEL_ATTN_ABSOLUTE ? model_rel_rows(cfg) : 0;
 
     size_t n_floats = 0;
     m->n_tensors = model_layout(cfg, NULL, &n_floats, NULL, NULL, NULL, NULL, NULL, NULL);

@@ -19,7 +19,13 @@
  * lengths) in the discriminator. With relative attention each block has a
  * table of one embedding per head and distance (Music Transformer, Huang et
  * al. 2018, https://arxiv.org/abs/1809.04281) and there is no wpe; with
- * absolute attention there is wpe (T_max,C) and no tables. Dropout is applied
+ * absolute attention there is wpe (T_max,C) and no tables. With fc attention
+ * (generator only; Museformer's fine- and coarse-grained bar attention, see
+ * src/nn/nn.h) a token attends to its own bar, the bars fc_distances back and
+ * the first token of every other earlier bar, bars counted from the Bar
+ * tokens (fc_bar_token) of the input, with a clipped table of
+ * R = min(T_max, 256) + 64 rows (token distances, then bar distances), so
+ * the parameters do not grow with the context. Dropout is applied
  * to the embedding and to both residual branches, not to attention
  * probabilities.
  *
@@ -52,7 +58,20 @@
 /* Configuration (params.c) */
 
 typedef enum { MODEL_GENERATOR = 0, MODEL_DISCRIMINATOR = 1 } model_kind;
-typedef enum { MODEL_ATTN_RELATIVE = 0, MODEL_ATTN_ABSOLUTE = 1 } model_attention;
+/* fc: Museformer's fine- and coarse-grained bar attention (src/nn/fcattn.c),
+ * generator only: full attention to the own bar and the bars fc_distances
+ * back, the opening Bar token of every other earlier bar, with a clipped
+ * relative table (exact up to MODEL_FC_NEAR tokens, then per bar). */
+typedef enum {
+    MODEL_ATTN_RELATIVE = 0,
+    MODEL_ATTN_ABSOLUTE = 1,
+    MODEL_ATTN_FC = 2,
+} model_attention;
+
+/* FC-attention: token distances with their own table row (or the context
+ * when shorter), and the default distance set, in bars (Museformer's). */
+enum { MODEL_FC_NEAR = 256 };
+#define MODEL_FC_DISTANCES_DEFAULT "1,2,4,8,12,16,24,32"
 
 /* Version of the parameter layout and config JSON; "version" in the JSON. */
 #define MODEL_FORMAT_VERSION 1
@@ -69,6 +88,9 @@ typedef struct {
     int context;                /* T_max: the longest sequence */
     int ff_mult;                /* F = ff_mult * C (4) */
     float dropout;              /* 0 <= p < 1 (0.1) */
+    /* fc attention only (ignored by the other kinds): */
+    uint64_t fc_distances;      /* bit d: bars d back seen in full, d in 1..63 */
+    int fc_bar_token;           /* the tokenizer's Bar id (tok_bar_id), -1 unset */
 } model_config;
 
 /* The tiny generator preset with vocab_size 0 (the caller sets it from the
@@ -82,19 +104,27 @@ tg_status model_config_preset(const char *name, model_config *cfg);
 /* Checks every field; on failure writes a reason to why (may be NULL), e.g.
  * "d_model 100 is not divisible by n_heads 8". */
 tg_status model_config_check(const model_config *cfg, char *why, size_t why_size);
-/* "generator" / "discriminator", "relative" / "absolute". */
+/* "generator" / "discriminator", "relative" / "absolute" / "fc". */
 const char *model_kind_name(model_kind kind);
 const char *model_attention_name(model_attention a);
 tg_status model_attention_parse(const char *name, model_attention *a);
+/* "1,2,4" <-> the bit set of fc_distances: increasing, each in 1..63;
+ * TG_ERR_ARG with a reason in why otherwise. Formatting: buf of 200 bytes. */
+tg_status model_fc_distances_parse(const char *text, uint64_t *mask, char *why, size_t why_size);
+void model_fc_distances_format(uint64_t mask, char *buf, size_t size);
+/* Token distances with their own row in an fc table: min(context, MODEL_FC_NEAR). */
+int model_fc_near(const model_config *cfg);
 /* The config as one JSON object (checkpoint metadata), e.g.
  * {"version":1,"kind":"generator","attention":"relative","vocab_size":577,
  *  "d_model":256,"n_layers":4,"n_heads":4,"context":256,"ff_mult":4,
- *  "dropout":0.1}. TG_ERR_TOO_LARGE when buf is too small (256 bytes do). */
+ *  "dropout":0.1}; fc adds "fc_distances":"1,2,4" and "fc_bar_token":4.
+ * TG_ERR_TOO_LARGE when buf is too small (512 bytes do). */
 tg_status model_config_to_json(const model_config *cfg, char *buf, size_t size);
 /* Parses that JSON: every key required, unknown keys refused, then checked
  * with model_config_check; on failure writes a reason to why. */
 tg_status model_config_from_json(const char *json, model_config *cfg, char *why, size_t why_size);
-/* Rows of each relative table: context (generator) or 2*context-1. */
+/* Rows of each relative table: context (generator) or 2*context-1;
+ * fc: model_fc_near + NN_FC_BAR_ROWS. */
 int model_rel_rows(const model_config *cfg);
 
 /* ------------------------------------------------------------------------ */
@@ -362,7 +392,7 @@ void model_decode(model_cache *s, const int *tokens, int T, float *logits);
 typedef struct {
     float *ln1, *ln1_mean, *ln1_rstd; /* (B,T,C), (B,T), (B,T) */
     float *qkv;                       /* (B,T,3C) */
-    float *att;                       /* (B,H,T,T) softmax probabilities */
+    float *att;                       /* (B,H,T,T) softmax probabilities; fc: (B,H,T) log-sum-exp */
     float *atty;                      /* (B,T,C) attention output, input of proj */
     float *res2;                      /* (B,T,C) residual stream after attention */
     float *ln2, *ln2_mean, *ln2_rstd; /* (B,T,C), (B,T), (B,T) */
@@ -386,6 +416,8 @@ typedef struct {
     float *dx, *dc1, *dc2;            /* (B,T,C) gradients of the residual stream, temps */
     float *df1;                       /* (B,T,F) gradient of fc's output, GELU's in place */
     float *dqkv;                      /* (B,T,3C) */
+    int *fc_bar, *fc_start, *fc_nbars;/* fc: (B,T), (B,T+2), (B) bars of the batch (nn_fc_plan) */
+    int *fc_keys;                     /* fc: (H,T) key lists, one per head's thread */
 } model_acts;
 
 struct tg_model {
@@ -463,6 +495,12 @@ struct model_cache {
     float *qh;                /* (H,B,D) one query of every sequence, grouped by head */
     float *relsc;             /* (H,B,T_ctx) its relative terms q . E[j - i] */
     int *tokens;              /* (B,n) the chunk's tokens */
+    /* fc attention: the bars of every sequence in the cache, as in nn_fc_plan */
+    int fc;                   /* 1 with fc attention */
+    int *fc_bar, *fc_start, *fc_nbars; /* (max_batch,T_ctx), (max_batch,T_ctx+2), (max_batch) */
+    int *fc_keys;             /* (max_batch,T_ctx) one query's keys per sequence */
+    int *fc_count;            /* (max_batch) how many */
+    float *fc_qe;             /* (max_batch,H,R) E q of one query per (b,h) */
     size_t cache_bytes, act_bytes;
 };
 

@@ -31,6 +31,8 @@ model_config model_config_default(void)
     c.context = 128;
     c.ff_mult = 4;
     c.dropout = 0.1f;
+    model_fc_distances_parse(MODEL_FC_DISTANCES_DEFAULT, &c.fc_distances, NULL, 0);
+    c.fc_bar_token = -1;
     return c;
 }
 
@@ -65,13 +67,17 @@ const char *model_kind_name(model_kind kind)
 
 const char *model_attention_name(model_attention a)
 {
-    return a == MODEL_ATTN_RELATIVE ? "relative" : a == MODEL_ATTN_ABSOLUTE ? "absolute" : "?";
+    return a == MODEL_ATTN_RELATIVE   ? "relative"
+           : a == MODEL_ATTN_ABSOLUTE ? "absolute"
+           : a == MODEL_ATTN_FC       ? "fc"
+                                      : "?";
 }
 
 tg_status model_attention_parse(const char *name, model_attention *a)
 {
     if (strcmp(name, "relative") == 0) *a = MODEL_ATTN_RELATIVE;
     else if (strcmp(name, "absolute") == 0) *a = MODEL_ATTN_ABSOLUTE;
+    else if (strcmp(name, "fc") == 0) *a = MODEL_ATTN_FC;
     else return TG_ERR_ARG;
     return TG_OK;
 }
@@ -89,6 +95,42 @@ static tg_status why_fail(char *why, size_t why_size, const char *fmt, ...)
     return TG_ERR_ARG;
 }
 
+tg_status model_fc_distances_parse(const char *text, uint64_t *mask, char *why, size_t why_size)
+{
+    uint64_t m = 0;
+    long prev = 0;
+    const char *p = text;
+    while (1) {
+        char *end;
+        long d = strtol(p, &end, 10);
+        if (end == p || d < 1 || d > NN_FC_MAX_DISTANCE || d <= prev)
+            return why_fail(why, why_size,
+                            "fc distances \"%s\": want increasing bar distances in 1..%d, "
+                            "comma-separated (e.g. %s)",
+                            text, NN_FC_MAX_DISTANCE, MODEL_FC_DISTANCES_DEFAULT);
+        m |= (uint64_t)1 << d;
+        prev = d;
+        if (*end == '\0') break;
+        if (*end != ',') return why_fail(why, why_size, "fc distances \"%s\": unexpected '%c'", text, *end);
+        p = end + 1;
+    }
+    *mask = m;
+    return TG_OK;
+}
+
+void model_fc_distances_format(uint64_t mask, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int d = 1; d <= NN_FC_MAX_DISTANCE && n < size; d++)
+        if ((mask >> d) & 1u) n += (size_t)snprintf(buf + n, size - n, n ? ",%d" : "%d", d);
+}
+
+int model_fc_near(const model_config *cfg)
+{
+    return cfg->context < MODEL_FC_NEAR ? cfg->context : MODEL_FC_NEAR;
+}
+
 /* Limits that keep every size product far inside int and size_t. */
 enum { MAX_VOCAB = 1 << 20, MAX_D_MODEL = 16384, MAX_LAYERS = 256, MAX_CONTEXT = 65536 };
 
@@ -96,8 +138,21 @@ tg_status model_config_check(const model_config *c, char *why, size_t why_size)
 {
     if (c->kind != MODEL_GENERATOR && c->kind != MODEL_DISCRIMINATOR)
         return why_fail(why, why_size, "unknown model kind %d", (int)c->kind);
-    if (c->attention != MODEL_ATTN_RELATIVE && c->attention != MODEL_ATTN_ABSOLUTE)
+    if (c->attention != MODEL_ATTN_RELATIVE && c->attention != MODEL_ATTN_ABSOLUTE &&
+        c->attention != MODEL_ATTN_FC)
         return why_fail(why, why_size, "unknown attention kind %d", (int)c->attention);
+    if (c->attention == MODEL_ATTN_FC) {
+        if (c->kind != MODEL_GENERATOR)
+            return why_fail(why, why_size, "fc attention is for the generator (causal) only");
+        if (c->fc_distances == 0 || (c->fc_distances & 1u))
+            return why_fail(why, why_size, "fc attention needs bar distances in 1..%d",
+                            NN_FC_MAX_DISTANCE);
+        if (c->fc_bar_token < 0 || c->fc_bar_token >= c->vocab_size)
+            return why_fail(why, why_size,
+                            "fc attention needs the Bar token's id (%d is outside 0..%d): the "
+                            "tokenizer must write Bar tokens (remi, remi-compact)",
+                            c->fc_bar_token, c->vocab_size - 1);
+    }
     if (c->vocab_size < 1 || c->vocab_size > MAX_VOCAB)
         return why_fail(why, why_size, "vocab_size %d is outside 1..%d", c->vocab_size, MAX_VOCAB);
     if (c->d_model < 1 || c->d_model > MAX_D_MODEL)
@@ -120,6 +175,7 @@ tg_status model_config_check(const model_config *c, char *why, size_t why_size)
 
 int model_rel_rows(const model_config *cfg)
 {
+    if (cfg->attention == MODEL_ATTN_FC) return nn_fc_rows(model_fc_near(cfg));
     return cfg->kind == MODEL_GENERATOR ? cfg->context : 2 * cfg->context - 1;
 }
 
@@ -144,7 +200,14 @@ tg_status model_config_to_json(const model_config *c, char *buf, size_t size)
                      MODEL_FORMAT_VERSION, model_kind_name(c->kind),
                      model_attention_name(c->attention), c->vocab_size, c->d_model, c->n_layers,
                      c->n_heads, c->context, c->ff_mult, p);
-    return n < 0 || (size_t)n >= size ? TG_ERR_TOO_LARGE : TG_OK;
+    if (n < 0 || (size_t)n >= size) return TG_ERR_TOO_LARGE;
+    if (c->attention != MODEL_ATTN_FC) return TG_OK;
+    /* fc's own keys, replacing the closing brace */
+    char d[200];
+    model_fc_distances_format(c->fc_distances, d, sizeof d);
+    int m = snprintf(buf + n - 1, size - (size_t)n + 1, ",\"fc_distances\":\"%s\",\"fc_bar_token\":%d}",
+                     d, c->fc_bar_token);
+    return m < 0 || (size_t)m >= size - (size_t)n + 1 ? TG_ERR_TOO_LARGE : TG_OK;
 }
 
 /* Reads an integer member; TG_ERR_ARG with a reason when missing or not an
@@ -164,7 +227,7 @@ tg_status model_config_from_json(const char *json, model_config *cfg, char *why,
 {
     static const char *const keys[] = {"version", "kind",    "attention", "vocab_size",
                                        "d_model", "n_layers", "n_heads",  "context",
-                                       "ff_mult", "dropout"};
+                                       "ff_mult", "dropout", "fc_distances", "fc_bar_token"};
     cJSON *root = cJSON_Parse(json);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -205,6 +268,16 @@ tg_status model_config_from_json(const char *json, model_config *cfg, char *why,
     if (s == TG_OK) s = json_int(root, "n_heads", &c.n_heads, why, why_size);
     if (s == TG_OK) s = json_int(root, "context", &c.context, why, why_size);
     if (s == TG_OK) s = json_int(root, "ff_mult", &c.ff_mult, why, why_size);
+    const cJSON *fcd = cJSON_GetObjectItemCaseSensitive(root, "fc_distances");
+    const cJSON *fcb = cJSON_GetObjectItemCaseSensitive(root, "fc_bar_token");
+    if (s == TG_OK && c.attention != MODEL_ATTN_FC && (fcd || fcb))
+        s = why_fail(why, why_size, "model config: fc_distances and fc_bar_token belong to fc attention only");
+    if (s == TG_OK && c.attention == MODEL_ATTN_FC) {
+        if (!cJSON_IsString(fcd))
+            s = why_fail(why, why_size, "model config: \"fc_distances\" is missing or not a string");
+        else s = model_fc_distances_parse(fcd->valuestring, &c.fc_distances, why, why_size);
+        if (s == TG_OK) s = json_int(root, "fc_bar_token", &c.fc_bar_token, why, why_size);
+    }
     if (s == TG_OK) {
         if (!cJSON_IsNumber(drop))
             s = why_fail(why, why_size, "model config: \"dropout\" is missing or not a number");
@@ -255,7 +328,7 @@ size_t model_layout(const model_config *cfg, model_tensor *table, size_t *n_floa
 {
     const int64_t V = cfg->vocab_size, C = cfg->d_model, H = cfg->n_heads, D = C / H;
     const int64_t F = (int64_t)cfg->ff_mult * C, T = cfg->context, R = model_rel_rows(cfg);
-    const int rel = cfg->attention == MODEL_ATTN_RELATIVE;
+    const int rel = cfg->attention == MODEL_ATTN_RELATIVE || cfg->attention == MODEL_ATTN_FC;
     const int disc = cfg->kind == MODEL_DISCRIMINATOR;
     layout_ctx x = {table, 0, 0, param_base, grad_base};
     model_params *p = params, *g = grads;
@@ -269,7 +342,7 @@ size_t model_layout(const model_config *cfg, model_tensor *table, size_t *n_floa
     char name[48];
 
     add(&x, "wte.weight", 2, V, C, 0, 0, MODEL_INIT_NORMAL, &p->wte, &g->wte);
-    if (!rel) add(&x, "wpe.weight", 2, T, C, 0, 0, MODEL_INIT_NORMAL, &p->wpe, &g->wpe);
+    if (cfg->attention == MODEL_ATTN_ABSOLUTE) add(&x, "wpe.weight", 2, T, C, 0, 0, MODEL_INIT_NORMAL, &p->wpe, &g->wpe);
     for (int l = 0; l < cfg->n_layers; l++) {
         model_block_params pb, gb;
         memset(&pb, 0, sizeof pb);

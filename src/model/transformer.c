@@ -15,7 +15,10 @@
  *
  * The block itself is model_block_forward (block.c), shared with cached
  * decoding (decode.c); this file gives it the attention step over whole
- * sequences. Left out: attention-probability dropout.
+ * sequences. FC-attention (src/nn/fcattn.c) keeps each row's log-sum-exp in
+ * the layer's att buffer, (B,H,T) instead of (B,H,T,T), and the bars of the
+ * batch, computed once per forward from the tokens. Left out:
+ * attention-probability dropout.
  */
 #include <math.h>
 #include <string.h>
@@ -50,6 +53,7 @@ size_t model_acts_plan(tg_model *m, int B, int T, tg_arena *arena)
     memset(&a, 0, sizeof a);
     const size_t BT = (size_t)B * T, C = (size_t)m->C, F = (size_t)m->F, H = (size_t)m->H;
     const int causal = m->cfg.kind == MODEL_GENERATOR;
+    const int fc = m->cfg.attention == MODEL_ATTN_FC;
     a.tokens = take(&p, BT * sizeof(int));
     a.targets = take(&p, BT * sizeof(int));
     a.lengths = take(&p, (size_t)B * sizeof(int));
@@ -62,7 +66,7 @@ size_t model_acts_plan(tg_model *m, int B, int T, tg_arena *arena)
         la.ln1_mean = take_f(&p, BT);
         la.ln1_rstd = take_f(&p, BT);
         la.qkv = take_f(&p, BT * 3 * C);
-        la.att = take_f(&p, (size_t)B * H * T * T);
+        la.att = take_f(&p, (size_t)B * H * T * (fc ? 1 : (size_t)T));
         la.atty = take_f(&p, BT * C);
         la.res2 = take_f(&p, BT * C);
         la.ln2 = take_f(&p, BT * C);
@@ -89,7 +93,14 @@ size_t model_acts_plan(tg_model *m, int B, int T, tg_arena *arena)
         a.disc_losses = take_f(&p, (size_t)B);
     }
     a.tmp = take_f(&p, BT * C);
-    a.scratch = take_f(&p, nn_attention_scratch_floats(B, T, m->H, m->R > 0, causal));
+    a.scratch = take_f(&p, fc ? nn_fc_scratch_floats(T, m->H, m->C / m->H, m->R)
+                               : nn_attention_scratch_floats(B, T, m->H, m->R > 0, causal));
+    if (fc) {
+        a.fc_bar = take(&p, BT * sizeof(int));
+        a.fc_start = take(&p, (size_t)B * (T + 2) * sizeof(int));
+        a.fc_nbars = take(&p, (size_t)B * sizeof(int));
+        a.fc_keys = take(&p, H * T * sizeof(int));
+    }
     a.dx = take_f(&p, BT * C);
     a.dc1 = take_f(&p, BT * C);
     a.dc2 = take_f(&p, BT * C);
@@ -104,9 +115,27 @@ size_t model_acts_plan(tg_model *m, int B, int T, tg_arena *arena)
 
 static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
 
+/* The bars of the batch for fc attention (filled by begin_forward). */
+static nn_fc_plan fc_plan(const tg_model *m)
+{
+    const model_acts *a = &m->acts;
+    nn_fc_plan p = {a->fc_bar, a->fc_start, a->fc_nbars, m->cfg.fc_distances,
+                    model_fc_near(&m->cfg)};
+    return p;
+}
+
 static void attention_forward(tg_model *m, model_layer_acts *la, const float *rel,
                               const int *lengths, int B, int T, int causal)
 {
+    if (m->cfg.attention == MODEL_ATTN_FC) {
+        nn_fc_plan p = fc_plan(m);
+        if (m->naive_attention)
+            nn_fc_dense_forward(la->atty, la->att, la->qkv, rel, &p, B, T, m->C, m->H);
+        else
+            nn_fc_attention_forward(la->atty, la->att, m->acts.fc_keys, m->acts.scratch, la->qkv,
+                                    rel, &p, B, T, m->C, m->H);
+        return;
+    }
     if (m->naive_attention)
         nn_attention_naive_forward(la->atty, la->att, m->naive_scratch, la->qkv, rel, lengths, B,
                                    T, m->C, m->H, m->R, causal);
@@ -135,6 +164,15 @@ static void attention_backward(tg_model *m, model_layer_acts *la, float *drel, c
                                const int *lengths, int B, int T, int causal)
 {
     model_acts *a = &m->acts;
+    if (m->cfg.attention == MODEL_ATTN_FC) {
+        nn_fc_plan p = fc_plan(m);
+        if (m->naive_attention)
+            nn_fc_dense_backward(a->dqkv, drel, a->dc2, la->qkv, rel, &p, B, T, m->C, m->H);
+        else
+            nn_fc_attention_backward(a->dqkv, drel, a->fc_keys, a->scratch, a->dc2, la->qkv, rel,
+                                     la->atty, la->att, &p, B, T, m->C, m->H);
+        return;
+    }
     if (m->naive_attention)
         nn_attention_naive_backward(a->dqkv, drel, m->naive_scratch, a->dc2, la->qkv, rel,
                                     la->att, lengths, B, T, m->C, m->H, m->R, causal);
@@ -245,6 +283,10 @@ static void begin_forward(tg_model *m, const int *tokens, int B, int T, tg_rng *
         TG_ASSERT_OP(tokens[i], <, m->V);
     }
     memcpy(m->acts.tokens, tokens, BT * sizeof(int));
+    if (m->cfg.attention == MODEL_ATTN_FC) /* the bars, once per batch (nn.h) */
+        for (int b = 0; b < B; b++)
+            nn_fc_bars(m->acts.fc_bar + (size_t)b * T, m->acts.fc_start + (size_t)b * (T + 2),
+                       &m->acts.fc_nbars[b], tokens + (size_t)b * T, T, m->cfg.fc_bar_token);
     m->fwd_B = B;
     m->fwd_T = T;
     m->fwd_kind = kind;

@@ -323,6 +323,86 @@ void nn_attention_naive_backward(float *dqkv, float *drel, float *scratch, const
                                  int causal);
 
 /* ------------------------------------------------------------------------ */
+/* Fine- and coarse-grained bar attention (fcattn.c, fcattn_ref.c): Museformer's
+ * FC-attention (Yu et al., NeurIPS 2022, https://arxiv.org/abs/2210.10349),
+ * causal only.
+ *
+ * Bars come from the tokens: bar[t] = the number of Bar tokens at positions
+ * 0..t, so a Bar token opens the bar it belongs to and the tokens before the
+ * first Bar (BOS, a header, or the end of a bar a window starts inside) form
+ * bar 0. start[k] is the first position of bar k (start[n_bars] = T; bar 0 is
+ * empty, start[0] = start[1] = 0, when position 0 is a Bar).
+ *
+ * Who sees whom (keys j <= i of query i, in bars K = bar[j], J = bar[i]):
+ * - the Bar token opening bar J >= 1 is the SUMMARY of bar J-1: it sees the
+ *   tokens of bar J-1 and itself, nothing else;
+ * - any other token sees its own bar (K == J), every token of the bars d
+ *   back for d in the distance set (J-K in distances: fine-grained), and the
+ *   first token of every other earlier bar (j == start[K]: coarse-grained,
+ *   one summary per bar, the Bar tokens and position 0).
+ * The first token of each bar is thus both the summary of the bar before
+ * and, for the tokens after it, part of their own bar.
+ *
+ * Positions: logit_ij = (q_i.k_j + q_i.E_h[row(i,j)]) / sqrt(D) with a
+ * clipped relative table of R = near + NN_FC_BAR_ROWS rows per head: row
+ * i-j for token distances below near, beyond that row near + min(J-K,
+ * NN_FC_BAR_ROWS-1), one row per bar distance. The table's size does not grow
+ * with the context (an exact table at 8192 tokens would be 8192 rows a layer).
+ *
+ * Cost: the queries of a bar share their keys (but for the causal part of
+ * their own bar), so the kernel gathers them once per block of a bar's
+ * queries and uses matrix products: O(keys) per query, never O(T). The probabilities are
+ * not kept: the forward pass keeps the log-sum-exp of each row, (B,H,T), and
+ * the backward pass recomputes the probabilities from it (as FlashAttention
+ * does), so memory is O(B*H*T) and not O(B*H*T*T). */
+
+enum { NN_FC_BAR_ROWS = 64, NN_FC_MAX_DISTANCE = 63 };
+
+/* The bar structure of a batch and the attention's shape rule. */
+typedef struct {
+    const int *bar;      /* (B,T) bar of every position */
+    const int *start;    /* (B,T+2) first position of each bar, start[n_bars] = T */
+    const int *n_bars;   /* (B) bars of each sequence (bar 0 counted) */
+    uint64_t distances;  /* bit d (1..NN_FC_MAX_DISTANCE): bars d back are seen in full */
+    int near;            /* token distances with their own table row */
+} nn_fc_plan;
+
+/* Fills bar (T), start (T+2) and *n_bars of one sequence from its tokens. */
+void nn_fc_bars(int *bar, int *start, int *n_bars, const int *tokens, int T, int bar_token);
+/* The keys of query i of sequence b (T positions), increasing, into keys
+ * (at most i+1 of them); returns how many. */
+int nn_fc_keys(const nn_fc_plan *p, int b, int T, int i, int *keys);
+/* Whether query i sees key j (the rule above, pair by pair, for references). */
+bool nn_fc_visible(const nn_fc_plan *p, int b, int T, int i, int j);
+/* The relative table row of the pair (i,j), j <= i. */
+int nn_fc_rel_row(const nn_fc_plan *p, int b, int T, int i, int j);
+/* Rows of the table for a given near: near + NN_FC_BAR_ROWS. */
+int nn_fc_rows(int near);
+
+/* Floats of scratch for nn_fc_attention_forward and _backward (D = C/H,
+ * R = nn_fc_rows(near)): per head 4*T*D + 128*T + 128*R. */
+size_t nn_fc_scratch_floats(int T, int H, int D, int R);
+/* out (B,T,C); lse (B,H,T) log-sum-exp of each scaled logit row, kept for
+ * backward; keys (H*T ints) and scratch (nn_fc_scratch_floats) work space;
+ * qkv (B,T,3C); rel (H,R,D), R = nn_fc_rows(p->near). */
+void nn_fc_attention_forward(float *out, float *lse, int *keys, float *scratch, const float *qkv,
+                             const float *rel, const nn_fc_plan *p, int B, int T, int C, int H);
+/* dqkv (B,T,3C) += ...; drel (H,R,D) += ...; dout (B,T,C); out and lse of
+ * the forward pass; keys and scratch as there. */
+void nn_fc_attention_backward(float *dqkv, float *drel, int *keys, float *scratch,
+                              const float *dout, const float *qkv, const float *rel,
+                              const float *out, const float *lse, const nn_fc_plan *p, int B,
+                              int T, int C, int H);
+/* The dense reference (fcattn_ref.c): plain softmax attention over every
+ * earlier key with the keys nn_fc_visible refuses masked to -inf, in double,
+ * serial; the backward recomputes the probabilities densely and needs no
+ * saved state. For tests only. lse may be NULL. */
+void nn_fc_dense_forward(float *out, float *lse, const float *qkv, const float *rel,
+                         const nn_fc_plan *p, int B, int T, int C, int H);
+void nn_fc_dense_backward(float *dqkv, float *drel, const float *dout, const float *qkv,
+                          const float *rel, const nn_fc_plan *p, int B, int T, int C, int H);
+
+/* ------------------------------------------------------------------------ */
 /* Row kernels (rowops.c): attention's softmax rows, vectorised (16 partial
  * sums in a fixed order, the same bits on every CPU), each with its plain
  * scalar reference for the tests. */

@@ -90,4 +90,76 @@ tg_status render_plot_png(const plot_panel *panels, int n_panels, const char *x_
  * what failed (png.c, cairo builds only). */
 tg_status render_save_png(void *cairo_surface, const char *png_path, char *err, size_t err_len);
 
+/* ------------------------------------------------------------------------ */
+/* Sheet music (notation.c lays a score out in bars and voices on the
+ * notation grid; musicxml.c writes it as MusicXML; tg_musicxml_* in
+ * tunegan.h are the entry points). Times are in steps of the grid
+ * (steps_per_quarter, MusicXML's divisions); every time of the sheet is a
+ * multiple of unit, the finest value written without tuplets. */
+
+/* Notes of one voice that start and end together. */
+typedef struct {
+    int64_t start, end;   /* steps; end > start */
+    size_t first, count;  /* their pitches: part's pitches[first .. first + count), rising */
+} notation_chord;
+
+typedef struct {
+    notation_chord *chords;  /* in time order; one ends before (or as) the next starts */
+    size_t n, cap;
+    int staff;               /* 1-based */
+} notation_voice;
+
+/* One part per track with notes. Its voices are in staff order, at most
+ * four on a staff; every staff has at least one (but the empty part). */
+typedef struct {
+    const tg_track *track;   /* borrowed from the score; NULL: the empty part of a score without notes */
+    uint8_t *pitches;
+    size_t n_pitches, cap_pitches;
+    notation_voice *voices;
+    int n_voices;
+    char *clefs;             /* per staff: 'G' treble, 'F' bass, 'P' percussion */
+    int n_staves;
+} notation_part;
+
+typedef struct {
+    int64_t start, len;      /* steps */
+    int beats, beat_type;    /* time signature in force */
+    int fifths;              /* key in force: -7..7 */
+    bool minor;
+} notation_bar;
+
+typedef struct {
+    int steps_per_quarter;   /* the grid */
+    int unit;                /* steps of the finest notated value */
+    notation_part *parts;
+    size_t n_parts;
+    notation_bar *bars;      /* cover every note */
+    size_t n_bars;
+    bool key_estimated;      /* the score had no key signature: fifths/minor estimated */
+    double bpm;              /* tempo at the start */
+} notation_sheet;
+
+/* Lays the score out (the rule is tunegan.h's, beside tg_musicxml_options).
+ * TG_ERR_ARG for a grid outside 1..TG_MUSICXML_MAX_GRID, TG_ERR_UNSUPPORTED for
+ * SMPTE time; err says why. Free with notation_free (accepts a zeroed sheet). */
+tg_status notation_build(const tg_score *score, int steps_per_quarter, notation_sheet *out,
+                         char *err, size_t err_len);
+void notation_free(notation_sheet *sheet);
+
+/* The steps of the finest value written without tuplets on a grid of
+ * steps_per_quarter: steps_per_quarter over its largest power-of-two
+ * divisor, the divisor kept at most 32 (a 128th note). 12 gives 3 (a 16th). */
+int notation_unit(int steps_per_quarter);
+
+/* The key (fifths -7..7, minor) whose Krumhansl-Kessler profile correlates
+ * best with the duration-weighted pitch classes of the score's pitched
+ * notes; C major for a score without them. */
+void notation_estimate_key(const tg_score *score, int *fifths, bool *minor);
+
+/* Spells a MIDI pitch in a key: step letter 'A'..'G', alter -1..1, octave. */
+void notation_spell(int pitch, int fifths, bool minor, char *step, int *alter, int *octave);
+
+/* The General MIDI name of a program 0..127 ("Acoustic Grand Piano"). */
+const char *render_gm_program_name(int program);
+
 #endif /* TG_RENDER_H */

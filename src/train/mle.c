@@ -89,7 +89,9 @@ static tg_status eval_sums(tg_model *m, const data_corpus *c, int split, int max
             windows += rows;
             continue;
         }
-        float mean = model_lm_forward(m, (const int *)inputs, (const int *)targets, rows, T, NULL);
+        int T_eff = T;
+        if (cfg->attention == MODEL_ATTN_FC) T_eff = data_trim_padding(inputs, targets, rows, T, cfg->fc_bar_token);
+        float mean = model_lm_forward(m, (const int *)inputs, (const int *)targets, rows, T_eff, NULL);
         int n = model_loss_count(m);
         sum += (double)mean * n;
         count += (uint64_t)n;
@@ -208,6 +210,18 @@ static tg_status trim_log(const char *path, int step)
     return TG_OK;
 }
 
+/* The Bar token's id of the corpus's tokenizer (TG_ERR_ARG: it has none). */
+static tg_status corpus_bar_token(const char *tok_config_text, int *id)
+{
+    tok_config tc;
+    tok_tokenizer *tok = NULL;
+    if (tok_config_parse(tok_config_text, &tc, NULL, 0) != TG_OK || tok_create(&tc, &tok) != TG_OK)
+        return TG_ERR_ARG;
+    *id = tok_bar_id(tok);
+    tok_free(tok);
+    return *id >= 0 ? TG_OK : TG_ERR_ARG;
+}
+
 static tg_status fresh_run(run_state *r, char *err, size_t err_len);
 
 /* From the newest complete checkpoint (ckpt.h); none yet: a fresh start. */
@@ -264,6 +278,13 @@ static tg_status fresh_run(run_state *r, char *err, size_t err_len)
     cfg.kind = MODEL_GENERATOR;
     cfg.vocab_size = (int)r->corpus->vocab_size;
     char why[256];
+    if (cfg.attention == MODEL_ATTN_FC) {
+        tg_status s = corpus_bar_token(r->corpus->config, &cfg.fc_bar_token);
+        if (s != TG_OK)
+            return tg_fail(err, err_len, TG_ERR_ARG,
+                        "%s: fc attention needs a tokenizer with Bar tokens (remi, remi-compact); "
+                        "this corpus uses \"%s\"", o->corpus_path, r->corpus->config);
+    }
     if (model_config_check(&cfg, why, sizeof why) != TG_OK)
         return tg_fail(err, err_len, TG_ERR_ARG, "model: %s", why);
     tg_status s = model_create(&cfg, r->rows, &r->model);
@@ -441,9 +462,10 @@ static tg_status evaluate(run_state *r, double *nll, char *err, size_t err_len)
 /* Several ranks: forward and backward of this rank's rows of the global
  * batch with the weights 1/n, the gradients and the loss summed over the
  * ranks (with the stop flags); returns the batch's mean loss. */
-static float shard_step(run_state *r, const int32_t *inputs, const int32_t *targets, bool *stop)
+static float shard_step(run_state *r, const int32_t *inputs, const int32_t *targets, int T,
+                        bool *stop)
 {
-    int B = r->opt->batch, T = model_get_config(r->model)->context;
+    int B = r->opt->batch;
     int lo = r->rank * B / r->size, hi = (r->rank + 1) * B / r->size;
     int n_all = 0, n_mine = 0;
     for (int i = 0; i < B * T; i++)
@@ -488,12 +510,20 @@ static void log_step(run_state *r, float loss, float lr, float norm, float rate)
 static float train_step(run_state *r, int32_t *inputs, int32_t *targets, float *norm, float *lr, bool *stop)
 {
     const train_options *o = r->opt;
-    int B = o->batch, T = model_get_config(r->model)->context;
-    data_train_batch(r->corpus, &r->rng_batch, B, T, inputs, targets);
+    const model_config *cfg = model_get_config(r->model);
+    int B = o->batch, T = cfg->context;
+    if (cfg->attention == MODEL_ATTN_FC) {
+        /* whole bars in each window; long windows hold whole pieces and
+         * padding, which a causal model need not compute */
+        data_train_batch_bars(r->corpus, &r->rng_batch, B, T, cfg->fc_bar_token, inputs, targets);
+        T = data_trim_padding(inputs, targets, B, T, cfg->fc_bar_token);
+    } else {
+        data_train_batch(r->corpus, &r->rng_batch, B, T, inputs, targets);
+    }
     model_zero_grad(r->model);
     float loss;
     if (r->size > 1) {
-        loss = shard_step(r, inputs, targets, stop);
+        loss = shard_step(r, inputs, targets, T, stop);
     } else {
         loss = model_lm_forward(r->model, (const int *)inputs, (const int *)targets, B, T, &r->rng_dropout);
         model_lm_backward(r->model);
