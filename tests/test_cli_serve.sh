@@ -7,7 +7,7 @@
 # refused; bad uploads (not MIDI, damaged, empty, over the limit by
 # Content-Length or chunked) get a message naming the file and leave the
 # session as it was; a continuation keeps the piece's first bars note for
-# note, has the bars asked for, downloads as MIDI (and WAV with a SoundFont)
+# note, has the bars asked for, downloads as MIDI, MusicXML (and WAV with a SoundFont)
 # and is the same bytes again with the same seed; bad parameters are refused
 # naming the field; requests past the queue are told the studio is busy and
 # the queued ones all finish; Ctrl-C stops it with status 0 and removes its
@@ -152,6 +152,9 @@ if [ "$audio" = True ]; then
 else
     echo "note: no SoundFont: the WAV download is not checked"
 fi
+req GET "/api/takes/$first/file?format=musicxml"; want 200 "a MusicXML download"
+"$PY" -c "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); sys.exit(d.documentElement.tagName != 'score-partwise' or not d.getElementsByTagName('note'))" "$tmp/body" \
+    && ok || fail "the MusicXML download is not a score with notes: $(head -c 200 "$tmp/body")"
 req GET "/api/takes/$first/file?format=../../etc/passwd"; want 400 "a bad format"
 req GET "/api/takes/999/file?format=mid"; want 404 "a take that is not there"
 req GET "/api/takes/1x"; want 404 "a malformed take number"

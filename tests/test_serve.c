@@ -136,6 +136,12 @@ int main(void)
     size_t na, nb;
     uint8_t *ma = take_midi(a, &na), *mb = take_midi(b, &nb);
     CHECK(na == nb && memcmp(ma, mb, na) == 0);
+    char path[64];
+    snprintf(path, sizeof path, "/api/takes/%d/file", a);
+    CHECK_INT(call("GET", path, "musicxml", NULL, &body), 200);
+    CHECK(strstr(body, "<score-partwise") != NULL && strstr(body, "<note") != NULL);
+    free(body);
+    CHECK_INT(call("GET", path, "pdf", NULL, NULL), 400);
     tg_score *sc = NULL;
     CHECK_OK(tg_midi_read_memory(ma, na, NULL, &sc, NULL, NULL));
     CHECK(sc && tg_score_note_count(sc) > 0);

@@ -18,9 +18,9 @@ static const char serve_summary[] =
     "A music studio in the browser, served by tunegan itself on this machine: bring a\n"
     "MIDI file (or the bundled primer), ask the model for new tunes or continuations\n"
     "with a few variations each, see each take's piano roll, hear it (FluidSynth on the\n"
-    "server) and download it as MIDI or WAV. Nothing loads from the network; the page\n"
-    "is built into the binary. It listens on 127.0.0.1 (this machine only) unless\n"
-    "--host says otherwise. Takes live while the server runs; Ctrl-C stops it.";
+    "server) and download it as MIDI, WAV or MusicXML. Nothing loads from the network;\n"
+    "the page is built into the binary. It listens on 127.0.0.1 (this machine only)\n"
+    "unless --host says otherwise. Takes live while the server runs; Ctrl-C stops it.";
 
 /* Blocks SIGINT and SIGTERM in this thread and in the threads it starts, so
  * that sigwait() below receives them. */

@@ -13,7 +13,7 @@
  *                                    (wait: answer when the job moves on, S seconds at most)
  *   GET  /api/takes                  the session's takes, oldest first (no notes)
  *   GET  /api/takes/N                one take with its bar lines and notes
- *   GET  /api/takes/N/file?format=F  the take as a download: mid or wav
+ *   GET  /api/takes/N/file?format=F  the take as a download: mid, wav or musicxml
  *
  * Errors are {"error": "a sentence for the musician"} with a 4xx/5xx status.
  */
@@ -256,6 +256,7 @@ static void route_studio(serve_studio *s, serve_reply *out)
     cJSON *formats = cJSON_AddArrayToObject(root, "formats");
     cJSON_AddItemToArray(formats, cJSON_CreateString("mid"));
     if (s->audio) cJSON_AddItemToArray(formats, cJSON_CreateString("wav"));
+    cJSON_AddItemToArray(formats, cJSON_CreateString("musicxml"));
     cJSON *lim = cJSON_AddObjectToObject(root, "limits");
     cJSON_AddNumberToObject(lim, "max_upload_bytes", (double)s->opt.max_upload_bytes);
     cJSON_AddNumberToObject(lim, "max_num", SERVE_MAX_NUM);
@@ -329,7 +330,28 @@ static void route_take(serve_studio *s, int id, serve_reply *out)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* The take as a file: format "mid" or "wav". */
+/* The take as sheet music (tg_musicxml_write_memory), titled with its label. */
+static tg_status take_musicxml(serve_studio *s, int id, uint8_t **data, size_t *size, char *err, size_t err_len)
+{
+    pthread_mutex_lock(&s->lock);
+    serve_take *t = studio_find_take(s, id);
+    tg_status st = TG_ERR_NOT_FOUND;
+    if (t) {
+        tg_musicxml_options mo = tg_musicxml_options_default();
+        char title[200];
+        snprintf(title, sizeof title, "tunegan take %d: %s", t->id, t->label);
+        mo.title = title;
+        char *xml = NULL;
+        st = tg_musicxml_write_memory(t->score, &mo, &xml, size, err, err_len);
+        *data = (uint8_t *)xml;
+    } else {
+        snprintf(err, err_len, "take %d is not in this session", id);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* The take as a file: format "mid", "wav" or "musicxml". */
 static void route_file(serve_studio *s, int id, const char *format, serve_reply *out)
 {
     uint8_t *data = NULL;
@@ -348,8 +370,11 @@ static void route_file(serve_studio *s, int id, const char *format, serve_reply 
     } else if (strcmp(format, "wav") == 0) {
         type = "audio/wav";
         st = studio_take_wav(s, id, &data, &size, err, sizeof err);
+    } else if (strcmp(format, "musicxml") == 0) {
+        type = "application/vnd.recordare.musicxml+xml";
+        st = take_musicxml(s, id, &data, &size, err, sizeof err);
     } else {
-        reply_error(out, 400, "format must be mid or wav (not '%.20s')", format);
+        reply_error(out, 400, "format must be mid, wav or musicxml (not '%.20s')", format);
         return;
     }
     if (st != TG_OK) {
