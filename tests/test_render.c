@@ -77,6 +77,50 @@ static int test_audio(void)
 #endif
 }
 
+/* A kept SoundFont (render_synth) gives the bytes render_audio_wav writes,
+ * also after rendering another score on another program with reverb on:
+ * nothing of one render sounds in the next. */
+static int test_synth_reuse(void)
+{
+#ifndef TG_HAVE_FLUIDSYNTH
+    return 0;
+#else
+    if (!render_find_soundfont(NULL)) return 0;
+    tg_score *a = two_notes(), *b;
+    CHECK_OK(tg_score_clone(a, &b));
+    b->tracks[0].program = 48; /* strings, whose release rings into the tail */
+    tg_audio_options o = tg_audio_options_default();
+    o.sample_rate_hz = 22050;
+    o.tail_sec = 0.2;
+    char ref[128], got[128], other[128], err[256] = "";
+    snprintf(ref, sizeof ref, "%s/ref.wav", dir);
+    snprintf(got, sizeof got, "%s/kept.wav", dir);
+    snprintf(other, sizeof other, "%s/other.wav", dir);
+    CHECK_OK(render_audio_wav(a, ref, &o, err, sizeof err));
+    render_synth *rs = NULL;
+    CHECK_OK(render_synth_create(&o, &rs, err, sizeof err));
+    CHECK_OK(render_synth_wav(rs, b, other, err, sizeof err));
+    CHECK_OK(render_synth_wav(rs, a, got, err, sizeof err));
+    uint8_t *x, *y;
+    size_t nx, ny;
+    CHECK_OK(tg_file_read_all(ref, 64 << 20, &x, &nx));
+    CHECK_OK(tg_file_read_all(got, 64 << 20, &y, &ny));
+    CHECK_INT((long long)nx, (long long)ny);
+    size_t differ = 0;
+    for (size_t i = 0; i < nx && i < ny; i++) differ += x[i] != y[i];
+    printf("kept SoundFont: %zu of %zu bytes differ from a fresh render's\n", differ, nx);
+    CHECK(differ == 0);
+    free(x);
+    free(y);
+    render_synth_free(rs);
+    o.soundfont = "/nonexistent.sf2";
+    CHECK_STATUS(render_synth_create(&o, &rs, err, sizeof err), TG_ERR_NOT_FOUND);
+    tg_score_free(a);
+    tg_score_free(b);
+    return 1;
+#endif
+}
+
 static int test_roll(void)
 {
 #ifndef TG_HAVE_CAIRO
@@ -114,7 +158,7 @@ int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/tg_test_render_XXXXXX");
     if (!mkdtemp(dir)) return 1;
-    int ran = test_audio() + test_roll();
+    int ran = test_audio() + test_synth_reuse() + test_roll();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;

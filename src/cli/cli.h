@@ -69,6 +69,11 @@ bool cli_stderr_is_tty(void);
  * file (cli_midi.c). report may be NULL. */
 tg_status cli_read_midi(const char *path, tg_score **out, tg_midi_report *report);
 
+/* The model used without --model (cli_generate.c): $TUNEGAN_MODEL when set,
+ * else the model bundled in the source tree (models/default, its card beside
+ * it). Prints which, or (naming cmd) why there is none and returns NULL. */
+const char *cli_default_model(const char *cmd);
+
 /* Progress of long work on stderr (progress.c): a redrawn bar with rate and time
  * left on a terminal, a few plain lines when piped, a summary line at the end. */
 typedef struct {
@@ -114,6 +119,7 @@ int cli_eval(int argc, char **argv);
 int cli_critic(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_score(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 int cli_export(int argc, char **argv);
 
 

@@ -45,18 +45,15 @@ static const char generate_summary[] =
     "With --render the SoundFont is checked before the model is loaded, and with\n"
     "--roll that the build can draw: either missing, nothing is written.";
 
-/* The model generate uses without --model: $TUNEGAN_MODEL when set, else the
- * model bundled in the source tree (models/default, its card beside it).
- * Prints which, or why there is none. */
-static const char *default_model(void)
+const char *cli_default_model(const char *cmd)
 {
     const char *env = getenv("TUNEGAN_MODEL");
     const char *path = env && env[0] ? env : TG_DEFAULT_MODEL;
     struct stat st;
     if (stat(path, &st) != 0) {
-        cli_error("generate: no --model given and %s %s is missing (%s); give --model RUN_DIR, or train one "
+        cli_error("%s: no --model given and %s %s is missing (%s); give --model RUN_DIR, or train one "
                   "with `tunegan pretrain` (experiments/default-model/ has the recipe of the bundled one)",
-                  env && env[0] ? "$TUNEGAN_MODEL" : "the bundled model", path, strerror(errno));
+                  cmd, env && env[0] ? "$TUNEGAN_MODEL" : "the bundled model", path, strerror(errno));
         return NULL;
     }
     fprintf(stderr, "tunegan: no --model given: using %s%s\n", path,
@@ -305,7 +302,7 @@ int cli_generate(int argc, char **argv)
     }
     const char *sf = NULL;
     if (check_extras(roll, render, soundfont, &sf)) return 1;
-    if (!model_arg && !(model_arg = default_model())) return 1;
+    if (!model_arg && !(model_arg = cli_default_model("generate"))) return 1;
     tg_generate_options to = tg_generate_options_default();
     to.temperature = (float)temperature;
     to.top_k = top_k;

@@ -41,6 +41,7 @@ static const command commands[] = {
     {"roll", cli_roll, "draw a piano roll of a MIDI file (PNG)"},
     {"export", cli_export, "write a MIDI file as sheet music (MusicXML)"},
     {"plot", cli_plot, "draw the training curves of a run (PNG)"},
+    {"serve", cli_serve, "a music studio in the browser on this machine (generate, continue, hear, download)"},
     {NULL, NULL, NULL},
 };
 

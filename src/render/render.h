@@ -38,6 +38,18 @@ tg_status render_check_soundfont(const char *opt_path, const char **found, char 
 tg_status render_audio_wav(const tg_score *score, const char *wav_path, const tg_audio_options *opt,
                            char *err, size_t err_len);
 
+/* A SoundFont loaded once, for programs that render many scores (the web
+ * studio): each render_synth_wav lends it to a new synthesizer and writes the
+ * same bytes render_audio_wav would with the same options. One render at a
+ * time per render_synth, and (FluidSynth's log being process-wide) per
+ * process, as for render_audio_wav. */
+typedef struct render_synth render_synth;
+
+tg_status render_synth_create(const tg_audio_options *opt, render_synth **out, char *err, size_t err_len);
+void render_synth_free(render_synth *rs); /* accepts NULL */
+tg_status render_synth_wav(render_synth *rs, const tg_score *score, const char *wav_path, char *err,
+                           size_t err_len);
+
 typedef struct {
     double px_per_quarter;      /* horizontal scale (16); reduced to keep the width under max_width_px */
     int max_width_px;           /* 4000 */

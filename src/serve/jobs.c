@@ -1,0 +1,333 @@
+/*
+ * jobs.c: generate requests, checked and queued, and the one worker thread
+ * that runs them in order through tg_run_generate. Any number of tabs may
+ * ask at once: each request waits its turn (up to max_queue waiting; one
+ * more is refused with "busy", never crashes), and the page polls its job
+ * for progress. Each variation is decoded as a batch of its own so that it
+ * lands in the session as soon as it is done. One worker, because a run's
+ * generator decodes one batch at a time and the cores are the kernels'.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/core.h"
+#include "nn/nn.h"
+#include "serve.h"
+
+/* ------------------------------------------------------------------------ */
+/* Checking a request: {"mode": "new"|"continue", "source": 3, "keep_bars": 4,
+ * "bars": 8, "num": 2, "temperature": 1, "top_p": 0.95, "seed": 7}; an
+ * unknown field is an error (a typo never becomes a default). */
+
+static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num",
+                                           "temperature", "top_p", "seed", NULL};
+
+static tg_status bad(char *err, size_t err_len, const char *fmt, const char *name, double a, double b)
+{
+    snprintf(err, err_len, fmt, name, a, b);
+    return TG_ERR_ARG;
+}
+
+/* A number field in [min, max] (integral when integer); absent: *v unchanged. */
+static tg_status number_field(const cJSON *root, const char *name, double min, double max, bool integer,
+                              double *v, char *err, size_t err_len)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, name);
+    if (!f) return TG_OK;
+    if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble))
+        return bad(err, err_len, "%s must be a number", name, 0, 0);
+    double x = f->valuedouble;
+    if (x < min || x > max) return bad(err, err_len, "%s must be between %g and %g", name, min, max);
+    if (integer && x != floor(x)) return bad(err, err_len, "%s must be a whole number", name, 0, 0);
+    *v = x;
+    return TG_OK;
+}
+
+static tg_status check_fields(const cJSON *root, char *err, size_t err_len)
+{
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, err_len, "the request is not a JSON object");
+        return TG_ERR_ARG;
+    }
+    for (const cJSON *f = root->child; f; f = f->next) {
+        bool known = false;
+        for (const char *const *k = known_fields; *k && !known; k++) known = strcmp(*k, f->string) == 0;
+        if (!known) {
+            snprintf(err, err_len, "unknown field '%.40s' (known: mode, source, keep_bars, bars, num, "
+                     "temperature, top_p, seed)", f->string);
+            return TG_ERR_ARG;
+        }
+    }
+    return TG_OK;
+}
+
+static tg_status parse_request(const cJSON *root, serve_request *r, char *err, size_t err_len)
+{
+    tg_status st = check_fields(root, err, err_len);
+    if (st != TG_OK) return st;
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
+    const char *m = cJSON_IsString(mode) ? mode->valuestring : NULL;
+    if (!m || (strcmp(m, "new") != 0 && strcmp(m, "continue") != 0)) {
+        snprintf(err, err_len, "mode must be \"new\" or \"continue\"");
+        return TG_ERR_ARG;
+    }
+    double source = 0, keep = 4, bars = 8, num = 1, temp = 1, top_p = 1;
+    /* no seed: one from the clock's microseconds, told back with the takes */
+    double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);
+    r->cont = strcmp(m, "continue") == 0;
+    if ((st = number_field(root, "source", 1, 1e9, true, &source, err, err_len)) ||
+        (st = number_field(root, "keep_bars", 1, SERVE_MAX_BARS, true, &keep, err, err_len)) ||
+        (st = number_field(root, "bars", 1, SERVE_MAX_BARS, true, &bars, err, err_len)) ||
+        (st = number_field(root, "num", 1, SERVE_MAX_NUM, true, &num, err, err_len)) ||
+        (st = number_field(root, "temperature", 0, 2, false, &temp, err, err_len)) ||
+        (st = number_field(root, "top_p", 0.01, 1, false, &top_p, err, err_len)) ||
+        (st = number_field(root, "seed", 0, 9007199254740991.0, true, &seed, err, err_len)))
+        return st;
+    if (r->cont && source == 0) {
+        snprintf(err, err_len, "continue needs source: the number of the take to continue");
+        return TG_ERR_ARG;
+    }
+    r->source = (int)source;
+    r->keep_bars = (int)keep;
+    r->bars = (int)bars;
+    r->num = (int)num;
+    r->temperature = temp;
+    r->top_p = top_p;
+    r->seed = (uint64_t)seed;
+    return TG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The queue */
+
+serve_job *jobs_find(serve_studio *s, int id)
+{
+    if (id <= 0) return NULL;
+    serve_job *j = &s->jobs[id % SERVE_JOB_SLOTS];
+    return j->id == id ? j : NULL;
+}
+
+void jobs_wait_change(serve_studio *s, int id, double wait_sec)
+{
+    serve_job *j = jobs_find(s, id);
+    if (!j || wait_sec <= 0 || j->state >= JOB_DONE) return;
+    const serve_job_state state = j->state;
+    const int done = j->done, n_takes = j->n_takes;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)wait_sec;
+    until.tv_nsec += (long)((wait_sec - (double)(time_t)wait_sec) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!s->stopping && (j = jobs_find(s, id)) != NULL && j->state == state && j->done == done &&
+           j->n_takes == n_takes)
+        if (pthread_cond_timedwait(&s->changed, &s->lock, &until) != 0) break;
+}
+
+int jobs_position(serve_studio *s, const serve_job *j)
+{
+    int ahead = 0;
+    for (int i = 0; i < SERVE_JOB_SLOTS; i++) {
+        const serve_job *o = &s->jobs[i];
+        if (o->id && o->id < j->id && o->state == JOB_QUEUED) ahead++;
+    }
+    return ahead;
+}
+
+static int queued_count(const serve_studio *s)
+{
+    int n = 0;
+    for (int i = 0; i < SERVE_JOB_SLOTS; i++) n += s->jobs[i].id && s->jobs[i].state == JOB_QUEUED;
+    return n;
+}
+
+/* Bars of a score: its bar lines up to its end, less one (0 when it cannot tell). */
+static int score_bars(const tg_score *sc)
+{
+    int64_t *lines;
+    size_t n;
+    if (sc->ticks_per_quarter <= 0 || tg_score_bar_lines(sc, tg_score_end_ticks(sc), &lines, &n) != TG_OK)
+        return 0;
+    free(lines);
+    return n > 0 ? (int)n - 1 : 0;
+}
+
+/* Queues r with a copy of its source's score. Lock held. */
+static tg_status enqueue(serve_studio *s, const serve_request *r, int *job, char *err, size_t err_len)
+{
+    if (queued_count(s) >= s->opt.max_queue) {
+        snprintf(err, err_len, "the studio is busy: %d requests are waiting; try again when one is done",
+                 s->opt.max_queue);
+        return TG_ERR_TOO_LARGE;
+    }
+    tg_score *primer = NULL;
+    char source_label[64] = "";
+    if (r->cont) {
+        serve_take *t = studio_find_take(s, r->source);
+        if (!t) {
+            snprintf(err, err_len, "take %d is not in this session (it may have been dropped: the session "
+                     "keeps %d takes)", r->source, s->opt.max_takes);
+            return TG_ERR_NOT_FOUND;
+        }
+        int bars = score_bars(t->score);
+        if (r->keep_bars > bars) {
+            snprintf(err, err_len, "take %d has %d bar%s: keep_bars must be at most that", t->id, bars,
+                     bars == 1 ? "" : "s");
+            return TG_ERR_ARG;
+        }
+        if (tg_score_clone(t->score, &primer) != TG_OK) return TG_ERR_NOMEM;
+        snprintf(source_label, sizeof source_label, "#%d", t->id);
+    }
+    serve_job *j = &s->jobs[s->next_job_id % SERVE_JOB_SLOTS];
+    /* more slots than max_queue + 1: the slot's last job is finished */
+    tg_score_free(j->primer);
+    memset(j, 0, sizeof *j);
+    j->id = s->next_job_id++;
+    j->state = JOB_QUEUED;
+    j->req = *r;
+    j->primer = primer;
+    snprintf(j->source_label, sizeof j->source_label, "%s", source_label);
+    j->t_queued = tg_now_sec();
+    *job = j->id;
+    pthread_cond_broadcast(&s->wake);
+    return TG_OK;
+}
+
+tg_status jobs_submit(serve_studio *s, const char *json, size_t len, int *job, char *err, size_t err_len)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root) {
+        snprintf(err, err_len, "the request is not valid JSON");
+        return TG_ERR_ARG;
+    }
+    serve_request r;
+    tg_status st = parse_request(root, &r, err, err_len);
+    cJSON_Delete(root);
+    if (st != TG_OK) return st;
+    pthread_mutex_lock(&s->lock);
+    st = enqueue(s, &r, job, err, err_len);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The worker */
+
+typedef struct {
+    serve_studio *s;
+    serve_job *job;
+} job_ctx;
+
+static int on_take(void *user, int index, tg_take *take)
+{
+    job_ctx *c = user;
+    serve_studio *s = c->s;
+    const serve_request *r = &c->job->req;
+    serve_take info;
+    memset(&info, 0, sizeof info);
+    info.primer_end_ticks = take->primer_end_ticks;
+    snprintf(info.kind, sizeof info.kind, "%s", r->cont ? "continue" : "new");
+    if (r->cont)
+        snprintf(info.label, sizeof info.label, "continuation of %s: %d + %d bars, seed %llu, %d of %d",
+                 c->job->source_label, r->keep_bars, r->bars, (unsigned long long)r->seed, index + 1, r->num);
+    else
+        snprintf(info.label, sizeof info.label, "new tune: %d bars, seed %llu, %d of %d", r->bars,
+                 (unsigned long long)r->seed, index + 1, r->num);
+    info.job = c->job->id;
+    info.variation = index;
+    info.seed = r->seed;
+    info.temperature = r->temperature;
+    info.top_p = r->top_p;
+    tg_score *score = take->score;
+    take->score = NULL;
+    int id;
+    tg_status st = studio_add_take(s, score, &info, &id);
+    pthread_mutex_lock(&s->lock);
+    if (st == TG_OK && c->job->n_takes < SERVE_MAX_NUM) c->job->take_ids[c->job->n_takes++] = id;
+    pthread_cond_broadcast(&s->changed);
+    bool stop = s->stopping;
+    pthread_mutex_unlock(&s->lock);
+    return st != TG_OK || stop;
+}
+
+static int on_batch(void *user, int done, int num, double tok_per_s)
+{
+    job_ctx *c = user;
+    pthread_mutex_lock(&c->s->lock);
+    c->job->done = done;
+    pthread_cond_broadcast(&c->s->changed);
+    bool stop = c->s->stopping;
+    pthread_mutex_unlock(&c->s->lock);
+    return stop;
+}
+
+/* Runs one job without the lock; its state is updated under it. */
+static void run_job(serve_studio *s, serve_job *j)
+{
+    const serve_request *r = &j->req;
+    tg_generate_options go = tg_generate_options_default();
+    go.temperature = (float)r->temperature;
+    go.top_p = (float)r->top_p;
+    go.num = r->num;
+    go.batch = 1;
+    go.length = 1024 * r->bars; /* a cap all the same: a model may never write a Bar */
+    go.bars = r->bars;
+    go.seed = r->seed;
+    go.primer = j->primer;
+    go.primer_bars = r->cont ? r->keep_bars : 0;
+    go.primer_name = j->source_label;
+    go.on_take = on_take;
+    go.on_batch = on_batch;
+    job_ctx ctx = {s, j};
+    go.user = &ctx;
+    char err[sizeof j->error];
+    err[0] = 0;
+    tg_status st = tg_run_generate(s->run, &go, NULL, NULL, err, sizeof err);
+    pthread_mutex_lock(&s->lock);
+    j->state = st == TG_OK ? JOB_DONE : JOB_FAILED;
+    if (st != TG_OK)
+        snprintf(j->error, sizeof j->error, "%s", err[0] ? err : tg_status_str(st));
+    j->t_finished = tg_now_sec();
+    tg_score_free(j->primer);
+    j->primer = NULL;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The oldest queued job, or NULL. Lock held. */
+static serve_job *next_job(serve_studio *s)
+{
+    serve_job *best = NULL;
+    for (int i = 0; i < SERVE_JOB_SLOTS; i++) {
+        serve_job *j = &s->jobs[i];
+        if (j->id && j->state == JOB_QUEUED && (!best || j->id < best->id)) best = j;
+    }
+    return best;
+}
+
+void *jobs_worker(void *arg)
+{
+    serve_studio *s = arg;
+    nn_set_threads(s->opt.threads); /* OpenMP's thread count is each thread's own */
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        serve_job *j = NULL;
+        while (!s->stopping && !(j = next_job(s))) pthread_cond_wait(&s->wake, &s->lock);
+        if (s->stopping) break;
+        j->state = JOB_RUNNING;
+        j->t_started = tg_now_sec();
+        pthread_cond_broadcast(&s->changed);
+        pthread_mutex_unlock(&s->lock);
+        run_job(s, j);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}

@@ -1,0 +1,349 @@
+// studio.js: the page of `tunegan serve`. It talks to the studio's JSON API
+// (src/serve/routes.c lists it): bring a piece in, ask for variations, poll
+// each request while it runs, show every take with its roll, audio and
+// downloads. Requests that change the studio carry "X-Tunegan: 1".
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+// What a download button says for each format the studio offers (GET /api/studio's "formats").
+const FORMAT_LABELS = { mid: "MIDI", wav: "WAV", musicxml: "MusicXML" };
+const state = { studio: null, piece: null, takes: new Map() };
+
+// ---------------------------------------------------------------------------
+// Talking to the server
+
+async function api(path, options) {
+  options = options || {};
+  if (options.method === "POST") options.headers = Object.assign({ "X-Tunegan": "1" }, options.headers || {});
+  let resp;
+  try {
+    resp = await fetch(path, options);
+  } catch (e) {
+    throw new Error("the studio cannot be reached (is `tunegan serve` still running?)");
+  }
+  let body = null;
+  try { body = await resp.json(); } catch (e) { /* not JSON */ }
+  if (!resp.ok) throw new Error((body && body.error) || "the studio answered " + resp.status);
+  return body;
+}
+
+function showMessage(text) {
+  const m = $("message");
+  m.textContent = text;
+  m.hidden = false;
+}
+
+function clearMessage() { $("message").hidden = true; }
+
+// ---------------------------------------------------------------------------
+// The model and its card
+
+function describeModel(s) {
+  const m = s.model;
+  const kind = (m.tokenizer || "").split(":")[0] || "?";
+  const params = (m.parameters / 1e6).toFixed(1) + " M parameters";
+  const file = m.path.split("/").slice(-2).join("/");
+  $("model-summary").textContent = "model: " + file + " · " + params + " · " + m.layers + " layers, " +
+    m.attention + " attention, " + kind + " tokens, context " + m.context + (s.audio ? "" : " · no audio");
+  $("model-card").textContent = m.card || "This model has no card (README.md beside its checkpoint).";
+}
+
+// ---------------------------------------------------------------------------
+// Bringing music in
+
+function setPiece(take) {
+  state.piece = take;
+  $("piece").hidden = false;
+  $("piece-label").textContent = "#" + take.id + " " + take.label + " · " + (take.bars.length - 1) + " bars";
+  $("mode-continue").disabled = false;
+  $("mode-continue").checked = true;
+  const keep = $("keep-bars");
+  keep.value = Math.max(1, Math.min(Number(keep.value) || 4, take.bars.length - 1));
+  updateMode();
+  drawPiece();
+}
+
+function drawPiece() {
+  const t = state.piece;
+  if (!t) return;
+  const cont = modeValue() === "continue";
+  const keep = Number($("keep-bars").value);
+  const shade = cont && keep >= 1 && keep < t.bars.length ? t.bars[keep] : 0;
+  drawRoll($("piece-roll"), t, { shadeTicks: shade });
+}
+
+async function uploadFile(file) {
+  clearMessage();
+  const limit = state.studio ? state.studio.limits.max_upload_bytes : 4 << 20;
+  if (file.size > limit) {
+    showMessage(file.name + " is " + (file.size / 1048576).toFixed(1) + " MB: the studio takes MIDI files up to " +
+      (limit / 1048576).toFixed(0) + " MB. Nothing was changed.");
+    return;
+  }
+  try {
+    const data = await file.arrayBuffer();
+    const take = await api("/api/upload?name=" + encodeURIComponent(file.name), {
+      method: "POST", body: data, headers: { "Content-Type": "audio/midi" } });
+    addHistory(take);
+    setPiece(take);
+  } catch (e) {
+    showMessage(e.message + ". Nothing was changed.");
+  }
+}
+
+async function usePrimer() {
+  clearMessage();
+  try {
+    const take = await api("/api/primer", { method: "POST" });
+    addHistory(take);
+    setPiece(take);
+  } catch (e) {
+    showMessage(e.message);
+  }
+}
+
+function useNothing() {
+  state.piece = null;
+  $("piece").hidden = true;
+  $("mode-continue").disabled = true;
+  document.querySelector('input[name=mode][value=new]').checked = true;
+  updateMode();
+}
+
+// ---------------------------------------------------------------------------
+// Asking for music
+
+function modeValue() { return document.querySelector("input[name=mode]:checked").value; }
+
+function updateMode() {
+  $("keep-wrap").classList.toggle("off", modeValue() !== "continue");
+  $("keep-bars").disabled = modeValue() !== "continue";
+  drawPiece();
+}
+
+function request() {
+  const r = {
+    mode: modeValue(),
+    bars: Number($("bars").value),
+    num: Number($("num").value),
+    temperature: Number($("temperature").value),
+    top_p: Number($("top-p").value),
+  };
+  if ($("seed").value !== "") r.seed = Number($("seed").value);
+  if (r.mode === "continue") { r.source = state.piece.id; r.keep_bars = Number($("keep-bars").value); }
+  return r;
+}
+
+async function generate() {
+  clearMessage();
+  const r = request();
+  let job;
+  try {
+    job = (await api("/api/generate", { method: "POST", body: JSON.stringify(r),
+      headers: { "Content-Type": "application/json" } })).job;
+  } catch (e) {
+    showMessage(e.message);
+    return;
+  }
+  const group = newGroup(job, r);
+  pollJob(job, group, performance.now());
+}
+
+// One request's place on the page: a progress line and its variations.
+function newGroup(job, r) {
+  const g = document.createElement("div");
+  g.className = "group";
+  g.dataset.job = job;
+  const head = document.createElement("div");
+  head.className = "group-head";
+  const what = r.mode === "continue" ? "continue #" + r.source + ": keep " + r.keep_bars + " bars, add " + r.bars
+    : "new tune: " + r.bars + " bars";
+  head.textContent = "Request " + job + " · " + what + " · " + r.num + " variation" + (r.num > 1 ? "s" : "") +
+    " · temperature " + r.temperature + ", top-p " + r.top_p;
+  const progress = document.createElement("progress");
+  progress.max = r.num;
+  progress.value = 0;
+  const status = document.createElement("span");
+  status.className = "status";
+  status.textContent = "sent";
+  const cards = document.createElement("div");
+  cards.className = "cards";
+  g.append(head, progress, status, cards);
+  $("takes").prepend(g);
+  $("takes-empty").hidden = true;
+  return { el: g, progress, status, cards, seen: new Set() };
+}
+
+async function pollJob(job, group, t0) {
+  let j;
+  try {
+    j = await api("/api/jobs/" + job + "?wait=1"); // answers as soon as the job moves on
+  } catch (e) {
+    group.status.textContent = e.message;
+    return;
+  }
+  group.progress.value = j.done;
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  if (j.state === "queued") group.status.textContent = "waiting: " + j.position + " request" + (j.position === 1 ? "" : "s") + " ahead · " + secs + " s";
+  else if (j.state === "running") group.status.textContent = "generating " + Math.min(j.done + 1, j.num) + " of " + j.num + " · " + secs + " s";
+  else if (j.state === "done") group.status.textContent = "done in " + j.seconds.toFixed(2) + " s · seed " + j.seed;
+  else group.status.textContent = "failed: " + j.error;
+  for (const id of j.takes) {
+    if (group.seen.has(id)) continue;
+    group.seen.add(id);
+    try {
+      const take = await api("/api/takes/" + id);
+      addHistory(take);
+      group.cards.appendChild(takeCard(take));
+    } catch (e) {
+      group.status.textContent = e.message;
+    }
+  }
+  if (j.state === "failed") showMessage("Request " + job + " failed: " + j.error);
+  if (j.state === "queued" || j.state === "running") pollJob(job, group, t0);
+  else group.el.classList.add("finished");
+}
+
+// ---------------------------------------------------------------------------
+// Hearing and taking away
+
+function takeCard(take) {
+  const card = document.createElement("article");
+  card.className = "take";
+  card.dataset.take = take.id;
+  const title = document.createElement("h3");
+  title.textContent = "#" + take.id + " · " + (take.variation + 1) + " of the request";
+  const label = document.createElement("p");
+  label.className = "label";
+  label.textContent = take.label + " · " + take.seconds.toFixed(1) + " s, " + take.notes_count + " notes";
+  const canvas = document.createElement("canvas");
+  canvas.className = "roll";
+  canvas.height = 150;
+  const tools = document.createElement("div");
+  tools.className = "row";
+  const play = document.createElement("button");
+  play.type = "button";
+  play.className = "play";
+  play.textContent = "▶ Play";
+  tools.appendChild(play);
+  const audio = new Audio();
+  audio.preload = "none";
+  if (state.studio && state.studio.audio) {
+    // rendered as soon as the take lands, so that Play sounds at once
+    audio.preload = "auto";
+    audio.src = "/api/takes/" + take.id + "/file?format=wav";
+    play.addEventListener("click", () => togglePlay(take, audio, play, canvas));
+  } else {
+    play.disabled = true;
+    play.title = "no audio on this studio (no SoundFont on the server)";
+  }
+  for (const f of state.studio ? state.studio.formats : ["mid"]) {
+    const a = document.createElement("a");
+    a.href = "/api/takes/" + take.id + "/file?format=" + f;
+    a.download = "tunegan-take-" + take.id + "." + f;
+    a.className = "download";
+    a.textContent = "⤓ " + (FORMAT_LABELS[f] || f);
+    tools.appendChild(a);
+  }
+  const cont = document.createElement("button");
+  cont.type = "button";
+  cont.textContent = "Continue this";
+  cont.addEventListener("click", () => { setPiece(take); window.scrollTo({ top: 0, behavior: "smooth" }); });
+  tools.appendChild(cont);
+  card.append(title, label, canvas, rollLegend(take), tools);
+  requestAnimationFrame(() => drawRoll(canvas, take));
+  state.takes.set(take.id, { take, canvas });
+  return card;
+}
+
+let playing = null;
+
+function togglePlay(take, audio, button, canvas) {
+  if (playing && playing.audio === audio && !audio.paused) { audio.pause(); return; }
+  if (playing && playing.audio !== audio) playing.audio.pause();
+  button.textContent = "… loading";
+  playing = { audio, take };
+  audio.onplaying = () => { button.textContent = "❚❚ Pause"; button.classList.add("on"); tick(); };
+  audio.onpause = audio.onended = () => {
+    button.textContent = "▶ Play"; button.classList.remove("on"); drawRoll(canvas, take);
+  };
+  audio.onerror = () => { button.textContent = "▶ Play"; showMessage("The audio of take #" + take.id + " could not be played."); };
+  audio.play().catch(() => {});
+  function tick() {
+    if (audio.paused || audio.ended) return;
+    const ticks = (audio.currentTime / Math.max(take.seconds, 1e-6)) * take.end_ticks;
+    drawRoll(canvas, take, { playTicks: Math.min(ticks, take.end_ticks) });
+    requestAnimationFrame(tick);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// History
+
+function addHistory(take) {
+  if (document.querySelector('#history li[data-take="' + take.id + '"]')) return;
+  const li = document.createElement("li");
+  li.dataset.take = take.id;
+  li.value = take.id;
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "link";
+  b.textContent = take.label;
+  b.title = "use as the piece";
+  b.addEventListener("click", async () => {
+    try { setPiece(take.tracks ? take : await api("/api/takes/" + take.id)); } catch (e) { showMessage(e.message); }
+  });
+  const dl = document.createElement("a");
+  dl.href = "/api/takes/" + take.id + "/file?format=mid";
+  dl.download = "tunegan-take-" + take.id + ".mid";
+  dl.textContent = "MIDI";
+  li.append(b, " ", dl);
+  $("history").prepend(li);
+}
+
+async function loadHistory() {
+  const list = await api("/api/takes");
+  for (const t of list) addHistory(t);
+}
+
+// ---------------------------------------------------------------------------
+// Wiring
+
+function wire() {
+  $("file").addEventListener("change", (e) => { if (e.target.files[0]) uploadFile(e.target.files[0]); e.target.value = ""; });
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    if (e.dataTransfer.files[0]) uploadFile(e.dataTransfer.files[0]);
+  });
+  $("use-primer").addEventListener("click", usePrimer);
+  $("use-nothing").addEventListener("click", useNothing);
+  for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", updateMode);
+  $("keep-bars").addEventListener("input", drawPiece);
+  for (const id of ["temperature", "top-p"])
+    $(id).addEventListener("input", () => { $(id + "-out").textContent = Number($(id).value).toFixed(2); });
+  $("generate").addEventListener("click", generate);
+  window.addEventListener("resize", () => {
+    drawPiece();
+    for (const { take, canvas } of state.takes.values()) drawRoll(canvas, take);
+  });
+}
+
+async function start() {
+  wire();
+  updateMode();
+  try {
+    state.studio = await api("/api/studio");
+    describeModel(state.studio);
+    $("num").max = state.studio.limits.max_num;
+    $("bars").max = $("keep-bars").max = state.studio.limits.max_bars;
+    await loadHistory();
+  } catch (e) {
+    showMessage(e.message);
+  }
+}
+
+start();
