@@ -21,5 +21,8 @@ const char *tg_build_features(void)
 #ifdef TG_HAVE_MPI
            "mpi "
 #endif
+#ifdef TG_HAVE_DNNL
+           "dnnl "
+#endif
         ;
 }
