@@ -67,6 +67,16 @@ tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk
     s->relsc = alloc_floats(s->R ? (size_t)max_batch * s->H * s->T_ctx : 0, &s->act_bytes);
     s->tokens = calloc(BN, sizeof(int));
     s->act_bytes += BN * sizeof(int);
+    if (model_precision(model) == NN_PRECISION_BF16) {
+        /* rounded inputs of a prefill's products: (B*n, F) at most, or (B, C) for the head */
+        size_t w = BN * (size_t)s->F > (size_t)max_batch * C ? BN * (size_t)s->F : (size_t)max_batch * C;
+        s->cast = calloc(w, sizeof(nn_bf16));
+        s->act_bytes += w * sizeof(nn_bf16);
+        if (!s->cast) {
+            model_cache_free(s);
+            return TG_ERR_NOMEM;
+        }
+    }
     if (!s->k || !s->v || !s->x || !s->ln || !s->qkv || !s->atty || !s->tmp || !s->fch ||
         !s->mean || !s->rstd || !s->last || !s->scores || !s->qh || !s->relsc || !s->tokens) {
         model_cache_free(s);
@@ -94,6 +104,7 @@ void model_cache_free(model_cache *s)
     free(s->qh);
     free(s->relsc);
     free(s->tokens);
+    free(s->cast);
     free(s);
 }
 

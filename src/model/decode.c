@@ -12,6 +12,10 @@
  * rounding. Threads split the heads for the relative terms (one product per
  * head for all sequences) and the (sequence, head) pairs for the rest.
  *
+ * A bf16 model (precision.c) runs its linear layers and the head on the
+ * bf16 weight copies (nn_matvec_bf16 for a few rows); the cache and the
+ * attention stay fp32.
+ *
  * Left out: batching sequences of different lengths (all sequences of a state
  * advance together), attention-probability dropout (unused when sampling).
  */
@@ -154,7 +158,10 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
     nn_embedding_forward(s->x, s->tokens, p->wte, p->wpe ? p->wpe + (size_t)pos0 * C : NULL, B, n,
                          C, s->V);
     cached_attention ca = {s, pos0, n};
-    const model_block_run run = {C, s->F, DECODE_MATVEC_MAX_ROWS, 0.0f, NULL, attend_cached, &ca};
+    model_bf16_sync(s->model);
+    const tg_model *m = s->model;
+    const model_block_run run = {C,    s->F,          DECODE_MATVEC_MAX_ROWS, 0.0f, NULL,
+                                 attend_cached, &ca, m->bf16 ? m->blocks16 : NULL, s->cast};
     /* the stream is updated in place: res2 = out = x */
     const model_block_io io = {s->x, s->ln, s->mean, s->rstd, s->qkv, s->atty, s->x, s->ln, s->mean,
                                s->rstd, s->fch, s->fch, s->x, s->tmp, NULL, NULL};
@@ -165,8 +172,14 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
     for (int b = 0; b < B; b++)
         memcpy(s->ln + (size_t)b * C, s->x + ((size_t)b * n + n - 1) * C, (size_t)C * sizeof(float));
     nn_layernorm_forward(s->last, s->mean, s->rstd, s->ln, p->lnf_w, p->lnf_b, B, 1, C);
-    if (B <= DECODE_MATVEC_MAX_ROWS) nn_matvec(logits, s->last, p->wte, NULL, B, C, s->V, 0);
-    else nn_linear_forward(logits, s->last, p->wte, NULL, B, 1, C, s->V);
+    if (m->bf16 && B <= DECODE_MATVEC_MAX_ROWS)
+        nn_matvec_bf16(logits, s->last, m->wte16, NULL, B, C, s->V, 0);
+    else if (m->bf16)
+        nn_linear_forward_bf16(logits, s->cast, s->last, m->wte16, NULL, B, 1, C, s->V);
+    else if (B <= DECODE_MATVEC_MAX_ROWS)
+        nn_matvec(logits, s->last, p->wte, NULL, B, C, s->V, 0);
+    else
+        nn_linear_forward(logits, s->last, p->wte, NULL, B, 1, C, s->V);
 }
 
 void model_decode(model_cache *s, const int *tokens, int T, float *logits)

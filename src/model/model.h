@@ -250,6 +250,21 @@ tg_status model_lerp_params(tg_model *dst, const tg_model *src, float r);
  * attention (nn_attention_naive_*) instead of the skewed one. Allocates its
  * scratch here, outside any step. */
 tg_status model_set_naive_attention(tg_model *m, int on);
+/* Precision (precision.c). model_create gives a new model the process-wide
+ * precision (nn_get_precision); this sets it for one model. bf16: the matrix
+ * products of training and decoding read bf16 copies of the weight matrices
+ * and round their activations to bf16, summing in fp32; the fp32 parameters
+ * stay the master weights (AdamW, clipping, checkpoints). TG_ERR_UNSUPPORTED
+ * where bf16 is not available, TG_ERR_NOMEM. */
+tg_status model_set_precision(tg_model *m, nn_precision p);
+nn_precision model_precision(const tg_model *m);
+/* Whoever writes the parameters through their pointers (model_get_params)
+ * calls this afterwards, so the bf16 copies are refreshed before next use;
+ * the model's own writers (init, loads, AdamW, copy, lerp, model_param_data)
+ * do it themselves. */
+void model_weights_changed(tg_model *m);
+/* Bytes of the bf16 weight copies (0 for fp32). */
+size_t model_bf16_bytes(const tg_model *m);
 
 /* ------------------------------------------------------------------------ */
 /* Checkpoints (checkpoint.c), safetensors via src/safetensors/safetensors.h. */
@@ -358,6 +373,15 @@ void model_decode(model_cache *s, const int *tokens, int T, float *logits);
 /* Internals shared by the files of src/model (the trainer and sampler use
  * the functions above, not these fields). */
 
+/* bf16 copies of one block's weight matrices (precision.c), shapes as in
+ * model_block_params. */
+typedef struct {
+    nn_bf16 *qkv_w, *proj_w, *fc_w, *fc2_w;
+} model_block_bf16;
+
+/* Refreshes the bf16 copies when the weights changed since (no-op for fp32). */
+void model_bf16_sync(const tg_model *m);
+
 /* Activations of one block kept for the backward pass, (B,T,...) each. */
 typedef struct {
     float *ln1, *ln1_mean, *ln1_rstd; /* (B,T,C), (B,T), (B,T) */
@@ -386,6 +410,7 @@ typedef struct {
     float *dx, *dc1, *dc2;            /* (B,T,C) gradients of the residual stream, temps */
     float *df1;                       /* (B,T,F) gradient of fc's output, GELU's in place */
     float *dqkv;                      /* (B,T,3C) */
+    nn_bf16 *cast1, *cast2;           /* bf16 models: (B,T,max(3C,F,V)) each, rounded operands */
 } model_acts;
 
 struct tg_model {
@@ -409,6 +434,12 @@ struct tg_model {
     int n_valid;                      /* targets counted in the mean loss */
     int naive_attention;              /* test hook */
     float *naive_scratch;             /* context*context*D floats when naive_attention */
+    /* mixed precision (precision.c): bf16 copies of the weight matrices */
+    int bf16;                         /* 1: products in bf16 */
+    nn_bf16 *w16_data;                /* every copy, one allocation */
+    model_block_bf16 *blocks16;       /* L, pointers into w16_data */
+    nn_bf16 *wte16;                   /* (V,C) generator's output matrix, or NULL */
+    unsigned long w_version, w16_version; /* writes of the weights; the copy's */
 };
 
 /* One block's pass (block.c), shared by training and cached decoding. */
@@ -420,6 +451,8 @@ typedef struct {
     /* the attention kind's step for layer l: atty from qkv (see io) */
     void (*attend)(void *ctx, int l, const model_block_params *bp);
     void *ctx;
+    const model_block_bf16 *w16; /* L of them: bf16 products (NULL: fp32) */
+    nn_bf16 *cast;      /* with w16: N*max(3C,F) bf16 scratch for the rounded inputs */
 } model_block_run;
 
 /* Where one block's pass reads and writes, N rows each: x (N,C) the input;
@@ -463,6 +496,7 @@ struct model_cache {
     float *qh;                /* (H,B,D) one query of every sequence, grouped by head */
     float *relsc;             /* (H,B,T_ctx) its relative terms q . E[j - i] */
     int *tokens;              /* (B,n) the chunk's tokens */
+    nn_bf16 *cast;            /* bf16 models: rounded inputs of a prefill's products, else NULL */
     size_t cache_bytes, act_bytes;
 };
 
