@@ -17,3 +17,8 @@ add_custom_target(model_ref_regen
   DEPENDS test_model_ref
   COMMENT "Regenerating tests/ref/model_*.safetensors with PyTorch"
   VERBATIM)
+# Mixed precision (issue 17): bf16 conversions, the bf16 products (oneDNN)
+# and matvec (AVX512-BF16) against fp32 within bf16's bound, a training step
+# and cached decoding of a bf16 model against the fp32 one, and the bf16
+# copies following the master weights. Exit 77 without bf16 on the CPU.
+tg_test(bf16 unit)

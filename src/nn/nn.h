@@ -157,12 +157,11 @@ void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alph
 /* Mixed precision (bf16.c, matvec_bf16.c)
  *
  * bf16 (bfloat16): the top half of an IEEE float, 8 exponent bits and 7
- * stored mantissa bits (relative spacing 2^-8, so rounding to it has a
- * relative error of at most 2^-9). Products take bf16 inputs and sum in
- * fp32: a dot product of length K of rounded inputs a~ b~ differs from the
- * fp32 one by at most about 2 * 2^-9 * sum |a_k b_k| in the worst case, and
- * by about 2^-8 * sqrt(K) * rms(a_k b_k) for random signs (the tests use
- * these bounds). fp32 stays the reference: bf16 runs only when chosen. */
+ * stored mantissa bits (8 significant bits: rounding to it has a relative
+ * error of at most 2^-8). Products take bf16 inputs and sum in fp32: a dot
+ * product of length K of rounded inputs a~ b~ differs from the fp32 one by
+ * at most about 2^-7 * sum |a_k b_k| in the worst case, and by about
+ * 2^-8 * sqrt(K) * rms(a_k b_k) for random signs (tests/test_bf16.c). fp32 stays the reference: bf16 runs only when chosen. */
 
 typedef uint16_t nn_bf16;
 
