@@ -22,3 +22,6 @@ add_custom_target(model_ref_regen
 # and cached decoding of a bf16 model against the fp32 one, and the bf16
 # copies following the master weights. Exit 77 without bf16 on the CPU.
 tg_test(bf16 unit)
+# Rollouts that read their prefix's keys and values in place against copies
+# of them: the same logits, bit for bit.
+tg_test(cache_share unit)

@@ -353,6 +353,14 @@ void model_cache_keep_rows(model_cache *s, const int *rows, int n);
  * (assertion) and dst must hold src's batch times copies rows. The logits of
  * the prefix's last token are the caller's to copy. */
 void model_cache_fork(model_cache *dst, const model_cache *src, int copies);
+/* The same branching without the copy: dst's rows b*copies .. b*copies +
+ * copies - 1 read src's row b's keys and values in place for the shared
+ * positions 0..len-1 (len = src's length now) and keep only the tokens fed
+ * after them. The tokens and logits are those of model_cache_fork, bit for
+ * bit. src is borrowed read-only: until dst is reset (or forked, or shared
+ * again) src must not be reset, have rows dropped, or be freed; feeding src
+ * further is fine (it writes past the shared positions). */
+void model_cache_share(model_cache *dst, const model_cache *src, int copies);
 /* Tokens per sequence in the cache (0..T_ctx), sequences, and the model. */
 int model_cache_len(const model_cache *s);
 int model_cache_batch(const model_cache *s);
@@ -497,6 +505,11 @@ struct model_cache {
     float *relsc;             /* (H,B,T_ctx) its relative terms q . E[j - i] */
     int *tokens;              /* (B,n) the chunk's tokens */
     nn_bf16 *cast;            /* bf16 models: rounded inputs of a prefill's products, else NULL */
+    /* a shared prefix (model_cache_share): positions < shared_len of row b
+     * are row shared_row[b] of shared's cache; NULL / 0 when not sharing */
+    const model_cache *shared;
+    int shared_len;
+    int *shared_row;          /* (max_batch) */
     size_t cache_bytes, act_bytes;
 };
 
