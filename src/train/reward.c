@@ -99,7 +99,8 @@ tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *length
         model_decode(P, col, 1, lp);
         if (t == 0 || t % K != 0 || t >= T) continue;
         est[t] = 1;
-        model_cache_share(S, P, N);
+        if (ctx->copy_prefix) model_cache_fork(S, P, N);
+        else model_cache_share(S, P, N);
         for (int r = 0; r < R; r++) {
             const int b = r / N;
             memcpy(lr + (size_t)r * V, lp + (size_t)b * V, (size_t)V * sizeof(float));
