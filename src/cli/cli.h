@@ -98,6 +98,9 @@ int cli_make_tokenizer(const char *cmd, const char *spec, double step_sec,
  * was chosen and why on stderr; prints an error and returns 1 on a bad value
  * or bf16 asked for where it cannot run. */
 int cli_precision_start(const char *cmd, const char *name, bool print);
+/* --precision's default: $TUNEGAN_PRECISION when set (e.g. fp32 to run a
+ * whole test suite on the reference path), else "auto". */
+const char *cli_precision_default(void);
 /* The help line of --precision, shared by the commands. */
 #define CLI_PRECISION_HELP "auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 or bf16 matrix products"
 

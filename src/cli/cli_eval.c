@@ -593,7 +593,7 @@ int cli_eval(int argc, char **argv)
     int stride = 0, batch = 8, threads = 0, segment = 0, bars = eval_structure_config_default().max_bars;
     double step_sec = 0;
     bool json = false;
-    const char *precision = "auto";
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model, "RUN_DIR", "run folder (or checkpoint) of a generator", 0, 0},
         {"corpus", 'c', CLI_STRING, &corpus, "CORPUS", "corpus to score the model on", 0, 0},

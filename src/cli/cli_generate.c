@@ -271,7 +271,7 @@ int cli_generate(int argc, char **argv)
     double temperature = 1.0, top_p = 1.0;
     uint64_t seed = 0;
     bool no_grammar = false, roll = false, render = false;
-    const char *precision = "auto";
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "run folder or model.safetensors (default: $TUNEGAN_MODEL, else the bundled models/default)", 0, 0},
         {"output", 'o', CLI_STRING, &out_dir, "OUT_DIR", "folder for sample-000.mid ... (required; made if missing)", 0, 0},

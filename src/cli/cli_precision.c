@@ -4,8 +4,11 @@
  * before any model is created (nn_set_precision, like the thread count),
  * from the flag and the CPU; auto takes bf16 where the CPU has AVX512-BF16
  * or AMX and the build has oneDNN. The choice and its reason go to stderr.
+ * $TUNEGAN_PRECISION changes the default (fp32 runs the reference path
+ * everywhere: `TUNEGAN_PRECISION=fp32 ctest`).
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 #include "nn/nn.h"
@@ -28,4 +31,10 @@ int cli_precision_start(const char *cmd, const char *name, bool print)
     }
     if (print) fprintf(stderr, "tunegan: %s\n", why);
     return 0;
+}
+
+const char *cli_precision_default(void)
+{
+    const char *env = getenv("TUNEGAN_PRECISION");
+    return env && *env ? env : "auto";
 }

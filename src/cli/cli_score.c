@@ -29,7 +29,7 @@ int cli_score(int argc, char **argv)
 {
     const char *run = NULL;
     int threads = 0;
-    const char *precision = "auto";
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &run, "RUN_DIR", "folder of an adversarial run (required)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},

@@ -43,7 +43,7 @@ int cli_train(int argc, char **argv)
            clip = o.clip, disc_dropout = -1;
     uint64_t seed = 0;
     bool resume = false;
-    const char *precision = "auto";
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"corpus", 'c', CLI_STRING, &o.corpus_path, "CORPUS", "corpus file from `tunegan data build` (required)", 0, 0},
         {"output", 'o', CLI_STRING, &o.run_dir, "RUN_DIR", "run folder for checkpoints and log (required)", 0, 0},
