@@ -188,7 +188,9 @@ static inline float nn_bf16_to_f32(nn_bf16 h)
 void nn_bf16_from_f32_n(nn_bf16 *out, const float *in, size_t n);
 void nn_bf16_to_f32_n(float *out, const nn_bf16 *in, size_t n);
 
-/* The CPU's bf16 instructions (cpuid, and the OS's saving of AVX-512 state). */
+/* The CPU's bf16 instructions (cpuid, and the OS's saving of AVX-512 state),
+ * asked once; TUNEGAN_NO_BF16=1 in the environment reports none (to try the
+ * fp32 fallback and the skipped tests on a machine that has bf16). */
 typedef struct {
     bool avx512_bf16; /* vdpbf16ps, vcvtne2ps2bf16 (AMD Zen 4, Intel Cooper Lake on) */
     bool amx_bf16;    /* AMX tiles with bf16 (Intel Sapphire Rapids on) */
