@@ -225,14 +225,17 @@ int main(int argc, char **argv)
     }
     tg_rng rng;
     tg_rng_seed(&rng, 2);
-    double mle[100], gen[100], parts[3][100];
+    double mle[100], gen[100], parts[3][100], gen_cpu[100];
     for (int i = 0; i <= o.steps && s == TG_OK; i++) {
         double part[3] = {0, 0, 0};
+        double c0 = bench_cpu_sec();
         s = g_step(&r, &o, &rng, i + 1, part);
+        double gc = bench_cpu_sec() - c0;
         double m = mle_step(&r, i + 1);
         if (i == 0) continue; /* warm-up */
         mle[i - 1] = m;
         gen[i - 1] = part[0] + part[1] + part[2];
+        gen_cpu[i - 1] = gc;
         for (int k = 0; k < 3; k++) parts[k][i - 1] = part[k];
     }
     if (s != TG_OK) {
@@ -244,13 +247,13 @@ int main(int argc, char **argv)
                  tg = bench_median(gen, o.steps);
     if (o.header)
         printf("| preset | precision, prefix | B x T | rollouts N | every K | threads | MLE step ms (tok/s) | "
-               "g-step ms (tok/s) | sample / rollouts / pg update ms | g-step / MLE step |\n| --- | --- | --- | "
-               "--- | --- | --- | --- | --- | --- | --- |\n");
-    printf("| %s | %s, %s | %d x %d | %d | %d | %d | %.1f (%.0f) | %.1f (%.0f) | %.1f / %.1f / %.1f | %.1fx |\n",
+               "g-step ms (tok/s) | sample / rollouts / pg update ms | g-step / MLE step | g-step CPU ms |\n"
+               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("| %s | %s, %s | %d x %d | %d | %d | %d | %.1f (%.0f) | %.1f (%.0f) | %.1f / %.1f / %.1f | %.1fx | %.0f |\n",
            o.preset, o.precision, o.copy_prefix ? "copied" : "shared", r.B, r.T, o.rollouts, o.every,
            nn_get_threads(), tm * 1e3, tokens / tm, tg * 1e3, tokens / tg,
            bench_median(parts[0], o.steps) * 1e3, bench_median(parts[1], o.steps) * 1e3,
-           bench_median(parts[2], o.steps) * 1e3, tg / tm);
+           bench_median(parts[2], o.steps) * 1e3, tg / tm, bench_median(gen_cpu, o.steps) * 1e3);
     teardown(&r);
     return 0;
 }
