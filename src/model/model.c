@@ -49,11 +49,11 @@ tg_status model_create(const model_config *cfg, int max_batch, tg_model **out)
         m->v_data = m->m_data + n_floats;
         model_layout(cfg, m->table, NULL, m->param_data, &m->params, m->param_blocks,
                      m->grad_data, &m->grads, m->grad_blocks);
-        s = tg_arena_create(model_acts_plan(m, max_batch, cfg->context, NULL), &m->arena);
+        /* the run's precision (nn_set_precision): bf16 adds weight copies and
+         * casts to the arena, so it is chosen before the arena is made */
+        if (nn_get_precision() == NN_PRECISION_BF16) s = model_set_precision(m, NN_PRECISION_BF16);
     }
-    /* the run's precision (nn_set_precision); bf16 adds weight copies and casts */
-    if (s == TG_OK && nn_get_precision() == NN_PRECISION_BF16)
-        s = model_set_precision(m, NN_PRECISION_BF16);
+    if (s == TG_OK) s = tg_arena_create(model_acts_plan(m, max_batch, cfg->context, NULL), &m->arena);
     if (s != TG_OK) {
         model_free(m);
         return s;

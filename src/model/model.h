@@ -254,8 +254,10 @@ tg_status model_set_naive_attention(tg_model *m, int on);
  * precision (nn_get_precision); this sets it for one model. bf16: the matrix
  * products of training and decoding read bf16 copies of the weight matrices
  * and round their activations to bf16, summing in fp32; the fp32 parameters
- * stay the master weights (AdamW, clipping, checkpoints). TG_ERR_UNSUPPORTED
- * where bf16 is not available, TG_ERR_NOMEM. */
+ * stay the master weights (AdamW, clipping, checkpoints). The activation
+ * arena is made again for the new size (the last forward's activations are
+ * gone). TG_ERR_UNSUPPORTED where bf16 is not available (nothing changed);
+ * TG_ERR_NOMEM (the model can then only be freed). */
 tg_status model_set_precision(tg_model *m, nn_precision p);
 nn_precision model_precision(const tg_model *m);
 /* Whoever writes the parameters through their pointers (model_get_params)

@@ -33,16 +33,16 @@ static size_t all_matrices(const tg_model *m)
     return n;
 }
 
-/* The arena sized again for the (B,T) of creation: bf16 adds the casts. */
+/* The arena sized again for the (B,T) of creation: bf16 adds the casts.
+ * The old one goes first (the arena is most of a model's memory: both at
+ * once would double the peak). Nothing to do before model_create made one. */
 static tg_status resize_arena(tg_model *m)
 {
-    tg_arena *a = NULL;
-    tg_status s = tg_arena_create(model_acts_plan(m, m->max_batch, m->cfg.context, NULL), &a);
-    if (s != TG_OK) return s;
+    if (!m->arena) return TG_OK;
     tg_arena_free(m->arena);
-    m->arena = a;
+    m->arena = NULL;
     m->fwd_kind = 0; /* the last forward's activations are gone */
-    return TG_OK;
+    return tg_arena_create(model_acts_plan(m, m->max_batch, m->cfg.context, NULL), &m->arena);
 }
 
 tg_status model_set_precision(tg_model *m, nn_precision p)
