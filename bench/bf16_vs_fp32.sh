@@ -13,8 +13,7 @@
 set -eu
 build=${1:-build}
 reps=${2:-2}
-shift 2 2>/dev/null || shift $#
-threads=${*:-1 2}
+[ $# -gt 2 ] && shift 2 && threads=$* || threads="1 2"
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'); $(uptime)"
 grep -m1 'model name' /proc/cpuinfo
 echo "bf16 features: $(grep -o -w 'avx512_bf16\|amx_bf16\|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
