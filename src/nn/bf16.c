@@ -305,7 +305,7 @@ static void *scratch(size_t bytes)
     g_dnnl.scratch = NULL;
     g_dnnl.scratch_bytes = 0;
     size_t rounded = (bytes + 63) / 64 * 64;
-    if (posix_memalign(&g_dnnl.scratch, 64, rounded) != 0) g_dnnl.scratch = NULL;
+    g_dnnl.scratch = aligned_alloc(64, rounded); /* C11: rounded is a multiple of 64 */
     TG_ASSERT(g_dnnl.scratch != NULL); /* a few MB at most: out of memory is fatal here */
     g_dnnl.scratch_bytes = rounded;
     return g_dnnl.scratch;
