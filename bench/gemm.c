@@ -5,7 +5,11 @@
  * feed-forward up (C -> 4C) and down (4C -> C) projections and the output head
  * (C -> V ~ 400) in the forward form out = inp w^T, and the backward forms
  * dinp = dout w and dw = dout^T inp of two of them. Prints GFLOP/s from the
- * median of several repetitions, and the backend line.
+ * median of several repetitions, and the backend line. Where bf16 products
+ * run (nn_bf16_available), two more columns: nn_matmul_bf16 (oneDNN) on
+ * inputs already in bf16, and the same plus rounding the fp32 activation
+ * operand to bf16 first (what a training step pays: its weights are cast
+ * once per step, activations per product).
  *
  *   bench_gemm [threads] [repetitions]      (defaults: all cores, 7)
  */
@@ -35,6 +39,21 @@ static double time_gemm(gemm_fn fn, int ta, int tb, int M, int N, int K, const f
     return bench_median(t, reps);
 }
 
+/* The same for the bf16 product; cast_from (when not NULL) is rounded into A
+ * first, inside the timing: an fp32 activation becoming the bf16 operand. */
+static double time_bf16(int ta, int tb, int M, int N, int K, nn_bf16 *A, const nn_bf16 *B,
+                        float *C, const float *cast_from, int reps)
+{
+    double t[64];
+    for (int r = -1; r < reps; r++) {
+        double t0 = tg_now_sec();
+        if (cast_from) nn_bf16_from_f32_n(A, cast_from, (size_t)M * K);
+        nn_matmul_bf16(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N);
+        if (r >= 0) t[r] = tg_now_sec() - t0;
+    }
+    return bench_median(t, reps);
+}
+
 int main(int argc, char **argv)
 {
     static const char usage[] = "bench_gemm [threads (0: all cores)] [repetitions]";
@@ -43,7 +62,9 @@ int main(int argc, char **argv)
     nn_set_threads(threads);
     char info[256];
     printf("backend: %s\n", nn_blas_info(info, sizeof info));
-    printf("threads: %d, median of %d repetitions\n\n", nn_get_threads(), reps);
+    printf("threads: %d, median of %d repetitions\n", nn_get_threads(), reps);
+    const int bf16 = nn_bf16_available();
+    printf("bf16: %s\n\n", bf16 ? nn_bf16_info(info, sizeof info) : "not available here");
 
     const int BT = 4096, C = 256, V = 400;
     /* name, M, N, K, ta, tb: forward out = inp w^T (NT), backward dinp = dout w
@@ -63,7 +84,8 @@ int main(int argc, char **argv)
     size_t max_elems = (size_t)BT * 4 * C;
     float *A = malloc(max_elems * sizeof *A), *B = malloc(max_elems * sizeof *B);
     float *Cm = malloc(max_elems * sizeof *Cm);
-    if (!A || !B || !Cm) {
+    nn_bf16 *Ah = malloc(max_elems * sizeof *Ah), *Bh = malloc(max_elems * sizeof *Bh);
+    if (!A || !B || !Cm || !Ah || !Bh) {
         fprintf(stderr, "bench_gemm: out of memory\n");
         return 1;
     }
@@ -73,18 +95,29 @@ int main(int argc, char **argv)
         A[i] = tg_rng_float(&rng) - 0.5f;
         B[i] = tg_rng_float(&rng) - 0.5f;
     }
-    printf("%-30s %10s %10s %10s\n", "product (M,K)x(K,N)", "GFLOP", "wrapper", "plain");
+    nn_bf16_from_f32_n(Ah, A, max_elems);
+    nn_bf16_from_f32_n(Bh, B, max_elems);
+    printf("%-30s %10s %12s %12s %12s %12s\n", "product (M,K)x(K,N)", "GFLOP", "wrapper",
+           "plain", "bf16", "bf16+cast");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
         double flop = 2.0 * M * N * K;
         double tw = time_gemm(nn_matmul, shapes[s].ta, shapes[s].tb, M, N, K, A, B, Cm, reps);
         double tp =
             time_gemm(nn_matmul_plain, shapes[s].ta, shapes[s].tb, M, N, K, A, B, Cm, reps);
-        printf("%-30s %10.2f %7.1f GF/s %7.1f GF/s\n", shapes[s].name, flop * 1e-9,
+        printf("%-30s %10.2f %7.1f GF/s %7.1f GF/s", shapes[s].name, flop * 1e-9,
                flop * 1e-9 / tw, flop * 1e-9 / tp);
+        if (bf16) {
+            double th = time_bf16(shapes[s].ta, shapes[s].tb, M, N, K, Ah, Bh, Cm, NULL, reps);
+            double tc = time_bf16(shapes[s].ta, shapes[s].tb, M, N, K, Ah, Bh, Cm, A, reps);
+            printf(" %7.1f GF/s %7.1f GF/s", flop * 1e-9 / th, flop * 1e-9 / tc);
+        }
+        printf("\n");
     }
     free(A);
     free(B);
     free(Cm);
+    free(Ah);
+    free(Bh);
     return 0;
 }

@@ -14,7 +14,11 @@
  *
  *   bench_rollouts [--preset tiny|small] [--rollouts N] [--rollout-every K]
  *                  [--batch B] [--seq-len T] [--steps S] [--threads n]
- *   defaults:       tiny, 16, 1, 16, 32, 3, 1
+ *                  [--precision fp32|bf16] [--copy-prefix]
+ *   defaults:       tiny, 16, 1, 16, 32, 3, 1, fp32, prefix shared
+ * --copy-prefix copies each prefix's cache for its rollouts (model_cache_fork,
+ * as before prefix sharing) instead of reading it in place; bf16 exits 77
+ * where it cannot run.
  * Prints one markdown table row (the header with --header).
  *
  * Left out: the discriminator's own training (d-steps), which SeqGAN runs
@@ -34,13 +38,16 @@
 typedef struct {
     const char *preset;
     int rollouts, every, batch, seq_len, steps, threads, header;
+    const char *precision;
+    int copy_prefix;
 } bench_opts;
 
 static void usage_exit(const char *why)
 {
     fprintf(stderr, "bench_rollouts: %s\n", why);
     fprintf(stderr, "usage: bench_rollouts [--preset tiny|small|base] [--rollouts N] [--rollout-every K] "
-                    "[--batch B] [--seq-len T] [--steps S] [--threads n (0: all cores)] [--header]\n");
+                    "[--batch B] [--seq-len T] [--steps S] [--threads n (0: all cores)] [--precision fp32|bf16] "
+                    "[--copy-prefix] [--header]\n");
     exit(2);
 }
 
@@ -59,10 +66,13 @@ static int parse_int(const char *flag, const char *s, int lo, int hi)
 
 static bench_opts parse_args(int argc, char **argv)
 {
-    bench_opts o = {"tiny", 16, 1, 16, 32, 3, 1, 0};
+    bench_opts o = {"tiny", 16, 1, 16, 32, 3, 1, 0, "fp32", 0};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(f, "--header") == 0) { o.header = 1; continue; }
+        if (strcmp(f, "--copy-prefix") == 0) { o.copy_prefix = 1; continue; }
+        if (strcmp(f, "--precision") == 0 && v) o.precision = v;
+        else
         if (strcmp(f, "--preset") == 0 && v) o.preset = v;
         else if (strcmp(f, "--rollouts") == 0) o.rollouts = parse_int(f, v, 1, 64);
         else if (strcmp(f, "--rollout-every") == 0) o.every = parse_int(f, v, 1, 4096);
@@ -179,6 +189,7 @@ static tg_status g_step(bench_run *r, const bench_opts *o, tg_rng *rng, int step
     ctx.N = o->rollouts;
     ctx.K = o->every;
     ctx.rng = rng;
+    ctx.copy_prefix = o->copy_prefix;
     s = adv_rollout_values(&ctx, r->x, r->lens, r->B, r->T, r->Q);
     double t2 = tg_now_sec();
     adv_opt_step os = {1e-5f, 1.0f, 0.0f, step};
@@ -197,6 +208,13 @@ int main(int argc, char **argv)
 {
     bench_opts o = parse_args(argc, argv);
     nn_set_threads(o.threads);
+    nn_precision prec;
+    if (nn_precision_parse(o.precision, &prec) != TG_OK || prec == NN_PRECISION_AUTO)
+        usage_exit("--precision must be fp32 or bf16");
+    if (nn_set_precision(prec) != TG_OK) {
+        fprintf(stderr, "bench_rollouts: no bf16 on this CPU or build\n");
+        return 77;
+    }
     bench_run r;
     memset(&r, 0, sizeof r);
     tg_status s = setup(&r, &o);
@@ -207,14 +225,17 @@ int main(int argc, char **argv)
     }
     tg_rng rng;
     tg_rng_seed(&rng, 2);
-    double mle[100], gen[100], parts[3][100];
+    double mle[100], gen[100], parts[3][100], gen_cpu[100];
     for (int i = 0; i <= o.steps && s == TG_OK; i++) {
         double part[3] = {0, 0, 0};
+        double c0 = bench_cpu_sec();
         s = g_step(&r, &o, &rng, i + 1, part);
+        double gc = bench_cpu_sec() - c0;
         double m = mle_step(&r, i + 1);
         if (i == 0) continue; /* warm-up */
         mle[i - 1] = m;
         gen[i - 1] = part[0] + part[1] + part[2];
+        gen_cpu[i - 1] = gc;
         for (int k = 0; k < 3; k++) parts[k][i - 1] = part[k];
     }
     if (s != TG_OK) {
@@ -225,13 +246,14 @@ int main(int argc, char **argv)
     const double tokens = (double)r.B * r.T, tm = bench_median(mle, o.steps),
                  tg = bench_median(gen, o.steps);
     if (o.header)
-        printf("| preset | B x T | rollouts N | every K | threads | MLE step ms (tok/s) | g-step ms (tok/s) | "
-               "sample / rollouts / pg update ms | g-step / MLE step |\n| --- | --- | --- | --- | --- | --- | "
-               "--- | --- | --- |\n");
-    printf("| %s | %d x %d | %d | %d | %d | %.1f (%.0f) | %.1f (%.0f) | %.1f / %.1f / %.1f | %.1fx |\n", o.preset,
-           r.B, r.T, o.rollouts, o.every, nn_get_threads(), tm * 1e3, tokens / tm, tg * 1e3, tokens / tg,
+        printf("| preset | precision, prefix | B x T | rollouts N | every K | threads | MLE step ms (tok/s) | "
+               "g-step ms (tok/s) | sample / rollouts / pg update ms | g-step / MLE step | g-step CPU ms |\n"
+               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("| %s | %s, %s | %d x %d | %d | %d | %d | %.1f (%.0f) | %.1f (%.0f) | %.1f / %.1f / %.1f | %.1fx | %.0f |\n",
+           o.preset, o.precision, o.copy_prefix ? "copied" : "shared", r.B, r.T, o.rollouts, o.every,
+           nn_get_threads(), tm * 1e3, tokens / tm, tg * 1e3, tokens / tg,
            bench_median(parts[0], o.steps) * 1e3, bench_median(parts[1], o.steps) * 1e3,
-           bench_median(parts[2], o.steps) * 1e3, tg / tm);
+           bench_median(parts[2], o.steps) * 1e3, tg / tm, bench_median(gen_cpu, o.steps) * 1e3);
     teardown(&r);
     return 0;
 }

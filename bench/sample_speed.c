@@ -18,7 +18,7 @@
  * time, steadier than the wall time on a shared machine. bench/sample_vs_torch.py
  * compares with PyTorch.
  *
- *   bench_sample_speed [threads] [new tokens N] [repetitions] [all|cached]
+ *   bench_sample_speed [threads] [new tokens N] [repetitions] [all|cached] [fp32|bf16]
  *   defaults:           1         128              3             all
  * "cached" times the cached decoding alone (the other columns print 0): for
  * profiling it and for bench/sample_vs_torch.py, which reads that column only.
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 {
     static const char prog[] = "bench_sample_speed",
                       usage[] = "bench_sample_speed [threads (0: all cores)] [new tokens] [repetitions] "
-                                "[all|cached]";
+                                "[all|cached] [fp32|bf16]";
     int threads = argc > 1 ? bench_int(prog, "threads", argv[1], 0, 1024, usage) : 1;
     int N = argc > 2 ? bench_int(prog, "new tokens", argv[2], 1, 255, usage) : 128;
     int reps = argc > 3 ? bench_int(prog, "repetitions", argv[3], 1, 15, usage) : 3;
@@ -123,6 +123,15 @@ int main(int argc, char **argv)
         return 2;
     }
     nn_set_threads(threads);
+    nn_precision prec = NN_PRECISION_FP32;
+    if (argc > 5 && (nn_precision_parse(argv[5], &prec) != TG_OK || prec == NN_PRECISION_AUTO)) {
+        fprintf(stderr, "bench_sample_speed: the 5th argument is fp32 or bf16, got \"%s\"\n", argv[5]);
+        return 2;
+    }
+    if (nn_set_precision(prec) != TG_OK) {
+        fprintf(stderr, "bench_sample_speed: no bf16 on this CPU or build\n");
+        return 77;
+    }
 
     tok_config tc = tok_config_default(TOK_REMI);
     tok_tokenizer *tok = NULL;
@@ -149,7 +158,8 @@ int main(int argc, char **argv)
     printf("small preset: d_model %d, %d layers, %d heads, context %d, V %d, %zu parameters, %s attention\n",
            cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.context, V, model_param_count(m),
            cfg.attention == MODEL_ATTN_RELATIVE ? "relative" : "absolute");
-    printf("%s; %d new tokens per sequence from BOS; median of %d\n\n", nn_blas_info(blas, sizeof blas), N, reps);
+    printf("%s; precision %s; %d new tokens per sequence from BOS; median of %d\n\n",
+           nn_blas_info(blas, sizeof blas), nn_precision_name(prec), N, reps);
     printf("| batch | cached tok/s | uncached tok/s | speed-up | cached, 640 tokens, sliding tok/s | "
            "generate tok/s (mean new tokens) | cached tok/CPU-s |\n");
     printf("| --- | --- | --- | --- | --- | --- | --- |\n");
@@ -188,8 +198,9 @@ int main(int argc, char **argv)
                g > 0 ? 1.0 / g : 0.0, (double)made / ((double)reps * B), cpu);
         fflush(stdout);
     }
-    printf("\ncache and activations of the run state (batch 16): %.1f MiB\n",
-           (double)model_cache_bytes(s) / (1024.0 * 1024.0));
+    printf("\ncache and activations of the run state (batch 16): %.1f MiB; bf16 weight copies %.1f MiB\n",
+           (double)model_cache_bytes(s) / (1024.0 * 1024.0),
+           (double)model_bf16_bytes(m) / (1024.0 * 1024.0));
     free(logits);
     free(scratch);
     model_cache_free(s);

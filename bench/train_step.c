@@ -4,8 +4,10 @@
  * random tokens, median over the timed steps after warm-up; also the peak
  * resident memory. bench/train_vs_torch.py runs it beside PyTorch.
  *
- *   bench_train_step [preset] [relative|absolute] [batch] [steps] [threads] [vocab] [warm]
- *   defaults:         small    relative            16      10      0 (all)  577     2
+ *   bench_train_step [preset] [relative|absolute] [batch] [steps] [threads] [vocab] [warm] [precision]
+ *   defaults:         small    relative            16      10      0 (all)  577     2      fp32
+ * precision: fp32 or bf16 (mixed precision, src/model/precision.c; exits 77
+ * where bf16 cannot run).
  * (warm 0 and steps 1 make a short run for callgrind's instruction counts.)
  * Prints one JSON object on stdout.
  */
@@ -28,15 +30,22 @@ int main(int argc, char **argv)
     int threads = argc > 5 ? atoi(argv[5]) : 0;
     int V = argc > 6 ? atoi(argv[6]) : 577;
     int warm = argc > 7 ? atoi(argv[7]) : 2;
+    const char *precision = argc > 8 ? argv[8] : "fp32";
+    nn_precision prec;
     model_config cfg = model_config_default();
     cfg.vocab_size = V;
     if (model_config_preset(preset, &cfg) != TG_OK || model_attention_parse(attention, &cfg.attention) != TG_OK ||
-        B < 1 || steps < 1 || warm < 0) {
-        fprintf(stderr, "usage: bench_train_step [tiny|small|base] [relative|absolute] [batch] [steps] [threads] [vocab] [warm]\n");
+        B < 1 || steps < 1 || warm < 0 || nn_precision_parse(precision, &prec) != TG_OK ||
+        prec == NN_PRECISION_AUTO) {
+        fprintf(stderr, "usage: bench_train_step [tiny|small|base] [relative|absolute] [batch] [steps] [threads] [vocab] [warm] [fp32|bf16]\n");
         return 1;
     }
     cfg.dropout = 0.0f; /* the PyTorch side runs without dropout too */
     nn_set_threads(threads);
+    if (nn_set_precision(prec) != TG_OK) {
+        fprintf(stderr, "bench_train_step: no bf16 on this CPU or build\n");
+        return 77;
+    }
     tg_model *m;
     if (model_create(&cfg, B, &m) != TG_OK) return 1;
     tg_rng rng;
@@ -71,11 +80,11 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     char blas[256];
-    printf("{\"impl\":\"tunegan\",\"preset\":\"%s\",\"attention\":\"%s\",\"batch\":%d,\"context\":%d,"
+    printf("{\"impl\":\"tunegan %s\",\"precision\":\"%s\",\"preset\":\"%s\",\"attention\":\"%s\",\"batch\":%d,\"context\":%d,"
            "\"threads\":%d,\"params\":%zu,\"step_ms_median\":%.2f,\"tok_per_s\":%.1f,"
            "\"step_cpu_ms_median\":%.2f,\"tok_per_cpu_s\":%.1f,\"max_rss_mb\":%.1f,"
            "\"loss\":%.4f,\"blas\":\"%s\"}\n",
-           preset, attention, B, T, nn_get_threads(), model_param_count(m), med, B * T / (med / 1e3),
+           precision, precision, preset, attention, B, T, nn_get_threads(), model_param_count(m), med, B * T / (med / 1e3),
            cpu_med, B * T / (cpu_med / 1e3), ru.ru_maxrss / 1024.0, loss,
            nn_blas_info(blas, sizeof blas));
     free(ms);

@@ -22,3 +22,11 @@ add_custom_target(model_ref_regen
 # whole model against the dense reference and cached decoding.
 tg_test(fcattn unit grad)
 tg_script_test(cli_fcattn cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_fcattn.sh)
+# Mixed precision (issue 17): bf16 conversions, the bf16 products (oneDNN)
+# and matvec (AVX512-BF16) against fp32 within bf16's bound, a training step
+# and cached decoding of a bf16 model against the fp32 one, and the bf16
+# copies following the master weights. Exit 77 without bf16 on the CPU.
+tg_test(bf16 unit)
+# Rollouts that read their prefix's keys and values in place against copies
+# of them: the same logits, bit for bit.
+tg_test(cache_share unit)

@@ -206,7 +206,7 @@ static void rollout_q(tg_model *G, tg_model *D, const int *x, const int *lens, i
     CHECK_OK(model_cache_create(G, B * N, 1, &S));
     tg_rng rng;
     tg_rng_seed(&rng, seed);
-    adv_rollout_ctx ctx = {P, S, D, N, K, &rng};
+    adv_rollout_ctx ctx = {P, S, D, N, K, &rng, 0};
     CHECK_OK(adv_rollout_values(&ctx, x, lens, B, T, Q));
     model_cache_free(P);
     model_cache_free(S);

@@ -3,7 +3,7 @@
 #   tools/install-deps.sh          build and run
 #   tools/install-deps.sh --test   also what the tests use as references
 set -eu
-pkgs="build-essential cmake pkg-config libcjson-dev libopenblas-dev libfluidsynth-dev fluid-soundfont-gm libcairo2-dev libopenmpi-dev openmpi-bin libmicrohttpd-dev"
+pkgs="build-essential cmake pkg-config libcjson-dev libopenblas-dev libfluidsynth-dev fluid-soundfont-gm libcairo2-dev libopenmpi-dev openmpi-bin libmicrohttpd-dev libdnnl-dev"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs clang python3 python3-mido python3-nltk python3-numpy python3-torch curl chromium musescore3"
     # node and npm for the studio's browser test: Debian's packages unless a

@@ -105,6 +105,17 @@ int cli_make_tokenizer(const char *cmd, const char *spec, double step_sec,
                        struct tok_tokenizer **out);
 
 /* Subcommands (cli_<name>.c): each returns the process's exit status. */
+/* Parses --precision's value (auto, fp32, bf16), sets the process's
+ * precision from it and the CPU (cli_precision.c) and, when print, says what
+ * was chosen and why on stderr; prints an error and returns 1 on a bad value
+ * or bf16 asked for where it cannot run. */
+int cli_precision_start(const char *cmd, const char *name, bool print);
+/* --precision's default: $TUNEGAN_PRECISION when set (e.g. fp32 to run a
+ * whole test suite on the reference path), else "auto". */
+const char *cli_precision_default(void);
+/* The help line of --precision, shared by the commands. */
+#define CLI_PRECISION_HELP "auto (bf16 where the CPU has AVX512-BF16 or AMX), fp32 or bf16 matrix products"
+
 int cli_tokenize(int argc, char **argv);
 int cli_detokenize(int argc, char **argv);
 int cli_vocab(int argc, char **argv);

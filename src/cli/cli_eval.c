@@ -624,6 +624,7 @@ int cli_eval(int argc, char **argv)
     const char *voices = "auto";
     double step_sec = 0;
     bool json = false;
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model, "RUN_DIR", "run folder (or checkpoint) of a generator", 0, 0},
         {"corpus", 'c', CLI_STRING, &corpus, "CORPUS", "corpus to score the model on", 0, 0},
@@ -631,6 +632,7 @@ int cli_eval(int argc, char **argv)
         {"stride", 0, CLI_INT, &stride, "N", "tokens between window starts (0: half the context)", 0, 1 << 20},
         {"batch", 'b', CLI_INT, &batch, "N", "windows per forward pass", 1, 4096},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
         {"samples", 's', CLI_STRING, &samples, "SET", "generated pieces: folder or CORPUS[:split]", 0, 0},
         {"reference", 'r', CLI_STRING, &reference, "SET", "real pieces: folder or CORPUS[:split]", 0, 0},
         {"train", 0, CLI_STRING, &train, "SET", "training pieces for the copy rate: folder or CORPUS[:split] (train)",
@@ -653,6 +655,7 @@ int cli_eval(int argc, char **argv)
     int r = cli_parse(&info, opts, argc, argv, pos, 0, &n_pos);
     if (r) return r == 2 ? 0 : 1;
     nn_set_threads(threads);
+    if (cli_precision_start("eval", precision, true)) return 1;
     if (model && (samples || reference || train)) {
         cli_error("eval: give either --model (likelihood) or --samples and --reference, not both");
         return 1;

@@ -268,6 +268,7 @@ int cli_generate(int argc, char **argv)
     double temperature = 1.0, top_p = 1.0;
     uint64_t seed = 0;
     bool no_grammar = false, roll = false, render = false;
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "run folder or model.safetensors (default: $TUNEGAN_MODEL, else the bundled models/default)", 0, 0},
         {"output", 'o', CLI_STRING, &out_dir, "OUT_DIR", "folder for sample-000.mid ... (required; made if missing)", 0, 0},
@@ -282,6 +283,7 @@ int cli_generate(int argc, char **argv)
         {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off)", 0, 0},
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
         {"no-grammar", 0, CLI_FLAG, &no_grammar, NULL, "do not mask what the tokenizer's grammar forbids", 0, 0},
         {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
         {"roll", 0, CLI_FLAG, &roll, NULL, "draw a piano roll beside each sample (PNG, primer shaded)", 0, 0},
@@ -329,6 +331,7 @@ int cli_generate(int argc, char **argv)
     to.logger = cli_logger();
 
     nn_set_threads(threads);
+    if (cli_precision_start("generate", precision, true)) return 1;
     tg_run *run = NULL;
     tg_score *primer = NULL;
     int rc = 1;

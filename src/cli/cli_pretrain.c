@@ -57,6 +57,7 @@ int cli_pretrain(int argc, char **argv)
     uint64_t seed = 0;
     bool seed_given = false, resume = false;
     o.seed = 0;
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"corpus", 'c', CLI_STRING, &o.corpus_path, "CORPUS", "corpus file from `tunegan data build` (required)", 0, 0},
         {"output", 'o', CLI_STRING, &o.run_dir, "RUN_DIR", "run folder for checkpoints and log (required)", 0, 0},
@@ -79,6 +80,7 @@ int cli_pretrain(int argc, char **argv)
         {"eval-windows", 0, CLI_INT, &o.eval_max_windows, "N", "validation windows per pass (0: the whole split)", 0, 100000000},
         {"seed", 0, CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores, shared by the ranks on a host)", 0, 1024},
+        {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
         {"resume", 'r', CLI_FLAG, &resume, NULL, "continue the run in RUN_DIR (same flags) bit for bit", 0, 0},
         {"stop-at", 0, CLI_INT, &o.stop_at, "N", "stop after step N with a checkpoint, as if interrupted (0: off)", 0, 100000000},
         {"init", 0, CLI_STRING, &o.init_from, "CKPT", "start from this checkpoint's weights", 0, 0},
@@ -121,6 +123,7 @@ int cli_pretrain(int argc, char **argv)
     o.seed = seed_given ? seed : (uint64_t)time(NULL);
     dist_ctx *dist = cli_dist_start("pretrain", &argc, &argv, &o.seed, threads);
     if (!dist) return 1;
+    if (cli_precision_start("pretrain", precision, dist_is_root(dist))) return 1;
     char err[1024] = "";
     bool root = dist_is_root(dist);
     int ranks = dist_size(dist);

@@ -29,9 +29,11 @@ int cli_score(int argc, char **argv)
 {
     const char *run = NULL;
     int threads = 0;
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &run, "RUN_DIR", "folder of an adversarial run (required)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
     const cli_command_info info = {"score", "--model RUN_DIR FILE.mid...", score_summary};
@@ -44,6 +46,7 @@ int cli_score(int argc, char **argv)
         return 1;
     }
     nn_set_threads(threads);
+    if (cli_precision_start("score", precision, true)) return 1;
     tg_run *rn = NULL;
     char err[1024] = "";
     if (run_open_disc(run, 16, &rn, err, sizeof err) != TG_OK) {

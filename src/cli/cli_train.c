@@ -43,6 +43,7 @@ int cli_train(int argc, char **argv)
            clip = o.clip, disc_dropout = -1;
     uint64_t seed = 0;
     bool resume = false;
+    const char *precision = cli_precision_default();
     const cli_opt opts[] = {
         {"corpus", 'c', CLI_STRING, &o.corpus_path, "CORPUS", "corpus file from `tunegan data build` (required)", 0, 0},
         {"output", 'o', CLI_STRING, &o.run_dir, "RUN_DIR", "run folder for checkpoints and log (required)", 0, 0},
@@ -73,6 +74,7 @@ int cli_train(int argc, char **argv)
         {"eval-windows", 0, CLI_INT, &o.eval_max_windows, "N", "validation windows per evaluation (0: the whole split)", 0, 100000000},
         {"seed", 0, CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores, shared by the ranks on a host)", 0, 1024},
+        {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
         {"resume", 'r', CLI_FLAG, &resume, NULL, "continue the run in RUN_DIR (same flags) bit for bit", 0, 0},
         {"stop-after", 0, CLI_INT, &o.stop_after, "N", "stop after phase N with its checkpoint, as if interrupted (0: off)", 0, 100000000},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
@@ -113,6 +115,7 @@ int cli_train(int argc, char **argv)
     o.seed = seed_given ? seed : (uint64_t)time(NULL);
     dist_ctx *dist = cli_dist_start("train", &argc, &argv, &o.seed, threads);
     if (!dist) return 1;
+    if (cli_precision_start("train", precision, dist_is_root(dist))) return 1;
     char err[1024] = "";
     bool root = dist_is_root(dist);
     int ranks = dist_size(dist);

@@ -60,8 +60,11 @@ static void print_version(void)
 {
     const char *features = tg_build_features();
     char blas[256];
-    printf("tunegan %s\nbuilt with: %s\nmatrix products: %s\n", tg_version(),
-           features[0] ? features : "(no optional dependencies)", nn_blas_info(blas, sizeof blas));
+    char why[256];
+    nn_precision_resolve(NN_PRECISION_AUTO, why, sizeof why);
+    printf("tunegan %s\nbuilt with: %s\nmatrix products: %s\n%s\n", tg_version(),
+           features[0] ? features : "(no optional dependencies)", nn_blas_info(blas, sizeof blas),
+           why);
 }
 
 /* OpenBLAS chooses its kernel when it loads; when it chose a weak one for this

@@ -24,5 +24,8 @@ const char *tg_build_features(void)
 #ifdef TG_HAVE_MICROHTTPD
            "microhttpd "
 #endif
+#ifdef TG_HAVE_DNNL
+           "dnnl "
+#endif
         ;
 }

@@ -10,9 +10,15 @@
  * encoded once into one run state, then its keys and values are copied into
  * another state as N rows per sequence, and the N completions are decoded
  * from there. A rollout of a prefix of length t then costs N x (T - t) fed
- * tokens plus one copy of the cache, not N x T. Left out: sharing the
- * prefix's cache between the copies (copy-on-write); the copy is a memcpy of
- * (L, H, len, D) floats per row, small beside the decoding that follows.
+ * tokens plus one copy of the cache, not N x T.
+ *
+ * Sharing (model_cache_share) skips the copy: the N rows of a prefix read
+ * its keys and values in place, in the prefix's state, and keep their own
+ * only from the shared length on (at the same positions of their own
+ * buffers; the positions before stay unused). The copy was (L, H, len, D)
+ * floats twice per row and prefix length: at 16 rollouts of 16 sequences it
+ * moved more bytes than the decoding that followed read. decode.c's
+ * attention reads the two segments in turn with the sums of one.
  *
  * FC-attention (src/nn/fcattn.c) adds the bars of every sequence (as in
  * nn_fc_plan), updated as tokens are fed, and each query reads only its keys.
@@ -90,6 +96,22 @@ tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk
             return TG_ERR_NOMEM;
         }
     }
+    s->shared_row = calloc((size_t)max_batch, sizeof(int));
+    s->act_bytes += (size_t)max_batch * sizeof(int);
+    if (!s->shared_row) {
+        model_cache_free(s);
+        return TG_ERR_NOMEM;
+    }
+    if (model_precision(model) == NN_PRECISION_BF16) {
+        /* rounded inputs of a prefill's products: (B*n, F) at most, or (B, C) for the head */
+        size_t w = BN * (size_t)s->F > (size_t)max_batch * C ? BN * (size_t)s->F : (size_t)max_batch * C;
+        s->cast = calloc(w, sizeof(nn_bf16));
+        s->act_bytes += w * sizeof(nn_bf16);
+        if (!s->cast) {
+            model_cache_free(s);
+            return TG_ERR_NOMEM;
+        }
+    }
     if (!s->k || !s->v || !s->x || !s->ln || !s->qkv || !s->atty || !s->tmp || !s->fch ||
         !s->mean || !s->rstd || !s->last || !s->scores || !s->qh || !s->relsc || !s->tokens) {
         model_cache_free(s);
@@ -123,6 +145,8 @@ void model_cache_free(model_cache *s)
     free(s->fc_keys);
     free(s->fc_count);
     free(s->fc_qe);
+    free(s->cast);
+    free(s->shared_row);
     free(s);
 }
 
@@ -132,6 +156,8 @@ void model_cache_reset(model_cache *s, int B)
     TG_ASSERT_OP(B, <=, s->max_batch);
     s->B = B;
     s->len = 0;
+    s->shared = NULL;
+    s->shared_len = 0;
 }
 
 /* fc: sequence `from`'s bars (the first len positions) become `to`'s. */
@@ -152,15 +178,19 @@ void model_cache_keep_rows(model_cache *s, const int *rows, int n)
     TG_ASSERT_OP(n, <=, s->B);
     /* one sequence's block of a layer: (H, T_ctx, D), of which the first len
      * positions of each head are in use */
-    const size_t head = (size_t)s->T_ctx * s->D, used = (size_t)s->len * s->D;
+    /* with a shared prefix only the row's own positions move, and its
+     * prefix row goes with it */
+    const size_t head = (size_t)s->T_ctx * s->D, own = (size_t)s->shared_len * s->D;
+    const size_t used = (size_t)s->len * s->D - own;
     for (int i = 0; i < n; i++) {
         TG_ASSERT(rows[i] >= i && rows[i] < s->B && (i == 0 || rows[i] > rows[i - 1]));
         if (rows[i] == i) continue;
         copy_bars(s, i, s, rows[i]);
+        s->shared_row[i] = s->shared_row[rows[i]];
         for (int l = 0; l < s->L; l++)
             for (int h = 0; h < s->H; h++) {
-                size_t to = (((size_t)l * s->max_batch + i) * s->H + h) * head;
-                size_t from = (((size_t)l * s->max_batch + rows[i]) * s->H + h) * head;
+                size_t to = (((size_t)l * s->max_batch + i) * s->H + h) * head + own;
+                size_t from = (((size_t)l * s->max_batch + rows[i]) * s->H + h) * head + own;
                 memcpy(s->k + to, s->k + from, used * sizeof(float));
                 memcpy(s->v + to, s->v + from, used * sizeof(float));
             }
@@ -178,6 +208,7 @@ void model_cache_fork(model_cache *dst, const model_cache *src, int copies)
     TG_ASSERT(dst->model == src->model);
     TG_ASSERT_OP(copies, >=, 1);
     TG_ASSERT_OP(src->B * copies, <=, dst->max_batch);
+    TG_ASSERT(src->shared == NULL); /* a shared state's prefix is not in its own buffers */
     const int L = src->L, H = src->H;
     /* one head's block: (T_ctx, D) floats, the first len rows in use */
     const size_t head = (size_t)src->T_ctx * src->D, used = (size_t)src->len * src->D;
@@ -195,4 +226,25 @@ void model_cache_fork(model_cache *dst, const model_cache *src, int copies)
             }
     dst->B = src->B * copies;
     dst->len = src->len;
+    dst->shared = NULL;
+    dst->shared_len = 0;
+}
+
+void model_cache_share(model_cache *dst, const model_cache *src, int copies)
+{
+    TG_ASSERT(dst->model == src->model && dst != src);
+    TG_ASSERT_OP(copies, >=, 1);
+    TG_ASSERT_OP(src->B * copies, <=, dst->max_batch);
+    TG_ASSERT(src->shared == NULL); /* one level of sharing */
+    if (dst->fc) {
+        /* FC-attention's cached step (decode.c, attend_fc) walks each row's
+         * own keys and bars: it gets copies, which read the same numbers */
+        model_cache_fork(dst, src, copies);
+        return;
+    }
+    dst->B = src->B * copies;
+    dst->len = src->len;
+    dst->shared = src;
+    dst->shared_len = src->len;
+    for (int r = 0; r < dst->B; r++) dst->shared_row[r] = r / copies;
 }

@@ -340,6 +340,7 @@ tg_status model_load_weights(tg_model *m, const char *path, char *err, size_t er
     const char *suffixes[1] = {""};
     s = load_tensors(m, f, path, dsts, suffixes, 1, "model", err, err_len);
     st_close(f);
+    model_weights_changed(m);
     return s;
 }
 
@@ -376,6 +377,7 @@ tg_status model_load(const char *path, int max_batch, tg_model **out, model_meta
         float *dsts[1] = {m->param_data};
         const char *suffixes[1] = {""};
         s = load_tensors(m, f, path, dsts, suffixes, 1, "model", err, err_len);
+        model_weights_changed(m);
     }
     st_close(f);
     if (s == TG_OK && meta_out && (s = read_meta(path, meta_out)) != TG_OK)

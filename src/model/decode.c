@@ -19,6 +19,10 @@
  * sees (its bar, the related bars, one summary per far bar), not with the
  * length of the tune.
  *
+ * A bf16 model (precision.c) runs its linear layers and the head on the
+ * bf16 weight copies (nn_matvec_bf16 for a few rows); the cache and the
+ * attention stay fp32.
+ *
  * Left out: batching sequences of different lengths (all sequences of a state
  * advance together), attention-probability dropout (unused when sampling).
  */
@@ -74,6 +78,62 @@ static void weighted_sum(float *o, const float *a, const float *V, int n, int D)
     }
 }
 
+/* The same over two segments of rows, V1 (n1 rows) then V2 (n2 rows), with
+ * the sums carried from one to the other: the bits of weighted_sum over the
+ * rows one after the other (a shared prefix, then a row's own keys). */
+static void weighted_sum2(float *o, const float *a, const float *V1, int n1, const float *V2,
+                          int n2, int D)
+{
+    enum { W = 32 };
+    int d0 = 0;
+    for (; d0 + W <= D; d0 += W) {
+        float acc[W] = {0};
+        for (int j = 0; j < n1; j++) {
+            const float w = a[j], *v = V1 + (size_t)j * D + d0;
+            for (int u = 0; u < W; u++) acc[u] += w * v[u];
+        }
+        for (int j = 0; j < n2; j++) {
+            const float w = a[n1 + j], *v = V2 + (size_t)j * D + d0;
+            for (int u = 0; u < W; u++) acc[u] += w * v[u];
+        }
+        memcpy(o + d0, acc, sizeof acc);
+    }
+    for (; d0 < D; d0++) {
+        float acc = 0.0f;
+        for (int j = 0; j < n1; j++) acc += a[j] * V1[(size_t)j * D + d0];
+        for (int j = 0; j < n2; j++) acc += a[n1 + j] * V2[(size_t)j * D + d0];
+        o[d0] = acc;
+    }
+}
+
+/* Logits and weighted values of one query q against keys 0..P of sequence b,
+ * head h, layer l: from the row's own cache, or, with a shared prefix, keys
+ * below shared_len from the prefix's row and the rest from its own. nn_matvec
+ * gives each row's dot product the same bits wherever the rows are cut. */
+static void attend_one(model_cache *s, int l, int b, int h, const float *q, float *sc, int P,
+                       const float *rel, float scale, float *o)
+{
+    const int H = s->H, D = s->D, T = s->T_ctx;
+    const size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
+    const float *K = s->k + base, *Vv = s->v + base;
+    const int n1 = s->shared ? s->shared_len : 0;
+    const float *K1 = K, *V1 = Vv;
+    if (n1) {
+        const model_cache *p = s->shared;
+        const size_t pb = (((size_t)l * p->max_batch + s->shared_row[b]) * H + h) * T * D;
+        K1 = p->k + pb, V1 = p->v + pb;
+        nn_matvec(sc, q, K1, NULL, 1, D, n1, 0);
+    }
+    nn_matvec(sc + n1, q, K + (size_t)n1 * D, NULL, 1, D, P + 1 - n1, 0);
+    if (rel)
+        for (int j = 0; j <= P; j++) sc[j] += rel[j];
+    nn_softmax_row(sc, P + 1, P + 1, scale);
+    if (n1)
+        weighted_sum2(o, sc, V1, n1, Vv + (size_t)n1 * D, P + 1 - n1, D);
+    else
+        weighted_sum(o, sc, Vv, P + 1, D);
+}
+
 /* Attention of the chunk's n queries (positions pos0..pos0+n-1) of layer l,
  * whose keys and values are already in the cache: atty (B,n,C). Query by
  * query: the relative terms for all sequences, then per (sequence, head) the
@@ -93,17 +153,11 @@ static void attend(model_cache *s, int l, int pos0, int n)
 #endif
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < H; h++) {
-                size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
-                const float *K = s->k + base, *Vv = s->v + base;
                 float *sc = s->scores + ((size_t)b * H + h) * T;
                 const float *q = s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D;
-                nn_matvec(sc, q, K, NULL, 1, D, P + 1, 0); /* sc (P+1) = K (P+1,D) q */
-                if (s->R) {
-                    const float *r = s->relsc + (size_t)h * B * T + (size_t)b * (P + 1);
-                    for (int j = 0; j <= P; j++) sc[j] += r[j];
-                }
-                nn_softmax_row(sc, P + 1, P + 1, scale);
-                weighted_sum(s->atty + ((size_t)b * n + i) * C + (size_t)h * D, sc, Vv, P + 1, D);
+                const float *r = s->R ? s->relsc + (size_t)h * B * T + (size_t)b * (P + 1) : NULL;
+                attend_one(s, l, b, h, q, sc, P, r, scale,
+                           s->atty + ((size_t)b * n + i) * C + (size_t)h * D);
             }
         }
     }
@@ -268,7 +322,10 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
                          C, s->V);
     if (s->fc) fc_add_bars(s, pos0, n);
     cached_attention ca = {s, pos0, n};
-    const model_block_run run = {C, s->F, DECODE_MATVEC_MAX_ROWS, 0.0f, NULL, attend_cached, &ca};
+    model_bf16_sync(s->model);
+    const tg_model *m = s->model;
+    const model_block_run run = {C,    s->F,          DECODE_MATVEC_MAX_ROWS, 0.0f, NULL,
+                                 attend_cached, &ca, m->bf16 ? m->blocks16 : NULL, s->cast};
     /* the stream is updated in place: res2 = out = x */
     const model_block_io io = {s->x, s->ln, s->mean, s->rstd, s->qkv, s->atty, s->x, s->ln, s->mean,
                                s->rstd, s->fch, s->fch, s->x, s->tmp, NULL, NULL};
@@ -279,8 +336,14 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
     for (int b = 0; b < B; b++)
         memcpy(s->ln + (size_t)b * C, s->x + ((size_t)b * n + n - 1) * C, (size_t)C * sizeof(float));
     nn_layernorm_forward(s->last, s->mean, s->rstd, s->ln, p->lnf_w, p->lnf_b, B, 1, C);
-    if (B <= DECODE_MATVEC_MAX_ROWS) nn_matvec(logits, s->last, p->wte, NULL, B, C, s->V, 0);
-    else nn_linear_forward(logits, s->last, p->wte, NULL, B, 1, C, s->V);
+    if (m->bf16 && B <= DECODE_MATVEC_MAX_ROWS)
+        nn_matvec_bf16(logits, s->last, m->wte16, NULL, B, C, s->V, 0);
+    else if (m->bf16)
+        nn_linear_forward_bf16(logits, s->cast, s->last, m->wte16, NULL, B, 1, C, s->V);
+    else if (B <= DECODE_MATVEC_MAX_ROWS)
+        nn_matvec(logits, s->last, p->wte, NULL, B, C, s->V, 0);
+    else
+        nn_linear_forward(logits, s->last, p->wte, NULL, B, 1, C, s->V);
 }
 
 void model_decode(model_cache *s, const int *tokens, int T, float *logits)

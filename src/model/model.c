@@ -49,8 +49,11 @@ tg_status model_create(const model_config *cfg, int max_batch, tg_model **out)
         m->v_data = m->m_data + n_floats;
         model_layout(cfg, m->table, NULL, m->param_data, &m->params, m->param_blocks,
                      m->grad_data, &m->grads, m->grad_blocks);
-        s = tg_arena_create(model_acts_plan(m, max_batch, cfg->context, NULL), &m->arena);
+        /* the run's precision (nn_set_precision): bf16 adds weight copies and
+         * casts to the arena, so it is chosen before the arena is made */
+        if (nn_get_precision() == NN_PRECISION_BF16) s = model_set_precision(m, NN_PRECISION_BF16);
     }
+    if (s == TG_OK) s = tg_arena_create(model_acts_plan(m, max_batch, cfg->context, NULL), &m->arena);
     if (s != TG_OK) {
         model_free(m);
         return s;
@@ -69,6 +72,8 @@ void model_free(tg_model *m)
     free(m->grad_blocks);
     free(m->layers);
     free(m->naive_scratch);
+    free(m->w16_data);
+    free(m->blocks16);
     free(m);
 }
 
@@ -89,6 +94,7 @@ void model_init(tg_model *m, tg_rng *rng)
         }
     }
     memset(m->grad_data, 0, 3 * m->n_params * sizeof(float));
+    model_weights_changed(m);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -116,7 +122,12 @@ const model_tensor *model_tensor_find(const tg_model *m, const char *name)
 
 const model_params *model_get_params(const tg_model *m) { return &m->params; }
 const model_params *model_get_grads(const tg_model *m) { return &m->grads; }
-float *model_param_data(tg_model *m) { return m->param_data; }
+/* the caller may write through it: the bf16 copies count as behind */
+float *model_param_data(tg_model *m)
+{
+    model_weights_changed(m);
+    return m->param_data;
+}
 float *model_grad_data(tg_model *m) { return m->grad_data; }
 float *model_adam_m(tg_model *m) { return m->m_data; }
 float *model_adam_v(tg_model *m) { return m->v_data; }
@@ -143,6 +154,7 @@ void model_adamw_step(tg_model *m, const nn_adamw_hparams *hp, int step)
                         step, m->table[i].decay, end - o);
         i = j;
     }
+    model_weights_changed(m);
 }
 
 /* Same parameter layout: same config but for dropout (which has no tensors). */
@@ -157,6 +169,7 @@ tg_status model_copy_params(tg_model *dst, const tg_model *src)
 {
     if (!same_layout(dst, src)) return TG_ERR_SHAPE;
     memcpy(dst->param_data, src->param_data, dst->n_params * sizeof(float));
+    model_weights_changed(dst);
     return TG_OK;
 }
 
@@ -166,6 +179,7 @@ tg_status model_lerp_params(tg_model *dst, const tg_model *src, float r)
     float *d = dst->param_data;
     const float *s = src->param_data;
     for (size_t i = 0; i < dst->n_params; i++) d[i] = r * d[i] + (1.0f - r) * s[i];
+    model_weights_changed(dst);
     return TG_OK;
 }
 

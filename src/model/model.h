@@ -280,6 +280,23 @@ tg_status model_lerp_params(tg_model *dst, const tg_model *src, float r);
  * attention (nn_attention_naive_*) instead of the skewed one. Allocates its
  * scratch here, outside any step. */
 tg_status model_set_naive_attention(tg_model *m, int on);
+/* Precision (precision.c). model_create gives a new model the process-wide
+ * precision (nn_get_precision); this sets it for one model. bf16: the matrix
+ * products of training and decoding read bf16 copies of the weight matrices
+ * and round their activations to bf16, summing in fp32; the fp32 parameters
+ * stay the master weights (AdamW, clipping, checkpoints). The activation
+ * arena is made again for the new size (the last forward's activations are
+ * gone). TG_ERR_UNSUPPORTED where bf16 is not available (nothing changed);
+ * TG_ERR_NOMEM (the model can then only be freed). */
+tg_status model_set_precision(tg_model *m, nn_precision p);
+nn_precision model_precision(const tg_model *m);
+/* Whoever writes the parameters through their pointers (model_get_params)
+ * calls this afterwards, so the bf16 copies are refreshed before next use;
+ * the model's own writers (init, loads, AdamW, copy, lerp, model_param_data)
+ * do it themselves. */
+void model_weights_changed(tg_model *m);
+/* Bytes of the bf16 weight copies (0 for fp32). */
+size_t model_bf16_bytes(const tg_model *m);
 
 /* ------------------------------------------------------------------------ */
 /* Checkpoints (checkpoint.c), safetensors via src/safetensors/safetensors.h. */
@@ -368,6 +385,15 @@ void model_cache_keep_rows(model_cache *s, const int *rows, int n);
  * (assertion) and dst must hold src's batch times copies rows. The logits of
  * the prefix's last token are the caller's to copy. */
 void model_cache_fork(model_cache *dst, const model_cache *src, int copies);
+/* The same branching without the copy: dst's rows b*copies .. b*copies +
+ * copies - 1 read src's row b's keys and values in place for the shared
+ * positions 0..len-1 (len = src's length now) and keep only the tokens fed
+ * after them. The tokens and logits are those of model_cache_fork, bit for
+ * bit. src is borrowed read-only: until dst is reset (or forked, or shared
+ * again) src must not be reset, have rows dropped, or be freed; feeding src
+ * further is fine (it writes past the shared positions). With FC-attention
+ * it forks (copies): that kind's cached step reads each row's own keys. */
+void model_cache_share(model_cache *dst, const model_cache *src, int copies);
 /* Tokens per sequence in the cache (0..T_ctx), sequences, and the model. */
 int model_cache_len(const model_cache *s);
 int model_cache_batch(const model_cache *s);
@@ -387,6 +413,15 @@ void model_decode(model_cache *s, const int *tokens, int T, float *logits);
 /* ------------------------------------------------------------------------ */
 /* Internals shared by the files of src/model (the trainer and sampler use
  * the functions above, not these fields). */
+
+/* bf16 copies of one block's weight matrices (precision.c), shapes as in
+ * model_block_params. */
+typedef struct {
+    nn_bf16 *qkv_w, *proj_w, *fc_w, *fc2_w;
+} model_block_bf16;
+
+/* Refreshes the bf16 copies when the weights changed since (no-op for fp32). */
+void model_bf16_sync(const tg_model *m);
 
 /* Activations of one block kept for the backward pass, (B,T,...) each. */
 typedef struct {
@@ -418,6 +453,7 @@ typedef struct {
     float *dqkv;                      /* (B,T,3C) */
     int *fc_bar, *fc_start, *fc_nbars;/* fc: (B,T), (B,T+2), (B) bars of the batch (nn_fc_plan) */
     int *fc_keys;                     /* fc: (H,T) key lists, one per head's thread */
+    nn_bf16 *cast1, *cast2;           /* bf16 models: (B,T,max(3C,F,V)) each, rounded operands */
 } model_acts;
 
 struct tg_model {
@@ -441,6 +477,12 @@ struct tg_model {
     int n_valid;                      /* targets counted in the mean loss */
     int naive_attention;              /* test hook */
     float *naive_scratch;             /* context*context*D floats when naive_attention */
+    /* mixed precision (precision.c): bf16 copies of the weight matrices */
+    int bf16;                         /* 1: products in bf16 */
+    nn_bf16 *w16_data;                /* every copy, one allocation */
+    model_block_bf16 *blocks16;       /* L, pointers into w16_data */
+    nn_bf16 *wte16;                   /* (V,C) generator's output matrix, or NULL */
+    unsigned long w_version, w16_version; /* writes of the weights; the copy's */
 };
 
 /* One block's pass (block.c), shared by training and cached decoding. */
@@ -452,6 +494,8 @@ typedef struct {
     /* the attention kind's step for layer l: atty from qkv (see io) */
     void (*attend)(void *ctx, int l, const model_block_params *bp);
     void *ctx;
+    const model_block_bf16 *w16; /* L of them: bf16 products (NULL: fp32) */
+    nn_bf16 *cast;      /* with w16: N*max(3C,F) bf16 scratch for the rounded inputs */
 } model_block_run;
 
 /* Where one block's pass reads and writes, N rows each: x (N,C) the input;
@@ -501,6 +545,12 @@ struct model_cache {
     int *fc_keys;             /* (max_batch,T_ctx) one query's keys per sequence */
     int *fc_count;            /* (max_batch) how many */
     float *fc_qe;             /* (max_batch,H,R) E q of one query per (b,h) */
+    nn_bf16 *cast;            /* bf16 models: rounded inputs of a prefill's products, else NULL */
+    /* a shared prefix (model_cache_share): positions < shared_len of row b
+     * are row shared_row[b] of shared's cache; NULL / 0 when not sharing */
+    const model_cache *shared;
+    int shared_len;
+    int *shared_row;          /* (max_batch) */
     size_t cache_bytes, act_bytes;
 };
 

@@ -106,6 +106,13 @@ size_t model_acts_plan(tg_model *m, int B, int T, tg_arena *arena)
     a.dc2 = take_f(&p, BT * C);
     a.df1 = take_f(&p, BT * F);
     a.dqkv = take_f(&p, BT * 3 * C);
+    if (m->bf16) {
+        /* the widest operand of a product: qkv's 3C, fc's F or the head's V */
+        size_t w = 3 * C > F ? 3 * C : F;
+        if (causal && (size_t)m->V > w) w = (size_t)m->V;
+        a.cast1 = take(&p, BT * w * sizeof(nn_bf16));
+        a.cast2 = take(&p, BT * w * sizeof(nn_bf16));
+    }
     if (arena) m->acts = a;
     return p.bytes;
 }
@@ -190,7 +197,8 @@ static void body_forward(tg_model *m, const int *lengths, int B, int T, tg_rng *
     const size_t NC = (size_t)B * T * C;
     const float drop = m->fwd_dropout ? m->cfg.dropout : 0.0f;
     full_attention fa = {m, lengths, B, T};
-    const model_block_run run = {C, m->F, 0, drop, rng, attend_full, &fa};
+    model_bf16_sync(m);
+    const model_block_run run = {C, m->F, 0, drop, rng, attend_full, &fa, m->blocks16, a->cast1};
 
     nn_embedding_forward(a->emb, a->tokens, p->wte, p->wpe, B, T, C, m->V);
     if (drop > 0.0f) nn_dropout_forward(a->emb, a->mask_emb, a->emb, drop, rng, NC);
@@ -204,6 +212,19 @@ static void body_forward(tg_model *m, const int *lengths, int B, int T, tg_rng *
         x = la->res3;
     }
     nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnf_w, p->lnf_b, B, T, C);
+}
+
+/* nn_linear_backward_into, or its bf16 form when the model has bf16 copies
+ * (w16 is then the copy of w). */
+static void linear_back(tg_model *m, float *dinp, float *dw, float *dbias, const float *dout,
+                        const float *inp, const float *w, const nn_bf16 *w16, int B, int T, int C,
+                        int OC)
+{
+    if (m->bf16)
+        nn_linear_backward_bf16(dinp, dw, dbias, m->acts.cast1, m->acts.cast2, dout, inp, w16, B,
+                                T, C, OC);
+    else
+        nn_linear_backward_into(dinp, dw, dbias, dout, inp, w, B, T, C, OC);
 }
 
 /* From the gradient of lnf's output in acts.dc1 down to the embeddings. */
@@ -224,6 +245,8 @@ static void body_backward(tg_model *m, const int *lengths)
     for (int l = m->L - 1; l >= 0; l--) {
         const model_block_params *bp = &p->blocks[l];
         const model_block_params *gb = &g->blocks[l];
+        const model_block_bf16 zero16 = {NULL, NULL, NULL, NULL};
+        const model_block_bf16 *wb = m->bf16 ? &m->blocks16[l] : &zero16;
         model_layer_acts *la = &m->layers[l];
         const float *x_in = l == 0 ? a->emb : m->layers[l - 1].res3;
 
@@ -235,10 +258,10 @@ static void body_backward(tg_model *m, const int *lengths)
             dbranch = a->dc1;
         }
         /* the _into and in-place forms write their gradient buffers: no zeroing */
-        nn_linear_backward_into(a->df1, gb->fc2_w, gb->fc2_b, dbranch, la->fch_gelu, bp->fc2_w, B,
-                                T, F, C);
+        linear_back(m, a->df1, gb->fc2_w, gb->fc2_b, dbranch, la->fch_gelu, bp->fc2_w, wb->fc2_w, B,
+                    T, F, C);
         nn_gelu_backward_inplace(a->df1, la->fch, NF);
-        nn_linear_backward_into(a->dc2, gb->fc_w, gb->fc_b, a->df1, la->ln2, bp->fc_w, B, T, C, F);
+        linear_back(m, a->dc2, gb->fc_w, gb->fc_b, a->df1, la->ln2, bp->fc_w, wb->fc_w, B, T, C, F);
         nn_layernorm_backward(a->dx, gb->ln2_w, gb->ln2_b, a->dc2, la->res2, bp->ln2_w,
                               la->ln2_mean, la->ln2_rstd, B, T, C);
 
@@ -249,12 +272,12 @@ static void body_backward(tg_model *m, const int *lengths)
             nn_dropout_backward(a->dc1, a->dx, la->mask_attn, drop, NC);
             dbranch = a->dc1;
         }
-        nn_linear_backward_into(a->dc2, gb->proj_w, gb->proj_b, dbranch, la->atty, bp->proj_w, B, T,
-                                C, C);
+        linear_back(m, a->dc2, gb->proj_w, gb->proj_b, dbranch, la->atty, bp->proj_w, wb->proj_w, B,
+                    T, C, C);
         zero(a->dqkv, 3 * NC);
         attention_backward(m, la, gb->rel, bp->rel, lengths, B, T, causal);
-        nn_linear_backward_into(a->dc1, gb->qkv_w, gb->qkv_b, a->dqkv, la->ln1, bp->qkv_w, B, T, C,
-                                3 * C);
+        linear_back(m, a->dc1, gb->qkv_w, gb->qkv_b, a->dqkv, la->ln1, bp->qkv_w, wb->qkv_w, B, T,
+                    C, 3 * C);
         nn_layernorm_backward(a->dx, gb->ln1_w, gb->ln1_b, a->dc1, x_in, bp->ln1_w, la->ln1_mean,
                               la->ln1_rstd, B, T, C);
     }
@@ -306,7 +329,10 @@ float model_lm_forward(tg_model *m, const int *tokens, const int *targets, int B
     model_acts *a = &m->acts;
     body_forward(m, NULL, B, T, dropout_rng);
     /* logits = lnf(x) wte^T: the output matrix is the token embedding */
-    nn_linear_forward(a->logits, a->lnf, m->params.wte, NULL, B, T, m->C, m->V);
+    if (m->bf16)
+        nn_linear_forward_bf16(a->logits, a->cast1, a->lnf, m->wte16, NULL, B, T, m->C, m->V);
+    else
+        nn_linear_forward(a->logits, a->lnf, m->params.wte, NULL, B, T, m->C, m->V);
     if (!targets) {
         memset(a->losses, 0, (size_t)B * T * sizeof(float));
         return 0.0f;
@@ -329,8 +355,8 @@ static void lm_backward(tg_model *m, const float *dlosses)
     /* dlogits overwrite the logits in place */
     nn_crossentropy_backward(a->logits, a->logits, a->targets, dlosses, MODEL_IGNORE_INDEX, B, T,
                              m->V);
-    nn_linear_backward_into(a->dc1, m->grads.wte, NULL, a->logits, a->lnf, m->params.wte, B, T,
-                            m->C, m->V);
+    linear_back(m, a->dc1, m->grads.wte, NULL, a->logits, a->lnf, m->params.wte, m->wte16, B, T,
+                m->C, m->V);
     body_backward(m, NULL);
     m->fwd_kind = 0; /* the logits are gone: a second backward needs a new forward */
 }

@@ -112,11 +112,15 @@ MV_AVX2 static inline __m256 reduce8(const __m256 a[8])
     return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
 }
 
+/* The lane sum of v in reduce8's order, ((v0+v1)+(v2+v3)) + ((v4+v5)+(v6+v7)),
+ * so that a row's result does not depend on whether it was computed in a
+ * block of 8 or alone: a product over rows cut in two places gives the bits
+ * of the whole (the shared rollout prefix of decode.c relies on it). */
 MV_AVX2 static inline float hsum256(__m256 v)
 {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    __m256 h = _mm256_hadd_ps(v, v);
+    h = _mm256_hadd_ps(h, h);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
     return _mm_cvtss_f32(s);
 }
 

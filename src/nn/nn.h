@@ -154,6 +154,99 @@ void nn_matmul_batched(int trans_a, int trans_b, int M, int N, int K, float alph
                        int count);
 
 /* ------------------------------------------------------------------------ */
+/* Mixed precision (bf16.c, matvec_bf16.c)
+ *
+ * bf16 (bfloat16): the top half of an IEEE float, 8 exponent bits and 7
+ * stored mantissa bits (8 significant bits: rounding to it has a relative
+ * error of at most 2^-8). Products take bf16 inputs and sum in fp32: a dot
+ * product of length K of rounded inputs a~ b~ differs from the fp32 one by
+ * at most about 2^-7 * sum |a_k b_k| in the worst case, and by about
+ * 2^-8 * sqrt(K) * rms(a_k b_k) for random signs (tests/test_bf16.c). fp32 stays the reference: bf16 runs only when chosen. */
+
+typedef uint16_t nn_bf16;
+
+/* Round to nearest even; a NaN stays a (quiet) NaN, infinities stay. */
+static inline nn_bf16 nn_bf16_from_f32(float x)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v = {x};
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (nn_bf16)((v.u >> 16) | 0x40u);
+    v.u += 0x7fffu + ((v.u >> 16) & 1u);
+    return (nn_bf16)(v.u >> 16);
+}
+static inline float nn_bf16_to_f32(nn_bf16 h)
+{
+    union {
+        uint32_t u;
+        float f;
+    } v = {(uint32_t)h << 16};
+    return v.f;
+}
+/* out (n) = in (n) rounded; widened back (exact). */
+void nn_bf16_from_f32_n(nn_bf16 *out, const float *in, size_t n);
+void nn_bf16_to_f32_n(float *out, const nn_bf16 *in, size_t n);
+
+/* The CPU's bf16 instructions (cpuid, and the OS's saving of AVX-512 state),
+ * asked once; TUNEGAN_NO_BF16=1 in the environment reports none (to try the
+ * fp32 fallback and the skipped tests on a machine that has bf16). */
+typedef struct {
+    bool avx512_bf16; /* vdpbf16ps, vcvtne2ps2bf16 (AMD Zen 4, Intel Cooper Lake on) */
+    bool amx_bf16;    /* AMX tiles with bf16 (Intel Sapphire Rapids on) */
+} nn_bf16_cpu;
+nn_bf16_cpu nn_bf16_cpu_features(void);
+/* bf16 products can run here: built with oneDNN and the CPU has one of the two. */
+bool nn_bf16_available(void);
+
+typedef enum { NN_PRECISION_AUTO = 0, NN_PRECISION_FP32 = 1, NN_PRECISION_BF16 = 2 } nn_precision;
+const char *nn_precision_name(nn_precision p); /* "auto", "fp32", "bf16" */
+tg_status nn_precision_parse(const char *text, nn_precision *p); /* TG_ERR_ARG if unknown */
+/* What a request becomes on this machine (auto: bf16 when available), with
+ * the reason in why: "precision auto: bf16 (avx512_bf16, no amx; oneDNN 2.6.3)". */
+nn_precision nn_precision_resolve(nn_precision want, char *why, size_t why_size);
+/* The process-wide precision new models take (model_create), set once at
+ * start-up like nn_set_threads; fp32 until set. TG_ERR_UNSUPPORTED for bf16
+ * where it is not available. p must not be AUTO (resolve it first). */
+tg_status nn_set_precision(nn_precision p);
+nn_precision nn_get_precision(void);
+/* "avx512_bf16, no amx; oneDNN 2.6.3" */
+const char *nn_bf16_info(char *buf, size_t size);
+
+/* C (M,N) fp32 = alpha op(A) op(B) + beta C with A, B in bf16, summed in
+ * fp32; shapes and leading dimensions as nn_matmul's. Through oneDNN (its
+ * threads are ours: the OpenMP team); the reference below without it. */
+void nn_matmul_bf16(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                    const nn_bf16 *A, int lda, const nn_bf16 *B, int ldb, float beta, float *C,
+                    int ldc);
+/* The reference: serial, inputs widened exactly, sums in double. */
+void nn_matmul_bf16_ref(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                        const nn_bf16 *A, int lda, const nn_bf16 *B, int ldb, float beta,
+                        float *C, int ldc);
+
+/* The linear layer with bf16 weights: out (B,T,OC) fp32 = inp (B,T,C) w^T
+ * + bias; inp is rounded to bf16 into cast (B*T*C) first. */
+void nn_linear_forward_bf16(float *out, nn_bf16 *cast, const float *inp, const nn_bf16 *w,
+                            const float *bias, int B, int T, int C, int OC);
+/* The backward pass with bf16 products into fp32 gradients: dinp (B,T,C) =
+ * dout w (WRITTEN, as nn_linear_backward_into; NULL: skipped), dw (OC,C) +=
+ * dout^T inp, dbias (OC) += column sums of dout (fp32). cast_out
+ * (B*T*OC) and cast_in (B*T*C) are scratch for the rounded dout and inp. */
+void nn_linear_backward_bf16(float *dinp, float *dw, float *dbias, nn_bf16 *cast_out,
+                             nn_bf16 *cast_in, const float *dout, const float *inp,
+                             const nn_bf16 *w, int B, int T, int C, int OC);
+
+/* The few-rows linear layer with bf16 weights (matvec_bf16.c), nn_matvec's
+ * contract and epilogues: out (B,OC) = inp (B,C) w^T + bias, inp rounded to
+ * bf16, sums in fp32. AVX512-BF16 (vdpbf16ps) where the CPU has it, else a
+ * plain loop that widens the weights. */
+void nn_matvec_bf16(float *out, const float *inp, const nn_bf16 *w, const float *bias, int B,
+                    int C, int OC, int flags);
+/* The plain loop (the reference of the vector kernel; the same rounding of inp). */
+void nn_matvec_bf16_plain(float *out, const float *inp, const nn_bf16 *w, const float *bias,
+                          int B, int C, int OC, int flags);
+
+/* ------------------------------------------------------------------------ */
 /* The linear layer for a few rows (matvec.c): decoding one token of 1..16
  * sequences, where reading the weights is the cost. Each block of rows of w
  * is read once for up to 2 input rows (again from cache for more), with

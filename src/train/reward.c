@@ -2,9 +2,10 @@
  * reward.c: SeqGAN's reward and policy-gradient update (Yu et al. 2017,
  * https://arxiv.org/abs/1609.05473, eq. 4 and 8). The value of a prefix is
  * D's probability "real" averaged over N completions by the rollout policy;
- * the completions branch from the prefix's cached keys and values
- * (model_cache_fork), so the prefix is encoded once for all N and once for
- * every t (the prefix state advances one token per t). The update is
+ * the completions branch from the prefix's cached keys and values, which
+ * they read in place (model_cache_share: no copy per completion), so the
+ * prefix is encoded once for all N and once for every t (the prefix state
+ * advances one token per t, past the positions the completions share). The update is
  * REINFORCE with the batch mean of Q at each position as the baseline, a KL
  * penalty to the frozen MLE model and an entropy bonus, both as
  * score-function terms on the sampled token (train.h).
@@ -98,7 +99,8 @@ tg_status adv_rollout_rows(adv_rollout_ctx *ctx, const int *x, const int *length
         model_decode(P, col, 1, lp);
         if (t == 0 || t % K != 0 || t >= T) continue;
         est[t] = 1;
-        model_cache_fork(S, P, N);
+        if (ctx->copy_prefix) model_cache_fork(S, P, N);
+        else model_cache_share(S, P, N);
         for (int r = 0; r < R; r++) {
             const int b = r / N;
             memcpy(lr + (size_t)r * V, lp + (size_t)b * V, (size_t)V * sizeof(float));

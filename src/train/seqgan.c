@@ -225,7 +225,7 @@ static tg_status values(adv_run *r, const int *x, const int *lens)
     if (r->o->reward == ADV_REWARD_DENSE) {
         dense_values(r, x, lens, lo, hi);
     } else {
-        adv_rollout_ctx ctx = {r->sp, r->sb, r->D, r->o->rollouts, r->o->rollout_every, &r->rng_rollout};
+        adv_rollout_ctx ctx = {r->sp, r->sb, r->D, r->o->rollouts, r->o->rollout_every, &r->rng_rollout, 0};
         s = adv_rollout_rows(&ctx, x + (size_t)lo * (T + 1), lens + lo, hi - lo, T, lo, r->Q + (size_t)lo * T);
     }
     return adv_ranks_gather_values(r, s, r->Q);

@@ -281,6 +281,8 @@ typedef struct {
     tg_model *D;
     int N, K;
     tg_rng *rng;
+    int copy_prefix; /* 1: copy the prefix's cache per completion (model_cache_fork, the
+                      * old way; bench/rollouts.c's baseline); 0: read it in place (the same values) */
 } adv_rollout_ctx;
 tg_status adv_rollout_values(adv_rollout_ctx *ctx, const int *x, const int *lengths, int B, int T,
                              float *Q);
