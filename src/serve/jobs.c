@@ -188,6 +188,18 @@ static int score_bars(const tg_score *sc)
     return n > 0 ? (int)n - 1 : 0;
 }
 
+/* The folder of a checkpoint, e.g. "accompany-nottingham". */
+static void model_name(const char *path, char *out, size_t len)
+{
+    const char *end = strrchr(path, '/'), *start = end;
+    if (!end) {
+        snprintf(out, len, "%.60s", path);
+        return;
+    }
+    while (start > path && start[-1] != '/') start--;
+    snprintf(out, len, "%.*s", (int)(end - start), start);
+}
+
 /* Is name one of the comma-separated names in list (any case)? */
 static bool in_list(const char *list, const char *name, size_t n)
 {
@@ -215,7 +227,9 @@ static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_req
     for (const char *p = r->tracks; *p;) {
         size_t n = strcspn(p, ",");
         if (n == 0 || !in_list(names, p, n)) {
-            snprintf(err, err_len, "no track '%.*s' in %s (its tracks: %s)", (int)(n < 60 ? n : 60), p, r->model, names);
+            char model[64];
+            model_name(r->model, model, sizeof model);
+            snprintf(err, err_len, "no track '%.*s' in %s (its tracks: %s)", (int)(n < 60 ? n : 60), p, model, names);
             return TG_ERR_ARG;
         }
         p += n;
@@ -336,18 +350,6 @@ static uint32_t same_tracks(const tg_score *source, const tg_score *take)
             mask |= 1u << t;
     }
     return mask;
-}
-
-/* The folder of a checkpoint, e.g. "accompany-nottingham". */
-static void model_name(const char *path, char *out, size_t len)
-{
-    const char *end = strrchr(path, '/'), *start = end;
-    if (!end) {
-        snprintf(out, len, "%.60s", path);
-        return;
-    }
-    while (start > path && start[-1] != '/') start--;
-    snprintf(out, len, "%.*s", (int)(end - start), start);
 }
 
 /* Kind, label, given part and model of an accompany or infill take. */
