@@ -1,7 +1,8 @@
 // studio.test.mjs: drives `tunegan serve`'s page in Debian's headless
 // Chromium as a musician would: load a MIDI file, continue it, see the rolls
 // appear, play one, download its MIDI and check it, upload a broken file and
-// see the message, accompany the melody (a roll with 2 tracks). Screenshots go to $TG_OUT (the studio's README picture is
+// see the message, accompany the melody (a roll with 2 tracks), write bars
+// 2-3 of that again. Screenshots go to $TG_OUT (the studio's README picture is
 // the first one). Run by tests/test_serve_browser.sh, which skips (77) when
 // chromium or node_modules are missing.
 //   TG_BIN=build/tunegan TG_OUT=/tmp/out TG_PRIMER_MID=primer.mid node studio.test.mjs
@@ -178,6 +179,18 @@ async function main() {
     await page.screenshot({ path: path.join(out, "studio.png") });
     await (await page.$(".group:first-child .take canvas.roll")).screenshot({ path: path.join(out, "roll-accompany.png") });
 
+    // Regenerate bars 2-3 of the accompaniment: its roll keeps 2 tracks and says which bars were written.
+    await page.click(".group:first-child .take .row button:last-child"); // use as the piece
+    await page.click("#mode-infill");
+    await page.click("#generate");
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 3 &&
+      document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
+    const infLabel = await page.$eval(".group:first-child .take .label", (e) => e.textContent);
+    check(infLabel.startsWith("bars 2-3 of #"), "regenerate bars lands with its bars named", infLabel);
+    const infLegend = await page.$$eval(".group:first-child .take .legend span", (l) => l.length);
+    check(infLegend === 2, "its roll has the 2 tracks", infLegend);
+    await (await page.$(".group:first-child .take canvas.roll")).screenshot({ path: path.join(out, "roll-infill.png") });
+
     // The bundled primer, then a new tune from nothing: a second request with one take.
     await page.click("#use-primer");
     await page.waitForFunction(() => document.getElementById("piece-label").textContent.includes("Twinkle"));
@@ -187,12 +200,12 @@ async function main() {
     await page.$eval("#bars", (e) => { e.value = "2"; });
     await page.$eval("#num", (e) => { e.value = "1"; });
     await page.click("#generate");
-    await page.waitForFunction(() => document.querySelectorAll(".group").length === 3 &&
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 4 &&
       document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
     const newTune = await page.$eval(".group .take .label", (e) => e.textContent);
     check(newTune.startsWith("new tune: 2 bars"), "a new tune lands in its own request", newTune);
     const history = await page.$$eval("#history li", (l) => l.length);
-    check(history === 7, "the history holds every take (1 upload, 3 variations, 1 accompaniment, the primer, 1 new tune)", history);
+    check(history === 8, "the history holds every take (1 upload, 3 variations, 1 accompaniment, 1 with bars 2-3 again, the primer, 1 new tune)", history);
     check(offsite.length === 0, "nothing loads from elsewhere", offsite.join(" "));
   } finally {
     await browser.close();
