@@ -270,4 +270,14 @@ run 1 "a bad host" "$BIN" serve --host nowhere --model "$MODEL"
 has_err "not an IP address" "a bad host"
 run 1 "a missing model" "$BIN" serve --model "$tmp/none.safetensors"
 has_err "none.safetensors" "a missing model"
+run 1 "a missing any-track model" "$BIN" serve --model "$MODEL" --accompany-model "$tmp/none.safetensors"
+has_err "tracks.tsv" "a missing any-track model"
+# --accompany-model: the chorale model for a melody, its four voices offered
+if [ -f "$SRC/models/accompany-chorales/model.safetensors" ]; then
+    start_server chorales --accompany-model "$SRC/models/accompany-chorales" || true
+    post "/api/upload?name=twinkle.mid" --data-binary "@$tmp/twinkle.mid"; want 201 "an upload to the chorale studio"
+    [ "$(jget 'd["accompany"]["tracks"]')" = "['soprano', 'alto', 'tenor', 'bass']" ] && ok \
+        || fail "--accompany-model is not the one offered: $(jget 'd.get("accompany")')"
+    kill -INT "$pid"; wait "$pid"; pid=
+fi
 finish cli_serve
