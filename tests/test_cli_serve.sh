@@ -8,8 +8,10 @@
 # Content-Length or chunked) get a message naming the file and leave the
 # session as it was; a continuation keeps the piece's first bars note for
 # note, has the bars asked for, downloads as MIDI, MusicXML (and WAV with a SoundFont)
-# and is the same bytes again with the same seed; bad parameters are refused
-# naming the field; requests past the queue are told the studio is busy and
+# and is the same bytes again with the same seed; an accompaniment of the
+# melody keeps it note for note and adds a track, writing bars 2-3 again
+# keeps every note outside them, bad bars and unknown tracks are refused
+# naming them; bad parameters are refused naming the field; requests past the queue are told the studio is busy and
 # the queued ones all finish; Ctrl-C stops it with status 0 and removes its
 # temporary folder; a port in use and a bad --host are clear errors.
 # Environment (set by ctest): TG_BIN, TG_TEST_DATA, TG_SOURCE_DIR.
@@ -179,6 +181,60 @@ body_has "has 4 bars" "keep_bars' message"
 gen '{"mode":'; want 400 "broken JSON"
 gen '{"mode":"remix"}'; want 400 "an unknown mode"
 
+# --- accompany a melody, then write bars 2-3 of the result again (the bundled any-track model)
+if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
+    req GET "/api/takes/$piece"
+    [ "$(jget 'd["accompany"]["tracks"]')" = "['melody', 'chords']" ] && ok || fail "a melody's take does not offer the model's tracks: $(jget 'd.get("accompany")')"
+    case "$(jget 'd["accompany"]["model"]')" in */accompany-nottingham/model.safetensors) ok ;;
+        *) fail "a melody is not given accompany-nottingham: $(jget 'd["accompany"]')" ;; esac
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9}'; want 202 "an accompany request"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"]')" = done ] && ok || fail "the accompaniment failed: $(cat "$tmp/body")"
+    acc=$(jget 'd["takes"][0]')
+    req GET "/api/takes/$acc"
+    [ "$(jget 'len(d["tracks"]), d["given_tracks"], d["model"], d["kind"]')" = "(2, [0], 'accompany-nottingham', 'accompany')" ] && ok \
+        || fail "the accompaniment is not the melody given plus a track: $(jget 'len(d["tracks"]), d.get("given_tracks"), d.get("model")')"
+    req GET "/api/takes/$acc/file?format=mid"; cp "$tmp/body" "$tmp/acc.mid"
+    # the melody note for note (pitch, start, end, velocity), and notes in a new track
+    mel=$("$BIN" notes "$tmp/twinkle.mid" | awk '!/^#/ { print $1; exit }')
+    "$BIN" notes "$tmp/twinkle.mid" | awk '!/^#/ { print $3, $4, $5, $6 }' | sort >"$tmp/mel.want"
+    "$BIN" notes "$tmp/acc.mid" | awk -v m="$mel" '!/^#/ && $1 == m { print $3, $4, $5, $6 }' | sort >"$tmp/mel.got"
+    if [ -s "$tmp/mel.want" ] && cmp -s "$tmp/mel.want" "$tmp/mel.got"; then ok
+    else fail "the accompaniment changed the melody"; diff "$tmp/mel.want" "$tmp/mel.got" | head >&2; fi
+    [ "$("$BIN" notes "$tmp/acc.mid" | awk -v m="$mel" '!/^#/ && $1 != m' | wc -l)" -gt 0 ] && ok || fail "the accompaniment has no new notes"
+
+    gen '{"mode":"infill","source":'"$acc"',"bars_from":2,"bars_to":3,"num":1,"seed":8}'; want 202 "an infill request"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"]')" = done ] && ok || fail "writing bars 2-3 again failed: $(cat "$tmp/body")"
+    inf=$(jget 'd["takes"][0]')
+    req GET "/api/takes/$inf"; cp "$tmp/body" "$tmp/inf.json"
+    b1=$(jget 'd["bars"][1]'); b3=$(jget 'd["bars"][3]')
+    [ "$(jget 'd["written_from_ticks"], d["written_to_ticks"], d["kind"]')" = "($b1, $b3, 'infill')" ] && ok \
+        || fail "the infill take does not say which bars were written: $(jget 'd.get("written_from_ticks"), d.get("written_to_ticks")')"
+    req GET "/api/takes/$inf/file?format=mid"; cp "$tmp/body" "$tmp/inf.mid"
+    # every note outside bars 2-3 as it was (track, pitch, start, end, velocity)
+    outside() { "$BIN" notes "$1" | awk -v a="$b1" -v b="$b3" '!/^#/ && ($4 < a || $4 >= b) { print $1, $3, $4, $5, $6 }' | sort; }
+    outside "$tmp/acc.mid" >"$tmp/out.want"; outside "$tmp/inf.mid" >"$tmp/out.got"
+    if [ -s "$tmp/out.want" ] && cmp -s "$tmp/out.want" "$tmp/out.got"; then ok
+    else fail "writing bars 2-3 again changed notes outside them"; diff "$tmp/out.want" "$tmp/out.got" | head >&2; fi
+
+    # bad bars and unknown tracks are refused, naming them
+    gen '{"mode":"infill","source":'"$acc"',"bars_from":3,"bars_to":9}'; want 400 "bars past the end"
+    body_has "bars 3-9: take $acc has 4 bars" "bars past the end's message"
+    gen '{"mode":"infill","source":'"$acc"',"bars_from":3,"bars_to":2}'; want 400 "bars backwards"
+    body_has "bars 3-2" "bars backwards' message"
+    gen '{"mode":"infill","source":'"$acc"',"bars_from":0,"bars_to":2}'; want 400 "bar 0"
+    body_has "bars_from must be between 1" "bar 0's message"
+    gen '{"mode":"infill","source":'"$acc"'}'; want 400 "infill without bars"
+    body_has "bars_from and bars_to" "infill without bars' message"
+    gen '{"mode":"accompany","source":'"$piece"',"tracks":"chords,bass"}'; want 400 "an unknown track"
+    body_has "no track 'bass' in accompany-nottingham (its tracks: melody,chords)" "an unknown track's message"
+    gen '{"mode":"accompany","source":'"$piece"',"tracks":7}'; want 400 "tracks as a number"
+    gen '{"mode":"accompany"}'; want 400 "accompany without a source"
+else
+    echo "note: no models/accompany-nottingham: accompany and infill are not checked"
+fi
+
 # --- several requests at once: the queue holds 2, the rest are told it is busy
 codes=""
 for i in 1 2 3 4 5; do
@@ -214,4 +270,14 @@ run 1 "a bad host" "$BIN" serve --host nowhere --model "$MODEL"
 has_err "not an IP address" "a bad host"
 run 1 "a missing model" "$BIN" serve --model "$tmp/none.safetensors"
 has_err "none.safetensors" "a missing model"
+run 1 "a missing any-track model" "$BIN" serve --model "$MODEL" --accompany-model "$tmp/none.safetensors"
+has_err "tracks.tsv" "a missing any-track model"
+# --accompany-model: the chorale model for a melody, its four voices offered
+if [ -f "$SRC/models/accompany-chorales/model.safetensors" ]; then
+    start_server chorales --accompany-model "$SRC/models/accompany-chorales" || true
+    post "/api/upload?name=twinkle.mid" --data-binary "@$tmp/twinkle.mid"; want 201 "an upload to the chorale studio"
+    [ "$(jget 'd["accompany"]["tracks"]')" = "['soprano', 'alto', 'tenor', 'bass']" ] && ok \
+        || fail "--accompany-model is not the one offered: $(jget 'd.get("accompany")')"
+    kill -INT "$pid"; wait "$pid"; pid=
+fi
 finish cli_serve

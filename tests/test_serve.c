@@ -3,8 +3,10 @@
  * bar lines, a new-tune request through the queue and its worker (the long
  * poll wakes when it is done), the takes as MIDI that reads back, the same
  * seed giving the same bytes, refusals naming the field, a full queue, and
- * the oldest generated take dropped before the pieces brought in. Needs the
- * bundled model (skipped without it). tests/test_cli_serve.sh covers the
+ * the oldest generated take dropped before the pieces brought in, accompany
+ * and infill (refused without an any-track model; the primer accompanied,
+ * the same seed the same bytes; bars written again; bad bars and tracks
+ * refused by name). Needs the bundled model (skipped without it). tests/test_cli_serve.sh covers the
  * HTTP layer. */
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +131,48 @@ int main(void)
     CHECK(strstr(body, "has 4 bars") != NULL);
     free(body);
     CHECK_INT(call("POST", "/api/generate", NULL, "[1,2]", NULL), 400);
+
+    /* accompany and infill: without a models folder or --accompany-model they are refused, saying so */
+    CHECK_INT(call("GET", "/api/takes/1", NULL, NULL, &body), 200);
+    CHECK(strstr(body, "\"accompany\":{\"error\":\"this studio has no any-track model") != NULL);
+    free(body);
+    CHECK_INT(call("POST", "/api/generate", NULL, "{\"mode\":\"accompany\",\"source\":1}", &body), 404);
+    CHECK(strstr(body, "no any-track model") != NULL);
+    free(body);
+    char models[1024];
+    snprintf(models, sizeof models, "%s/models", TG_SOURCE_DIR);
+    studio->opt.models_dir = models; /* as `tunegan serve` sets it; no request is running */
+    CHECK_INT(call("GET", "/api/takes/1", NULL, NULL, &body), 200);
+    CHECK(strstr(body, "accompany-nottingham/model.safetensors\",\"tracks\":[\"melody\",\"chords\"]") != NULL);
+    free(body);
+    /* the primer's melody accompanied: it is given (track 0), the same seed gives the same bytes */
+    const char *acc = "{\"mode\":\"accompany\",\"source\":1,\"tracks\":\"chords\",\"seed\":3}";
+    int ac1 = generate(acc), ac2 = generate(acc);
+    size_t n1, n2;
+    uint8_t *m1 = take_midi(ac1, &n1), *m2 = take_midi(ac2, &n2);
+    CHECK(n1 == n2 && memcmp(m1, m2, n1) == 0);
+    free(m1);
+    free(m2);
+    pthread_mutex_lock(&studio->lock);
+    serve_take *at = studio_find_take(studio, ac1);
+    CHECK(at && at->score->n_tracks == 2 && at->given_tracks == 1u && strcmp(at->kind, "accompany") == 0 &&
+          strcmp(at->model, "accompany-nottingham") == 0);
+    pthread_mutex_unlock(&studio->lock);
+    /* bars 2-3 of it again: the take says which ticks were written */
+    char inf[160];
+    snprintf(inf, sizeof inf, "{\"mode\":\"infill\",\"source\":%d,\"bars_from\":2,\"bars_to\":3,\"seed\":4}", ac1);
+    int in1 = generate(inf);
+    pthread_mutex_lock(&studio->lock);
+    serve_take *it = studio_find_take(studio, in1);
+    CHECK(it && it->written_from == 1920 && it->written_to == 5760 && strcmp(it->kind, "infill") == 0);
+    pthread_mutex_unlock(&studio->lock);
+    snprintf(inf, sizeof inf, "{\"mode\":\"infill\",\"source\":%d,\"bars_from\":4,\"bars_to\":5}", ac1);
+    CHECK_INT(call("POST", "/api/generate", NULL, inf, &body), 400);
+    CHECK(strstr(body, "bars 4-5: take") != NULL && strstr(body, "has 4 bars") != NULL);
+    free(body);
+    CHECK_INT(call("POST", "/api/generate", NULL, "{\"mode\":\"accompany\",\"source\":1,\"tracks\":\"tenor\"}", &body), 400);
+    CHECK(strstr(body, "no track 'tenor' in accompany-nottingham") != NULL);
+    free(body);
 
     /* a continuation, twice with the same seed: the same bytes, MIDI that reads back */
     const char *req = "{\"mode\":\"continue\",\"source\":1,\"keep_bars\":2,\"bars\":2,\"seed\":11}";

@@ -14,7 +14,10 @@ function rollPitchRange(take) {
 }
 
 // Draws take on canvas. opts.shadeTicks: shade [0, shadeTicks) (default: the
-// take's given part); opts.playTicks: a playhead there (undefined: none).
+// take's given part); opts.writtenTicks: [from, to), shade all but it (default:
+// the bars a take wrote again); opts.givenTracks: indices of tracks given,
+// their notes haloed in grey (default: the take's given_tracks);
+// opts.playTicks: a playhead there (undefined: none).
 function drawRoll(canvas, take, opts) {
   opts = opts || {};
   const dpr = window.devicePixelRatio || 1;
@@ -31,13 +34,19 @@ function drawRoll(canvas, take, opts) {
   const rowH = cssH / (hi - lo + 1);
   const y = (p) => cssH - (p - lo + 1) * rowH;
   const shade = opts.shadeTicks !== undefined ? opts.shadeTicks : take.primer_end_ticks;
-  if (shade > 0) {
+  const written = opts.writtenTicks !== undefined ? opts.writtenTicks
+    : take.written_to_ticks > 0 ? [take.written_from_ticks, take.written_to_ticks] : null;
+  const given = opts.givenTracks !== undefined ? opts.givenTracks : take.given_tracks || [];
+  const shadeSpan = (a, b) => {
+    if (b <= a) return;
     g.fillStyle = "rgba(120, 120, 120, 0.16)";
-    g.fillRect(0, 0, x(shade), cssH);
+    g.fillRect(x(a), 0, x(b) - x(a), cssH);
     g.fillStyle = "#777";
     g.font = "11px sans-serif";
-    g.fillText("given", 4, 12);
-  }
+    if (x(b) - x(a) > 34) g.fillText("given", x(a) + 4, 12);
+  };
+  if (shade > 0) shadeSpan(0, shade);
+  if (written) { shadeSpan(0, written[0]); shadeSpan(written[1], end); }
   // octave lines at each C
   g.strokeStyle = "rgba(0,0,0,0.06)";
   g.lineWidth = 1;
@@ -49,6 +58,11 @@ function drawRoll(canvas, take, opts) {
     g.beginPath(); g.moveTo(x(b) + 0.5, 0); g.lineTo(x(b) + 0.5, cssH); g.stroke();
     if (i < take.bars.length - 1 && x(take.bars[i + 1]) - x(b) > 14) g.fillText(String(i + 1), x(b) + 2, cssH - 3);
   });
+  // the given tracks' notes on a grey halo
+  g.fillStyle = "rgba(90, 90, 90, 0.28)";
+  for (const k of given)
+    for (const n of (take.tracks[k] || { notes: [] }).notes)
+      g.fillRect(x(n[0]) - 2, y(n[2]) - 2, Math.max(1.5, x(n[1]) - x(n[0]) - 0.5) + 4, Math.max(1.5, rowH - 0.5) + 4);
   take.tracks.forEach((tr, k) => {
     g.fillStyle = ROLL_COLOURS[k % ROLL_COLOURS.length];
     for (const n of tr.notes) {
@@ -72,7 +86,8 @@ function rollLegend(take) {
   take.tracks.forEach((tr, k) => {
     const s = document.createElement("span");
     s.style.setProperty("--c", ROLL_COLOURS[k % ROLL_COLOURS.length]);
-    s.textContent = (tr.name || "track " + (k + 1)) + (tr.drum ? " (drums)" : "") + " · " + tr.notes.length + " notes";
+    s.textContent = (tr.name || "track " + (k + 1)) + (tr.drum ? " (drums)" : "") + " · " + tr.notes.length + " notes" +
+      ((take.given_tracks || []).includes(k) ? " · given" : "");
     el.appendChild(s);
   });
   return el;

@@ -59,17 +59,61 @@ function setPiece(take) {
   $("mode-continue").checked = true;
   const keep = $("keep-bars");
   keep.value = Math.max(1, Math.min(Number(keep.value) || 4, take.bars.length - 1));
+  setAnyTrack(take);
   updateMode();
   drawPiece();
+}
+
+// Accompany and regenerate bars: the any-track model the server would use
+// for this piece (GET /api/takes/N's "accompany") and a box per track of it.
+function setAnyTrack(take) {
+  const a = take.accompany || { error: "the studio did not say" };
+  const usable = !a.error;
+  for (const id of ["mode-accompany", "mode-infill"]) {
+    $(id).disabled = !usable;
+    $(id).parentElement.title = usable ? "" : a.error;
+  }
+  const chooser = $("track-chooser");
+  for (const el of chooser.querySelectorAll("label")) el.remove();
+  if (!usable) {
+    $("any-model").textContent = "no accompaniment for this piece: " + a.error;
+    return;
+  }
+  $("any-model").textContent = "model: " + a.model.split("/").slice(-2).join("/") + " · its tracks: " + a.tracks.join(", ");
+  for (const name of a.tracks) {
+    const l = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = name;
+    box.addEventListener("change", drawPiece);
+    l.append(box, " " + name);
+    chooser.appendChild(l);
+  }
+  const n = take.bars.length - 1;
+  $("bars-from").max = $("bars-to").max = n;
+  $("bars-from").value = Math.min(Number($("bars-from").value) || 2, n);
+  $("bars-to").value = Math.max(Number($("bars-from").value), Math.min(Number($("bars-to").value) || 3, n));
+}
+
+function chosenTracks() {
+  return [...$("track-chooser").querySelectorAll("input:checked")].map((b) => b.value);
 }
 
 function drawPiece() {
   const t = state.piece;
   if (!t) return;
-  const cont = modeValue() === "continue";
+  const mode = modeValue();
   const keep = Number($("keep-bars").value);
-  const shade = cont && keep >= 1 && keep < t.bars.length ? t.bars[keep] : 0;
-  drawRoll($("piece-roll"), t, { shadeTicks: shade });
+  const opts = { shadeTicks: mode === "continue" && keep >= 1 && keep < t.bars.length ? t.bars[keep] : 0 };
+  const chosen = chosenTracks().map((n) => n.toLowerCase());
+  const kept = (names) => t.tracks.map((tr, k) => k).filter((k) => !names.includes(t.tracks[k].name.toLowerCase()));
+  if (mode === "accompany") opts.givenTracks = kept(chosen);
+  if (mode === "infill") {
+    const a = Number($("bars-from").value), b = Number($("bars-to").value);
+    if (a >= 1 && b >= a && b < t.bars.length) opts.writtenTicks = [t.bars[a - 1], t.bars[b]];
+    opts.givenTracks = chosen.length ? kept(chosen) : [];
+  }
+  drawRoll($("piece-roll"), t, opts);
 }
 
 async function uploadFile(file) {
@@ -105,7 +149,7 @@ async function usePrimer() {
 function useNothing() {
   state.piece = null;
   $("piece").hidden = true;
-  $("mode-continue").disabled = true;
+  for (const id of ["mode-continue", "mode-accompany", "mode-infill"]) $(id).disabled = true;
   document.querySelector('input[name=mode][value=new]').checked = true;
   updateMode();
 }
@@ -116,8 +160,15 @@ function useNothing() {
 function modeValue() { return document.querySelector("input[name=mode]:checked").value; }
 
 function updateMode() {
-  $("keep-wrap").classList.toggle("off", modeValue() !== "continue");
-  $("keep-bars").disabled = modeValue() !== "continue";
+  const mode = modeValue(), any = mode === "accompany" || mode === "infill";
+  $("keep-wrap").classList.toggle("off", mode !== "continue");
+  $("keep-bars").disabled = mode !== "continue";
+  $("bars-wrap").classList.toggle("off", any);
+  $("bars").disabled = any;
+  $("any-track").hidden = !any;
+  $("infill-bars").hidden = mode !== "infill";
+  $("track-legend").textContent = mode === "infill" ? "tracks to write (none ticked: every track)"
+    : "tracks to write (none ticked: the tracks the piece lacks)";
   drawPiece();
 }
 
@@ -131,6 +182,13 @@ function request() {
   };
   if ($("seed").value !== "") r.seed = Number($("seed").value);
   if (r.mode === "continue") { r.source = state.piece.id; r.keep_bars = Number($("keep-bars").value); }
+  if (r.mode === "accompany" || r.mode === "infill") {
+    delete r.bars;
+    r.source = state.piece.id;
+    const tracks = chosenTracks();
+    if (tracks.length) r.tracks = tracks.join(",");
+  }
+  if (r.mode === "infill") { r.bars_from = Number($("bars-from").value); r.bars_to = Number($("bars-to").value); }
   return r;
 }
 
@@ -156,7 +214,12 @@ function newGroup(job, r) {
   g.dataset.job = job;
   const head = document.createElement("div");
   head.className = "group-head";
+  const model = state.piece && state.piece.accompany && state.piece.accompany.model
+    ? " with " + state.piece.accompany.model.split("/").slice(-2, -1)[0] : "";
+  const tracks = r.tracks ? r.tracks.replace(/,/g, ", ") : null;
   const what = r.mode === "continue" ? "continue #" + r.source + ": keep " + r.keep_bars + " bars, add " + r.bars
+    : r.mode === "accompany" ? "accompany #" + r.source + ": " + (tracks || "the tracks it lacks") + model
+    : r.mode === "infill" ? "bars " + r.bars_from + "-" + r.bars_to + " of #" + r.source + " again: " + (tracks || "every track") + model
     : "new tune: " + r.bars + " bars";
   head.textContent = "Request " + job + " · " + what + " · " + r.num + " variation" + (r.num > 1 ? "s" : "") +
     " · temperature " + r.temperature + ", top-p " + r.top_p;
@@ -247,7 +310,7 @@ function takeCard(take) {
   }
   const cont = document.createElement("button");
   cont.type = "button";
-  cont.textContent = "Continue this";
+  cont.textContent = "Use as the piece";
   cont.addEventListener("click", () => { setPiece(take); window.scrollTo({ top: 0, behavior: "smooth" }); });
   tools.appendChild(cont);
   card.append(title, label, canvas, rollLegend(take), tools);
@@ -322,7 +385,7 @@ function wire() {
   $("use-primer").addEventListener("click", usePrimer);
   $("use-nothing").addEventListener("click", useNothing);
   for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", updateMode);
-  $("keep-bars").addEventListener("input", drawPiece);
+  for (const id of ["keep-bars", "bars-from", "bars-to"]) $(id).addEventListener("input", drawPiece);
   for (const id of ["temperature", "top-p"])
     $(id).addEventListener("input", () => { $(id + "-out").textContent = Number($(id).value).toFixed(2); });
   $("generate").addEventListener("click", generate);

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -25,31 +24,18 @@
 #define TG_MODELS_DIR "models"
 #endif
 
-/* The bundled model that fits the input, printed; NULL after an error. */
+/* The bundled model that fits the input (run_pick_accompany), printed; NULL after an error. */
 static const char *pick_model(const char *cmd, const tg_score *s, char *buf, size_t len)
 {
-    int tracks = 0, voices = 0;
-    static const char *const satb[] = {"soprano", "alto", "tenor", "bass"};
-    for (size_t t = 0; t < s->n_tracks; t++) {
-        if (s->tracks[t].n_notes == 0) continue;
-        tracks++;
-        for (int v = 0; v < 4; v++)
-            if (strncasecmp(s->tracks[t].name, satb[v], strlen(satb[v])) == 0) voices++;
-    }
-    const char *which = voices > 0 || tracks >= 3 ? "accompany-chorales" : "accompany-nottingham";
-    if (tracks > 4) {
-        cli_error("%s: the input has %d tracks with notes; the bundled models know two (melody, chords) or four "
-                  "(soprano, alto, tenor, bass): give --model", cmd, tracks);
+    run_accompany_pick pick;
+    char err[600];
+    if (run_pick_accompany(s, TG_MODELS_DIR, &pick, err, sizeof err) != TG_OK) {
+        cli_error("%s: no --model given and %s: give --model", cmd, err);
         return NULL;
     }
-    snprintf(buf, len, "%s/%s/model.safetensors", TG_MODELS_DIR, which);
-    struct stat st;
-    if (stat(buf, &st) != 0) {
-        cli_error("%s: no --model given and the bundled %s is missing (%s): give --model", cmd, which, buf);
-        return NULL;
-    }
-    fprintf(stderr, "tunegan: no --model given: %d track%s%s: using %s\n", tracks, tracks == 1 ? "" : "s",
-            voices ? " named as voices" : "", buf);
+    snprintf(buf, len, "%s", pick.path);
+    fprintf(stderr, "tunegan: no --model given: %d track%s%s: using %s\n", pick.tracks, pick.tracks == 1 ? "" : "s",
+            pick.voices ? " named as voices" : "", buf);
     return buf;
 }
 

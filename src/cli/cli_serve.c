@@ -16,9 +16,10 @@
 
 static const char serve_summary[] =
     "A music studio in the browser, served by tunegan itself on this machine: bring a\n"
-    "MIDI file (or the bundled primer), ask the model for new tunes or continuations\n"
-    "with a few variations each, see each take's piano roll, hear it (FluidSynth on the\n"
-    "server) and download it as MIDI, WAV or MusicXML. Nothing loads from the network;\n"
+    "MIDI file (or the bundled primer), ask the model for new tunes or continuations,\n"
+    "for an accompaniment (models/accompany-*: the tracks a piece lacks) or for chosen\n"
+    "bars written again, with a few variations each, see each take's piano roll, hear\n"
+    "it (FluidSynth on the server) and download it as MIDI, WAV or MusicXML. Nothing loads from the network;\n"
     "the page is built into the binary. It listens on 127.0.0.1 (this machine only)\n"
     "unless --host says otherwise. Takes live while the server runs; Ctrl-C stops it.";
 
@@ -47,6 +48,10 @@ static void print_where(const char *host, int port, bool loopback_only)
     fprintf(stderr, "tunegan serve: Ctrl-C stops it\n");
 }
 
+#ifndef TG_MODELS_DIR
+#define TG_MODELS_DIR "models"
+#endif
+
 static bool is_loopback(const char *host)
 {
     return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0;
@@ -61,6 +66,7 @@ int cli_serve(int argc, char **argv)
         {"port", 'p', CLI_INT, &port, "PORT", "TCP port (0: any free one, printed)", 0, 65535},
         {"host", 0, CLI_STRING, &so.host, "ADDR", "address to listen on (0.0.0.0: every network)", 0, 0},
         {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "run folder or model.safetensors (default: $TUNEGAN_MODEL, else the bundled models/default)", 0, 0},
+        {"accompany-model", 0, CLI_STRING, &so.accompany_model, "RUN|FILE", "any-track model for accompany and regenerate bars (default: the bundled models/accompany-* that fits the piece)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
         {"soundfont", 0, CLI_STRING, &so.soundfont, "SF2", "SoundFont for audio (default: fluid-soundfont-gm's)", 0, 0},
         {"max-upload-mb", 0, CLI_INT, &max_upload_mb, "MB", "largest MIDI file accepted", 1, 256},
@@ -77,6 +83,7 @@ int cli_serve(int argc, char **argv)
     if (!model_arg && !(model_arg = cli_default_model("serve"))) return 1;
     so.port = port;
     so.model = model_arg;
+    so.models_dir = TG_MODELS_DIR;
     so.max_upload_bytes = (size_t)max_upload_mb << 20;
     so.logger = cli_logger();
     so.threads = threads;

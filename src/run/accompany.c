@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/core.h"
 #include "run.h"
@@ -38,9 +39,14 @@ tg_accompany_options tg_accompany_options_default(void)
 
 tg_status run_slots_read(const tg_run *run, run_slots *out, char *err, size_t err_len)
 {
+    return run_slots_read_file(run->path, out, err, err_len);
+}
+
+tg_status run_slots_read_file(const char *ck, run_slots *out, char *err, size_t err_len)
+{
     memset(out, 0, sizeof *out);
     char path[4200];
-    const char *ck = run->path, *slash = strrchr(ck, '/');
+    const char *slash = strrchr(ck, '/');
     int dir_len = slash ? (int)(slash - ck) : 1;
     snprintf(path, sizeof path, "%.*s/tracks.tsv", dir_len, slash ? ck : ".");
     FILE *fp = fopen(path, "r");
@@ -132,6 +138,30 @@ static tg_status parse_targets(const char *list, const run_slots *sl, uint32_t *
         p += n;
         if (*p == ',') p++;
     }
+    return TG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The bundled model that fits a piece. */
+
+tg_status run_pick_accompany(const tg_score *s, const char *models_dir, run_accompany_pick *out, char *err,
+                             size_t err_len)
+{
+    static const char *const satb[] = {"soprano", "alto", "tenor", "bass"};
+    memset(out, 0, sizeof *out);
+    for (size_t t = 0; t < s->n_tracks; t++) {
+        if (s->tracks[t].n_notes == 0) continue;
+        out->tracks++;
+        for (int v = 0; v < 4; v++)
+            if (strncasecmp(s->tracks[t].name, satb[v], strlen(satb[v])) == 0) out->voices++;
+    }
+    const char *which = out->voices > 0 || out->tracks >= 3 ? "accompany-chorales" : "accompany-nottingham";
+    if (out->tracks > 4)
+        return tg_fail(err, err_len, TG_ERR_ARG, "the piece has %d tracks with notes; the bundled models know two "
+                       "(melody, chords) or four (soprano, alto, tenor, bass)", out->tracks);
+    snprintf(out->path, sizeof out->path, "%s/%s/model.safetensors", models_dir, which);
+    if (!tg_file_exists(out->path))
+        return tg_fail(err, err_len, TG_ERR_NOT_FOUND, "the bundled %s is missing (%s)", which, out->path);
     return TG_OK;
 }
 

@@ -88,6 +88,23 @@ typedef struct {
 
 /* TG_ERR_NOT_FOUND (err names the file) when the model has no table. */
 tg_status run_slots_read(const tg_run *run, run_slots *out, char *err, size_t err_len);
+/* The same from a checkpoint's path (its tracks.tsv beside it). */
+tg_status run_slots_read_file(const char *checkpoint, run_slots *out, char *err, size_t err_len);
+
+/* The bundled any-track model that fits a piece (`tunegan accompany` and
+ * `infill` without --model, `tunegan serve`): four voices or voice names
+ * (soprano, alto, tenor, bass; or three tracks or more) take
+ * models_dir/accompany-chorales, one or two tracks accompany-nottingham.
+ * TG_ERR_ARG past four tracks with notes, TG_ERR_NOT_FOUND when the model
+ * file is missing; err says which. */
+typedef struct {
+    char path[4200];  /* models_dir/accompany-X/model.safetensors */
+    int tracks;       /* the piece's tracks with notes */
+    int voices;       /* of them, named as voices */
+} run_accompany_pick;
+
+tg_status run_pick_accompany(const tg_score *s, const char *models_dir, run_accompany_pick *out, char *err,
+                             size_t err_len);
 /* The slot of a name (any case) or of a number; -1 when none. */
 int run_slot_by_name(const run_slots *sl, const char *name);
 

@@ -13,19 +13,25 @@
 #include <string.h>
 #include <time.h>
 
+#include <strings.h>
+
 #include <cjson/cJSON.h>
 
 #include "core/core.h"
 #include "nn/nn.h"
+#include "tok/tok.h"
 #include "serve.h"
 
 /* ------------------------------------------------------------------------ */
-/* Checking a request: {"mode": "new"|"continue", "source": 3, "keep_bars": 4,
- * "bars": 8, "num": 2, "temperature": 1, "top_p": 0.95, "seed": 7}; an
- * unknown field is an error (a typo never becomes a default). */
+/* Checking a request: {"mode": "new"|"continue"|"accompany"|"infill",
+ * "source": 3, "keep_bars": 4, "bars": 8, "num": 2, "temperature": 1,
+ * "top_p": 0.95, "seed": 7, "tracks": "alto,tenor", "bars_from": 2,
+ * "bars_to": 3}; an unknown field is an error (a typo never becomes a
+ * default). */
 
-static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num",
-                                           "temperature", "top_p", "seed", NULL};
+static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
+                                           "top_p", "seed", "tracks", "bars_from", "bars_to", NULL};
+static const char *const mode_names[] = {"new", "continue", "accompany", "infill"};
 
 static tg_status bad(char *err, size_t err_len, const char *fmt, const char *name, double a, double b)
 {
@@ -59,7 +65,7 @@ static tg_status check_fields(const cJSON *root, char *err, size_t err_len)
         for (const char *const *k = known_fields; *k && !known; k++) known = strcmp(*k, f->string) == 0;
         if (!known) {
             snprintf(err, err_len, "unknown field '%.40s' (known: mode, source, keep_bars, bars, num, "
-                     "temperature, top_p, seed)", f->string);
+                     "temperature, top_p, seed, tracks, bars_from, bars_to)", f->string);
             return TG_ERR_ARG;
         }
     }
@@ -71,27 +77,50 @@ static tg_status parse_request(const cJSON *root, serve_request *r, char *err, s
     tg_status st = check_fields(root, err, err_len);
     if (st != TG_OK) return st;
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(root, "mode");
-    const char *m = cJSON_IsString(mode) ? mode->valuestring : NULL;
-    if (!m || (strcmp(m, "new") != 0 && strcmp(m, "continue") != 0)) {
-        snprintf(err, err_len, "mode must be \"new\" or \"continue\"");
+    const char *m = cJSON_IsString(mode) ? mode->valuestring : "";
+    int mi = 0;
+    while (mi < 4 && strcmp(m, mode_names[mi]) != 0) mi++;
+    if (mi == 4) {
+        snprintf(err, err_len, "mode must be \"new\", \"continue\", \"accompany\" or \"infill\"");
         return TG_ERR_ARG;
     }
-    double source = 0, keep = 4, bars = 8, num = 1, temp = 1, top_p = 1;
+    r->mode = (serve_mode)mi;
+    const cJSON *tracks = cJSON_GetObjectItemCaseSensitive(root, "tracks");
+    r->tracks[0] = 0;
+    if (tracks && (!cJSON_IsString(tracks) || strlen(tracks->valuestring) >= sizeof r->tracks)) {
+        snprintf(err, err_len, "tracks must be track names separated by commas, e.g. \"alto,tenor\"");
+        return TG_ERR_ARG;
+    }
+    if (tracks) snprintf(r->tracks, sizeof r->tracks, "%s", tracks->valuestring);
+    double source = 0, keep = 4, bars = 8, num = 1, temp = 1, top_p = 1, from = 0, to = 0;
     /* no seed: one from the clock's microseconds, told back with the takes */
     double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);
-    r->cont = strcmp(m, "continue") == 0;
     if ((st = number_field(root, "source", 1, 1e9, true, &source, err, err_len)) ||
         (st = number_field(root, "keep_bars", 1, SERVE_MAX_BARS, true, &keep, err, err_len)) ||
         (st = number_field(root, "bars", 1, SERVE_MAX_BARS, true, &bars, err, err_len)) ||
         (st = number_field(root, "num", 1, SERVE_MAX_NUM, true, &num, err, err_len)) ||
         (st = number_field(root, "temperature", 0, 2, false, &temp, err, err_len)) ||
         (st = number_field(root, "top_p", 0.01, 1, false, &top_p, err, err_len)) ||
-        (st = number_field(root, "seed", 0, 9007199254740991.0, true, &seed, err, err_len)))
+        (st = number_field(root, "seed", 0, 9007199254740991.0, true, &seed, err, err_len)) ||
+        (st = number_field(root, "bars_from", 1, 1e6, true, &from, err, err_len)) ||
+        (st = number_field(root, "bars_to", 1, 1e6, true, &to, err, err_len)))
         return st;
-    if (r->cont && source == 0) {
-        snprintf(err, err_len, "continue needs source: the number of the take to continue");
+    r->cont = r->mode == SERVE_CONTINUE;
+    if (r->mode != SERVE_NEW && source == 0) {
+        snprintf(err, err_len, "%s needs source: the number of the take to %s", m,
+                 r->mode == SERVE_INFILL ? "write bars of again" : m);
         return TG_ERR_ARG;
     }
+    if (r->mode == SERVE_INFILL && (from == 0 || to == 0)) {
+        snprintf(err, err_len, "infill needs bars_from and bars_to: the bars to write again, from 1");
+        return TG_ERR_ARG;
+    }
+    if (r->mode == SERVE_INFILL && to < from) {
+        snprintf(err, err_len, "bars %.0f-%.0f: bars_to comes before bars_from", from, to);
+        return TG_ERR_ARG;
+    }
+    r->bar_first = (int)from;
+    r->bar_last = (int)to;
     r->source = (int)source;
     r->keep_bars = (int)keep;
     r->bars = (int)bars;
@@ -159,6 +188,79 @@ static int score_bars(const tg_score *sc)
     return n > 0 ? (int)n - 1 : 0;
 }
 
+/* The folder of a checkpoint, e.g. "accompany-nottingham". */
+static void model_name(const char *path, char *out, size_t len)
+{
+    const char *end = strrchr(path, '/'), *start = end;
+    if (!end) {
+        snprintf(out, len, "%.60s", path);
+        return;
+    }
+    while (start > path && start[-1] != '/') start--;
+    snprintf(out, len, "%.*s", (int)(end - start), start);
+}
+
+/* Is name one of the comma-separated names in list (any case)? */
+static bool in_list(const char *list, const char *name, size_t n)
+{
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && strncasecmp(p, name, n) == 0) return true;
+        p += k;
+        if (*p == ',') p++;
+    }
+    return false;
+}
+
+/* An accompany or infill request against its source take: the model that
+ * fits it (into r->model), the track names, the bars (their ticks into
+ * r->written_from/to). Lock held. */
+static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_request *r, char *err, size_t err_len)
+{
+    char names[512], why[600];
+    tg_status st = studio_accompany_model(s, t->score, r->model, sizeof r->model, names, sizeof names, why, sizeof why);
+    if (st != TG_OK) {
+        snprintf(err, err_len, "take %d cannot be %s: %s", t->id,
+                 r->mode == SERVE_INFILL ? "written again" : "accompanied", why);
+        return st;
+    }
+    for (const char *p = r->tracks; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || !in_list(names, p, n)) {
+            char model[64];
+            model_name(r->model, model, sizeof model);
+            snprintf(err, err_len, "no track '%.*s' in %s (its tracks: %s)", (int)(n < 60 ? n : 60), p, model, names);
+            return TG_ERR_ARG;
+        }
+        p += n;
+        if (*p == ',') p++;
+    }
+    if (r->mode != SERVE_INFILL) return TG_OK;
+    int64_t *lines;
+    size_t n_lines;
+    if (t->score->ticks_per_quarter <= 0 ||
+        tg_score_bar_lines(t->score, tg_score_end_ticks(t->score), &lines, &n_lines) != TG_OK) {
+        snprintf(err, err_len, "take %d has no bars to write again (timed in SMPTE frames?)", t->id);
+        return TG_ERR_ARG;
+    }
+    const int bars = n_lines > 0 ? (int)n_lines - 1 : 0;
+    st = TG_OK;
+    if (r->bar_last > bars) {
+        snprintf(err, err_len, "bars %d-%d: take %d has %d bar%s", r->bar_first, r->bar_last, t->id, bars,
+                 bars == 1 ? "" : "s");
+        st = TG_ERR_ARG;
+    } else if (r->bar_last - r->bar_first + 1 > TOK_TRACKS_MAX_GAPS) {
+        snprintf(err, err_len, "bars %d-%d: at most %d bars are written again at once", r->bar_first, r->bar_last,
+                 TOK_TRACKS_MAX_GAPS);
+        st = TG_ERR_ARG;
+    } else {
+        r->written_from = lines[r->bar_first - 1];
+        r->written_to = lines[r->bar_last];
+    }
+    free(lines);
+    return st;
+}
+
 /* Queues r with a copy of its source's score. Lock held. */
 static tg_status enqueue(serve_studio *s, const serve_request *r, int *job, char *err, size_t err_len)
 {
@@ -184,6 +286,18 @@ static tg_status enqueue(serve_studio *s, const serve_request *r, int *job, char
         }
         if (tg_score_clone(t->score, &primer) != TG_OK) return TG_ERR_NOMEM;
         snprintf(source_label, sizeof source_label, "#%d", t->id);
+    }
+    serve_request any = *r;
+    if (r->mode == SERVE_ACCOMPANY || r->mode == SERVE_INFILL) {
+        serve_take *t = studio_find_take(s, r->source);
+        tg_status st = t ? check_any_track(s, t, &any, err, err_len) : TG_ERR_NOT_FOUND;
+        if (!t)
+            snprintf(err, err_len, "take %d is not in this session (it may have been dropped: the session "
+                     "keeps %d takes)", r->source, s->opt.max_takes);
+        if (st == TG_OK && tg_score_clone(t->score, &primer) != TG_OK) st = TG_ERR_NOMEM;
+        if (st != TG_OK) return st;
+        snprintf(source_label, sizeof source_label, "#%d", t->id);
+        r = &any;
     }
     serve_job *j = &s->jobs[s->next_job_id % SERVE_JOB_SLOTS];
     /* more slots than max_queue + 1: the slot's last job is finished */
@@ -225,6 +339,42 @@ typedef struct {
     serve_job *job;
 } job_ctx;
 
+/* The tracks of take that are the source's, note for note (bit per index). */
+static uint32_t same_tracks(const tg_score *source, const tg_score *take)
+{
+    uint32_t mask = 0;
+    for (size_t t = 0; t < take->n_tracks && t < source->n_tracks && t < 32; t++) {
+        const tg_track *a = &source->tracks[t], *b = &take->tracks[t];
+        if (a->n_notes == b->n_notes && a->n_notes > 0 && strcmp(a->name, b->name) == 0 &&
+            memcmp(a->notes, b->notes, a->n_notes * sizeof *a->notes) == 0)
+            mask |= 1u << t;
+    }
+    return mask;
+}
+
+/* Kind, label, given part and model of an accompany or infill take. */
+static void any_track_info(const serve_job *j, int index, const tg_score *score, serve_take *info)
+{
+    const serve_request *r = &j->req;
+    model_name(r->model, info->model, sizeof info->model);
+    info->given_tracks = same_tracks(j->primer, score);
+    const char *which = r->tracks[0] ? r->tracks : r->mode == SERVE_INFILL ? "every track" : "the tracks it lacks";
+    int n;
+    if (r->mode == SERVE_INFILL) {
+        snprintf(info->kind, sizeof info->kind, "infill");
+        n = snprintf(info->label, sizeof info->label, "bars %d-%d of %s again (%.40s) by %.40s, seed %llu, %d of %d",
+                 r->bar_first, r->bar_last, j->source_label, which, info->model, (unsigned long long)r->seed,
+                 index + 1, r->num);
+        info->written_from = r->written_from;
+        info->written_to = r->written_to;
+    } else {
+        snprintf(info->kind, sizeof info->kind, "accompany");
+        n = snprintf(info->label, sizeof info->label, "accompaniment of %s (%.40s) by %.40s, seed %llu, %d of %d",
+                 j->source_label, which, info->model, (unsigned long long)r->seed, index + 1, r->num);
+    }
+    if (n >= (int)sizeof info->label) memcpy(info->label + sizeof info->label - 4, "...", 4); /* cut, and says so */
+}
+
 static int on_take(void *user, int index, tg_take *take)
 {
     job_ctx *c = user;
@@ -240,6 +390,7 @@ static int on_take(void *user, int index, tg_take *take)
     else
         snprintf(info.label, sizeof info.label, "new tune: %d bars, seed %llu, %d of %d", r->bars,
                  (unsigned long long)r->seed, index + 1, r->num);
+    if (r->mode == SERVE_ACCOMPANY || r->mode == SERVE_INFILL) any_track_info(c->job, index, take->score, &info);
     info.job = c->job->id;
     info.variation = index;
     info.seed = r->seed;
@@ -251,6 +402,7 @@ static int on_take(void *user, int index, tg_take *take)
     tg_status st = studio_add_take(s, score, &info, &id);
     pthread_mutex_lock(&s->lock);
     if (st == TG_OK && c->job->n_takes < SERVE_MAX_NUM) c->job->take_ids[c->job->n_takes++] = id;
+    if (c->job->done < index + 1) c->job->done = index + 1;
     pthread_cond_broadcast(&s->changed);
     bool stop = s->stopping;
     pthread_mutex_unlock(&s->lock);
@@ -266,6 +418,27 @@ static int on_batch(void *user, int done, int num, double tok_per_s)
     bool stop = c->s->stopping;
     pthread_mutex_unlock(&c->s->lock);
     return stop;
+}
+
+/* An accompany or infill job through the any-track model (opened on first use). */
+static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, char *err, size_t err_len)
+{
+    const serve_request *r = &j->req;
+    tg_run *run;
+    tg_status st = studio_accompany_run(s, r->model, &run, err, err_len);
+    if (st != TG_OK) return st;
+    tg_accompany_options o = tg_accompany_options_default();
+    o.gen.temperature = (float)r->temperature;
+    o.gen.top_p = (float)r->top_p;
+    o.gen.num = r->num;
+    o.gen.batch = r->num;
+    o.gen.seed = r->seed;
+    o.gen.on_take = on_take;
+    o.gen.user = ctx;
+    o.score = j->primer;
+    o.tracks = r->tracks[0] ? r->tracks : NULL;
+    if (r->mode == SERVE_INFILL) o.bar_first = r->bar_first, o.bar_last = r->bar_last;
+    return tg_run_accompany(run, &o, NULL, NULL, err, err_len);
 }
 
 /* Runs one job without the lock; its state is updated under it. */
@@ -289,7 +462,9 @@ static void run_job(serve_studio *s, serve_job *j)
     go.user = &ctx;
     char err[sizeof j->error];
     err[0] = 0;
-    tg_status st = tg_run_generate(s->run, &go, NULL, NULL, err, sizeof err);
+    tg_status st = r->mode == SERVE_ACCOMPANY || r->mode == SERVE_INFILL
+                       ? run_any_track(s, j, &ctx, err, sizeof err)
+                       : tg_run_generate(s->run, &go, NULL, NULL, err, sizeof err);
     pthread_mutex_lock(&s->lock);
     j->state = st == TG_OK ? JOB_DONE : JOB_FAILED;
     if (st != TG_OK)

@@ -8,11 +8,13 @@
  *   GET  /api/studio                 the model and its card, limits, formats, the takes so far
  *   POST /api/upload?name=F.mid      a MIDI file as the body: a new take, with its notes
  *   POST /api/primer                 the bundled primer as a new take
- *   POST /api/generate               {"mode":"new"|"continue",...} (jobs.c): 202 {"job": N}
+ *   POST /api/generate               {"mode":"new"|"continue"|"accompany"|"infill",...} (jobs.c):
+ *                                    202 {"job": N}
  *   GET  /api/jobs/N[?wait=S]        state, place in the queue, variations done, their takes
  *                                    (wait: answer when the job moves on, S seconds at most)
  *   GET  /api/takes                  the session's takes, oldest first (no notes)
- *   GET  /api/takes/N                one take with its bar lines and notes
+ *   GET  /api/takes/N                one take with its bar lines and notes, and the any-track
+ *                                    model accompany and infill would use for it
  *   GET  /api/takes/N/file?format=F  the take as a download: mid, wav or musicxml
  *
  * Errors are {"error": "a sentence for the musician"} with a 4xx/5xx status.
@@ -112,6 +114,28 @@ static void add_bars(cJSON *root, const tg_score *sc, int64_t end)
     free(lines);
 }
 
+/* The any-track model that accompany and infill would use for this piece,
+ * and its tracks (for the page's chooser), or why there is none. */
+static void add_accompany(serve_studio *s, cJSON *root, const tg_score *sc)
+{
+    char path[1024], tracks[512], err[600];
+    cJSON *a = cJSON_AddObjectToObject(root, "accompany");
+    if (studio_accompany_model(s, sc, path, sizeof path, tracks, sizeof tracks, err, sizeof err) != TG_OK) {
+        cJSON_AddStringToObject(a, "error", err);
+        return;
+    }
+    cJSON_AddStringToObject(a, "model", path);
+    cJSON *names = cJSON_AddArrayToObject(a, "tracks");
+    for (const char *p = tracks; *p;) {
+        size_t n = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(n < 63 ? n : 63), p);
+        cJSON_AddItemToArray(names, cJSON_CreateString(name));
+        p += n;
+        if (*p == ',') p++;
+    }
+}
+
 char *routes_take_json(serve_studio *s, const serve_take *t, bool with_notes)
 {
     const tg_score *sc = t->score;
@@ -128,9 +152,18 @@ char *routes_take_json(serve_studio *s, const serve_take *t, bool with_notes)
     cJSON_AddNumberToObject(root, "primer_end_ticks", (double)t->primer_end_ticks);
     cJSON_AddNumberToObject(root, "seconds", tg_score_ticks_to_sec(sc, -1, end));
     cJSON_AddNumberToObject(root, "notes_count", (double)tg_score_note_count(sc));
+    if (t->model[0]) {
+        cJSON_AddStringToObject(root, "model", t->model);
+        cJSON *given = cJSON_AddArrayToObject(root, "given_tracks");
+        for (int k = 0; k < 32; k++)
+            if (t->given_tracks >> k & 1) cJSON_AddItemToArray(given, cJSON_CreateNumber(k));
+        cJSON_AddNumberToObject(root, "written_from_ticks", (double)t->written_from);
+        cJSON_AddNumberToObject(root, "written_to_ticks", (double)t->written_to);
+    }
     if (with_notes) {
         add_bars(root, sc, end);
         add_notes(root, sc);
+        add_accompany(s, root, sc);
     }
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -51,6 +51,10 @@ typedef struct {
     const char *host;          /* "127.0.0.1"; an IPv4 or IPv6 address */
     int port;                  /* 8765; 0: any free port (serve_port says which) */
     const char *model;         /* run folder or checkpoint (required) */
+    const char *accompany_model; /* any-track run for accompany and infill (NULL: the bundled one
+                                    that fits the piece, from models_dir: run_pick_accompany) */
+    const char *models_dir;    /* where the bundled models are (NULL: no accompaniment without
+                                  accompany_model) */
     const char *soundfont;     /* NULL: the first General MIDI SoundFont found */
     size_t max_upload_bytes;   /* 4 MiB: larger uploads and bodies are refused */
     int max_queue;             /* 8: generate requests waiting beyond the running one */
@@ -70,24 +74,34 @@ typedef struct {
     tg_score *score;           /* owned; never changed once stored */
     int64_t primer_end_ticks;  /* the given part, shaded on the roll (0: none) */
     char label[160];           /* "continuation of #2: 4 + 8 bars, seed 7, 1 of 3" */
-    char kind[16];             /* "upload", "primer", "new", "continue" */
+    char kind[16];             /* "upload", "primer", "new", "continue", "accompany", "infill" */
     int job;                   /* the request that made it (0: none) */
     int variation;             /* 0-based within the request */
     uint64_t seed;             /* the request's seed */
     double temperature, top_p;
+    uint32_t given_tracks;     /* accompany, infill: tracks (bit per index) kept note for note */
+    int64_t written_from, written_to; /* infill: the ticks of the bars written again (else 0, 0) */
+    char model[64];            /* accompany, infill: the any-track model's folder name */
 } serve_take;
 
 typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED } serve_job_state;
 
+typedef enum { SERVE_NEW, SERVE_CONTINUE, SERVE_ACCOMPANY, SERVE_INFILL } serve_mode;
+
 /* A generate request as the page sends it, checked (jobs.c). */
 typedef struct {
-    bool cont;                 /* continue source (else a new tune) */
+    serve_mode mode;
+    bool cont;                 /* continue source (mode SERVE_CONTINUE) */
     int source;                /* the take continued */
     int keep_bars;             /* its bars kept (continue) */
     int bars;                  /* bars added */
     int num;                   /* variations */
     double temperature, top_p;
     uint64_t seed;
+    char tracks[256];          /* accompany, infill: tracks to write, "alto,tenor" ("": the default) */
+    int bar_first, bar_last;   /* infill: bars from 1, inclusive */
+    int64_t written_from, written_to; /* infill: their ticks in the source */
+    char model[1024];          /* accompany, infill: the any-track model's checkpoint */
 } serve_request;
 
 typedef struct {
@@ -126,6 +140,9 @@ typedef struct serve_studio {
     pthread_t worker;
     bool worker_started;
     pthread_mutex_t render_lock; /* one FluidSynth render at a time */
+    /* any-track models, opened on first use by the worker (only it touches them) */
+    tg_run *acc_runs[4];
+    char acc_paths[4][1024];
 } serve_studio;
 
 /* Opens the run, finds a SoundFont, makes the temporary folder, starts the worker. */
@@ -148,6 +165,14 @@ serve_take *studio_find_take(serve_studio *s, int id);
  * (a path made from the id alone); *data malloc'ed. */
 tg_status studio_take_wav(serve_studio *s, int id, uint8_t **data, size_t *size, char *err,
                           size_t err_len);
+
+/* The any-track model for a piece (accompany_model, else the bundled one
+ * that fits it) into path, its tracks (names, comma-separated) into tracks.
+ * TG_ERR_NOT_FOUND / TG_ERR_ARG with err saying why. Takes no lock. */
+tg_status studio_accompany_model(const serve_studio *s, const tg_score *piece, char *path, size_t path_len,
+                                 char *tracks, size_t tracks_len, char *err, size_t err_len);
+/* The opened run of that checkpoint (opened now on first use); worker only. */
+tg_status studio_accompany_run(serve_studio *s, const char *path, tg_run **run, char *err, size_t err_len);
 
 /* Checks a request (JSON text from the page) and queues it; *job its id.
  * TG_ERR_ARG with err naming the field, TG_ERR_NOT_FOUND when the source

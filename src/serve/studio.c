@@ -18,6 +18,7 @@
 
 #include "core/core.h"
 #include "render/render.h"
+#include "run/run.h"
 #include "serve.h"
 #include "tok/tok.h"
 
@@ -129,6 +130,10 @@ tg_status studio_create(const serve_options *o, serve_studio **out, char *err, s
     tg_status st = tg_run_open(o->model, &s->run, err, err_len);
     if (st == TG_OK) st = decode_primer(&s->bundled_primer, err, err_len);
     if (st == TG_OK) st = make_tmp_dir(s, err, err_len);
+    if (st == TG_OK && o->accompany_model) { /* its table of tracks now, not at the first request */
+        char path[1024], tracks[512];
+        st = studio_accompany_model(s, s->bundled_primer, path, sizeof path, tracks, sizeof tracks, err, err_len);
+    }
     if (st == TG_OK) {
         char why[256];
         tg_audio_options ao = tg_audio_options_default();
@@ -194,6 +199,7 @@ void studio_free(serve_studio *s)
     if (s->tmp_dir[0]) remove_tmp_dir(s->tmp_dir);
     tg_score_free(s->bundled_primer);
     render_synth_free(s->synth);
+    for (int i = 0; i < (int)TG_ARRAY_LEN(s->acc_runs); i++) tg_run_free(s->acc_runs[i]);
     free(s->card);
     tg_run_free(s->run);
     pthread_cond_destroy(&s->wake);
@@ -280,4 +286,58 @@ tg_status studio_take_wav(serve_studio *s, int id, uint8_t **data, size_t *size,
     pthread_mutex_unlock(&s->render_lock);
     tg_score_free(copy);
     return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The any-track models */
+
+tg_status studio_accompany_model(const serve_studio *s, const tg_score *piece, char *path, size_t path_len,
+                                 char *tracks, size_t tracks_len, char *err, size_t err_len)
+{
+    tg_status st = TG_OK;
+    if (s->opt.accompany_model) {
+        const char *m = s->opt.accompany_model;
+        if (tg_is_dir(m)) snprintf(path, path_len, "%s/model.safetensors", m);
+        else snprintf(path, path_len, "%s", m);
+    } else if (s->opt.models_dir) {
+        run_accompany_pick pick;
+        st = run_pick_accompany(piece, s->opt.models_dir, &pick, err, err_len);
+        if (st == TG_OK) snprintf(path, path_len, "%s", pick.path);
+    } else {
+        snprintf(err, err_len, "this studio has no any-track model: start it with --accompany-model RUN");
+        st = TG_ERR_NOT_FOUND;
+    }
+    run_slots sl;
+    if (st == TG_OK) st = run_slots_read_file(path, &sl, err, err_len);
+    if (st != TG_OK) return st;
+    tracks[0] = 0;
+    for (int k = 0; k < sl.n; k++)
+        snprintf(tracks + strlen(tracks), tracks_len - strlen(tracks), "%s%s", k ? "," : "", sl.name[k]);
+    return TG_OK;
+}
+
+tg_status studio_accompany_run(serve_studio *s, const char *path, tg_run **run, char *err, size_t err_len)
+{
+    const int n = (int)TG_ARRAY_LEN(s->acc_runs);
+    int k = 0;
+    while (k < n && s->acc_runs[k] && strcmp(s->acc_paths[k], path) != 0) k++;
+    if (k < n && s->acc_runs[k]) {
+        *run = s->acc_runs[k];
+        return TG_OK;
+    }
+    if (k == n) { /* all slots taken by other models: the first goes */
+        tg_run_free(s->acc_runs[0]);
+        memmove(s->acc_runs, s->acc_runs + 1, (size_t)(n - 1) * sizeof *s->acc_runs);
+        memmove(s->acc_paths, s->acc_paths + 1, (size_t)(n - 1) * sizeof *s->acc_paths);
+        k = n - 1;
+        s->acc_runs[k] = NULL;
+    }
+    tg_status st = tg_run_open(path, &s->acc_runs[k], err, err_len);
+    if (st != TG_OK) return st;
+    snprintf(s->acc_paths[k], sizeof s->acc_paths[k], "%s", path);
+    char msg[1200];
+    snprintf(msg, sizeof msg, "opened the any-track model %s", path);
+    say(s, TG_LOG_INFO, msg);
+    *run = s->acc_runs[k];
+    return TG_OK;
 }

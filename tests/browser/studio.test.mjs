@@ -1,7 +1,8 @@
 // studio.test.mjs: drives `tunegan serve`'s page in Debian's headless
 // Chromium as a musician would: load a MIDI file, continue it, see the rolls
 // appear, play one, download its MIDI and check it, upload a broken file and
-// see the message. Screenshots go to $TG_OUT (the studio's README picture is
+// see the message, accompany the melody (a roll with 2 tracks), write bars
+// 2-3 of that again. Screenshots go to $TG_OUT (the studio's README picture is
 // the first one). Run by tests/test_serve_browser.sh, which skips (77) when
 // chromium or node_modules are missing.
 //   TG_BIN=build/tunegan TG_OUT=/tmp/out TG_PRIMER_MID=primer.mid node studio.test.mjs
@@ -106,7 +107,6 @@ async function main() {
     check(status.startsWith("done"), "the request says it is done", status);
     const inks = await inkOf(page, ".take canvas.roll");
     check(inks.length === 3 && inks.every((v) => v > 0.002), "three rolls, none blank", inks.map((v) => v.toFixed(4)).join(" "));
-    await page.screenshot({ path: path.join(out, "studio.png") });
     const rolls = await page.$$(".take canvas.roll");
     for (let i = 0; i < rolls.length; i++) await rolls[i].screenshot({ path: path.join(out, `roll-${i + 1}.png`) });
     for (let i = 0; i < rolls.length; i++)
@@ -161,6 +161,36 @@ async function main() {
     check(huge.includes("1024.0 MB") && huge.includes("Nothing was changed"), "a 1 GB file gets a message", huge);
     check((await page.$eval("#piece-label", (e) => e.textContent)) === pieceLabel, "the piece is still unchanged");
 
+    // Accompany the melody: the any-track model is named, and a variation's roll has 2 tracks.
+    await page.click("#mode-accompany");
+    const anyModel = await page.$eval("#any-model", (e) => e.textContent);
+    check(anyModel.includes("accompany-nottingham") && anyModel.includes("melody, chords"), "accompany names its model and tracks", anyModel);
+    check((await page.$$("#track-chooser input[type=checkbox]")).length === 2, "a box per track of the model");
+    await page.$eval("#num", (e) => { e.value = "1"; });
+    await page.click("#generate");
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 2 &&
+      document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
+    const accHead = await page.$eval(".group .group-head", (e) => e.textContent);
+    check(accHead.includes("accompany #") && accHead.includes("accompany-nottingham"), "the request names the model", accHead);
+    const accLegend = await page.$$eval(".group:first-child .take .legend span", (l) => l.map((s) => s.textContent));
+    check(accLegend.length === 2 && accLegend[0].includes("given"), "the accompaniment's roll has 2 tracks, the melody given", accLegend.join(" | "));
+    const [accInk] = await inkOf(page, ".group:first-child .take canvas.roll");
+    check(accInk > 0.002, "the accompaniment's roll is drawn", accInk.toFixed(4));
+    await page.screenshot({ path: path.join(out, "studio.png") });
+    await (await page.$(".group:first-child .take canvas.roll")).screenshot({ path: path.join(out, "roll-accompany.png") });
+
+    // Regenerate bars 2-3 of the accompaniment: its roll keeps 2 tracks and says which bars were written.
+    await page.click(".group:first-child .take .row button:last-child"); // use as the piece
+    await page.click("#mode-infill");
+    await page.click("#generate");
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 3 &&
+      document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
+    const infLabel = await page.$eval(".group:first-child .take .label", (e) => e.textContent);
+    check(infLabel.startsWith("bars 2-3 of #"), "regenerate bars lands with its bars named", infLabel);
+    const infLegend = await page.$$eval(".group:first-child .take .legend span", (l) => l.length);
+    check(infLegend === 2, "its roll has the 2 tracks", infLegend);
+    await (await page.$(".group:first-child .take canvas.roll")).screenshot({ path: path.join(out, "roll-infill.png") });
+
     // The bundled primer, then a new tune from nothing: a second request with one take.
     await page.click("#use-primer");
     await page.waitForFunction(() => document.getElementById("piece-label").textContent.includes("Twinkle"));
@@ -170,12 +200,12 @@ async function main() {
     await page.$eval("#bars", (e) => { e.value = "2"; });
     await page.$eval("#num", (e) => { e.value = "1"; });
     await page.click("#generate");
-    await page.waitForFunction(() => document.querySelectorAll(".group").length === 2 &&
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 4 &&
       document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
     const newTune = await page.$eval(".group .take .label", (e) => e.textContent);
     check(newTune.startsWith("new tune: 2 bars"), "a new tune lands in its own request", newTune);
     const history = await page.$$eval("#history li", (l) => l.length);
-    check(history === 6, "the history holds every take (1 upload, 3 variations, the primer, 1 new tune)", history);
+    check(history === 8, "the history holds every take (1 upload, 3 variations, 1 accompaniment, 1 with bars 2-3 again, the primer, 1 new tune)", history);
     check(offsite.length === 0, "nothing loads from elsewhere", offsite.join(" "));
   } finally {
     await browser.close();
