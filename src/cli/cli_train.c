@@ -115,7 +115,10 @@ int cli_train(int argc, char **argv)
     o.seed = seed_given ? seed : (uint64_t)time(NULL);
     dist_ctx *dist = cli_dist_start("train", &argc, &argv, &o.seed, threads);
     if (!dist) return 1;
-    if (cli_precision_start("train", precision, dist_is_root(dist))) return 1;
+    if (cli_precision_start("train", precision, dist_is_root(dist))) {
+        dist_finalize(dist); /* a bad --precision: the ranks end together */
+        return 1;
+    }
     char err[1024] = "";
     bool root = dist_is_root(dist);
     int ranks = dist_size(dist);
