@@ -17,7 +17,7 @@ nottingham)
     "$bin" data build --tokenizer remi-tracks --threads 1 --split "$data/split.tsv" \
         -o "$out/nott-canon.corpus" "$data/full"
     "$bin" data mix --copies 4 --seed 1 --context 256 -o "$out/nott-mix.corpus" "$out/nott-canon.corpus"
-    "$bin" pretrain --corpus "$out/nott-mix.corpus" --preset small --d-model 160 --steps 800 \
+    "$bin" pretrain --corpus "$out/nott-mix.corpus" --preset small --d-model 160 --steps 2400 \
         --warmup 60 --lr 1e-3 --eval-every 200 --eval-windows 128 --seed 1 --threads 1 -o "$out/nott-run"
     ;;
 chorales)
