@@ -191,7 +191,11 @@ void nn_linear_forward(float *out, const float *inp, const float *w, const float
     int BT = B * T;
     /* out (BT,OC) = inp (BT,C) w^T (C,OC) */
     nn_matmul(0, 1, BT, OC, C, 1.0f, inp, C, w, C, 0.0f, out, OC);
-    if (!bias) return;
+    if (bias) nn_bias_forward(out, bias, BT, OC);
+}
+
+void nn_bias_forward(float *out, const float *bias, int BT, int OC)
+{
 #ifdef TG_HAVE_OPENMP
 #pragma omp parallel for schedule(static) if ((size_t)BT * OC >= NN_PAR_MIN)
 #endif
@@ -201,16 +205,8 @@ void nn_linear_forward(float *out, const float *inp, const float *w, const float
     }
 }
 
-/* beta 1: dinp += ...; beta 0: dinp = ... (not read) */
-static void linear_backward(float *dinp, float beta, float *dw, float *dbias, const float *dout,
-                            const float *inp, const float *w, int B, int T, int C, int OC)
+void nn_bias_backward(float *dbias, const float *dout, int BT, int OC)
 {
-    int BT = B * T;
-    /* dinp (BT,C) (+)= dout (BT,OC) w (OC,C) */
-    if (dinp) nn_matmul(0, 0, BT, C, OC, 1.0f, dout, OC, w, C, beta, dinp, C);
-    /* dw (OC,C) += dout^T (OC,BT) inp (BT,C) */
-    nn_matmul(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
-    if (!dbias) return;
     const int bw = sum_block(OC), nblocks = (OC + bw - 1) / bw;
 #ifdef TG_HAVE_OPENMP
 #pragma omp parallel for schedule(static) if ((size_t)BT * OC >= NN_PAR_MIN)
@@ -224,6 +220,18 @@ static void linear_backward(float *dinp, float beta, float *dw, float *dbias, co
         }
         for (int j = j0; j < j1; j++) dbias[j] += acc[j - j0];
     }
+}
+
+/* beta 1: dinp += ...; beta 0: dinp = ... (not read) */
+static void linear_backward(float *dinp, float beta, float *dw, float *dbias, const float *dout,
+                            const float *inp, const float *w, int B, int T, int C, int OC)
+{
+    int BT = B * T;
+    /* dinp (BT,C) (+)= dout (BT,OC) w (OC,C) */
+    if (dinp) nn_matmul(0, 0, BT, C, OC, 1.0f, dout, OC, w, C, beta, dinp, C);
+    /* dw (OC,C) += dout^T (OC,BT) inp (BT,C) */
+    nn_matmul(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
+    if (dbias) nn_bias_backward(dbias, dout, BT, OC);
 }
 
 void nn_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,

@@ -18,34 +18,7 @@ void nn_linear_forward_bf16(float *out, nn_bf16 *cast, const float *inp, const n
     nn_bf16_from_f32_n(cast, inp, (size_t)BT * C);
     /* out (BT,OC) = inp (BT,C) w^T (C,OC) */
     nn_matmul_bf16(0, 1, BT, OC, C, 1.0f, cast, C, w, C, 0.0f, out, OC);
-    if (!bias) return;
-#ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static) if ((size_t)BT * OC >= NN_PAR_MIN)
-#endif
-    for (int r = 0; r < BT; r++) {
-        float *o = out + (size_t)r * OC;
-        for (int j = 0; j < OC; j++) o[j] += bias[j];
-    }
-}
-
-/* dbias (OC) += column sums of dout (BT,OC), each column by one thread in
- * row order (the same bits at any thread count). */
-static void bias_grad(float *dbias, const float *dout, int BT, int OC)
-{
-    enum { W = 64 };
-    const int nblocks = (OC + W - 1) / W;
-#ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static) if ((size_t)BT * OC >= NN_PAR_MIN)
-#endif
-    for (int blk = 0; blk < nblocks; blk++) {
-        int j0 = blk * W, j1 = j0 + W < OC ? j0 + W : OC;
-        float acc[W] = {0};
-        for (int r = 0; r < BT; r++) {
-            const float *d = dout + (size_t)r * OC;
-            for (int j = j0; j < j1; j++) acc[j - j0] += d[j];
-        }
-        for (int j = j0; j < j1; j++) dbias[j] += acc[j - j0];
-    }
+    if (bias) nn_bias_forward(out, bias, BT, OC);
 }
 
 void nn_linear_backward_bf16(float *dinp, float *dw, float *dbias, nn_bf16 *cast_out,
@@ -59,5 +32,5 @@ void nn_linear_backward_bf16(float *dinp, float *dw, float *dbias, nn_bf16 *cast
     /* dw (OC,C) += dout^T (OC,BT) inp (BT,C) */
     nn_bf16_from_f32_n(cast_in, inp, (size_t)BT * C);
     nn_matmul_bf16(1, 0, OC, C, BT, 1.0f, cast_out, OC, cast_in, C, 1.0f, dw, C);
-    if (dbias) bias_grad(dbias, dout, BT, OC);
+    if (dbias) nn_bias_backward(dbias, dout, BT, OC);
 }

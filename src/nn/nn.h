@@ -312,6 +312,11 @@ void nn_layernorm_backward_ref(float *dinp, const float *dout, const float *inp,
 #define NN_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define NN_GELU_A 0.044715f
 
+/* The bias step of both linear layers (fp32 and bf16 products): out (BT,OC)
+ * += bias (OC) on every row; dbias (OC) += the column sums of dout (BT,OC),
+ * each column summed in row order (the same bits at any thread count). */
+void nn_bias_forward(float *out, const float *bias, int BT, int OC);
+void nn_bias_backward(float *dbias, const float *dout, int BT, int OC);
 /* Linear layer as PyTorch's nn.Linear: out (B,T,OC) = inp (B,T,C) w^T + bias,
  * with w (OC,C) and bias (OC) or NULL. */
 void nn_linear_forward(float *out, const float *inp, const float *w, const float *bias, int B,
