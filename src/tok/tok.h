@@ -636,5 +636,8 @@ tg_status tok_remi_bar_lines(const tok_tokenizer *tok, const tg_score *s, int64_
                              int64_t **lines_out, int **meters_out, size_t *n_out);
 int tok_remi_choose_meter(const tok_tokenizer *tok, int64_t len, int nominal, bool aligned);
 uint32_t tok_remi_tempo_usec(const tok_remi_config *c, int k);
+/* A decoded track: added to s with its notes, each moved to channel. */
+tg_status tok_remi_add_track(tg_score *s, const char *name, int channel, int program,
+                             const tg_note *notes, size_t n);
 
 #endif /* TG_TOK_H */

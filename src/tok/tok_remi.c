@@ -401,6 +401,19 @@ typedef struct {
     size_t n_tempos, cap_tempos;
 } remi_out;
 
+tg_status tok_remi_add_track(tg_score *s, const char *name, int channel, int program,
+                             const tg_note *notes, size_t n)
+{
+    size_t ti;
+    tg_status st = tg_score_add_track(s, name, channel, program, -1, &ti);
+    for (size_t i = 0; st == TG_OK && i < n; i++) {
+        tg_note nt = notes[i];
+        nt.channel = (uint8_t)channel;
+        st = tg_score_add_note(s, ti, nt);
+    }
+    return st;
+}
+
 static tg_status build_score(const tok_tokenizer *tok, remi_out *o, tg_score **out)
 {
     int tpq = 40 * tok->cfg.remi.steps_per_quarter;
@@ -423,13 +436,7 @@ static tg_status build_score(const tok_tokenizer *tok, remi_out *o, tg_score **o
             next_channel = next_channel == 15 ? 0 : next_channel + 1;
             if (next_channel == 9) next_channel = 10;
         }
-        size_t ti;
-        st = tg_score_add_track(s, name, channel, p == DRUMS ? 0 : p, -1, &ti);
-        for (size_t i = 0; st == TG_OK && i < l->n; i++) {
-            tg_note nt = l->notes[i];
-            nt.channel = (uint8_t)channel;
-            st = tg_score_add_note(s, ti, nt);
-        }
+        st = tok_remi_add_track(s, name, channel, p == DRUMS ? 0 : p, l->notes, l->n);
     }
     if (st != TG_OK) {
         tg_score_free(s);

@@ -385,13 +385,7 @@ static tg_status build_score(const tok_tokenizer *tok, tracks_out *o, tg_score *
         if (program != DRUMS) channel = channel == 8 ? 10 : (channel + 1) & 15;
         char name[32];
         snprintf(name, sizeof name, "Track %d", k);
-        size_t ti;
-        st = tg_score_add_track(s, name, ch, program == DRUMS ? 0 : program, -1, &ti);
-        for (size_t i = 0; st == TG_OK && i < o->slot[k].n; i++) {
-            tg_note nt = o->slot[k].notes[i];
-            nt.channel = (uint8_t)ch;
-            st = tg_score_add_note(s, ti, nt);
-        }
+        st = tok_remi_add_track(s, name, ch, program == DRUMS ? 0 : program, o->slot[k].notes, o->slot[k].n);
     }
     if (st != TG_OK) {
         tg_score_free(s);
