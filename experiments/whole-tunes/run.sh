@@ -4,7 +4,8 @@
 # context, on equal budgets, three seeds. Run from the project root after
 # building (build/tunegan):
 #   sh experiments/whole-tunes/run.sh [OUT_DIR] [STEPS] [SEEDS]
-# defaults: /tmp/whole-tunes, 4000 steps, "1 2 3". CONFIGS="fc" runs only the
+# defaults: /tmp/whole-tunes, 4000 steps, "1 2 3". BIN= names the binary (a copy
+# keeps a long run safe from rebuilds). CONFIGS="fc" runs only the
 # configurations named (default "today rel-long fc"); a finished run's
 # training is not repeated. SMOKE=1 runs each step of the recipe at a toy
 # size (4 steps, 2 samples of at most 300 tokens) to check it end to end.
@@ -29,7 +30,7 @@ set -eu
 out=${1:-/tmp/whole-tunes}
 steps=${2:-4000}
 seeds=${3:-1 2 3}
-bin=build/tunegan
+bin=${BIN:-build/tunegan}
 data=../shared/data/nottingham
 threads=${THREADS:-1}
 n_samples=20
