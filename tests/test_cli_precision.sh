@@ -54,6 +54,11 @@ near "$lb" "$lf" 0.02 "validation NLL of 4 bf16 steps against fp32"
 # the weights are saved as fp32 (the master weights): same tensors, same size
 if [ "$(stat -c %s "$tmp/b/model.safetensors")" = "$(stat -c %s "$tmp/f/model.safetensors")" ]; then ok
 else fail "the bf16 run's checkpoint is not the fp32 layout"; fi
+# the model file says which precision trained it
+for m in b:bf16 f:fp32; do
+    if head -c 4096 "$tmp/${m%%:*}/model.safetensors" | grep -aq "\"precision\":\"${m#*:}\""; then ok
+    else fail "$tmp/${m%%:*}/model.safetensors does not record precision ${m#*:}"; fi
+done
 for m in b f; do
     run 0 "generate bf16 from $m" "$BIN" generate --model "$tmp/$m" -o "$tmp/g$m" --num 2 --batch 2 --seed 5 --length 40 --threads 1 --precision bf16
     is_midi "$tmp/g$m/sample-000.mid"

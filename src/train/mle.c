@@ -172,13 +172,14 @@ static tg_status save_checkpoint(run_state *r, char *err, size_t err_len)
     model_rng_format(&r->rng_batch, rb, sizeof rb);
     model_rng_format(&r->rng_dropout, rd, sizeof rd);
     st_meta extra[] = {{"rng_batch", rb}, {"rng_dropout", rd}, {"phase", "mle"}};
-    st_meta mextra[] = {{"phase", "mle"}};
+    /* the precision the run trained in (its weights are fp32 either way) */
+    st_meta mextra[] = {{"phase", "mle"}, {"precision", nn_precision_name(model_precision(r->model))}};
     ckpt_writer w;
     tg_status s = ckpt_begin(&w, r->opt->run_dir, "step", r->step);
     if (s == TG_OK) s = model_save_optimizer(r->model, ckpt_file(&w, "optimizer.safetensors"), r->step, extra, 3);
     if (s == TG_OK)
         s = model_save(r->model, ckpt_file(&w, "model.safetensors"), r->corpus->config, r->step, r->opt->seed,
-                       mextra, 1);
+                       mextra, 2);
     s = ckpt_end(&w, s);
     if (s != TG_OK) return tg_fail(err, err_len, s, "%s: cannot save the checkpoint: %s", r->opt->run_dir, tg_status_cause(s));
     return TG_OK;
