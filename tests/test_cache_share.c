@@ -2,9 +2,13 @@
  * test_cache_share.c: rollouts that share their prefix (model_cache_share)
  * against rollouts that copy it (model_cache_fork). Both branch N rows per
  * sequence from a prefix state, then decode the same tokens; the logits must
- * be the same bits in fp32 (relative and absolute attention, one token and
- * chunks of several at a time, rows dropped on the way, the prefix state fed
- * further meanwhile as SeqGAN's rollouts do), and in bf16 where it runs.
+ * be the same bits in fp32 (relative, absolute and fc attention, one token
+ * and chunks of several at a time, rows dropped on the way, the prefix state
+ * fed further meanwhile as SeqGAN's rollouts do), and in bf16 where it runs.
+ * With fc (distance 1 and a Bar about every third token) both the prefix
+ * state and the rows drop old bars from their caches on the way, and the
+ * prefix state's next token opens a bar in one row; the rows' greedy tokens
+ * from the two are the same too.
  */
 #include <string.h>
 
@@ -13,6 +17,13 @@
 #include "test.h"
 
 enum { V = 29, B = 3, N = 4, R = B * N, PLEN = 7, MORE = 12 };
+
+static int argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++) best = x[i] > x[best] ? i : best;
+    return best;
+}
 
 static void run_case(model_attention att, nn_precision prec, int chunk)
 {
@@ -23,6 +34,10 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
     c.n_heads = 4;
     c.context = 32;
     c.attention = att;
+    if (att == MODEL_ATTN_FC) {
+        c.fc_bar_token = 1;
+        CHECK_OK(model_fc_distances_parse("1", &c.fc_distances, NULL, 0));
+    }
     tg_model *m;
     CHECK_OK(model_create(&c, R, &m));
     CHECK_OK(model_set_precision(m, prec));
@@ -36,6 +51,10 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
     int prefix[B * PLEN], more[R * MORE];
     for (int i = 0; i < B * PLEN; i++) prefix[i] = (int)tg_rng_below(&rng, V);
     for (int i = 0; i < R * MORE; i++) more[i] = (int)tg_rng_below(&rng, V);
+    if (att == MODEL_ATTN_FC) { /* a Bar (1) about every third token */
+        for (int i = 0; i < B * PLEN; i++) prefix[i] = tg_rng_below(&rng, 3) ? 2 + prefix[i] % (V - 2) : 1;
+        for (int i = 0; i < R * MORE; i++) more[i] = tg_rng_below(&rng, 3) ? 2 + more[i] % (V - 2) : 1;
+    }
     model_cache_reset(P, B);
     model_decode(P, prefix, PLEN, NULL);
     model_cache_fork(Sf, P, N);
@@ -57,6 +76,8 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
         model_decode(Sf, feed, n, lf);
         model_decode(Ss, feed, n, ls);
         same &= memcmp(lf, ls, (size_t)rows * V * sizeof(float)) == 0;
+        for (int r = 0; r < rows; r++) /* the greedy token of each row */
+            same &= argmax(lf + r * V, V) == argmax(ls + r * V, V);
         fed += n;
         if (fed >= 5 && rows == R) { /* drop rows 0, 5 and 6: the others move down */
             int keep[R - 3], k = 0;
@@ -66,6 +87,14 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
             model_cache_keep_rows(Ss, keep, k);
             rows = k;
         }
+    }
+    if (att == MODEL_ATTN_FC) {
+        /* the case is worth its name: bars were dropped by the prefix state
+         * and by the rows (the layout fields of cache.c, model.h) */
+        int dropped_p = 0, dropped_s = 0;
+        for (int b = 0; b < B; b++) dropped_p |= P->fc_j0[b] > 0;
+        for (int r = 0; r < rows; r++) dropped_s |= Ss->fc_j0[r] > P->fc_j0[Ss->shared_row[r]];
+        CHECK(dropped_p && dropped_s);
     }
     if (!same)
         TEST_FAIL_("%s %s chunk %d: shared and copied prefixes gave different logits",
@@ -88,7 +117,7 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
 
 int main(void)
 {
-    for (int att = 0; att < 2; att++)
+    for (int att = 0; att < 3; att++)
         for (int chunk = 1; chunk <= 5; chunk += 4) {
             run_case((model_attention)att, NN_PRECISION_FP32, chunk);
             if (nn_bf16_available()) run_case((model_attention)att, NN_PRECISION_BF16, chunk);

@@ -47,7 +47,7 @@
 #include "model.h"
 
 /* fc: slots per (layer, sequence, head) at creation, and the step of growth */
-enum { FC_FIRST_SLOTS = 256, FC_GROW_SLOTS = 64 };
+enum { FC_FIRST_SLOTS = 128, FC_GROW_SLOTS = 64 };
 
 static float *alloc_floats(size_t n, size_t *total)
 {
@@ -325,7 +325,7 @@ static void regrow(model_cache *s, int cap)
 static void fit(model_cache *s, int need)
 {
     if (need <= s->fc_cap) return;
-    int cap = (need + FC_GROW_SLOTS - 1) / FC_GROW_SLOTS * FC_GROW_SLOTS + FC_GROW_SLOTS;
+    int cap = (need + FC_GROW_SLOTS - 1) / FC_GROW_SLOTS * FC_GROW_SLOTS;
     regrow(s, cap < s->T_ctx ? cap : s->T_ctx);
 }
 
