@@ -17,7 +17,13 @@
  * for it (cache.c), and attends over those only, with the clipped relative
  * term q . E[nn_fc_rel_row]: the cost of a token grows with the keys it
  * sees (its bar, the related bars, one summary per far bar), not with the
- * length of the tune.
+ * length of the tune. Keys are positions; the compact cache (cache.c) keeps
+ * them in slots, model_fc_slot says which (of the row's own, or of its
+ * shared prefix's row), and the logits are nn_matvec's on runs of
+ * consecutive positions as before, cut where the slots are not consecutive
+ * (at the shared prefix's end), so that they are the bits of the cache that
+ * keeps every position. After each chunk the bars no later query reads in
+ * full give up their keys but their summary (model_fc_compact).
  *
  * A bf16 model (precision.c) runs its linear layers and the head on the
  * bf16 weight copies (nn_matvec_bf16 for a few rows); the cache and the

@@ -363,7 +363,8 @@ tg_status model_rng_parse(const char *text, tg_rng *rng);
 typedef struct model_cache model_cache;
 
 /* A run state for a generator: a cache of (L, max_batch, H, T_ctx, D) keys
- * and as many values, and activations for up to max_batch x max_chunk tokens
+ * and as many values (FC: slots for the keys its rows still read, grown as
+ * needed; see model_cache_kv_bytes), and activations for up to max_batch x max_chunk tokens
  * fed in one piece (longer feeds are cut into chunks; 0: 64). The model is
  * borrowed: it must outlive the state and its weights must not change while
  * the cache holds tokens. TG_ERR_ARG for a discriminator or bad sizes,
