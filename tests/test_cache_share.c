@@ -25,7 +25,10 @@ static int argmax(const float *x, int n)
     return best;
 }
 
-static void run_case(model_attention att, nn_precision prec, int chunk)
+/* fc: bars 1 a Bar about every third token (old bars are dropped), 0 one
+ * bar only (each query's keys are one run of positions, which the shared
+ * rows read as two pieces of slots: nn_matvec on runs of 16 and more) */
+static void run_case(model_attention att, nn_precision prec, int chunk, int bars)
 {
     model_config c = model_config_default();
     c.vocab_size = V;
@@ -51,9 +54,11 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
     int prefix[B * PLEN], more[R * MORE];
     for (int i = 0; i < B * PLEN; i++) prefix[i] = (int)tg_rng_below(&rng, V);
     for (int i = 0; i < R * MORE; i++) more[i] = (int)tg_rng_below(&rng, V);
-    if (att == MODEL_ATTN_FC) { /* a Bar (1) about every third token */
-        for (int i = 0; i < B * PLEN; i++) prefix[i] = tg_rng_below(&rng, 3) ? 2 + prefix[i] % (V - 2) : 1;
-        for (int i = 0; i < R * MORE; i++) more[i] = tg_rng_below(&rng, 3) ? 2 + more[i] % (V - 2) : 1;
+    if (att == MODEL_ATTN_FC) { /* Bar: 1 */
+        for (int i = 0; i < B * PLEN; i++)
+            prefix[i] = bars && !tg_rng_below(&rng, 3) ? 1 : 2 + prefix[i] % (V - 2);
+        for (int i = 0; i < R * MORE; i++)
+            more[i] = bars && !tg_rng_below(&rng, 3) ? 1 : 2 + more[i] % (V - 2);
     }
     model_cache_reset(P, B);
     model_decode(P, prefix, PLEN, NULL);
@@ -63,6 +68,7 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
     CHECK_INT(model_cache_batch(Ss), R);
     /* the prefix state goes on (the next prefix length of a rollout) */
     int col[B] = {1, 2, 3};
+    if (att == MODEL_ATTN_FC && !bars) col[0] = 4;
     model_decode(P, col, 1, NULL);
 
     float lf[R * V], ls[R * V];
@@ -88,7 +94,7 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
             rows = k;
         }
     }
-    if (att == MODEL_ATTN_FC) {
+    if (att == MODEL_ATTN_FC && bars) {
         /* the case is worth its name: bars were dropped by the prefix state
          * and by the rows (the layout fields of cache.c, model.h) */
         int dropped_p = 0, dropped_s = 0;
@@ -97,8 +103,8 @@ static void run_case(model_attention att, nn_precision prec, int chunk)
         CHECK(dropped_p && dropped_s);
     }
     if (!same)
-        TEST_FAIL_("%s %s chunk %d: shared and copied prefixes gave different logits",
-                   model_attention_name(att), nn_precision_name(prec), chunk);
+        TEST_FAIL_("%s %s chunk %d bars %d: shared and copied prefixes gave different logits",
+                   model_attention_name(att), nn_precision_name(prec), chunk, bars);
     test_checks_++;
     /* and they are the logits of decoding each row from scratch (to rounding:
      * a longer chunk takes the prefill's sgemm path) */
@@ -119,8 +125,10 @@ int main(void)
 {
     for (int att = 0; att < 3; att++)
         for (int chunk = 1; chunk <= 5; chunk += 4) {
-            run_case((model_attention)att, NN_PRECISION_FP32, chunk);
-            if (nn_bf16_available()) run_case((model_attention)att, NN_PRECISION_BF16, chunk);
+            for (int bars = 1; bars >= (att == MODEL_ATTN_FC ? 0 : 1); bars--) {
+                run_case((model_attention)att, NN_PRECISION_FP32, chunk, bars);
+                if (nn_bf16_available()) run_case((model_attention)att, NN_PRECISION_BF16, chunk, bars);
+            }
         }
     if (!nn_bf16_available()) printf("test_cache_share: no bf16 on this CPU: fp32 only\n");
     return test_finish("test_cache_share");

@@ -2,7 +2,8 @@
  * cache.c: the run state of incremental decoding: per layer, keys and values
  * of every token fed so far, (B, H, T_ctx, D) each, kept apart from the
  * model's weights (llama2.c's RunState), and the activations of one chunk of
- * new tokens. Everything is allocated once here; feeding never allocates.
+ * new tokens. Everything is allocated once here; feeding never allocates,
+ * but for FC-attention's slots (below), which grow when a row needs more.
  * decode.c runs the forward pass over it.
  *
  * Branching (model_cache_fork), for SeqGAN's Monte-Carlo rollouts (Yu et al.
