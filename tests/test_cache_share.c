@@ -8,13 +8,16 @@
  * With fc (distance 1 and a Bar about every third token) both the prefix
  * state and the rows drop old bars from their caches on the way, and the
  * prefix state's next token opens a bar in one row; the rows' greedy tokens
- * from the two are the same too.
+ * from the two are the same too. And SeqGAN's rollout values of an fc
+ * generator (adv_rollout_values: sampled completions scored by a
+ * discriminator) are the same bits shared and copied.
  */
 #include <string.h>
 
 #include "model/model.h"
 #include "nn/nn.h"
 #include "test.h"
+#include "train/train.h"
 
 enum { V = 29, B = 3, N = 4, R = B * N, PLEN = 7, MORE = 12 };
 
@@ -121,8 +124,64 @@ static void run_case(model_attention att, nn_precision prec, int chunk, int bars
     model_free(m);
 }
 
+/* A generator or discriminator of 1 layer with weights far from uniform. */
+static tg_model *small_model(model_kind kind, model_attention att, int rows, int T, uint64_t seed)
+{
+    model_config c = model_config_default();
+    c.kind = kind;
+    c.attention = att;
+    c.vocab_size = V;
+    c.d_model = 16;
+    c.n_layers = 1;
+    c.n_heads = 2;
+    c.context = T;
+    c.dropout = 0.0f;
+    if (att == MODEL_ATTN_FC) {
+        c.fc_bar_token = 1;
+        CHECK_OK(model_fc_distances_parse("1", &c.fc_distances, NULL, 0));
+    }
+    tg_model *m = NULL;
+    CHECK_OK(model_create(&c, rows, &m));
+    tg_rng rng;
+    tg_rng_seed(&rng, seed);
+    model_init(m, &rng);
+    float *p = model_param_data(m);
+    for (size_t i = 0; i < model_param_count(m); i++) p[i] *= 5.0f;
+    return m;
+}
+
+/* Rollout values of every prefix of B sequences of RT tokens (a Bar every
+ * 3), N completions each, shared against copied prefixes. */
+static void test_fc_rollouts(void)
+{
+    enum { RT = 24 };
+    tg_model *G = small_model(MODEL_GENERATOR, MODEL_ATTN_FC, R, RT, 61);
+    tg_model *D = small_model(MODEL_DISCRIMINATOR, MODEL_ATTN_RELATIVE, 4, RT, 62);
+    int x[B * (RT + 1)], lens[B];
+    for (int b = 0; b < B; b++) {
+        lens[b] = RT;
+        for (int t = 0; t <= RT; t++) x[b * (RT + 1) + t] = t % 3 == b % 3 ? 1 : 2 + (b * 7 + t * 5) % (V - 2);
+    }
+    float Q[2][B * RT];
+    for (int copy = 0; copy < 2; copy++) {
+        model_cache *P = NULL, *S = NULL;
+        CHECK_OK(model_cache_create(G, B, 1, &P));
+        CHECK_OK(model_cache_create(G, R, 1, &S));
+        tg_rng rng;
+        tg_rng_seed(&rng, 63);
+        adv_rollout_ctx ctx = {P, S, D, N, 1, &rng, copy};
+        CHECK_OK(adv_rollout_values(&ctx, x, lens, B, RT, Q[copy]));
+        model_cache_free(P);
+        model_cache_free(S);
+    }
+    CHECK(memcmp(Q[0], Q[1], sizeof Q[0]) == 0);
+    model_free(G);
+    model_free(D);
+}
+
 int main(void)
 {
+    test_fc_rollouts();
     for (int att = 0; att < 3; att++)
         for (int chunk = 1; chunk <= 5; chunk += 4) {
             for (int bars = 1; bars >= (att == MODEL_ATTN_FC ? 0 : 1); bars--) {
