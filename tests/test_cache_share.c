@@ -160,7 +160,8 @@ static void test_fc_rollouts(void)
     int x[B * (RT + 1)], lens[B];
     for (int b = 0; b < B; b++) {
         lens[b] = RT;
-        for (int t = 0; t <= RT; t++) x[b * (RT + 1) + t] = t % 3 == b % 3 ? 1 : 2 + (b * 7 + t * 5) % (V - 2);
+        for (int t = 0; t <= RT; t++)
+            x[b * (RT + 1) + t] = t % 3 == b % 3 ? 1 : 2 + (b * 7 + t * 5) % (V - 2);
     }
     float Q[2][B * RT];
     for (int copy = 0; copy < 2; copy++) {
@@ -186,7 +187,8 @@ int main(void)
         for (int chunk = 1; chunk <= 5; chunk += 4) {
             for (int bars = 1; bars >= (att == MODEL_ATTN_FC ? 0 : 1); bars--) {
                 run_case((model_attention)att, NN_PRECISION_FP32, chunk, bars);
-                if (nn_bf16_available()) run_case((model_attention)att, NN_PRECISION_BF16, chunk, bars);
+                if (nn_bf16_available())
+                    run_case((model_attention)att, NN_PRECISION_BF16, chunk, bars);
             }
         }
     if (!nn_bf16_available()) printf("test_cache_share: no bf16 on this CPU: fp32 only\n");

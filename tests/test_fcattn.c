@@ -567,8 +567,10 @@ static void test_model_decode_long(void)
             for (int b = 0; b < MB; b++) {
                 const size_t at = ((size_t)b * LT + t) * MV;
                 same &= memcmp(comp + at, all + at, MV * sizeof(float)) == 0;
-                for (int v = 0; v < MV; v++)
-                    worst = fmax(worst, fabs(comp[at + v] - full[at + v]) / fmax(1.0, fabs(full[at + v])));
+                for (int v = 0; v < MV; v++) {
+                    const double want = full[at + v];
+                    worst = fmax(worst, fabs(comp[at + v] - want) / fmax(1.0, fabs(want)));
+                }
             }
         }
         const size_t kb = model_cache_kv_bytes(s), kb_all = model_cache_kv_bytes(k);

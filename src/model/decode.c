@@ -281,7 +281,8 @@ static void fc_blocks(const model_cache *s, int l, int b, int h, const float **K
     *K1 = *V1 = NULL;
     if (!s->shared) return;
     const model_cache *p = s->shared;
-    const size_t pre = (((size_t)l * p->max_batch + s->shared_row[b]) * p->H + h) * p->fc_cap * p->D;
+    const size_t row = (size_t)l * p->max_batch + s->shared_row[b];
+    const size_t pre = (row * p->H + h) * p->fc_cap * p->D;
     *K1 = p->k + pre, *V1 = p->v + pre;
 }
 
