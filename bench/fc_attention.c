@@ -4,9 +4,13 @@
  * skewed kernel, dense) at the same shapes, by the length of the history:
  * time of one training step's forward and backward on one sequence of T
  * tokens, time of one generated token after T tokens in the cache, and the
- * memory each needs (the activation arena of training, the key/value cache
- * of decoding, and the bytes of keys/values FC-attention actually reads),
- * with ratios against the first (shortest) length of the same kind.
+ * memory each needs (the activation arena of training, the keys and values
+ * of decoding's cache, and the bytes of keys/values FC-attention actually
+ * reads), with ratios against the first (shortest) length of the same kind.
+ * FC decodes twice, token by token in turn: with its compact cache (the
+ * bars a later query reads in full, one summary per older bar) and with the
+ * cache that keeps every position (model_cache_fc_keep_all, the cache before
+ * issue 18), whose bytes and time per token are the reference columns.
  *
  *   bench_fc_attention [preset] [threads] [lengths] [gen] [max_dense_train] [kinds]
  *   defaults:           small    1         256,1024,2048,4096,8192  16  4096  fc,relative
@@ -17,8 +21,10 @@
  * L*H*T*T floats: 4.3 GB at 8192 for "small"); its planned arena is still
  * printed. Times are this process's CPU time (one thread: other helpers
  * share the machine, and CPU time does not count their turns), median of
- * 3 training steps up to 1024 tokens (1 above) and of `gen` tokens. Prints a
- * Markdown table on stdout.
+ * 3 training steps up to 1024 tokens (1 above) and of `gen` tokens (and
+ * their mean, which counts fc's compaction when a bar opens). The
+ * cache's bytes are those after T + gen tokens, per token of that history.
+ * Prints a Markdown table on stdout.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -34,8 +40,8 @@
 enum { BAR = 5, BAR_LEN = 24, V = 300 };
 
 typedef struct {
-    double train_ms, token_ms;
-    double arena_mb, cache_mb, fc_read_kb;
+    double train_ms, token_ms, full_token_ms, mean_ms, full_mean_ms;
+    double arena_mb, cache_mb, full_cache_mb, fc_read_kb;
     int trained;
 } cost;
 
@@ -57,6 +63,14 @@ static double fc_read_kb(const model_config *cfg, const int *tok, int n)
     int k = nn_fc_keys(&p, 0, n + 1, n, keys);
     free(bar), free(st), free(keys);
     return (double)k * 2 * cfg->d_model * cfg->n_layers * sizeof(float) / 1024.0;
+}
+
+/* before bench_median sorts them */
+static double mean_of(const double *v, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += v[i];
+    return s / n;
 }
 
 static cost measure(const char *preset, model_attention kind, int T, int gen, int max_dense,
@@ -92,22 +106,35 @@ static cost measure(const char *preset, model_attention kind, int T, int gen, in
         c.train_ms = bench_median(ms, reps);
         c.trained = 1;
     }
-    model_cache *s;
-    if (model_cache_create(m, 1, 64, &s) != TG_OK) exit(1);
-    model_cache_reset(s, 1);
+    /* fc: the compact cache and, in turn, the full one (the reference) */
+    const int n_caches = kind == MODEL_ATTN_FC ? 2 : 1;
+    model_cache *s[2] = {NULL, NULL};
     float *logits = malloc(sizeof(float) * V);
-    model_decode(s, tok, T, logits);
-    double *ms = malloc(sizeof(double) * (size_t)gen);
-    for (int g = 0; g < gen; g++) {
-        double t0 = bench_cpu_sec();
-        model_decode(s, &tok[T + g], 1, logits);
-        ms[g] = (bench_cpu_sec() - t0) * 1e3;
+    for (int k = 0; k < n_caches; k++) {
+        if (model_cache_create(m, 1, 64, &s[k]) != TG_OK) exit(1);
+        model_cache_fc_keep_all(s[k], k == 1);
+        model_cache_reset(s[k], 1);
+        model_decode(s[k], tok, T, logits);
     }
+    double *ms = malloc(sizeof(double) * (size_t)gen * 2);
+    for (int g = 0; g < gen; g++)
+        for (int k = 0; k < n_caches; k++) {
+            double t0 = bench_cpu_sec();
+            model_decode(s[k], &tok[T + g], 1, logits);
+            ms[k * gen + g] = (bench_cpu_sec() - t0) * 1e3;
+        }
+    c.mean_ms = mean_of(ms, gen);
     c.token_ms = bench_median(ms, gen);
-    c.cache_mb = model_cache_bytes(s) / 1048576.0;
+    c.cache_mb = model_cache_kv_bytes(s[0]) / 1048576.0;
+    if (n_caches == 2) {
+        c.full_mean_ms = mean_of(ms + gen, gen);
+        c.full_token_ms = bench_median(ms + gen, gen);
+        c.full_cache_mb = model_cache_kv_bytes(s[1]) / 1048576.0;
+    }
     if (kind == MODEL_ATTN_FC) c.fc_read_kb = fc_read_kb(&cfg, tok, T);
     free(ms), free(logits);
-    model_cache_free(s);
+    model_cache_free(s[0]);
+    model_cache_free(s[1]);
     model_free(m);
     return c;
 }
@@ -139,8 +166,9 @@ int main(int argc, char **argv)
     printf("preset %s, batch 1, %d thread(s), a Bar every %d tokens, fc distances %s\n\n", preset,
            threads, BAR_LEN, MODEL_FC_DISTANCES_DEFAULT);
     printf("| kind | history T | train step ms (x T0) | ms per token (x T0) | train arena MB | "
-           "KV cache MB (per token KB) | fc keys read per token KB |\n");
-    printf("| --- | --- | --- | --- | --- | --- | --- |\n");
+           "KV cache MB (per token KB) | fc keys read per token KB | fc full cache: MB (per "
+           "token KB), ms per token | mean ms per token (fc: compact / full) |\n");
+    printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     const char *kind_list = argc > 6 ? argv[6] : "fc,relative";
     model_attention kinds[2];
     int n_kinds = 0;
@@ -151,15 +179,22 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++) {
             cost c = measure(preset, kinds[k], lengths[i], gen, max_dense, tok, tg);
             if (i == 0) base = c;
-            char train[64], read[32];
+            char train[64], read[32], full[80] = "-", mean[48];
             if (c.trained) snprintf(train, sizeof train, "%.1f (%.2f)", c.train_ms, c.train_ms / base.train_ms);
             else snprintf(train, sizeof train, "not run");
-            if (kinds[k] == MODEL_ATTN_FC) snprintf(read, sizeof read, "%.0f", c.fc_read_kb);
-            else snprintf(read, sizeof read, "-");
-            printf("| %s | %d | %s | %.2f (%.2f) | %.0f | %.1f (%.1f) | %s |\n",
+            if (kinds[k] == MODEL_ATTN_FC) {
+                snprintf(read, sizeof read, "%.0f", c.fc_read_kb);
+                snprintf(full, sizeof full, "%.1f (%.1f), %.2f", c.full_cache_mb,
+                         c.full_cache_mb * 1024.0 / (lengths[i] + gen), c.full_token_ms);
+                snprintf(mean, sizeof mean, "%.2f / %.2f", c.mean_ms, c.full_mean_ms);
+            } else {
+                snprintf(read, sizeof read, "-");
+                snprintf(mean, sizeof mean, "%.2f", c.mean_ms);
+            }
+            printf("| %s | %d | %s | %.2f (%.2f) | %.0f | %.1f (%.1f) | %s | %s | %s |\n",
                    model_attention_name(kinds[k]), lengths[i], train, c.token_ms,
                    c.token_ms / base.token_ms, c.arena_mb, c.cache_mb,
-                   c.cache_mb * 1024.0 / (lengths[i] + gen), read);
+                   c.cache_mb * 1024.0 / (lengths[i] + gen), read, full, mean);
             fflush(stdout);
         }
     }

@@ -15,8 +15,10 @@
  *    parameter gradient with the fast kernel equal those with the dense
  *    reference inside the whole model (model_set_naive_attention); cached
  *    decoding token by token, and in chunks, gives the full forward's logits
- *    at every position; the config survives its JSON and a checkpoint; a
- *    bad distance list is refused.
+ *    at every position; so does the compact cache on a long tune (90 bars),
+ *    with the bits of the cache that keeps every position, and its bytes
+ *    stay bounded as bars go by; the config survives its JSON and a
+ *    checkpoint; a bad distance list is refused.
  * 4. data_trim_padding: the padding every row shares is cut, the rest of it
  *    becomes Bar tokens.
  */
@@ -491,6 +493,168 @@ static void test_model_decode(void)
     model_free(m);
 }
 
+/* A long tune: 2 sequences of LT tokens (~60 bars of 3..10 tokens, one
+ * opening with a Bar), distances 1,2,4: the compact cache drops the bodies
+ * of old bars all along. Cached decoding, token by token and in chunks of 7,
+ * gives the full forward's logits at every position, and the same bits as
+ * the cache that keeps every position (model_cache_fc_keep_all), in less
+ * memory; keep_rows and fork of a compacted state go on to the same logits. */
+enum { LT = 600 };
+
+static void long_tokens(int *tok, tg_rng *r)
+{
+    for (int b = 0; b < MB; b++) {
+        int left = b; /* row 1 opens with a Bar: its bar 0 is empty */
+        for (int i = 0; i < LT; i++) {
+            if (left-- == 0) {
+                tok[b * LT + i] = 1;
+                left = 2 + (int)tg_rng_below(r, 8);
+            } else {
+                tok[b * LT + i] = 2 + (int)tg_rng_below(r, MV - 2);
+            }
+        }
+    }
+}
+
+/* Feeds tok (MB,LT) in chunks into s; logits of every position into out (MB,LT,MV). */
+static void decode_all(model_cache *s, const int *tok, int chunk, float *out)
+{
+    int step[MB * 7];
+    float logits[MB * MV];
+    model_cache_reset(s, MB);
+    for (int t0 = 0; t0 < LT; t0 += chunk) {
+        int n = LT - t0 < chunk ? LT - t0 : chunk;
+        for (int b = 0; b < MB; b++)
+            for (int i = 0; i < n; i++) step[b * n + i] = tok[b * LT + t0 + i];
+        model_decode(s, step, n, logits);
+        for (int b = 0; b < MB; b++)
+            memcpy(out + ((size_t)b * LT + t0 + n - 1) * MV, logits + b * MV, MV * sizeof(float));
+    }
+}
+
+static void test_model_decode_long(void)
+{
+    model_config c = fc_config();
+    c.context = LT;
+    CHECK_OK(model_fc_distances_parse("1,2,4", &c.fc_distances, NULL, 0));
+    tg_model *m = NULL;
+    CHECK_OK(model_create(&c, MB, &m));
+    tg_rng r;
+    tg_rng_seed(&r, 31);
+    model_init(m, &r);
+    float *w = model_param_data(m);
+    for (size_t i = 0; i < model_param_count(m); i++) w[i] += 0.3f * frand(&r);
+    int *tok = malloc(sizeof(int) * MB * LT);
+    long_tokens(tok, &r);
+    int bars = 0;
+    for (int i = 0; i < LT; i++) bars += tok[i] == 1;
+    model_lm_forward(m, tok, NULL, MB, LT, NULL);
+    const size_t nl = (size_t)MB * LT * MV;
+    float *full = malloc(nl * sizeof(float)), *comp = malloc(nl * sizeof(float));
+    float *all = malloc(nl * sizeof(float));
+    memcpy(full, model_logits(m), nl * sizeof(float));
+    for (int chunk = 1; chunk <= 7; chunk += 6) {
+        model_cache *s = NULL, *k = NULL;
+        CHECK_OK(model_cache_create(m, MB, chunk, &s));
+        CHECK_OK(model_cache_create(m, MB, chunk, &k));
+        model_cache_fc_keep_all(k, 1);
+        decode_all(s, tok, chunk, comp);
+        decode_all(k, tok, chunk, all);
+        double worst = 0.0;
+        int same = 1;
+        for (int t0 = 0; t0 < LT; t0 += chunk) {
+            const int t = t0 + chunk <= LT ? t0 + chunk - 1 : LT - 1;
+            for (int b = 0; b < MB; b++) {
+                const size_t at = ((size_t)b * LT + t) * MV;
+                same &= memcmp(comp + at, all + at, MV * sizeof(float)) == 0;
+                for (int v = 0; v < MV; v++) {
+                    const double want = full[at + v];
+                    worst = fmax(worst, fabs(comp[at + v] - want) / fmax(1.0, fabs(want)));
+                }
+            }
+        }
+        const size_t kb = model_cache_kv_bytes(s), kb_all = model_cache_kv_bytes(k);
+        printf("long tune (%d bars, %d tokens, chunks of %d): compact cache vs full forward %.2e, "
+               "same bits as the full cache: %s; keys and values %zu vs %zu bytes\n",
+               bars, LT, chunk, worst, same ? "yes" : "no", kb, kb_all);
+        CHECK(worst < 1e-4);
+        CHECK(same);
+        CHECK(bars >= 40);
+        /* slots: (4 + 2) bars of at most 10 tokens, ~60 summaries, a chunk, rounding */
+        CHECK(kb * 2 <= kb_all);
+        model_cache_free(s);
+        model_cache_free(k);
+    }
+    /* keep_rows and fork of a compacted state: row 1 alone, forked twice */
+    model_cache *s = NULL, *f = NULL;
+    CHECK_OK(model_cache_create(m, MB, 8, &s));
+    CHECK_OK(model_cache_create(m, MB, 8, &f));
+    model_cache_reset(s, MB);
+    const int cut = 300;
+    int *pre = malloc(sizeof(int) * MB * cut);
+    for (int b = 0; b < MB; b++) memcpy(pre + b * cut, tok + b * LT, cut * sizeof(int));
+    float logits[MB * MV];
+    model_decode(s, pre, cut, logits);
+    int row = 1;
+    model_cache_keep_rows(s, &row, 1);
+    model_cache_fork(f, s, 2);
+    double worst = 0.0;
+    for (int t = cut; t < LT; t++) {
+        int next[2] = {tok[LT + t], tok[LT + t]};
+        model_decode(f, next, 1, logits);
+        for (int cp = 0; cp < 2; cp++)
+            for (int v = 0; v < MV; v++) {
+                double want = full[((size_t)LT + t) * MV + v];
+                worst = fmax(worst, fabs(logits[cp * MV + v] - want) / fmax(1.0, fabs(want)));
+            }
+    }
+    printf("long tune after keep_rows and fork at %d vs full forward: %.2e\n", cut, worst);
+    CHECK(worst < 1e-4);
+    model_cache_free(s);
+    model_cache_free(f);
+    free(pre), free(tok), free(full), free(comp), free(all);
+    model_free(m);
+}
+
+/* The cache's bytes stay bounded as bars go by: bars of 24 tokens, default
+ * distances (the largest 32), batch 2; after 64 and after 128 bars the keys
+ * and values fit in (32 + 2) bars of tokens (the bars up to the largest
+ * distance and one more behind the newest, and the newest), one summary per
+ * bar and a step of growth (64 slots) per row, while the full cache would need
+ * a slot per token. */
+static void test_cache_bounded(void)
+{
+    enum { BL = 24, NB = 128, T = NB * BL + 8 };
+    model_config c = fc_config();
+    c.context = T;
+    c.fc_distances = 0;
+    CHECK_OK(model_fc_distances_parse(MODEL_FC_DISTANCES_DEFAULT, &c.fc_distances, NULL, 0));
+    tg_model *m = NULL;
+    CHECK_OK(model_create(&c, MB, &m));
+    tg_rng r;
+    tg_rng_seed(&r, 41);
+    model_init(m, &r);
+    model_cache *s = NULL;
+    CHECK_OK(model_cache_create(m, MB, 1, &s));
+    model_cache_reset(s, MB);
+    const size_t per_slot = 2 * (size_t)c.n_layers * MB * c.d_model * sizeof(float);
+    int step[MB];
+    for (int t = 0; t < NB * BL; t++) {
+        for (int b = 0; b < MB; b++) step[b] = t % BL == 0 ? 1 : 2 + (int)tg_rng_below(&r, MV - 2);
+        model_decode(s, step, 1, NULL);
+        const int bars = t / BL + 1;
+        if ((t + 1) % (64 * BL) == 0) {
+            const size_t bound = per_slot * ((size_t)(32 + 2) * BL + bars + 64);
+            const size_t got = model_cache_kv_bytes(s), full = per_slot * (size_t)(t + 1);
+            printf("after %d bars (%d tokens): keys and values %zu bytes (bound %zu, every "
+                   "position %zu)\n", bars, t + 1, got, bound, full);
+            CHECK(got <= bound);
+        }
+    }
+    model_cache_free(s);
+    model_free(m);
+}
+
 /* A checkpoint keeps the kind, the distances and the Bar id: the loaded
  * model gives the same loss. */
 static void test_checkpoint(void)
@@ -548,6 +712,8 @@ int main(void)
     test_config();
     test_model_dense();
     test_model_decode();
+    test_model_decode_long();
+    test_cache_bounded();
     test_checkpoint();
     test_trim_padding();
     return test_finish("fcattn");

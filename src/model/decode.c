@@ -17,7 +17,13 @@
  * for it (cache.c), and attends over those only, with the clipped relative
  * term q . E[nn_fc_rel_row]: the cost of a token grows with the keys it
  * sees (its bar, the related bars, one summary per far bar), not with the
- * length of the tune.
+ * length of the tune. Keys are positions; the compact cache (cache.c) keeps
+ * them in slots, model_fc_slot says which (of the row's own, or of its
+ * shared prefix's row), and the logits are nn_matvec's on runs of
+ * consecutive positions as before, cut where the slots are not consecutive
+ * (at the shared prefix's end), so that they are the bits of the cache that
+ * keeps every position. After each chunk the bars no later query reads in
+ * full give up their keys but their summary (model_fc_compact).
  *
  * A bf16 model (precision.c) runs its linear layers and the head on the
  * bf16 weight copies (nn_matvec_bf16 for a few rows); the cache and the
@@ -27,6 +33,8 @@
  * advance together), attention-probability dropout (unused when sampling).
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -194,21 +202,60 @@ static void fc_add_bars(model_cache *s, int pos0, int n)
     }
 }
 
+/* Where each key of row b's query is (fc_slot): a slot of the row's own, or
+ * -1 - a slot of its shared prefix's row (positions below shared_len). The
+ * prefix state may have dropped a bar the row still reads in full if it went
+ * on past the next bar: that is the caller's error (model_cache_share). */
+static void fc_slots(model_cache *s, int b, const int *keys, int nk, int *slot)
+{
+    const int lo = s->shared_len;
+    for (int c = 0; c < nk; c++) {
+        if (keys[c] >= lo) {
+            slot[c] = model_fc_slot(s, b, keys[c], lo);
+            TG_ASSERT(slot[c] >= 0);
+        } else {
+            const int r = model_fc_slot(s->shared, s->shared_row[b], keys[c], 0);
+            if (r < 0) {
+                fprintf(stderr, "tunegan: the shared prefix went on past a bar its rollouts "
+                                "still read (position %d)\n", keys[c]);
+                abort();
+            }
+            slot[c] = -1 - r;
+        }
+    }
+}
+
+/* Row c of K (own slots) or of K1 (the shared prefix's). */
+static const float *fc_row(const float *K, const float *K1, int slot, int D)
+{
+    return slot >= 0 ? K + (size_t)slot * D : K1 + (size_t)(-1 - slot) * D;
+}
+
 /* Logits of one query of (b,h) over its keys: q . k_j by nn_matvec on each
- * run of consecutive keys (the own bar and the related bars are runs, the
- * summaries runs of one), plus the relative term read from qe (R) = E q. */
-static void fc_logits(float *sc, const int *keys, int nk, const float *q, const float *K,
-                      const float *qe, const nn_fc_plan *p, int b, int T, int P, int D)
+ * run of consecutive positions (the own bar and the related bars are runs,
+ * the summaries runs of one), cut where its rows are not consecutive slots
+ * (at the shared prefix's end; nn_matvec gives a row the same bits wherever
+ * the rows are cut), plus the relative term read from qe (R) = E q. */
+static void fc_logits(float *sc, const int *keys, const int *slot, int nk, const float *q,
+                      const float *K, const float *K1, const float *qe, const nn_fc_plan *p,
+                      int b, int T, int P, int D)
 {
     enum { RUN_MIN = 16 }; /* shorter runs: a plain dot each (a call costs more) */
     for (int c0 = 0; c0 < nk;) {
         int c1 = c0 + 1;
         while (c1 < nk && keys[c1] == keys[c1 - 1] + 1) c1++;
         if (c1 - c0 >= RUN_MIN) {
-            nn_matvec(sc + c0, q, K + (size_t)keys[c0] * D, NULL, 1, D, c1 - c0, 0);
+            for (int a = c0; a < c1;) {
+                int z = a + 1;
+                while (z < c1 && slot[z] == slot[z - 1] + (slot[z] >= 0 ? 1 : -1) &&
+                       (slot[z] >= 0) == (slot[a] >= 0))
+                    z++;
+                nn_matvec(sc + a, q, fc_row(K, K1, slot[a], D), NULL, 1, D, z - a, 0);
+                a = z;
+            }
         } else {
             for (int c = c0; c < c1; c++) {
-                const float *k = K + (size_t)keys[c] * D;
+                const float *k = fc_row(K, K1, slot[c], D);
                 float acc[8] = {0};
                 int d = 0;
                 for (; d + 8 <= D; d += 8)
@@ -224,6 +271,21 @@ static void fc_logits(float *sc, const int *keys, int nk, const float *q, const 
     for (int c = 0; c < nk; c++) sc[c] += qe[nn_fc_rel_row(p, b, T, P, keys[c])];
 }
 
+/* The (layer, row, head) blocks of keys and values a row reads: its own, and
+ * its shared prefix's row (NULL when not sharing). */
+static void fc_blocks(const model_cache *s, int l, int b, int h, const float **K, const float **V,
+                      const float **K1, const float **V1)
+{
+    const size_t own = (((size_t)l * s->max_batch + b) * s->H + h) * s->fc_cap * s->D;
+    *K = s->k + own, *V = s->v + own;
+    *K1 = *V1 = NULL;
+    if (!s->shared) return;
+    const model_cache *p = s->shared;
+    const size_t row = (size_t)l * p->max_batch + s->shared_row[b];
+    const size_t pre = (row * p->H + h) * p->fc_cap * p->D;
+    *K1 = p->k + pre, *V1 = p->v + pre;
+}
+
 /* Attention of the chunk's n queries of layer l over their FC keys. */
 static void attend_fc(model_cache *s, int l, int pos0, int n)
 {
@@ -236,7 +298,9 @@ static void attend_fc(model_cache *s, int l, int pos0, int n)
         const int P = pos0 + i;
         int nk_max = 0;
         for (int b = 0; b < B; b++) {
-            int nk = nn_fc_keys(&p, b, T, P, s->fc_keys + (size_t)b * T);
+            int *keys = s->fc_keys + (size_t)b * T;
+            int nk = nn_fc_keys(&p, b, T, P, keys);
+            fc_slots(s, b, keys, nk, s->fc_slot + (size_t)b * T);
             s->fc_count[b] = nk;
             if (nk > nk_max) nk_max = nk;
         }
@@ -246,21 +310,40 @@ static void attend_fc(model_cache *s, int l, int pos0, int n)
 #endif
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < H; h++) {
-                const size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
-                const float *K = s->k + base, *Vv = s->v + base;
+                const float *K, *Vv, *K1, *V1;
+                fc_blocks(s, l, b, h, &K, &Vv, &K1, &V1);
                 const int *keys = s->fc_keys + (size_t)b * T, nk = s->fc_count[b];
+                const int *slot = s->fc_slot + (size_t)b * T;
                 float *sc = s->scores + ((size_t)b * H + h) * T;
                 float *qe = s->fc_qe + ((size_t)b * H + h) * R;
                 const float *q = s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D;
                 nn_matvec(qe, q, rel + (size_t)h * R * D, NULL, 1, D, R, 0);
-                fc_logits(sc, keys, nk, q, K, qe, &p, b, T, P, D);
+                fc_logits(sc, keys, slot, nk, q, K, K1, qe, &p, b, T, P, D);
                 nn_softmax_row(sc, nk, nk, scale);
                 float *o = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
                 memset(o, 0, (size_t)D * sizeof(float));
                 for (int c = 0; c < nk; c++) {
-                    const float w = sc[c], *v = Vv + (size_t)keys[c] * D;
+                    const float w = sc[c], *v = fc_row(Vv, V1, slot[c], D);
                     for (int d = 0; d < D; d++) o[d] += w * v[d];
                 }
+            }
+        }
+    }
+}
+
+/* The chunk's keys and values of layer l into each row's slots: the chunk is
+ * in the bars the row keeps in full, so its positions are consecutive slots. */
+static void store_kv_fc(model_cache *s, int l, int pos0, int n)
+{
+    const int H = s->H, D = s->D, C = s->C;
+    for (int b = 0; b < s->B; b++) {
+        const int slot0 = model_fc_slot(s, b, pos0, s->shared_len);
+        for (int i = 0; i < n; i++) {
+            const float *row = s->qkv + ((size_t)b * n + i) * 3 * C;
+            for (int h = 0; h < H; h++) {
+                size_t at = ((((size_t)l * s->max_batch + b) * H + h) * s->fc_cap + slot0 + i) * D;
+                memcpy(s->k + at, row + C + (size_t)h * D, (size_t)D * sizeof(float));
+                memcpy(s->v + at, row + 2 * C + (size_t)h * D, (size_t)D * sizeof(float));
             }
         }
     }
@@ -299,9 +382,13 @@ static void attend_cached(void *ctx, int l, const model_block_params *bp)
 {
     (void)bp;
     cached_attention *ca = ctx;
+    if (ca->s->fc) {
+        store_kv_fc(ca->s, l, ca->pos0, ca->n);
+        attend_fc(ca->s, l, ca->pos0, ca->n);
+        return;
+    }
     store_kv(ca->s, l, ca->pos0, ca->n);
-    if (ca->s->fc) attend_fc(ca->s, l, ca->pos0, ca->n);
-    else attend(ca->s, l, ca->pos0, ca->n);
+    attend(ca->s, l, ca->pos0, ca->n);
 }
 
 /* One chunk: tokens (B,n) at positions len..len+n-1; logits (B,V) or NULL. */
@@ -320,7 +407,10 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
      * t = 0..n-1, so the absolute rows are offset by pos0 */
     nn_embedding_forward(s->x, s->tokens, p->wte, p->wpe ? p->wpe + (size_t)pos0 * C : NULL, B, n,
                          C, s->V);
-    if (s->fc) fc_add_bars(s, pos0, n);
+    if (s->fc) {
+        model_fc_reserve(s, n);
+        fc_add_bars(s, pos0, n);
+    }
     cached_attention ca = {s, pos0, n};
     model_bf16_sync(s->model);
     const tg_model *m = s->model;
@@ -331,6 +421,7 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
                                s->rstd, s->fch, s->fch, s->x, s->tmp, NULL, NULL};
     for (int l = 0; l < s->L; l++) model_block_forward(&run, l, &p->blocks[l], &io, B * n);
     s->len += n;
+    if (s->fc) model_fc_compact(s);
     if (!logits) return;
     /* final LayerNorm and the tied head for each sequence's last token only */
     for (int b = 0; b < B; b++)

@@ -363,7 +363,8 @@ tg_status model_rng_parse(const char *text, tg_rng *rng);
 typedef struct model_cache model_cache;
 
 /* A run state for a generator: a cache of (L, max_batch, H, T_ctx, D) keys
- * and as many values, and activations for up to max_batch x max_chunk tokens
+ * and as many values (FC: slots for the keys its rows still read, grown as
+ * needed; see model_cache_kv_bytes), and activations for up to max_batch x max_chunk tokens
  * fed in one piece (longer feeds are cut into chunks; 0: 64). The model is
  * borrowed: it must outlive the state and its weights must not change while
  * the cache holds tokens. TG_ERR_ARG for a discriminator or bad sizes,
@@ -392,7 +393,9 @@ void model_cache_fork(model_cache *dst, const model_cache *src, int copies);
  * bit. src is borrowed read-only: until dst is reset (or forked, or shared
  * again) src must not be reset, have rows dropped, or be freed; feeding src
  * further is fine (it writes past the shared positions). With FC-attention
- * it forks (copies): that kind's cached step reads each row's own keys. */
+ * src drops the keys of its oldest bar in full as it opens new bars: it may
+ * go on into the next bar, not further, while dst's rows still read the
+ * shared positions (an assertion checks). */
 void model_cache_share(model_cache *dst, const model_cache *src, int copies);
 /* Tokens per sequence in the cache (0..T_ctx), sequences, and the model. */
 int model_cache_len(const model_cache *s);
@@ -401,6 +404,16 @@ int model_cache_max_batch(const model_cache *s);
 const tg_model *model_cache_model(const model_cache *s);
 /* Bytes of the cache and of the activations. */
 size_t model_cache_bytes(const model_cache *s);
+/* Bytes of the keys and values allocated now. Relative and absolute
+ * attention: (L, max_batch, H, T_ctx, D) twice, from creation on. FC: the
+ * slots the rows keep (their own bar and the bars up to the largest distance
+ * and one more back in full, one summary for every older bar), which grow
+ * as needed (feeding then allocates) up to T_ctx. */
+size_t model_cache_kv_bytes(const model_cache *s);
+/* FC only (ignored otherwise): 1 keeps every position's keys and values from
+ * now on, as before issue 18 (the reference for tests and benches); 0, the
+ * default, drops those no later query reads. Set it on an empty cache. */
+void model_cache_fc_keep_all(model_cache *s, int on);
 
 /* Feeds tokens (B,T) (row b: the next T tokens of sequence b, ids in [0,V))
  * at positions len..len+T-1, appending their keys and values to the cache,
@@ -543,8 +556,20 @@ struct model_cache {
     int fc;                   /* 1 with fc attention */
     int *fc_bar, *fc_start, *fc_nbars; /* (max_batch,T_ctx), (max_batch,T_ctx+2), (max_batch) */
     int *fc_keys;             /* (max_batch,T_ctx) one query's keys per sequence */
+    int *fc_slot;             /* (max_batch,T_ctx) where each key is: a slot of the row, or
+                               * -1 - a slot of the shared prefix's row */
     int *fc_count;            /* (max_batch) how many */
     float *fc_qe;             /* (max_batch,H,R) E q of one query per (b,h) */
+    /* fc's compact cache (cache.c): slots, not positions. A row keeps, in
+     * order of position, the summary (first token) of each bar before
+     * fc_j0[b] from bar fc_sbase[b] on, then every position from
+     * max(start of bar fc_j0[b], shared_len) on. k and v are then
+     * (L, max_batch, H, fc_cap, D); fc_keep_all: every position (the cache
+     * before issue 18, the reference), fc_cap = T_ctx. */
+    int *fc_j0, *fc_sbase;    /* (max_batch) */
+    int fc_cap;               /* slots per (layer, sequence, head) */
+    int fc_span;              /* bars kept in full behind the newest: largest distance + 1 */
+    int fc_keep_all;
     nn_bf16 *cast;            /* bf16 models: rounded inputs of a prefill's products, else NULL */
     /* a shared prefix (model_cache_share): positions < shared_len of row b
      * are row shared_row[b] of shared's cache; NULL / 0 when not sharing */
@@ -553,6 +578,15 @@ struct model_cache {
     int *shared_row;          /* (max_batch) */
     size_t cache_bytes, act_bytes;
 };
+
+/* FC's compact cache (cache.c), for decode.c. The slot of position pos in
+ * row b's own slots (positions from lo on; lo = shared_len, or 0 for a
+ * state read as a shared prefix), -1 when the row no longer keeps it. */
+int model_fc_slot(const model_cache *s, int b, int pos, int lo);
+/* Room in every row for n more tokens (the slots grow when needed). */
+void model_fc_reserve(model_cache *s, int n);
+/* After a chunk: the bars no later query reads in full keep their summary only. */
+void model_fc_compact(model_cache *s);
 
 /* The parameter layout (params.c): fills table (when not NULL) with every
  * tensor in order and, when base pointers are given, points the named
