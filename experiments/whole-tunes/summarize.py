@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Tables of the whole-tunes experiment (issue 18) from run.sh's output:
    python3 experiments/whole-tunes/summarize.py OUT_DIR [OUT_DIR ...]
+   python3 experiments/whole-tunes/summarize.py --sweep RUN_DIR [RUN_DIR ...]
 One row per run folder (CONFIG-seedS) and bar count: whole-piece NLL per token
 (valid, test), then for the generated tunes against the test split: the
 similarity error (mean |difference| of the bar-similarity profile, d = 1..16),
@@ -47,7 +48,29 @@ def fmt(x, p=4):
     return "-" if x is None else ("%.*f" % (p, x))
 
 
+def sweep(runs):
+    """sweep.sh's sets: one row per run and temperature."""
+    print("| run | T | similarity error | sim. d=1 | sim. d=4 | sim. d=8 (real) | copy rate | distinct 4-bar | scale consistency (real) | pitch-class entropy (real) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for run in runs:
+        for T in ("0.8", "0.9", "1.0"):
+            ev = load(os.path.join(run, "sweep-T%s.json" % T))
+            if not ev:
+                continue
+            s, r = ev["bar_similarity"]["samples"], ev["bar_similarity"]["reference"]
+            st = ev["stats"]
+            sc, pe = st.get("scale_consistency"), st.get("pitch_class_entropy")
+            print("| %s | %s | %.3f | %.3f | %.3f | %.3f (%.3f) | %.3f | %.3f | %s | %s |" % (
+                run, T, ev["similarity_error"], s[0], s[3], s[7], r[7], ev["copy_rate"]["rate"],
+                ev["distinct_windows"]["share"],
+                "%.3f (%.3f)" % (sc["samples"]["mean"], sc["reference"]["mean"]) if sc else "-",
+                "%.3f (%.3f)" % (pe["samples"]["mean"], pe["reference"]["mean"]) if pe else "-"))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--sweep":
+        sweep(sys.argv[2:])
+        return
     print("| run | bars | NLL valid | NLL test | similarity error | sim. d=4 (real) | sim. d=8 (real) | copy rate | distinct 4-bar |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for out_dir in sys.argv[1:]:

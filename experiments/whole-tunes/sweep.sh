@@ -1,0 +1,24 @@
+#!/bin/sh
+# Issue 18's goal measure: 100 tunes of 32 bars per model and temperature,
+# generated with seed 21 and compared with the test split (bar-similarity
+# profile and error, verbatim 4-bar copies against the training split):
+#   sh experiments/whole-tunes/sweep.sh CORPUS RUN_DIR [RUN_DIR ...]
+# writes RUN_DIR/sweep-T{0.8,0.9,1.0}/ (MIDI) and RUN_DIR/sweep-T*.json
+# (tunegan eval --json); TEMPS="0.8 0.9 1.0" and NUM=100 by default.
+# summarize.py --sweep RUN_DIR ... tabulates them.
+set -eu
+bin=${BIN:-build/tunegan}
+corpus=$1
+shift
+for run in "$@"; do
+    for T in ${TEMPS:-0.8 0.9 1.0}; do
+        g=$run/sweep-T$T
+        [ -f "$g.json" ] && continue
+        "$bin" generate --model "$run" -o "$g" -n "${NUM:-100}" --bars 32 --temperature "$T" --seed 21 \
+            --threads 1 >/dev/null 2>"$g.log"
+        "$bin" eval --samples "$g" --reference "$corpus:test" --train "$corpus" --bars 32 --threads 1 \
+            --json >"$g.json.tmp"
+        mv "$g.json.tmp" "$g.json"
+        echo "$run T$T done"
+    done
+done
