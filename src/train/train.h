@@ -120,12 +120,40 @@ double train_unigram_nll(const data_corpus *c, int split);
  *             cross-entropy with target PAD for real and BOS for generated
  *             sequences at every position) scores every prefix at once;
  *   constant: Q = 0.5 everywhere (the control: with the mean baseline the
- *             advantage is zero and only the KL, entropy and MLE terms act).
+ *             advantage is zero and only the KL, entropy and MLE terms act);
+ *   bar:      the dense D read at the last token of every bar (the token
+ *             before each Bar token of the corpus's tokenizer, and the EOS
+ *             or the last token), given to every token of that bar, so that
+ *             D can reward a bar for how it follows the bars before it
+ *             (a repeated phrase where real tunes repeat one);
+ *   random:   the control of the same variance: the dense D's values,
+ *             permuted over the batch's positions (rng_rollout's stream,
+ *             which the dense D leaves unused), then treated as dense.
+ * Returns (returns.c; every reward but rollout): r = p (--reward-shaping
+ * prob, the default) or 2p - 1 (centered, ScratchGAN's), and with
+ * --discount gamma the return of a token is sum_{s>=t} gamma^(s-t) r_s over
+ * the tokens (dense, random, constant) or over the bars (bar: bar k's
+ * return sum_{j>=k} gamma^(j-k) r_j); gamma 0 leaves r. These returns take
+ * Q's place below. The discriminator's attention is --disc-attention
+ * (relative, absolute, or fc for the causal D: bar attention over seq_len
+ * tokens, whose padding after EOS it reads as one-token bars).
  * Update (REINFORCE with a baseline): with logp = log pi(x_t | x_<t),
  * logq the frozen MLE model's, b_t the batch mean of Q[.,t] over the
- * sequences still running at t,
+ * sequences still running at t (--baseline batch), or its moving average
+ * per position (--baseline ema, decay --baseline-decay, adv_ema_baseline),
  *   A[b,t] = (Q[b,t] - b_t) - kl * (logp - logq) - entropy * logp
- * and the surrogate loss sum A * (-logp) / n (A held constant). The KL and
+ * and the surrogate loss sum A * (-logp) / n (A held constant). With
+ * --ppo-epochs K > 1 each batch of samples makes K updates, the gradient
+ * being that of -sum min(rho A, clip(rho, 1-eps, 1+eps) A) / n with rho =
+ * pi/pi_old (--ppo-clip eps; 0: no clip), pi_old the sampling policy's
+ * probabilities, stored by the batch's first update (where rho = 1, so that
+ * update is REINFORCE's bit for bit); the KL and entropy terms of A are
+ * taken at the current policy in every epoch. K = 1 is REINFORCE.
+ * D's training: --label-smooth s makes its targets 1-s and s; --d-band
+ * LO,HI measures D's accuracy on each fresh set before training on it:
+ * above HI the set trains nothing, below LO up to d_epochs more epochs run
+ * until an epoch's accuracy reaches LO (the disc line then carries
+ * "acc_fresh" and "epochs"). The KL and
  * entropy terms are the score-function estimates on the sampled token, whose
  * expectations are the gradients of the per-position KL(pi || pi_MLE) and
  * entropy (states held fixed); the log reports the exact per-position values
@@ -138,7 +166,10 @@ double train_unigram_nll(const data_corpus *c, int split);
  *   rollout.safetensors          the rollout policy
  *   reference.safetensors        the frozen MLE generator (a copy of --init)
  *   optimizer.safetensors        G's AdamW moments, RNG states, the phase
- *                                cursor, the log's length
+ *                                cursor, the log's length, and with
+ *                                --baseline ema the moving average
+ *                                ("baseline_ema"); PPO's old log-probs
+ *                                live for one batch and are not saved
  *   disc_optimizer.safetensors   D's AdamW moments
  *   log.jsonl                    lines with "phase": "disc" (d_loss, d_acc),
  *                                "adv" (reward_mean, pg_loss, kl, entropy),
