@@ -23,7 +23,7 @@ for seed in $seeds; do
         nice -n 10 "$bin" train --corpus "$work/remi.corpus" --init "$init" -o "$run" --reward $reward \
             --reward-shaping centered --discount 0.9 --baseline ema --baseline-decay 0.9 \
             --seq-len 128 --batch 8 --rounds $rounds --g-steps 2 --d-pretrain 4 --d-steps 1 --d-epochs 2 \
-            --d-samples 32 --kl 0.1 --lr-g 1e-5 --lr-d 1e-4 --eval-windows 0 --seed $seed --threads 1 ${EXTRA:-} \
+            --d-samples 32 --kl 0.1 --lr-g 1e-5 --lr-d 1e-4 --eval-windows 64 --seed $seed --threads 1 ${EXTRA:-} \
             >"$run.out" 2>&1
     done
 done
