@@ -3,7 +3,8 @@
 # pretrain: it writes the generator, discriminator, rollout policy, reference,
 # both optimizer states (those of its last checkpoint folder) and a log with
 # disc, adv and eval lines; stopped and resumed it gives the same files byte
-# for byte; --reward dense and constant run; `tunegan score` prints a number per file; `generate --rerank` keeps
+# for byte; --reward dense and constant run; --reward bar with every recipe of
+# returns.c runs and resumes bit for bit, --reward random runs; `tunegan score` prints a number per file; `generate --rerank` keeps
 # the best candidates; bad input is a clear error.
 # Environment (set by ctest): TG_BIN, TG_TEST_DATA.
 set -u
@@ -66,6 +67,35 @@ run 0 "dense reward" "$BIN" train $M -o "$tmp/dense" --reward dense
 grep -q '"phase":"adv"' "$tmp/dense/log.jsonl" && ok || fail "dense: no adv line"
 run 0 "constant reward" "$BIN" train $M -o "$tmp/const" --reward constant
 grep -q '"reward_mean":0.500000' "$tmp/const/log.jsonl" && ok || fail "constant: reward is not 0.5"
+
+# the recipes of returns.c: per-bar and random rewards, shaping, discount, ema baseline, PPO, band, smoothing,
+# a discriminator with bar attention; stopped and resumed (the ema baseline in the checkpoint) bit for bit
+R="--reward bar --reward-shaping centered --discount 0.9 --baseline ema --ppo-epochs 2 --ppo-clip 0.2
+   --d-band 0.2,0.95 --label-smooth 0.1 --disc-attention fc"
+run 0 "bar reward with every recipe" "$BIN" train $M $R -o "$tmp/bar"
+for k in clipped acc_fresh epochs; do grep -q "\"$k\":[0-9]" "$tmp/bar/log.jsonl" && ok || fail "bar: no $k in the log"; done
+grep -q 'attention\\":\\"fc' "$tmp/bar/disc.safetensors" && ok || fail "bar: the discriminator has no fc attention"
+grep -q '"baseline_ema":"0x' "$tmp/bar/optimizer.safetensors" && ok || fail "bar: no ema baseline in the checkpoint"
+run 0 "bar, stopped after phase 2" "$BIN" train $M $R -o "$tmp/bar2" --stop-after 2
+run 0 "bar, resumed" "$BIN" train $M $R -o "$tmp/bar2" --resume
+for f in model disc optimizer disc_optimizer; do
+    cmp -s "$tmp/bar/$f.safetensors" "$tmp/bar2/$f.safetensors" && ok || fail "bar: resumed $f differs"
+done
+run 1 "resume without the ema baseline" "$BIN" train $M $R -o "$tmp/bar2" --resume --rounds 3 --baseline batch
+has_err "same flags" "baseline changed on resume"
+run 0 "random reward" "$BIN" train $M -o "$tmp/random" --reward random
+grep -q '"phase":"adv"' "$tmp/random/log.jsonl" && ok || fail "random: no adv line"
+run 1 "bad band" "$BIN" train $M -o "$tmp/y" --d-band 0.9,0.2
+has_err "--d-band" "bad band"
+run 1 "fc attention on the pooled discriminator" "$BIN" train $M -o "$tmp/y" --disc-attention fc
+has_err "causal discriminator" "fc on the pooled D"
+run 1 "discount of rollout values" "$BIN" train $M -o "$tmp/y" --discount 0.5
+has_err "--discount" "discount with rollouts"
+run 1 "bad shaping" "$BIN" train $M -o "$tmp/y" --reward-shaping log
+has_err "--reward-shaping" "bad shaping"
+run 0 "data build (perf, no bars)" "$BIN" data build --tokenizer perf --split "$tmp/split.tsv" -o "$tmp/p.corpus" "$tmp/midi"
+run 1 "bar reward without Bar tokens" "$BIN" train $M -o "$tmp/y" --corpus "$tmp/p.corpus" --reward bar
+has_err "Bar tokens" "bar reward on perf"
 
 # score: one line per file with numbers in [0,1]
 run 0 "score" "$BIN" score --model "$tmp/one" "$tmp"/midi/format1.mid "$tmp"/midi/overlap.mid

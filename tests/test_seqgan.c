@@ -329,6 +329,9 @@ static char *log_text(const char *path)
     return s;
 }
 
+/* Options of the newer recipes (returns.c) set on top of adv_opts', or NULL. */
+static void (*tweak)(adv_options *o);
+
 static adv_options adv_opts(const char *corpus, const char *init, const char *run)
 {
     adv_options o = adv_options_default();
@@ -351,7 +354,38 @@ static adv_options adv_opts(const char *corpus, const char *init, const char *ru
     o.disc.n_layers = 1;
     o.disc.n_heads = 2;
     o.seed = 17;
+    if (tweak) tweak(&o);
     return o;
+}
+
+/* Per-bar rewards, shaped and discounted, the ema baseline (state in the
+ * checkpoint), two PPO epochs, D with fc attention, smoothed labels and a band. */
+static void recipes_bar(adv_options *o)
+{
+    o->shaping = ADV_SHAPE_CENTERED;
+    o->discount = 0.9f;
+    o->baseline = ADV_BASELINE_EMA;
+    o->baseline_decay = 0.5f;
+    o->ppo_epochs = 2;
+    o->ppo_clip = 0.2f;
+    o->label_smooth = 0.1f;
+    o->d_band_lo = 0.3f;
+    o->d_band_hi = 0.9f;
+    o->disc.attention = MODEL_ATTN_FC;
+}
+
+/* The random control with a band [0, 0]: D above it on every fresh set, never updated. */
+static void recipes_random(adv_options *o)
+{
+    o->d_band_lo = 0.0f;
+    o->d_band_hi = 0.0f;
+}
+
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what)) n++;
+    return n;
 }
 
 static void test_resume(adv_reward reward)
@@ -448,6 +482,22 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     test_resume(ADV_REWARD_ROLLOUT);
     test_resume(ADV_REWARD_DENSE);
+    tweak = recipes_bar;
+    test_resume(ADV_REWARD_BAR);
+    tweak = recipes_random;
+    test_resume(ADV_REWARD_RANDOM);
+    tweak = NULL;
+    char path[400];
+    snprintf(path, sizeof path, "%s/one-%d/log.jsonl", dir, (int)ADV_REWARD_RANDOM);
+    char *log = log_text(path);
+    CHECK(log != NULL);
+    if (log) {
+        printf("band [0,0]: %d of %d d-steps without an update\n", count_of(log, "\"epochs\":0"),
+               count_of(log, "\"phase\":\"disc\""));
+        CHECK_INT(count_of(log, "\"epochs\":0"), count_of(log, "\"phase\":\"disc\""));
+        CHECK(count_of(log, "\"phase\":\"disc\"") > 0);
+    }
+    free(log);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);

@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,10 +25,15 @@ static const char train_summary[] =
     "policy-gradient updates of the generator (reward: the discriminator's probability\n"
     "\"real\"; prefixes valued by --rollouts Monte-Carlo completions of a delayed copy of\n"
     "the generator, every --rollout-every tokens; or, with --reward dense, by a causal\n"
-    "discriminator at every token; --reward constant is the control without any), with a\n"
-    "KL penalty to the pretrained model, an entropy bonus and --mle-mix teacher-forced\n"
-    "steps, then --d-steps of fresh negatives with --d-epochs of discriminator training\n"
-    "each. A checkpoint follows every phase; --resume continues bit for bit.";
+    "discriminator at every token; --reward bar reads it at the last token of every bar\n"
+    "and gives that to the bar's tokens; --reward constant is the control without any,\n"
+    "--reward random the dense values shuffled over the batch), with a KL penalty to the\n"
+    "pretrained model, an entropy bonus and --mle-mix teacher-forced steps, then --d-steps\n"
+    "of fresh negatives with --d-epochs of discriminator training each. Dense, bar and\n"
+    "random rewards can be shaped (2p-1), discounted (--discount: a token's return sums\n"
+    "its own and the later rewards), measured against a moving-average --baseline, and\n"
+    "reused for --ppo-epochs clipped updates; --d-band keeps the discriminator's accuracy\n"
+    "in a band. A checkpoint follows every phase; --resume continues bit for bit.";
 
 static void show_line(void *user, const char *line)
 {
@@ -37,7 +43,10 @@ static void show_line(void *user, const char *line)
 int cli_train(int argc, char **argv)
 {
     adv_options o = adv_options_default();
-    const char *reward = "rollout", *disc_preset = "tiny";
+    const char *reward = "rollout", *disc_preset = "tiny", *disc_attention = "relative", *shaping = "prob",
+               *baseline = "batch", *d_band = NULL;
+    double discount = o.discount, baseline_decay = o.baseline_decay, ppo_clip = o.ppo_clip,
+           label_smooth = o.label_smooth;
     int disc_d_model = -1, disc_layers = -1, disc_heads = -1, threads = 0;
     double rollout_update = o.rollout_update, kl = o.kl, entropy = o.entropy, lr_g = o.lr_g, lr_d = o.lr_d,
            clip = o.clip, disc_dropout = -1;
@@ -60,8 +69,20 @@ int cli_train(int argc, char **argv)
         {"kl", 0, CLI_DOUBLE, &kl, "X", "weight of the KL penalty to the pretrained generator", 0, 1e6},
         {"entropy", 0, CLI_DOUBLE, &entropy, "X", "weight of the entropy bonus", 0, 1e6},
         {"mle-mix", 0, CLI_INT, &o.mle_mix, "N", "teacher-forced MLE steps after each policy-gradient step", 0, 100000},
-        {"reward", 0, CLI_STRING, &reward, "KIND", "rollout, dense (causal discriminator) or constant (control)", 0, 0},
+        {"reward", 0, CLI_STRING, &reward, "KIND",
+         "rollout, dense (causal discriminator at every token), bar (the same at the end of every bar), constant or "
+         "random (controls: none; the dense values shuffled)", 0, 0},
+        {"reward-shaping", 0, CLI_STRING, &shaping, "S", "prob (r = p, the default) or centered (r = 2p - 1, ScratchGAN)", 0, 0},
+        {"discount", 0, CLI_DOUBLE, &discount, "G", "gamma: a token's (bar's) return is the sum of gamma^k times the k-th next reward (0: its own)", 0, 1},
+        {"baseline", 0, CLI_STRING, &baseline, "KIND", "batch (the batch mean at each position) or ema (its moving average per position)", 0, 0},
+        {"baseline-decay", 0, CLI_DOUBLE, &baseline_decay, "D", "decay of the ema baseline", 0, 0.9999},
+        {"ppo-epochs", 0, CLI_INT, &o.ppo_epochs, "K", "updates of the generator per batch of samples, with the ratio pi/pi_old (1: REINFORCE)", 1, 1000},
+        {"ppo-clip", 0, CLI_DOUBLE, &ppo_clip, "EPS", "clip of the ratio to [1-EPS, 1+EPS] (0: none)", 0, 0.99},
+        {"d-band", 0, CLI_STRING, &d_band, "LO,HI", "no discriminator update on a fresh set it already tells apart above HI; more epochs below LO (default 0,1: off)", 0, 0},
+        {"label-smooth", 0, CLI_DOUBLE, &label_smooth, "S", "the discriminator's targets: 1-S (real) and S (generated)", 0, 0.49},
         {"disc-preset", 0, CLI_STRING, &disc_preset, "NAME", "discriminator size: tiny, small or base", 0, 0},
+        {"disc-attention", 0, CLI_STRING, &disc_attention, "KIND",
+         "discriminator attention: relative, absolute or fc (bar attention; causal D only: dense, bar, random)", 0, 0},
         {"disc-d-model", 0, CLI_SIZE, &disc_d_model, "N", "discriminator width (-1: the preset's)", -1, 8192},
         {"disc-layers", 0, CLI_SIZE, &disc_layers, "N", "discriminator blocks (-1: the preset's)", -1, 128},
         {"disc-heads", 0, CLI_SIZE, &disc_heads, "N", "discriminator heads (-1: the preset's)", -1, 128},
@@ -94,13 +115,40 @@ int cli_train(int argc, char **argv)
         return 1;
     }
     if (adv_reward_parse(reward, &o.reward) != TG_OK) {
-        cli_error("train: --reward must be rollout, dense or constant, got '%s'", reward);
+        cli_error("train: --reward must be rollout, dense, bar, constant or random, got '%s'", reward);
         return 1;
     }
     if (model_config_preset(disc_preset, &o.disc) != TG_OK) {
         cli_error("train: unknown --disc-preset '%s' (tiny, small or base)", disc_preset);
         return 1;
     }
+    if (model_attention_parse(disc_attention, &o.disc.attention) != TG_OK) {
+        cli_error("train: --disc-attention must be relative, absolute or fc, got '%s'", disc_attention);
+        return 1;
+    }
+    if (adv_shaping_parse(shaping, &o.shaping) != TG_OK) {
+        cli_error("train: --reward-shaping must be prob or centered, got '%s'", shaping);
+        return 1;
+    }
+    if (adv_baseline_parse(baseline, &o.baseline) != TG_OK) {
+        cli_error("train: --baseline must be batch or ema, got '%s'", baseline);
+        return 1;
+    }
+    if (d_band) {
+        char *end = NULL;
+        double lo = strtod(d_band, &end), hi = -1;
+        if (end != d_band && *end == ',') hi = strtod(end + 1, &end);
+        if (*end != '\0' || !(lo >= 0 && lo <= hi && hi <= 1)) {
+            cli_error("train: --d-band must be LO,HI with 0 <= LO <= HI <= 1, got '%s'", d_band);
+            return 1;
+        }
+        o.d_band_lo = (float)lo;
+        o.d_band_hi = (float)hi;
+    }
+    o.discount = (float)discount;
+    o.baseline_decay = (float)baseline_decay;
+    o.ppo_clip = (float)ppo_clip;
+    o.label_smooth = (float)label_smooth;
     if (disc_d_model > 0) o.disc.d_model = disc_d_model;
     if (disc_layers > 0) o.disc.n_layers = disc_layers;
     if (disc_heads > 0) o.disc.n_heads = disc_heads;

@@ -113,6 +113,14 @@ float adv_dense_prob(const float *logits)
     return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
 }
 
+void adv_disc_fill_padding(const tg_model *D, int *tokens, const int *lengths, int B, int T)
+{
+    const model_config *cfg = model_get_config(D);
+    if (cfg->attention != MODEL_ATTN_FC || cfg->kind != MODEL_GENERATOR) return;
+    for (int b = 0; b < B; b++)
+        for (int t = lengths[b]; t < T; t++) tokens[(size_t)b * T + t] = cfg->fc_bar_token;
+}
+
 /* tokens (B,T) = x[.,1..T] */
 static void strip_bos(int *tokens, const int *x, int ld, int B, int T)
 {
@@ -132,6 +140,7 @@ void adv_disc_probs(tg_model *D, const int *x, int ld, const int *lengths, int B
             model_disc_forward(D, tmp, lengths + b0, NULL, n, T, NULL);
             memcpy(probs + b0, model_disc_probs(D), (size_t)n * sizeof(float));
         } else {
+            adv_disc_fill_padding(D, tmp, lengths + b0, n, T);
             model_lm_forward(D, tmp, NULL, n, T, NULL);
             const float *lg = model_logits(D);
             for (int b = 0; b < n; b++)
@@ -166,6 +175,42 @@ static void pooled_grad(tg_model *D, const int *tokens, const int *lengths, cons
     sums[0] = (double)loss * n, sums[1] = n, sums[2] = right;
 }
 
+/* The dense D with smoothed labels y (neither 0 nor 1) on rows lo..hi-1:
+ * the cross-entropy towards the soft target y PAD + (1-y) BOS, as two
+ * weighted passes (towards PAD with weight y, towards BOS with 1-y, each
+ * position 1/(the batch's target count)); the gradients add up. The
+ * dropout masks of the second pass are fresh draws. Returns the rows' loss
+ * sum; *right the rows whose last p(real) is on their label's side. */
+static double dense_grad_soft(tg_model *D, const int *tokens, const int *lengths, const float *labels, int lo,
+                              int hi, int T, int n_all, tg_rng *dropout_rng, float *work, int *targets, int *right)
+{
+    const int n = hi - lo, V = model_get_config(D)->vocab_size;
+    double loss = 0;
+    *right = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const int target = pass == 0 ? TOK_PAD : TOK_BOS;
+        for (int b = lo; b < hi; b++)
+            for (int t = 0; t < T; t++) {
+                size_t i = (size_t)(b - lo) * T + t;
+                const float y = pass == 0 ? labels[b] : 1.0f - labels[b];
+                targets[i] = t < lengths[b] ? target : MODEL_IGNORE_INDEX;
+                work[i] = t < lengths[b] ? y / (float)n_all : 0.0f;
+            }
+        model_lm_forward(D, tokens, targets, n, T, dropout_rng);
+        const float *l = model_losses(D);
+        for (size_t i = 0; i < (size_t)n * T; i++) loss += (double)work[i] * l[i] * n_all;
+        if (pass == 0) {
+            const float *lg = model_logits(D);
+            for (int b = 0; b < n; b++) {
+                float p = adv_dense_prob(lg + ((size_t)b * T + lengths[lo + b] - 1) * V);
+                *right += (p > 0.5f) == (labels[lo + b] > 0.5f);
+            }
+        }
+        model_lm_backward_weighted(D, work);
+    }
+    return loss;
+}
+
 /* The dense D on rows lo..hi-1: cross-entropy at every position, each target
  * weighted 1/(the batch's target count) as one process's mean does. */
 static void dense_grad(tg_model *D, const int *tokens, const int *lengths, const float *labels, int B,
@@ -175,6 +220,14 @@ static void dense_grad(tg_model *D, const int *tokens, const int *lengths, const
     const int n = hi - lo, V = model_get_config(D)->vocab_size;
     int n_all = 0, n_mine = 0, right = 0;
     for (int b = 0; b < B; b++) n_all += lengths[b];
+    bool soft = false;
+    for (int b = lo; b < hi; b++) soft |= labels[b] != 0.0f && labels[b] != 1.0f;
+    if (soft) {
+        for (int b = lo; b < hi; b++) n_mine += lengths[b];
+        double loss = dense_grad_soft(D, tokens, lengths, labels, lo, hi, T, n_all, dropout_rng, work, targets, &right);
+        sums[0] = loss, sums[1] = n_mine, sums[2] = right;
+        return;
+    }
     for (int b = lo; b < hi; b++) {
         n_mine += lengths[b];
         for (int t = 0; t < T; t++)
@@ -205,6 +258,7 @@ void adv_disc_grad(tg_model *D, const int *x, int ld, const int *lengths, const 
     if (hi <= lo) return;
     int *tokens = tmp, *targets = tmp + (size_t)(hi - lo) * T;
     strip_bos(tokens, x + (size_t)lo * ld, ld, hi - lo, T);
+    adv_disc_fill_padding(D, tokens, lengths + lo, hi - lo, T);
     if (model_get_config(D)->kind == MODEL_DISCRIMINATOR)
         pooled_grad(D, tokens, lengths, labels, B, lo, hi, T, dropout_rng, sums);
     else
@@ -216,7 +270,10 @@ float adv_disc_update(tg_model *D, const int *x, int ld, const int *lengths, con
                       int *tmp)
 {
     double sums[3];
-    adv_disc_grad(D, x, ld, lengths, labels, B, T, 0, B, dropout_rng, NULL, tmp, sums);
+    /* smoothed labels on a dense D take weights (dense_grad_soft) */
+    float *work = model_get_config(D)->kind == MODEL_GENERATOR ? malloc((size_t)B * T * sizeof(float)) : NULL;
+    adv_disc_grad(D, x, ld, lengths, labels, B, T, 0, B, dropout_rng, work, tmp, sums);
+    free(work);
     adv_opt_apply(D, os);
     *acc = (float)sums[2] / (float)B;
     return (float)(sums[0] / sums[1]);

@@ -243,3 +243,9 @@ tg_status adv_pg_update(tg_model *G, tg_model *ref, const int *x, const int *len
     free(work);
     return TG_OK;
 }
+
+void adv_kl_entropy(const float *lg, const float *lq, const int *lengths, int B, int T, int V, double *kl_sum,
+                    double *ent_sum, double *count)
+{
+    kl_entropy(lg, lq, lengths, B, T, V, kl_sum, ent_sum, count);
+}

@@ -44,16 +44,21 @@
 
 #define ADV_D_WEIGHT_DECAY 0.01f
 
-static const char *const reward_names[] = {"rollout", "dense", "constant"};
+static const char *const reward_names[] = {"rollout", "dense", "constant", "bar", "random"};
 
 const char *adv_reward_name(adv_reward r)
 {
-    return (unsigned)r < 3 ? reward_names[r] : "?";
+    return (unsigned)r < 5 ? reward_names[r] : "?";
+}
+
+bool adv_reward_dense_d(adv_reward r)
+{
+    return r == ADV_REWARD_DENSE || r == ADV_REWARD_BAR || r == ADV_REWARD_RANDOM;
 }
 
 tg_status adv_reward_parse(const char *name, adv_reward *r)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         if (strcmp(name, reward_names[i]) == 0) {
             *r = (adv_reward)i;
             return TG_OK;
@@ -78,6 +83,15 @@ adv_options adv_options_default(void)
     o.entropy = 0.0f;
     o.mle_mix = 0;
     o.reward = ADV_REWARD_ROLLOUT;
+    o.shaping = ADV_SHAPE_PROB;
+    o.discount = 0.0f;
+    o.baseline = ADV_BASELINE_BATCH;
+    o.baseline_decay = 0.9f;
+    o.ppo_epochs = 1;
+    o.ppo_clip = 0.0f;
+    o.d_band_lo = 0.0f;
+    o.d_band_hi = 1.0f;
+    o.label_smooth = 0.0f;
     o.disc = model_config_default();
     model_config_preset("tiny", &o.disc);
     o.disc.kind = MODEL_DISCRIMINATOR;
@@ -146,12 +160,55 @@ static void shuffle(adv_run *r, int M)
     }
 }
 
+/* Whether D is kept in an accuracy band (--d-band other than 0,1). */
+static bool band_on(const adv_options *o)
+{
+    return o->d_band_lo > 0.0f || o->d_band_hi < 1.0f;
+}
+
+/* D's accuracy (p > 0.5 against the label) on the M sequences of r->x
+ * before any update on them. */
+static double fresh_accuracy(adv_run *r, int M)
+{
+    adv_disc_probs(r->D, r->x, r->T + 1, r->lens, M, r->T, r->probs, r->tmp);
+    int right = 0;
+    for (int i = 0; i < M; i++) right += (r->probs[i] > 0.5f) == (r->labels[i] > 0.5f);
+    return (double)right / M;
+}
+
+/* One epoch of D over the M sequences in minibatches of B; adds the loss
+ * and accuracy summed over sequences. Labels are smoothed to 1-s and s. */
+static tg_status d_epoch(adv_run *r, int M, double *loss, double *acc)
+{
+    const int B = r->B, ld = r->T + 1;
+    const float s = r->o->label_smooth;
+    shuffle(r, M);
+    *loss = *acc = 0;
+    for (int i = 0; i < M; i += B) {
+        int m = M - i < B ? M - i : B;
+        for (int b = 0; b < m; b++) {
+            int src = r->perm[i + b];
+            memcpy(r->xb + (size_t)b * ld, r->x + (size_t)src * ld, (size_t)ld * sizeof(int));
+            r->lb[b] = r->lens[src];
+            r->yb[b] = s > 0.0f ? (r->labels[src] > 0.5f ? 1.0f - s : s) : r->labels[src];
+        }
+        float a, norm, l = d_update(r, m, &a, &norm);
+        if (!finite_update(r, "D", r->d_step, l, norm)) return TG_ERR_RANGE;
+        *loss += (double)l * m;
+        *acc += (double)a * m;
+    }
+    return TG_OK;
+}
+
 /* steps d-steps: each samples d_samples negatives from G against as many
- * real openings and trains D on them for d_epochs epochs of minibatches. */
+ * real openings and trains D on them for d_epochs epochs of minibatches.
+ * With a band [lo, hi]: D's accuracy on the fresh set decides first: above
+ * hi, no update on this set; below lo, up to d_epochs more epochs, until an
+ * epoch's accuracy reaches lo. */
 static tg_status d_phase(adv_run *r, int round, int steps)
 {
     const adv_options *o = r->o;
-    const int B = r->B, T = r->T, M = 2 * o->d_samples, ld = T + 1;
+    const int T = r->T, M = 2 * o->d_samples, ld = T + 1;
     for (int k = 0; k < steps; k++) {
         double t0 = tg_now_sec();
         adv_ranks_step_start(r);
@@ -160,31 +217,28 @@ static tg_status d_phase(adv_run *r, int round, int steps)
         if (s != TG_OK) return s;
         adv_lengths(r->x, ld, M, T, r->lens);
         for (int i = 0; i < M; i++) r->labels[i] = i < o->d_samples ? 1.0f : 0.0f;
-        double loss = 0, acc = 0;
-        for (int e = 0; e < o->d_epochs; e++) {
-            shuffle(r, M);
-            loss = acc = 0;
-            for (int i = 0; i < M; i += B) {
-                int m = M - i < B ? M - i : B;
-                for (int b = 0; b < m; b++) {
-                    int src = r->perm[i + b];
-                    memcpy(r->xb + (size_t)b * ld, r->x + (size_t)src * ld, (size_t)ld * sizeof(int));
-                    r->lb[b] = r->lens[src];
-                    r->yb[b] = r->labels[src];
-                }
-                float a, norm, l = d_update(r, m, &a, &norm);
-                if (!finite_update(r, "D", r->d_step, l, norm)) return TG_ERR_RANGE;
-                loss += (double)l * m;
-                acc += (double)a * m;
-            }
+        int epochs = o->d_epochs, extra = 0, done = 0;
+        double fresh = -1, loss = NAN, acc = NAN;
+        if (band_on(o)) {
+            fresh = fresh_accuracy(r, M);
+            if (fresh > o->d_band_hi) epochs = 0;
+            else if (fresh < o->d_band_lo) extra = o->d_epochs;
+            acc = fresh;
         }
-        loss /= M;
-        acc /= M;
+        for (int e = 0; e < epochs + extra; e++) {
+            if (e >= epochs && acc >= o->d_band_lo) break;
+            s = d_epoch(r, M, &loss, &acc);
+            if (s != TG_OK) return s;
+            loss /= M;
+            acc /= M;
+            done++;
+        }
         r->rep->d_loss = loss;
         r->rep->d_acc = acc;
-        char comm[48];
-        adv_run_log(r, "{\"step\":%d,\"round\":%d,\"phase\":\"disc\",\"d_loss\":%.6f,\"d_acc\":%.4f,\"seconds\":%.2f%s}",
-                 r->d_step, round, loss, acc, tg_now_sec() - t0, adv_run_comm(r, comm, sizeof comm));
+        char comm[48], band[64] = "";
+        if (band_on(o)) snprintf(band, sizeof band, ",\"acc_fresh\":%.4f,\"epochs\":%d", fresh, done);
+        adv_run_log(r, "{\"step\":%d,\"round\":%d,\"phase\":\"disc\",\"d_loss\":%.6f,\"d_acc\":%.4f%s,\"seconds\":%.2f%s}",
+                 r->d_step, round, loss, acc, band, tg_now_sec() - t0, adv_run_comm(r, comm, sizeof comm));
     }
     return TG_OK;
 }
@@ -199,6 +253,7 @@ static void dense_values(adv_run *r, const int *x, const int *lens, int lo, int 
     int *tok = r->tmp;
     for (int b = 0; b < n; b++)
         memcpy(tok + (size_t)b * T, x + (size_t)(lo + b) * (T + 1) + 1, (size_t)T * sizeof(int));
+    adv_disc_fill_padding(r->D, tok, lens + lo, n, T);
     model_lm_forward(r->D, tok, NULL, n, T, NULL);
     const float *lg = model_logits(r->D);
     for (int b = 0; b < n; b++) {
@@ -222,7 +277,7 @@ static tg_status values(adv_run *r, const int *x, const int *lens)
     int lo, hi;
     adv_ranks_rows(r, B, &lo, &hi);
     tg_status s = TG_OK;
-    if (r->o->reward == ADV_REWARD_DENSE) {
+    if (adv_reward_dense_d(r->o->reward)) {
         dense_values(r, x, lens, lo, hi);
     } else {
         adv_rollout_ctx ctx = {r->sp, r->sb, r->D, r->o->rollouts, r->o->rollout_every, &r->rng_rollout, 0};
@@ -244,20 +299,44 @@ static tg_status evaluate(adv_run *r, int round, double *nll)
     return TG_OK;
 }
 
-/* One policy-gradient update of G on the batch in r->x with values r->Q;
- * the surrogate loss, KL and entropy; returns the gradient norm. */
-static float pg_update(adv_run *r, float *pg, float *kl, float *ent)
+/* What the policy gradient multiplies (returns.c), in place of r->Q: the
+ * random control's shuffle, shaped and discounted returns per token or per
+ * bar (every reward but rollout), and the baseline (ema: into r->base).
+ * The same on every rank: each holds the whole Q. */
+static void returns(adv_run *r)
+{
+    const adv_options *o = r->o;
+    const int B = r->B, T = r->T;
+    if (o->reward == ADV_REWARD_RANDOM) adv_shuffle_values(r->Q, r->lens, B, T, &r->rng_rollout, r->idx);
+    if (o->reward != ADV_REWARD_ROLLOUT) {
+        adv_return_opts ro = {o->reward == ADV_REWARD_BAR, o->shaping, o->discount, r->bar_id};
+        adv_returns(r->R, r->Q, r->x, T + 1, r->lens, B, T, &ro);
+        memcpy(r->Q, r->R, (size_t)B * T * sizeof(float));
+    } else if (o->shaping == ADV_SHAPE_CENTERED) {
+        for (size_t i = 0; i < (size_t)B * T; i++) r->Q[i] = 2.0f * r->Q[i] - 1.0f;
+    }
+    if (o->baseline == ADV_BASELINE_EMA)
+        adv_ema_baseline(r->ema, &r->ema_set, r->Q, r->lens, B, T, o->baseline_decay, r->base, r->count);
+}
+
+/* One policy-gradient update of G on the batch in r->x with returns r->Q;
+ * the surrogate loss, KL and entropy; returns the gradient norm. epoch:
+ * 0 for a batch's first update (PPO's old log-probs are stored then). */
+static float pg_update(adv_run *r, int epoch, float *pg, float *kl, float *ent, double *clipped)
 {
     const adv_options *o = r->o;
     int lo, hi;
     adv_ranks_rows(r, r->B, &lo, &hi);
     adv_pg_sums ps;
+    adv_pg_extra ex = {o->baseline == ADV_BASELINE_EMA ? r->base : NULL, o->ppo_epochs > 1 ? r->loss_old : NULL,
+                       epoch == 0, o->ppo_clip, 0};
     model_zero_grad(r->G);
-    adv_pg_backward(r->G, r->ref, r->x, r->lens, r->Q, r->B, r->T, lo, hi, o->kl, o->entropy, r->work, r->tmp,
-                    &ps);
-    double sums[4] = {ps.surrogate, ps.kl, ps.entropy, ps.positions};
-    adv_ranks_sum(r, r->G, sums, 4);
+    adv_pg_backward_ex(r->G, r->ref, r->x, r->lens, r->Q, r->B, r->T, lo, hi, o->kl, o->entropy, r->work, r->tmp,
+                       &ex, &ps);
+    double sums[5] = {ps.surrogate, ps.kl, ps.entropy, ps.positions, ex.clipped};
+    adv_ranks_sum(r, r->G, sums, o->ppo_epochs > 1 ? 5 : 4);
     ps = (adv_pg_sums){sums[0], sums[1], sums[2], sums[3]};
+    *clipped = sums[4];
     adv_pg_means(&ps, pg, kl, ent);
     adv_opt_step os = {o->lr_g, o->clip, 0.0f, ++r->g_step};
     return adv_opt_apply(r->G, &os);
@@ -322,16 +401,22 @@ static tg_status g_phase(adv_run *r, int round)
         double reward = 0;
         for (int b = 0; b < B; b++) reward += r->Q[(size_t)b * T + r->lens[b] - 1];
         reward /= B;
-        float pg, kl, ent;
-        float norm = pg_update(r, &pg, &kl, &ent);
-        if (!finite_update(r, "G", r->g_step, pg, norm)) return TG_ERR_RANGE;
+        returns(r);
+        float pg = 0, kl = 0, ent = 0, norm = 0;
+        double clipped = 0;
+        for (int e = 0; e < o->ppo_epochs; e++) {
+            norm = pg_update(r, e, &pg, &kl, &ent, &clipped);
+            if (!finite_update(r, "G", r->g_step, pg, norm)) return TG_ERR_RANGE;
+        }
         r->rep->reward_mean = reward;
         int len_sum = 0;
         for (int b = 0; b < B; b++) len_sum += r->lens[b];
+        char ppo[64] = "";
+        if (o->ppo_epochs > 1) snprintf(ppo, sizeof ppo, ",\"clipped\":%.4f", clipped / len_sum);
         adv_run_log(r,
                  "{\"step\":%d,\"round\":%d,\"phase\":\"adv\",\"reward_mean\":%.6f,\"pg_loss\":%.6g,\"kl\":%.6g,"
-                 "\"entropy\":%.6f,\"len_mean\":%.2f,\"seconds\":%.2f%s}",
-                 r->g_step, round, reward, pg, kl, ent, (double)len_sum / B, tg_now_sec() - t0,
+                 "\"entropy\":%.6f,\"len_mean\":%.2f%s,\"seconds\":%.2f%s}",
+                 r->g_step, round, reward, pg, kl, ent, (double)len_sum / B, ppo, tg_now_sec() - t0,
                  adv_run_comm(r, comm, sizeof comm));
         for (int m = 0; m < o->mle_mix; m++) {
             float loss = mle_update(r, &norm);
@@ -384,6 +469,17 @@ static tg_status check_options(const adv_options *o, char *err, size_t err_len)
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "rounds, g-steps, d-epochs, d-samples, rollouts, rollout-every, batch and seq-len must be positive; "
                     "learning rates above 0; rollout-update in [0,1]; kl and entropy >= 0");
+    if (!(o->discount >= 0 && o->discount <= 1) || !(o->baseline_decay >= 0 && o->baseline_decay < 1) ||
+        o->ppo_epochs < 1 || !(o->ppo_clip >= 0 && o->ppo_clip < 1) ||
+        !(o->d_band_lo >= 0 && o->d_band_lo <= o->d_band_hi && o->d_band_hi <= 1) ||
+        !(o->label_smooth >= 0 && o->label_smooth < 0.5f))
+        return tg_fail(err, err_len, TG_ERR_ARG,
+                    "discount in [0,1], baseline-decay in [0,1), ppo-epochs >= 1, ppo-clip in [0,1), "
+                    "d-band LO,HI with 0 <= LO <= HI <= 1, label-smooth in [0,0.5)");
+    if (o->reward == ADV_REWARD_ROLLOUT && o->discount > 0)
+        return tg_fail(err, err_len, TG_ERR_ARG,
+                    "--discount needs a reward per token or per bar (dense, bar, random): rollout values are "
+                    "already the expected final reward");
     if (!o->corpus_path || !o->run_dir) return tg_fail(err, err_len, TG_ERR_ARG, "a corpus and a run folder are required");
     return TG_OK;
 }

@@ -16,6 +16,7 @@
 
 #include "ckpt.h"
 #include "seqgan_run.h"
+#include "tok/tok.h"
 
 /* The checkpoint's files in folder d (the run folder, or on resume the
  * checkpoint read); the log is always the run folder's. */
@@ -33,8 +34,37 @@ static void paths(adv_run *r, const char *d)
 /* What must not change across a resume: the shapes of the buffers and data. */
 static void signature(const adv_run *r, char *buf, size_t n)
 {
-    snprintf(buf, n, "seq_len=%d,batch=%d,reward=%s,rollouts=%d,d_samples=%d", r->T, r->B,
-             adv_reward_name(r->o->reward), r->o->rollouts, r->o->d_samples);
+    int k = snprintf(buf, n, "seq_len=%d,batch=%d,reward=%s,rollouts=%d,d_samples=%d", r->T, r->B,
+                     adv_reward_name(r->o->reward), r->o->rollouts, r->o->d_samples);
+    /* state the checkpoint holds beyond today's (absent for the defaults, so older runs resume) */
+    if (r->o->baseline == ADV_BASELINE_EMA && k > 0 && (size_t)k < n) snprintf(buf + k, n - (size_t)k, ",baseline=ema");
+}
+
+/* The moving-average baseline as metadata: "-" before its first batch, else
+ * its T values in C99 hex floats (exact), comma-separated; malloc'd. */
+static char *ema_format(const adv_run *r)
+{
+    char *text = malloc((size_t)r->T * 32 + 2);
+    if (!text) return NULL;
+    if (!r->ema_set) return strcpy(text, "-");
+    size_t k = 0;
+    for (int t = 0; t < r->T; t++) k += (size_t)sprintf(text + k, "%s%a", t ? "," : "", r->ema[t]);
+    return text;
+}
+
+/* Parses ema_format's text into r->ema; false when damaged. */
+static bool ema_parse(adv_run *r, const char *text)
+{
+    r->ema_set = strcmp(text, "-") != 0;
+    if (!r->ema_set) return true;
+    const char *p = text;
+    for (int t = 0; t < r->T; t++) {
+        char *end;
+        r->ema[t] = strtod(p, &end);
+        if (end == p || (t < r->T - 1 ? *end != ',' : *end != '\0')) return false;
+        p = end + 1;
+    }
+    return true;
 }
 
 void adv_run_log(adv_run *r, const char *fmt, ...)
@@ -99,8 +129,11 @@ tg_status adv_run_save(adv_run *r, char *err, size_t err_len)
     const uint64_t seed = r->o->seed;
     st_meta gx[] = {{"cursor", cur}, {"phase", "seqgan"}};
     st_meta dx[] = {{"cursor", cur}, {"reward", adv_reward_name(r->o->reward)}};
+    char *ema = r->o->baseline == ADV_BASELINE_EMA ? ema_format(r) : NULL;
+    if (r->o->baseline == ADV_BASELINE_EMA && !ema) return tg_fail(err, err_len, TG_ERR_NOMEM, "out of memory");
     st_meta ox[] = {{"cursor", cur},     {"rng_sample", rs}, {"rng_rollout", rr}, {"rng_batch", rb},
-                    {"rng_dropout", rd}, {"d_step", ds},     {"log_bytes", lb},   {"signature", sig}};
+                    {"rng_dropout", rd}, {"d_step", ds},     {"log_bytes", lb},   {"signature", sig},
+                    {"baseline_ema", ema}};
     st_meta rx[] = {{"phase", "reference"}, {"init", r->ref_init}};
     /* one checkpoint folder (ckpt.h), linked into the run folder once complete */
     ckpt_writer w;
@@ -109,7 +142,8 @@ tg_status adv_run_save(adv_run *r, char *err, size_t err_len)
     if (s == TG_OK) s = model_save(r->roll, ckpt_file(&w, "rollout.safetensors"), cfg, r->g_step, seed, gx, 2);
     if (s == TG_OK) s = model_save(r->D, ckpt_file(&w, "disc.safetensors"), cfg, r->d_step, seed, dx, 2);
     if (s == TG_OK) s = model_save_optimizer(r->D, ckpt_file(&w, "disc_optimizer.safetensors"), r->d_step, dx, 1);
-    if (s == TG_OK) s = model_save_optimizer(r->G, ckpt_file(&w, "optimizer.safetensors"), r->g_step, ox, 8);
+    if (s == TG_OK) s = model_save_optimizer(r->G, ckpt_file(&w, "optimizer.safetensors"), r->g_step, ox, ema ? 9 : 8);
+    free(ema);
     if (s == TG_OK) s = model_save(r->ref, ckpt_file(&w, "reference.safetensors"), cfg, 0, seed, rx, 2);
     s = ckpt_end(&w, s);
     if (s != TG_OK)
@@ -182,6 +216,12 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
     if (s == TG_OK && strcmp(sig, v[7]) != 0)
         s = tg_fail(err, err_len, TG_ERR_ARG, "%s: the run was made with %s; this command asks for %s: give the same flags",
                  r->o->run_dir, v[7], sig);
+    if (s == TG_OK && r->o->baseline == ADV_BASELINE_EMA) {
+        const char *e = model_meta_get(meta, "baseline_ema");
+        if (!e || !ema_parse(r, e))
+            s = tg_fail(err, err_len, TG_ERR_FORMAT, "%s: the moving-average baseline (\"baseline_ema\") is %s", r->path_gopt,
+                        e ? "damaged" : "missing");
+    }
     int co = s == TG_OK ? atoi(v[0]) : -1;
     long log_bytes = s == TG_OK ? atol(v[6]) : 0;
     if (s == TG_OK) r->d_step = atoi(v[5]);
@@ -196,7 +236,7 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
     if (gc->vocab_size != r->V)
         return tg_fail(err, err_len, TG_ERR_SHAPE, "%s: the model's vocabulary (%d) differs from the corpus's (%d)",
                     r->path_g, gc->vocab_size, r->V);
-    if ((r->o->reward == ADV_REWARD_DENSE) != (dc->kind == MODEL_GENERATOR))
+    if (adv_reward_dense_d(r->o->reward) != (dc->kind == MODEL_GENERATOR))
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: the discriminator does not match --reward %s", r->path_d,
                     adv_reward_name(r->o->reward));
     if (r->cursor >= 1 + 2 * r->o->rounds)
@@ -236,7 +276,16 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     model_config dc = o->disc;
     dc.vocab_size = r->V;
     dc.context = r->T;
-    dc.kind = o->reward == ADV_REWARD_DENSE ? MODEL_GENERATOR : MODEL_DISCRIMINATOR;
+    dc.kind = adv_reward_dense_d(o->reward) ? MODEL_GENERATOR : MODEL_DISCRIMINATOR;
+    if (dc.attention == MODEL_ATTN_FC) {
+        if (dc.kind != MODEL_GENERATOR)
+            return tg_fail(err, err_len, TG_ERR_ARG,
+                        "--disc-attention fc needs a causal discriminator: --reward dense, bar or random");
+        if (r->bar_id < 0)
+            return tg_fail(err, err_len, TG_ERR_ARG, "%s: --disc-attention fc needs a tokenizer with Bar tokens (remi, "
+                        "remi-compact); this corpus uses \"%s\"", o->corpus_path, r->corpus->config);
+        dc.fc_bar_token = r->bar_id;
+    }
     char why[256];
     if (model_config_check(&dc, why, sizeof why) != TG_OK)
         return tg_fail(err, err_len, TG_ERR_ARG, "discriminator: %s", why);
@@ -250,6 +299,17 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     return TG_OK;
 }
 
+/* The Bar token's id of the corpus's tokenizer, -1 when it has none. */
+static int corpus_bar_id(const data_corpus *c)
+{
+    tok_config tc;
+    tok_tokenizer *tok = NULL;
+    if (tok_config_parse(c->config, &tc, NULL, 0) != TG_OK || tok_create(&tc, &tok) != TG_OK) return -1;
+    int id = tok_bar_id(tok);
+    tok_free(tok);
+    return id;
+}
+
 /* This rank's part of opening: the corpus and the streams, and on rank 0
  * the run folder, its models and the log. */
 static tg_status open_local(adv_run *r, char *err, size_t err_len)
@@ -258,6 +318,12 @@ static tg_status open_local(adv_run *r, char *err, size_t err_len)
     tg_status s = train_open_corpus(o->corpus_path, r->B, r->size, &r->corpus, err, err_len);
     if (s != TG_OK) return s;
     r->V = (int)r->corpus->vocab_size;
+    r->bar_id = corpus_bar_id(r->corpus);
+    r->ema = calloc((size_t)r->T, sizeof(double)); /* before resume_run, which may fill it */
+    if (!r->ema) return TG_ERR_NOMEM;
+    if (o->reward == ADV_REWARD_BAR && r->bar_id < 0)
+        return tg_fail(err, err_len, TG_ERR_ARG, "%s: --reward bar needs a tokenizer with Bar tokens (remi, remi-compact); "
+                       "this corpus uses \"%s\"", o->corpus_path, r->corpus->config);
     tg_rng_seed(&r->rng_sample, o->seed ^ 0x73616d706c6573ULL);
     tg_rng_seed(&r->rng_rollout, o->seed ^ 0x726f6c6c6f7574ULL);
     tg_rng_seed(&r->rng_batch, o->seed ^ 0x62617463686573ULL);
@@ -284,6 +350,7 @@ static tg_status share_run(adv_run *r, char *err, size_t err_len)
         model_config cfg[4];
         int cursor, g_step, d_step;
         tg_rng sample, rollout, batch, dropout;
+        bool ema_set;
     } head;
     memset(&head, 0, sizeof head);
     if (r->rank == 0) {
@@ -291,8 +358,11 @@ static tg_status share_run(adv_run *r, char *err, size_t err_len)
         head.cursor = r->cursor, head.g_step = r->g_step, head.d_step = r->d_step;
         head.sample = r->rng_sample, head.rollout = r->rng_rollout;
         head.batch = r->rng_batch, head.dropout = r->rng_dropout;
+        head.ema_set = r->ema_set;
     }
     dist_bcast_bytes(r->dist, &head, sizeof head);
+    dist_bcast_bytes(r->dist, r->ema, (size_t)r->T * sizeof(double));
+    r->ema_set = head.ema_set;
     tg_status s = TG_OK;
     if (r->rank != 0) {
         r->cursor = head.cursor, r->g_step = head.g_step, r->d_step = head.d_step;
@@ -335,8 +405,15 @@ static tg_status open_buffers(adv_run *r, char *err, size_t err_len)
     r->Q = malloc((size_t)B * T * sizeof(float));
     r->logits = malloc((size_t)B * r->V * sizeof(float));
     r->work = malloc((size_t)B * T * 2 * sizeof(float));
+    r->R = malloc((size_t)B * T * sizeof(float));
+    r->loss_old = malloc((size_t)B * T * sizeof(float));
+    r->probs = malloc(M * sizeof(float));
+    r->idx = malloc((size_t)B * T * sizeof(int));
+    r->base = malloc((size_t)T * sizeof(double));
+    if (!r->ema) r->ema = calloc((size_t)T, sizeof(double)); /* resume_run may have filled it */
+    r->count = malloc((size_t)T * sizeof(int));
     if (!r->x || !r->lens || !r->labels || !r->perm || !r->xb || !r->lb || !r->yb || !r->tmp || !r->Q ||
-        !r->logits || !r->work)
+        !r->logits || !r->work || !r->R || !r->loss_old || !r->probs || !r->idx || !r->base || !r->ema || !r->count)
         return TG_ERR_NOMEM;
     return TG_OK;
 }
@@ -362,4 +439,5 @@ void adv_run_close(adv_run *r)
     data_corpus_close(r->corpus);
     free(r->x), free(r->lens), free(r->labels), free(r->perm), free(r->xb), free(r->lb), free(r->yb);
     free(r->tmp), free(r->Q), free(r->logits), free(r->work);
+    free(r->R), free(r->loss_old), free(r->probs), free(r->idx), free(r->base), free(r->ema), free(r->count);
 }

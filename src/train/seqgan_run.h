@@ -36,6 +36,14 @@ typedef struct {
     float *Q;                 /* (B, T) */
     float *logits;            /* (B, V) */
     float *work;              /* 2 * B * T floats: weights of a shard's losses */
+    float *R;                 /* (B, T) returns (returns.c) */
+    float *loss_old;          /* (B, T) PPO: -log pi_old of the batch (ppo_epochs > 1) */
+    float *probs;             /* (M) D's probabilities on a fresh set (--d-band) */
+    int *idx;                 /* (B*T) positions shuffled by --reward random */
+    double *base, *ema;       /* (T) the baseline used, the moving average kept (saved) */
+    int *count;               /* (T) sequences running at each position */
+    bool ema_set;             /* the moving average holds a batch (saved) */
+    int bar_id;               /* the tokenizer's Bar id (-1: none) */
     adv_report *rep;
     dist_ctx *dist;           /* o->dist: NULL or the ranks */
     int rank, size;           /* 0 and 1 for one process */

@@ -120,12 +120,40 @@ double train_unigram_nll(const data_corpus *c, int split);
  *             cross-entropy with target PAD for real and BOS for generated
  *             sequences at every position) scores every prefix at once;
  *   constant: Q = 0.5 everywhere (the control: with the mean baseline the
- *             advantage is zero and only the KL, entropy and MLE terms act).
+ *             advantage is zero and only the KL, entropy and MLE terms act);
+ *   bar:      the dense D read at the last token of every bar (the token
+ *             before each Bar token of the corpus's tokenizer, and the EOS
+ *             or the last token), given to every token of that bar, so that
+ *             D can reward a bar for how it follows the bars before it
+ *             (a repeated phrase where real tunes repeat one);
+ *   random:   the control of the same variance: the dense D's values,
+ *             permuted over the batch's positions (rng_rollout's stream,
+ *             which the dense D leaves unused), then treated as dense.
+ * Returns (returns.c; every reward but rollout): r = p (--reward-shaping
+ * prob, the default) or 2p - 1 (centered, ScratchGAN's), and with
+ * --discount gamma the return of a token is sum_{s>=t} gamma^(s-t) r_s over
+ * the tokens (dense, random, constant) or over the bars (bar: bar k's
+ * return sum_{j>=k} gamma^(j-k) r_j); gamma 0 leaves r. These returns take
+ * Q's place below. The discriminator's attention is --disc-attention
+ * (relative, absolute, or fc for the causal D: bar attention over seq_len
+ * tokens, whose padding after EOS it reads as one-token bars).
  * Update (REINFORCE with a baseline): with logp = log pi(x_t | x_<t),
  * logq the frozen MLE model's, b_t the batch mean of Q[.,t] over the
- * sequences still running at t,
+ * sequences still running at t (--baseline batch), or its moving average
+ * per position (--baseline ema, decay --baseline-decay, adv_ema_baseline),
  *   A[b,t] = (Q[b,t] - b_t) - kl * (logp - logq) - entropy * logp
- * and the surrogate loss sum A * (-logp) / n (A held constant). The KL and
+ * and the surrogate loss sum A * (-logp) / n (A held constant). With
+ * --ppo-epochs K > 1 each batch of samples makes K updates, the gradient
+ * being that of -sum min(rho A, clip(rho, 1-eps, 1+eps) A) / n with rho =
+ * pi/pi_old (--ppo-clip eps; 0: no clip), pi_old the sampling policy's
+ * probabilities, stored by the batch's first update (where rho = 1, so that
+ * update is REINFORCE's bit for bit); the KL and entropy terms of A are
+ * taken at the current policy in every epoch. K = 1 is REINFORCE.
+ * D's training: --label-smooth s makes its targets 1-s and s; --d-band
+ * LO,HI measures D's accuracy on each fresh set before training on it:
+ * above HI the set trains nothing, below LO up to d_epochs more epochs run
+ * until an epoch's accuracy reaches LO (the disc line then carries
+ * "acc_fresh" and "epochs"). The KL and
  * entropy terms are the score-function estimates on the sampled token, whose
  * expectations are the gradients of the per-position KL(pi || pi_MLE) and
  * entropy (states held fixed); the log reports the exact per-position values
@@ -138,7 +166,10 @@ double train_unigram_nll(const data_corpus *c, int split);
  *   rollout.safetensors          the rollout policy
  *   reference.safetensors        the frozen MLE generator (a copy of --init)
  *   optimizer.safetensors        G's AdamW moments, RNG states, the phase
- *                                cursor, the log's length
+ *                                cursor, the log's length, and with
+ *                                --baseline ema the moving average
+ *                                ("baseline_ema"); PPO's old log-probs
+ *                                live for one batch and are not saved
  *   disc_optimizer.safetensors   D's AdamW moments
  *   log.jsonl                    lines with "phase": "disc" (d_loss, d_acc),
  *                                "adv" (reward_mean, pg_loss, kl, entropy),
@@ -168,9 +199,29 @@ double train_unigram_nll(const data_corpus *c, int split);
  * "comm_ms", the time of that step in collectives.
  */
 
-typedef enum { ADV_REWARD_ROLLOUT = 0, ADV_REWARD_DENSE = 1, ADV_REWARD_CONSTANT = 2 } adv_reward;
+typedef enum {
+    ADV_REWARD_ROLLOUT = 0,
+    ADV_REWARD_DENSE = 1,
+    ADV_REWARD_CONSTANT = 2,
+    ADV_REWARD_BAR = 3,      /* the dense D read at the end of every bar (returns.c) */
+    ADV_REWARD_RANDOM = 4,   /* the dense D's values shuffled over the batch (control) */
+} adv_reward;
 
-/* "rollout", "dense", "constant"; parse gives TG_ERR_ARG for another name. */
+/* Whether a reward uses the dense (causal) discriminator: dense, bar, random. */
+bool adv_reward_dense_d(adv_reward r);
+
+/* Shaping of a D value p into a reward (returns.c): p itself, or ScratchGAN's
+ * 2p - 1. */
+typedef enum { ADV_SHAPE_PROB = 0, ADV_SHAPE_CENTERED = 1 } adv_shaping;
+/* The baseline of the advantage: the batch mean of the return at each
+ * position (SeqGAN's, the default), or a moving average of it per position
+ * (ScratchGAN's): b_t <- decay b_t + (1 - decay) (batch mean at t), the
+ * advantage taking b_t before the batch's own update, the first batch its
+ * own mean. */
+typedef enum { ADV_BASELINE_BATCH = 0, ADV_BASELINE_EMA = 1 } adv_baseline;
+
+/* "rollout", "dense", "constant", "bar", "random"; parse gives TG_ERR_ARG
+ * for another name. */
 const char *adv_reward_name(adv_reward r);
 tg_status adv_reward_parse(const char *name, adv_reward *r);
 
@@ -191,7 +242,15 @@ typedef struct {
     float entropy;           /* entropy bonus weight (0) */
     int mle_mix;             /* teacher-forced MLE steps after each policy step (0) */
     adv_reward reward;
-    model_config disc;       /* D's size (a preset); kind, vocab, context set by the run */
+    adv_shaping shaping;     /* r = p (default) or 2p - 1 */
+    float discount;          /* gamma of the returns (0: none, today's values) */
+    adv_baseline baseline;   /* batch (default) or ema */
+    float baseline_decay;    /* the ema's decay (0.9) */
+    int ppo_epochs;          /* updates of G per batch of samples (1) */
+    float ppo_clip;          /* epsilon of the clipped ratio (0: no clip) */
+    float d_band_lo, d_band_hi; /* D's accuracy band (0, 1: off) */
+    float label_smooth;      /* D's targets 1-s (real) and s (generated) (0) */
+    model_config disc;       /* D's size (a preset) and attention; kind, vocab, context set by the run */
     int batch;               /* sequences per G and D step (16) */
     int seq_len;             /* T (32); <= G's context */
     float lr_g, lr_d;        /* (1e-5, 1e-4), constant */
@@ -265,8 +324,10 @@ float adv_opt_apply(tg_model *m, const adv_opt_step *os);
  * sum over a partition of the rows is the gradient of adv_disc_update. Sets
  * sums[0] = the rows' loss times their count, sums[1] = the count (rows for
  * the pooled D, targets for the dense one), sums[2] = correct guesses.
- * work: (hi-lo)*T floats (dense D; NULL when lo = 0 and hi = B); tmp:
- * 2*(hi-lo)*T ints. */
+ * Labels other than 0 and 1 (--label-smooth) are soft targets: the pooled
+ * D's BCE takes them as they are, the dense D's cross-entropy goes towards
+ * y PAD + (1-y) BOS. work: (hi-lo)*T floats (dense D; NULL when lo = 0, hi
+ * = B and every label is 0 or 1); tmp: 2*(hi-lo)*T ints. */
 void adv_disc_grad(tg_model *D, const int *x, int ld, const int *lengths, const float *labels, int B,
                    int T, int lo, int hi, tg_rng *dropout_rng, float *work, int *tmp, double sums[3]);
 
@@ -325,6 +386,78 @@ void adv_pg_backward(tg_model *G, tg_model *ref, const int *x, const int *length
                      adv_pg_sums *sums);
 /* The surrogate loss and mean KL and entropy per position from summed parts. */
 void adv_pg_means(const adv_pg_sums *sums, float *pg_loss, float *kl_out, float *entropy_out);
+
+/* --- returns.c: rewards, returns, baselines and PPO's clipped ratio --- */
+
+const char *adv_shaping_name(adv_shaping s);      /* "prob", "centered" */
+tg_status adv_shaping_parse(const char *name, adv_shaping *s);
+const char *adv_baseline_name(adv_baseline b);    /* "batch", "ema" */
+tg_status adv_baseline_parse(const char *name, adv_baseline *b);
+
+typedef struct {
+    int per_bar;             /* 1: one reward per bar (--reward bar), else per token */
+    adv_shaping shaping;
+    float discount;          /* gamma in [0,1] */
+    int bar_id;              /* the tokenizer's Bar id (per bar) */
+} adv_return_opts;
+/* Returns R (B,T) of sequences x (B, ld) (x[.,0] = BOS) from the values Q
+ * (B,T) of a causal D (Q[b*T+t-1]: p(real) of the prefix x[1..t]), counted
+ * for t <= lengths[b]:
+ *   per token: r_t = shape(Q_t), R_t = sum_{s=t..len} gamma^(s-t) r_s;
+ *   per bar:   a bar runs from a Bar token (or x[1]) to the token before the
+ *              next Bar token (or x[len], the EOS when there is one); its
+ *              reward r_k = shape(Q at its last token), its return R_k =
+ *              sum_{j>=k} gamma^(j-k) r_j, given to every token of the bar.
+ * Positions past the length get Q (per token) or the last return (per bar),
+ * which no weight reads. With gamma 0 and shaping prob, per token R = Q
+ * bit for bit. */
+void adv_returns(float *R, const float *Q, const int *x, int ld, const int *lengths, int B, int T,
+                 const adv_return_opts *o);
+/* The random-reward control: permutes the values of the counted positions
+ * (t <= lengths[b]) of Q (B,T) among themselves (Fisher-Yates from rng), so
+ * that their mean and variance are the dense D's. idx: B*T ints of room. */
+void adv_shuffle_values(float *Q, const int *lengths, int B, int T, tg_rng *rng, int *idx);
+/* The batch mean base (T) of R (B,T) at each position over the sequences
+ * still running there (0 where none); count (T, may be NULL) their number. */
+void adv_batch_baseline(const float *R, const int *lengths, int B, int T, double *base, int *count);
+/* The moving-average baseline: base (T) gets ema (T) before this batch
+ * (the batch mean on the first, *ema_set false), then ema_t <- decay ema_t +
+ * (1-decay) mean_t at the positions some sequence reaches. count: T ints. */
+void adv_ema_baseline(double *ema, bool *ema_set, const float *R, const int *lengths, int B, int T, float decay,
+                      double *base, int *count);
+
+/* The extras of a policy-gradient update beyond adv_pg_backward. */
+typedef struct {
+    const double *base;      /* (T) the baseline, or NULL: the batch mean of Q (adv_pg_weights') */
+    float *loss_old;         /* (B,T) -log pi_old of the batch, or NULL: REINFORCE (no ratio) */
+    int store_old;           /* 1: this (first) update stores its rows' losses into loss_old */
+    float clip;              /* epsilon > 0: PPO's clip of the ratio, 0: none */
+    double clipped;          /* out: tokens of the rows whose gradient the clip removed */
+} adv_pg_extra;
+/* adv_pg_weights for rows lo..hi-1 with a baseline and PPO's ratio: with
+ * rho = pi / pi_old = exp(loss_old - loss), the weight of a counted token's
+ * loss is A rho / n (the gradient of -min(rho A, clip(rho, 1-eps, 1+eps) A)
+ * / n with A held), or 0 where the clip is active (A > 0 and rho > 1+eps,
+ * or A < 0 and rho < 1-eps). Without loss_old the weight is A / n, exactly
+ * adv_pg_weights'; with rho 1 (the first update of a batch) too. Returns the
+ * rows' sum of dlosses * losses. */
+double adv_pg_weights_ex(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
+                         const int *lengths, int B, int T, int lo, int hi, float kl, float entropy,
+                         adv_pg_extra *ex);
+/* adv_pg_backward with those extras. */
+void adv_pg_backward_ex(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q, int B, int T,
+                        int lo, int hi, float kl, float entropy, float *work, int *tmp, adv_pg_extra *ex,
+                        adv_pg_sums *sums);
+/* Adds the exact KL(p || q) and entropy of p summed over the counted
+ * positions of logits (B,T,V) (q may be NULL) and their number (reward.c). */
+void adv_kl_entropy(const float *lg, const float *lq, const int *lengths, int B, int T, int V, double *kl_sum,
+                    double *ent_sum, double *count);
+
+/* A causal D with fc attention reads the padding after a sequence's end
+ * (tokens (B,T), lengths (B)) as Bar tokens, one-token bars that read a few
+ * keys instead of all the padding before them (as data_trim_padding does
+ * for training); no value read depends on them. Other D: nothing. */
+void adv_disc_fill_padding(const tg_model *D, int *tokens, const int *lengths, int B, int T);
 
 /* Internals shared by the files of the adversarial trainer. */
 /* B real sequences x (B, T+1): openings of training pieces drawn uniformly,

@@ -1,0 +1,230 @@
+/*
+ * returns.c: what the policy gradient of seqgan.c multiplies, past the
+ * values Q of reward.c and seqgan.c: rewards shaped from a causal D's
+ * values, per token or per bar, their discounted returns, the shuffled
+ * control, the baseline (batch mean or moving average), and PPO's clipped
+ * ratio (Schulman et al. 2017, https://arxiv.org/abs/1707.06347) over a
+ * batch of samples reused for several updates. ScratchGAN (de Masson
+ * d'Autume et al. 2019, https://arxiv.org/abs/1905.09922) is the model for
+ * the shaping r = 2 sigma(D) - 1, the discount and the moving-average
+ * baseline; train.h tells the whole story.
+ *
+ * Positions: Q[b*T + t-1] and R[b*T + t-1] belong to token x[b, t] (t =
+ * 1..T), counted while t <= lengths[b].
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+static double shape(float p, adv_shaping s)
+{
+    return s == ADV_SHAPE_CENTERED ? 2.0 * (double)p - 1.0 : (double)p;
+}
+
+/* Per token: r_t = shape(Q_t), R_t = r_t + gamma R_{t+1} up to the length;
+ * past it R = Q (no weight reads it). */
+static void token_returns(float *R, const float *Q, int len, int T, adv_shaping s, float gamma)
+{
+    double next = 0;
+    for (int t = T; t >= 1; t--) {
+        if (t > len) {
+            R[t - 1] = Q[t - 1];
+            continue;
+        }
+        double r = shape(Q[t - 1], s);
+        next = t == len || gamma == 0.0f ? r : r + (double)gamma * next;
+        R[t - 1] = (float)next;
+    }
+}
+
+/* Per bar: a bar runs from a Bar token (or the first token) to the token
+ * before the next Bar token (or the length); its reward is the shaped value
+ * at its last token, and every token of the bar gets the bar's return
+ * R_k = r_k + gamma R_{k+1}. */
+static void bar_returns(float *R, const float *Q, const int *row, int len, int T, adv_shaping s, float gamma,
+                        int bar_id)
+{
+    double next = 0;
+    int end = len; /* the last token of the bar being walked back */
+    bool last = true;
+    for (int t = len; t >= 1; t--) {
+        if (t == 1 || row[t] == bar_id) {
+            double r = shape(Q[end - 1], s);
+            next = last || gamma == 0.0f ? r : r + (double)gamma * next;
+            last = false;
+            for (int u = t; u <= end; u++) R[u - 1] = (float)next;
+            end = t - 1;
+        }
+    }
+    for (int t = len + 1; t <= T; t++) R[t - 1] = len >= 1 ? R[len - 1] : Q[t - 1];
+}
+
+void adv_returns(float *R, const float *Q, const int *x, int ld, const int *lengths, int B, int T,
+                 const adv_return_opts *o)
+{
+    for (int b = 0; b < B; b++) {
+        const float *q = Q + (size_t)b * T;
+        float *r = R + (size_t)b * T;
+        if (o->per_bar) bar_returns(r, q, x + (size_t)b * ld, lengths[b], T, o->shaping, o->discount, o->bar_id);
+        else token_returns(r, q, lengths[b], T, o->shaping, o->discount);
+    }
+}
+
+void adv_shuffle_values(float *Q, const int *lengths, int B, int T, tg_rng *rng, int *idx)
+{
+    int n = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 1; t <= lengths[b] && t <= T; t++) idx[n++] = b * T + t - 1;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)tg_rng_below(rng, (uint32_t)(i + 1));
+        float v = Q[idx[i]];
+        Q[idx[i]] = Q[idx[j]];
+        Q[idx[j]] = v;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Baselines. */
+
+void adv_batch_baseline(const float *R, const int *lengths, int B, int T, double *base, int *count)
+{
+    for (int t = 1; t <= T; t++) {
+        double s = 0;
+        int m = 0;
+        for (int b = 0; b < B; b++)
+            if (t <= lengths[b]) s += R[(size_t)b * T + t - 1], m++;
+        base[t - 1] = m ? s / m : 0;
+        if (count) count[t - 1] = m;
+    }
+}
+
+void adv_ema_baseline(double *ema, bool *ema_set, const float *R, const int *lengths, int B, int T, float decay,
+                      double *base, int *count)
+{
+    adv_batch_baseline(R, lengths, B, T, base, count);
+    if (!*ema_set) {
+        memcpy(ema, base, (size_t)T * sizeof(double));
+        *ema_set = true;
+        return; /* the first batch: its own mean */
+    }
+    for (int t = 0; t < T; t++) {
+        const double mean = base[t];
+        base[t] = ema[t];
+        if (count[t]) ema[t] = (double)decay * ema[t] + (1.0 - (double)decay) * mean;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The policy-gradient weights with a given baseline and PPO's ratio. */
+
+/* Weight of the loss -log pi of one token with advantage a, the count n and
+ * the ratio rho = pi / pi_old (NULL: none); clipped (no gradient) when the
+ * ratio has left [1-eps, 1+eps] on the side the advantage pushes it. */
+static float ratio_weight(double a, int n, const float *loss_old, float loss, float eps, double *clipped)
+{
+    if (!loss_old) return (float)(a / n);
+    const double rho = exp((double)*loss_old - (double)loss);
+    if (eps > 0 && ((a > 0 && rho > 1.0 + eps) || (a < 0 && rho < 1.0 - eps))) {
+        *clipped += 1;
+        return 0.0f;
+    }
+    return (float)(a * rho / n);
+}
+
+double adv_pg_weights_ex(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
+                         const int *lengths, int B, int T, int lo, int hi, float kl, float entropy,
+                         adv_pg_extra *ex)
+{
+    int n = 0;
+    for (int b = 0; b < B; b++) n += lengths[b];
+    double surrogate = 0;
+    for (int t = 1; t <= T; t++) {
+        double base;
+        if (ex->base) {
+            base = ex->base[t - 1];
+        } else { /* the batch mean, as reward.c's pg_weights_rows */
+            base = 0;
+            int m = 0;
+            for (int b = 0; b < B; b++)
+                if (t <= lengths[b]) base += Q[(size_t)b * T + t - 1], m++;
+            if (m) base /= m;
+        }
+        for (int b = lo; b < hi; b++) {
+            size_t i = (size_t)(b - lo) * T + t - 1;
+            if (t > lengths[b]) {
+                dlosses[i] = 0.0f;
+                continue;
+            }
+            double logp = -(double)loss_g[i];
+            double a = Q[(size_t)b * T + t - 1] - base - entropy * logp;
+            if (loss_ref && kl != 0.0f) a -= kl * (logp + (double)loss_ref[i]);
+            const float *old = ex->loss_old ? ex->loss_old + (size_t)b * T + t - 1 : NULL;
+            dlosses[i] = ratio_weight(a, n, old, loss_g[i], ex->clip, &ex->clipped);
+            surrogate += (double)dlosses[i] * loss_g[i];
+        }
+    }
+    return surrogate;
+}
+
+void adv_pg_backward_ex(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q, int B, int T,
+                        int lo, int hi, float kl, float entropy, float *work, int *tmp, adv_pg_extra *ex,
+                        adv_pg_sums *sums)
+{
+    memset(sums, 0, sizeof *sums);
+    ex->clipped = 0;
+    const int n = hi - lo;
+    if (n <= 0) return;
+    int *inputs = tmp, *targets = tmp + (size_t)n * T;
+    float *dl = work, *loss_ref = NULL;
+    for (int b = lo; b < hi; b++)
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)(b - lo) * T + t;
+            inputs[i] = x[(size_t)b * (T + 1) + t];
+            targets[i] = t < lengths[b] ? x[(size_t)b * (T + 1) + t + 1] : MODEL_IGNORE_INDEX;
+        }
+    if (ref) {
+        model_lm_forward(ref, inputs, targets, n, T, NULL);
+        loss_ref = work + (size_t)n * T;
+        memcpy(loss_ref, model_losses(ref), (size_t)n * T * sizeof(float));
+    }
+    model_lm_forward(G, inputs, targets, n, T, NULL);
+    const float *loss_g = model_losses(G);
+    if (ex->loss_old && ex->store_old) /* the sampling policy's losses: G has not moved since */
+        memcpy(ex->loss_old + (size_t)lo * T, loss_g, (size_t)n * T * sizeof(float));
+    adv_kl_entropy(model_logits(G), ref ? model_logits(ref) : NULL, lengths + lo, n, T,
+                   model_get_config(G)->vocab_size, &sums->kl, &sums->entropy, &sums->positions);
+    sums->surrogate = adv_pg_weights_ex(dl, Q, loss_g, loss_ref, lengths, B, T, lo, hi, kl, entropy, ex);
+    model_lm_backward_weighted(G, dl);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Names. */
+
+static const char *const shaping_names[] = {"prob", "centered"};
+static const char *const baseline_names[] = {"batch", "ema"};
+
+const char *adv_shaping_name(adv_shaping s)
+{
+    return (unsigned)s < 2 ? shaping_names[s] : "?";
+}
+
+tg_status adv_shaping_parse(const char *name, adv_shaping *s)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcmp(name, shaping_names[i]) == 0) return *s = (adv_shaping)i, TG_OK;
+    return TG_ERR_ARG;
+}
+
+const char *adv_baseline_name(adv_baseline b)
+{
+    return (unsigned)b < 2 ? baseline_names[b] : "?";
+}
+
+tg_status adv_baseline_parse(const char *name, adv_baseline *b)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcmp(name, baseline_names[i]) == 0) return *b = (adv_baseline)i, TG_OK;
+    return TG_ERR_ARG;
+}

@@ -1,0 +1,319 @@
+/*
+ * test_returns.c: rewards, returns, baselines and PPO's clipped updates of
+ * the adversarial trainer (src/train/returns.c) and the dense D's smoothed
+ * targets (src/train/disc.c):
+ *   - per-token and per-bar returns with shaping and discount against
+ *     sums written out by hand; gamma 0 and shaping prob give Q bit for bit;
+ *   - the random control permutes the counted values (same multiset) and
+ *     leaves the padding alone;
+ *   - the batch and moving-average baselines on a hand example;
+ *   - PPO: a batch's first update (ratio 1, clip on) and the update without
+ *     a ratio both give REINFORCE's gradient (adv_pg_backward) bit for bit; after the policy moved, the clipped objective's
+ *     gradient against central finite differences, with some tokens clipped;
+ *   - the dense D's loss with smoothed labels: its gradient against finite
+ *     differences of the loss it reports.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "train/train.h"
+
+static tg_model *tiny(int V, int T, int B, uint64_t seed, float scale)
+{
+    model_config c = model_config_default();
+    c.kind = MODEL_GENERATOR;
+    c.vocab_size = V;
+    c.d_model = 16;
+    c.n_layers = 1;
+    c.n_heads = 2;
+    c.context = T;
+    c.dropout = 0.0f;
+    tg_model *m = NULL;
+    CHECK_OK(model_create(&c, B, &m));
+    tg_rng rng;
+    tg_rng_seed(&rng, seed);
+    model_init(m, &rng);
+    float *p = model_param_data(m);
+    for (size_t i = 0; i < model_param_count(m); i++) p[i] *= scale;
+    return m;
+}
+
+static void test_token_returns(void)
+{
+    /* one row of length 3 in T 4: r = 2p - 1 = 0.2, -0.4, 0.6; gamma 0.5 */
+    const float Q[4] = {0.6f, 0.3f, 0.8f, 0.1f};
+    const int x[5] = {TOK_BOS, 7, 8, TOK_EOS, TOK_PAD}, len[1] = {3};
+    float R[4];
+    adv_return_opts o = {0, ADV_SHAPE_CENTERED, 0.5f, -1};
+    adv_returns(R, Q, x, 5, len, 1, 4, &o);
+    CHECK_NEAR(R[2], 0.6, 1e-6);
+    CHECK_NEAR(R[1], -0.4 + 0.5 * 0.6, 1e-6);
+    CHECK_NEAR(R[0], 0.2 + 0.5 * (-0.4) + 0.25 * 0.6, 1e-6);
+    /* gamma 0, prob: the values themselves, bit for bit (today's dense reward) */
+    adv_return_opts plain = {0, ADV_SHAPE_PROB, 0.0f, -1};
+    adv_returns(R, Q, x, 5, len, 1, 4, &plain);
+    CHECK(memcmp(R, Q, sizeof R) == 0);
+}
+
+static void test_bar_returns(void)
+{
+    /* Bar id 4; x[1..8] = 9 | Bar 9 9 | Bar 9 EOS (len 7): bars {1}, {2,3,4}, {5,6,7} */
+    const int BAR = 4, T = 8;
+    const int x[9] = {TOK_BOS, 9, BAR, 9, 9, BAR, 9, TOK_EOS, TOK_PAD}, len[1] = {7};
+    float Q[8], R[8];
+    for (int t = 0; t < T; t++) Q[t] = 0.1f * (float)(t + 1); /* Q[t-1] = t/10 */
+    /* bar rewards p at their last tokens: t = 1, 4, 7: 0.1, 0.4, 0.7 */
+    adv_return_opts o = {1, ADV_SHAPE_PROB, 0.9f, BAR};
+    adv_returns(R, Q, x, 9, len, 1, T, &o);
+    const double r3 = 0.7, r2 = 0.4 + 0.9 * r3, r1 = 0.1 + 0.9 * r2;
+    CHECK_NEAR(R[0], r1, 1e-6);
+    for (int t = 2; t <= 4; t++) CHECK_NEAR(R[t - 1], r2, 1e-6);
+    for (int t = 5; t <= 7; t++) CHECK_NEAR(R[t - 1], r3, 1e-6);
+    /* no discount, centered: each bar its own 2p - 1 */
+    adv_return_opts c = {1, ADV_SHAPE_CENTERED, 0.0f, BAR};
+    adv_returns(R, Q, x, 9, len, 1, T, &c);
+    CHECK_NEAR(R[0], -0.8, 1e-6);
+    CHECK_NEAR(R[2], -0.2, 1e-6);
+    CHECK_NEAR(R[5], 0.4, 1e-6);
+    /* a sequence opening with a Bar token: one bar from t = 1 */
+    const int y[5] = {TOK_BOS, BAR, 9, 9, 9}, ly[1] = {4};
+    adv_returns(R, Q, y, 5, ly, 1, 4, &o);
+    for (int t = 1; t <= 4; t++) CHECK_NEAR(R[t - 1], 0.4, 1e-6);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_shuffle(void)
+{
+    const int B = 4, T = 6, lens[4] = {6, 2, 5, 3};
+    float Q[24], before[24], kept[24], moved[24];
+    int idx[24], n = 0;
+    for (int i = 0; i < B * T; i++) Q[i] = before[i] = (float)i;
+    tg_rng rng;
+    tg_rng_seed(&rng, 3);
+    adv_shuffle_values(Q, lens, B, T, &rng, idx);
+    int changed = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 1; t <= T; t++) {
+            const int i = b * T + t - 1;
+            if (t > lens[b]) {
+                CHECK(Q[i] == before[i]);
+                continue;
+            }
+            kept[n] = before[i], moved[n] = Q[i], n++;
+            changed += Q[i] != before[i];
+        }
+    qsort(kept, (size_t)n, sizeof(float), cmp_float);
+    qsort(moved, (size_t)n, sizeof(float), cmp_float);
+    CHECK(memcmp(kept, moved, (size_t)n * sizeof(float)) == 0);
+    CHECK(changed > n / 2);
+    /* only counted values move: none of the padding's values is found in a counted place */
+    for (int b = 0; b < B; b++)
+        for (int t = 1; t <= lens[b]; t++) {
+            const int v = (int)Q[b * T + t - 1], vb = v / T, vt = v % T + 1;
+            CHECK(vt <= lens[vb]);
+        }
+}
+
+static void test_baselines(void)
+{
+    /* B 2, T 2; row 1 of length 1 */
+    const float R1[4] = {0.8f, 0.6f, 0.2f, 0.9f}, R2[4] = {0.4f, 1.0f, 0.0f, 0.0f};
+    const int lens[2] = {2, 1};
+    double base[2], ema[2];
+    int count[2];
+    adv_batch_baseline(R1, lens, 2, 2, base, count);
+    CHECK_NEAR(base[0], 0.5, 1e-7);
+    CHECK_NEAR(base[1], 0.6, 1e-7);
+    CHECK_INT(count[1], 1);
+    bool set = false;
+    adv_ema_baseline(ema, &set, R1, lens, 2, 2, 0.9f, base, count);
+    CHECK(set);
+    CHECK_NEAR(base[0], 0.5, 1e-7); /* the first batch: its own mean */
+    CHECK_NEAR(ema[1], 0.6, 1e-7);
+    adv_ema_baseline(ema, &set, R2, lens, 2, 2, 0.9f, base, count);
+    CHECK_NEAR(base[0], 0.5, 1e-7); /* the ema before this batch */
+    CHECK_NEAR(base[1], 0.6, 1e-7);
+    CHECK_NEAR(ema[0], 0.9 * 0.5 + 0.1 * 0.2, 1e-6);
+    CHECK_NEAR(ema[1], 0.9 * 0.6 + 0.1 * 1.0, 1e-6);
+}
+
+/* A batch x (B, T+1) of random tokens and values; lengths below T in some rows. */
+static void make_batch(int V, int B, int T, int *x, int *lens, float *Q, uint64_t seed)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, seed);
+    for (int b = 0; b < B; b++) {
+        lens[b] = T - (b % 3);
+        x[b * (T + 1)] = TOK_BOS;
+        for (int t = 1; t <= T; t++) x[b * (T + 1) + t] = t <= lens[b] ? 3 + (int)tg_rng_below(&rng, V - 3) : TOK_PAD;
+        for (int t = 0; t < T; t++) Q[b * T + t] = tg_rng_float(&rng);
+    }
+}
+
+static void test_ppo_first_update(void)
+{
+    const int V = 9, T = 6, B = 4;
+    tg_model *G = tiny(V, T, B, 61, 4.0f), *R = tiny(V, T, B, 62, 4.0f);
+    int x[4 * 7], lens[4], tmp[2 * 4 * 6];
+    float Q[24], work[2 * 24], old[24];
+    make_batch(V, B, T, x, lens, Q, 7);
+    const size_t n = model_param_count(G);
+    float *g0 = malloc(n * sizeof(float));
+    adv_pg_sums s0, s1;
+    model_zero_grad(G);
+    adv_pg_backward(G, R, x, lens, Q, B, T, 0, B, 0.2f, 0.05f, work, tmp, &s0);
+    memcpy(g0, model_grad_data(G), n * sizeof(float));
+    adv_pg_extra ex = {NULL, old, 1, 0.2f, 0};
+    model_zero_grad(G);
+    adv_pg_backward_ex(G, R, x, lens, Q, B, T, 0, B, 0.2f, 0.05f, work, tmp, &ex, &s1);
+    CHECK(memcmp(g0, model_grad_data(G), n * sizeof(float)) == 0);
+    CHECK(s0.surrogate == s1.surrogate);
+    CHECK(ex.clipped == 0);
+    /* no ratio, the batch-mean baseline: seqgan.c's default update, the same bits */
+    adv_pg_extra plain = {NULL, NULL, 0, 0.0f, 0};
+    model_zero_grad(G);
+    adv_pg_backward_ex(G, R, x, lens, Q, B, T, 0, B, 0.2f, 0.05f, work, tmp, &plain, &s1);
+    CHECK(memcmp(g0, model_grad_data(G), n * sizeof(float)) == 0);
+    CHECK(s0.surrogate == s1.surrogate);
+    free(g0);
+    model_free(G);
+    model_free(R);
+}
+
+/* The clipped objective -sum min(rho A, clip(rho) A) / n at the current
+ * parameters, A = Q - base (no KL, no entropy). */
+static double ppo_objective(tg_model *G, const int *in, const int *tg, const float *Q, const double *base,
+                            const float *old, const int *lens, int B, int T, float eps)
+{
+    model_lm_forward(G, in, tg, B, T, NULL);
+    const float *l = model_losses(G);
+    int n = 0;
+    for (int b = 0; b < B; b++) n += lens[b];
+    double J = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < lens[b]; t++) {
+            const int i = b * T + t;
+            double a = Q[i] - base[t], rho = exp((double)old[i] - l[i]);
+            double c = rho < 1 - eps ? 1 - eps : rho > 1 + eps ? 1 + eps : rho;
+            J -= fmin(rho * a, c * a);
+        }
+    return J / n;
+}
+
+static void test_ppo_gradient(void)
+{
+    const int V = 9, T = 6, B = 4;
+    const float eps = 0.1f;
+    tg_model *G = tiny(V, T, B, 71, 4.0f);
+    int x[4 * 7], lens[4], tmp[2 * 4 * 6], in[24], tg[24];
+    float Q[24], work[2 * 24], old[24];
+    double base[6];
+    make_batch(V, B, T, x, lens, Q, 8);
+    adv_batch_baseline(Q, lens, B, T, base, NULL);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            in[b * T + t] = x[b * (T + 1) + t];
+            tg[b * T + t] = t < lens[b] ? x[b * (T + 1) + t + 1] : MODEL_IGNORE_INDEX;
+        }
+    model_lm_forward(G, in, tg, B, T, NULL);
+    memcpy(old, model_losses(G), sizeof old);
+    /* the policy moves: the ratios leave 1, some beyond the clip */
+    float *p = model_param_data(G);
+    const size_t n = model_param_count(G);
+    tg_rng rng;
+    tg_rng_seed(&rng, 4);
+    for (size_t i = 0; i < n; i++) p[i] += 0.08f * (tg_rng_float(&rng) - 0.5f);
+    adv_pg_extra ex = {base, old, 0, eps, 0};
+    adv_pg_sums sums;
+    model_zero_grad(G);
+    adv_pg_backward_ex(G, NULL, x, lens, Q, B, T, 0, B, 0.0f, 0.0f, work, tmp, &ex, &sums);
+    int counted = 0;
+    for (int b = 0; b < B; b++) counted += lens[b];
+    printf("ppo: %g of %d tokens clipped\n", ex.clipped, counted);
+    CHECK(ex.clipped > 0 && ex.clipped < counted);
+    const float *g = model_grad_data(G);
+    double worst = 0;
+    int checked = 0;
+    for (size_t i = 0; i < n; i += n / 60 + 1) {
+        const float h = 1e-3f, keep = p[i];
+        p[i] = keep + h;
+        double up = ppo_objective(G, in, tg, Q, base, old, lens, B, T, eps);
+        p[i] = keep - h;
+        double down = ppo_objective(G, in, tg, Q, base, old, lens, B, T, eps);
+        p[i] = keep;
+        double fd = (up - down) / (2.0 * h);
+        double err = fabs(fd - g[i]) / fmax(2e-3, fabs(fd) + fabs(g[i]));
+        if (err > worst) worst = err;
+        checked++;
+    }
+    printf("ppo gradient: %d parameters, worst relative error %.3g\n", checked, worst);
+    CHECK(worst < 2e-2);
+    model_free(G);
+}
+
+/* The dense D's reported mean loss on a batch with smoothed labels. */
+static double smooth_loss(tg_model *D, const int *x, const int *lens, const float *y, int B, int T, float *work,
+                          int *tmp)
+{
+    double sums[3];
+    adv_disc_grad(D, x, T + 1, lens, y, B, T, 0, B, NULL, work, tmp, sums);
+    return sums[0] / sums[1];
+}
+
+static void test_smoothed_dense_d(void)
+{
+    const int V = 9, T = 6, B = 4;
+    tg_model *D = tiny(V, T, B, 81, 3.0f);
+    int x[4 * 7], lens[4], tmp[2 * 4 * 6];
+    float Q[24], work[24], y[4] = {0.9f, 0.1f, 0.9f, 0.1f};
+    make_batch(V, B, T, x, lens, Q, 9);
+    smooth_loss(D, x, lens, y, B, T, work, tmp);
+    const size_t n = model_param_count(D);
+    float *g = malloc(n * sizeof(float)), *p = model_param_data(D);
+    memcpy(g, model_grad_data(D), n * sizeof(float));
+    double worst = 0;
+    int checked = 0;
+    for (size_t i = 0; i < n; i += n / 60 + 1) {
+        const float h = 2e-3f, keep = p[i];
+        p[i] = keep + h;
+        double up = smooth_loss(D, x, lens, y, B, T, work, tmp);
+        p[i] = keep - h;
+        double down = smooth_loss(D, x, lens, y, B, T, work, tmp);
+        p[i] = keep;
+        double fd = (up - down) / (2.0 * h);
+        double err = fabs(fd - g[i]) / fmax(2e-3, fabs(fd) + fabs(g[i]));
+        if (err > worst) worst = err;
+        checked++;
+    }
+    printf("smoothed dense D: %d parameters, worst relative error %.3g\n", checked, worst);
+    CHECK(worst < 2e-2);
+    /* the soft loss is linear in the labels: y = 0.9 h + 0.1 (1 - h) */
+    float hard[4] = {1, 0, 1, 0}, flip[4] = {0, 1, 0, 1};
+    double ls = smooth_loss(D, x, lens, y, B, T, work, tmp), lh = smooth_loss(D, x, lens, hard, B, T, work, tmp),
+           lf = smooth_loss(D, x, lens, flip, B, T, work, tmp);
+    CHECK_NEAR(ls, 0.9 * lh + 0.1 * lf, 1e-5);
+    free(g);
+    model_free(D);
+}
+
+int main(void)
+{
+    nn_set_threads(1);
+    test_token_returns();
+    test_bar_returns();
+    test_shuffle();
+    test_baselines();
+    test_ppo_first_update();
+    test_ppo_gradient();
+    test_smoothed_dense_d();
+    return test_finish("test_returns");
+}
