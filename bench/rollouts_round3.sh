@@ -7,8 +7,9 @@
 # cached rows (the last column: tok/CPU-s), prefixed with the build and the
 # load average before the run. Two instances (fp32, bf16) may run side by
 # side, one per core.
-#   bench/rollouts_round3.sh OLD_BUILD NEW_BUILD fp32|bf16 [ROUNDS (2)] [FULL (1)]
-# FULL 1 adds small (N 16, K 1), about 80 CPU-s a g-step, once (round 1).
+#   bench/rollouts_round3.sh OLD_BUILD NEW_BUILD fp32|bf16 [ROUNDS (2)] [FULL (1) | 0 | only]
+# FULL 1 adds small (N 16, K 1), about 80 CPU-s a g-step, once (round 1),
+# without the warm-up g-step; FULL only runs that.
 set -eu
 [ $# -ge 3 ] || { echo "usage: bench/rollouts_round3.sh OLD_BUILD NEW_BUILD fp32|bf16 [ROUNDS] [FULL]" >&2; exit 2; }
 old=$1 new=$2 prec=$3 rounds=${4:-2} full=${5:-1}
@@ -52,13 +53,19 @@ decode() {
 small="--preset small --batch 16 --seq-len 64"
 for r in $(seq 1 "$rounds"); do
     echo "-- round $r"
-    decode
-    both "tiny N16 K1 (issue 17's step)" --preset tiny --batch 16 --seq-len 32 --rollouts 16 --rollout-every 1 --steps 2
-    [ "$prec" = fp32 ] && run "old tiny N16 K1 copied" "$old" --preset tiny --batch 16 --seq-len 32 --rollouts 16 \
-        --rollout-every 1 --steps 2 --copy-prefix
-    both "dense" $small --reward dense --steps 3
-    both "N8 K8" $small --rollouts 8 --rollout-every 8 --steps 2
-    both "N16 K4" $small --rollouts 16 --rollout-every 4 --steps 1
-    [ "$full" = 1 ] && [ "$r" = 1 ] && both "N16 K1" $small --rollouts 16 --rollout-every 1 --steps 1
+    if [ "$full" != only ]; then
+        decode
+        both "tiny N16 K1 (issue 17's step)" --preset tiny --batch 16 --seq-len 32 --rollouts 16 --rollout-every 1 --steps 2
+        if [ "$prec" = fp32 ]; then
+            run "old tiny N16 K1 copied" "$old" --preset tiny --batch 16 --seq-len 32 --rollouts 16 \
+                --rollout-every 1 --steps 2 --copy-prefix
+        fi
+        both "dense" $small --reward dense --steps 3
+        both "N8 K8" $small --rollouts 8 --rollout-every 8 --steps 2
+        both "N16 K4" $small --rollouts 16 --rollout-every 4 --steps 1 --warmup 0
+    fi
+    if [ "$full" != 0 ] && [ "$r" = 1 ]; then
+        both "N16 K1" $small --rollouts 16 --rollout-every 1 --steps 1 --warmup 0
+    fi
 done
 echo "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%H:%M UTC')"
