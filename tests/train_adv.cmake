@@ -4,6 +4,6 @@
 # separable task, bit-exact resume (test_seqgan, unit); `tunegan train`,
 # `score` and `generate --rerank` end to end on fixtures (cli).
 tg_test(seqgan unit grad)
+tg_script_test(cli_train cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_train.sh)
 # the dense reward's values of every prefix in one pass (adv_dense_values)
 tg_test(dense_values unit)
-tg_script_test(cli_train cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_train.sh)
