@@ -10,12 +10,24 @@
  * backward, clipping and AdamW on the same B x T tokens (teacher forcing).
  * Random weights (a generator of the preset, the tiny discriminator as
  * train_adv's default), remi's vocabulary of 577. Rates are B*T tokens over
- * the median wall time of the timed steps (one warm-up step first).
+ * the median wall time of the timed steps (one warm-up step first); the last
+ * two columns are the medians of this process's CPU time of each step and
+ * their ratio, steadier than wall time on a shared machine.
+ *
+ * --reward dense times the update of --reward dense instead (src/train: a
+ * causal discriminator, the tiny preset as a generator, scores every prefix
+ * in one pass, adv_dense_values): sample, one D pass, the policy-gradient
+ * update; no rollouts (--rollouts and --rollout-every are then unused).
  *
  *   bench_rollouts [--preset tiny|small] [--rollouts N] [--rollout-every K]
  *                  [--batch B] [--seq-len T] [--steps S] [--threads n]
- *                  [--precision fp32|bf16] [--copy-prefix]
- *   defaults:       tiny, 16, 1, 16, 32, 3, 1, fp32, prefix shared
+ *                  [--precision fp32|bf16] [--copy-prefix] [--reward rollout|dense]
+ *                  [--warmup 0|1]
+ *   defaults:       tiny, 16, 1, 16, 32, 3, 1, fp32, prefix shared, rollout, 1
+ * --warmup 0 skips the warm-up g-step (the MLE step still gets one, on a
+ * sampled batch): for the settings whose g-step takes minutes; the first
+ * timed g-step then also pays the first touch of the branch state's pages
+ * (its keys and values up to T: about 0.1 s at small, B*N = 256, T = 64).
  * --copy-prefix copies each prefix's cache for its rollouts (model_cache_fork,
  * as before prefix sharing) instead of reading it in place; bf16 exits 77
  * where it cannot run.
@@ -39,7 +51,7 @@ typedef struct {
     const char *preset;
     int rollouts, every, batch, seq_len, steps, threads, header;
     const char *precision;
-    int copy_prefix;
+    int copy_prefix, dense, warmup;
 } bench_opts;
 
 static void usage_exit(const char *why)
@@ -47,7 +59,7 @@ static void usage_exit(const char *why)
     fprintf(stderr, "bench_rollouts: %s\n", why);
     fprintf(stderr, "usage: bench_rollouts [--preset tiny|small|base] [--rollouts N] [--rollout-every K] "
                     "[--batch B] [--seq-len T] [--steps S] [--threads n (0: all cores)] [--precision fp32|bf16] "
-                    "[--copy-prefix] [--header]\n");
+                    "[--copy-prefix] [--reward rollout|dense] [--warmup 0|1] [--header]\n");
     exit(2);
 }
 
@@ -66,20 +78,22 @@ static int parse_int(const char *flag, const char *s, int lo, int hi)
 
 static bench_opts parse_args(int argc, char **argv)
 {
-    bench_opts o = {"tiny", 16, 1, 16, 32, 3, 1, 0, "fp32", 0};
+    bench_opts o = {"tiny", 16, 1, 16, 32, 3, 1, 0, "fp32", 0, 0, 1};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(f, "--header") == 0) { o.header = 1; continue; }
         if (strcmp(f, "--copy-prefix") == 0) { o.copy_prefix = 1; continue; }
         if (strcmp(f, "--precision") == 0 && v) o.precision = v;
-        else
-        if (strcmp(f, "--preset") == 0 && v) o.preset = v;
+        else if (strcmp(f, "--reward") == 0 && v && (strcmp(v, "rollout") == 0 || strcmp(v, "dense") == 0))
+            o.dense = strcmp(v, "dense") == 0;
+        else if (strcmp(f, "--preset") == 0 && v) o.preset = v;
         else if (strcmp(f, "--rollouts") == 0) o.rollouts = parse_int(f, v, 1, 64);
         else if (strcmp(f, "--rollout-every") == 0) o.every = parse_int(f, v, 1, 4096);
         else if (strcmp(f, "--batch") == 0) o.batch = parse_int(f, v, 1, 256);
         else if (strcmp(f, "--seq-len") == 0) o.seq_len = parse_int(f, v, 2, 4096);
         else if (strcmp(f, "--steps") == 0) o.steps = parse_int(f, v, 1, 100);
         else if (strcmp(f, "--threads") == 0) o.threads = parse_int(f, v, 0, 1024);
+        else if (strcmp(f, "--warmup") == 0) o.warmup = parse_int(f, v, 0, 1);
         else usage_exit("unknown flag or missing value");
         i++;
     }
@@ -104,7 +118,7 @@ static tg_status setup(bench_run *r, const bench_opts *o)
     if (o->seq_len + 1 > gc.context) usage_exit("--seq-len must be below the preset's context");
     model_config dc = model_config_default();
     model_config_preset("tiny", &dc);
-    dc.kind = MODEL_DISCRIMINATOR;
+    dc.kind = o->dense ? MODEL_GENERATOR : MODEL_DISCRIMINATOR;
     dc.vocab_size = r->V;
     dc.context = o->seq_len;
     r->B = o->batch;
@@ -122,7 +136,7 @@ static tg_status setup(bench_run *r, const bench_opts *o)
     model_copy_params(r->roll, r->G);
     s = model_cache_create(r->G, r->B, 1, &r->sg);
     if (s == TG_OK) s = model_cache_create(r->roll, r->B, 1, &r->sp);
-    if (s == TG_OK) s = model_cache_create(r->roll, r->B * o->rollouts, 1, &r->sb);
+    if (s == TG_OK && !o->dense) s = model_cache_create(r->roll, r->B * o->rollouts, 1, &r->sb);
     if (s != TG_OK) return s;
     const size_t BT = (size_t)r->B * r->T;
     r->x = malloc((BT + (size_t)r->B) * sizeof(int));
@@ -182,15 +196,19 @@ static tg_status g_step(bench_run *r, const bench_opts *o, tg_rng *rng, int step
     if (s != TG_OK) return s;
     adv_lengths(r->x, r->T + 1, r->B, r->T, r->lens);
     double t1 = tg_now_sec();
-    adv_rollout_ctx ctx = {0};
-    ctx.prefix = r->sp;
-    ctx.branch = r->sb;
-    ctx.D = r->D;
-    ctx.N = o->rollouts;
-    ctx.K = o->every;
-    ctx.rng = rng;
-    ctx.copy_prefix = o->copy_prefix;
-    s = adv_rollout_values(&ctx, r->x, r->lens, r->B, r->T, r->Q);
+    if (o->dense) {
+        adv_dense_values(r->D, r->x, r->lens, r->B, r->T, r->Q, r->tmp);
+    } else {
+        adv_rollout_ctx ctx = {0};
+        ctx.prefix = r->sp;
+        ctx.branch = r->sb;
+        ctx.D = r->D;
+        ctx.N = o->rollouts;
+        ctx.K = o->every;
+        ctx.rng = rng;
+        ctx.copy_prefix = o->copy_prefix;
+        s = adv_rollout_values(&ctx, r->x, r->lens, r->B, r->T, r->Q);
+    }
     double t2 = tg_now_sec();
     adv_opt_step os = {1e-5f, 1.0f, 0.0f, step};
     float pg, kl, ent;
@@ -225,15 +243,23 @@ int main(int argc, char **argv)
     }
     tg_rng rng;
     tg_rng_seed(&rng, 2);
-    double mle[100], gen[100], parts[3][100], gen_cpu[100];
+    double mle[100], gen[100], parts[3][100], gen_cpu[100], mle_cpu[100];
     for (int i = 0; i <= o.steps && s == TG_OK; i++) {
+        if (i == 0 && !o.warmup) { /* the MLE step's warm-up only, on a sampled batch */
+            s = adv_sample(r.sg, r.B, r.T, r.x, &rng, r.logits);
+            if (s == TG_OK) mle_step(&r, 1);
+            continue;
+        }
         double part[3] = {0, 0, 0};
         double c0 = bench_cpu_sec();
         s = g_step(&r, &o, &rng, i + 1, part);
         double gc = bench_cpu_sec() - c0;
+        c0 = bench_cpu_sec();
         double m = mle_step(&r, i + 1);
+        double mc = bench_cpu_sec() - c0;
         if (i == 0) continue; /* warm-up */
         mle[i - 1] = m;
+        mle_cpu[i - 1] = mc;
         gen[i - 1] = part[0] + part[1] + part[2];
         gen_cpu[i - 1] = gc;
         for (int k = 0; k < 3; k++) parts[k][i - 1] = part[k];
@@ -247,13 +273,16 @@ int main(int argc, char **argv)
                  tg = bench_median(gen, o.steps);
     if (o.header)
         printf("| preset | precision, prefix | B x T | rollouts N | every K | threads | MLE step ms (tok/s) | "
-               "g-step ms (tok/s) | sample / rollouts / pg update ms | g-step / MLE step | g-step CPU ms |\n"
-               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    printf("| %s | %s, %s | %d x %d | %d | %d | %d | %.1f (%.0f) | %.1f (%.0f) | %.1f / %.1f / %.1f | %.1fx | %.0f |\n",
-           o.preset, o.precision, o.copy_prefix ? "copied" : "shared", r.B, r.T, o.rollouts, o.every,
-           nn_get_threads(), tm * 1e3, tokens / tm, tg * 1e3, tokens / tg,
-           bench_median(parts[0], o.steps) * 1e3, bench_median(parts[1], o.steps) * 1e3,
-           bench_median(parts[2], o.steps) * 1e3, tg / tm, bench_median(gen_cpu, o.steps) * 1e3);
+               "g-step ms (tok/s) | sample / values (rollouts or dense D) / pg update ms | g-step / MLE step | g-step CPU ms | "
+               "MLE step CPU ms | g-step / MLE step, CPU |\n"
+               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    const double cg = bench_median(gen_cpu, o.steps), cm = bench_median(mle_cpu, o.steps);
+    printf("| %s | %s, %s | %d x %d | %d | %d | %d | %.1f (%.0f) | %.1f (%.0f) | %.1f / %.1f / %.1f | %.1fx | %.0f "
+           "| %.0f | %.1fx |\n",
+           o.preset, o.precision, o.dense ? "dense reward" : o.copy_prefix ? "copied" : "shared", r.B, r.T,
+           o.dense ? 0 : o.rollouts, o.dense ? 0 : o.every, nn_get_threads(), tm * 1e3, tokens / tm, tg * 1e3,
+           tokens / tg, bench_median(parts[0], o.steps) * 1e3, bench_median(parts[1], o.steps) * 1e3,
+           bench_median(parts[2], o.steps) * 1e3, tg / tm, cg * 1e3, cm * 1e3, cg / cm);
     teardown(&r);
     return 0;
 }

@@ -30,3 +30,6 @@ tg_test(bf16 unit)
 # Rollouts that read their prefix's keys and values in place against copies
 # of them: the same logits, bit for bit.
 tg_test(cache_share unit)
+# The shared prefix read once for a group of rows (decode.c) against the
+# row-by-row path over a copied prefix: the same logits, bit for bit.
+tg_test(cache_group unit)

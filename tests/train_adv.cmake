@@ -8,3 +8,5 @@ tg_test(seqgan unit grad)
 # clipped gradient against finite differences, the dense D's smoothed targets.
 tg_test(returns unit grad)
 tg_script_test(cli_train cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_train.sh)
+# the dense reward's values of every prefix in one pass (adv_dense_values)
+tg_test(dense_values unit)

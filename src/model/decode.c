@@ -142,6 +142,149 @@ static void attend_one(model_cache *s, int l, int b, int h, const float *q, floa
         weighted_sum(o, sc, Vv, P + 1, D);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A shared prefix read once for a group of rows (model_cache_share): the N
+ * completions of one prefix are consecutive rows with the same shared_row.
+ * Their logits over the prefix's keys are one nn_matvec of the group's
+ * queries (each query's dot products have the bits of its own product), and
+ * their weighted sums take the prefix's values once for several rows, each
+ * row's sums then going on over its own values in the order of
+ * weighted_sum2. A row's numbers are those of attend_one, bit for bit
+ * (tests/test_cache_share.c). */
+
+enum {
+    GROUP_MAX = 16,   /* rows of a group handled together */
+    GROUP_DMAX = 128, /* head sizes up to this: the queries on the stack */
+    GROUP_KEYS = 128  /* prefix keys per product (its output on the stack) */
+};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DECODE_X86 1
+#define GROUP_AVX512 __attribute__((target("avx512f")))
+
+/* Weighted sums of nr (1..4) rows over the columns d0..d0+63 of D: the
+ * prefix's values V1 (n1 rows) for all of them, then each row's own V2[r]
+ * (n2 rows); a[r] holds the row's n1 + n2 weights. acc = acc + w * v, a
+ * product then a sum as the plain loops compile (no contraction under C11):
+ * the same bits per column. */
+GROUP_AVX512 __attribute__((always_inline)) static inline void
+group_values_block(float *const *o, const float *const *a, const float *V1, int n1,
+                   const float *const *V2, int n2, int D, int d0, int nr)
+{
+    __mmask16 m[4];
+    __m512 acc[4][4];
+    for (int c = 0; c < 4; c++) {
+        const int left = D - d0 - 16 * c;
+        m[c] = left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1u) : 0;
+        for (int r = 0; r < nr; r++) acc[r][c] = _mm512_setzero_ps();
+    }
+    for (int j = 0; j < n1; j++) {
+        const float *v = V1 + (size_t)j * D + d0;
+        __m512 vv[4];
+        for (int c = 0; c < 4; c++) vv[c] = _mm512_maskz_loadu_ps(m[c], v + 16 * c);
+        for (int r = 0; r < nr; r++) {
+            const __m512 w = _mm512_set1_ps(a[r][j]);
+            for (int c = 0; c < 4; c++) acc[r][c] = _mm512_add_ps(acc[r][c], _mm512_mul_ps(w, vv[c]));
+        }
+    }
+    for (int r = 0; r < nr; r++) {
+        for (int j = 0; j < n2; j++) {
+            const float *v = V2[r] + (size_t)j * D + d0;
+            const __m512 w = _mm512_set1_ps(a[r][n1 + j]);
+            for (int c = 0; c < 4; c++)
+                acc[r][c] = _mm512_add_ps(acc[r][c], _mm512_mul_ps(w, _mm512_maskz_loadu_ps(m[c], v + 16 * c)));
+        }
+        for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(o[r] + d0 + 16 * c, m[c], acc[r][c]);
+    }
+}
+
+/* The same for g rows: blocks of 4 rows (16 accumulators), the sizes as
+ * constants so that the loops above unroll into registers. */
+GROUP_AVX512 static void group_values_avx512(float *const *o, const float *const *a, const float *V1,
+                                             int n1, const float *const *V2, int n2, int D, int g)
+{
+    for (int d0 = 0; d0 < D; d0 += 64) {
+        int r = 0;
+        for (; r + 4 <= g; r += 4) group_values_block(o + r, a + r, V1, n1, V2 + r, n2, D, d0, 4);
+        for (; r < g; r++) group_values_block(o + r, a + r, V1, n1, V2 + r, n2, D, d0, 1);
+    }
+}
+#endif
+
+/* o[r] = the weighted sums of row r of a group of g rows sharing V1. */
+static void group_values(float *const *o, const float *const *a, const float *V1, int n1,
+                         const float *const *V2, int n2, int D, int g)
+{
+#ifdef DECODE_X86
+    if (__builtin_cpu_supports("avx512f")) {
+        group_values_avx512(o, a, V1, n1, V2, n2, D, g);
+        return;
+    }
+#endif
+    for (int r = 0; r < g; r++) weighted_sum2(o[r], a[r], V1, n1, V2[r], n2, D);
+}
+
+/* Query i of the chunk (position P) of rows b0..b0+g-1, head h, layer l,
+ * which share one prefix row: logits, softmax and weighted sums into atty. */
+static void attend_group(model_cache *s, int l, int b0, int g, int h, int i, int n, int P, float scale)
+{
+    const int H = s->H, D = s->D, C = s->C, T = s->T_ctx, n1 = s->shared_len, n2 = P + 1 - n1;
+    const model_cache *p = s->shared;
+    const size_t pb = (((size_t)l * p->max_batch + s->shared_row[b0]) * H + h) * T * D;
+    const float *K1 = p->k + pb, *V1 = p->v + pb;
+    float qg[GROUP_MAX * GROUP_DMAX], part[GROUP_MAX * GROUP_KEYS];
+    float *sc[GROUP_MAX], *o[GROUP_MAX];
+    const float *V2[GROUP_MAX];
+    for (int r = 0; r < g; r++) {
+        const int b = b0 + r;
+        const size_t base = (((size_t)l * s->max_batch + b) * H + h) * T * D;
+        memcpy(qg + (size_t)r * D, s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D,
+               (size_t)D * sizeof(float));
+        sc[r] = s->scores + ((size_t)b * H + h) * T;
+        o[r] = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
+        V2[r] = s->v + base + (size_t)n1 * D;
+        /* the row's own keys */
+        nn_matvec(sc[r] + n1, qg + (size_t)r * D, s->k + base + (size_t)n1 * D, NULL, 1, D, n2, 0);
+    }
+    for (int k0 = 0; k0 < n1; k0 += GROUP_KEYS) {
+        const int kn = n1 - k0 < GROUP_KEYS ? n1 - k0 : GROUP_KEYS;
+        nn_matvec(part, qg, K1 + (size_t)k0 * D, NULL, g, D, kn, 0);
+        for (int r = 0; r < g; r++) memcpy(sc[r] + k0, part + (size_t)r * kn, (size_t)kn * sizeof(float));
+    }
+    for (int r = 0; r < g; r++) {
+        if (s->R) {
+            const float *rel = s->relsc + (size_t)h * s->B * T + (size_t)(b0 + r) * (P + 1);
+            for (int j = 0; j <= P; j++) sc[r][j] += rel[j];
+        }
+        nn_softmax_row(sc[r], P + 1, P + 1, scale);
+    }
+    group_values(o, (const float *const *)sc, V1, n1, V2, n2, D, g);
+}
+
+/* Query i of the chunk (position P) for every row of a state with a shared
+ * prefix: blocks of GROUP_MAX rows (one per thread and head), each cut where
+ * its rows' prefix row changes. */
+static void attend_shared(model_cache *s, int l, int i, int n, int P, float scale)
+{
+    const int B = s->B, H = s->H, blocks = (B + GROUP_MAX - 1) / GROUP_MAX;
+#ifdef TG_HAVE_OPENMP
+    const size_t work = (size_t)B * H * (P + 1) * s->D;
+#pragma omp parallel for collapse(2) schedule(static) if (work >= NN_PAR_MIN)
+#endif
+    for (int c = 0; c < blocks; c++) {
+        for (int h = 0; h < H; h++) {
+            const int end = (c + 1) * GROUP_MAX < B ? (c + 1) * GROUP_MAX : B;
+            for (int b0 = c * GROUP_MAX; b0 < end;) {
+                int b1 = b0 + 1;
+                while (b1 < end && s->shared_row[b1] == s->shared_row[b0]) b1++;
+                attend_group(s, l, b0, b1 - b0, h, i, n, P, scale);
+                b0 = b1;
+            }
+        }
+    }
+}
+
 /* Attention of the chunk's n queries (positions pos0..pos0+n-1) of layer l,
  * whose keys and values are already in the cache: atty (B,n,C). Query by
  * query: the relative terms for all sequences, then per (sequence, head) the
@@ -154,6 +297,10 @@ static void attend(model_cache *s, int l, int pos0, int n)
     for (int i = 0; i < n; i++) {
         const int P = pos0 + i; /* the query's position: keys 0..P */
         if (s->R) relative_terms(s, l, i, n, P);
+        if (s->shared && s->shared_len > 0 && D <= GROUP_DMAX) {
+            attend_shared(s, l, i, n, P, scale);
+            continue;
+        }
 #ifdef TG_HAVE_OPENMP
         /* one token of a few sequences: too little work to wake the threads */
         const size_t work = (size_t)B * H * (P + 1) * D;

@@ -282,6 +282,19 @@ const char *nn_matvec_isa_name(nn_matvec_isa isa)
  * product costs more than it saves). */
 enum { NN_MV_PAR_MIN = 1 << 20 };
 
+/* Rows r0..r1 of w (one thread's share) against every input row. */
+static void mv_share(mv_rows_fn fn, int nb, int chunk, float *out, const float *inp, const float *w,
+                     const float *bias, int B, int C, int OC, int flags, int r0, int r1)
+{
+    for (int c0 = r0; c0 < r1; c0 += chunk) {
+        int c1 = c0 + chunk < r1 ? c0 + chunk : r1;
+        for (int b0 = 0; b0 < B; b0 += nb)
+            fn(out, inp, w, bias, b0, B - b0 < nb ? B - b0 : nb, c0, c1, C, OC, flags);
+    }
+    if (flags & NN_MV_GELU)
+        for (int b = 0; b < B; b++) gelu_span(out + (size_t)b * OC + r0, r1 - r0);
+}
+
 void nn_matvec_isa_run(nn_matvec_isa isa, float *out, const float *inp, const float *w,
                        const float *bias, int B, int C, int OC, int flags)
 {
@@ -297,18 +310,19 @@ void nn_matvec_isa_run(nn_matvec_isa isa, float *out, const float *inp, const fl
     parts = (OC + share - 1) / share;
     int chunk = MV_CHUNK_BYTES / (int)(C * sizeof(float)) / MV_RB * MV_RB;
     if (chunk < MV_RB) chunk = MV_RB;
+    if (parts == 1) {
+        /* no parallel region at all: inside another one's team of one thread
+         * (attention in decode.c at one thread), even an inactive nested
+         * region costs libgomp a futex call per product */
+        mv_share(fn, nb, chunk, out, inp, w, bias, B, C, OC, flags, 0, OC);
+        return;
+    }
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+#pragma omp parallel for schedule(static) num_threads(parts)
 #endif
     for (int p = 0; p < parts; p++) {
         int r0 = p * share, r1 = r0 + share < OC ? r0 + share : OC;
-        for (int c0 = r0; c0 < r1; c0 += chunk) {
-            int c1 = c0 + chunk < r1 ? c0 + chunk : r1;
-            for (int b0 = 0; b0 < B; b0 += nb)
-                fn(out, inp, w, bias, b0, B - b0 < nb ? B - b0 : nb, c0, c1, C, OC, flags);
-        }
-        if (flags & NN_MV_GELU)
-            for (int b = 0; b < B; b++) gelu_span(out + (size_t)b * OC + r0, r1 - r0);
+        mv_share(fn, nb, chunk, out, inp, w, bias, B, C, OC, flags, r0, r1);
     }
 }
 

@@ -159,6 +159,19 @@ MVB_TARGET static void mvb_rows_avx512bf16(float *out, const float *inp, const n
 typedef void (*mvb_rows_fn)(float *, const float *, const nn_bf16 *, const float *, int, int, int,
                             int, int, int, int);
 
+/* Rows r0..r1 of w (one thread's share) against every input row. */
+static void share_rows(mvb_rows_fn fn, int chunk, float *out, const float *inp, const nn_bf16 *w,
+                       const float *bias, int B, int C, int OC, int flags, int r0, int r1)
+{
+    for (int c0 = r0; c0 < r1; c0 += chunk) {
+        int c1 = c0 + chunk < r1 ? c0 + chunk : r1;
+        for (int b0 = 0; b0 < B; b0 += MVB_NB)
+            fn(out, inp, w, bias, b0, B - b0 < MVB_NB ? B - b0 : MVB_NB, c0, c1, C, OC, flags);
+    }
+    if (flags & NN_MV_GELU)
+        for (int b = 0; b < B; b++) gelu_span(out + (size_t)b * OC + r0, r1 - r0);
+}
+
 static void run(mvb_rows_fn fn, float *out, const float *inp, const nn_bf16 *w, const float *bias,
                 int B, int C, int OC, int flags)
 {
@@ -172,18 +185,16 @@ static void run(mvb_rows_fn fn, float *out, const float *inp, const nn_bf16 *w, 
     parts = (OC + share - 1) / share;
     int chunk = MVB_CHUNK_BYTES / (int)(C * sizeof(nn_bf16)) / MVB_RB * MVB_RB;
     if (chunk < MVB_RB) chunk = MVB_RB;
+    if (parts == 1) { /* no parallel region: see nn_matvec_isa_run */
+        share_rows(fn, chunk, out, inp, w, bias, B, C, OC, flags, 0, OC);
+        return;
+    }
 #ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+#pragma omp parallel for schedule(static) num_threads(parts)
 #endif
     for (int p = 0; p < parts; p++) {
         int r0 = p * share, r1 = r0 + share < OC ? r0 + share : OC;
-        for (int c0 = r0; c0 < r1; c0 += chunk) {
-            int c1 = c0 + chunk < r1 ? c0 + chunk : r1;
-            for (int b0 = 0; b0 < B; b0 += MVB_NB)
-                fn(out, inp, w, bias, b0, B - b0 < MVB_NB ? B - b0 : MVB_NB, c0, c1, C, OC, flags);
-        }
-        if (flags & NN_MV_GELU)
-            for (int b = 0; b < B; b++) gelu_span(out + (size_t)b * OC + r0, r1 - r0);
+        share_rows(fn, chunk, out, inp, w, bias, B, C, OC, flags, r0, r1);
     }
 }
 

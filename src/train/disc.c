@@ -149,6 +149,19 @@ void adv_disc_probs(tg_model *D, const int *x, int ld, const int *lengths, int B
     }
 }
 
+void adv_dense_values(tg_model *D, const int *x, const int *lengths, int B, int T, float *Q, int *tmp)
+{
+    const int V = model_get_config(D)->vocab_size;
+    strip_bos(tmp, x, T + 1, B, T);
+    model_lm_forward(D, tmp, NULL, B, T, NULL);
+    const float *lg = model_logits(D);
+    for (int b = 0; b < B; b++)
+        for (int t = 1; t <= T; t++) {
+            const int at = t < lengths[b] ? t : lengths[b];
+            Q[(size_t)b * T + t - 1] = adv_dense_prob(lg + ((size_t)b * T + at - 1) * V);
+        }
+}
+
 float adv_opt_apply(tg_model *m, const adv_opt_step *os)
 {
     float norm = model_clip_grad(m, os->clip);
