@@ -153,6 +153,7 @@ void adv_dense_values(tg_model *D, const int *x, const int *lengths, int B, int 
 {
     const int V = model_get_config(D)->vocab_size;
     strip_bos(tmp, x, T + 1, B, T);
+    adv_disc_fill_padding(D, tmp, lengths, B, T);
     model_lm_forward(D, tmp, NULL, B, T, NULL);
     const float *lg = model_logits(D);
     for (int b = 0; b < B; b++)

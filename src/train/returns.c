@@ -144,7 +144,7 @@ double adv_pg_weights_ex(float *dlosses, const float *Q, const float *loss_g, co
         double base;
         if (ex->base) {
             base = ex->base[t - 1];
-        } else { /* the batch mean, as reward.c's pg_weights_rows */
+        } else { /* the batch mean, as adv_pg_weights has always taken it */
             base = 0;
             int m = 0;
             for (int b = 0; b < B; b++)

@@ -124,48 +124,18 @@ out:
     return s;
 }
 
-/* Advantages into dlosses (hi-lo, T) of rows lo..hi-1, whose losses are
- * loss_g and loss_ref (hi-lo, T); the baseline and the count n come from the
- * whole batch's Q and lengths (B). Returns the rows' surrogate loss. */
-static double pg_weights_rows(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
-                              const int *lengths, int B, int T, int lo, int hi, float kl, float entropy)
-{
-    int n = 0;
-    for (int b = 0; b < B; b++) n += lengths[b];
-    double surrogate = 0;
-    for (int t = 1; t <= T; t++) {
-        double base = 0;
-        int m = 0;
-        for (int b = 0; b < B; b++)
-            if (t <= lengths[b]) base += Q[(size_t)b * T + t - 1], m++;
-        if (m) base /= m;
-        for (int b = lo; b < hi; b++) {
-            size_t i = (size_t)(b - lo) * T + t - 1;
-            if (t > lengths[b]) {
-                dlosses[i] = 0.0f;
-                continue;
-            }
-            double logp = -(double)loss_g[i];
-            double a = Q[(size_t)b * T + t - 1] - base - entropy * logp;
-            if (loss_ref && kl != 0.0f) a -= kl * (logp + (double)loss_ref[i]);
-            dlosses[i] = (float)(a / n);
-            surrogate += (double)dlosses[i] * loss_g[i];
-        }
-    }
-    return surrogate;
-}
-
 float adv_pg_weights(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
                      const int *lengths, int B, int T, float kl, float entropy)
 {
-    return (float)pg_weights_rows(dlosses, Q, loss_g, loss_ref, lengths, B, T, 0, B, kl, entropy);
+    adv_pg_extra plain = {0}; /* the batch-mean baseline, no ratio (returns.c) */
+    return (float)adv_pg_weights_ex(dlosses, Q, loss_g, loss_ref, lengths, B, T, 0, B, kl, entropy, &plain);
 }
 
 /* Adds to *kl_sum and *ent_sum the exact KL(p || q) and entropy of p at the
  * counted positions of logits (B,T,V) of both models (q may be NULL), and
  * their number to *count. */
-static void kl_entropy(const float *lg, const float *lq, const int *lengths, int B, int T, int V,
-                       double *kl_sum, double *ent_sum, double *count)
+void adv_kl_entropy(const float *lg, const float *lq, const int *lengths, int B, int T, int V, double *kl_sum,
+                    double *ent_sum, double *count)
 {
     double kl = 0, ent = 0;
     int n = 0;
@@ -199,27 +169,8 @@ void adv_pg_backward(tg_model *G, tg_model *ref, const int *x, const int *length
                      int T, int lo, int hi, float kl, float entropy, float *work, int *tmp,
                      adv_pg_sums *sums)
 {
-    memset(sums, 0, sizeof *sums);
-    const int n = hi - lo, V = model_get_config(G)->vocab_size;
-    if (n <= 0) return;
-    int *inputs = tmp, *targets = tmp + (size_t)n * T;
-    float *dl = work, *loss_ref = NULL;
-    for (int b = lo; b < hi; b++)
-        for (int t = 0; t < T; t++) {
-            size_t i = (size_t)(b - lo) * T + t;
-            inputs[i] = x[(size_t)b * (T + 1) + t];
-            targets[i] = t < lengths[b] ? x[(size_t)b * (T + 1) + t + 1] : MODEL_IGNORE_INDEX;
-        }
-    if (ref) {
-        model_lm_forward(ref, inputs, targets, n, T, NULL);
-        loss_ref = work + (size_t)n * T;
-        memcpy(loss_ref, model_losses(ref), (size_t)n * T * sizeof(float));
-    }
-    model_lm_forward(G, inputs, targets, n, T, NULL);
-    kl_entropy(model_logits(G), ref ? model_logits(ref) : NULL, lengths + lo, n, T, V, &sums->kl,
-               &sums->entropy, &sums->positions);
-    sums->surrogate = pg_weights_rows(dl, Q, model_losses(G), loss_ref, lengths, B, T, lo, hi, kl, entropy);
-    model_lm_backward_weighted(G, dl);
+    adv_pg_extra plain = {0};
+    adv_pg_backward_ex(G, ref, x, lengths, Q, B, T, lo, hi, kl, entropy, work, tmp, &plain, sums);
 }
 
 void adv_pg_means(const adv_pg_sums *sums, float *pg_loss, float *kl_out, float *entropy_out)
@@ -242,10 +193,4 @@ tg_status adv_pg_update(tg_model *G, tg_model *ref, const int *x, const int *len
     adv_opt_apply(G, os);
     free(work);
     return TG_OK;
-}
-
-void adv_kl_entropy(const float *lg, const float *lq, const int *lengths, int B, int T, int V, double *kl_sum,
-                    double *ent_sum, double *count)
-{
-    kl_entropy(lg, lq, lengths, B, T, V, kl_sum, ent_sum, count);
 }

@@ -246,25 +246,6 @@ static tg_status d_phase(adv_run *r, int round, int steps)
 /* ------------------------------------------------------------------------ */
 /* The generator's phase. */
 
-/* Q of the rows lo..hi-1 of x by the dense discriminator. */
-static void dense_values(adv_run *r, const int *x, const int *lens, int lo, int hi)
-{
-    const int T = r->T, n = hi - lo;
-    int *tok = r->tmp;
-    for (int b = 0; b < n; b++)
-        memcpy(tok + (size_t)b * T, x + (size_t)(lo + b) * (T + 1) + 1, (size_t)T * sizeof(int));
-    adv_disc_fill_padding(r->D, tok, lens + lo, n, T);
-    model_lm_forward(r->D, tok, NULL, n, T, NULL);
-    const float *lg = model_logits(r->D);
-    for (int b = 0; b < n; b++) {
-        const int len = lens[lo + b];
-        for (int t = 1; t <= T; t++) {
-            int at = t < len ? t : len;
-            r->Q[(size_t)(lo + b) * T + t - 1] = adv_dense_prob(lg + ((size_t)b * T + at - 1) * r->V);
-        }
-    }
-}
-
 /* Values of every prefix of the batch x (B, T+1) into Q: my rows, then
  * every rank's rows gathered. */
 static tg_status values(adv_run *r, const int *x, const int *lens)
@@ -278,7 +259,7 @@ static tg_status values(adv_run *r, const int *x, const int *lens)
     adv_ranks_rows(r, B, &lo, &hi);
     tg_status s = TG_OK;
     if (adv_reward_dense_d(r->o->reward)) {
-        dense_values(r, x, lens, lo, hi);
+        adv_dense_values(r->D, x + (size_t)lo * (T + 1), lens + lo, hi - lo, T, r->Q + (size_t)lo * T, r->tmp);
     } else {
         adv_rollout_ctx ctx = {r->sp, r->sb, r->D, r->o->rollouts, r->o->rollout_every, &r->rng_rollout, 0};
         s = adv_rollout_rows(&ctx, x + (size_t)lo * (T + 1), lens + lo, hi - lo, T, lo, r->Q + (size_t)lo * T);

@@ -308,7 +308,8 @@ void adv_disc_probs(tg_model *D, const int *x, int ld, const int *lengths, int B
                     float *probs, int *tmp);
 /* The dense reward: Q (B, T) of every prefix of x (B, T+1) by a dense D in
  * one pass, Q[b*T + t-1] = p(real) at position min(t, lengths[b]) (the
- * finished sequence's value past its end); B <= D's batch. tmp: B*T ints. */
+ * finished sequence's value past its end; an fc D reads the padding as
+ * adv_disc_fill_padding says); B <= D's batch. tmp: B*T ints. */
 void adv_dense_values(tg_model *D, const int *x, const int *lengths, int B, int T, float *Q, int *tmp);
 
 /* One D update on (B) sequences with labels (1 real, 0 generated): loss and
