@@ -47,6 +47,15 @@ if [ "$MODE" = fixtures ]; then
     fi
     run 0 "table" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --bars 2
     for s in "accuracy" "Wilson 95 %" "AUC" "4 of each" "2-fold"; do has_out "$s" "table"; done
+    # --paired: twins by file name (c holds three of a's names and one other)
+    mkdir "$tmp/c"
+    for f in format0 format1 tempo_map_f1; do cp "$DATA/$f.mid" "$tmp/c/"; done
+    cp "$DATA/overlap.mid" "$tmp/c/"
+    run 0 "paired" "$BIN" critic --real "$tmp/a" --fake "$tmp/c" -k 2 --paired --json
+    has_err "3 pairs by file name (1 real and 1 sampled pieces without a twin left out)" "pairs counted"
+    [ "$(json per_class)" = 3 ] && ok || fail "3 pairs: $(json per_class)"
+    run 1 "paired without common names" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --paired
+    has_err "file names in common" "no twins named"
     run 1 "missing set" "$BIN" critic --real "$tmp/nope" --fake "$tmp/b"
     has_err "--real $tmp/nope: no such folder or corpus file" "missing set named"
     run 1 "empty folder" "$BIN" critic --real "$tmp/a" --fake "$tmp/empty"

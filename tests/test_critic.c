@@ -8,7 +8,8 @@
  *   the critic on synthetic token sequences: two sets from one
  *   distribution score about 50 % (over several seeds), a set whose pieces
  *   carry one extra bigram scores near 100 %, the same seed repeats the
- *   result, real pieces are cut to their partners' bar counts, and bad
+ *   result, twins (paired sets) score below 50 % unless kept in one fold,
+ *   real pieces are cut to their partners' bar counts, and bad
  *   configurations are refused; distinct windows of hand-made scores.
  */
 #include <math.h>
@@ -133,6 +134,40 @@ static void test_critic_null_and_tell(void)
     free_set(&a), free_set(&b);
 }
 
+/* Twins (b[i] is a[i] with its last half drawn again, as an infill of
+ * a[i]) from one distribution: shuffled apart, a twin in the training folds
+ * teaches the shared n-grams with the other label and the critic scores
+ * below 50 %; paired, each pair in one fold, it scores about 50 %. */
+static void test_critic_paired(void)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 23);
+    const int n = 100, bars = 8;
+    seq_set a = make_set(&rng, n, bars, false), b = make_set(&rng, n, bars, false);
+    for (int i = 0; i < n; i++) memcpy(b.ids + (size_t)i * bars * 5, a.ids + (size_t)i * bars * 5, 4 * 5 * sizeof(uint16_t));
+    eval_critic_config cfg = eval_critic_config_default();
+    cfg.bar_id = BAR;
+    cfg.hash_bits = 14;
+    cfg.steps = 100;
+    double apart = 0, paired = 0;
+    for (int seed = 1; seed <= 3; seed++) {
+        eval_critic_result r;
+        cfg.seed = (uint64_t)seed;
+        cfg.paired = false;
+        CHECK_STATUS(eval_critic(a.seqs, n, b.seqs, n, &cfg, &r), TG_OK);
+        apart += r.accuracy / 3;
+        cfg.paired = true;
+        CHECK_STATUS(eval_critic(a.seqs, n, b.seqs, n, &cfg, &r), TG_OK);
+        paired += r.accuracy / 3;
+    }
+    CHECK(apart < 0.4);
+    CHECK_NEAR(paired, 0.5, 0.06);
+    eval_critic_result r;
+    CHECK_STATUS(eval_critic(a.seqs, n, b.seqs, n - 1, &cfg, &r), TG_ERR_ARG); /* twins need equal counts */
+    printf("test_critic_paired: accuracy %.3f shuffled apart, %.3f paired (3 seeds)\n", apart, paired);
+    free_set(&a), free_set(&b);
+}
+
 static void test_critic_matching(void)
 {
     tg_rng rng;
@@ -205,6 +240,7 @@ int main(void)
     test_auc();
     test_bars();
     test_critic_null_and_tell();
+    test_critic_paired();
     test_critic_matching();
     test_distinct_windows();
     return test_finish("test_critic");

@@ -94,6 +94,46 @@ static int pick_tokenizer(const critic_source *a, const critic_source *b, const 
     return cli_make_tokenizer("critic", from ? from : spec ? spec : "remi", 0, tok);
 }
 
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* --paired: keeps the pieces whose file name both sets hold, real[i] and
+ * fake[i] of one name (the fake set's order); the others are reported. */
+static int pair_by_name(critic_source *r, critic_source *f)
+{
+    if (r->n_seqs != r->set.n || f->n_seqs != f->set.n) {
+        cli_error("critic: --paired: a piece does not map to one sequence");
+        return 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < f->set.n; i++) {
+        const char *name = base_name(f->set.pieces[i].name);
+        for (size_t j = 0; j < r->set.n; j++)
+            if (strcmp(base_name(r->set.pieces[j].name), name) == 0) {
+                eval_seq rj = r->seqs[j];
+                r->seqs[j] = r->seqs[n]; /* keep the unmatched ones after n */
+                r->seqs[n] = rj;
+                eval_piece pj = r->set.pieces[j];
+                r->set.pieces[j] = r->set.pieces[n];
+                r->set.pieces[n] = pj;
+                f->seqs[n++] = f->seqs[i];
+                break;
+            }
+    }
+    fprintf(stderr, "critic: --paired: %zu pairs by file name (%zu real and %zu sampled pieces without a twin left out)\n",
+            n, r->n_seqs - n, f->n_seqs - n);
+    if (n < 2) {
+        cli_error("critic: --paired: %s and %s have %zu file names in common; pairs need the same names", r->spec,
+                  f->spec, n);
+        return 1;
+    }
+    r->n_seqs = f->n_seqs = n;
+    return 0;
+}
+
 static void crop_all(critic_source *s, int bar_id, int bars)
 {
     for (size_t i = 0; i < s->n_seqs; i++) s->seqs[i] = eval_crop_bars(s->seqs[i], bar_id, (size_t)bars);
@@ -177,6 +217,8 @@ int cli_critic(int argc, char **argv)
         {"lr", 0, CLI_DOUBLE, &cfg.lr, "X", "step size (momentum 0.9)", 1e-6, 8},
         {"l2", 0, CLI_DOUBLE, &cfg.l2, "X", "L2 penalty on the weights", 0, 100},
         {"seed", 's', CLI_U64, &cfg.seed, "S", "seed of the subsample and the pairing", 0, 0},
+        {"paired", 0, CLI_FLAG, &cfg.paired, NULL, "the sets are twins by file name (an accompaniment or infill "
+         "beside its source): each pair in one fold", 0, 0},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
@@ -194,6 +236,7 @@ int cli_critic(int argc, char **argv)
     int rc = 1;
     if (resolve(&rs) || resolve(&fs) || pick_tokenizer(&rs, &fs, spec, &tok) || load(&rs, tok) || load(&fs, tok))
         goto done;
+    if (cfg.paired && pair_by_name(&rs, &fs)) goto done;
     cfg.match_bars = !no_match;
     cfg.bar_id = tok_bar_id(tok);
     if (bars > 0 && cfg.bar_id < 0) {

@@ -23,7 +23,11 @@
  * bar count of sampled piece i (pairs in the shuffled order), so that length
  * is not a tell. Then k-fold cross-validation: item j of each class (after
  * the shuffle) falls in fold j mod k; the model trained on the other folds
- * scores it. Accuracy (logit > 0) over every held-out item with a Wilson 95 %
+ * scores it. Paired sets (an accompaniment or an infill beside the piece it
+ * came from) share notes with their twin: shuffled apart, the twin in the
+ * training folds teaches the shared n-grams with the other label and the
+ * held-out piece is scored wrong (accuracy below 50 %); `paired` shuffles
+ * both sets alike, so that a pair falls in one fold. Accuracy (logit > 0) over every held-out item with a Wilson 95 %
  * interval; AUC of the pooled held-out logits (Mann-Whitney, ties half) with
  * Hanley & McNeil's standard error.
  *
@@ -270,6 +274,7 @@ static tg_status balance(const eval_seq *real, size_t nr, const eval_seq *fake, 
     size_t m = nr < nf ? nr : nf, *pr = NULL, *pf = NULL;
     tg_status st = shuffled(nr, &rng, &pr);
     if (st == TG_OK) st = shuffled(nf, &rng, &pf);
+    if (st == TG_OK && cfg->paired) memcpy(pf, pr, m * sizeof *pf); /* twins stay together */
     double bars_r = 0, bars_f = 0;
     for (size_t i = 0; st == TG_OK && i < m; i++) {
         items[m + i] = fake[pf[i]];
@@ -323,7 +328,7 @@ tg_status eval_critic(const eval_seq *real, size_t nr, const eval_seq *fake, siz
 {
     memset(out, 0, sizeof *out);
     size_t m = nr < nf ? nr : nf;
-    if (cfg->folds < 2 || (size_t)cfg->folds > m || cfg->max_n < 1 || cfg->hash_bits < 4 ||
+    if (cfg->folds < 2 || (size_t)cfg->folds > m || cfg->max_n < 1 || cfg->hash_bits < 4 || (cfg->paired && nr != nf) ||
         cfg->hash_bits > 26 || cfg->steps < 1 || !(cfg->lr > 0) || cfg->l2 < 0)
         return TG_ERR_ARG;
     const size_t n = 2 * m, D = (size_t)1 << cfg->hash_bits;

@@ -372,6 +372,9 @@ typedef struct {
     bool match_bars;   /* cut real piece i to sampled piece i's bar count (true) */
     int bar_id;        /* the tokenizer's Bar token; -1: no bars (no matching) */
     uint64_t seed;     /* the balancing subsample and the pairing (1) */
+    bool paired;       /* real[i] and fake[i] are twins (an accompaniment or infill of the same
+                        * piece: they share notes): one shuffle for both, each pair in one
+                        * fold; needs nr == nf (false) */
 } eval_critic_config;
 
 eval_critic_config eval_critic_config_default(void);
