@@ -126,12 +126,10 @@ tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sam
     const uint16_t *pfx = plan->ids + (head - plen);
 
     const int BM = opt->batch < opt->num ? opt->batch : opt->num;
-    model_cache *s = NULL;
-    tg_status st = model_cache_create(model, BM, 0, &s);
-    float *logits = malloc((size_t)BM * V * sizeof(float));
-    int *prefixes = malloc((size_t)BM * plen * sizeof(int));
+    sample_buffers bt;
+    tg_status st = sample_buffers_open(model, BM, plen, &bt);
     fill_row *rows = calloc((size_t)BM, sizeof *rows);
-    if (st == TG_OK && (!logits || !prefixes || !rows)) st = TG_ERR_NOMEM;
+    if (st == TG_OK && !rows) st = TG_ERR_NOMEM;
     fill_policy pol = {rows, plan, stats, 4 * T_ctx, TG_OK};
     const sample_loop lp = {opt->params, fill_allowed, fill_rng, fill_took, &pol, true, keep};
     double t0 = tg_now_sec();
@@ -141,14 +139,15 @@ tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sam
             fill_row *r = &rows[b];
             tok_seq_free(&r->seq);
             memset(r, 0, sizeof *r);
-            tg_rng_seed(&r->rng, opt->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(first + b + 1)));
+            sample_row_seed(&r->rng, opt->seed, first + b);
             for (size_t i = 0; i < head && st == TG_OK; i++) st = tok_seq_push(&r->seq, plan->ids[i]);
             r->g = g0;
             r->next = head;
             r->open = plan->open[head - 1] != 0;
-            for (size_t i = 0; i < plen; i++) prefixes[(size_t)b * plen + i] = pfx[i];
+            for (size_t i = 0; i < plen; i++) bt.prefixes[(size_t)b * plen + i] = pfx[i];
         }
-        if (st == TG_OK) st = sample_loop_run(s, &lp, B, prefixes, (int)plen, NULL, logits, &stats->slides);
+        if (st == TG_OK)
+            st = sample_loop_run(bt.cache, &lp, B, bt.prefixes, (int)plen, NULL, bt.logits, &stats->slides);
         if (st == TG_OK) st = pol.st;
         for (int b = 0; b < B && st == TG_OK; b++) {
             if (!rows[b].g.ended) st = TG_ERR_GRAMMAR;
@@ -161,9 +160,7 @@ tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sam
     if (rows)
         for (int b = 0; b < BM; b++) tok_seq_free(&rows[b].seq);
     free(rows);
-    free(prefixes);
-    free(logits);
-    model_cache_free(s);
+    sample_buffers_close(&bt);
     if (st != TG_OK) {
         for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);
         return tg_fail(err, err_len, st, "generation with given tokens failed: %s", tg_status_str(st));

@@ -50,11 +50,6 @@ typedef struct {
 } row;
 
 /* The stream of sample i: independent of the batch it lands in. */
-static void seed_row(tg_rng *rng, uint64_t seed, int i)
-{
-    tg_rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1)));
-}
-
 /* Ends a stopped sequence: cut back, close, EOS. */
 static tg_status finish_row(row *r, bool grammar, sample_gen_stats *stats)
 {
@@ -196,12 +191,10 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     const int bars0 = bar_id >= 0 && prefix[plen - 1] == bar_id && plen > 1 ? 1 : 0;
 
     const int BM = opt->batch < opt->num ? opt->batch : opt->num;
-    model_cache *s = NULL;
-    tg_status st = model_cache_create(model, BM, 0, &s);
-    float *logits = malloc((size_t)BM * V * sizeof(float));
-    int *prefixes = malloc((size_t)BM * plen * sizeof(int)); /* (B,plen): every row's prefix */
+    sample_buffers bt;
+    tg_status st = sample_buffers_open(model, BM, plen, &bt); /* prefixes (B,plen): every row's prefix */
     row *rows = calloc((size_t)BM, sizeof *rows);
-    if (st == TG_OK && (!logits || !prefixes || !rows)) st = TG_ERR_NOMEM;
+    if (st == TG_OK && !rows) st = TG_ERR_NOMEM;
     gen_policy pol = {rows, opt, stats, &g0, bar_id, TG_OK};
     const sample_loop lp = {opt->params, gen_allowed, gen_rng, gen_took, &pol, true, keep};
 
@@ -212,15 +205,16 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
             row *r = &rows[b];
             tok_seq_free(&r->seq);
             memset(r, 0, sizeof *r);
-            seed_row(&r->rng, opt->seed, first + b);
+            sample_row_seed(&r->rng, opt->seed, first + b);
             for (size_t i = 0; i < plen && st == TG_OK; i++) st = tok_seq_push(&r->seq, prefix[i]);
             r->g = g0;
             r->g_ok = g0_ok;
             r->len_ok = len0_ok;
             r->bars = bars0;
-            for (size_t i = 0; i < plen; i++) prefixes[(size_t)b * plen + i] = prefix[i];
+            for (size_t i = 0; i < plen; i++) bt.prefixes[(size_t)b * plen + i] = prefix[i];
         }
-        if (st == TG_OK) st = sample_loop_run(s, &lp, B, prefixes, (int)plen, NULL, logits, &stats->slides);
+        if (st == TG_OK)
+            st = sample_loop_run(bt.cache, &lp, B, bt.prefixes, (int)plen, NULL, bt.logits, &stats->slides);
         if (st == TG_OK) st = pol.st;
         for (int b = 0; b < B && st == TG_OK; b++) {
             st = finish_row(&rows[b], opt->grammar, stats);
@@ -242,9 +236,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     if (rows)
         for (int b = 0; b < BM; b++) tok_seq_free(&rows[b].seq);
     free(rows);
-    free(prefixes);
-    free(logits);
-    model_cache_free(s);
+    sample_buffers_close(&bt);
     if (st != TG_OK) {
         for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);
         return tg_fail(err, err_len, st, "generation failed: %s", tg_status_str(st));

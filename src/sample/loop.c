@@ -162,3 +162,29 @@ tg_status sample_loop_run(model_cache *s, const sample_loop *lp, int B, const in
     work_free(&w);
     return TG_OK;
 }
+
+tg_status sample_buffers_open(const tg_model *model, int max_batch, size_t plen, sample_buffers *b)
+{
+    memset(b, 0, sizeof *b);
+    b->max_batch = max_batch;
+    const int V = model_get_config(model)->vocab_size;
+    tg_status st = model_cache_create(model, max_batch, 0, &b->cache);
+    b->logits = malloc((size_t)max_batch * V * sizeof(float));
+    b->prefixes = malloc((size_t)max_batch * plen * sizeof(int));
+    if (st == TG_OK && (!b->logits || !b->prefixes)) st = TG_ERR_NOMEM;
+    if (st != TG_OK) sample_buffers_close(b);
+    return st;
+}
+
+void sample_buffers_close(sample_buffers *b)
+{
+    free(b->logits);
+    free(b->prefixes);
+    model_cache_free(b->cache);
+    memset(b, 0, sizeof *b);
+}
+
+void sample_row_seed(tg_rng *rng, uint64_t seed, int i)
+{
+    tg_rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1)));
+}

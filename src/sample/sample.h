@@ -122,6 +122,22 @@ typedef struct {
 tg_status sample_loop_run(model_cache *s, const sample_loop *lp, int B, const int *prefix,
                           int plen, const uint8_t *stopped, float *logits, int *slides);
 
+/* What sample_loop_run needs for batches of up to max_batch rows with a
+ * prefix of plen tokens: the cache, the logits (max_batch, V) and the
+ * prefixes (max_batch, plen). open gives TG_ERR_NOMEM (or the cache's
+ * error) with everything freed; close accepts a half-open one. */
+typedef struct {
+    model_cache *cache;
+    float *logits;
+    int *prefixes;
+    int max_batch;
+} sample_buffers;
+tg_status sample_buffers_open(const tg_model *model, int max_batch, size_t plen, sample_buffers *b);
+void sample_buffers_close(sample_buffers *b);
+/* Sample i's own stream, seeded from (seed, i): the same for a sample
+ * whatever the batch it is decoded in. */
+void sample_row_seed(tg_rng *rng, uint64_t seed, int i);
+
 /* ------------------------------------------------------------------------ */
 /* The generation loop (generate.c). */
 
