@@ -639,5 +639,18 @@ uint32_t tok_remi_tempo_usec(const tok_remi_config *c, int k);
 /* A decoded track: added to s with its notes, each moved to channel. */
 tg_status tok_remi_add_track(tg_score *s, const char *name, int channel, int program,
                              const tg_note *notes, size_t n);
+/* The meter and tempo maps a remi decoder collects. */
+typedef struct {
+    tg_timesig *ts;
+    size_t n_ts, cap_ts;
+    tg_tempo *tempos;
+    size_t n_tempos, cap_tempos;
+} tok_remi_maps;
+/* A new score at remi's resolution holding the maps (4/4 from the start
+ * when they have no meter); the decoder then adds its tracks. */
+tg_status tok_remi_score_open(const tok_tokenizer *tok, const tok_remi_maps *m, tg_score **out);
+/* The decoded score: with st TG_OK, s sorted into *out; else s freed. Returns st. */
+tg_status tok_remi_score_close(tg_status st, tg_score *s, tg_score **out);
+void tok_remi_maps_free(tok_remi_maps *m);
 
 #endif /* TG_TOK_H */

@@ -395,10 +395,7 @@ typedef struct {
 
 typedef struct {
     note_list by_program[DRUMS + 1];
-    tg_timesig *ts;
-    size_t n_ts, cap_ts;
-    tg_tempo *tempos;
-    size_t n_tempos, cap_tempos;
+    tok_remi_maps maps;
 } remi_out;
 
 tg_status tok_remi_add_track(tg_score *s, const char *name, int channel, int program,
@@ -414,14 +411,44 @@ tg_status tok_remi_add_track(tg_score *s, const char *name, int channel, int pro
     return st;
 }
 
+tg_status tok_remi_score_open(const tok_tokenizer *tok, const tok_remi_maps *m, tg_score **out)
+{
+    tg_score *s;
+    tg_status st = tg_score_create(40 * tok->cfg.remi.steps_per_quarter, &s);
+    if (st != TG_OK) return st;
+    if (m->n_ts == 0) st = tg_score_add_timesig(s, (tg_timesig){0, 4, 4, -1}); /* no TimeSig at all: 4/4 */
+    for (size_t i = 0; st == TG_OK && i < m->n_ts; i++) st = tg_score_add_timesig(s, m->ts[i]);
+    for (size_t i = 0; st == TG_OK && i < m->n_tempos; i++) st = tg_score_add_tempo(s, m->tempos[i]);
+    if (st != TG_OK) {
+        tg_score_free(s);
+        return st;
+    }
+    *out = s;
+    return TG_OK;
+}
+
+tg_status tok_remi_score_close(tg_status st, tg_score *s, tg_score **out)
+{
+    if (st != TG_OK) {
+        tg_score_free(s);
+        return st;
+    }
+    tg_score_sort(s);
+    *out = s;
+    return TG_OK;
+}
+
+void tok_remi_maps_free(tok_remi_maps *m)
+{
+    free(m->ts);
+    free(m->tempos);
+}
+
 static tg_status build_score(const tok_tokenizer *tok, remi_out *o, tg_score **out)
 {
-    int tpq = 40 * tok->cfg.remi.steps_per_quarter;
     tg_score *s;
-    tg_status st = tg_score_create(tpq, &s);
+    tg_status st = tok_remi_score_open(tok, &o->maps, &s);
     if (st != TG_OK) return st;
-    for (size_t i = 0; st == TG_OK && i < o->n_ts; i++) st = tg_score_add_timesig(s, o->ts[i]);
-    for (size_t i = 0; st == TG_OK && i < o->n_tempos; i++) st = tg_score_add_tempo(s, o->tempos[i]);
     int next_channel = 0;
     for (int p = 0; st == TG_OK && p <= DRUMS; p++) {
         note_list *l = &o->by_program[p];
@@ -438,20 +465,13 @@ static tg_status build_score(const tok_tokenizer *tok, remi_out *o, tg_score **o
         }
         st = tok_remi_add_track(s, name, channel, p == DRUMS ? 0 : p, l->notes, l->n);
     }
-    if (st != TG_OK) {
-        tg_score_free(s);
-        return st;
-    }
-    tg_score_sort(s);
-    *out = s;
-    return TG_OK;
+    return tok_remi_score_close(st, s, out);
 }
 
 static void free_out(remi_out *o)
 {
     for (int p = 0; p <= DRUMS; p++) free(o->by_program[p].notes);
-    free(o->ts);
-    free(o->tempos);
+    tok_remi_maps_free(&o->maps);
 }
 
 /* compact (remi-compact): a Pitch right after a Duration, Position or Tempo
@@ -541,9 +561,9 @@ tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **
             meter = bar_meter = info.value;
             tg_timesig ts = {bar_start * tps, tok->meters[meter].numerator,
                              tok->meters[meter].denominator, -1};
-            st = tg_grow((void **)&o.ts, &o.cap_ts, o.n_ts + 1, sizeof *o.ts);
+            st = tg_grow((void **)&o.maps.ts, &o.maps.cap_ts, o.maps.n_ts + 1, sizeof *o.maps.ts);
             if (st != TG_OK) goto fail;
-            o.ts[o.n_ts++] = ts;
+            o.maps.ts[o.maps.n_ts++] = ts;
             break;
         }
         case TOK_T_POSITION:
@@ -574,12 +594,12 @@ tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **
                 if (st != TG_OK) goto fail;
             }
             tg_tempo t = {(bar_start + pos) * tps, tok_remi_tempo_usec(c, info.value), -1};
-            if (o.n_tempos > 0 && o.tempos[o.n_tempos - 1].ticks == t.ticks) {
-                o.tempos[o.n_tempos - 1] = t;
+            if (o.maps.n_tempos > 0 && o.maps.tempos[o.maps.n_tempos - 1].ticks == t.ticks) {
+                o.maps.tempos[o.maps.n_tempos - 1] = t;
             } else {
-                st = tg_grow((void **)&o.tempos, &o.cap_tempos, o.n_tempos + 1, sizeof *o.tempos);
+                st = tg_grow((void **)&o.maps.tempos, &o.maps.cap_tempos, o.maps.n_tempos + 1, sizeof *o.maps.tempos);
                 if (st != TG_OK) goto fail;
-                o.tempos[o.n_tempos++] = t;
+                o.maps.tempos[o.maps.n_tempos++] = t;
             }
             break;
         }
@@ -629,12 +649,6 @@ tg_status tok_remi_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_score **
         st = tok_dec_problem(d, last, "the sequence ends inside a note begun at token %zu: dropped",
                              note_at);
         if (st != TG_OK) goto fail;
-    }
-    if (o.n_ts == 0) {
-        /* no TimeSig at all: the score is in 4/4 */
-        st = tg_grow((void **)&o.ts, &o.cap_ts, 1, sizeof *o.ts);
-        if (st != TG_OK) goto fail;
-        o.ts[o.n_ts++] = (tg_timesig){0, 4, 4, -1};
     }
     st = build_score(tok, &o, out);
 fail:

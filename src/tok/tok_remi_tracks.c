@@ -364,19 +364,14 @@ typedef struct {
 typedef struct {
     note_list slot[TOK_TRACKS_MAX];
     int program[TOK_TRACKS_MAX];  /* -1: not in the header */
-    tg_timesig *ts;
-    size_t n_ts, cap_ts;
-    tg_tempo *tempos;
-    size_t n_tempos, cap_tempos;
+    tok_remi_maps maps;
 } tracks_out;
 
 static tg_status build_score(const tok_tokenizer *tok, tracks_out *o, tg_score **out)
 {
     tg_score *s;
-    tg_status st = tg_score_create(40 * tok->cfg.remi.steps_per_quarter, &s);
+    tg_status st = tok_remi_score_open(tok, &o->maps, &s);
     if (st != TG_OK) return st;
-    for (size_t i = 0; st == TG_OK && i < o->n_ts; i++) st = tg_score_add_timesig(s, o->ts[i]);
-    for (size_t i = 0; st == TG_OK && i < o->n_tempos; i++) st = tg_score_add_tempo(s, o->tempos[i]);
     int channel = 0;
     for (int k = 0; st == TG_OK && k < TOK_TRACKS_MAX; k++) {
         if (o->program[k] < 0 && o->slot[k].n == 0) continue;
@@ -387,20 +382,13 @@ static tg_status build_score(const tok_tokenizer *tok, tracks_out *o, tg_score *
         snprintf(name, sizeof name, "Track %d", k);
         st = tok_remi_add_track(s, name, ch, program == DRUMS ? 0 : program, o->slot[k].notes, o->slot[k].n);
     }
-    if (st != TG_OK) {
-        tg_score_free(s);
-        return st;
-    }
-    tg_score_sort(s);
-    *out = s;
-    return TG_OK;
+    return tok_remi_score_close(st, s, out);
 }
 
 static void free_out(tracks_out *o)
 {
     for (int k = 0; k < TOK_TRACKS_MAX; k++) free(o->slot[k].notes);
-    free(o->ts);
-    free(o->tempos);
+    tok_remi_maps_free(&o->maps);
 }
 
 /* The decoder follows the grammar state: a token it does not allow is a
@@ -438,16 +426,16 @@ static tg_status tracks_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_sco
         if (info.type == TOK_T_TIMESIG) {
             tg_timesig ts = {g.tracks.bar_start * tps, tok->meters[info.value].numerator,
                              tok->meters[info.value].denominator, -1};
-            st = tg_grow((void **)&o.ts, &o.cap_ts, o.n_ts + 1, sizeof *o.ts);
+            st = tg_grow((void **)&o.maps.ts, &o.maps.cap_ts, o.maps.n_ts + 1, sizeof *o.maps.ts);
             if (st != TG_OK) goto fail;
-            o.ts[o.n_ts++] = ts;
+            o.maps.ts[o.maps.n_ts++] = ts;
         }
         if (info.type == TOK_T_TEMPO) {
             tg_tempo t = {(g.tracks.bar_start + g.tracks.pos) * tps,
                           tok_remi_tempo_usec(&tok->cfg.remi, info.value), -1};
-            st = tg_grow((void **)&o.tempos, &o.cap_tempos, o.n_tempos + 1, sizeof *o.tempos);
+            st = tg_grow((void **)&o.maps.tempos, &o.maps.cap_tempos, o.maps.n_tempos + 1, sizeof *o.maps.tempos);
             if (st != TG_OK) goto fail;
-            o.tempos[o.n_tempos++] = t;
+            o.maps.tempos[o.maps.n_tempos++] = t;
         }
         if (info.type == TOK_T_PITCH) pitch = info.value, note_at = i;
         if (info.type == TOK_T_DURATION) {
@@ -465,11 +453,6 @@ static tg_status tracks_decode(tok_dec *d, const uint16_t *ids, size_t n, tg_sco
         st = tok_dec_problem(d, n ? n - 1 : 0, "the sequence ends inside the note begun at token %zu: dropped",
                              note_at);
         if (st != TG_OK) goto fail;
-    }
-    if (o.n_ts == 0) {
-        st = tg_grow((void **)&o.ts, &o.cap_ts, 1, sizeof *o.ts);
-        if (st != TG_OK) goto fail;
-        o.ts[o.n_ts++] = (tg_timesig){0, 4, 4, -1};
     }
     st = build_score(tok, &o, out);
 fail:
