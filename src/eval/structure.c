@@ -284,6 +284,35 @@ static bool hash_set_has(const hash_set *hs, uint64_t h)
     return false;
 }
 
+/* The bar notes of every piece of set (its first max_bars bars; 0: all)
+ * into *bars_out (set->n of them, free with set_bars_free), and an empty
+ * hash set with room for all their w-bar windows. */
+static tg_status set_bars(const eval_set *set, int max_bars, int spq, int w, bar_notes **bars_out, hash_set *hs)
+{
+    memset(hs, 0, sizeof *hs);
+    bar_notes *b = calloc(set->n ? set->n : 1, sizeof *b);
+    *bars_out = b;
+    if (!b) return TG_ERR_NOMEM;
+    tg_status st = TG_OK;
+    size_t total = 0;
+    for (size_t p = 0; p < set->n && st == TG_OK; p++) {
+        st = piece_bars(set->pieces[p].score, max_bars, spq, &b[p]);
+        if (b[p].n_bars >= (size_t)w) total += b[p].n_bars - (size_t)w + 1;
+    }
+    size_t cap = 16;
+    while (cap < 2 * total) cap *= 2;
+    if (st == TG_OK && !(hs->slot = calloc(cap, sizeof *hs->slot))) st = TG_ERR_NOMEM;
+    hs->mask = cap - 1;
+    return st;
+}
+
+static void set_bars_free(const eval_set *set, bar_notes *b)
+{
+    if (b)
+        for (size_t p = 0; p < set->n; p++) bar_notes_free(&b[p]);
+    free(b);
+}
+
 tg_status eval_copy_rate(const eval_set *samples, const eval_set *train, const eval_structure_config *cfg,
                          eval_copy_result *out)
 {
@@ -291,19 +320,9 @@ tg_status eval_copy_rate(const eval_set *samples, const eval_set *train, const e
     out->rate = NAN;
     int w = cfg->window_bars, spq = cfg->steps_per_quarter;
     if (w < 1 || spq < 1 || cfg->max_bars < 0) return TG_ERR_ARG;
-    bar_notes *tb = calloc(train->n ? train->n : 1, sizeof *tb);
-    if (!tb) return TG_ERR_NOMEM;
-    tg_status st = TG_OK;
-    size_t total = 0;
-    for (size_t p = 0; p < train->n && st == TG_OK; p++) {
-        st = piece_bars(train->pieces[p].score, 0, spq, &tb[p]);
-        if (tb[p].n_bars >= (size_t)w) total += tb[p].n_bars - (size_t)w + 1;
-    }
-    hash_set hs = {0};
-    size_t cap = 16;
-    while (cap < 2 * total) cap *= 2;
-    if (st == TG_OK && !(hs.slot = calloc(cap, sizeof *hs.slot))) st = TG_ERR_NOMEM;
-    hs.mask = cap - 1;
+    bar_notes *tb;
+    hash_set hs;
+    tg_status st = set_bars(train, 0, spq, w, &tb, &hs);
     for (size_t p = 0; p < train->n && st == TG_OK; p++)
         for (size_t s = 0; s + (size_t)w <= tb[p].n_bars; s++) {
             uint64_t h = window_hash(&tb[p], s, w);
@@ -311,8 +330,7 @@ tg_status eval_copy_rate(const eval_set *samples, const eval_set *train, const e
             hash_set_put(&hs, h);
             out->train_windows++;
         }
-    for (size_t p = 0; p < train->n; p++) bar_notes_free(&tb[p]);
-    free(tb);
+    set_bars_free(train, tb);
     for (size_t p = 0; p < samples->n && st == TG_OK; p++) {
         bar_notes b;
         st = piece_bars(samples->pieces[p].score, cfg->max_bars, spq, &b);
@@ -346,19 +364,9 @@ tg_status eval_distinct_windows(const eval_set *set, const eval_structure_config
     out->share = NAN;
     int w = cfg->window_bars, spq = cfg->steps_per_quarter;
     if (w < 1 || spq < 1 || cfg->max_bars < 0) return TG_ERR_ARG;
-    bar_notes *b = calloc(set->n ? set->n : 1, sizeof *b);
-    if (!b) return TG_ERR_NOMEM;
-    tg_status st = TG_OK;
-    size_t total = 0;
-    for (size_t p = 0; p < set->n && st == TG_OK; p++) {
-        st = piece_bars(set->pieces[p].score, cfg->max_bars, spq, &b[p]);
-        if (b[p].n_bars >= (size_t)w) total += b[p].n_bars - (size_t)w + 1;
-    }
-    hash_set hs = {0};
-    size_t cap = 16;
-    while (cap < 2 * total) cap *= 2;
-    if (st == TG_OK && !(hs.slot = calloc(cap, sizeof *hs.slot))) st = TG_ERR_NOMEM;
-    hs.mask = cap - 1;
+    bar_notes *b;
+    hash_set hs;
+    tg_status st = set_bars(set, cfg->max_bars, spq, w, &b, &hs);
     for (size_t p = 0; p < set->n && st == TG_OK; p++)
         for (size_t s = 0; s + (size_t)w <= b[p].n_bars; s++) {
             uint64_t h = window_hash(&b[p], s, w);
@@ -367,8 +375,7 @@ tg_status eval_distinct_windows(const eval_set *set, const eval_structure_config
             if (!hash_set_has(&hs, h)) out->distinct++;
             hash_set_put(&hs, h);
         }
-    for (size_t p = 0; p < set->n; p++) bar_notes_free(&b[p]);
-    free(b);
+    set_bars_free(set, b);
     free(hs.slot);
     if (st == TG_OK && out->windows) out->share = (double)out->distinct / (double)out->windows;
     return st;
