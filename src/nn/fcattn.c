@@ -311,8 +311,10 @@ static void backward_block(const head_work *w, const block *bk, void *ctx)
                    x->H, x->h, x->D, x->R, x->scale);
 }
 
-void nn_fc_attention_forward(float *out, float *lse, int *keys, float *scratch, const float *qkv,
-                             const float *rel, const nn_fc_plan *p, int B, int T, int C, int H)
+/* Every head (in parallel) of every sequence, block by block, with fn and
+ * the pass x (its head, sizes and scale filled in here). */
+static void each_head(int *keys, float *scratch, const nn_fc_plan *p, int B, int T, int C, int H, pass x,
+                      block_fn fn)
 {
     TG_ASSERT_OP(C % H, ==, 0);
     const int D = C / H, R = nn_fc_rows(p->near);
@@ -321,10 +323,18 @@ void nn_fc_attention_forward(float *out, float *lse, int *keys, float *scratch, 
 #endif
     for (int h = 0; h < H; h++) {
         const head_work w = work_of(keys, scratch, h, T, H, D, R);
-        pass x = {out, lse, NULL, NULL, qkv, rel, NULL, NULL, NULL, p, T, C, H, h, D, R,
-                  1.0f / sqrtf((float)D)};
-        for (int b = 0; b < B; b++) for_each_block(&w, p, b, T, forward_block, &x);
+        pass xh = x;
+        xh.p = p, xh.T = T, xh.C = C, xh.H = H, xh.h = h, xh.D = D, xh.R = R;
+        xh.scale = 1.0f / sqrtf((float)D);
+        for (int b = 0; b < B; b++) for_each_block(&w, p, b, T, fn, &xh);
     }
+}
+
+void nn_fc_attention_forward(float *out, float *lse, int *keys, float *scratch, const float *qkv,
+                             const float *rel, const nn_fc_plan *p, int B, int T, int C, int H)
+{
+    const pass x = {.out = out, .lse = lse, .qkv = qkv, .rel = rel};
+    each_head(keys, scratch, p, B, T, C, H, x, forward_block);
 }
 
 void nn_fc_attention_backward(float *dqkv, float *drel, int *keys, float *scratch,
@@ -332,15 +342,6 @@ void nn_fc_attention_backward(float *dqkv, float *drel, int *keys, float *scratc
                               const float *out, const float *lse, const nn_fc_plan *p, int B,
                               int T, int C, int H)
 {
-    TG_ASSERT_OP(C % H, ==, 0);
-    const int D = C / H, R = nn_fc_rows(p->near);
-#ifdef TG_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int h = 0; h < H; h++) {
-        const head_work w = work_of(keys, scratch, h, T, H, D, R);
-        pass x = {NULL, NULL, dqkv, drel, qkv, rel, dout, out, lse, p, T, C, H, h, D, R,
-                  1.0f / sqrtf((float)D)};
-        for (int b = 0; b < B; b++) for_each_block(&w, p, b, T, backward_block, &x);
-    }
+    const pass x = {.dqkv = dqkv, .drel = drel, .qkv = qkv, .rel = rel, .dout = dout, .fout = out, .flse = lse};
+    each_head(keys, scratch, p, B, T, C, H, x, backward_block);
 }
