@@ -636,6 +636,32 @@ tg_status tok_remi_bar_lines(const tok_tokenizer *tok, const tg_score *s, int64_
                              int64_t **lines_out, int **meters_out, size_t *n_out);
 int tok_remi_choose_meter(const tok_tokenizer *tok, int64_t len, int nominal, bool aligned);
 uint32_t tok_remi_tempo_usec(const tok_remi_config *c, int k);
+/* The frame of a remi or remi-tracks encoding: the score read (the input,
+ * or a sorted clone when its tempo or meter map is out of order), its tempo
+ * changes and wanted bar lines up to the last note, and the walk over bars.
+ * tok_remi_frame_open clones when needed; tok_remi_frame_maps (once the last
+ * note's step is known) reads the maps; tok_remi_frame_bar pushes the Bar
+ * starting at step p and its TimeSig when the meter changes, and gives the
+ * bar's end; tok_remi_frame_free releases all (accepts a frame never opened
+ * beyond memset 0). */
+typedef struct {
+    const tg_score *score;
+    tg_score *sorted;
+    tok_tempo_change *tempos;
+    size_t n_tempos;
+    int64_t *lines;
+    int *nominal;
+    size_t n_lines, line;
+    int meter;
+} tok_remi_frame;
+tg_status tok_remi_frame_open(tok_remi_frame *f, const tg_score *score);
+tg_status tok_remi_frame_maps(tok_remi_frame *f, const tok_tokenizer *tok, int64_t last_step);
+tg_status tok_remi_frame_bar(tok_remi_frame *f, const tok_tokenizer *tok, int64_t p, tok_seq *seq,
+                             int64_t *bar_end);
+void tok_remi_frame_free(tok_remi_frame *f);
+/* A note's step and its duration in steps (1 .. max_duration_steps). */
+void tok_remi_note_steps(const tok_tokenizer *tok, const tg_score *s, const tg_note *nt, int64_t *step,
+                         int32_t *dur);
 /* A decoded track: added to s with its notes, each moved to channel. */
 tg_status tok_remi_add_track(tg_score *s, const char *name, int channel, int program,
                              const tg_note *notes, size_t n);

@@ -290,10 +290,64 @@ nomem:
     return TG_ERR_NOMEM;
 }
 
+tg_status tok_remi_frame_open(tok_remi_frame *f, const tg_score *score)
+{
+    memset(f, 0, sizeof *f);
+    f->score = score;
+    f->meter = -1;
+    if (tok_remi_maps_sorted(score)) return TG_OK;
+    tg_status st = tg_score_clone(score, &f->sorted);
+    if (st != TG_OK) return st;
+    tg_score_sort(f->sorted);
+    f->score = f->sorted;
+    return TG_OK;
+}
+
+tg_status tok_remi_frame_maps(tok_remi_frame *f, const tok_tokenizer *tok, int64_t last_step)
+{
+    tg_status st = tok_remi_tempo_changes(tok, f->score, &f->tempos, &f->n_tempos);
+    if (st == TG_OK) st = tok_remi_bar_lines(tok, f->score, last_step, &f->lines, &f->nominal, &f->n_lines);
+    return st;
+}
+
+tg_status tok_remi_frame_bar(tok_remi_frame *f, const tok_tokenizer *tok, int64_t p, tok_seq *seq,
+                             int64_t *bar_end)
+{
+    size_t j = f->line;
+    while (j + 1 < f->n_lines && f->lines[j + 1] <= p) j++;
+    f->line = j;
+    int64_t len = j + 1 < f->n_lines ? f->lines[j + 1] - p : tok->max_bar_steps;
+    int m = tok_remi_choose_meter(tok, len, f->nominal[j], f->lines[j] == p);
+    tg_status st = tok_seq_push(seq, tok_id(tok, TOK_T_BAR, 0));
+    if (st == TG_OK && m != f->meter) st = tok_seq_push(seq, tok_id(tok, TOK_T_TIMESIG, m));
+    f->meter = m;
+    *bar_end = p + tok->meters[m].steps;
+    return st;
+}
+
+void tok_remi_frame_free(tok_remi_frame *f)
+{
+    free(f->tempos);
+    free(f->lines);
+    free(f->nominal);
+    tg_score_free(f->sorted);
+    memset(f, 0, sizeof *f);
+}
+
+void tok_remi_note_steps(const tok_tokenizer *tok, const tg_score *s, const tg_note *nt, int64_t *step,
+                         int32_t *dur)
+{
+    const tok_remi_config *c = &tok->cfg.remi;
+    int64_t a = tok_remi_step(s, c->steps_per_quarter, nt->start_ticks);
+    int64_t b = tok_remi_step(s, c->steps_per_quarter, nt->end_ticks);
+    int64_t d = b > a ? b - a : 1;
+    *step = a;
+    *dur = (int32_t)(d > c->max_duration_steps ? c->max_duration_steps : d);
+}
+
 static tg_status collect_notes(const tok_tokenizer *tok, const tg_score *s, remi_note **out,
                                size_t *n_out)
 {
-    const tok_remi_config *c = &tok->cfg.remi;
     size_t total = tg_score_note_count(s);
     remi_note *notes = malloc((total ? total : 1) * sizeof *notes);
     if (!notes) return TG_ERR_NOMEM;
@@ -302,12 +356,11 @@ static tg_status collect_notes(const tok_tokenizer *tok, const tg_score *s, remi
         const tg_track *tr = &s->tracks[t];
         for (size_t i = 0; i < tr->n_notes; i++) {
             const tg_note *nt = &tr->notes[i];
-            int64_t a = tok_remi_step(s, c->steps_per_quarter, nt->start_ticks);
-            int64_t b = tok_remi_step(s, c->steps_per_quarter, nt->end_ticks);
-            int64_t dur = b > a ? b - a : 1;
-            if (dur > c->max_duration_steps) dur = c->max_duration_steps;
-            notes[n++] = (remi_note){a, (int16_t)(tr->is_drum ? DRUMS : tr->program), nt->pitch,
-                                     tok->vel_bin[nt->velocity & 127], (int32_t)dur};
+            int64_t step;
+            int32_t dur;
+            tok_remi_note_steps(tok, s, nt, &step, &dur);
+            notes[n++] = (remi_note){step, (int16_t)(tr->is_drum ? DRUMS : tr->program), nt->pitch,
+                                     tok->vel_bin[nt->velocity & 127], dur};
         }
     }
     qsort(notes, n, sizeof *notes, cmp_remi_note);
@@ -326,43 +379,30 @@ static tg_status collect_notes(const tok_tokenizer *tok, const tg_score *s, remi
  * from the previous note's, a Velocity only when its bin does. */
 tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_seq *seq, bool compact)
 {
-    tg_score *sorted = NULL;
-    if (!tok_remi_maps_sorted(score)) {
-        tg_status st = tg_score_clone(score, &sorted);
-        if (st != TG_OK) return st;
-        tg_score_sort(sorted);
-        score = sorted;
-    }
+    tok_remi_frame f;
+    tg_status st = tok_remi_frame_open(&f, score);
+    if (st != TG_OK) return st;
     remi_note *notes = NULL;
-    tok_tempo_change *tempos = NULL;
-    int64_t *lines = NULL;
-    int *nominal = NULL;
-    size_t nn = 0, ntc = 0, nl = 0;
-    tg_status st = tok_seq_push(seq, TOK_BOS);
-    if (st == TG_OK) st = collect_notes(tok, score, &notes, &nn);
+    size_t nn = 0;
+    st = tok_seq_push(seq, TOK_BOS);
+    if (st == TG_OK) st = collect_notes(tok, f.score, &notes, &nn);
     if (st == TG_OK && nn > 0 && notes[nn - 1].step > TOK_MAX_STEPS) st = TG_ERR_TOO_LARGE;
-    if (st == TG_OK && nn > 0) st = tok_remi_tempo_changes(tok, score, &tempos, &ntc);
-    if (st == TG_OK && nn > 0) st = tok_remi_bar_lines(tok, score, notes[nn - 1].step, &lines, &nominal, &nl);
+    if (st == TG_OK && nn > 0) st = tok_remi_frame_maps(&f, tok, notes[nn - 1].step);
     if (st != TG_OK || nn == 0) goto done;
 
-    int64_t last = notes[nn - 1].step;
-    size_t ni = 0, ti = 0, j = 0;
-    int prev_meter = -1, program = -1, vel_bin = -1; /* program and bin in force */
-    for (int64_t p = 0; p <= last;) {
-        while (j + 1 < nl && lines[j + 1] <= p) j++;
-        int64_t len = j + 1 < nl ? lines[j + 1] - p : tok->max_bar_steps;
-        int m = tok_remi_choose_meter(tok, len, nominal[j], lines[j] == p);
-        PUSH(TOK_T_BAR, 0);
-        if (m != prev_meter) PUSH(TOK_T_TIMESIG, m);
-        prev_meter = m;
-        int64_t bar_end = p + tok->meters[m].steps;
+    int64_t last = notes[nn - 1].step, bar_end;
+    size_t ni = 0, ti = 0;
+    int program = -1, vel_bin = -1; /* program and bin in force */
+    for (int64_t p = 0; p <= last; p = bar_end) {
+        st = tok_remi_frame_bar(&f, tok, p, seq, &bar_end);
+        if (st != TG_OK) goto done;
         for (;;) {
             int64_t next = INT64_MAX;
             if (ni < nn) next = notes[ni].step;
-            if (ti < ntc && tempos[ti].step < next) next = tempos[ti].step;
+            if (ti < f.n_tempos && f.tempos[ti].step < next) next = f.tempos[ti].step;
             if (next >= bar_end) break;
             PUSH(TOK_T_POSITION, (int)(next - p));
-            if (ti < ntc && tempos[ti].step == next) PUSH(TOK_T_TEMPO, tempos[ti++].bin);
+            if (ti < f.n_tempos && f.tempos[ti].step == next) PUSH(TOK_T_TEMPO, f.tempos[ti++].bin);
             for (; ni < nn && notes[ni].step == next; ni++) {
                 const remi_note *nt = &notes[ni];
                 if (!compact || nt->program != program) PUSH(TOK_T_PROGRAM, nt->program);
@@ -373,15 +413,11 @@ tg_status tok_remi_encode(const tok_tokenizer *tok, const tg_score *score, tok_s
                 vel_bin = nt->vel_bin;
             }
         }
-        p = bar_end;
     }
 done:
     if (st == TG_OK) st = tok_seq_push(seq, TOK_EOS);
     free(notes);
-    free(tempos);
-    free(lines);
-    free(nominal);
-    tg_score_free(sorted);
+    tok_remi_frame_free(&f);
     return st;
 }
 

@@ -101,7 +101,6 @@ tg_status tok_tracks_canonical(const tg_score *s, int *slot_of, tok_tracks_slots
 static tg_status collect(const tok_tokenizer *tok, const tg_score *s, const int *slot_of,
                          slot_note **out, size_t *n_out)
 {
-    const tok_remi_config *c = &tok->cfg.remi;
     size_t total = tg_score_note_count(s), n = 0;
     slot_note *v = malloc((total ? total : 1) * sizeof *v);
     if (!v) return TG_ERR_NOMEM;
@@ -110,12 +109,10 @@ static tg_status collect(const tok_tokenizer *tok, const tg_score *s, const int 
         const tg_track *tr = &s->tracks[t];
         for (size_t i = 0; i < tr->n_notes; i++) {
             const tg_note *nt = &tr->notes[i];
-            int64_t a = tok_remi_step(s, c->steps_per_quarter, nt->start_ticks);
-            int64_t b = tok_remi_step(s, c->steps_per_quarter, nt->end_ticks);
-            int64_t dur = b > a ? b - a : 1;
-            if (dur > c->max_duration_steps) dur = c->max_duration_steps;
-            v[n++] = (slot_note){(int8_t)slot_of[t], nt->pitch, tok->vel_bin[nt->velocity & 127],
-                                 a, (int32_t)dur};
+            int64_t step;
+            int32_t dur;
+            tok_remi_note_steps(tok, s, nt, &step, &dur);
+            v[n++] = (slot_note){(int8_t)slot_of[t], nt->pitch, tok->vel_bin[nt->velocity & 127], step, dur};
         }
     }
     qsort(v, n, sizeof *v, cmp_slot_note);
@@ -138,26 +135,18 @@ static tg_status collect(const tok_tokenizer *tok, const tg_score *s, const int 
 tg_status tok_tracks_encode(const tok_tokenizer *tok, const tg_score *score, const int *slot_of,
                             const tok_tracks_slots *slots, tok_seq *seq)
 {
-    tg_score *sorted = NULL;
-    if (!tok_remi_maps_sorted(score)) {
-        tg_status st = tg_score_clone(score, &sorted);
-        if (st != TG_OK) return st;
-        tg_score_sort(sorted);
-        score = sorted;
-    }
+    tok_remi_frame f;
+    tg_status st = tok_remi_frame_open(&f, score);
+    if (st != TG_OK) return st;
     slot_note *notes = NULL;
-    tok_tempo_change *tempos = NULL;
-    int64_t *lines = NULL;
-    int *nominal = NULL;
-    size_t nn = 0, ntc = 0, nl = 0, cur[TOK_TRACKS_MAX] = {0};
-    tg_status st = tok_seq_push(seq, TOK_BOS);
-    if (st == TG_OK) st = collect(tok, score, slot_of, &notes, &nn);
-    int64_t last = -1;
+    size_t nn = 0, cur[TOK_TRACKS_MAX] = {0};
+    st = tok_seq_push(seq, TOK_BOS);
+    if (st == TG_OK) st = collect(tok, f.score, slot_of, &notes, &nn);
+    int64_t last = -1, bar_end;
     for (size_t i = 0; i < nn; i++)
         if (notes[i].step > last) last = notes[i].step;
     if (st == TG_OK && last > TOK_MAX_STEPS) st = TG_ERR_TOO_LARGE;
-    if (st == TG_OK && nn > 0) st = tok_remi_tempo_changes(tok, score, &tempos, &ntc);
-    if (st == TG_OK && nn > 0) st = tok_remi_bar_lines(tok, score, last, &lines, &nominal, &nl);
+    if (st == TG_OK && nn > 0) st = tok_remi_frame_maps(&f, tok, last);
     if (st != TG_OK || nn == 0) goto done;
     for (int k = 0; k < TOK_TRACKS_MAX; k++) /* the header */
         if (slots->program[k] >= 0) {
@@ -166,19 +155,13 @@ tg_status tok_tracks_encode(const tok_tokenizer *tok, const tg_score *score, con
         }
     for (size_t i = 0; i < nn; i++) /* each slot's first note */
         for (int k = notes[i].slot + 1; k < TOK_TRACKS_MAX; k++) cur[k] = i + 1;
-    size_t ti = 0, j = 0;
-    int prev_meter = -1;
-    for (int64_t p = 0; p <= last;) {
-        while (j + 1 < nl && lines[j + 1] <= p) j++;
-        int64_t len = j + 1 < nl ? lines[j + 1] - p : tok->max_bar_steps;
-        int m = tok_remi_choose_meter(tok, len, nominal[j], lines[j] == p);
-        PUSH(TOK_T_BAR, 0);
-        if (m != prev_meter) PUSH(TOK_T_TIMESIG, m);
-        prev_meter = m;
-        int64_t bar_end = p + tok->meters[m].steps;
-        for (; ti < ntc && tempos[ti].step < bar_end; ti++) {
-            PUSH(TOK_T_POSITION, (int)(tempos[ti].step - p));
-            PUSH(TOK_T_TEMPO, tempos[ti].bin);
+    size_t ti = 0;
+    for (int64_t p = 0; p <= last; p = bar_end) {
+        st = tok_remi_frame_bar(&f, tok, p, seq, &bar_end);
+        if (st != TG_OK) goto done;
+        for (; ti < f.n_tempos && f.tempos[ti].step < bar_end; ti++) {
+            PUSH(TOK_T_POSITION, (int)(f.tempos[ti].step - p));
+            PUSH(TOK_T_TEMPO, f.tempos[ti].bin);
         }
         for (int k = 0; k < TOK_TRACKS_MAX; k++) {
             if (slots->program[k] < 0) continue;
@@ -196,15 +179,11 @@ tg_status tok_tracks_encode(const tok_tokenizer *tok, const tg_score *score, con
                 PUSH(TOK_T_DURATION, nt->dur);
             }
         }
-        p = bar_end;
     }
 done:
     if (st == TG_OK) st = tok_seq_push(seq, TOK_EOS);
     free(notes);
-    free(tempos);
-    free(lines);
-    free(nominal);
-    tg_score_free(sorted);
+    tok_remi_frame_free(&f);
     return st;
 }
 
