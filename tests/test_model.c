@@ -21,6 +21,7 @@
 #include "safetensors/safetensors.h"
 #include "model/model.h"
 #include "test.h"
+#include "tiny_model.h"
 
 static char tmp_dir[512];
 
@@ -50,13 +51,7 @@ static model_config micro_config(model_kind kind, model_attention attn)
 
 static tg_model *make_model(const model_config *cfg, int max_batch, uint64_t seed)
 {
-    tg_model *m = NULL;
-    CHECK_OK(model_create(cfg, max_batch, &m));
-    if (!m) abort();
-    tg_rng rng;
-    tg_rng_seed(&rng, seed);
-    model_init(m, &rng);
-    return m;
+    return test_model_make(cfg, max_batch, seed, 1.0f);
 }
 
 static void random_tokens(int *x, size_t n, int V, tg_rng *rng)

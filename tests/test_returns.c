@@ -20,26 +20,12 @@
 #include <string.h>
 
 #include "test.h"
+#include "tiny_model.h"
 #include "train/train.h"
 
 static tg_model *tiny(int V, int T, int B, uint64_t seed, float scale)
 {
-    model_config c = model_config_default();
-    c.kind = MODEL_GENERATOR;
-    c.vocab_size = V;
-    c.d_model = 16;
-    c.n_layers = 1;
-    c.n_heads = 2;
-    c.context = T;
-    c.dropout = 0.0f;
-    tg_model *m = NULL;
-    CHECK_OK(model_create(&c, B, &m));
-    tg_rng rng;
-    tg_rng_seed(&rng, seed);
-    model_init(m, &rng);
-    float *p = model_param_data(m);
-    for (size_t i = 0; i < model_param_count(m); i++) p[i] *= scale;
-    return m;
+    return test_model_tiny(MODEL_GENERATOR, V, T, B, seed, scale);
 }
 
 static void test_token_returns(void)

@@ -34,6 +34,7 @@
 #include "sample/sample.h"
 #include "tok/tok.h"
 #include "test.h"
+#include "tiny_model.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers. */
@@ -58,16 +59,7 @@ static tg_model *make_model(int V, int context, model_attention att, int max_bat
     c.context = context;
     c.attention = att;
     c.dropout = 0.0f;
-    tg_model *m = NULL;
-    CHECK_OK(model_create(&c, max_batch, &m));
-    tg_rng rng;
-    tg_rng_seed(&rng, seed);
-    model_init(m, &rng);
-    if (scale != 1.0f) {
-        float *p = model_param_data(m);
-        for (size_t i = 0; i < model_param_count(m); i++) p[i] *= scale;
-    }
-    return m;
+    return test_model_make(&c, max_batch, seed, scale);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -22,28 +22,8 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "tiny_model.h"
 #include "train/train.h"
-
-static tg_model *tiny(model_kind kind, int V, int T, int B, uint64_t seed, float scale)
-{
-    model_config c = model_config_default();
-    c.kind = kind;
-    c.vocab_size = V;
-    c.d_model = 16;
-    c.n_layers = 1;
-    c.n_heads = 2;
-    c.context = T;
-    c.dropout = 0.0f;
-    tg_model *m = NULL;
-    CHECK_OK(model_create(&c, B, &m));
-    tg_rng rng;
-    tg_rng_seed(&rng, seed);
-    model_init(m, &rng);
-    /* larger weights than GPT-2's 0.02 so that logits vary */
-    float *p = model_param_data(m);
-    for (size_t i = 0; i < model_param_count(m); i++) p[i] *= scale;
-    return m;
-}
 
 static void test_weights(void)
 {
@@ -77,8 +57,8 @@ static double surrogate(tg_model *G, const int *in, const int *tg, const float *
 static void test_pg_gradient(void)
 {
     const int V = 7, T = 5, B = 3;
-    tg_model *G = tiny(MODEL_GENERATOR, V, T, B, 11, 4.0f);
-    tg_model *R = tiny(MODEL_GENERATOR, V, T, B, 12, 4.0f);
+    tg_model *G = test_model_tiny(MODEL_GENERATOR, V, T, B, 11, 4.0f);
+    tg_model *R = test_model_tiny(MODEL_GENERATOR, V, T, B, 12, 4.0f);
     tg_rng rng;
     tg_rng_seed(&rng, 5);
     int x[3 * 6], lens[3] = {5, 3, 4}, in[15], tg[15];
@@ -139,7 +119,7 @@ static double first_prob(tg_model *G, int token)
 static void test_toy_reward(void)
 {
     const int V = 8, T = 4, B = 16, FAV = 5;
-    tg_model *G = tiny(MODEL_GENERATOR, V, T, B, 21, 1.0f);
+    tg_model *G = test_model_tiny(MODEL_GENERATOR, V, T, B, 21, 1.0f);
     model_cache *s = NULL;
     CHECK_OK(model_cache_create(G, B, 1, &s));
     tg_rng rng;
@@ -175,7 +155,7 @@ static void test_toy_reward(void)
 static void test_fork(void)
 {
     const int V = 9, T = 8;
-    tg_model *G = tiny(MODEL_GENERATOR, V, T, 2, 31, 5.0f);
+    tg_model *G = test_model_tiny(MODEL_GENERATOR, V, T, 2, 31, 5.0f);
     model_cache *P = NULL, *S = NULL;
     CHECK_OK(model_cache_create(G, 2, 1, &P));
     CHECK_OK(model_cache_create(G, 6, 1, &S));
@@ -215,8 +195,8 @@ static void rollout_q(tg_model *G, tg_model *D, const int *x, const int *lens, i
 static void test_rollouts(void)
 {
     const int V = 9, T = 6, B = 3, N = 4;
-    tg_model *G = tiny(MODEL_GENERATOR, V, T, B, 41, 5.0f);
-    tg_model *D = tiny(MODEL_DISCRIMINATOR, V, T, 4, 42, 20.0f);
+    tg_model *G = test_model_tiny(MODEL_GENERATOR, V, T, B, 41, 5.0f);
+    tg_model *D = test_model_tiny(MODEL_DISCRIMINATOR, V, T, 4, 42, 20.0f);
     model_cache *s = NULL;
     CHECK_OK(model_cache_create(G, B, 1, &s));
     tg_rng rng;
@@ -255,7 +235,7 @@ static void test_rollouts(void)
 static void test_disc(model_kind kind)
 {
     const int V = 8, T = 6, B = 16;
-    tg_model *D = tiny(kind, V, T, B, 51, 1.0f);
+    tg_model *D = test_model_tiny(kind, V, T, B, 51, 1.0f);
     tg_rng rng;
     tg_rng_seed(&rng, 3);
     int x[16 * 7], lens[16], tmp[2 * 16 * 6];
