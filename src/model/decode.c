@@ -594,6 +594,14 @@ static void store_kv_fc(model_cache *s, int l, int pos0, int n)
 
 /* ------------------------------------------------------------------------ */
 
+/* One head's key or value rounded into a bf16 cache (a plain loop: the
+ * library's nn_bf16_from_f32_n enters an OpenMP region, which costs more
+ * than D numbers). */
+static void round_row(nn_bf16 *out, const float *in, int D)
+{
+    for (int d = 0; d < D; d++) out[d] = nn_bf16_from_f32(in[d]);
+}
+
 /* Copies the chunk's keys and values of layer l from qkv into the cache
  * (rounded to bf16 for a bf16 cache). */
 static void store_kv(model_cache *s, int l, int pos0, int n)
@@ -605,8 +613,8 @@ static void store_kv(model_cache *s, int l, int pos0, int n)
             for (int h = 0; h < H; h++) {
                 size_t at = ((((size_t)l * s->max_batch + b) * H + h) * T + pos0 + i) * D;
                 if (s->k16) {
-                    nn_bf16_from_f32_n(s->k16 + at, row + C + (size_t)h * D, (size_t)D);
-                    nn_bf16_from_f32_n(s->v16 + at, row + 2 * C + (size_t)h * D, (size_t)D);
+                    round_row(s->k16 + at, row + C + (size_t)h * D, D);
+                    round_row(s->v16 + at, row + 2 * C + (size_t)h * D, D);
                     continue;
                 }
                 memcpy(s->k + at, row + C + (size_t)h * D, (size_t)D * sizeof(float));
