@@ -367,8 +367,10 @@ typedef struct model_cache model_cache;
  * needed; see model_cache_kv_bytes), and activations for up to max_batch x max_chunk tokens
  * fed in one piece (longer feeds are cut into chunks; 0: 64). The model is
  * borrowed: it must outlive the state and its weights must not change while
- * the cache holds tokens. TG_ERR_ARG for a discriminator or bad sizes,
- * TG_ERR_NOMEM. */
+ * the cache holds tokens. The keys and values take the model's precision at
+ * creation (bf16 models: bf16, but fc's stay fp32); changing the model's
+ * precision afterwards is an error (decoding asserts). TG_ERR_ARG for a
+ * discriminator or bad sizes, TG_ERR_NOMEM. */
 tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk,
                              model_cache **out);
 void model_cache_free(model_cache *s); /* accepts NULL */
