@@ -198,8 +198,10 @@ int main(int argc, char **argv)
                g > 0 ? 1.0 / g : 0.0, (double)made / ((double)reps * B), cpu);
         fflush(stdout);
     }
-    printf("\ncache and activations of the run state (batch 16): %.1f MiB; bf16 weight copies %.1f MiB\n",
+    printf("\ncache and activations of the run state (batch 16): %.1f MiB, of which keys and values "
+           "%.1f MiB; bf16 weight copies %.1f MiB\n",
            (double)model_cache_bytes(s) / (1024.0 * 1024.0),
+           (double)model_cache_kv_bytes(s) / (1024.0 * 1024.0),
            (double)model_bf16_bytes(m) / (1024.0 * 1024.0));
     free(logits);
     free(scratch);

@@ -33,3 +33,9 @@ tg_test(cache_share unit)
 # The shared prefix read once for a group of rows (decode.c) against the
 # row-by-row path over a copied prefix: the same logits, bit for bit.
 tg_test(cache_group unit)
+# bf16 keys and values in cached decoding (issue 17): the bf16 attention
+# kernels against exact products and their plain loops (the same bits
+# wherever the keys are cut), and a bf16 model's decoding (one token, chunks;
+# relative, absolute, fc and the bundled model) against the fp32 forward
+# within bf16's tolerance; half the cache's bytes. Exit 77 without bf16.
+tg_test(cache_bf16 unit)

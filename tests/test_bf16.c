@@ -346,7 +346,10 @@ static void test_model_step(model_attention att)
     double e_full = rel_l2(lg16, full16, 3 * 37), e_32 = rel_l2(lg16, lg32, 3 * 37);
     printf("%s decode: bf16 cached vs bf16 full %.2e, vs fp32 cached %.2e\n",
            model_attention_name(att), e_full, e_32);
-    CHECK(e_full < 1e-5); /* the same bf16 operands, summed in another order */
+    /* the bf16 cache rounds the keys, values and queries of attention,
+     * which the full forward keeps in fp32 (6e-4 and 1e-3 measured, against
+     * 1e-5 with the fp32 cache before; tests/test_cache_bf16.c) */
+    CHECK(e_full < 5e-3);
     CHECK(e_32 < 1e-2);
     model_cache_free(s16);
     model_cache_free(s32);

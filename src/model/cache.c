@@ -40,6 +40,15 @@
  * Rows sharing a prefix read the prefix's slots below shared_len (its own
  * layout) and keep their own from shared_len on. keep_rows and fork move
  * the slots in use, whose layout is each row's.
+ *
+ * bf16 models keep their keys and values in bf16 (k16, v16; issue 17): a
+ * token's attention reads every key and value of its row, half the bytes
+ * so, and decode.c computes q . k and att . V on them with AVX512-BF16 dot
+ * products and fp32 sums (src/nn/attend_bf16.c). fp32 models keep the fp32
+ * cache, bit for bit as before. FC-attention keeps an fp32 cache in both
+ * precisions (its compact slots, their moves and growth stay one code path;
+ * its tokens read a few bars, not the tune, so its attention is the smaller
+ * share of a token).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +64,22 @@ static float *alloc_floats(size_t n, size_t *total)
     *total += n * sizeof(float);
     return calloc(n ? n : 1, sizeof(float));
 }
+
+static nn_bf16 *alloc_bf16(size_t n, size_t *total)
+{
+    *total += n * sizeof(nn_bf16);
+    return calloc(n ? n : 1, sizeof(nn_bf16));
+}
+
+/* The keys (w = 0) or values (w = 1) as bytes, and the bytes of one number:
+ * the layout is the same in both precisions. */
+static char *kv_bytes_of(const model_cache *s, int w)
+{
+    if (s->k16) return (char *)(w ? s->v16 : s->k16);
+    return (char *)(w ? s->v : s->k);
+}
+
+static size_t kv_elem(const model_cache *s) { return s->k16 ? sizeof(nn_bf16) : sizeof(float); }
 
 tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk,
                               model_cache **out)
@@ -85,8 +110,13 @@ tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk
     /* fc: slots for a few bars to start with, grown as rows need more */
     s->fc_cap = s->fc ? (s->T_ctx < FC_FIRST_SLOTS ? s->T_ctx : FC_FIRST_SLOTS) : s->T_ctx;
     size_t cache = (size_t)s->L * max_batch * s->H * s->fc_cap * s->D;
-    s->k = alloc_floats(cache, &s->cache_bytes);
-    s->v = alloc_floats(cache, &s->cache_bytes);
+    if (model_precision(model) == NN_PRECISION_BF16 && !s->fc) {
+        s->k16 = alloc_bf16(cache, &s->cache_bytes);
+        s->v16 = alloc_bf16(cache, &s->cache_bytes);
+    } else {
+        s->k = alloc_floats(cache, &s->cache_bytes);
+        s->v = alloc_floats(cache, &s->cache_bytes);
+    }
     s->x = alloc_floats(BN * C, &s->act_bytes);
     s->ln = alloc_floats(BN * C, &s->act_bytes);
     s->qkv = alloc_floats(BN * 3 * C, &s->act_bytes);
@@ -139,7 +169,7 @@ tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk
             return TG_ERR_NOMEM;
         }
     }
-    if (!s->k || !s->v || !s->x || !s->ln || !s->qkv || !s->atty || !s->tmp || !s->fch ||
+    if (!kv_bytes_of(s, 0) || !kv_bytes_of(s, 1) || !s->x || !s->ln || !s->qkv || !s->atty || !s->tmp || !s->fch ||
         !s->mean || !s->rstd || !s->last || !s->scores || !s->qh || !s->relsc || !s->tokens) {
         model_cache_free(s);
         return TG_ERR_NOMEM;
@@ -153,6 +183,8 @@ void model_cache_free(model_cache *s)
     if (!s) return;
     free(s->k);
     free(s->v);
+    free(s->k16);
+    free(s->v16);
     free(s->x);
     free(s->ln);
     free(s->qkv);
@@ -379,8 +411,9 @@ void model_cache_keep_rows(model_cache *s, const int *rows, int n)
      * positions of each head are in use */
     /* with a shared prefix only the row's own positions move, and its
      * prefix row goes with it */
-    const size_t head = (size_t)s->T_ctx * s->D, own = (size_t)s->shared_len * s->D;
+    const size_t es = kv_elem(s), head = (size_t)s->T_ctx * s->D, own = (size_t)s->shared_len * s->D;
     const size_t used = (size_t)s->len * s->D - own;
+    char *k = kv_bytes_of(s, 0), *v = kv_bytes_of(s, 1);
     for (int i = 0; i < n; i++) {
         TG_ASSERT(rows[i] >= i && rows[i] < s->B && (i == 0 || rows[i] > rows[i - 1]));
         if (rows[i] == i) continue;
@@ -393,8 +426,8 @@ void model_cache_keep_rows(model_cache *s, const int *rows, int n)
             for (int h = 0; h < s->H; h++) {
                 size_t to = (((size_t)l * s->max_batch + i) * s->H + h) * head + own;
                 size_t from = (((size_t)l * s->max_batch + rows[i]) * s->H + h) * head + own;
-                memcpy(s->k + to, s->k + from, used * sizeof(float));
-                memcpy(s->v + to, s->v + from, used * sizeof(float));
+                memcpy(k + to * es, k + from * es, used * es);
+                memcpy(v + to * es, v + from * es, used * es);
             }
     }
     s->B = n;
@@ -405,7 +438,7 @@ int model_cache_batch(const model_cache *s) { return s->B; }
 size_t model_cache_bytes(const model_cache *s) { return s->cache_bytes + s->act_bytes; }
 size_t model_cache_kv_bytes(const model_cache *s)
 {
-    return 2 * (size_t)s->L * s->max_batch * s->H * s->fc_cap * s->D * sizeof(float);
+    return 2 * (size_t)s->L * s->max_batch * s->H * s->fc_cap * s->D * kv_elem(s);
 }
 int model_cache_max_batch(const model_cache *s) { return s->max_batch; }
 const tg_model *model_cache_model(const model_cache *s) { return s->model; }
@@ -434,13 +467,16 @@ void model_cache_fork(model_cache *dst, const model_cache *src, int copies)
     TG_ASSERT_OP(copies, >=, 1);
     TG_ASSERT_OP(src->B * copies, <=, dst->max_batch);
     TG_ASSERT(src->shared == NULL); /* a shared state's prefix is not in its own buffers */
+    TG_ASSERT((dst->k16 == NULL) == (src->k16 == NULL)); /* created at the same precision */
     if (src->fc) {
         fork_fc(dst, src, copies);
         return;
     }
     const int L = src->L, H = src->H;
     /* one head's block: (T_ctx, D) floats, the first len rows in use */
-    const size_t head = (size_t)src->T_ctx * src->D, used = (size_t)src->len * src->D;
+    const size_t es = kv_elem(src), head = (size_t)src->T_ctx * src->D, used = (size_t)src->len * src->D;
+    const char *sk = kv_bytes_of(src, 0), *sv = kv_bytes_of(src, 1);
+    char *dk = kv_bytes_of(dst, 0), *dv = kv_bytes_of(dst, 1);
     for (int l = 0; l < L; l++)
         for (int b = 0; b < src->B; b++)
             for (int c = 0; c < copies; c++) {
@@ -448,8 +484,8 @@ void model_cache_fork(model_cache *dst, const model_cache *src, int copies)
                 for (int h = 0; h < H; h++) {
                     size_t from = (((size_t)l * src->max_batch + b) * H + h) * head;
                     size_t to = (((size_t)l * dst->max_batch + row) * H + h) * head;
-                    memcpy(dst->k + to, src->k + from, used * sizeof(float));
-                    memcpy(dst->v + to, src->v + from, used * sizeof(float));
+                    memcpy(dk + to * es, sk + from * es, used * es);
+                    memcpy(dv + to * es, sv + from * es, used * es);
                 }
             }
     dst->B = src->B * copies;
@@ -464,6 +500,7 @@ void model_cache_share(model_cache *dst, const model_cache *src, int copies)
     TG_ASSERT_OP(copies, >=, 1);
     TG_ASSERT_OP(src->B * copies, <=, dst->max_batch);
     TG_ASSERT(src->shared == NULL); /* one level of sharing */
+    TG_ASSERT((dst->k16 == NULL) == (src->k16 == NULL)); /* created at the same precision */
     dst->B = src->B * copies;
     dst->len = src->len;
     dst->shared = src;

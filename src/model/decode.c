@@ -26,8 +26,15 @@
  * full give up their keys but their summary (model_fc_compact).
  *
  * A bf16 model (precision.c) runs its linear layers and the head on the
- * bf16 weight copies (nn_matvec_bf16 for a few rows); the cache and the
- * attention stay fp32.
+ * bf16 weight copies (nn_matvec_bf16 for a few rows), and (relative and
+ * absolute attention) keeps its keys and values in bf16 (cache.c): q . k
+ * and q . E (the table's bf16 copy) are AVX512-BF16 dot products with fp32
+ * sums, att . V widens the values and sums in fp32, the softmax is the fp32
+ * one (src/nn/attend_bf16.c; the *_bf16 functions below, which mirror the
+ * fp32 ones). A key's logit and a row's weighted sums have the same bits
+ * wherever the keys are cut, so a shared prefix, its group path and a
+ * copied prefix agree bit for bit in bf16 too. FC-attention keeps its fp32
+ * cache and attention in both precisions.
  *
  * Left out: batching sequences of different lengths (all sequences of a state
  * advance together), attention-probability dropout (unused when sampling).
@@ -61,6 +68,24 @@ static void relative_terms(model_cache *s, int l, int i, int n, int P)
         const float *E = rel + ((size_t)h * s->R + (s->R - 1 - P)) * D;
         float *out = s->relsc + (size_t)h * B * T;
         nn_matvec(out, qh, E, NULL, B, D, P + 1, 0); /* rows of P+1 floats, packed */
+    }
+}
+
+/* relative_terms with a bf16 cache: the queries rounded, the table's bf16
+ * copy, the same layout of relsc. */
+static void relative_terms_bf16(model_cache *s, int l, int i, int n, int P)
+{
+    const int B = s->B, H = s->H, D = s->D, C = s->C, T = s->T_ctx;
+    const nn_bf16 *rel = s->model->rel16 + (size_t)l * H * s->R * D;
+#ifdef TG_HAVE_OPENMP
+    const size_t work = (size_t)B * H * (P + 1) * D;
+#pragma omp parallel for schedule(static) if (work >= NN_PAR_MIN)
+#endif
+    for (int h = 0; h < H; h++) {
+        const float *q = s->qkv + (size_t)i * 3 * C + (size_t)h * D; /* row b at b * n * 3C */
+        const nn_bf16 *E = rel + ((size_t)h * s->R + (s->R - 1 - P)) * D;
+        nn_attn_logits_bf16(s->relsc + (size_t)h * B * T, (size_t)P + 1, q, (size_t)n * 3 * C, B, E,
+                            P + 1, D);
     }
 }
 
@@ -140,6 +165,35 @@ static void attend_one(model_cache *s, int l, int b, int h, const float *q, floa
         weighted_sum2(o, sc, V1, n1, Vv + (size_t)n1 * D, P + 1 - n1, D);
     else
         weighted_sum(o, sc, Vv, P + 1, D);
+}
+
+/* A (layer, row, head) block of a bf16 cache's keys or values. */
+static const nn_bf16 *block16(const model_cache *s, const nn_bf16 *kv, int l, int b, int h)
+{
+    return kv + (((size_t)l * s->max_batch + b) * s->H + h) * s->T_ctx * s->D;
+}
+
+/* attend_one over a bf16 cache: the prefix's keys and values (when shared)
+ * then the row's own, through the same kernels as the group path. */
+static void attend_one_bf16(model_cache *s, int l, int b, int h, const float *q, float *sc, int P,
+                            const float *rel, float scale, float *o)
+{
+    const int D = s->D;
+    const nn_bf16 *K = block16(s, s->k16, l, b, h), *Vv = block16(s, s->v16, l, b, h);
+    const int n1 = s->shared ? s->shared_len : 0;
+    const nn_bf16 *V1 = Vv;
+    if (n1) {
+        const model_cache *p = s->shared;
+        V1 = block16(p, p->v16, l, s->shared_row[b], h);
+        nn_attn_logits_bf16(sc, 0, q, 0, 1, block16(p, p->k16, l, s->shared_row[b], h), n1, D);
+    }
+    nn_attn_logits_bf16(sc + n1, 0, q, 0, 1, K + (size_t)n1 * D, P + 1 - n1, D);
+    if (rel)
+        for (int j = 0; j <= P; j++) sc[j] += rel[j];
+    nn_softmax_row(sc, P + 1, P + 1, scale);
+    const nn_bf16 *V2 = Vv + (size_t)n1 * D;
+    const float *a = sc;
+    nn_attn_values_bf16(&o, &a, V1, n1, &V2, P + 1 - n1, D, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -262,6 +316,39 @@ static void attend_group(model_cache *s, int l, int b0, int g, int h, int i, int
     group_values(o, (const float *const *)sc, V1, n1, V2, n2, D, g);
 }
 
+/* attend_group over a bf16 cache: the group's queries against the prefix's
+ * keys in one call (written straight into each row's scores), the values
+ * through nn_attn_values_bf16, which reads the prefix's once per 4 rows. */
+static void attend_group_bf16(model_cache *s, int l, int b0, int g, int h, int i, int n, int P,
+                              float scale)
+{
+    const int H = s->H, D = s->D, C = s->C, T = s->T_ctx, n1 = s->shared_len, n2 = P + 1 - n1;
+    const model_cache *p = s->shared;
+    const nn_bf16 *K1 = block16(p, p->k16, l, s->shared_row[b0], h);
+    const nn_bf16 *V1 = block16(p, p->v16, l, s->shared_row[b0], h);
+    float *sc[GROUP_MAX], *o[GROUP_MAX];
+    const nn_bf16 *V2[GROUP_MAX];
+    const float *q0 = s->qkv + ((size_t)b0 * n + i) * 3 * C + (size_t)h * D;
+    const size_t ldq = (size_t)n * 3 * C, ldo = (size_t)H * T;
+    for (int r = 0; r < g; r++) {
+        const int b = b0 + r;
+        sc[r] = s->scores + ((size_t)b * H + h) * T;
+        o[r] = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
+        V2[r] = block16(s, s->v16, l, b, h) + (size_t)n1 * D;
+        nn_attn_logits_bf16(sc[r] + n1, 0, q0 + r * ldq, 0, 1,
+                            block16(s, s->k16, l, b, h) + (size_t)n1 * D, n2, D);
+    }
+    nn_attn_logits_bf16(s->scores + ((size_t)b0 * H + h) * T, ldo, q0, ldq, g, K1, n1, D);
+    for (int r = 0; r < g; r++) {
+        if (s->R) {
+            const float *rel = s->relsc + (size_t)h * s->B * T + (size_t)(b0 + r) * (P + 1);
+            for (int j = 0; j <= P; j++) sc[r][j] += rel[j];
+        }
+        nn_softmax_row(sc[r], P + 1, P + 1, scale);
+    }
+    nn_attn_values_bf16(o, (const float *const *)sc, V1, n1, V2, n2, D, g);
+}
+
 /* Query i of the chunk (position P) for every row of a state with a shared
  * prefix: blocks of GROUP_MAX rows (one per thread and head), each cut where
  * its rows' prefix row changes. */
@@ -278,7 +365,10 @@ static void attend_shared(model_cache *s, int l, int i, int n, int P, float scal
             for (int b0 = c * GROUP_MAX; b0 < end;) {
                 int b1 = b0 + 1;
                 while (b1 < end && s->shared_row[b1] == s->shared_row[b0]) b1++;
-                attend_group(s, l, b0, b1 - b0, h, i, n, P, scale);
+                if (s->k16)
+                    attend_group_bf16(s, l, b0, b1 - b0, h, i, n, P, scale);
+                else
+                    attend_group(s, l, b0, b1 - b0, h, i, n, P, scale);
                 b0 = b1;
             }
         }
@@ -296,8 +386,11 @@ static void attend(model_cache *s, int l, int pos0, int n)
     const float scale = 1.0f / sqrtf((float)D);
     for (int i = 0; i < n; i++) {
         const int P = pos0 + i; /* the query's position: keys 0..P */
-        if (s->R) relative_terms(s, l, i, n, P);
-        if (s->shared && s->shared_len > 0 && D <= GROUP_DMAX) {
+        if (s->R && s->k16)
+            relative_terms_bf16(s, l, i, n, P);
+        else if (s->R)
+            relative_terms(s, l, i, n, P);
+        if (s->shared && s->shared_len > 0 && (D <= GROUP_DMAX || s->k16)) {
             attend_shared(s, l, i, n, P, scale);
             continue;
         }
@@ -311,8 +404,11 @@ static void attend(model_cache *s, int l, int pos0, int n)
                 float *sc = s->scores + ((size_t)b * H + h) * T;
                 const float *q = s->qkv + ((size_t)b * n + i) * 3 * C + (size_t)h * D;
                 const float *r = s->R ? s->relsc + (size_t)h * B * T + (size_t)b * (P + 1) : NULL;
-                attend_one(s, l, b, h, q, sc, P, r, scale,
-                           s->atty + ((size_t)b * n + i) * C + (size_t)h * D);
+                float *o = s->atty + ((size_t)b * n + i) * C + (size_t)h * D;
+                if (s->k16)
+                    attend_one_bf16(s, l, b, h, q, sc, P, r, scale, o);
+                else
+                    attend_one(s, l, b, h, q, sc, P, r, scale, o);
             }
         }
     }
@@ -498,7 +594,16 @@ static void store_kv_fc(model_cache *s, int l, int pos0, int n)
 
 /* ------------------------------------------------------------------------ */
 
-/* Copies the chunk's keys and values of layer l from qkv into the cache. */
+/* One head's key or value rounded into a bf16 cache (a plain loop: the
+ * library's nn_bf16_from_f32_n enters an OpenMP region, which costs more
+ * than D numbers). */
+static void round_row(nn_bf16 *out, const float *in, int D)
+{
+    for (int d = 0; d < D; d++) out[d] = nn_bf16_from_f32(in[d]);
+}
+
+/* Copies the chunk's keys and values of layer l from qkv into the cache
+ * (rounded to bf16 for a bf16 cache). */
 static void store_kv(model_cache *s, int l, int pos0, int n)
 {
     const int H = s->H, D = s->D, C = s->C, T = s->T_ctx;
@@ -507,6 +612,11 @@ static void store_kv(model_cache *s, int l, int pos0, int n)
             const float *row = s->qkv + ((size_t)b * n + i) * 3 * C;
             for (int h = 0; h < H; h++) {
                 size_t at = ((((size_t)l * s->max_batch + b) * H + h) * T + pos0 + i) * D;
+                if (s->k16) {
+                    round_row(s->k16 + at, row + C + (size_t)h * D, D);
+                    round_row(s->v16 + at, row + 2 * C + (size_t)h * D, D);
+                    continue;
+                }
                 memcpy(s->k + at, row + C + (size_t)h * D, (size_t)D * sizeof(float));
                 memcpy(s->v + at, row + 2 * C + (size_t)h * D, (size_t)D * sizeof(float));
             }
@@ -561,6 +671,8 @@ static void forward_chunk(model_cache *s, const int *tokens, int ld, int n, floa
     cached_attention ca = {s, pos0, n};
     model_bf16_sync(s->model);
     const tg_model *m = s->model;
+    /* the cache's precision is the model's at creation (cache.c) */
+    TG_ASSERT((s->k16 != NULL) == (m->bf16 && !s->fc));
     const model_block_run run = {C,    s->F,          DECODE_MATVEC_MAX_ROWS, 0.0f, NULL,
                                  attend_cached, &ca, m->bf16 ? m->blocks16 : NULL, s->cast};
     /* the stream is updated in place: res2 = out = x */

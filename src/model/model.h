@@ -367,8 +367,10 @@ typedef struct model_cache model_cache;
  * needed; see model_cache_kv_bytes), and activations for up to max_batch x max_chunk tokens
  * fed in one piece (longer feeds are cut into chunks; 0: 64). The model is
  * borrowed: it must outlive the state and its weights must not change while
- * the cache holds tokens. TG_ERR_ARG for a discriminator or bad sizes,
- * TG_ERR_NOMEM. */
+ * the cache holds tokens. The keys and values take the model's precision at
+ * creation (bf16 models: bf16, but fc's stay fp32); changing the model's
+ * precision afterwards is an error (decoding asserts). TG_ERR_ARG for a
+ * discriminator or bad sizes, TG_ERR_NOMEM. */
 tg_status model_cache_create(const tg_model *model, int max_batch, int max_chunk,
                              model_cache **out);
 void model_cache_free(model_cache *s); /* accepts NULL */
@@ -405,7 +407,9 @@ const tg_model *model_cache_model(const model_cache *s);
 /* Bytes of the cache and of the activations. */
 size_t model_cache_bytes(const model_cache *s);
 /* Bytes of the keys and values allocated now. Relative and absolute
- * attention: (L, max_batch, H, T_ctx, D) twice, from creation on. FC: the
+ * attention: (L, max_batch, H, T_ctx, D) twice, from creation on, fp32
+ * numbers for an fp32 model and bf16 (half the bytes) for a bf16 one. FC
+ * (fp32 in both precisions): the
  * slots the rows keep (their own bar and the bars up to the largest distance
  * and one more back in full, one summary for every older bar), which grow
  * as needed (feeding then allocates) up to T_ctx. */
@@ -495,6 +499,8 @@ struct tg_model {
     nn_bf16 *w16_data;                /* every copy, one allocation */
     model_block_bf16 *blocks16;       /* L, pointers into w16_data */
     nn_bf16 *wte16;                   /* (V,C) generator's output matrix, or NULL */
+    nn_bf16 *rel16;                   /* (L,H,R,D) relative tables for decoding's q . E over a
+                                       * bf16 cache (relative generators only), or NULL */
     unsigned long w_version, w16_version; /* writes of the weights; the copy's */
 };
 
@@ -537,8 +543,11 @@ struct model_cache {
     int B;                    /* sequences in the cache now */
     int len;                  /* tokens per sequence in the cache */
     /* the cache: layer l, sequence b, head h, position t at
-     * (((l * max_batch + b) * H + h) * T_ctx + t) * D */
+     * (((l * max_batch + b) * H + h) * T_ctx + t) * D; fp32 models (and fc
+     * attention, whose cache stays fp32) in k, v, bf16 models in k16, v16
+     * (the other pair NULL) */
     float *k, *v;
+    nn_bf16 *k16, *v16;
     /* activations of one chunk of n <= max_chunk tokens per sequence */
     float *x;                 /* (B,n,C) residual stream */
     float *ln;                /* (B,n,C) LayerNorm output */

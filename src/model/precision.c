@@ -11,8 +11,10 @@
  * model_init, the loads, model_adamw_step, model_copy_params,
  * model_lerp_params and model_param_data, whose callers write through the
  * pointer), and a forward pass or a cache reset refreshes the copy when it
- * is behind. Embeddings, LayerNorm, biases, relative tables, the
- * discriminator's head and the attention products stay fp32.
+ * is behind. Embeddings, LayerNorm, biases, the discriminator's head and
+ * the attention products of training stay fp32; relative attention's table
+ * has a bf16 copy too, for decoding's q . E over a bf16 key/value cache
+ * (cache.c, decode.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +28,17 @@ static size_t block_matrices(const tg_model *m)
     return 3 * C * C + C * C + F * C + C * F;
 }
 
+/* The relative table's copy (decode.c's q . E over a bf16 cache): relative
+ * attention only (fc's decoding keeps an fp32 cache and table). */
+static size_t rel_floats(const tg_model *m)
+{
+    if (m->cfg.attention != MODEL_ATTN_RELATIVE || m->cfg.kind != MODEL_GENERATOR) return 0;
+    return (size_t)m->H * m->R * (m->C / m->H);
+}
+
 static size_t all_matrices(const tg_model *m)
 {
-    size_t n = (size_t)m->L * block_matrices(m);
+    size_t n = (size_t)m->L * (block_matrices(m) + rel_floats(m));
     if (m->cfg.kind == MODEL_GENERATOR) n += (size_t)m->V * m->C;
     return n;
 }
@@ -57,6 +67,7 @@ tg_status model_set_precision(tg_model *m, nn_precision p)
     m->w16_data = NULL;
     m->blocks16 = NULL;
     m->wte16 = NULL;
+    m->rel16 = NULL;
     m->bf16 = 0;
     if (p == NN_PRECISION_FP32) return TG_OK;
     if (!nn_bf16_available()) return TG_ERR_UNSUPPORTED;
@@ -75,6 +86,7 @@ tg_status model_set_precision(tg_model *m, nn_precision p)
         b->fc_w = w, w += F * C;
         b->fc2_w = w, w += C * F;
     }
+    if (rel_floats(m)) m->rel16 = w, w += (size_t)m->L * rel_floats(m);
     if (m->cfg.kind == MODEL_GENERATOR) m->wte16 = w;
     m->bf16 = 1;
     m->w16_version = m->w_version - 1; /* behind: the next use refreshes */
@@ -105,6 +117,7 @@ void model_bf16_sync(const tg_model *cm)
         nn_bf16_from_f32_n(b->proj_w, p->proj_w, C * C);
         nn_bf16_from_f32_n(b->fc_w, p->fc_w, F * C);
         nn_bf16_from_f32_n(b->fc2_w, p->fc2_w, C * F);
+        if (m->rel16) nn_bf16_from_f32_n(m->rel16 + l * rel_floats(m), p->rel, rel_floats(m));
     }
     if (m->wte16) nn_bf16_from_f32_n(m->wte16, m->params.wte, (size_t)m->V * C);
     m->w16_version = m->w_version;

@@ -246,6 +246,24 @@ void nn_matvec_bf16(float *out, const float *inp, const nn_bf16 *w, const float 
 void nn_matvec_bf16_plain(float *out, const float *inp, const nn_bf16 *w, const float *bias,
                           int B, int C, int OC, int flags);
 
+/* Attention over a bf16 key/value cache (attend_bf16.c), for decoding.
+ * Logits: out[r*ldo + j] = q_r . K[j] for g queries (row r at q + r*ldq, D
+ * floats, rounded to bf16) and n keys K (n, D) in bf16, summed in fp32
+ * (vdpbf16ps where the CPU has it). A key's logit has the same bits
+ * whatever n, g and the first key are (a prefix cut anywhere). */
+void nn_attn_logits_bf16(float *out, size_t ldo, const float *q, size_t ldq, int g,
+                         const nn_bf16 *K, int n, int D);
+void nn_attn_logits_bf16_plain(float *out, size_t ldo, const float *q, size_t ldq, int g,
+                               const nn_bf16 *K, int n, int D);
+/* Weighted sums of g rows sharing n1 values V1 (n1, D): o[r] (D) =
+ * sum_j a[r][j] V1[j] + sum_j a[r][n1 + j] V2[r][j] (n2 rows of D each),
+ * values widened to fp32, fused multiply-adds in the order of the rows:
+ * row r's bits are those of g = 1 and of the plain loop (fmaf). */
+void nn_attn_values_bf16(float *const *o, const float *const *a, const nn_bf16 *V1, int n1,
+                         const nn_bf16 *const *V2, int n2, int D, int g);
+void nn_attn_values_bf16_plain(float *const *o, const float *const *a, const nn_bf16 *V1, int n1,
+                               const nn_bf16 *const *V2, int n2, int D, int g);
+
 /* ------------------------------------------------------------------------ */
 /* The linear layer for a few rows (matvec.c): decoding one token of 1..16
  * sequences, where reading the weights is the cost. Each block of rows of w
