@@ -379,6 +379,7 @@ typedef struct {
      * with a rule relaxed (range, crossings, parallels) */
     bool voice_leading;
     size_t voiced, redrawn, relaxed[3];
+    size_t held_redrawn;      /* durations drawn again: a voice would cross the held note */
 } tg_generate_stats;
 
 /* Generates o->num takes into takes[0..num-1] (the caller frees each with

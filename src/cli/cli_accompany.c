@@ -111,10 +111,10 @@ static void print_voicing(const char *cmd, const tg_generate_stats *s)
         return;
     }
     const double n = s->voiced ? (double)s->voiced : 1.0;
-    printf("%s: voice leading strict: %zu pitches drawn for the voices, %zu redrawn (%.1f %%), relaxed: range %zu, "
-           "crossing %zu, parallels %zu (%.2f %%)\n",
-           cmd, s->voiced, s->redrawn, 100.0 * (double)s->redrawn / n, s->relaxed[0], s->relaxed[1], s->relaxed[2],
-           100.0 * (double)s->relaxed[0] / n);
+    printf("%s: voice leading strict: %zu pitches drawn for the voices, %zu redrawn (%.1f %%), %zu durations "
+           "redrawn (%.1f %%); relaxed: range %zu, crossing %zu, parallels %zu\n",
+           cmd, s->voiced, s->redrawn, 100.0 * (double)s->redrawn / n, s->held_redrawn,
+           100.0 * (double)s->held_redrawn / n, s->relaxed[0], s->relaxed[1], s->relaxed[2]);
 }
 
 static int run_command(const char *cmd, int argc, char **argv, bool infill)

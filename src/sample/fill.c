@@ -81,7 +81,7 @@ static sample_verdict fill_took(void *user, int i, int id)
     fill_row *r = &pol->rows[i];
     if (id < 0 || pol->st != TG_OK) return SAMPLE_STOP; /* nothing allowed: a plan the grammar refuses */
     pol->st = tok_seq_push(&r->seq, id);
-    if (pol->st == TG_OK && pol->voicing) pol->st = voicing_row_feed(&r->voices, &r->g, id);
+    if (pol->st == TG_OK && pol->voicing) pol->st = voicing_row_feed(&r->voices, &r->g, id, false);
     if (pol->st == TG_OK && tok_grammar_feed(&r->g, id) != TG_OK) pol->st = TG_ERR_GRAMMAR;
     if (pol->st != TG_OK) return SAMPLE_STOP;
     if (id == pol->plan->ids[r->next] && (!r->open || !note_token(tok_get_info(r->g.tok, id).type))) {
@@ -99,6 +99,33 @@ static sample_verdict fill_took(void *user, int i, int id)
     return SAMPLE_GO;
 }
 
+/* A voice's drawn Duration over which an adjacent voice crosses it: the
+ * durations that do not (with the allowed ids that are not durations); when
+ * none is left, the crossing is kept (relaxed, counted). */
+static const uint8_t *recheck_duration(fill_policy *pol, fill_row *r, int id, uint8_t *mask)
+{
+    const tok_tokenizer *tok = r->g.tok;
+    if (r->voices.pending_voice < 0 || !voicing_held_crosses(&r->voices, &r->g, tok_get_info(tok, id).value))
+        return NULL;
+    fill_allowed(pol, (int)(r - pol->rows), mask);
+    const int V = tok_vocab_size(tok);
+    int left = 0;
+    for (int k = 0; k < V; k++) {
+        if (!mask[k]) continue;
+        const tok_info in = tok_get_info(tok, k);
+        if (in.type == TOK_T_DURATION && voicing_held_crosses(&r->voices, &r->g, in.value))
+            mask[k] = 0;
+        else
+            left++;
+    }
+    if (left == 0) {
+        pol->stats->relaxed[1]++;
+        return NULL;
+    }
+    pol->stats->held_redrawn++;
+    return mask;
+}
+
 /* A voice's drawn Pitch that breaks a rule kept: the pitches that keep the
  * rules (the allowed ids less the others), for the loop to draw from again. */
 static const uint8_t *fill_recheck(void *user, int i, int id, uint8_t *mask)
@@ -106,8 +133,9 @@ static const uint8_t *fill_recheck(void *user, int i, int id, uint8_t *mask)
     fill_policy *pol = user;
     fill_row *r = &pol->rows[i];
     const tok_tokenizer *tok = r->g.tok;
-    if (!pol->voicing || !r->open || tok_get_info(tok, id).type != TOK_T_PITCH) return NULL;
-    if (voicing_voice_at(&r->voices, &r->g) < 0) return NULL;
+    if (!pol->voicing || !r->open) return NULL;
+    if (tok_get_info(tok, id).type == TOK_T_DURATION) return recheck_duration(pol, r, id, mask);
+    if (tok_get_info(tok, id).type != TOK_T_PITCH || voicing_voice_at(&r->voices, &r->g) < 0) return NULL;
     uint8_t flags[128];
     voicing_judge(&r->voices, &r->g, flags);
     fill_allowed(user, i, mask);
@@ -138,17 +166,19 @@ static size_t head_length(const sample_plan *plan)
     return k + 1;
 }
 
-/* A row's voices start with the notes of the plan's head. */
-static tg_status voice_head(voicing_row *vr, const sample_voicing *v, const tok_tokenizer *tok, const uint16_t *ids,
-                            size_t head)
+/* A row's voices start with the given voices' notes, the whole plan read
+ * ahead, and the head's notes of the others. */
+static tg_status voice_plan(voicing_row *vr, const sample_voicing *v, const tok_tokenizer *tok,
+                            const sample_plan *plan, size_t head)
 {
     voicing_row_init(vr, v, tok_steps_per_quarter(tok));
     tok_grammar g;
     tok_grammar_init(&g, tok);
     tg_status st = TG_OK;
-    for (size_t i = 0; i < head && st == TG_OK; i++) {
-        st = voicing_row_feed(vr, &g, ids[i]);
-        if (st == TG_OK) st = tok_grammar_feed(&g, ids[i]);
+    for (size_t i = 0; i < plan->n && st == TG_OK; i++) {
+        st = voicing_row_feed(vr, &g, plan->ids[i], true);
+        if (st == TG_OK && i < head) st = voicing_row_feed(vr, &g, plan->ids[i], false);
+        if (st == TG_OK) st = tok_grammar_feed(&g, plan->ids[i]);
     }
     return st;
 }
@@ -202,7 +232,7 @@ tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sam
             memset(r, 0, sizeof *r);
             sample_row_seed(&r->rng, opt->seed, first + b);
             for (size_t i = 0; i < head && st == TG_OK; i++) st = tok_seq_push(&r->seq, plan->ids[i]);
-            if (st == TG_OK && opt->voicing) st = voice_head(&r->voices, opt->voicing, tok, plan->ids, head);
+            if (st == TG_OK && opt->voicing) st = voice_plan(&r->voices, opt->voicing, tok, plan, head);
             r->g = g0;
             r->next = head;
             r->open = plan->open[head - 1] != 0;

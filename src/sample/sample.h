@@ -182,8 +182,10 @@ typedef struct {
     size_t cut_tokens;    /* sampled tokens dropped to end on a boundary */
     /* fill.c with voicing: pitches drawn for the voices, drawn again because
      * the first draw broke a rule, and drawn with a rule relaxed (range,
-     * crossings, parallels: each relaxation counts the rules it dropped) */
+     * crossings, parallels: each relaxation counts the rules it dropped;
+     * crossings also count a duration kept though crossed) */
     size_t voiced, redrawn, relaxed[3];
+    size_t held_redrawn;  /* durations drawn again: a voice would cross the note held */
 } sample_gen_stats;
 
 /* Generates opt->num samples from the model and writes them to out[0..num-1]
@@ -243,6 +245,7 @@ enum { VOICING_RANGE = 1, VOICING_CROSSING = 2, VOICING_PARALLELS = 4 };
 struct sample_voicing {
     int voice_of_slot[TOK_TRACKS_MAX];  /* remi-tracks slot -> voice 0..3, -1: not a voice */
     int low[SAMPLE_VOICES], high[SAMPLE_VOICES]; /* ranges (voicing_ranges_default) */
+    bool given[SAMPLE_VOICES];          /* never written: every note is in the plan, known ahead */
 };
 
 /* One note of a voice: onset in the tokenizer's steps (for "begun last"),
@@ -265,14 +268,20 @@ typedef struct {
 void voicing_row_init(voicing_row *r, const sample_voicing *v, int steps_per_quarter);
 void voicing_row_free(voicing_row *r);
 /* Records token id of a remi-tracks sequence; g is the grammar state before
- * id is fed (it says the slot and the time). TG_ERR_NOMEM. */
-tg_status voicing_row_feed(voicing_row *r, const tok_grammar *g, int id);
+ * id is fed (it says the slot and the time). Notes are recorded for the
+ * given voices when given is set (the whole plan, read ahead), else for the
+ * others (the tokens as they come). TG_ERR_NOMEM. */
+tg_status voicing_row_feed(voicing_row *r, const tok_grammar *g, int id, bool given);
 /* The voice whose segment g is in (-1: none). */
 int voicing_voice_at(const voicing_row *r, const tok_grammar *g);
 /* flags[p]: the rules (VOICING_* bits) pitch p would break as the next note
  * of the voice g is in, at g's time, against the voices known there; all 0
  * outside a voice. */
 void voicing_judge(const voicing_row *r, const tok_grammar *g, uint8_t flags[128]);
+/* Whether the note whose Pitch was fed last, held for duration steps, would
+ * be crossed by an adjacent voice known there starting a note within it (in
+ * the current bar). */
+bool voicing_held_crosses(const voicing_row *r, const tok_grammar *g, int duration);
 /* The rules kept for a draw among mask's ids: all of them when some other
  * token than a Pitch is allowed (no pitch is forced) or some allowed pitch
  * keeps them; else relaxed in order, the range first, then crossings, then

@@ -17,11 +17,15 @@
  * note begun last among those covering it, the highest on a tie), and the
  * rules a candidate pitch would break at its onset against the voices already
  * known there. A voice is known at a 16th of the current bar once it has been
- * written in that bar (its Track_k came); before the bar, always. What the
- * sampler cannot see at a Pitch token: the note's duration (so a held note
- * may be crossed later by a voice written before it), the voices written
- * after it in the bar (they are checked when they come: each pair is checked
- * by the later voice), and the next note after an infilled gap.
+ * written in that bar (its Track_k came); before the bar, always. A note's
+ * duration is drawn after its pitch: a duration over which an adjacent voice
+ * known there starts a note above it (below, for the lower voice) is a
+ * crossing too (voicing_held_crosses). What the sampler cannot see: the
+ * voices written after it in the bar (they are checked when they come: each
+ * pair is checked by the later voice), the next bar's written notes under a
+ * note held over the bar line, and the next note after an infilled gap. The
+ * given voices (the soprano of a harmonisation) are known ahead, the whole
+ * plan: a note held over a bar line is not crossed by them either.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -92,11 +96,12 @@ static int pitch_at(const voicing_row *r, int voice, int64_t i)
     return best ? best->pitch : -1;
 }
 
-tg_status voicing_row_feed(voicing_row *r, const tok_grammar *g, int id)
+tg_status voicing_row_feed(voicing_row *r, const tok_grammar *g, int id, bool given)
 {
     const tok_info info = tok_get_info(g->tok, id);
     const int slot = g->tracks.slot;
     const int voice = slot >= 0 && slot < TOK_TRACKS_MAX ? r->rules->voice_of_slot[slot] : -1;
+    if (voice >= 0 && r->rules->given[voice] != given) return TG_OK; /* recorded by the other pass */
     if (info.type == TOK_T_PITCH) {
         r->pending_voice = voice;
         r->pending_pitch = info.value;
@@ -120,10 +125,11 @@ int voicing_voice_at(const voicing_row *r, const tok_grammar *g)
     return slot >= 0 && slot < TOK_TRACKS_MAX ? r->rules->voice_of_slot[slot] : -1;
 }
 
-/* Whether voice w is known at 16th i for a note of the bar g is in. */
+/* Whether voice w is known at 16th i for a note of the bar g is in: a given
+ * voice always; a written one before the bar, and in it once written there. */
 static bool known(const voicing_row *r, const tok_grammar *g, int w, int64_t i)
 {
-    if (i < sixteenth_floor(r, g->tracks.bar_start)) return true;
+    if (r->rules->given[w] || i < sixteenth_floor(r, g->tracks.bar_start)) return true;
     for (int s = 0; s < TOK_TRACKS_MAX; s++)
         if (r->rules->voice_of_slot[s] == w) return (g->tracks.seen >> s & 1) != 0;
     return false;
@@ -155,6 +161,31 @@ void voicing_judge(const voicing_row *r, const tok_grammar *g, uint8_t flags[128
         }
         flags[p] = f;
     }
+}
+
+/* Whether voice w starts a note at 16th i. */
+static bool starts_at(const voicing_row *r, int w, int64_t i)
+{
+    for (size_t k = 0; k < r->n[w]; k++)
+        if (r->notes[w][k].from == i) return true;
+    return false;
+}
+
+bool voicing_held_crosses(const voicing_row *r, const tok_grammar *g, int duration)
+{
+    const int v = r->pending_voice;
+    if (v < 0) return false;
+    const int64_t a = r->pending_step, from = sixteenth_floor(r, a);
+    const int64_t bar_end = sixteenth_floor(r, g->tracks.bar_start + g->tok->meters[g->tracks.bar_meter].steps);
+    const int64_t to = sixteenth_ceil(r, a + (duration > 0 ? duration : 1));
+    for (int64_t i = from + 1; i < to; i++)
+        for (int w = v - 1; w <= v + 1; w += 2) {
+            if (w < 0 || w >= SAMPLE_VOICES || !known(r, g, w, i) || !starts_at(r, w, i)) continue;
+            if (i >= bar_end && !r->rules->given[w]) continue; /* a written voice's next bar: not yet */
+            const int pw = pitch_at(r, w, i);
+            if (w < v ? voicing_crossed(pw, r->pending_pitch) : voicing_crossed(r->pending_pitch, pw)) return true;
+        }
+    return false;
 }
 
 /* The rules kept, strict first, then relaxed in this order: the range, then
