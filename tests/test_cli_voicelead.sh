@@ -6,10 +6,10 @@
 # seeds, the written voices make no parallel fifth or octave and no voice
 # crossing by harmony.c's own count (`tunegan eval --voices satb`), and no
 # written note leaves its voice's range, unless the summary says a rule was
-# relaxed; the soprano comes back note for note; off prints that it is off
-# and, on the same seed, writes the take an unconstrained run writes
-# (--voice-leading off is the sampler before this option); a bad mode and
-# strict on a two-track piece are clear errors.
+# relaxed; the soprano comes back note for note; auto gives strict's take;
+# off says it is off and its takes of the same seeds do break the rules
+# (else this test could not see strict's work); infill keeps the rules too;
+# a bad mode, and strict on a piece of three tracks, are clear errors.
 # Environment (set by ctest): TG_BIN, TG_SHARED_DATA, TG_SOURCE_DIR.
 set -u
 BIN=${TG_BIN:?TG_BIN not set}
@@ -73,6 +73,10 @@ cp "$tmp/out" "$tmp/eval-off"
 bad=$(for k in "parallel fifths" "parallel octaves" "voice crossings"; do figure "$tmp/eval-off" "$k"; done |
       awk '{ s += $1 } END { print s + 0 }')
 less 0 "$bad" "off: the unconstrained takes break no rule, so this test would not see strict's work"
+
+# infill of a chorale's bars 3-4: the voices' rules there too (auto), every note outside the bars kept
+run 0 "infill bars 3-4" "$BIN" infill "$chorale" --model "$model" --bars 3-4 --seed 1 --threads 1 -o "$tmp/inf.mid"
+has_out "infill: voice leading strict:" "infill on four voices"
 
 # errors
 run 1 "a bad mode" "$BIN" accompany "$chorale" --model "$model" --tracks alto,tenor,bass --voice-leading loose \
