@@ -6,9 +6,11 @@
  * soprano moves C5 -> D5 and the alto's previous note is F4, so the alto's
  * G4 is a parallel fifth and masked (judged through the policy's own row of
  * notes and grammar state), with crossings and ranges around it and the
- * unwritten voices left free; a duration over which the soprano comes down
- * through the alto; and the order of relaxation when no pitch keeps the
- * rules.
+ * unwritten voices left free; the tenor's octaves and fifths against both;
+ * a duration over which the soprano comes down through the alto; a tenor
+ * note held over the bar line, which the alto of the next bar may not cross
+ * before the tenor is written there; and the order of relaxation when no
+ * pitch keeps the rules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +125,43 @@ static void test_alto_fifth(const tok_tokenizer *tok)
     CHECK_INT(flags[52], 0);                 /* E3: contrary */
     CHECK_INT(flags[70], VOICING_CROSSING | VOICING_RANGE); /* above the alto's A4 and G4 */
     CHECK_INT(flags[47], VOICING_RANGE);     /* below C3; the bass is not written yet */
+
+    /* the tenor holds E4 (64) from beat 2 over the bar line into the next
+     * bar; there the alto, written before the tenor, may not go below it,
+     * though the tenor is not written in that bar yet */
+    static const char *const held[] = {"Pitch_64", "Duration_48", "Track_3", "Bar", "Track_0", "Position_0",
+                                       "Pitch_72", "Velocity_20", "Duration_48", "Track_1", "Position_0", NULL};
+    feed(tok, &g, &r, held);
+    CHECK_INT(voicing_voice_at(&r, &g), 1);
+    voicing_judge(&r, &g, flags);
+    CHECK_INT(flags[63], VOICING_CROSSING);  /* D#4 under the tenor's E4 */
+    CHECK_INT(flags[64], 0);                 /* a unison is no crossing */
+    CHECK_INT(flags[73], VOICING_CROSSING);  /* C#5 above the soprano's C5 */
     voicing_row_free(&r);
+}
+
+/* Relaxation: the range first, then crossings, then parallels, only when a pitch must come. */
+static void test_relax(const tok_tokenizer *tok)
+{
+    const int V = tok_vocab_size(tok);
+    uint8_t *mask = calloc((size_t)V, 1), flags[128] = {0};
+    const int all = VOICING_RANGE | VOICING_CROSSING | VOICING_PARALLELS;
+    bool other = true;
+    for (int p = 60; p <= 61; p++) mask[tok_id(tok, TOK_T_PITCH, p)] = 1;
+    CHECK_INT(voicing_rules_kept(tok, mask, flags, &other), all); /* clean pitches: strict */
+    CHECK(!other);
+    flags[60] = VOICING_RANGE | VOICING_CROSSING, flags[61] = VOICING_RANGE;
+    CHECK_INT(voicing_rules_kept(tok, mask, flags, NULL), VOICING_CROSSING | VOICING_PARALLELS);
+    flags[61] = VOICING_CROSSING | VOICING_PARALLELS;
+    CHECK_INT(voicing_rules_kept(tok, mask, flags, NULL), VOICING_PARALLELS); /* 60 keeps the parallels */
+    flags[60] = all, flags[61] = VOICING_PARALLELS;
+    CHECK_INT(voicing_rules_kept(tok, mask, flags, NULL), 0);
+    flags[62] = 0; /* a clean pitch the grammar does not allow does not count */
+    CHECK_INT(voicing_rules_kept(tok, mask, flags, NULL), 0);
+    mask[tok_id(tok, TOK_T_POSITION, 24)] = 1; /* another token may come: nothing is relaxed */
+    CHECK_INT(voicing_rules_kept(tok, mask, flags, &other), all);
+    CHECK(other);
+    free(mask);
 }
 
 int main(void)
@@ -133,6 +171,7 @@ int main(void)
     tok_tokenizer *tok = NULL;
     CHECK_OK(tok_create(&c, &tok));
     if (tok) test_alto_fifth(tok);
+    if (tok) test_relax(tok);
     tok_free(tok);
     return test_finish("test_voicing");
 }

@@ -22,8 +22,10 @@
  * known there starts a note above it (below, for the lower voice) is a
  * crossing too (voicing_held_crosses). What the sampler cannot see: the
  * voices written after it in the bar (they are checked when they come: each
- * pair is checked by the later voice), the next bar's written notes under a
- * note held over the bar line, and the next note after an infilled gap. The
+ * pair is checked by the later voice; for crossings, a voice not yet written
+ * in the bar is taken to hold the note it carries over the bar line), the
+ * next bar's written notes under a note held over the bar line, and the next
+ * note after an infilled gap. The
  * given voices (the soprano of a harmonisation) are known ahead, the whole
  * plan: a note held over a bar line is not crossed by them either.
  */
@@ -84,16 +86,22 @@ static int64_t sixteenth_ceil(const voicing_row *r, int64_t step)
     return (step * 4 + r->spq - 1) / r->spq;
 }
 
-/* The voice's pitch at 16th i (-1: it rests), harmony.c's reading. */
-static int pitch_at(const voicing_row *r, int voice, int64_t i)
+/* The voice's pitch at 16th i (-1: it rests), harmony.c's reading, among
+ * its notes begun before 16th before. */
+static int pitch_before(const voicing_row *r, int voice, int64_t i, int64_t before)
 {
     const voicing_note *best = NULL;
     for (size_t k = 0; k < r->n[voice]; k++) {
         const voicing_note *nt = &r->notes[voice][k];
-        if (i < nt->from || i >= nt->to) continue;
+        if (i < nt->from || i >= nt->to || nt->from >= before) continue;
         if (!best || nt->onset > best->onset || (nt->onset == best->onset && nt->pitch > best->pitch)) best = nt;
     }
     return best ? best->pitch : -1;
+}
+
+static int pitch_at(const voicing_row *r, int voice, int64_t i)
+{
+    return pitch_before(r, voice, i, INT64_MAX);
 }
 
 tg_status voicing_row_feed(voicing_row *r, const tok_grammar *g, int id, bool given)
@@ -142,16 +150,21 @@ void voicing_judge(const voicing_row *r, const tok_grammar *g, uint8_t flags[128
     if (v < 0) return;
     const int64_t s = sixteenth_floor(r, tok_grammar_time(g));
     const int v0 = pitch_at(r, v, s - 1);
-    int w0[SAMPLE_VOICES], w1[SAMPLE_VOICES];
+    /* w1c: what a crossing is read against; a voice not yet written in this
+     * bar holds there the note it carries over the bar line, if any (should
+     * it start another there, its own draw keeps the rules then) */
+    const int64_t bar16 = sixteenth_floor(r, g->tracks.bar_start);
+    int w0[SAMPLE_VOICES], w1[SAMPLE_VOICES], w1c[SAMPLE_VOICES];
     for (int w = 0; w < SAMPLE_VOICES; w++) {
         w0[w] = w != v && known(r, g, w, s - 1) ? pitch_at(r, w, s - 1) : -1;
         w1[w] = w != v && known(r, g, w, s) ? pitch_at(r, w, s) : -1;
+        w1c[w] = w == v ? -1 : w1[w] >= 0 || known(r, g, w, s) ? w1[w] : pitch_before(r, w, s, bar16);
     }
     const sample_voicing *rules = r->rules;
     for (int p = 0; p < 128; p++) {
         uint8_t f = 0;
         if (p < rules->low[v] || p > rules->high[v]) f |= VOICING_RANGE;
-        if ((v > 0 && voicing_crossed(w1[v - 1], p)) || (v + 1 < SAMPLE_VOICES && voicing_crossed(p, w1[v + 1])))
+        if ((v > 0 && voicing_crossed(w1c[v - 1], p)) || (v + 1 < SAMPLE_VOICES && voicing_crossed(p, w1c[v + 1])))
             f |= VOICING_CROSSING;
         for (int w = 0; w < SAMPLE_VOICES && !(f & VOICING_PARALLELS); w++) {
             if (w == v) continue;
