@@ -374,6 +374,12 @@ typedef struct {
     size_t primer_tokens;     /* its tokens, BOS excluded */
     double primer_sec;        /* its length in seconds */
     int takes;                /* takes handed over (to the array or on_take) */
+    /* tg_run_accompany's voice leading (tg_voice_leading): on for these takes,
+     * the voices' pitches drawn, drawn again for breaking a rule, and drawn
+     * with a rule relaxed (range, crossings, parallels) */
+    bool voice_leading;
+    size_t voiced, redrawn, relaxed[3];
+    size_t held_redrawn;      /* durations drawn again: a voice would cross the held note */
 } tg_generate_stats;
 
 /* Generates o->num takes into takes[0..num-1] (the caller frees each with
@@ -401,7 +407,19 @@ typedef struct {
     const char *tracks;       /* tracks to write, by name or slot, comma-separated ("alto,tenor,bass");
                                  NULL: the model's tracks the input lacks (infilling: every track) */
     int bar_first, bar_last;  /* infilling: bars from 1, inclusive; 0: accompaniment of the whole piece */
+    int voice_leading;        /* tg_voice_leading (AUTO) */
 } tg_accompany_options;
+
+/* Voice leading while the voices of a four-voice piece are written: a
+ * voice's pitch that would make a parallel fifth or octave with a voice
+ * known at its onset, cross an adjacent voice, or leave its range is drawn
+ * again among the pitches that do not (the model's odds renormalised over
+ * them; when none is left, the range is relaxed, then crossings, then
+ * parallels). AUTO: STRICT when the output's four tracks are the model's
+ * slots named soprano, alto, tenor and bass (in that order), else OFF;
+ * STRICT on any other piece is TG_ERR_ARG unless it has exactly four
+ * tracks (voices top first, in the model's slot order, SATB ranges). */
+typedef enum { TG_VOICE_LEADING_AUTO = 0, TG_VOICE_LEADING_STRICT, TG_VOICE_LEADING_OFF } tg_voice_leading;
 
 tg_accompany_options tg_accompany_options_default(void);
 /* As tg_run_generate: o->gen.num takes into takes (or to gen.on_take). */

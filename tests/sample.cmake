@@ -14,3 +14,9 @@ tg_script_test(cli_generate cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_g
 # generate, continue a primer, errors (test_run, unit).
 tg_test(run unit)
 tg_script_test(cli_accompany cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_accompany.sh)
+# Voice leading (src/sample/voicing.c): the rules harmony.c counts and
+# fill.c keeps, on hand-made bars (test_voicing, unit); `tunegan accompany`
+# on a test chorale with --voice-leading strict against harmony.c's count
+# (cli; skipped without ../shared).
+tg_test(voicing unit)
+tg_script_test(cli_voicelead cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_voicelead.sh)

@@ -103,9 +103,23 @@ static int on_take(void *user, int i, tg_take *tk)
     return w->failed;
 }
 
+/* The voice leading's summary: how often the rules changed a draw. */
+static void print_voicing(const char *cmd, const tg_generate_stats *s)
+{
+    if (!s->voice_leading) {
+        printf("%s: voice leading off\n", cmd);
+        return;
+    }
+    const double n = s->voiced ? (double)s->voiced : 1.0;
+    printf("%s: voice leading strict: %zu pitches drawn for the voices, %zu redrawn (%.1f %%), %zu durations "
+           "redrawn (%.1f %%); relaxed: range %zu, crossing %zu, parallels %zu\n",
+           cmd, s->voiced, s->redrawn, 100.0 * (double)s->redrawn / n, s->held_redrawn,
+           100.0 * (double)s->held_redrawn / n, s->relaxed[0], s->relaxed[1], s->relaxed[2]);
+}
+
 static int run_command(const char *cmd, int argc, char **argv, bool infill)
 {
-    const char *model_arg = NULL, *out = NULL, *tracks = NULL, *bars = NULL, *soundfont = NULL;
+    const char *model_arg = NULL, *out = NULL, *tracks = NULL, *bars = NULL, *soundfont = NULL, *voicing = "auto";
     int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0;
     double temperature = 1.0, top_p = 1.0;
     uint64_t seed = 0;
@@ -124,6 +138,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
         {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
+        {"voice-leading", 0, CLI_STRING, &voicing, "MODE", "strict: redraw a voice's pitch that makes a parallel fifth or octave, crosses a voice or leaves its range; off; auto (default): strict for soprano, alto, tenor and bass", 0, 0},
         {"roll", 0, CLI_FLAG, &roll, NULL, "draw a piano roll beside each output (OUT.png)", 0, 0},
         {"render", 0, CLI_FLAG, &render, NULL, "render audio beside each output (OUT.wav, FluidSynth)", 0, 0},
         {"soundfont", 0, CLI_STRING, &soundfont, "SF2", "SoundFont for --render (default: fluid-soundfont-gm's)", 0, 0},
@@ -145,14 +160,18 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "unchanged, note for note, with the input's tempo map, meters and track names;\n"
         "the written tracks are added (or, named with --tracks, replace the input's).\n"
         "Input tracks are matched to the model's tracks by name, else in order. Sampling\n"
-        "as in generate (--temperature, --top-k, --top-p, --seed); --num writes variations."};
+        "as in generate (--temperature, --top-k, --top-p, --seed); --num writes variations.\n"
+        "Four voices (soprano, alto, tenor, bass) are written with --voice-leading strict\n"
+        "by default: a pitch that would make a parallel fifth or octave, cross a voice or\n"
+        "leave the voice's range is drawn again among the others."};
     const cli_command_info info_inf = {
         "infill", "FILE.mid --bars A-B -o OUT.mid [--tracks NAMES] [options]",
         "Writes bars A..B of a piece again, seeing the bars before and after them (as many\n"
         "as fit the model's context), and keeps every other bar note for note; bars are\n"
         "counted from 1 along the piece's meter map (a pickup is bar 1). With\n"
         "--tracks only those tracks of the bars are written, the others given. The input's\n"
-        "tempo map, meters and track names are kept. Models and sampling as in accompany."};
+        "tempo map, meters and track names are kept. Models, sampling and --voice-leading\n"
+        "as in accompany."};
     const cli_command_info *info = infill ? &info_inf : &info_acc;
     const char *pos[1];
     int n_pos;
@@ -171,6 +190,16 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
             return 1;
         }
         o.bar_first = first + 1, o.bar_last = first + count;
+    }
+    if (strcmp(voicing, "auto") == 0)
+        o.voice_leading = TG_VOICE_LEADING_AUTO;
+    else if (strcmp(voicing, "strict") == 0)
+        o.voice_leading = TG_VOICE_LEADING_STRICT;
+    else if (strcmp(voicing, "off") == 0)
+        o.voice_leading = TG_VOICE_LEADING_OFF;
+    else {
+        cli_error("%s: --voice-leading is auto, strict or off, got '%s'", cmd, voicing);
+        return 1;
     }
     const char *sf = NULL;
     char err[1024] = "";
@@ -211,6 +240,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     }
     printf("%s: %d take%s, %zu tokens sampled in %.2f s (%.0f tok/s)\n", cmd, num, num == 1 ? "" : "s",
            stats.new_tokens, stats.seconds, stats.tok_per_s);
+    print_voicing(cmd, &stats);
     rc = 0;
 done:
     tg_run_free(run);

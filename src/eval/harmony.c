@@ -25,7 +25,9 @@
  * the note started last among those covering it (the highest on a tie); a
  * voice without a note there rests. Beats are quarter notes: steps / 4,
  * steps running from tick 0 to the end of the last note. Per 100 beats:
- *   - parallel fifths / octaves: every pair of voices (upper u, lower l; six
+ *   - parallel fifths / octaves (the rules themselves are defined once, in
+ *     src/sample/voicing.c, for this count and for the sampler that keeps
+ *     them): every pair of voices (upper u, lower l; six
  *     pairs), every two consecutive steps where all four pitches sound, both
  *     voices change pitch in the same direction, and (u - l) mod 12 is 7
  *     (fifths) or 0 (octaves and unisons) at both steps. The interval is
@@ -48,6 +50,7 @@
 #include <string.h>
 
 #include "eval/eval.h"
+#include "sample/sample.h"
 
 /* ------------------------------------------------------------------------ */
 /* Harmonic fit. */
@@ -138,8 +141,9 @@ tg_status eval_harmonic_fit(const tg_score *score, int melody_track, eval_fit_co
 
 eval_voice_ranges eval_voice_ranges_default(void)
 {
-    /* soprano C4-G5, alto G3-D5, tenor C3-G4, bass E2-C4 (MIDI pitches) */
-    return (eval_voice_ranges){.low = {60, 55, 48, 40}, .high = {79, 74, 67, 60}};
+    eval_voice_ranges r;
+    voicing_ranges_default(r.low, r.high); /* the sampler's ranges (src/sample/voicing.c) */
+    return r;
 }
 
 /* The tracks of a four-voice score, top voice first; false unless exactly
@@ -181,21 +185,14 @@ static void voice_grid(const tg_track *tr, int64_t tpq, int16_t *pitch, uint8_t 
     }
 }
 
-static int mod12(int d)
-{
-    return ((d % 12) + 12) % 12;
-}
-
-/* Parallel fifths and octaves of voices u (upper) and l over the grid. */
+/* Parallel fifths and octaves of voices u (upper) and l over the grid
+ * (voicing_parallel_motion: the sampler's definition). */
 static void count_parallels(const int16_t *u, const int16_t *l, int64_t n, eval_voice_counts *out)
 {
     for (int64_t i = 1; i < n; i++) {
-        if (u[i - 1] < 0 || u[i] < 0 || l[i - 1] < 0 || l[i] < 0) continue;
-        int du = u[i] - u[i - 1], dl = l[i] - l[i - 1];
-        if (du == 0 || dl == 0 || (du > 0) != (dl > 0)) continue;
-        int before = mod12(u[i - 1] - l[i - 1]), after = mod12(u[i] - l[i]);
-        if (before == 7 && after == 7) out->fifths++;
-        if (before == 0 && after == 0) out->octaves++;
+        voicing_parallel m = voicing_parallel_motion(u[i - 1], u[i], l[i - 1], l[i]);
+        if (m == VOICING_FIFTHS) out->fifths++;
+        if (m == VOICING_OCTAVES) out->octaves++;
     }
 }
 
@@ -205,7 +202,7 @@ static void count_crossings(const int16_t *u, const int16_t *l, const uint8_t *o
 {
     bool before = false;
     for (int64_t i = 0; i < n; i++) {
-        bool crossed = u[i] >= 0 && l[i] >= 0 && l[i] > u[i];
+        bool crossed = voicing_crossed(u[i], l[i]);
         if (crossed && (on_u[i] || on_l[i])) out->crossings++;
         if (crossed && !before) out->crossings_begun++;
         before = crossed;

@@ -304,6 +304,37 @@ static tg_status assemble_take(const assemble *a, const tok_tokenizer *tok, cons
 }
 
 /* ------------------------------------------------------------------------ */
+/* Voice leading: which slots are the voices, and whether to keep the rules. */
+
+static tg_status pick_voicing(int mode, const run_slots *sl, uint32_t tracks, uint32_t given, sample_voicing *v,
+                              bool *on, char *err, size_t err_len)
+{
+    static const char *const satb[] = {"soprano", "alto", "tenor", "bass"};
+    *on = false;
+    if (mode == TG_VOICE_LEADING_OFF) return TG_OK;
+    if (mode != TG_VOICE_LEADING_AUTO && mode != TG_VOICE_LEADING_STRICT)
+        return tg_fail(err, err_len, TG_ERR_ARG, "voice leading %d: not auto, strict or off", mode);
+    int n = 0;
+    bool named = true;
+    for (int k = 0; k < TOK_TRACKS_MAX; k++) {
+        v->voice_of_slot[k] = -1;
+        if (!(tracks >> k & 1)) continue;
+        if (n < SAMPLE_VOICES && strcasecmp(sl->name[k], satb[n]) != 0) named = false;
+        if (n < SAMPLE_VOICES) v->voice_of_slot[k] = n, v->given[n] = (given >> k & 1) != 0;
+        n++;
+    }
+    voicing_ranges_default(v->low, v->high);
+    if (n != SAMPLE_VOICES) {
+        if (mode == TG_VOICE_LEADING_STRICT)
+            return tg_fail(err, err_len, TG_ERR_ARG, "voice leading strict needs four voices (soprano, alto, tenor, "
+                           "bass); this piece would have %d track%s", n, n == 1 ? "" : "s");
+        return TG_OK;
+    }
+    *on = mode == TG_VOICE_LEADING_STRICT || named;
+    return TG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 
 tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *takes, tg_generate_stats *stats,
                            char *err, size_t err_len)
@@ -371,12 +402,19 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     sample_gen_options so = sample_gen_options_default();
     so.params = (sample_params){go->temperature, go->top_k, go->top_p};
     so.num = go->num, so.batch = go->batch, so.keep = go->keep, so.seed = go->seed;
+    sample_voicing voicing;
+    bool voiced = false;
+    if (st == TG_OK) st = pick_voicing(o->voice_leading, &sl, present | targets, given, &voicing, &voiced, err, err_len);
+    so.voicing = voiced ? &voicing : NULL;
     sample_gen_stats ss;
     const sample_plan sp = {plan.ids, open, plan.n};
     if (st == TG_OK) st = sample_fill(run->gen, tok, &sp, &so, seqs, &ss, err, err_len);
     if (st == TG_OK) {
         stats->new_tokens = ss.new_tokens, stats->seconds = ss.seconds, stats->tok_per_s = ss.tok_per_s;
         stats->slides = ss.slides, stats->ended_by_eos = ss.ended_by_eos;
+        stats->voice_leading = voiced, stats->voiced = ss.voiced, stats->redrawn = ss.redrawn;
+        for (int k = 0; k < 3; k++) stats->relaxed[k] = ss.relaxed[k];
+        stats->held_redrawn = ss.held_redrawn;
     }
     uint32_t header = 0;
     for (int k = 0; k < TOK_TRACKS_MAX; k++) header |= (uint32_t)(slots.program[k] >= 0) << k;

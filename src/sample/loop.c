@@ -9,6 +9,10 @@
  * grammar mask and the stopping rules of generate, the fixed length of a
  * SeqGAN batch.
  *
+ * A policy may also recheck a draw (a constraint that needs the token drawn,
+ * as fill.c's voice leading): the loop then draws once more from the
+ * narrower set it gives (rejection sampling).
+ *
  * A stopped sequence either leaves the cache (drop_stopped: the others go on
  * at the cost of their own number) or stays in it and is fed PAD (fixed
  * shapes: every step computes the same rows, as SeqGAN's batches do). With a
@@ -75,6 +79,10 @@ static int pick_all(const sample_loop *lp, loop_work *w, const float *logits, in
         const uint8_t *allowed = lp->allowed ? lp->allowed(lp->user, row, w->mask) : NULL;
         int id = sample_pick(logits + (size_t)j * w->V, allowed, w->V, &lp->params,
                              lp->rng(lp->user, row), w->scratch);
+        const uint8_t *narrower = id >= 0 && lp->recheck ? lp->recheck(lp->user, row, id, w->mask) : NULL;
+        if (narrower)
+            id = sample_pick(logits + (size_t)j * w->V, narrower, w->V, &lp->params, lp->rng(lp->user, row),
+                             w->scratch);
         if (lp->took(lp->user, row, id) == SAMPLE_STOP) {
             w->running[j] = 0;
             continue;

@@ -110,6 +110,12 @@ typedef struct {
     bool drop_stopped;  /* stopped rows leave the cache; else they stay and are fed PAD */
     int keep;           /* > 0: keep each row's tokens and slide the window, keeping
                            this many, when the cache is full (needs a prefix) */
+    /* may be NULL: the row drew id from the allowed ids; returns NULL to keep
+     * it, or fills mask with a narrower set (without id) from which the loop
+     * draws once more, from the same logits and stream, and keeps that draw
+     * (rejection: the draw is then the distribution renormalised over the
+     * narrower set; with top-k or top-p, each draw's own nucleus) */
+    const uint8_t *(*recheck)(void *user, int row, int id, uint8_t *mask);
 } sample_loop;
 
 /* Decodes B rows until every row has stopped. With prefix (B,plen), the
@@ -141,6 +147,9 @@ void sample_row_seed(tg_rng *rng, uint64_t seed, int i);
 /* ------------------------------------------------------------------------ */
 /* The generation loop (generate.c). */
 
+/* Voice-leading rules of four voices for fill.c (voicing.c); declared below. */
+typedef struct sample_voicing sample_voicing;
+
 typedef struct {
     sample_params params;
     int num;              /* samples (1) */
@@ -157,6 +166,7 @@ typedef struct {
      * TG_ERR_INTERRUPTED (and frees out, as on any failure). */
     int (*on_batch)(void *user, int done, int num, double tok_per_s);
     void *user;
+    const sample_voicing *voicing; /* fill.c: the voices' rules while their pitches are drawn (NULL: off) */
 } sample_gen_options;
 
 sample_gen_options sample_gen_options_default(void);
@@ -170,6 +180,12 @@ typedef struct {
     int hit_length;       /* samples stopped by --length */
     int hit_bars;         /* samples stopped by --bars */
     size_t cut_tokens;    /* sampled tokens dropped to end on a boundary */
+    /* fill.c with voicing: pitches drawn for the voices, drawn again because
+     * the first draw broke a rule, and drawn with a rule relaxed (range,
+     * crossings, parallels: each relaxation counts the rules it dropped;
+     * crossings also count a duration kept though crossed) */
+    size_t voiced, redrawn, relaxed[3];
+    size_t held_redrawn;  /* durations drawn again: a voice would cross the note held */
 } sample_gen_stats;
 
 /* Generates opt->num samples from the model and writes them to out[0..num-1]
@@ -206,5 +222,71 @@ typedef struct {
 tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sample_plan *plan,
                       const sample_gen_options *opt, tok_seq *out, sample_gen_stats *stats, char *err,
                       size_t err_len);
+
+/* ------------------------------------------------------------------------ */
+/* Voice leading of four voices (voicing.c): the rules harmony.c counts and
+ * fill.c keeps. Voices are numbered top first: 0 soprano .. 3 bass. */
+
+#define SAMPLE_VOICES 4
+
+typedef enum { VOICING_FREE = 0, VOICING_FIFTHS, VOICING_OCTAVES } voicing_parallel;
+/* The perfect parallel voices u (upper by voice order) and l make from one
+ * 16th to the next (pitches u0 -> u1, l0 -> l1; -1: a rest, never one): both
+ * change pitch the same way and (u - l) mod 12 is 7, or 0, at both. */
+voicing_parallel voicing_parallel_motion(int u0, int u1, int l0, int l1);
+/* Whether the lower of two adjacent voices sounds above the upper (-1: a rest, never). */
+bool voicing_crossed(int upper, int lower);
+/* Textbook ranges, top voice first: soprano C4-G5, alto G3-D5, tenor C3-G4, bass E2-C4. */
+void voicing_ranges_default(int low[SAMPLE_VOICES], int high[SAMPLE_VOICES]);
+
+/* The rules a pitch breaks (bits). */
+enum { VOICING_RANGE = 1, VOICING_CROSSING = 2, VOICING_PARALLELS = 4 };
+
+struct sample_voicing {
+    int voice_of_slot[TOK_TRACKS_MAX];  /* remi-tracks slot -> voice 0..3, -1: not a voice */
+    int low[SAMPLE_VOICES], high[SAMPLE_VOICES]; /* ranges (voicing_ranges_default) */
+    bool given[SAMPLE_VOICES];          /* never written: every note is in the plan, known ahead */
+};
+
+/* One note of a voice: onset in the tokenizer's steps (for "begun last"),
+ * the 16ths [from, to) it covers, its pitch. */
+typedef struct {
+    int64_t onset, from, to;
+    int pitch;
+} voicing_note;
+
+/* A row's notes so far, per voice (given and written alike). */
+typedef struct {
+    const sample_voicing *rules;  /* borrowed */
+    int spq;                      /* the tokenizer's steps per quarter */
+    voicing_note *notes[SAMPLE_VOICES];
+    size_t n[SAMPLE_VOICES], cap[SAMPLE_VOICES];
+    int pending_voice, pending_pitch;  /* a Pitch waiting for its Duration */
+    int64_t pending_step;
+} voicing_row;
+
+void voicing_row_init(voicing_row *r, const sample_voicing *v, int steps_per_quarter);
+void voicing_row_free(voicing_row *r);
+/* Records token id of a remi-tracks sequence; g is the grammar state before
+ * id is fed (it says the slot and the time). Notes are recorded for the
+ * given voices when given is set (the whole plan, read ahead), else for the
+ * others (the tokens as they come). TG_ERR_NOMEM. */
+tg_status voicing_row_feed(voicing_row *r, const tok_grammar *g, int id, bool given);
+/* The voice whose segment g is in (-1: none). */
+int voicing_voice_at(const voicing_row *r, const tok_grammar *g);
+/* flags[p]: the rules (VOICING_* bits) pitch p would break as the next note
+ * of the voice g is in, at g's time, against the voices known there; all 0
+ * outside a voice. */
+void voicing_judge(const voicing_row *r, const tok_grammar *g, uint8_t flags[128]);
+/* Whether the note whose Pitch was fed last, held for duration steps, would
+ * be crossed by an adjacent voice known there starting a note within it (in
+ * the current bar). */
+bool voicing_held_crosses(const voicing_row *r, const tok_grammar *g, int duration);
+/* The rules kept for a draw among mask's ids: all of them when some other
+ * token than a Pitch is allowed (no pitch is forced) or some allowed pitch
+ * keeps them; else relaxed in order, the range first, then crossings, then
+ * parallels, to the first set some allowed pitch keeps (0: none kept).
+ * *other (may be NULL): whether a token other than a Pitch is allowed. */
+uint8_t voicing_rules_kept(const tok_tokenizer *tok, const uint8_t *mask, const uint8_t flags[128], bool *other);
 
 #endif /* TG_SAMPLE_H */

@@ -90,7 +90,7 @@ tg_status adv_complete(model_cache *s, int R, int T, int t0, int *x, const uint8
         for (int t = t0; t <= T; t++) x[(size_t)r * (T + 1) + t] = TOK_PAD;
     }
     adv_policy pol = {x, T, pos, rng, rngs};
-    const sample_loop lp = {sample_params_default(), NULL, adv_rng, adv_took, &pol, false, 0};
+    const sample_loop lp = {sample_params_default(), NULL, adv_rng, adv_took, &pol, false, 0, NULL};
     tg_status st = sample_loop_run(s, &lp, R, NULL, 0, done, logits, NULL);
     free(pos);
     return st;
