@@ -27,8 +27,8 @@ chorales)
     data=../shared/data/jsb-chorales
     "$bin" data build --tokenizer remi-tracks --threads 1 --transpose -3..3 --split "$data/split.tsv" \
         -o "$out/jsb-canon.corpus" "$data/midi"
-    "$bin" data mix --copies 3 --seed 1 --context 256 -o "$out/jsb-mix.corpus" "$out/jsb-canon.corpus"
-    "$bin" pretrain --corpus "$out/jsb-mix.corpus" --preset small --d-model 128 --steps 800 \
+    "$bin" data mix --copies 6 --seed 1 --context 256 -o "$out/jsb-mix.corpus" "$out/jsb-canon.corpus"
+    "$bin" pretrain --corpus "$out/jsb-mix.corpus" --preset small --d-model 192 --steps 2400 \
         --warmup 60 --lr 1e-3 --eval-every 200 --eval-windows 128 --seed 1 --threads 1 \
         -o "$out/jsb-run"
     ;;
