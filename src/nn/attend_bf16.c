@@ -28,7 +28,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "bf16_x86.h"
 #define NN_ATB_X86 1
 #endif
 
@@ -69,23 +69,9 @@ void nn_attn_values_bf16_plain(float *const *o, const float *const *a, const nn_
 /* ------------------------------------------------------------------------ */
 /* AVX512-BF16 */
 
-#define ATB_TARGET __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define ATB_TARGET NN_BF16_TARGET
 
 enum { ATB_DMAX = 512 }; /* head sizes the vector logits take (the query in registers' worth) */
-
-/* The lane sums of a[0..7], one per lane of the result. Every row's sum is
- * folded in the same order, whichever lane it is in. */
-ATB_TARGET static inline __m256 reduce8(const __m512 a[8])
-{
-    __m256 h[8];
-    for (int i = 0; i < 8; i++)
-        h[i] = _mm256_add_ps(_mm512_castps512_ps256(a[i]),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[i]), 1)));
-    __m256 h01 = _mm256_hadd_ps(h[0], h[1]), h23 = _mm256_hadd_ps(h[2], h[3]);
-    __m256 h45 = _mm256_hadd_ps(h[4], h[5]), h67 = _mm256_hadd_ps(h[6], h[7]);
-    __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
-    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
-}
 
 /* One query (nv steps of 32, rounded) against keys j0..j0+7 (rows past n-1
  * repeat row n-1); out[j] for the rows below n. */
@@ -104,7 +90,7 @@ logits_block8(float *out, const __m512bh *xv, int nv, const nn_bf16 *K, int j0, 
             acc[i] = _mm512_dpbf16_ps(acc[i], kv, xv[s]);
         }
     }
-    __m256 y = reduce8(acc);
+    __m256 y = nn_reduce8x16(acc);
     if (n - j0 >= 8) {
         _mm256_storeu_ps(out + j0, y);
     } else {

@@ -23,7 +23,7 @@
 #include <omp.h>
 #endif
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "bf16_x86.h"
 #define NN_MVB_X86 1
 #endif
 
@@ -74,7 +74,7 @@ static void mvb_rows_plain(float *out, const float *inp, const nn_bf16 *w, const
 /* ------------------------------------------------------------------------ */
 /* AVX512-BF16 */
 
-#define MVB_TARGET __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define MVB_TARGET NN_BF16_TARGET
 
 /* 32 inputs from x (fewer under mask m32: lanes beyond are 0) as bf16 pairs */
 MVB_TARGET static inline __m512bh load_x(const float *x, __mmask32 m32)
@@ -82,21 +82,6 @@ MVB_TARGET static inline __m512bh load_x(const float *x, __mmask32 m32)
     __m512 lo = _mm512_maskz_loadu_ps((__mmask16)m32, x);
     __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(m32 >> 16), x + 16);
     return _mm512_cvtne2ps_pbh(hi, lo);
-}
-
-/* Lane sums of a[0..7] as one vector of 8 (out[i] = sum of a[i]'s lanes):
- * fold each to 8 lanes, then pairwise horizontal adds; about a third of the
- * instructions of eight separate reductions. */
-MVB_TARGET static inline __m256 reduce8x16(const __m512 a[8])
-{
-    __m256 h[8];
-    for (int i = 0; i < 8; i++)
-        h[i] = _mm256_add_ps(_mm512_castps512_ps256(a[i]),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[i]), 1)));
-    __m256 h01 = _mm256_hadd_ps(h[0], h[1]), h23 = _mm256_hadd_ps(h[2], h[3]);
-    __m256 h45 = _mm256_hadd_ps(h[4], h[5]), h67 = _mm256_hadd_ps(h[6], h[7]);
-    __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
-    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
 }
 
 /* rb (1 or 8) rows from r against nb (1..3) inputs from b0, 32 a step. */
@@ -122,7 +107,7 @@ mvb_block(float *out, const float *inp, const nn_bf16 *w, const float *bias, int
     for (int j = 0; j < nb; j++) {
         float *o = out + (size_t)(b0 + j) * OC + r;
         if (rb == 8) {
-            __m256 y = reduce8x16(acc[j]);
+            __m256 y = nn_reduce8x16(acc[j]);
             if (bias) y = _mm256_add_ps(y, _mm256_loadu_ps(bias + r));
             if (flags & NN_MV_ADD) y = _mm256_add_ps(y, _mm256_loadu_ps(o));
             _mm256_storeu_ps(o, y);
