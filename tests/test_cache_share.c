@@ -17,6 +17,7 @@
 #include "model/model.h"
 #include "nn/nn.h"
 #include "test.h"
+#include "tiny_model.h"
 #include "train/train.h"
 
 enum { V = 29, B = 3, N = 4, R = B * N, PLEN = 7, MORE = 12 };
@@ -140,14 +141,7 @@ static tg_model *small_model(model_kind kind, model_attention att, int rows, int
         c.fc_bar_token = 1;
         CHECK_OK(model_fc_distances_parse("1", &c.fc_distances, NULL, 0));
     }
-    tg_model *m = NULL;
-    CHECK_OK(model_create(&c, rows, &m));
-    tg_rng rng;
-    tg_rng_seed(&rng, seed);
-    model_init(m, &rng);
-    float *p = model_param_data(m);
-    for (size_t i = 0; i < model_param_count(m); i++) p[i] *= 5.0f;
-    return m;
+    return test_model_make(&c, rows, seed, 5.0f);
 }
 
 /* Rollout values of every prefix of B sequences of RT tokens (a Bar every
