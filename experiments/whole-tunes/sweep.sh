@@ -4,7 +4,9 @@
 # profile and error, verbatim 4-bar copies against the training split):
 #   sh experiments/whole-tunes/sweep.sh CORPUS RUN_DIR [RUN_DIR ...]
 # writes RUN_DIR/sweep-T{0.8,0.9,1.0}/ (MIDI) and RUN_DIR/sweep-T*.json
-# (tunegan eval --json); TEMPS="0.8 0.9 1.0" and NUM=100 by default.
+# (tunegan eval --json); TEMPS="0.8 0.9 1.0" and NUM=100 by default;
+# TOPPS="0.9 0.95" adds nucleus sampling (RUN_DIR/sweep-T1.0-p0.9/, ...;
+# 1 = off, the default, keeps the plain names).
 # summarize.py --sweep RUN_DIR ... tabulates them.
 set -eu
 bin=${BIN:-build/tunegan}
@@ -12,13 +14,16 @@ corpus=$1
 shift
 for run in "$@"; do
     for T in ${TEMPS:-0.8 0.9 1.0}; do
+      for P in ${TOPPS:-1}; do
         g=$run/sweep-T$T
+        [ "$P" = 1 ] || g=$g-p$P
         [ -f "$g.json" ] && continue
-        "$bin" generate --model "$run" -o "$g" -n "${NUM:-100}" --bars 32 --temperature "$T" --seed 21 \
-            --threads 1 >/dev/null 2>"$g.log"
+        "$bin" generate --model "$run" -o "$g" -n "${NUM:-100}" --bars 32 --temperature "$T" --top-p "$P" \
+            --seed 21 --threads 1 >/dev/null 2>"$g.log"
         "$bin" eval --samples "$g" --reference "$corpus:test" --train "$corpus" --bars 32 --threads 1 \
             --json >"$g.json.tmp"
         mv "$g.json.tmp" "$g.json"
-        echo "$run T$T done"
+        echo "$run T$T top-p $P done"
+      done
     done
 done
