@@ -8,6 +8,7 @@ similarity error (mean |difference| of the bar-similarity profile, d = 1..16),
 the similarity at distances 4 and 8 (samples / real), the verbatim 4-bar copy
 rate against the training split and the share of distinct 4-bar windows."""
 import json
+import glob
 import os
 import sys
 
@@ -53,8 +54,9 @@ def sweep(runs):
     print("| run | T | similarity error | sim. d=1 | sim. d=4 | sim. d=8 (real) | copy rate | distinct 4-bar | scale consistency (real) | pitch-class entropy (real) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in runs:
-        for T in ("0.8", "0.9", "1.0"):
-            ev = load(os.path.join(run, "sweep-T%s.json" % T))
+        for path in sorted(glob.glob(os.path.join(run, "sweep-T*.json"))):
+            T = os.path.basename(path)[len("sweep-T"):-len(".json")].replace("-p", ", top-p ")
+            ev = load(path)
             if not ev:
                 continue
             s, r = ev["bar_similarity"]["samples"], ev["bar_similarity"]["reference"]

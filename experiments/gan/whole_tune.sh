@@ -1,0 +1,76 @@
+#!/bin/bash
+# Issue 19, part 2 on real music: the adversarial phase on whole tunes. The
+# generator is the whole-tunes model (FC-attention, context 4,096,
+# remi-compact; models/whole-tunes), the discriminator a causal FC-attention
+# Transformer that reads the same whole tunes (--disc-attention fc), so that
+# a phrase coming back 8 bars later is something it can see and reward. Per
+# recipe, from the same MLE model, at one budget:
+#   bar       D's p(real) at the last token of every bar, given to the bar's
+#             tokens, r = 2p - 1, discount 0.9, EMA baseline, 2 clipped PPO
+#             epochs a batch, KL 0.1
+#   dense     the same read at every token
+#   random    the control: the dense values shuffled over the batch
+#   constant  the control without any reward; with r = 2p - 1 its reward is 0
+#             and it stays the MLE model bit for bit (experiments/gan/RESULTS.md),
+#             so it is not run by default (its D, unused, reads relative)
+# then each run (and the MLE model) through the whole-tunes goal measure:
+# 100 tunes of 32 bars per temperature (experiments/whole-tunes/sweep.sh:
+# bar-similarity profile and error against the test split, verbatim 4-bar
+# copies against the training split, music statistics).
+#   bash experiments/gan/whole_tune.sh [WORK_DIR]
+# Environment: BUILD (build; BIN names the binary, a copy keeps a long run
+# safe from rebuilds), INIT (models/whole-tunes), SEEDS ("1"), ROUNDS (100),
+# RECIPES ("bar random"), SEQ_LEN (1024: 42 bars of the median
+# tune's 24 tokens a bar), BATCH (4), TEMPS ("0.9 1.0 1.1"), EXTRA (more
+# train flags). SMOKE=1: 2 rounds of 2 sequences of 128 tokens and 4 tunes of
+# 4 bars, to check the recipe end to end. Runs are resumable: a finished one
+# is skipped, an interrupted one goes on from its last phase (--resume).
+set -eu
+work=${1:-/tmp/tg-gan-whole}
+bin=${BIN:-${BUILD:-build}/tunegan}
+data=${DATA:-../shared/data/nottingham}
+init=${INIT:-models/whole-tunes}
+seeds=${SEEDS:-1}
+rounds=${ROUNDS:-100}
+recipes=${RECIPES:-"bar random"}
+seq_len=${SEQ_LEN:-1024}
+batch=${BATCH:-4}
+temps=${TEMPS:-"0.9 1.0 1.1"}
+num=100
+d_samples=16
+if [ "${SMOKE:-0}" = 1 ]; then rounds=2; seq_len=128; batch=2; num=4; d_samples=2; temps=1.0; fi
+[ -x "$bin" ] || { echo "whole_tune.sh: $bin is not built" >&2; exit 77; }
+[ -d "$data/full" ] || { echo "whole_tune.sh: $data/full not found (../shared beside the project)" >&2; exit 77; }
+mkdir -p "$work"
+corpus=$work/nott-remi-compact.corpus
+[ -f "$corpus" ] || "$bin" data build --tokenizer remi-compact --split "$data/split.tsv" --threads 1 \
+    -o "$corpus" "$data/full" >"$work/corpus.out"
+for seed in $seeds; do
+    for r in $recipes; do
+        d_attention=fc
+        case $r in
+        bar | dense | random) ;;
+        constant) d_attention=relative ;;
+        *) echo "whole_tune.sh: unknown recipe $r" >&2; exit 2 ;;
+        esac
+        run=$work/$r-s$seed
+        [ -f "$run/done" ] && continue
+        resume=""
+        [ -f "$run/log.jsonl" ] && resume=--resume
+        "$bin" train --corpus "$corpus" --init "$init" -o "$run" $resume --reward $r \
+            --reward-shaping centered --discount 0.9 --baseline ema --baseline-decay 0.9 \
+            --ppo-epochs 2 --ppo-clip 0.2 --kl 0.1 --lr-g 1e-5 --lr-d 1e-4 \
+            --disc-attention $d_attention --seq-len $seq_len --batch $batch --rounds $rounds --g-steps 1 \
+            --d-pretrain 8 --d-steps 1 --d-epochs 2 --d-samples $d_samples --eval-windows 16 \
+            --seed $seed --threads 1 ${EXTRA:-} >>"$run.out" 2>&1
+        touch "$run/done"
+    done
+done
+# The goal measure, the MLE model first (its sweep is shared by every seed).
+mle=$work/mle
+mkdir -p "$mle"
+[ -f "$mle/model.safetensors" ] || cp "$init/model.safetensors" "$mle/model.safetensors"
+runs="$mle"
+for seed in $seeds; do for r in $recipes; do runs="$runs $work/$r-s$seed"; done; done
+BIN=$bin TEMPS=$temps NUM=$num sh experiments/whole-tunes/sweep.sh "$corpus" $runs
+/usr/bin/python3 experiments/whole-tunes/summarize.py --sweep $runs
