@@ -18,6 +18,7 @@
 # Results: WORK_DIR/curve.tsv (series, seed, T, oracle_nll, test_nll) and the
 # plot WORK_DIR/curve.png.
 set -eu
+. experiments/seqgan-oracle/setup.sh
 work=${1:-/tmp/tg-gan-oracle}
 build=${BUILD:-build}
 bin=$build/tunegan
@@ -34,14 +35,7 @@ mkdir -p "$work"
 printf 'series\tseed\ttemperature\toracle_nll\ttest_nll\n' >"$work/curve.tsv"
 for seed in $seeds; do
     w=$work/seed$seed
-    mkdir -p "$w"
-    [ -f "$w/oracle.safetensors" ] || "$oracle" make --vocab 5000 --seed $seed -n 1000 \
-        --threads $threads -o "$w/oracle.safetensors" >"$w/oracle.txt"
-    [ -f "$w/train.corpus" ] || "$oracle" sample "$w/oracle.safetensors" -n 10000 --length 20 --seed $seed \
-        --threads $threads -o "$w/train.corpus"
-    [ -f "$w/mle/model.safetensors" ] || "$bin" pretrain --corpus "$w/train.corpus" --preset tiny \
-        --d-model 32 --layers 2 --heads 2 --context 21 --batch 64 --steps 3000 --warmup 100 \
-        --lr 1e-3 --eval-every 500 --seed $seed --threads $threads -o "$w/mle" >"$w/mle.out" 2>&1
+    oracle_setup "$w" $seed 10000 3000
     common="--corpus $w/train.corpus --init $w/mle --seq-len 21 --batch 32 --rounds $rounds --g-steps 1
             --d-pretrain 10 --d-steps 1 --d-epochs 3 --d-samples 256 --lr-d 1e-4 --seed $seed --threads $threads"
     dense="--reward-shaping centered --discount 0.9 --baseline ema --baseline-decay 0.9 --ppo-epochs 2

@@ -15,6 +15,7 @@
 # Results: WORK_DIR/seed*/nll.jsonl (one JSON line per scored generator) and
 # the runs' log.jsonl; experiments/seqgan-oracle/summarize.py tabulates them.
 set -eu
+. experiments/seqgan-oracle/setup.sh
 work=${1:-/tmp/tg-seqgan-oracle}
 build=${BUILD:-build}
 bin=$build/tunegan
@@ -32,16 +33,7 @@ fi
 mkdir -p "$work"
 for seed in $seeds; do
     w=$work/seed$seed
-    mkdir -p "$w"
-    [ -f "$w/oracle.safetensors" ] || "$oracle" make --vocab 5000 --seed $seed -n 1000 \
-        --threads $threads -o "$w/oracle.safetensors" | tee "$w/oracle.txt"
-    [ -f "$w/train.corpus" ] || "$oracle" sample "$w/oracle.safetensors" -n $n --length 20 --seed $seed \
-        --threads $threads -o "$w/train.corpus"
-    # The generator has the oracle's shape (as SeqGAN's generator and oracle
-    # were the same LSTM); a window of 21 holds BOS, 20 ids and EOS.
-    [ -f "$w/mle/model.safetensors" ] || "$bin" pretrain --corpus "$w/train.corpus" --preset tiny \
-        --d-model 32 --layers 2 --heads 2 --context 21 --batch 64 --steps $pre_steps --warmup 100 \
-        --lr 1e-3 --eval-every 500 --seed $seed --threads $threads -o "$w/mle"
+    oracle_setup "$w" $seed $n $pre_steps
     adv="--corpus $w/train.corpus --init $w/mle --seq-len 21 --batch 32 --rounds $rounds --g-steps 1
          --d-pretrain $d_pre --d-steps 1 --d-epochs 3 --d-samples $d_samples --rollouts $rollouts
          --rollout-update 0.8 --kl 0 --lr-g 1e-3 --lr-d 1e-4 --seed $seed --threads $threads"

@@ -12,6 +12,7 @@
 # Results: WORK_DIR/seed*/temperature.jsonl and WORK_DIR/temperature.tsv with
 # the plot WORK_DIR/temperature.png (tunegan plot --table).
 set -eu
+. experiments/seqgan-oracle/setup.sh
 work=${1:-/tmp/tg-seqgan-oracle}
 build=${BUILD:-build}
 bin=$build/tunegan
@@ -26,14 +27,7 @@ mkdir -p "$work"
 printf 'series\tlabel\tseed\ttemperature\toracle_nll\ttest_nll\n' >"$work/temperature.tsv"
 for seed in $seeds; do
     w=$work/seed$seed
-    mkdir -p "$w"
-    [ -f "$w/oracle.safetensors" ] || "$oracle" make --vocab 5000 --seed $seed -n 1000 \
-        --threads $threads -o "$w/oracle.safetensors" | tee "$w/oracle.txt"
-    [ -f "$w/train.corpus" ] || "$oracle" sample "$w/oracle.safetensors" -n 10000 --length 20 --seed $seed \
-        --threads $threads -o "$w/train.corpus"
-    [ -f "$w/mle/model.safetensors" ] || "$bin" pretrain --corpus "$w/train.corpus" --preset tiny \
-        --d-model 32 --layers 2 --heads 2 --context 21 --batch 64 --steps 3000 --warmup 100 \
-        --lr 1e-3 --eval-every 500 --seed $seed --threads $threads -o "$w/mle"
+    oracle_setup "$w" $seed 10000 3000
     if [ ! -f "$w/temperature.jsonl" ]; then
         for t in $temps; do
             "$oracle" nll "$w/oracle.safetensors" "$w/mle" -n 10000 --length 20 --seed $seed \
