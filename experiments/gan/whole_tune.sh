@@ -21,7 +21,8 @@
 # Environment: BUILD (build; BIN names the binary, a copy keeps a long run
 # safe from rebuilds), INIT (models/whole-tunes), SEEDS ("1"), ROUNDS (100),
 # RECIPES ("bar random"), SEQ_LEN (1024: 42 bars of the median
-# tune's 24 tokens a bar), BATCH (4), TEMPS ("0.9 1.0 1.1"), EXTRA (more
+# tune's 24 tokens a bar), BATCH (4), TEMPS ("0.9 1.0 1.1"), D_PRETRAIN (30),
+# LR_D (5e-4), EXTRA (more
 # train flags). SMOKE=1: 2 rounds of 2 sequences of 128 tokens and 4 tunes of
 # 4 bars, to check the recipe end to end. Runs are resumable: a finished one
 # is skipped, an interrupted one goes on from its last phase (--resume).
@@ -38,7 +39,13 @@ batch=${BATCH:-4}
 temps=${TEMPS:-"0.9 1.0 1.1"}
 num=100
 d_samples=16
-if [ "${SMOKE:-0}" = 1 ]; then rounds=2; seq_len=128; batch=2; num=4; d_samples=2; temps=1.0; fi
+# The causal D is a language model whose targets are two reserved tokens
+# (real, generated): from scratch it first learns to put its mass on them
+# (loss from log V down), which at lr 1e-4 took more than 8 d-steps (accuracy
+# 0.41-0.75 after 8 in a first run); hence more pre-training and a larger rate.
+d_pretrain=${D_PRETRAIN:-30}
+lr_d=${LR_D:-5e-4}
+if [ "${SMOKE:-0}" = 1 ]; then rounds=2; seq_len=128; batch=2; num=4; d_samples=2; d_pretrain=2; temps=1.0; fi
 [ -x "$bin" ] || { echo "whole_tune.sh: $bin is not built" >&2; exit 77; }
 [ -d "$data/full" ] || { echo "whole_tune.sh: $data/full not found (../shared beside the project)" >&2; exit 77; }
 mkdir -p "$work"
@@ -59,9 +66,9 @@ for seed in $seeds; do
         [ -f "$run/log.jsonl" ] && resume=--resume
         "$bin" train --corpus "$corpus" --init "$init" -o "$run" $resume --reward $r \
             --reward-shaping centered --discount 0.9 --baseline ema --baseline-decay 0.9 \
-            --ppo-epochs 2 --ppo-clip 0.2 --kl 0.1 --lr-g 1e-5 --lr-d 1e-4 \
+            --ppo-epochs 2 --ppo-clip 0.2 --kl 0.1 --lr-g 1e-5 --lr-d $lr_d \
             --disc-attention $d_attention --seq-len $seq_len --batch $batch --rounds $rounds --g-steps 1 \
-            --d-pretrain 8 --d-steps 1 --d-epochs 2 --d-samples $d_samples --eval-windows 16 \
+            --d-pretrain $d_pretrain --d-steps 1 --d-epochs 2 --d-samples $d_samples --eval-windows 16 \
             --seed $seed --threads 1 ${EXTRA:-} >>"$run.out" 2>&1
         touch "$run/done"
     done
