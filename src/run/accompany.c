@@ -31,6 +31,7 @@ tg_accompany_options tg_accompany_options_default(void)
     tg_accompany_options o;
     memset(&o, 0, sizeof o);
     o.gen = tg_generate_options_default();
+    o.rerank_weight = 1.0;
     return o;
 }
 
@@ -335,6 +336,41 @@ static tg_status pick_voicing(int mode, const run_slots *sl, uint32_t tracks, ui
 }
 
 /* ------------------------------------------------------------------------ */
+/* Reranking: the model scores its own candidates (channel.c). */
+
+#define RUN_RERANK_MAX 1000
+
+static tg_status check_rerank(const tg_accompany_options *o, char *err, size_t err_len)
+{
+    const int r = o->gen.rerank, num = o->gen.num;
+    if (r < 1 || r > RUN_RERANK_MAX)
+        return tg_fail(err, err_len, TG_ERR_RANGE, "rerank %d: candidates per take must be 1 (off) to %d", r,
+                       RUN_RERANK_MAX);
+    if (num < 1 || num > INT32_MAX / r / 2)
+        return tg_fail(err, err_len, TG_ERR_RANGE, "num %d with rerank %d: too many candidates", num, r);
+    if (!isfinite(o->rerank_weight))
+        return tg_fail(err, err_len, TG_ERR_RANGE, "rerank weight %g: not a finite number", o->rerank_weight);
+    return TG_OK;
+}
+
+/* Take i's candidates are seqs[i*per .. i*per+per-1]; the best one's index
+ * and scores (the lowest index on ties). */
+static tg_status pick_candidate(tg_run *run, const run_channel_task *ct, const tok_seq *seqs, int i, int per,
+                                double weight, int *best, run_channel_score *best_score, char *err, size_t err_len)
+{
+    double best_rank = -INFINITY;
+    *best = i * per;
+    for (int c = 0; c < per; c++) {
+        run_channel_score sc;
+        tg_status st = run_channel_score_of(run->gen, run->tok, ct, &seqs[i * per + c], &sc, err, err_len);
+        if (st != TG_OK) return st;
+        const double rank = run_channel_rank(&sc, weight);
+        if (c == 0 || rank > best_rank) best_rank = rank, *best = i * per + c, *best_score = sc;
+    }
+    return TG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 
 tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *takes, tg_generate_stats *stats,
                            char *err, size_t err_len)
@@ -354,12 +390,16 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     if (tg_score_note_count(in) == 0) return tg_fail(err, err_len, TG_ERR_ARG, "the input has no notes");
     const bool gap = o->bar_first > 0;
     if (gap && o->bar_last < o->bar_first) return tg_fail(err, err_len, TG_ERR_ARG, "bars %d-%d: the last bar comes before the first", o->bar_first, o->bar_last);
+    tg_status st = check_rerank(o, err, err_len);
+    if (st != TG_OK) return st;
+    const int per = go->rerank; /* candidates per take */
+    const bool scored = per > 1 || o->score_takes;
 
     run_slots sl;
-    tg_status st = run_slots_read(run, &sl, err, err_len);
+    st = run_slots_read(run, &sl, err, err_len);
     if (st != TG_OK) return st;
     int *slot_of = malloc((in->n_tracks ? in->n_tracks : 1) * sizeof *slot_of);
-    tok_seq canon = {0}, plan = {0}, *seqs = calloc((size_t)go->num, sizeof *seqs);
+    tok_seq canon = {0}, plan = {0}, *seqs = calloc((size_t)go->num * per, sizeof *seqs);
     uint8_t *open = NULL;
     int64_t *starts = NULL;
     if (!slot_of || !seqs) st = TG_ERR_NOMEM;
@@ -401,7 +441,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     /* the takes */
     sample_gen_options so = sample_gen_options_default();
     so.params = (sample_params){go->temperature, go->top_k, go->top_p};
-    so.num = go->num, so.batch = go->batch, so.keep = go->keep, so.seed = go->seed;
+    so.num = go->num * per, so.batch = go->batch, so.keep = go->keep, so.seed = go->seed;
     sample_voicing voicing;
     bool voiced = false;
     if (st == TG_OK) st = pick_voicing(o->voice_leading, &sl, present | targets, given, &voicing, &voiced, err, err_len);
@@ -422,10 +462,17 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     const assemble a = {in, &sl, slot_of, targets, header,
                         bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
                         window_step, tok_steps_per_quarter(tok)};
+    const run_channel_task ct = {&sp, given, targets, gap};
     int handed = 0;
     for (int i = 0; st == TG_OK && i < go->num; i++) {
-        tg_take tk = {NULL, seqs[i].n, seqs[i].n - plan.n, 0, -1, 0};
-        st = assemble_take(&a, tok, &seqs[i], &tk.score);
+        int k = i * per;
+        run_channel_score sc;
+        memset(&sc, 0, sizeof sc);
+        if (scored && (st = pick_candidate(run, &ct, seqs, i, per, o->rerank_weight, &k, &sc, err, err_len)) != TG_OK)
+            break;
+        tg_take tk = {NULL, seqs[k].n, seqs[k].n - plan.n, 0, -1, 0, sc.channel, sc.direct, sc.channel_tokens,
+                      sc.direct_tokens, k - i * per};
+        st = assemble_take(&a, tok, &seqs[k], &tk.score);
         if (st != TG_OK) {
             tg_fail(err, err_len, st, "take %d: %s", i, tg_status_str(st));
             break;
@@ -441,7 +488,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     if (st != TG_OK && !go->on_take && takes)
         for (int i = 0; i < handed; i++) tg_take_free(&takes[i]);
     stats->takes = handed;
-    for (int i = 0; seqs && i < go->num; i++) tok_seq_free(&seqs[i]);
+    for (int i = 0; seqs && i < go->num * per; i++) tok_seq_free(&seqs[i]);
     free(seqs);
     free(open);
     free(starts);
