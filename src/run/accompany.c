@@ -8,6 +8,10 @@
  * task's order (tok_tracks_rewrite: the given tracks first in every bar, a
  * gap after Fill within a window that fits the context), and decoded through
  * the plan (sample_fill: given tokens forced, the target tracks sampled).
+ * With gen.rerank = N > 1 each take is the best of N candidates (the
+ * streams N * take .. N * take + N - 1) as the model itself scores them
+ * (channel.c: log p(given | written) + rerank_weight * log p(written |
+ * given)).
  * The output is the input itself (its tempo map, meter, track names and
  * every given note, untouched) with the target tracks' notes replaced by
  * the generated ones in the bars generated, or added as new tracks; a
