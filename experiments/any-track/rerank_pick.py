@@ -51,7 +51,7 @@ def read_log(path):
     for line in open(path):
         m = re.match(r"^(\S+)-(\d{3})\.mid: ", line)
         if m:
-            name = (os.path.basename(m.group(1)), int(m.group(2)))
+            name = (os.path.basename(m.group(1)) + ".mid", int(m.group(2)))
             continue
         m = re.match(r"^\s+log p\(given \| written\) (\S+) over (\d+) tokens, log p\(written \| given\) (\S+) over (\d+) tokens", line)
         if m and name:

@@ -343,6 +343,7 @@ static tg_status pick_voicing(int mode, const run_slots *sl, uint32_t tracks, ui
 /* Reranking: the model scores its own candidates (channel.c). */
 
 #define RUN_RERANK_MAX 1000
+#define RUN_CHANNEL_AFTER_BARS 4 /* infilling: bars after the gap scored, as tok_tracks_fit keeps at most */
 
 static tg_status check_rerank(const tg_accompany_options *o, char *err, size_t err_len)
 {
@@ -466,7 +467,8 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     const assemble a = {in, &sl, slot_of, targets, header,
                         bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
                         window_step, tok_steps_per_quarter(tok)};
-    const run_channel_task ct = {&sp, given, targets, gap};
+    const run_channel_task ct = {&sp, given, targets, gap, &canon, o->bar_first - 1, o->bar_last - o->bar_first + 1,
+                                 RUN_CHANNEL_AFTER_BARS};
     int handed = 0;
     for (int i = 0; st == TG_OK && i < go->num; i++) {
         int k = i * per;

@@ -12,10 +12,11 @@
  *            candidate rewritten with the written tracks first in every bar
  *            (tok_tracks_rewrite, the mix's "tracks given" order) and the
  *            given tracks' tokens scored as tools/track_nll scores a track;
- *            infilling: log p(the bars after the gap | the bars before it
- *            and the candidate in it), the candidate's bars put back in
- *            their place (canonical order) and the later bars' tokens
- *            scored. No bar after the gap (or none kept): 0 over 0 tokens.
+ *            infilling: log p(the bars after the gap | everything before
+ *            them, the candidate in the gap): the whole piece in canonical
+ *            order with the candidate's bars in place of the gap's, the
+ *            tokens of the next bars (as many as the training window's
+ *            "after", 4) scored. No bar after the gap: 0 over 0 tokens.
  * Sequences longer than the context are scored in windows of the context,
  * a new one every half context (each token once, with at least half a
  * context before it, as tools/track_nll and eval's NLL), several windows
@@ -74,7 +75,10 @@ tg_status run_logp_masked(tg_model *m, const uint16_t *ids, size_t n, const uint
             tg[rows * T + t] = pos >= scored_to && pos < end && mask[pos + 1] ? ids[pos + 1] : MODEL_IGNORE_INDEX;
         }
         scored_to = end;
-        if (++rows == MB || scored_to >= L) {
+        bool any = false;
+        for (int t = 0; t < T && !any; t++) any = tg[rows * T + t] != MODEL_IGNORE_INDEX;
+        if (any) rows++; /* a window with nothing to score is left out */
+        if (rows > 0 && (rows == MB || scored_to >= L)) {
             model_lm_forward(m, in, tg, rows, T, NULL);
             const float *loss = model_losses(m);
             for (int i = 0; i < rows * T; i++)
@@ -113,35 +117,49 @@ static tg_status swapped(const tok_tokenizer *tok, const run_channel_task *t, co
     return TG_OK;
 }
 
-/* Infilling: the candidate's bars (after Fill) put in place of the Gap
- * tokens; the tokens after the last of them (the later bars, EOS left out)
- * are scored. */
-static tg_status refilled(const tok_tokenizer *tok, const tok_seq *cand, tok_seq *out, uint8_t **mask_out)
+/* Infilling: the whole piece (the canonical sequence) with the gap's bars
+ * written as the candidate wrote them after Fill (each bar's head, its Bar,
+ * meter and prelude, kept); the tokens of the after_bars bars that follow
+ * the gap are scored (EOS left out). */
+static tg_status refilled(const tok_tokenizer *tok, const run_channel_task *t, const tok_seq *cand, tok_seq *out,
+                          uint8_t **mask_out)
 {
-    const int bar = tok_bar_id(tok), fill = tok_id(tok, TOK_T_FILL, 0), gap = tok_id(tok, TOK_T_GAP, 0);
+    const int bar = tok_bar_id(tok), fill = tok_id(tok, TOK_T_FILL, 0);
+    const tok_seq *canon = t->canon;
+    const int g0 = t->gap_first, g1 = t->gap_first + t->gap_bars;
     size_t f = 0;
     while (f < cand->n && cand->ids[f] != fill) f++;
     if (f == cand->n) return TG_ERR_ARG;
     out->n = 0;
+    size_t from = SIZE_MAX, to = SIZE_MAX; /* the scored tokens */
+    size_t next_bar = f + 1;                /* the candidate's next filled bar */
+    int b = -1;
     tg_status st = TG_OK;
-    size_t next_bar = f + 1, after = SIZE_MAX;
-    for (size_t i = 0; st == TG_OK && i < f; i++) {
-        if (cand->ids[i] != gap) {
-            st = tok_seq_push(out, cand->ids[i]);
+    for (size_t i = 0; st == TG_OK && i < canon->n; i++) {
+        const int id = canon->ids[i];
+        if (id == bar && ++b == g1) from = out->n;
+        if (id == bar && b == g1 + t->after_bars) to = out->n;
+        if (id == TOK_EOS && to == SIZE_MAX) to = out->n;
+        if (b < g0 || b >= g1 || id == TOK_EOS) {
+            st = tok_seq_push(out, id);
             continue;
         }
-        if (next_bar >= cand->n || cand->ids[next_bar] != bar) return TG_ERR_ARG; /* fewer filled bars than gaps */
+        if (tok_get_info(tok, id).type != TOK_T_TRACK) { /* the bar's head */
+            st = tok_seq_push(out, id);
+            continue;
+        }
+        /* the bar's segments: the candidate's instead */
+        if (next_bar >= cand->n || cand->ids[next_bar] != bar) return TG_ERR_ARG; /* fewer bars filled than gaps */
         size_t j = next_bar + 1;
         for (; st == TG_OK && j < cand->n && cand->ids[j] != bar && cand->ids[j] != TOK_EOS; j++)
             st = tok_seq_push(out, cand->ids[j]);
         next_bar = j;
-        after = out->n;
+        while (i + 1 < canon->n && canon->ids[i + 1] != bar && canon->ids[i + 1] != TOK_EOS) i++;
     }
-    if (st == TG_OK) st = tok_seq_push(out, TOK_EOS);
-    uint8_t *mask = st == TG_OK ? calloc(out->n, 1) : NULL;
+    uint8_t *mask = st == TG_OK ? calloc(out->n ? out->n : 1, 1) : NULL;
     if (st == TG_OK && !mask) st = TG_ERR_NOMEM;
     if (st != TG_OK) return st;
-    for (size_t i = after; after != SIZE_MAX && i + 1 < out->n; i++) mask[i] = 1;
+    for (size_t i = from; from != SIZE_MAX && i < to && i < out->n; i++) mask[i] = 1;
     *mask_out = mask;
     return TG_OK;
 }
@@ -151,7 +169,7 @@ tg_status run_channel_sequence(const tok_tokenizer *tok, const run_channel_task 
 {
     *mask = NULL;
     if (t->gap) {
-        tg_status st = refilled(tok, cand, out, mask);
+        tg_status st = refilled(tok, t, cand, out, mask);
         if (st == TG_ERR_ARG) tg_fail(why, why_len, st, "an infill candidate without its Fill section");
         return st;
     }

@@ -118,6 +118,10 @@ typedef struct {
     const sample_plan *plan;
     uint32_t given, targets;
     bool gap;
+    /* infilling: the piece in canonical order, its gap (bars from 0) and the
+     * bars after it the channel scores */
+    const tok_seq *canon;
+    int gap_first, gap_bars, after_bars;
 } run_channel_task;
 
 typedef struct {
@@ -138,8 +142,8 @@ tg_status run_logp_masked(tg_model *m, const uint16_t *ids, size_t n, const uint
                           size_t *count);
 /* The sequence the channel scores, and its mask: accompaniment: the
  * candidate with the written slots first in every bar, the given slots'
- * tokens scored; infilling: the candidate's bars in place of the gap, the
- * later bars scored. */
+ * tokens scored; infilling: the whole piece with the candidate's bars in
+ * place of the gap's, the after_bars bars after it scored. */
 tg_status run_channel_sequence(const tok_tokenizer *tok, const run_channel_task *t, const tok_seq *cand,
                                tok_seq *out, uint8_t **mask, char *why, size_t why_len);
 tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_channel_task *t,
