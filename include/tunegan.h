@@ -419,7 +419,8 @@ typedef struct {
     /* gen.rerank > 1: draw that many candidates per take (the streams --num
      * would use) and keep the one with the highest
      * given_logp + rerank_weight * written_logp (the model scoring itself,
-     * a "noisy channel"; not the discriminator of tg_run_generate's rerank) */
+     * a "noisy channel"; not the discriminator of tg_run_generate's rerank);
+     * default 0: given_logp alone, the best rule measured */
     double rerank_weight;
     bool score_takes;         /* score every take (given_logp ...) even without rerank */
 } tg_accompany_options;

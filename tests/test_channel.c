@@ -199,7 +199,7 @@ static void test_accompany_rerank(tg_run *run)
         CHECK_INT(all[c].written_tokens, nd);
         CHECK_INT(all[c].given_tokens, nc);
         CHECK(nd > 0 && nc > 0);
-        const double score = channel + 1.0 * direct; /* the default weight */
+        const double score = channel + tg_accompany_options_default().rerank_weight * direct;
         if (c == 0) first = score;
         if (score > top) top = score, argmax = c;
         tok_seq_free(&sw);
@@ -213,14 +213,14 @@ static void test_accompany_rerank(tg_run *run)
     /* the melody, note for note */
     CHECK(best.score->n_tracks == 2 && same_notes(&best.score->tracks[0], &mel->tracks[0]));
     CHECK(best.score->tracks[1].n_notes > 0);
-    /* a weight of 0: the channel alone decides */
-    o.rerank_weight = 0;
+    /* a weight of 1: channel + direct decides */
+    o.rerank_weight = 1;
     tg_take ch;
     CHECK_OK(tg_run_accompany(run, &o, &ch, NULL, err, sizeof err));
-    int by_channel = 0;
+    int by_both = 0;
     for (int c = 1; c < N_CAND; c++)
-        if (all[c].given_logp > all[by_channel].given_logp) by_channel = c;
-    CHECK_INT(ch.candidate, by_channel);
+        if (all[c].given_logp + all[c].written_logp > all[by_both].given_logp + all[by_both].written_logp) by_both = c;
+    CHECK_INT(ch.candidate, by_both);
     tg_take_free(&ch);
     for (int c = 0; c < N_CAND; c++) tg_take_free(&all[c]);
     tg_take_free(&best);
@@ -245,7 +245,7 @@ static void test_infill_rerank(tg_run *run)
     int argmax = 0;
     for (int c = 0; c < N_CAND; c++) {
         CHECK(all[c].given_tokens > 0 && all[c].written_tokens > 0);
-        if (all[c].given_logp + all[c].written_logp > all[argmax].given_logp + all[argmax].written_logp) argmax = c;
+        if (all[c].given_logp > all[argmax].given_logp) argmax = c; /* the default: the channel alone */
     }
     CHECK_INT(best.candidate, argmax);
     CHECK(same_takes(best.score, all[argmax].score));

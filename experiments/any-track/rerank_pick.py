@@ -10,16 +10,17 @@ index on ties, as the program) is linked into OUT_DIR/CONFIG-pick/RULE-N/,
 then measured: acc: `tunegan eval --melody-track 0` against the real tunes
 (harmonic fit, per piece, music statistics) and the chords' own statistics
 below; infill: `tunegan critic --paired --bars 8` against the real tunes
-(seed: the config's). Prints one line per rule and N.
+(critic seeds 1, 2, 3 and their mean). Prints one line per rule and N.
 
 Scores (nats): channel = log p(given | written), direct = log p(written |
-given), dtok = the direct's token count. Rules:
+given), over ctok and dtok tokens. Rules:
   channel      channel alone
   ch+0.5d      channel + 0.5 direct
   ch+d         channel + direct (the program's default weight, 1)
   ch+2d        channel + 2 direct
   direct       direct alone (the candidate's own likelihood)
   direct/tok   direct per token
+  c/tok+d/tok  both per token, summed
 Chord statistics (mido; the first note-bearing track is the melody, the
 others the accompaniment): accompaniment notes per bar, onsets per bar,
 notes per onset, distinct pitch-class sets per tune, the share of onsets
@@ -34,18 +35,19 @@ import sys
 import mido
 
 RULES = {
-    "channel": lambda c, d, n: c,
-    "ch+0.5d": lambda c, d, n: c + 0.5 * d,
-    "ch+d": lambda c, d, n: c + d,
-    "ch+2d": lambda c, d, n: c + 2 * d,
-    "direct": lambda c, d, n: d,
-    "direct/tok": lambda c, d, n: d / max(n, 1),
+    "channel": lambda c, d, m, n: c,
+    "ch+0.5d": lambda c, d, m, n: c + 0.5 * d,
+    "ch+d": lambda c, d, m, n: c + d,
+    "ch+2d": lambda c, d, m, n: c + 2 * d,
+    "direct": lambda c, d, m, n: d,
+    "direct/tok": lambda c, d, m, n: d / max(n, 1),
+    "c/tok+d/tok": lambda c, d, m, n: c / max(m, 1) + d / max(n, 1),
 }
 BIN = os.environ.get("TUNEGAN_BIN", "build/tunegan")
 
 
 def read_log(path):
-    """{tune: {k: (channel, direct, dtok)}}"""
+    """{tune: {k: (channel, direct, ctok, dtok)}}"""
     out = collections.defaultdict(dict)
     name = None
     for line in open(path):
@@ -55,7 +57,7 @@ def read_log(path):
             continue
         m = re.match(r"^\s+log p\(given \| written\) (\S+) over (\d+) tokens, log p\(written \| given\) (\S+) over (\d+) tokens", line)
         if m and name:
-            out[name[0]][name[1]] = (float(m.group(1)), float(m.group(3)), int(m.group(4)))
+            out[name[0]][name[1]] = (float(m.group(1)), float(m.group(3)), int(m.group(2)), int(m.group(4)))
             name = None
     return out
 
@@ -108,7 +110,7 @@ def chord_stats(folder):
 def eval_acc(folder, real):
     r = subprocess.run([BIN, "eval", "--samples", folder, "--reference", real, "--melody-track", "0"],
                        capture_output=True, text=True)
-    fit = re.search(r"harmonic fit\s+(\S+)\s+(\S+)", r.stdout)
+    fit = re.search(r"^\s+harmonic fit\s+([0-9.]+)\s+([0-9.]+)", r.stdout, re.M)
     piece = re.search(r"per piece, mean \+- sd\s+(\S+) \+- (\S+)", r.stdout)
     stats = {}
     for key in ("n_pitches_used", "n_pitch_classes_used", "polyphony", "scale_consistency", "pitch_class_entropy"):
@@ -128,7 +130,6 @@ def critic(folder, real, seed):
 def main():
     mode, out, config = sys.argv[1:4]
     ns = [int(x) for x in sys.argv[4:]] or [1, 4, 8]
-    seed = int(re.search(r"-s(\d+)", config).group(1))
     split = "valid" if config.endswith("-valid") else "test"
     real = os.path.join(out, "real-" + split)
     scores = read_log(os.path.join(out, config + ".log"))
@@ -154,8 +155,13 @@ def main():
                     stats["n_pitch_classes_used"][0], stats["n_pitch_classes_used"][1],
                     stats["polyphony"][0], stats["polyphony"][1]), flush=True)
             else:
-                print("%s %s critic %s | candidates kept %s" % (config, label, critic(sel, real, seed),
-                                                               dict(sorted(kept.items()))), flush=True)
+                acc = [critic(sel, real, cs) for cs in (1, 2, 3)]
+                try:
+                    mean = "%.3f" % (sum(float(a) for a in acc) / 3)
+                except ValueError:
+                    mean = "?"
+                print("%s %s critic seeds 1-3 %s mean %s | candidates kept %s" % (
+                    config, label, " ".join(acc), mean, dict(sorted(kept.items()))), flush=True)
     if mode == "acc":
         print("%s real: %s" % (config, chord_stats(real)))
 

@@ -143,9 +143,9 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off)", 0, 0},
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
-        {"rerank", 0, CLI_INT, &rerank, "N", infill ? "draw N candidates per output, keep the one that leads best into the bars after the gap, as the model itself scores it (not the discriminator of generate --rerank) (1: off)"
-                                                         : "draw N candidates per output, keep the one under which the given tracks are most likely, as the model itself scores it (not the discriminator of generate --rerank) (1: off)", 1, 1000},
-        {"rerank-weight", 0, CLI_DOUBLE, &rerank_weight, "W", "a candidate's score: log p(given | written) + W * log p(written | given)", 0, 0},
+        {"rerank", 0, CLI_INT, &rerank, "N", infill ? "draw N candidates per output, keep the one under which the bars after the gap are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)"
+                                                         : "draw N candidates per output, keep the one under which the given tracks are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)", 1, 1000},
+        {"rerank-weight", 0, CLI_DOUBLE, &rerank_weight, "W", "a candidate's score: log p(given | written) + W * log p(written | given) (0: the first alone, measured best)", 0, 0},
         {"scores", 0, CLI_FLAG, &scores, NULL, "print each output's scores (log p(given | written), log p(written | given))", 0, 0},
         {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
         {"voice-leading", 0, CLI_STRING, &voicing, "MODE", "strict: redraw a voice's pitch that makes a parallel fifth or octave, crosses a voice or leaves its range; off; auto (default): strict for soprano, alto, tenor and bass", 0, 0},
@@ -171,6 +171,9 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "the written tracks are added (or, named with --tracks, replace the input's).\n"
         "Input tracks are matched to the model's tracks by name, else in order. Sampling\n"
         "as in generate (--temperature, --top-k, --top-p, --seed); --num writes variations.\n"
+        "--rerank N draws N candidates for each and keeps the one that best explains the\n"
+        "given tracks, as the model scores it with the roles swapped (the written tracks\n"
+        "placed first, log p(given | written): a noisy channel).\n"
         "Four voices (soprano, alto, tenor, bass) are written with --voice-leading strict\n"
         "by default: a pitch that would make a parallel fifth or octave, cross a voice or\n"
         "leave the voice's range is drawn again among the others."};
@@ -181,7 +184,8 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "counted from 1 along the piece's meter map (a pickup is bar 1). With\n"
         "--tracks only those tracks of the bars are written, the others given. The input's\n"
         "tempo map, meters and track names are kept. Models, sampling and --voice-leading\n"
-        "as in accompany."};
+        "as in accompany; --rerank N keeps the candidate under which the model finds the\n"
+        "bars after the gap most likely."};
     const cli_command_info *info = infill ? &info_inf : &info_acc;
     const char *pos[1];
     int n_pos;

@@ -35,7 +35,7 @@ tg_accompany_options tg_accompany_options_default(void)
     tg_accompany_options o;
     memset(&o, 0, sizeof o);
     o.gen = tg_generate_options_default();
-    o.rerank_weight = 1.0;
+    o.rerank_weight = 0.0; /* the channel alone: measured best (experiments/any-track/RESULTS.md) */
     return o;
 }
 
