@@ -336,8 +336,8 @@ typedef struct {
     /* tg_run_accompany, with rerank > 1 or score_takes: log p(given | written)
      * (accompaniment: the given tracks' tokens with the written tracks placed
      * first; infilling: the bars after the gap, the take in it) and the
-     * take's own log p(written | given), in nats, over the tokens counted;
-     * else 0 */
+     * take's own log p(written | given), in nats, over the tokens counted
+     * (the latter only when rerank_weight != 0 or score_takes); else 0 */
     double given_logp, written_logp;
     size_t given_tokens, written_tokens;
     int candidate;            /* with rerank: the candidate kept, 0..rerank-1 */

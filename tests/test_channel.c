@@ -210,6 +210,7 @@ static void test_accompany_rerank(tg_run *run)
     CHECK_INT(best.candidate, argmax);
     if (argmax >= 0) CHECK(same_takes(best.score, all[argmax].score));
     CHECK_NEAR(best.given_logp, all[argmax >= 0 ? argmax : 0].given_logp, 1e-9);
+    CHECK(best.written_tokens == 0 && best.written_logp == 0); /* weight 0: the direct pass is skipped */
     /* the melody, note for note */
     CHECK(best.score->n_tracks == 2 && same_notes(&best.score->tracks[0], &mel->tracks[0]));
     CHECK(best.score->tracks[1].n_notes > 0);
@@ -221,6 +222,7 @@ static void test_accompany_rerank(tg_run *run)
     for (int c = 1; c < N_CAND; c++)
         if (all[c].given_logp + all[c].written_logp > all[by_both].given_logp + all[by_both].written_logp) by_both = c;
     CHECK_INT(ch.candidate, by_both);
+    CHECK_NEAR(ch.written_logp, all[by_both].written_logp, 1e-9);
     tg_take_free(&ch);
     for (int c = 0; c < N_CAND; c++) tg_take_free(&all[c]);
     tg_take_free(&best);

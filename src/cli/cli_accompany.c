@@ -79,6 +79,7 @@ static int on_take(void *user, int i, tg_take *tk)
         if (w->scores || w->rerank > 1)
             printf("  log p(given | written) %.3f over %zu tokens, log p(written | given) %.3f over %zu tokens%s\n",
                    tk->given_logp, tk->given_tokens, tk->written_logp, tk->written_tokens, which);
+        /* (with --rerank-weight 0 and no --scores the second is not computed: 0 over 0 tokens) */
     }
     if (!w->failed && w->roll) {
         tg_roll_options ro = tg_roll_options_default();

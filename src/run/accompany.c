@@ -468,7 +468,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
                         bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
                         window_step, tok_steps_per_quarter(tok)};
     const run_channel_task ct = {&sp, given, targets, gap, &canon, o->bar_first - 1, o->bar_last - o->bar_first + 1,
-                                 RUN_CHANNEL_AFTER_BARS};
+                                 RUN_CHANNEL_AFTER_BARS, o->rerank_weight != 0 || o->score_takes};
     int handed = 0;
     for (int i = 0; st == TG_OK && i < go->num; i++) {
         int k = i * per;

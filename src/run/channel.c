@@ -183,7 +183,7 @@ tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_
     uint8_t *mask = malloc(cand->n ? cand->n : 1);
     if (!mask) return tg_fail(err, err_len, TG_ERR_NOMEM, "out of memory");
     run_written_mask(tok, t->plan, cand->ids, cand->n, mask);
-    tg_status st = run_logp_masked(m, cand->ids, cand->n, mask, &out->direct, &out->direct_tokens);
+    tg_status st = t->direct ? run_logp_masked(m, cand->ids, cand->n, mask, &out->direct, &out->direct_tokens) : TG_OK;
     free(mask);
     mask = NULL;
     tok_seq other = {0};

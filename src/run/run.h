@@ -122,6 +122,7 @@ typedef struct {
      * bars after it the channel scores */
     const tok_seq *canon;
     int gap_first, gap_bars, after_bars;
+    bool direct;        /* score log p(written | given) too (else 0 over 0 tokens) */
 } run_channel_task;
 
 typedef struct {
