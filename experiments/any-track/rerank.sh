@@ -4,9 +4,10 @@
 # them. `--num C --scores` writes the C candidates that `--rerank C` draws
 # (sample i's stream is seeded from (seed, i) in both) with their scores;
 # rerank_pick.py keeps, per tune, the best of the first N under a rule, so
-# the first N candidates are exactly what `--rerank N` would draw (and rule
-# "default" is its choice: check_rerank below runs the real flag on a few
-# tunes and compares the files). Run from the project root:
+# the first N candidates are exactly what `--rerank N` would draw, and the
+# rule "channel" is its default choice (RESULTS.md: the real flag wrote the
+# same files on the tunes checked; test_channel checks it in general). Run
+# from the project root:
 #   sh experiments/any-track/rerank.sh acc|infill OUT_DIR "SEEDS" "TEMPS" [C (8)] [SPLIT (test)]
 # acc:    every Nottingham SPLIT melody (melody/) accompanied;
 # infill: bars 5-8 of every SPLIT tune (full/) written again.
