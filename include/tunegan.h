@@ -333,6 +333,14 @@ typedef struct {
     size_t repairs;           /* lenient decoding's repairs (0 with the grammar on) */
     double realism;           /* with rerank: the discriminator's mean p(real), else -1 */
     int64_t primer_end_ticks; /* where the primer ends in score's ticks (0: none) */
+    /* tg_run_accompany, with rerank > 1 or score_takes: log p(given | written)
+     * (accompaniment: the given tracks' tokens with the written tracks placed
+     * first; infilling: the bars after the gap, the take in it) and the
+     * take's own log p(written | given), in nats, over the tokens counted
+     * (the latter only when rerank_weight != 0 or score_takes); else 0 */
+    double given_logp, written_logp;
+    size_t given_tokens, written_tokens;
+    int candidate;            /* with rerank: the candidate kept, 0..rerank-1 */
 } tg_take;
 
 typedef struct {
@@ -401,13 +409,20 @@ void tg_take_free(tg_take *take); /* accepts NULL */
  * untouched, with the written tracks' notes replaced in the bars written or
  * added as new tracks (named and voiced as the model's table says). */
 typedef struct {
-    tg_generate_options gen;  /* temperature, top_k, top_p, num, batch, keep, seed, on_take, user
-                                 (length, bars, grammar, primer and rerank are not used) */
+    tg_generate_options gen;  /* temperature, top_k, top_p, num, batch, keep, seed, rerank, on_take,
+                                 user (length, bars, grammar and primer are not used) */
     const tg_score *score;    /* the input; borrowed for the call */
     const char *tracks;       /* tracks to write, by name or slot, comma-separated ("alto,tenor,bass");
                                  NULL: the model's tracks the input lacks (infilling: every track) */
     int bar_first, bar_last;  /* infilling: bars from 1, inclusive; 0: accompaniment of the whole piece */
     int voice_leading;        /* tg_voice_leading (AUTO) */
+    /* gen.rerank > 1: draw that many candidates per take (the streams --num
+     * would use) and keep the one with the highest
+     * given_logp + rerank_weight * written_logp (the model scoring itself,
+     * a "noisy channel"; not the discriminator of tg_run_generate's rerank);
+     * default 0: given_logp alone, the best rule measured */
+    double rerank_weight;
+    bool score_takes;         /* score every take (given_logp ...) even without rerank */
 } tg_accompany_options;
 
 /* Voice leading while the voices of a four-voice piece are written: a

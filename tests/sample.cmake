@@ -20,3 +20,8 @@ tg_script_test(cli_accompany cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_
 # (cli; skipped without ../shared).
 tg_test(voicing unit)
 tg_script_test(cli_voicelead cli /bin/bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_voicelead.sh)
+# Reranking any-track takes by the model itself (src/run/channel.c,
+# `accompany|infill --rerank`): the take kept is the best-scored of the
+# candidates rerank 1 draws, scored again here by a plain forward pass; given
+# notes unchanged; bad values (test_channel, unit).
+tg_test(channel unit)

@@ -9,7 +9,9 @@
 # chords and keeps the melody; infill --bars keeps every note outside the
 # bars (and, with --tracks chords, the melody inside them too) and writes
 # notes inside; --num writes OUT-000.mid...; a fixed seed gives the same
-# bytes; --roll draws a PNG (when built with cairo); data mix writes the
+# bytes; --roll draws a PNG (when built with cairo); --rerank 3 keeps the
+# melody and one of the takes --num 3 writes with the same seed (infill
+# --rerank: the bars outside), --rerank 0 and 5000 are refused; data mix writes the
 # three tasks; bad input (no --bars, bars past the end, an unknown track, a
 # model of another tokenizer, a model with no tracks.tsv, not MIDI) is a
 # clear error with exit status 1.
@@ -116,6 +118,24 @@ done
 run 0 "infill --tracks chords" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 3-4 --tracks chords -o "$tmp/j.mid" --seed 3 --threads 1
 same "$(chan "$tmp/j.mid" 0)" "$(chan "$tmp/full.mid" 0)" "infill --tracks chords: the melody changed"
 same "$(chan_in "$tmp/j.mid" 1 $lo $hi 1)" "$(chan_in "$tmp/full.mid" 1 $lo $hi 1)" "infill --tracks chords: chords outside changed"
+
+# --rerank: the model scores its own candidates and keeps one of those --num
+# draws with the same seed; the melody (infill: the bars outside) unchanged.
+run 0 "accompany --rerank 3" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/rr.mid" --rerank 3 --seed 4 --threads 1
+has_out " of 3)" "--rerank names the candidate kept"
+k=$(sed -n 's/.*(candidate \([0-9]*\) of 3).*/\1/p' "$tmp/out")
+same "$(chan "$tmp/rr.mid" 0)" "$(chan "$tmp/mel.mid" 0)" "--rerank: the melody changed"
+run 0 "accompany --num 3 --scores" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/nn.mid" --num 3 --scores --seed 4 --threads 1
+has_out "log p(given | written)" "--scores prints the scores"
+cmp -s "$tmp/rr.mid" "$tmp/nn-00$k.mid" && ok || fail "--rerank 3 kept a take that --num 3 does not draw (candidate '$k')"
+run 0 "infill --rerank 2" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 3-4 --rerank 2 -o "$tmp/ir.mid" --seed 3 --threads 1
+for c in 0 1; do
+    same "$(chan_in "$tmp/ir.mid" $c $lo $hi 1)" "$(chan_in "$tmp/full.mid" $c $lo $hi 1)" "infill --rerank: channel $c outside bars 3-4 changed"
+done
+run 1 "--rerank 0" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/x.mid" --rerank 0 --threads 1
+has_err "--rerank must be between 1 and 1000" "--rerank 0"
+run 1 "--rerank too large" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 3-4 -o "$tmp/x.mid" --rerank 5000 --threads 1
+has_err "--rerank must be between 1 and 1000" "--rerank 5000"
 
 # Bad input.
 run 1 "infill without --bars" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" -o "$tmp/x.mid"

@@ -41,7 +41,8 @@ static const char *pick_model(const char *cmd, const tg_score *s, char *buf, siz
 
 typedef struct {
     const char *cmd, *out;
-    int num;
+    int num, rerank;
+    bool scores;
     bool roll, render;
     const char *soundfont;
     int64_t shade_from, shade_to;  /* ticks of the input's bars written (infill), for the roll's title */
@@ -73,6 +74,12 @@ static int on_take(void *user, int i, tg_take *tk)
     } else {
         printf("%s: %zu notes in %zu tracks, %zu tokens (%zu written by the model)\n", path,
                tg_score_note_count(tk->score), tk->score->n_tracks, tk->tokens, tk->new_tokens);
+        char which[64] = "";
+        if (w->rerank > 1) snprintf(which, sizeof which, " (candidate %d of %d)", tk->candidate, w->rerank);
+        if (w->scores || w->rerank > 1)
+            printf("  log p(given | written) %.3f over %zu tokens, log p(written | given) %.3f over %zu tokens%s\n",
+                   tk->given_logp, tk->given_tokens, tk->written_logp, tk->written_tokens, which);
+        /* (with --rerank-weight 0 and no --scores the second is not computed: 0 over 0 tokens) */
     }
     if (!w->failed && w->roll) {
         tg_roll_options ro = tg_roll_options_default();
@@ -120,10 +127,10 @@ static void print_voicing(const char *cmd, const tg_generate_stats *s)
 static int run_command(const char *cmd, int argc, char **argv, bool infill)
 {
     const char *model_arg = NULL, *out = NULL, *tracks = NULL, *bars = NULL, *soundfont = NULL, *voicing = "auto";
-    int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0;
-    double temperature = 1.0, top_p = 1.0;
+    int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0, rerank = 1;
+    double temperature = 1.0, top_p = 1.0, rerank_weight = tg_accompany_options_default().rerank_weight;
     uint64_t seed = 0;
-    bool roll = false, render = false;
+    bool roll = false, render = false, scores = false;
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "an any-track (remi-tracks) model (default: the bundled one that fits the input)", 0, 0},
         {"output", 'o', CLI_STRING, &out, "OUT.mid", "file to write (with --num N: OUT-000.mid ...) (required)", 0, 0},
@@ -137,6 +144,10 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off)", 0, 0},
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"rerank", 0, CLI_INT, &rerank, "N", infill ? "draw N candidates per output, keep the one under which the bars after the gap are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)"
+                                                         : "draw N candidates per output, keep the one under which the given tracks are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)", 1, 1000},
+        {"rerank-weight", 0, CLI_DOUBLE, &rerank_weight, "W", "a candidate's score: log p(given | written) + W * log p(written | given) (0: the first alone, measured best)", 0, 0},
+        {"scores", 0, CLI_FLAG, &scores, NULL, "print each output's scores (log p(given | written), log p(written | given))", 0, 0},
         {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
         {"voice-leading", 0, CLI_STRING, &voicing, "MODE", "strict: redraw a voice's pitch that makes a parallel fifth or octave, crosses a voice or leaves its range; off; auto (default): strict for soprano, alto, tenor and bass", 0, 0},
         {"roll", 0, CLI_FLAG, &roll, NULL, "draw a piano roll beside each output (OUT.png)", 0, 0},
@@ -161,6 +172,9 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "the written tracks are added (or, named with --tracks, replace the input's).\n"
         "Input tracks are matched to the model's tracks by name, else in order. Sampling\n"
         "as in generate (--temperature, --top-k, --top-p, --seed); --num writes variations.\n"
+        "--rerank N draws N candidates for each and keeps the one that best explains the\n"
+        "given tracks, as the model scores it with the roles swapped (the written tracks\n"
+        "placed first, log p(given | written): a noisy channel).\n"
         "Four voices (soprano, alto, tenor, bass) are written with --voice-leading strict\n"
         "by default: a pitch that would make a parallel fifth or octave, cross a voice or\n"
         "leave the voice's range is drawn again among the others."};
@@ -171,7 +185,8 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "counted from 1 along the piece's meter map (a pickup is bar 1). With\n"
         "--tracks only those tracks of the bars are written, the others given. The input's\n"
         "tempo map, meters and track names are kept. Models, sampling and --voice-leading\n"
-        "as in accompany."};
+        "as in accompany; --rerank N keeps the candidate under which the model finds the\n"
+        "bars after the gap most likely."};
     const cli_command_info *info = infill ? &info_inf : &info_acc;
     const char *pos[1];
     int n_pos;
@@ -218,7 +233,9 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     if (cli_read_midi(pos[0], &in, NULL) != TG_OK) return 1;
     if (!model_arg && !(model_arg = pick_model(cmd, in, model_buf, sizeof model_buf))) goto done;
     nn_set_threads(threads);
-    if (run_open(model_arg, NULL, &run, err, sizeof err) != TG_OK) {
+    run_open_options ro = run_open_options_default();
+    ro.max_batch = rerank > 1 || scores ? 8 : 1; /* the scorer's windows, 8 a forward pass */
+    if (run_open(model_arg, &ro, &run, err, sizeof err) != TG_OK) {
         cli_error("%s", err);
         goto done;
     }
@@ -227,7 +244,10 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
     o.gen.num = num, o.gen.batch = batch, o.gen.keep = keep;
     o.gen.seed = cli_given(argc, argv, "seed", 's') ? seed : (uint64_t)time(NULL);
-    take_writer w = {cmd, out, num, roll, render, sf, 0, 0, 0, false};
+    o.gen.rerank = rerank;
+    o.rerank_weight = rerank_weight;
+    o.score_takes = scores;
+    take_writer w = {cmd, out, num, rerank, scores, roll, render, sf, 0, 0, 0, false};
     o.gen.on_take = on_take;
     o.gen.user = &w;
     fprintf(stderr, "tunegan: seed %llu; model %s\n", (unsigned long long)o.gen.seed, tg_run_checkpoint(run));

@@ -8,6 +8,10 @@
  * task's order (tok_tracks_rewrite: the given tracks first in every bar, a
  * gap after Fill within a window that fits the context), and decoded through
  * the plan (sample_fill: given tokens forced, the target tracks sampled).
+ * With gen.rerank = N > 1 each take is the best of N candidates (the
+ * streams N * take .. N * take + N - 1) as the model itself scores them
+ * (channel.c: log p(given | written) + rerank_weight * log p(written |
+ * given)).
  * The output is the input itself (its tempo map, meter, track names and
  * every given note, untouched) with the target tracks' notes replaced by
  * the generated ones in the bars generated, or added as new tracks; a
@@ -31,6 +35,7 @@ tg_accompany_options tg_accompany_options_default(void)
     tg_accompany_options o;
     memset(&o, 0, sizeof o);
     o.gen = tg_generate_options_default();
+    o.rerank_weight = 0.0; /* the channel alone: measured best (experiments/any-track/RESULTS.md) */
     return o;
 }
 
@@ -335,6 +340,42 @@ static tg_status pick_voicing(int mode, const run_slots *sl, uint32_t tracks, ui
 }
 
 /* ------------------------------------------------------------------------ */
+/* Reranking: the model scores its own candidates (channel.c). */
+
+#define RUN_RERANK_MAX 1000
+#define RUN_CHANNEL_AFTER_BARS 4 /* infilling: bars after the gap scored, as tok_tracks_fit keeps at most */
+
+static tg_status check_rerank(const tg_accompany_options *o, char *err, size_t err_len)
+{
+    const int r = o->gen.rerank, num = o->gen.num;
+    if (r < 1 || r > RUN_RERANK_MAX)
+        return tg_fail(err, err_len, TG_ERR_RANGE, "rerank %d: candidates per take must be 1 (off) to %d", r,
+                       RUN_RERANK_MAX);
+    if (num < 1 || num > INT32_MAX / r / 2)
+        return tg_fail(err, err_len, TG_ERR_RANGE, "num %d with rerank %d: too many candidates", num, r);
+    if (!isfinite(o->rerank_weight))
+        return tg_fail(err, err_len, TG_ERR_RANGE, "rerank weight %g: not a finite number", o->rerank_weight);
+    return TG_OK;
+}
+
+/* Take i's candidates are seqs[i*per .. i*per+per-1]; the best one's index
+ * and scores (the lowest index on ties). */
+static tg_status pick_candidate(tg_run *run, const run_channel_task *ct, const tok_seq *seqs, int i, int per,
+                                double weight, int *best, run_channel_score *best_score, char *err, size_t err_len)
+{
+    double best_rank = -INFINITY;
+    *best = i * per;
+    for (int c = 0; c < per; c++) {
+        run_channel_score sc;
+        tg_status st = run_channel_score_of(run->gen, run->tok, ct, &seqs[i * per + c], &sc, err, err_len);
+        if (st != TG_OK) return st;
+        const double rank = run_channel_rank(&sc, weight);
+        if (c == 0 || rank > best_rank) best_rank = rank, *best = i * per + c, *best_score = sc;
+    }
+    return TG_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 
 tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *takes, tg_generate_stats *stats,
                            char *err, size_t err_len)
@@ -354,12 +395,16 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     if (tg_score_note_count(in) == 0) return tg_fail(err, err_len, TG_ERR_ARG, "the input has no notes");
     const bool gap = o->bar_first > 0;
     if (gap && o->bar_last < o->bar_first) return tg_fail(err, err_len, TG_ERR_ARG, "bars %d-%d: the last bar comes before the first", o->bar_first, o->bar_last);
+    tg_status st = check_rerank(o, err, err_len);
+    if (st != TG_OK) return st;
+    const int per = go->rerank; /* candidates per take */
+    const bool scored = per > 1 || o->score_takes;
 
     run_slots sl;
-    tg_status st = run_slots_read(run, &sl, err, err_len);
+    st = run_slots_read(run, &sl, err, err_len);
     if (st != TG_OK) return st;
     int *slot_of = malloc((in->n_tracks ? in->n_tracks : 1) * sizeof *slot_of);
-    tok_seq canon = {0}, plan = {0}, *seqs = calloc((size_t)go->num, sizeof *seqs);
+    tok_seq canon = {0}, plan = {0}, *seqs = calloc((size_t)go->num * per, sizeof *seqs);
     uint8_t *open = NULL;
     int64_t *starts = NULL;
     if (!slot_of || !seqs) st = TG_ERR_NOMEM;
@@ -401,7 +446,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     /* the takes */
     sample_gen_options so = sample_gen_options_default();
     so.params = (sample_params){go->temperature, go->top_k, go->top_p};
-    so.num = go->num, so.batch = go->batch, so.keep = go->keep, so.seed = go->seed;
+    so.num = go->num * per, so.batch = go->batch, so.keep = go->keep, so.seed = go->seed;
     sample_voicing voicing;
     bool voiced = false;
     if (st == TG_OK) st = pick_voicing(o->voice_leading, &sl, present | targets, given, &voicing, &voiced, err, err_len);
@@ -422,10 +467,18 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     const assemble a = {in, &sl, slot_of, targets, header,
                         bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
                         window_step, tok_steps_per_quarter(tok)};
+    const run_channel_task ct = {&sp, given, targets, gap, &canon, o->bar_first - 1, o->bar_last - o->bar_first + 1,
+                                 RUN_CHANNEL_AFTER_BARS, o->rerank_weight != 0 || o->score_takes};
     int handed = 0;
     for (int i = 0; st == TG_OK && i < go->num; i++) {
-        tg_take tk = {NULL, seqs[i].n, seqs[i].n - plan.n, 0, -1, 0};
-        st = assemble_take(&a, tok, &seqs[i], &tk.score);
+        int k = i * per;
+        run_channel_score sc;
+        memset(&sc, 0, sizeof sc);
+        if (scored && (st = pick_candidate(run, &ct, seqs, i, per, o->rerank_weight, &k, &sc, err, err_len)) != TG_OK)
+            break;
+        tg_take tk = {NULL, seqs[k].n, seqs[k].n - plan.n, 0, -1, 0, sc.channel, sc.direct, sc.channel_tokens,
+                      sc.direct_tokens, k - i * per};
+        st = assemble_take(&a, tok, &seqs[k], &tk.score);
         if (st != TG_OK) {
             tg_fail(err, err_len, st, "take %d: %s", i, tg_status_str(st));
             break;
@@ -441,7 +494,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     if (st != TG_OK && !go->on_take && takes)
         for (int i = 0; i < handed; i++) tg_take_free(&takes[i]);
     stats->takes = handed;
-    for (int i = 0; seqs && i < go->num; i++) tok_seq_free(&seqs[i]);
+    for (int i = 0; seqs && i < go->num * per; i++) tok_seq_free(&seqs[i]);
     free(seqs);
     free(open);
     free(starts);

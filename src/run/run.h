@@ -109,6 +109,50 @@ tg_status run_pick_accompany(const tg_score *s, const char *models_dir, run_acco
 int run_slot_by_name(const run_slots *sl, const char *name);
 
 /* ------------------------------------------------------------------------ */
+/* Any-track takes scored by the model itself (channel.c): `accompany
+ * --rerank`, `infill --rerank`. */
+
+/* What a candidate is scored against: the plan it followed, the slots given
+ * and written, and whether it fills a gap (infilling). */
+typedef struct {
+    const sample_plan *plan;
+    uint32_t given, targets;
+    bool gap;
+    /* infilling: the piece in canonical order, its gap (bars from 0) and the
+     * bars after it the channel scores */
+    const tok_seq *canon;
+    int gap_first, gap_bars, after_bars;
+    bool direct;        /* score log p(written | given) too (else 0 over 0 tokens) */
+} run_channel_task;
+
+typedef struct {
+    double channel;         /* log p(given | written), nats (infilling: the bars after the gap) */
+    double direct;          /* log p(written | given): the tokens the model drew in the plan */
+    size_t channel_tokens, direct_tokens;
+} run_channel_score;
+
+/* mask[i] = 1 for the tokens of ids (a sequence sample_fill wrote following
+ * plan) that the model drew: inside open segments, and the plan's token that
+ * closed each. */
+void run_written_mask(const tok_tokenizer *tok, const sample_plan *plan, const uint16_t *ids, size_t n,
+                      uint8_t *mask);
+/* Sum of log p(ids[i] | ids[..i]) over the i with mask[i] (windows of the
+ * context, a new one every half context, each token once), and their count.
+ * TG_ERR_NOMEM. */
+tg_status run_logp_masked(tg_model *m, const uint16_t *ids, size_t n, const uint8_t *mask, double *sum,
+                          size_t *count);
+/* The sequence the channel scores, and its mask: accompaniment: the
+ * candidate with the written slots first in every bar, the given slots'
+ * tokens scored; infilling: the whole piece with the candidate's bars in
+ * place of the gap's, the after_bars bars after it scored. */
+tg_status run_channel_sequence(const tok_tokenizer *tok, const run_channel_task *t, const tok_seq *cand,
+                               tok_seq *out, uint8_t **mask, char *why, size_t why_len);
+tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_channel_task *t,
+                               const tok_seq *cand, run_channel_score *out, char *err, size_t err_len);
+/* A candidate's rank: channel + weight * direct (higher is better). */
+double run_channel_rank(const run_channel_score *s, double weight);
+
+/* ------------------------------------------------------------------------ */
 /* Internals shared by the files of src/run. */
 
 struct tg_run {

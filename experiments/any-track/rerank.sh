@@ -1,0 +1,40 @@
+#!/bin/sh
+# Reranking by the model itself (`accompany --rerank`, `infill --rerank`;
+# src/run/channel.c): candidates drawn once, every rule and N measured on
+# them. `--num C --scores` writes the C candidates that `--rerank C` draws
+# (sample i's stream is seeded from (seed, i) in both) with their scores;
+# rerank_pick.py keeps, per tune, the best of the first N under a rule, so
+# the first N candidates are exactly what `--rerank N` would draw, and the
+# rule "channel" is its default choice (RESULTS.md: the real flag wrote the
+# same files on the tunes checked; test_channel checks it in general). Run
+# from the project root:
+#   sh experiments/any-track/rerank.sh acc|infill OUT_DIR "SEEDS" "TEMPS" [C (8)] [SPLIT (test)]
+# acc:    every Nottingham SPLIT melody (melody/) accompanied;
+# infill: bars 5-8 of every SPLIT tune (full/) written again.
+# Writes OUT_DIR/MODE-tT-sS/cand/TUNE-00k.mid and OUT_DIR/MODE-tT-sS.log.
+set -eu
+mode=$1 out=$2 seeds=$3 temps=$4 C=${5:-8} split=${6:-test}
+bin=${TUNEGAN_BIN:-build/tunegan}
+model=${NOTT_MODEL:-models/accompany-nottingham}
+data=../shared/data/nottingham
+tunes=$(awk -F'\t' -v s="$split" '$2 == s { print $1 }' "$data/split.tsv")
+mkdir -p "$out/real-$split"
+for f in $tunes; do cp "$data/full/$f" "$out/real-$split/$f"; done
+for T in $temps; do
+    for s in $seeds; do
+        c=$mode-t$T-s$s
+        [ "$split" = test ] || c=$c-$split
+        mkdir -p "$out/$c/cand"
+        : >"$out/$c.log"
+        for f in $tunes; do
+            if [ "$mode" = acc ]; then
+                set -- accompany "$data/melody/$f"
+            else
+                set -- infill "$data/full/$f" --bars 5-8
+            fi
+            "$bin" "$@" --model "$model" -o "$out/$c/cand/$f" --num "$C" --scores --seed "$s" -T "$T" \
+                --threads 1 >>"$out/$c.log" 2>/dev/null || echo "$c: $f failed" >&2
+        done
+        echo "$c: $(ls "$out/$c/cand" | wc -l) candidates"
+    done
+done

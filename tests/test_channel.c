@@ -1,0 +1,316 @@
+/*
+ * test_channel.c: `accompany --rerank` and `infill --rerank`
+ * (tg_run_accompany with gen.rerank > 1, src/run/channel.c) on a tiny
+ * any-track model (random weights, tiny_model.h) saved with its tracks.tsv:
+ * - the reranked take is one of the candidates that rerank 1 draws with
+ *   the same seed (its --num takes), note for note, and it is the one with
+ *   the best score, the scores computed here independently: the candidates
+ *   drawn again through sample_fill on a plan made here, each scored with
+ *   one plain model_lm_forward over the whole sequence and a log-softmax of
+ *   its logits, the written tokens (the chords' segments) and, for the
+ *   channel, the melody's segments of the sequence rewritten with the chords
+ *   first (tok_tracks_rewrite);
+ * - the reported scores of every take are these, and the seed is one where
+ *   the best is not the first candidate (so reranking changes the take);
+ * - the given notes come back unchanged, note for note, with rerank, for
+ *   accompaniment and for infilling (whose choice is checked against the
+ *   reported scores of its rerank-1 takes);
+ * - rerank 0, rerank past the limit and a non-finite weight are clear errors.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "run/run.h"
+#include "test.h"
+#include "tiny_model.h"
+
+#define N_CAND 4
+#define SEED 3
+#define CTX 1024
+
+static char dir[256];
+
+/* A tiny remi-tracks model with a table of two tracks, in dir. */
+static void make_model(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/tg_channel.XXXXXX");
+    if (!mkdtemp(dir)) abort();
+    tok_config tc = tok_config_default(TOK_REMI_TRACKS);
+    tok_tokenizer *tok = NULL;
+    CHECK_OK(tok_create(&tc, &tok));
+    char spec[512], path[400];
+    CHECK_OK(tok_config_to_string(&tc, spec, sizeof spec));
+    tg_model *m = test_model_tiny(MODEL_GENERATOR, tok_vocab_size(tok), CTX, 1, 21, 4.0f);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK_OK(model_save(m, path, spec, 0, 1, NULL, 0));
+    snprintf(path, sizeof path, "%s/tracks.tsv", dir);
+    FILE *fp = fopen(path, "w");
+    fputs("0\tmelody\t0\n1\tchords\t0\n", fp);
+    fclose(fp);
+    model_free(m);
+    tok_free(tok);
+}
+
+/* bars of 4/4 at 480 ticks a quarter: a melody in quarters; with chords,
+ * a second track of half-note triads. */
+static tg_score *piece(int bars, bool chords)
+{
+    tg_score *s = NULL;
+    CHECK_OK(tg_score_create(480, &s));
+    size_t mel, ch;
+    CHECK_OK(tg_score_add_track(s, "melody", 0, 0, -1, &mel));
+    for (int q = 0; q < bars * 4; q++)
+        CHECK_OK(tg_score_add_note(s, mel, (tg_note){q * 480, q * 480 + 480, (uint8_t)(67 + (q * 5) % 9), 80, 0}));
+    if (chords) {
+        CHECK_OK(tg_score_add_track(s, "chords", 1, 0, -1, &ch));
+        for (int h = 0; h < bars * 2; h++)
+            for (int k = 0; k < 3; k++)
+                CHECK_OK(tg_score_add_note(s, ch, (tg_note){h * 960, h * 960 + 960, (uint8_t)(48 + 4 * k - (k == 2) + (h % 2) * 5), 60, 1}));
+    }
+    tg_score_sort(s);
+    return s;
+}
+
+static bool same_notes(const tg_track *a, const tg_track *b)
+{
+    if (a->n_notes != b->n_notes) return false;
+    for (size_t i = 0; i < a->n_notes; i++) {
+        const tg_note *x = &a->notes[i], *y = &b->notes[i];
+        if (x->start_ticks != y->start_ticks || x->end_ticks != y->end_ticks || x->pitch != y->pitch ||
+            x->velocity != y->velocity)
+            return false;
+    }
+    return true;
+}
+
+static bool same_takes(const tg_score *a, const tg_score *b)
+{
+    if (a->n_tracks != b->n_tracks) return false;
+    for (size_t t = 0; t < a->n_tracks; t++)
+        if (!same_notes(&a->tracks[t], &b->tracks[t])) return false;
+    return true;
+}
+
+/* Sum of log p(ids[i] | ids[..i]) over the tokens inside slot's segments of
+ * ids (after the header, up to and including the token closing each), by
+ * one forward pass over the whole sequence. */
+static double logp_of_slot(tg_model *m, const tok_tokenizer *tok, const tok_seq *s, int slot, size_t *count)
+{
+    const int T = (int)s->n - 1, V = tok_vocab_size(tok);
+    CHECK(T <= CTX);
+    int *in = malloc(sizeof(int) * (size_t)T);
+    for (int t = 0; t < T; t++) in[t] = s->ids[t];
+    model_lm_forward(m, in, NULL, 1, T, NULL);
+    const float *logits = model_logits(m);
+    double sum = 0;
+    bool header = true, inside = false;
+    *count = 0;
+    for (size_t i = 1; i < s->n; i++) {
+        const tok_info k = tok_get_info(tok, s->ids[i]);
+        bool scored = false;
+        if (k.type == TOK_T_BAR) header = false;
+        if (header) continue;
+        if (k.type == TOK_T_TRACK || k.type == TOK_T_BAR || k.type == TOK_T_EOS) {
+            scored = inside;
+            inside = k.type == TOK_T_TRACK && k.value == slot;
+        } else {
+            scored = inside;
+        }
+        if (!scored) continue;
+        const float *l = logits + (size_t)(i - 1) * V;
+        double mx = l[0], z = 0;
+        for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+        for (int v = 0; v < V; v++) z += exp(l[v] - mx);
+        sum += l[s->ids[i]] - mx - log(z);
+        (*count)++;
+    }
+    free(in);
+    return sum;
+}
+
+/* The candidates of the melody's accompaniment, drawn here: the plan (the
+ * melody first in every bar, the chords' Track_1 open), sample_fill. */
+static void draw_here(tg_run *run, const tg_score *mel, tok_seq *cands)
+{
+    const tok_tokenizer *tok = run_tokenizer(run);
+    int slot_of[1] = {0};
+    tok_tracks_slots slots;
+    for (int k = 0; k < TOK_TRACKS_MAX; k++) slots.program[k] = k < 2 ? 0 : -1;
+    tok_seq canon = {0}, plan = {0};
+    CHECK_OK(tok_tracks_encode(tok, mel, slot_of, &slots, &canon));
+    tok_tracks_task task = tok_tracks_task_default();
+    task.given = 1, task.clear = 2;
+    char why[200];
+    CHECK_OK(tok_tracks_rewrite(tok, canon.ids, canon.n, &task, &plan, NULL, NULL, why, sizeof why));
+    uint8_t *open = calloc(plan.n, 1);
+    for (size_t i = 0; i + 1 < plan.n; i++) {
+        const tok_info a = tok_get_info(tok, plan.ids[i]), b = tok_get_info(tok, plan.ids[i + 1]);
+        open[i] = a.type == TOK_T_TRACK && a.value == 1 && (b.type == TOK_T_BAR || b.type == TOK_T_EOS);
+    }
+    sample_gen_options so = sample_gen_options_default();
+    so.num = N_CAND, so.seed = SEED;
+    const sample_plan sp = {plan.ids, open, plan.n};
+    char err[300];
+    CHECK_OK(sample_fill(run_generator(run), tok, &sp, &so, cands, NULL, err, sizeof err));
+    free(open);
+    tok_seq_free(&plan);
+    tok_seq_free(&canon);
+}
+
+static void test_accompany_rerank(tg_run *run)
+{
+    tg_score *mel = piece(3, false);
+    char err[512] = "";
+    tg_accompany_options o = tg_accompany_options_default();
+    o.score = mel;
+    o.gen.seed = SEED;
+    o.gen.num = N_CAND;
+    o.score_takes = true;
+    tg_take all[N_CAND], best;
+    CHECK_OK(tg_run_accompany(run, &o, all, NULL, err, sizeof err));
+    o.gen.num = 1;
+    o.gen.rerank = N_CAND;
+    o.score_takes = false;
+    CHECK_OK(tg_run_accompany(run, &o, &best, NULL, err, sizeof err));
+
+    /* the scores, independently */
+    tok_seq cands[N_CAND];
+    memset(cands, 0, sizeof cands);
+    draw_here(run, mel, cands);
+    const tok_tokenizer *tok = run_tokenizer(run);
+    int argmax = -1;
+    double top = -INFINITY, first = 0;
+    for (int c = 0; c < N_CAND; c++) {
+        size_t nd, nc;
+        const double direct = logp_of_slot(run_generator(run), tok, &cands[c], 1, &nd);
+        tok_tracks_task swap = tok_tracks_task_default();
+        swap.given = 2;
+        tok_seq sw = {0};
+        char why[200];
+        CHECK_OK(tok_tracks_rewrite(tok, cands[c].ids, cands[c].n, &swap, &sw, NULL, NULL, why, sizeof why));
+        const double channel = logp_of_slot(run_generator(run), tok, &sw, 0, &nc);
+        CHECK_NEAR(all[c].written_logp, direct, 2e-3);
+        CHECK_NEAR(all[c].given_logp, channel, 2e-3);
+        CHECK_INT(all[c].written_tokens, nd);
+        CHECK_INT(all[c].given_tokens, nc);
+        CHECK(nd > 0 && nc > 0);
+        const double score = channel + tg_accompany_options_default().rerank_weight * direct;
+        if (c == 0) first = score;
+        if (score > top) top = score, argmax = c;
+        tok_seq_free(&sw);
+        tok_seq_free(&cands[c]);
+    }
+    CHECK(argmax > 0); /* the seed makes reranking matter */
+    CHECK(top > first);
+    CHECK_INT(best.candidate, argmax);
+    if (argmax >= 0) CHECK(same_takes(best.score, all[argmax].score));
+    CHECK_NEAR(best.given_logp, all[argmax >= 0 ? argmax : 0].given_logp, 1e-9);
+    CHECK(best.written_tokens == 0 && best.written_logp == 0); /* weight 0: the direct pass is skipped */
+    /* the melody, note for note */
+    CHECK(best.score->n_tracks == 2 && same_notes(&best.score->tracks[0], &mel->tracks[0]));
+    CHECK(best.score->tracks[1].n_notes > 0);
+    /* a weight of 1: channel + direct decides */
+    o.rerank_weight = 1;
+    tg_take ch;
+    CHECK_OK(tg_run_accompany(run, &o, &ch, NULL, err, sizeof err));
+    int by_both = 0;
+    for (int c = 1; c < N_CAND; c++)
+        if (all[c].given_logp + all[c].written_logp > all[by_both].given_logp + all[by_both].written_logp) by_both = c;
+    CHECK_INT(ch.candidate, by_both);
+    CHECK_NEAR(ch.written_logp, all[by_both].written_logp, 1e-9);
+    tg_take_free(&ch);
+    for (int c = 0; c < N_CAND; c++) tg_take_free(&all[c]);
+    tg_take_free(&best);
+    tg_score_free(mel);
+}
+
+static void test_infill_rerank(tg_run *run)
+{
+    tg_score *full = piece(6, true);
+    char err[512] = "";
+    tg_accompany_options o = tg_accompany_options_default();
+    o.score = full;
+    o.bar_first = 3, o.bar_last = 4;
+    o.gen.seed = SEED;
+    o.gen.num = N_CAND;
+    o.score_takes = true;
+    tg_take all[N_CAND], best;
+    CHECK_OK(tg_run_accompany(run, &o, all, NULL, err, sizeof err));
+    o.gen.num = 1;
+    o.gen.rerank = N_CAND;
+    CHECK_OK(tg_run_accompany(run, &o, &best, NULL, err, sizeof err));
+    int argmax = 0;
+    for (int c = 0; c < N_CAND; c++) {
+        CHECK(all[c].given_tokens > 0 && all[c].written_tokens > 0);
+        if (all[c].given_logp > all[argmax].given_logp) argmax = c; /* the default: the channel alone */
+    }
+    CHECK_INT(best.candidate, argmax);
+    CHECK(same_takes(best.score, all[argmax].score));
+    /* outside bars 3-4 (ticks 3840..7680) every note is the input's */
+    for (size_t t = 0; t < 2; t++) {
+        tg_track kept = best.score->tracks[t], want = full->tracks[t];
+        tg_note a[64], b[64];
+        size_t na = 0, nb = 0;
+        for (size_t i = 0; i < kept.n_notes && na < 64; i++)
+            if (kept.notes[i].start_ticks < 3840 || kept.notes[i].start_ticks >= 7680) a[na++] = kept.notes[i];
+        for (size_t i = 0; i < want.n_notes && nb < 64; i++)
+            if (want.notes[i].start_ticks < 3840 || want.notes[i].start_ticks >= 7680) b[nb++] = want.notes[i];
+        kept.notes = a, kept.n_notes = na, want.notes = b, want.n_notes = nb;
+        CHECK(na > 0 && same_notes(&kept, &want));
+    }
+    for (int c = 0; c < N_CAND; c++) tg_take_free(&all[c]);
+    tg_take_free(&best);
+    tg_score_free(full);
+}
+
+static void test_errors(tg_run *run)
+{
+    tg_score *mel = piece(2, false);
+    char err[512] = "";
+    tg_accompany_options o = tg_accompany_options_default();
+    o.score = mel;
+    tg_take t;
+    o.gen.rerank = 0;
+    CHECK_STATUS(tg_run_accompany(run, &o, &t, NULL, err, sizeof err), TG_ERR_RANGE);
+    CHECK(strstr(err, "rerank 0") != NULL);
+    o.gen.rerank = 1001;
+    CHECK_STATUS(tg_run_accompany(run, &o, &t, NULL, err, sizeof err), TG_ERR_RANGE);
+    CHECK(strstr(err, "1 (off) to 1000") != NULL);
+    o.gen.rerank = 1000, o.gen.num = INT32_MAX / 1000;
+    CHECK_STATUS(tg_run_accompany(run, &o, &t, NULL, err, sizeof err), TG_ERR_RANGE);
+    CHECK(strstr(err, "too many candidates") != NULL);
+    o.gen.rerank = 2, o.gen.num = 1, o.rerank_weight = NAN;
+    CHECK_STATUS(tg_run_accompany(run, &o, &t, NULL, err, sizeof err), TG_ERR_RANGE);
+    CHECK(strstr(err, "not a finite number") != NULL);
+    tg_score_free(mel);
+}
+
+int main(void)
+{
+    make_model();
+    run_open_options ro = run_open_options_default();
+    ro.max_batch = 3; /* the scorer's windows in batches of up to 3 */
+    tg_run *run = NULL;
+    char err[512];
+    CHECK_OK(run_open(dir, &ro, &run, err, sizeof err));
+    if (!run) {
+        fprintf(stderr, "%s\n", err);
+        return test_finish("channel");
+    }
+    test_accompany_rerank(run);
+    test_infill_rerank(run);
+    test_errors(run);
+    tg_run_free(run);
+    char path[400];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/tracks.tsv", dir);
+    remove(path);
+    rmdir(dir);
+    return test_finish("channel");
+}
