@@ -5,7 +5,9 @@
  *
  *   pre-train D: d_pretrain d-steps on negatives sampled from G
  *   for each round:
- *     g_steps times: sample B sequences from G, value every prefix (Q, by
+ *     g_steps times: sample B sequences from G (at --explore-temperature
+ *       T < 1: from softmax(logits / T), each token then weighed by its
+ *       truncated importance weight in returns.c), value every prefix (Q, by
  *       rollouts or a dense D: reward.c), one policy-gradient update of G,
  *       then mle_mix teacher-forced updates on real windows; evaluate G
  *     d_steps times: fresh negatives against as many real openings, d_epochs
