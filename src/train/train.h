@@ -248,7 +248,8 @@ typedef struct {
     float baseline_decay;    /* the ema's decay (0.9) */
     int ppo_epochs;          /* updates of G per batch of samples (1) */
     float ppo_clip;          /* epsilon of the clipped ratio (0: no clip) */
-    float explore_temperature; /* T in (0,1] of the g-step's samples q_T (1: G's own softmax) */
+    float explore_temperature; /* T in (0,1] of the g-step's samples q_T (1: G's own softmax);
+                              * D's negatives and the rollouts' completions stay at 1 */
     float is_clip;           /* C > 0: the importance weights pi/q_T are truncated at C (5) */
     float d_band_lo, d_band_hi; /* D's accuracy band (0, 1: off) */
     float label_smooth;      /* D's targets 1-s (real) and s (generated) (0) */
