@@ -660,6 +660,47 @@ static void test_copy_lerp(void)
     model_free(d);
 }
 
+/* model_copy_params_any_context: an FC-attention model's weights carry over
+ * to the same shape at another context of at least MODEL_FC_NEAR (a
+ * discriminator of --seq-len 1024 from a generator of context 4096) and give
+ * the same logits; below it fc's table is shorter, and relative attention's
+ * follows the context: refused, as another width is. */
+static void test_copy_any_context(void)
+{
+    model_config c = micro_config(MODEL_GENERATOR, MODEL_ATTN_FC);
+    c.fc_bar_token = 1;
+    c.fc_distances = 1u << 1 | 1u << 2;
+    c.context = 2 * MODEL_FC_NEAR;
+    model_config s = c;
+    s.context = MODEL_FC_NEAR; /* fc's tables stop growing there */
+    s.dropout = 0.1f;
+    tg_model *big = make_model(&c, 2, 4), *small = make_model(&s, 2, 5);
+    CHECK_OK(model_copy_params_any_context(small, big));
+    CHECK(memcmp(model_param_data(small), model_param_data(big), model_param_count(big) * sizeof(float)) == 0);
+    int x[8] = {1, 3, 4, 1, 5, 6, 1, 7};
+    model_lm_forward(big, x, NULL, 1, 8, NULL);
+    float *want = copy_floats(model_logits(big), (size_t)8 * c.vocab_size);
+    model_lm_forward(small, x, NULL, 1, 8, NULL);
+    CHECK(memcmp(want, model_logits(small), (size_t)8 * c.vocab_size * sizeof(float)) == 0);
+    free(want);
+    model_config r = micro_config(MODEL_GENERATOR, MODEL_ATTN_RELATIVE), r2 = r, f2 = c;
+    r2.context = 4;
+    f2.context = MODEL_FC_NEAR / 2;
+    tg_model *fc_short = make_model(&f2, 1, 9);
+    CHECK_STATUS(model_copy_params_any_context(fc_short, big), TG_ERR_SHAPE);
+    model_free(fc_short);
+    tg_model *rel = make_model(&r, 1, 6), *rel2 = make_model(&r2, 1, 7);
+    CHECK_STATUS(model_copy_params_any_context(rel2, rel), TG_ERR_SHAPE);
+    s.d_model = 16;
+    tg_model *wide = make_model(&s, 1, 8);
+    CHECK_STATUS(model_copy_params_any_context(wide, big), TG_ERR_SHAPE);
+    model_free(big);
+    model_free(small);
+    model_free(rel);
+    model_free(rel2);
+    model_free(wide);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Checkpoints */
 
@@ -890,6 +931,7 @@ int main(void)
     test_dropout_eval();
     test_weighted_equals_mean();
     test_copy_lerp();
+    test_copy_any_context();
     test_checkpoint();
     test_resume();
     return test_finish("test_model");

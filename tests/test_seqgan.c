@@ -27,6 +27,7 @@
 
 #include "test.h"
 #include "tiny_model.h"
+#include "train/ckpt.h"
 #include "train/train.h"
 
 static void test_weights(void)
@@ -384,6 +385,13 @@ static void recipes_warm(adv_options *o)
     o->is_clip = 0.7f;
 }
 
+/* The causal D a copy of G: the run's windows at G's context (16). */
+static void disc_from_g(adv_options *o)
+{
+    o->disc_from_generator = true;
+    o->seq_len = 16;
+}
+
 static int count_of(const char *text, const char *what)
 {
     int n = 0;
@@ -397,8 +405,8 @@ static void test_resume(adv_reward reward)
     snprintf(midi, sizeof midi, "%s/midi", dir);
     snprintf(corpus, sizeof corpus, "%s/c.corpus", dir);
     snprintf(pre, sizeof pre, "%s/pre", dir);
-    snprintf(one, sizeof one, "%s/one-%d%s", dir, (int)reward, tag);
-    snprintf(two, sizeof two, "%s/two-%d%s", dir, (int)reward, tag);
+    snprintf(one, sizeof one, "%s/one-%d%s", dir, (int)reward, tweak == disc_from_g ? "-from-g" : tag);
+    snprintf(two, sizeof two, "%s/two-%d%s", dir, (int)reward, tweak == disc_from_g ? "-from-g" : tag);
     if (access(corpus, F_OK) != 0) {
         CHECK(mkdir(midi, 0777) == 0);
         const char *files[] = {"format0.mid", "format1.mid", "overlap.mid", "tempo_map_f1.mid", "running_status.mid"};
@@ -513,6 +521,53 @@ static void test_cold(void)
     printf("cold: refused with \"%s\"\n", err);
 }
 
+/* --disc-init generator: the causal D starts as G (after a phase without
+ * D training its checkpoint holds G's weights, at the run's context), trains
+ * and resumes bit for bit as any D; refused where it cannot work. */
+static void test_disc_from_generator(void)
+{
+    char corpus[300], pre[300], run[300], ck[400], path[450];
+    snprintf(corpus, sizeof corpus, "%s/c.corpus", dir);
+    snprintf(pre, sizeof pre, "%s/pre", dir);
+    snprintf(run, sizeof run, "%s/from-g", dir);
+    adv_report rep;
+    char err[600] = "";
+    adv_options o = adv_opts(corpus, pre, run);
+    o.reward = ADV_REWARD_DENSE;
+    o.disc_from_generator = true;
+    /* relative attention sizes its table by the context: 10 tokens cannot take G's 16 */
+    CHECK_STATUS(train_adv(&o, &rep, err, sizeof err), TG_ERR_ARG);
+    CHECK(strstr(err, "--seq-len 16") != NULL);
+    o.seq_len = 16;
+    o.reward = ADV_REWARD_ROLLOUT;
+    CHECK_STATUS(train_adv(&o, &rep, err, sizeof err), TG_ERR_ARG);
+    CHECK(strstr(err, "causal") != NULL);
+    o.reward = ADV_REWARD_DENSE;
+    o.d_pretrain = 0;
+    o.stop_after = 1;
+    tg_status s = train_adv(&o, &rep, err, sizeof err);
+    if (s != TG_OK) printf("train_adv (from the generator): %s\n", err);
+    CHECK_OK(s);
+    CHECK_OK(ckpt_resume_dir(run, "phase", ck, sizeof ck));
+    tg_model *g = NULL, *d = NULL;
+    size_t n_params = 0;
+    char init[400];
+    model_checkpoint_path(pre, init, sizeof init);
+    snprintf(path, sizeof path, "%s/disc.safetensors", ck);
+    CHECK_OK(model_load(init, 1, &g, NULL, err, sizeof err));
+    CHECK_OK(model_load(path, 1, &d, NULL, err, sizeof err));
+    if (g && d) {
+        CHECK_INT((int)model_param_count(d), (int)model_param_count(g));
+        CHECK(memcmp(model_param_data(d), model_param_data(g), model_param_count(g) * sizeof(float)) == 0);
+        CHECK_INT(model_get_config(d)->context, 16);
+        CHECK_INT(model_get_config(d)->kind, MODEL_GENERATOR);
+        n_params = model_param_count(d);
+    }
+    model_free(g);
+    model_free(d);
+    printf("disc from the generator: D = G after phase 1 (%zu parameters)\n", n_params);
+}
+
 int main(void)
 {
     nn_set_threads(1);
@@ -531,6 +586,8 @@ int main(void)
     test_resume(ADV_REWARD_BAR);
     tweak = recipes_random;
     test_resume(ADV_REWARD_RANDOM);
+    tweak = disc_from_g;
+    test_resume(ADV_REWARD_DENSE);
     tweak = recipes_cold;
     tag = "-cold";
     test_resume(ADV_REWARD_ROLLOUT);
@@ -540,6 +597,7 @@ int main(void)
     test_resume(ADV_REWARD_DENSE);
     tag = "";
     tweak = NULL;
+    test_disc_from_generator();
     test_cold();
     char path[400];
     snprintf(path, sizeof path, "%s/one-%d/log.jsonl", dir, (int)ADV_REWARD_RANDOM);

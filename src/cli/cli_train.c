@@ -33,7 +33,8 @@ static const char train_summary[] =
     "random rewards can be shaped (2p-1), discounted (--discount: a token's return sums\n"
     "its own and the later rewards), measured against a moving-average --baseline, and\n"
     "reused for --ppo-epochs clipped updates; --d-band keeps the discriminator's accuracy\n"
-    "in a band. --explore-temperature T < 1 samples the policy-gradient batch from the\n"
+    "in a band; --disc-init generator starts a causal discriminator as a copy of the\n"
+    "generator. --explore-temperature T < 1 samples the policy-gradient batch from the\n"
     "generator's softmax at temperature T and weighs each token by the importance weight\n"
     "p/p_T, truncated at --is-clip (ColdGANs). A checkpoint follows every phase; --resume\n"
     "continues bit for bit.";
@@ -47,7 +48,7 @@ int cli_train(int argc, char **argv)
 {
     adv_options o = adv_options_default();
     const char *reward = "rollout", *disc_preset = "tiny", *disc_attention = "relative", *shaping = "prob",
-               *baseline = "batch", *d_band = NULL;
+               *baseline = "batch", *d_band = NULL, *disc_init = "scratch";
     double discount = o.discount, baseline_decay = o.baseline_decay, ppo_clip = o.ppo_clip,
            label_smooth = o.label_smooth, explore_temperature = o.explore_temperature, is_clip = o.is_clip;
     int disc_d_model = -1, disc_layers = -1, disc_heads = -1, threads = 0;
@@ -87,6 +88,9 @@ int cli_train(int argc, char **argv)
         {"is-clip", 0, CLI_DOUBLE, &is_clip, "C", "truncate those importance weights at C > 0", 0, 1e6},
         {"d-band", 0, CLI_STRING, &d_band, "LO,HI", "no discriminator update on a fresh set it already tells apart above HI; more epochs below LO (default 0,1: off)", 0, 0},
         {"label-smooth", 0, CLI_DOUBLE, &label_smooth, "S", "the discriminator's targets: 1-S (real) and S (generated)", 0, 0.49},
+        {"disc-init", 0, CLI_STRING, &disc_init, "FROM",
+         "scratch, or generator: a causal discriminator (dense, bar, random) starts as a copy of the generator "
+         "(its shape and weights; --disc-dropout applies)", 0, 0},
         {"disc-preset", 0, CLI_STRING, &disc_preset, "NAME", "discriminator size: tiny, small or base", 0, 0},
         {"disc-attention", 0, CLI_STRING, &disc_attention, "KIND",
          "discriminator attention: relative, absolute or fc (bar attention; causal D only: dense, bar, random)", 0, 0},
@@ -123,6 +127,17 @@ int cli_train(int argc, char **argv)
     }
     if (adv_reward_parse(reward, &o.reward) != TG_OK) {
         cli_error("train: --reward must be rollout, dense, bar, constant or random, got '%s'", reward);
+        return 1;
+    }
+    if (strcmp(disc_init, "scratch") != 0 && strcmp(disc_init, "generator") != 0) {
+        cli_error("train: --disc-init must be scratch or generator, got '%s'", disc_init);
+        return 1;
+    }
+    o.disc_from_generator = strcmp(disc_init, "generator") == 0;
+    if (o.disc_from_generator && (strcmp(disc_preset, "tiny") != 0 || strcmp(disc_attention, "relative") != 0 ||
+                                  disc_d_model > 0 || disc_layers > 0 || disc_heads > 0)) {
+        cli_error("train: --disc-init generator takes the generator's shape and attention: leave out --disc-preset, "
+                  "--disc-attention, --disc-d-model, --disc-layers and --disc-heads");
         return 1;
     }
     if (model_config_preset(disc_preset, &o.disc) != TG_OK) {

@@ -173,6 +173,17 @@ tg_status model_copy_params(tg_model *dst, const tg_model *src)
     return TG_OK;
 }
 
+tg_status model_copy_params_any_context(tg_model *dst, const tg_model *src)
+{
+    model_config ca = dst->cfg, cb = src->cfg;
+    ca.dropout = cb.dropout = 0.0f;
+    ca.context = cb.context = 0;
+    if (memcmp(&ca, &cb, sizeof ca) != 0 || dst->n_params != src->n_params) return TG_ERR_SHAPE;
+    memcpy(dst->param_data, src->param_data, dst->n_params * sizeof(float));
+    model_weights_changed(dst);
+    return TG_OK;
+}
+
 tg_status model_lerp_params(tg_model *dst, const tg_model *src, float r)
 {
     if (!same_layout(dst, src)) return TG_ERR_SHAPE;

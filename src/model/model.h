@@ -273,6 +273,11 @@ float model_clip_grad(tg_model *m, float max_norm);
 void model_adamw_step(tg_model *m, const nn_adamw_hparams *hp, int step);
 /* dst's parameters = src's; TG_ERR_SHAPE when the configs differ in shape. */
 tg_status model_copy_params(tg_model *dst, const tg_model *src);
+/* The same where the two configs may also differ in context, as long as no
+ * tensor's shape depends on it (FC-attention's tables do not at contexts of
+ * MODEL_FC_NEAR and more; relative and absolute attention size theirs by the
+ * context); else TG_ERR_SHAPE. */
+tg_status model_copy_params_any_context(tg_model *dst, const tg_model *src);
 /* dst = r * dst + (1 - r) * src (SeqGAN's delayed rollout policy). */
 tg_status model_lerp_params(tg_model *dst, const tg_model *src, float r);
 

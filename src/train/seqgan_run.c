@@ -252,6 +252,45 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
     return TG_OK;
 }
 
+/* The end of a fresh start, shared by both kinds of D. */
+static tg_status fresh_done(adv_run *r, const char *init)
+{
+    snprintf(r->ref_init, sizeof r->ref_init, "%s", init); /* the reference is saved with every checkpoint */
+    remove(r->path_log);
+    return TG_OK;
+}
+
+/* A causal D that starts as the generator: its shape and weights at context
+ * T, the dropout of --disc-dropout. Its language-model head learns to put
+ * its mass on the two label tokens (PAD real, BOS generated) over features
+ * that already know the music, where a D from scratch must learn both. */
+static tg_status disc_from_generator(adv_run *r, const char *init, char *err, size_t err_len)
+{
+    if (!adv_reward_dense_d(r->o->reward))
+        return tg_fail(err, err_len, TG_ERR_ARG,
+                       "--disc-init generator needs a causal discriminator: --reward dense, bar or random");
+    model_config dc = *model_get_config(r->G);
+    dc.context = r->T;
+    dc.dropout = r->o->disc.dropout;
+    tg_status s = model_create(&dc, r->B, &r->D);
+    if (s != TG_OK) return tg_fail(err, err_len, s, "cannot create the discriminator: %s", tg_status_str(s));
+    const int gT = model_get_config(r->G)->context;
+    if (model_copy_params_any_context(r->D, r->G) != TG_OK) {
+        char fix[64];
+        if (dc.attention == MODEL_ATTN_FC)
+            snprintf(fix, sizeof fix, "%d or more", gT < MODEL_FC_NEAR ? gT : MODEL_FC_NEAR);
+        else
+            snprintf(fix, sizeof fix, "%d", gT);
+        return tg_fail(err, err_len, TG_ERR_ARG,
+                       "--disc-init generator: the tables of %s's %s attention have the size of its context (%d%s), "
+                       "so a discriminator of --seq-len %d cannot take its weights: give --seq-len %s, or leave the "
+                       "discriminator to start from scratch",
+                       init, model_attention_name(dc.attention), gT,
+                       dc.attention == MODEL_ATTN_FC ? ", up to 256 tokens" : "", r->T, fix);
+    }
+    return fresh_done(r, init);
+}
+
 static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
 {
     const adv_options *o = r->o;
@@ -278,6 +317,7 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     s = model_load(init, r->B, &r->ref, NULL, err, err_len);
     if (s == TG_OK) s = model_load(init, r->B, &r->roll, NULL, err, err_len);
     if (s != TG_OK) return s;
+    if (o->disc_from_generator) return disc_from_generator(r, init, err, err_len);
     model_config dc = o->disc;
     dc.vocab_size = r->V;
     dc.context = r->T;
@@ -299,9 +339,7 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     tg_rng rng_init;
     tg_rng_seed(&rng_init, o->seed ^ 0x646973635f696e69ULL);
     model_init(r->D, &rng_init);
-    snprintf(r->ref_init, sizeof r->ref_init, "%s", init); /* the reference is saved with every checkpoint */
-    remove(r->path_log);
-    return TG_OK;
+    return fresh_done(r, init);
 }
 
 /* The Bar token's id of the corpus's tokenizer, -1 when it has none. */

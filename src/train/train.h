@@ -254,6 +254,8 @@ typedef struct {
     float d_band_lo, d_band_hi; /* D's accuracy band (0, 1: off) */
     float label_smooth;      /* D's targets 1-s (real) and s (generated) (0) */
     model_config disc;       /* D's size (a preset) and attention; kind, vocab, context set by the run */
+    bool disc_from_generator; /* a causal D starts as a copy of the generator (its shape and weights;
+                                 disc's dropout); the preset and attention of disc are then unused */
     int batch;               /* sequences per G and D step (16) */
     int seq_len;             /* T (32); <= G's context */
     float lr_g, lr_d;        /* (1e-5, 1e-4), constant */
