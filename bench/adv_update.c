@@ -99,7 +99,7 @@ static void adv_update(run *r, int per_bar, tg_rng *rng, int step, double part[5
     adv_returns(r->R, r->Q, r->x, T + 1, r->lens, B, T, &ro);
     double c3 = bench_cpu_sec();
     adv_pg_sums sums;
-    adv_pg_extra ex = {NULL, NULL, 0, 0.0f, 0};
+    adv_pg_extra ex = {0};
     model_zero_grad(r->G);
     adv_pg_backward_ex(r->G, r->ref, r->x, r->lens, r->R, B, T, 0, B, 0.1f, 0.0f, r->work, r->tmp, &ex, &sums);
     adv_opt_step os = {1e-5f, 1.0f, 0.0f, step};

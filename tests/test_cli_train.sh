@@ -85,6 +85,18 @@ run 1 "resume without the ema baseline" "$BIN" train $M $R -o "$tmp/bar2" --resu
 has_err "same flags" "baseline changed on resume"
 run 0 "random reward" "$BIN" train $M -o "$tmp/random" --reward random
 grep -q '"phase":"adv"' "$tmp/random/log.jsonl" && ok || fail "random: no adv line"
+# cold exploration (ColdGANs): the weights in the log, a resume must keep the temperature
+run 0 "cold exploration" "$BIN" train $M -o "$tmp/cold" --reward dense --explore-temperature 0.5 --is-clip 3
+for k in is_w_mean is_w_max is_truncated; do grep -q "\"$k\":[0-9]" "$tmp/cold/log.jsonl" && ok || fail "cold: no $k in the log"; done
+run 1 "resume at another exploration temperature" "$BIN" train $M -o "$tmp/cold" --reward dense --resume --rounds 3 \
+    --explore-temperature 0.7 --is-clip 3
+has_err "same flags" "exploration temperature changed on resume"
+run 1 "exploration temperature 0" "$BIN" train $M -o "$tmp/y" --explore-temperature 0
+has_err "--explore-temperature" "temperature 0"
+run 1 "exploration temperature above 1" "$BIN" train $M -o "$tmp/y" --explore-temperature 1.5
+has_err "explore-temperature" "temperature 1.5"
+run 1 "importance-weight clip 0" "$BIN" train $M -o "$tmp/y" --explore-temperature 0.5 --is-clip 0
+has_err "--is-clip" "clip 0"
 run 1 "bad band" "$BIN" train $M -o "$tmp/y" --d-band 0.9,0.2
 has_err "--d-band" "bad band"
 run 1 "fc attention on the pooled discriminator" "$BIN" train $M -o "$tmp/y" --disc-attention fc

@@ -11,7 +11,13 @@
  *     gradient (adv_pg_backward, the update without a ratio) bit for bit;
  *     after the policy moved, the clipped objective's gradient against central finite differences, with some tokens clipped;
  *   - the dense D's loss with smoothed labels: its gradient against finite
- *     differences of the loss it reports.
+ *     differences of the loss it reports;
+ *   - ColdGANs' cold exploration: adv_sample_tempered at temperature 1 draws
+ *     adv_sample's tokens bit for bit and at 0.5 the first token's counts
+ *     follow softmax(z / 0.5); the importance weights pi / q_T against
+ *     exp(log pi - log q_T) from a plain forward pass, their truncation at
+ *     C, and q_T = pi giving REINFORCE's gradient bit for bit; the weighted
+ *     surrogate's gradient with T 0.6 against central finite differences.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -158,7 +164,7 @@ static void test_ppo_first_update(void)
     model_zero_grad(G);
     adv_pg_backward(G, R, x, lens, Q, B, T, 0, B, 0.2f, 0.05f, work, tmp, &s0);
     memcpy(g0, model_grad_data(G), n * sizeof(float));
-    adv_pg_extra ex = {NULL, old, 1, 0.2f, 0};
+    adv_pg_extra ex = {.loss_old = old, .store_old = 1, .clip = 0.2f};
     model_zero_grad(G);
     adv_pg_backward_ex(G, R, x, lens, Q, B, T, 0, B, 0.2f, 0.05f, work, tmp, &ex, &s1);
     CHECK(memcmp(g0, model_grad_data(G), n * sizeof(float)) == 0);
@@ -212,7 +218,7 @@ static void test_ppo_gradient(void)
     tg_rng rng;
     tg_rng_seed(&rng, 4);
     for (size_t i = 0; i < n; i++) p[i] += 0.08f * (tg_rng_float(&rng) - 0.5f);
-    adv_pg_extra ex = {base, old, 0, eps, 0};
+    adv_pg_extra ex = {.base = base, .loss_old = old, .clip = eps};
     adv_pg_sums sums;
     model_zero_grad(G);
     adv_pg_backward_ex(G, NULL, x, lens, Q, B, T, 0, B, 0.0f, 0.0f, work, tmp, &ex, &sums);
@@ -236,6 +242,210 @@ static void test_ppo_gradient(void)
         checked++;
     }
     printf("ppo gradient: %d parameters, worst relative error %.3g\n", checked, worst);
+    CHECK(worst < 2e-2);
+    model_free(G);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cold exploration (ColdGANs). */
+
+/* log softmax(z / temp)[y] in double, written out (no code of returns.c). */
+static double log_tempered(const float *z, int V, int y, double temp)
+{
+    double m = -INFINITY, sum = 0;
+    for (int v = 0; v < V; v++) m = fmax(m, z[v] / temp);
+    for (int v = 0; v < V; v++) sum += exp(z[v] / temp - m);
+    return z[y] / temp - m - log(sum);
+}
+
+static void test_cold_sampler(void)
+{
+    const int V = 9, T = 6, B = 50, rounds = 40;
+    tg_model *G = tiny(V, T, B, 81, 4.0f);
+    model_cache *c = NULL;
+    CHECK_OK(model_cache_create(G, B, 1, &c));
+    int *x1 = malloc(sizeof(int) * B * (T + 1)), *x2 = malloc(sizeof(int) * B * (T + 1));
+    float *logits = malloc(sizeof(float) * B * V);
+    tg_rng r1, r2;
+    tg_rng_seed(&r1, 5);
+    tg_rng_seed(&r2, 5);
+    CHECK_OK(adv_sample(c, B, T, x1, &r1, logits));
+    CHECK_OK(adv_sample_tempered(c, B, T, 1.0f, x2, &r2, logits));
+    CHECK(memcmp(x1, x2, sizeof(int) * B * (T + 1)) == 0);
+    /* the first token's distribution at 0.5: counts over B * rounds draws */
+    int counts[9] = {0};
+    for (int k = 0; k < rounds; k++) {
+        CHECK_OK(adv_sample_tempered(c, B, T, 0.5f, x2, &r2, logits));
+        for (int b = 0; b < B; b++) counts[x2[b * (T + 1) + 1]]++;
+    }
+    int bos = TOK_BOS;
+    model_lm_forward(G, &bos, NULL, 1, 1, NULL);
+    const float *z = model_logits(G);
+    double chi2 = 0, ent_cold = 0;
+    const double n = (double)B * rounds;
+    for (int v = 0; v < V; v++) {
+        double q = exp(log_tempered(z, V, v, 0.5)), p = exp(log_tempered(z, V, v, 1.0));
+        ent_cold -= q > 0 ? q * log(q) : 0;
+        (void)p;
+        if (q * n >= 1) chi2 += (counts[v] - q * n) * (counts[v] - q * n) / (q * n);
+        else CHECK(counts[v] <= 5);
+    }
+    printf("cold sampler: first-token chi-square %.2f over %d ids (entropy of q_0.5 %.3f)\n", chi2, V, ent_cold);
+    CHECK(chi2 < 30.0); /* 8 degrees of freedom: p < 0.001 */
+    free(x1), free(x2), free(logits);
+    model_cache_free(c);
+    model_free(G);
+}
+
+/* inputs and targets (B,T) of a batch x (B, T+1) */
+static void split_batch(const int *x, const int *lens, int B, int T, int *in, int *tg)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            in[b * T + t] = x[b * (T + 1) + t];
+            tg[b * T + t] = t < lens[b] ? x[b * (T + 1) + t + 1] : MODEL_IGNORE_INDEX;
+        }
+}
+
+static void test_cold_weights(void)
+{
+    const int V = 9, T = 6, B = 4;
+    const float temp = 0.6f;
+    tg_model *G = tiny(V, T, B, 91, 4.0f);
+    int x[4 * 7], lens[4], tmp[2 * 4 * 6], in[24], tg[24];
+    float Q[24], work[2 * 24], lq[24], lq_ref[24], logp[24];
+    double base[6];
+    make_batch(V, B, T, x, lens, Q, 9);
+    split_batch(x, lens, B, T, in, tg);
+    adv_batch_baseline(Q, lens, B, T, base, NULL);
+    /* the reference: a plain forward pass, log pi and log q_T written out */
+    model_lm_forward(G, in, tg, B, T, NULL);
+    const float *z = model_logits(G);
+    int n = 0;
+    for (int b = 0; b < B; b++) n += lens[b];
+    double w_ref[24] = {0};
+    for (int i = 0; i < B * T; i++) {
+        if (tg[i] == MODEL_IGNORE_INDEX) continue;
+        logp[i] = (float)log_tempered(z + (size_t)i * V, V, tg[i], 1.0);
+        lq_ref[i] = (float)-log_tempered(z + (size_t)i * V, V, tg[i], temp);
+        w_ref[i] = exp((double)logp[i] + lq_ref[i]);
+    }
+    /* C large: no truncation; this first update stores -log q_T */
+    adv_pg_extra ex = {.base = base, .store_old = 1, .loss_q = lq, .temperature = temp, .is_clip = 1e6f};
+    adv_pg_sums sums;
+    model_zero_grad(G);
+    adv_pg_backward_ex(G, NULL, x, lens, Q, B, T, 0, B, 0.0f, 0.0f, work, tmp, &ex, &sums);
+    double worst_q = 0, worst_w = 0, sum = 0, mx = 0, below = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < lens[b]; t++) {
+            const int i = b * T + t;
+            worst_q = fmax(worst_q, fabs(lq[i] - lq_ref[i]));
+            const double a = Q[i] - base[t], want = a * w_ref[i] / n;
+            worst_w = fmax(worst_w, fabs(work[i] - want) / fmax(1e-6, fabs(want)));
+            sum += w_ref[i];
+            mx = fmax(mx, w_ref[i]);
+            below += w_ref[i] < 1;
+        }
+    printf("cold weights: T %.1f, mean %.3f, max %.3f, %g of %d below 1; worst |d log q| %.2g, weight rel. %.2g\n",
+           temp, sum / n, mx, below, n, worst_q, worst_w);
+    CHECK(worst_q < 1e-5);
+    CHECK(worst_w < 1e-4);
+    CHECK_NEAR(ex.w_sum, sum, 1e-4 * sum);
+    CHECK_NEAR(ex.w_max, mx, 1e-4 * mx);
+    CHECK(ex.truncated == 0);
+    CHECK(mx > 1.0 && below > 0); /* the test's batch has both sides of 1 */
+    /* truncation at C: the weights above it count and weigh C */
+    const float C = 1.0f;
+    int above = 0;
+    ex = (adv_pg_extra){.base = base, .loss_q = lq, .temperature = temp, .is_clip = C};
+    model_zero_grad(G);
+    adv_pg_backward_ex(G, NULL, x, lens, Q, B, T, 0, B, 0.0f, 0.0f, work, tmp, &ex, &sums);
+    worst_w = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < lens[b]; t++) {
+            const int i = b * T + t;
+            above += w_ref[i] > C;
+            const double want = (Q[i] - base[t]) * fmin(w_ref[i], C) / n;
+            worst_w = fmax(worst_w, fabs(work[i] - want) / fmax(1e-6, fabs(want)));
+        }
+    printf("cold weights: %d of %d truncated at %.1f, worst rel. %.2g\n", above, n, (double)C, worst_w);
+    CHECK(worst_w < 1e-4);
+    CHECK_INT((int)ex.truncated, above);
+    CHECK(above > 0 && above < n);
+    /* q_T = pi (loss_q the model's own losses): REINFORCE's gradient bit for bit */
+    const size_t np = model_param_count(G);
+    float *g0 = malloc(np * sizeof(float));
+    adv_pg_sums s0;
+    model_zero_grad(G);
+    adv_pg_backward(G, NULL, x, lens, Q, B, T, 0, B, 0.0f, 0.0f, work, tmp, &s0);
+    memcpy(g0, model_grad_data(G), np * sizeof(float));
+    memcpy(lq, model_losses(G), sizeof lq);
+    ex = (adv_pg_extra){.loss_q = lq, .temperature = 1.0f, .is_clip = 5.0f};
+    model_zero_grad(G);
+    adv_pg_backward_ex(G, NULL, x, lens, Q, B, T, 0, B, 0.0f, 0.0f, work, tmp, &ex, &sums);
+    CHECK(memcmp(g0, model_grad_data(G), np * sizeof(float)) == 0);
+    CHECK(sums.surrogate == s0.surrogate);
+    free(g0);
+    model_free(G);
+}
+
+/* -sum A pi / q_T / n at the current parameters (no truncation, no KL). */
+static double cold_objective(tg_model *G, const int *in, const int *tg, const float *Q, const double *base,
+                             const float *lq, const int *lens, int B, int T)
+{
+    model_lm_forward(G, in, tg, B, T, NULL);
+    const float *l = model_losses(G);
+    int n = 0;
+    for (int b = 0; b < B; b++) n += lens[b];
+    double J = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < lens[b]; t++) {
+            const int i = b * T + t;
+            J -= (Q[i] - base[t]) * exp((double)lq[i] - l[i]);
+        }
+    return J / n;
+}
+
+static void test_cold_gradient(void)
+{
+    const int V = 9, T = 6, B = 4;
+    tg_model *G = tiny(V, T, B, 101, 4.0f);
+    int x[4 * 7], lens[4], tmp[2 * 4 * 6], in[24], tg[24];
+    float Q[24], work[2 * 24], lq[24];
+    double base[6];
+    make_batch(V, B, T, x, lens, Q, 10);
+    split_batch(x, lens, B, T, in, tg);
+    adv_batch_baseline(Q, lens, B, T, base, NULL);
+    model_lm_forward(G, in, tg, B, T, NULL);
+    adv_tempered_losses(lq, model_logits(G), tg, B * T, V, 0.6f);
+    /* the policy moves from the one that sampled */
+    float *p = model_param_data(G);
+    const size_t n = model_param_count(G);
+    tg_rng rng;
+    tg_rng_seed(&rng, 6);
+    for (size_t i = 0; i < n; i++) p[i] += 0.08f * (tg_rng_float(&rng) - 0.5f);
+    adv_pg_extra ex = {.base = base, .loss_q = lq, .temperature = 0.6f, .is_clip = 1e6f};
+    adv_pg_sums sums;
+    model_zero_grad(G);
+    adv_pg_backward_ex(G, NULL, x, lens, Q, B, T, 0, B, 0.0f, 0.0f, work, tmp, &ex, &sums);
+    CHECK(ex.truncated == 0);
+    const float *g = model_grad_data(G);
+    double worst = 0;
+    int checked = 0;
+    for (size_t i = 0; i < n; i += n / 60 + 1) {
+        /* 3e-3: the weights (up to about 20) magnify the float losses' rounding */
+        const float h = 3e-3f, keep = p[i];
+        p[i] = keep + h;
+        double up = cold_objective(G, in, tg, Q, base, lq, lens, B, T);
+        p[i] = keep - h;
+        double down = cold_objective(G, in, tg, Q, base, lq, lens, B, T);
+        p[i] = keep;
+        double fd = (up - down) / (2.0 * h);
+        double err = fabs(fd - g[i]) / fmax(2e-3, fabs(fd) + fabs(g[i]));
+        if (err > worst) worst = err;
+        checked++;
+    }
+    printf("cold gradient (T 0.6): %d parameters, worst relative error %.3g\n", checked, worst);
     CHECK(worst < 2e-2);
     model_free(G);
 }
@@ -294,6 +504,9 @@ int main(void)
     test_baselines();
     test_ppo_first_update();
     test_ppo_gradient();
+    test_cold_sampler();
+    test_cold_weights();
+    test_cold_gradient();
     test_smoothed_dense_d();
     return test_finish("test_returns");
 }

@@ -11,7 +11,11 @@
  *     the --rollout-every rule;
  *   - D (pooled and dense) learns an easily separable task;
  *   - train_adv stopped after each phase and resumed writes the same files
- *     and log as an uninterrupted run (corpus from tests/data fixtures).
+ *     and log as an uninterrupted run (corpus from tests/data fixtures),
+ *     also with cold exploration (--explore-temperature 0.5, rollout and
+ *     dense rewards, PPO epochs); --explore-temperature 1 with any --is-clip
+ *     trains the same generator as the default, bit for bit; bad
+ *     --explore-temperature and --is-clip values are refused.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -310,8 +314,10 @@ static char *log_text(const char *path)
     return s;
 }
 
-/* Options of the newer recipes (returns.c) set on top of adv_opts', or NULL. */
+/* Options of the newer recipes (returns.c) set on top of adv_opts', or NULL;
+ * tag names their run folders beside the reward's number. */
 static void (*tweak)(adv_options *o);
+static const char *tag = "";
 
 static adv_options adv_opts(const char *corpus, const char *init, const char *run)
 {
@@ -362,6 +368,23 @@ static void recipes_random(adv_options *o)
     o->d_band_hi = 0.0f;
 }
 
+/* ColdGANs: the g-step's batch at temperature 0.5, weights truncated at 3,
+ * two PPO epochs (the ratio against q_T at both). */
+static void recipes_cold(adv_options *o)
+{
+    o->explore_temperature = 0.5f;
+    o->is_clip = 3.0f;
+    o->ppo_epochs = 2;
+    o->ppo_clip = 0.2f;
+}
+
+/* Temperature 1: the generator's own samples, whatever the clip. */
+static void recipes_warm(adv_options *o)
+{
+    o->explore_temperature = 1.0f;
+    o->is_clip = 0.7f;
+}
+
 /* The causal D a copy of G: the run's windows at G's context (16). */
 static void disc_from_g(adv_options *o)
 {
@@ -382,8 +405,8 @@ static void test_resume(adv_reward reward)
     snprintf(midi, sizeof midi, "%s/midi", dir);
     snprintf(corpus, sizeof corpus, "%s/c.corpus", dir);
     snprintf(pre, sizeof pre, "%s/pre", dir);
-    snprintf(one, sizeof one, "%s/one-%d%s", dir, (int)reward, tweak == disc_from_g ? "-from-g" : "");
-    snprintf(two, sizeof two, "%s/two-%d%s", dir, (int)reward, tweak == disc_from_g ? "-from-g" : "");
+    snprintf(one, sizeof one, "%s/one-%d%s", dir, (int)reward, tweak == disc_from_g ? "-from-g" : tag);
+    snprintf(two, sizeof two, "%s/two-%d%s", dir, (int)reward, tweak == disc_from_g ? "-from-g" : tag);
     if (access(corpus, F_OK) != 0) {
         CHECK(mkdir(midi, 0777) == 0);
         const char *files[] = {"format0.mid", "format1.mid", "overlap.mid", "tempo_map_f1.mid", "running_status.mid"};
@@ -456,6 +479,48 @@ static void test_resume(adv_reward reward)
     CHECK(strstr(err, "--rounds") != NULL);
 }
 
+/* The cold runs log their weights; temperature 1 is the default run bit for
+ * bit; the flags' bad values are refused with their names. */
+static void test_cold(void)
+{
+    char a[400], b[400], err[512] = "";
+    snprintf(a, sizeof a, "%s/one-%d-cold/log.jsonl", dir, (int)ADV_REWARD_DENSE);
+    char *log = log_text(a);
+    CHECK(log && count_of(log, "\"is_w_mean\"") == 2 && count_of(log, "\"is_truncated\"") == 2);
+    if (log) {
+        const char *w = strstr(log, "\"is_w_max\":");
+        printf("cold: %.50s\n", w ? w : "(no weights)");
+    }
+    free(log);
+    snprintf(a, sizeof a, "%s/one-%d/model.safetensors", dir, (int)ADV_REWARD_DENSE);
+    snprintf(b, sizeof b, "%s/one-%d-cold/model.safetensors", dir, (int)ADV_REWARD_DENSE);
+    CHECK(!same_file(a, b)); /* the cold run trained another generator */
+    snprintf(b, sizeof b, "%s/one-%d-warm/model.safetensors", dir, (int)ADV_REWARD_DENSE);
+    CHECK(same_file(a, b));
+    snprintf(a, sizeof a, "%s/one-%d/log.jsonl", dir, (int)ADV_REWARD_DENSE);
+    snprintf(b, sizeof b, "%s/one-%d-warm/log.jsonl", dir, (int)ADV_REWARD_DENSE);
+    char *la = log_text(a), *lb = log_text(b);
+    CHECK(la && lb && strcmp(la, lb) == 0);
+    free(la), free(lb);
+    const struct {
+        float t, c;
+        const char *word;
+    } bad[] = {{0.0f, 5.0f, "--explore-temperature"}, {1.5f, 5.0f, "--explore-temperature"},
+               {-0.5f, 5.0f, "--explore-temperature"}, {NAN, 5.0f, "--explore-temperature"},
+               {0.5f, 0.0f, "--is-clip"}, {0.5f, -1.0f, "--is-clip"}, {0.5f, INFINITY, "--is-clip"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        adv_options o = adv_opts("/nonexistent.corpus", "/nonexistent", "/nonexistent-run");
+        o.explore_temperature = bad[i].t;
+        o.is_clip = bad[i].c;
+        adv_report rep;
+        err[0] = 0;
+        CHECK_STATUS(train_adv(&o, &rep, err, sizeof err), TG_ERR_ARG);
+        if (!strstr(err, bad[i].word)) TEST_FAIL_("T %g, C %g: \"%s\" does not name %s", bad[i].t, bad[i].c, err, bad[i].word);
+        test_checks_++;
+    }
+    printf("cold: refused with \"%s\"\n", err);
+}
+
 /* --disc-init generator: the causal D starts as G (after a phase without
  * D training its checkpoint holds G's weights, at the run's context), trains
  * and resumes bit for bit as any D; refused where it cannot work. */
@@ -523,8 +588,17 @@ int main(void)
     test_resume(ADV_REWARD_RANDOM);
     tweak = disc_from_g;
     test_resume(ADV_REWARD_DENSE);
+    tweak = recipes_cold;
+    tag = "-cold";
+    test_resume(ADV_REWARD_ROLLOUT);
+    test_resume(ADV_REWARD_DENSE);
+    tweak = recipes_warm;
+    tag = "-warm";
+    test_resume(ADV_REWARD_DENSE);
+    tag = "";
     tweak = NULL;
     test_disc_from_generator();
+    test_cold();
     char path[400];
     snprintf(path, sizeof path, "%s/one-%d/log.jsonl", dir, (int)ADV_REWARD_RANDOM);
     char *log = log_text(path);

@@ -11,10 +11,15 @@
 #   random    the control with the same flags: dense values shuffled over the batch
 #   constant  the control without any reward (only the KL term moves it)
 #   rollout   SeqGAN's Monte-Carlo reference (8 rollouts, every token)
+#   cold      dense's flags with ColdGANs' cold exploration: the g-step's batch
+#             drawn at --explore-temperature COLD_T, each token weighed by
+#             p / p_T truncated at --is-clip IS_CLIP (Scialom et al. 2020)
+#   cold-random  the random control with the same cold sampling
 # each scored by `oracle nll --temperature T --test` at every temperature.
 #   bash experiments/gan/oracle_curve.sh [WORK_DIR]
 # Environment: BUILD (build), SEEDS ("1"), THREADS (1), TEMPS, ROUNDS (60),
-# RECIPES ("dense random constant rollout").
+# RECIPES ("dense random constant rollout"; also cold, cold-random), COLD_T
+# (0.8), IS_CLIP (5).
 # Results: WORK_DIR/curve.tsv (series, seed, T, oracle_nll, test_nll) and the
 # plot WORK_DIR/curve.png.
 set -eu
@@ -28,6 +33,8 @@ threads=${THREADS:-1}
 temps=${TEMPS:-"0.7 0.8 0.9 1.0 1.1"}
 rounds=${ROUNDS:-60}
 recipes=${RECIPES:-"dense random constant rollout"}
+cold_t=${COLD_T:-0.8}
+is_clip=${IS_CLIP:-5}
 for exe in "$bin" "$oracle"; do
     [ -x "$exe" ] || { echo "oracle_curve.sh: $exe is not built (cmake --build $build)" >&2; exit 77; }
 done
@@ -43,6 +50,8 @@ for seed in $seeds; do
     for r in $recipes; do
         case $r in
         dense | random | constant) flags="$common $dense --reward $r" ;;
+        cold) flags="$common $dense --reward dense --explore-temperature $cold_t --is-clip $is_clip" ;;
+        cold-random) flags="$common $dense --reward random --explore-temperature $cold_t --is-clip $is_clip" ;;
         rollout) flags="$common --reward rollout --rollouts 8 --rollout-update 0.8 --kl 0.1 --lr-g 1e-4" ;;
         *) echo "oracle_curve.sh: unknown recipe $r" >&2; exit 2 ;;
         esac

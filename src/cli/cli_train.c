@@ -34,7 +34,10 @@ static const char train_summary[] =
     "its own and the later rewards), measured against a moving-average --baseline, and\n"
     "reused for --ppo-epochs clipped updates; --d-band keeps the discriminator's accuracy\n"
     "in a band; --disc-init generator starts a causal discriminator as a copy of the\n"
-    "generator. A checkpoint follows every phase; --resume continues bit for bit.";
+    "generator. --explore-temperature T < 1 samples the policy-gradient batch from the\n"
+    "generator's softmax at temperature T and weighs each token by the importance weight\n"
+    "p/p_T, truncated at --is-clip (ColdGANs). A checkpoint follows every phase; --resume\n"
+    "continues bit for bit.";
 
 static void show_line(void *user, const char *line)
 {
@@ -47,7 +50,7 @@ int cli_train(int argc, char **argv)
     const char *reward = "rollout", *disc_preset = "tiny", *disc_attention = "relative", *shaping = "prob",
                *baseline = "batch", *d_band = NULL, *disc_init = "scratch";
     double discount = o.discount, baseline_decay = o.baseline_decay, ppo_clip = o.ppo_clip,
-           label_smooth = o.label_smooth;
+           label_smooth = o.label_smooth, explore_temperature = o.explore_temperature, is_clip = o.is_clip;
     int disc_d_model = -1, disc_layers = -1, disc_heads = -1, threads = 0;
     double rollout_update = o.rollout_update, kl = o.kl, entropy = o.entropy, lr_g = o.lr_g, lr_d = o.lr_d,
            clip = o.clip, disc_dropout = -1;
@@ -79,6 +82,10 @@ int cli_train(int argc, char **argv)
         {"baseline-decay", 0, CLI_DOUBLE, &baseline_decay, "D", "decay of the ema baseline", 0, 0.9999},
         {"ppo-epochs", 0, CLI_INT, &o.ppo_epochs, "K", "updates of the generator per batch of samples, with the ratio pi/pi_old (1: REINFORCE)", 1, 1000},
         {"ppo-clip", 0, CLI_DOUBLE, &ppo_clip, "EPS", "clip of the ratio to [1-EPS, 1+EPS] (0: none)", 0, 0.99},
+        {"explore-temperature", 0, CLI_DOUBLE, &explore_temperature, "T",
+         "sample the policy-gradient batch at temperature T in (0,1] and weigh each token by p/p_T "
+         "(ColdGANs; 1: the generator's own samples, no weights)", 0, 1},
+        {"is-clip", 0, CLI_DOUBLE, &is_clip, "C", "truncate those importance weights at C > 0", 0, 1e6},
         {"d-band", 0, CLI_STRING, &d_band, "LO,HI", "no discriminator update on a fresh set it already tells apart above HI; more epochs below LO (default 0,1: off)", 0, 0},
         {"label-smooth", 0, CLI_DOUBLE, &label_smooth, "S", "the discriminator's targets: 1-S (real) and S (generated)", 0, 0.49},
         {"disc-init", 0, CLI_STRING, &disc_init, "FROM",
@@ -164,6 +171,8 @@ int cli_train(int argc, char **argv)
     o.baseline_decay = (float)baseline_decay;
     o.ppo_clip = (float)ppo_clip;
     o.label_smooth = (float)label_smooth;
+    o.explore_temperature = (float)explore_temperature;
+    o.is_clip = (float)is_clip;
     if (disc_d_model > 0) o.disc.d_model = disc_d_model;
     if (disc_layers > 0) o.disc.n_layers = disc_layers;
     if (disc_heads > 0) o.disc.n_heads = disc_heads;

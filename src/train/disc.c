@@ -56,7 +56,7 @@ void adv_real_openings(const data_corpus *c, tg_rng *rng, int B, int T, int *x)
 }
 
 /* SeqGAN's sampling policy for the batch-sampling loop (src/sample/loop.c):
- * temperature 1, no grammar, fixed shapes (a finished row stays in the batch
+ * temperature 1 (or the g-step's --explore-temperature), no grammar, fixed shapes (a finished row stays in the batch
  * and is fed PAD), rows (R, T+1) filled up to column T. */
 typedef struct {
     int *x;
@@ -80,8 +80,9 @@ static sample_verdict adv_took(void *user, int row, int id)
     return id == TOK_EOS || t == p->T ? SAMPLE_STOP : SAMPLE_GO;
 }
 
-tg_status adv_complete(model_cache *s, int R, int T, int t0, int *x, const uint8_t *done,
-                       tg_rng *rng, tg_rng *rngs, float *logits)
+/* adv_complete at a sampling temperature (1: the model's own softmax). */
+static tg_status complete_at(model_cache *s, int R, int T, int t0, int *x, const uint8_t *done, tg_rng *rng,
+                             tg_rng *rngs, float *logits, float temperature)
 {
     int *pos = malloc((size_t)R * sizeof(int));
     if (!pos) return TG_ERR_NOMEM;
@@ -90,13 +91,22 @@ tg_status adv_complete(model_cache *s, int R, int T, int t0, int *x, const uint8
         for (int t = t0; t <= T; t++) x[(size_t)r * (T + 1) + t] = TOK_PAD;
     }
     adv_policy pol = {x, T, pos, rng, rngs};
-    const sample_loop lp = {sample_params_default(), NULL, adv_rng, adv_took, &pol, false, 0, NULL};
+    sample_params sp = sample_params_default();
+    sp.temperature = temperature;
+    const sample_loop lp = {sp, NULL, adv_rng, adv_took, &pol, false, 0, NULL};
     tg_status st = sample_loop_run(s, &lp, R, NULL, 0, done, logits, NULL);
     free(pos);
     return st;
 }
 
-tg_status adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits)
+tg_status adv_complete(model_cache *s, int R, int T, int t0, int *x, const uint8_t *done,
+                       tg_rng *rng, tg_rng *rngs, float *logits)
+{
+    return complete_at(s, R, T, t0, x, done, rng, rngs, logits, 1.0f);
+}
+
+tg_status adv_sample_tempered(model_cache *state, int B, int T, float temperature, int *x, tg_rng *rng,
+                              float *logits)
 {
     int *bos = malloc((size_t)B * sizeof(int));
     if (!bos) return TG_ERR_NOMEM;
@@ -104,7 +114,12 @@ tg_status adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, floa
     model_cache_reset(state, B);
     model_decode(state, bos, 1, logits);
     free(bos);
-    return adv_complete(state, B, T, 1, x, NULL, rng, NULL, logits);
+    return complete_at(state, B, T, 1, x, NULL, rng, NULL, logits, temperature);
+}
+
+tg_status adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits)
+{
+    return adv_sample_tempered(state, B, T, 1.0f, x, rng, logits);
 }
 
 float adv_dense_prob(const float *logits)

@@ -4,7 +4,9 @@
  * values, per token or per bar, their discounted returns, the shuffled
  * control, the baseline (batch mean or moving average), and PPO's clipped
  * ratio (Schulman et al. 2017, https://arxiv.org/abs/1707.06347) over a
- * batch of samples reused for several updates. ScratchGAN (de Masson
+ * batch of samples reused for several updates, and ColdGANs' importance
+ * weights (Scialom et al. 2020, https://arxiv.org/abs/2006.04643) when the
+ * batch was drawn at a lower temperature. ScratchGAN (de Masson
  * d'Autume et al. 2019, https://arxiv.org/abs/1905.09922) is the model for
  * the shaping r = 2 sigma(D) - 1, the discount and the moving-average
  * baseline; train.h tells the whole story.
@@ -121,16 +123,46 @@ void adv_ema_baseline(double *ema, bool *ema_set, const float *R, const int *len
 
 /* Weight of the loss -log pi of one token with advantage a, the count n and
  * the ratio rho = pi / pi_old (NULL: none); clipped (no gradient) when the
- * ratio has left [1-eps, 1+eps] on the side the advantage pushes it. */
-static float ratio_weight(double a, int n, const float *loss_old, float loss, float eps, double *clipped)
+ * ratio has left [1-eps, 1+eps] on the side the advantage pushes it. With
+ * loss_q (a cold batch) the weight is a min(pi / q_T, C) / n instead of
+ * a rho / n (truncated: counted in ex->truncated; sum and max in ex). */
+static float ratio_weight(double a, int n, const float *loss_old, const float *loss_q, float loss, float eps,
+                          adv_pg_extra *ex)
 {
-    if (!loss_old) return (float)(a / n);
-    const double rho = exp((double)*loss_old - (double)loss);
-    if (eps > 0 && ((a > 0 && rho > 1.0 + eps) || (a < 0 && rho < 1.0 - eps))) {
-        *clipped += 1;
-        return 0.0f;
+    if (!loss_old && !loss_q) return (float)(a / n);
+    if (loss_old) {
+        const double rho = exp((double)*loss_old - (double)loss);
+        if (eps > 0 && ((a > 0 && rho > 1.0 + eps) || (a < 0 && rho < 1.0 - eps))) {
+            ex->clipped += 1;
+            return 0.0f;
+        }
+        if (!loss_q) return (float)(a * rho / n);
     }
-    return (float)(a * rho / n);
+    double w = exp((double)*loss_q - (double)loss);
+    ex->w_sum += w;
+    if (w > ex->w_max) ex->w_max = w;
+    if (w > ex->is_clip) {
+        ex->truncated += 1;
+        w = ex->is_clip;
+    }
+    return (float)(a * w / n);
+}
+
+void adv_tempered_losses(float *loss_q, const float *logits, const int *targets, int n, int V, float temperature)
+{
+    const double inv_t = 1.0 / (double)temperature;
+    for (int i = 0; i < n; i++) {
+        if (targets[i] == MODEL_IGNORE_INDEX) {
+            loss_q[i] = 0.0f;
+            continue;
+        }
+        const float *z = logits + (size_t)i * V;
+        double m = z[0];
+        for (int v = 1; v < V; v++) m = z[v] > m ? z[v] : m;
+        double sum = 0;
+        for (int v = 0; v < V; v++) sum += exp(((double)z[v] - m) * inv_t);
+        loss_q[i] = (float)(log(sum) - ((double)z[targets[i]] - m) * inv_t);
+    }
 }
 
 double adv_pg_weights_ex(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
@@ -161,7 +193,8 @@ double adv_pg_weights_ex(float *dlosses, const float *Q, const float *loss_g, co
             double a = Q[(size_t)b * T + t - 1] - base - entropy * logp;
             if (loss_ref && kl != 0.0f) a -= kl * (logp + (double)loss_ref[i]);
             const float *old = ex->loss_old ? ex->loss_old + (size_t)b * T + t - 1 : NULL;
-            dlosses[i] = ratio_weight(a, n, old, loss_g[i], ex->clip, &ex->clipped);
+            const float *lq = ex->loss_q ? ex->loss_q + (size_t)b * T + t - 1 : NULL;
+            dlosses[i] = ratio_weight(a, n, old, lq, loss_g[i], ex->clip, ex);
             surrogate += (double)dlosses[i] * loss_g[i];
         }
     }
@@ -173,7 +206,7 @@ void adv_pg_backward_ex(tg_model *G, tg_model *ref, const int *x, const int *len
                         adv_pg_sums *sums)
 {
     memset(sums, 0, sizeof *sums);
-    ex->clipped = 0;
+    ex->clipped = ex->w_sum = ex->w_max = ex->truncated = 0;
     const int n = hi - lo;
     if (n <= 0) return;
     int *inputs = tmp, *targets = tmp + (size_t)n * T;
@@ -193,6 +226,9 @@ void adv_pg_backward_ex(tg_model *G, tg_model *ref, const int *x, const int *len
     const float *loss_g = model_losses(G);
     if (ex->loss_old && ex->store_old) /* the sampling policy's losses: G has not moved since */
         memcpy(ex->loss_old + (size_t)lo * T, loss_g, (size_t)n * T * sizeof(float));
+    if (ex->loss_q && ex->store_old) /* the sampling policy q_T: G's logits at its temperature */
+        adv_tempered_losses(ex->loss_q + (size_t)lo * T, model_logits(G), targets, n * T,
+                            model_get_config(G)->vocab_size, ex->temperature);
     adv_kl_entropy(model_logits(G), ref ? model_logits(ref) : NULL, lengths + lo, n, T,
                    model_get_config(G)->vocab_size, &sums->kl, &sums->entropy, &sums->positions);
     sums->surrogate = adv_pg_weights_ex(dl, Q, loss_g, loss_ref, lengths, B, T, lo, hi, kl, entropy, ex);

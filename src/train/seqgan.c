@@ -5,7 +5,9 @@
  *
  *   pre-train D: d_pretrain d-steps on negatives sampled from G
  *   for each round:
- *     g_steps times: sample B sequences from G, value every prefix (Q, by
+ *     g_steps times: sample B sequences from G (at --explore-temperature
+ *       T < 1: from softmax(logits / T), each token then weighed by its
+ *       truncated importance weight in returns.c), value every prefix (Q, by
  *       rollouts or a dense D: reward.c), one policy-gradient update of G,
  *       then mle_mix teacher-forced updates on real windows; evaluate G
  *     d_steps times: fresh negatives against as many real openings, d_epochs
@@ -89,6 +91,8 @@ adv_options adv_options_default(void)
     o.baseline_decay = 0.9f;
     o.ppo_epochs = 1;
     o.ppo_clip = 0.0f;
+    o.explore_temperature = 1.0f;
+    o.is_clip = 5.0f;
     o.d_band_lo = 0.0f;
     o.d_band_hi = 1.0f;
     o.label_smooth = 0.0f;
@@ -109,13 +113,15 @@ adv_options adv_options_default(void)
 /* ------------------------------------------------------------------------ */
 /* The discriminator's phase. */
 
-/* n sequences from G into x (n, T+1), in batches of B. */
-static tg_status sample_g(adv_run *r, int *x, int n)
+/* n sequences from G at a temperature (1: G's own softmax) into x (n, T+1),
+ * in batches of B. */
+static tg_status sample_g(adv_run *r, int *x, int n, float temperature)
 {
     tg_status s = TG_OK;
     for (int i = 0; i < n && s == TG_OK; i += r->B) {
         int m = n - i < r->B ? n - i : r->B;
-        s = adv_sample(r->sg, m, r->T, x + (size_t)i * (r->T + 1), &r->rng_sample, r->logits);
+        s = adv_sample_tempered(r->sg, m, r->T, temperature, x + (size_t)i * (r->T + 1), &r->rng_sample,
+                                r->logits);
     }
     return s;
 }
@@ -213,7 +219,7 @@ static tg_status d_phase(adv_run *r, int round, int steps)
         double t0 = tg_now_sec();
         adv_ranks_step_start(r);
         adv_real_openings(r->corpus, &r->rng_batch, o->d_samples, T, r->x);
-        tg_status s = sample_g(r, r->x + (size_t)o->d_samples * ld, o->d_samples);
+        tg_status s = sample_g(r, r->x + (size_t)o->d_samples * ld, o->d_samples, 1.0f);
         if (s != TG_OK) return s;
         adv_lengths(r->x, ld, M, T, r->lens);
         for (int i = 0; i < M; i++) r->labels[i] = i < o->d_samples ? 1.0f : 0.0f;
@@ -300,24 +306,39 @@ static void returns(adv_run *r)
         adv_ema_baseline(r->ema, &r->ema_set, r->Q, r->lens, B, T, o->baseline_decay, r->base, r->count);
 }
 
+/* Whether the g-step explores at a lower temperature (ColdGANs). */
+static bool cold(const adv_options *o)
+{
+    return o->explore_temperature != 1.0f;
+}
+
 /* One policy-gradient update of G on the batch in r->x with returns r->Q;
  * the surrogate loss, KL and entropy; returns the gradient norm. epoch:
- * 0 for a batch's first update (PPO's old log-probs are stored then). */
-static float pg_update(adv_run *r, int epoch, float *pg, float *kl, float *ent, double *clipped)
+ * 0 for a batch's first update (PPO's old log-probs and the cold sampling
+ * policy's are stored then). st: [0] tokens clipped, [1] the importance
+ * weights' sum, [2] their max, [3] tokens truncated, [4] tokens counted. */
+static float pg_update(adv_run *r, int epoch, float *pg, float *kl, float *ent, double st[5])
 {
     const adv_options *o = r->o;
     int lo, hi;
     adv_ranks_rows(r, r->B, &lo, &hi);
     adv_pg_sums ps;
-    adv_pg_extra ex = {o->baseline == ADV_BASELINE_EMA ? r->base : NULL, o->ppo_epochs > 1 ? r->loss_old : NULL,
-                       epoch == 0, o->ppo_clip, 0};
+    adv_pg_extra ex = {.base = o->baseline == ADV_BASELINE_EMA ? r->base : NULL,
+                       .loss_old = o->ppo_epochs > 1 ? r->loss_old : NULL, .store_old = epoch == 0,
+                       .clip = o->ppo_clip};
+    if (cold(o)) {
+        ex.loss_q = r->loss_q;
+        ex.temperature = o->explore_temperature;
+        ex.is_clip = o->is_clip;
+    }
     model_zero_grad(r->G);
     adv_pg_backward_ex(r->G, r->ref, r->x, r->lens, r->Q, r->B, r->T, lo, hi, o->kl, o->entropy, r->work, r->tmp,
                        &ex, &ps);
-    double sums[5] = {ps.surrogate, ps.kl, ps.entropy, ps.positions, ex.clipped};
-    adv_ranks_sum(r, r->G, sums, o->ppo_epochs > 1 ? 5 : 4);
+    double sums[7] = {ps.surrogate, ps.kl, ps.entropy, ps.positions, ex.clipped, ex.w_sum, ex.truncated};
+    adv_ranks_sum(r, r->G, sums, cold(o) ? 7 : o->ppo_epochs > 1 ? 5 : 4);
+    if (cold(o)) adv_ranks_max(r, &ex.w_max);
     ps = (adv_pg_sums){sums[0], sums[1], sums[2], sums[3]};
-    *clipped = sums[4];
+    st[0] = sums[4], st[1] = sums[5], st[2] = ex.w_max, st[3] = sums[6], st[4] = sums[3];
     adv_pg_means(&ps, pg, kl, ent);
     adv_opt_step os = {o->lr_g, o->clip, 0.0f, ++r->g_step};
     return adv_opt_apply(r->G, &os);
@@ -374,7 +395,7 @@ static tg_status g_phase(adv_run *r, int round)
     for (int k = 0; k < o->g_steps; k++) {
         double t0 = tg_now_sec();
         adv_ranks_step_start(r);
-        tg_status s = sample_g(r, r->x, B);
+        tg_status s = sample_g(r, r->x, B, o->explore_temperature);
         if (s != TG_OK) return s;
         adv_lengths(r->x, T + 1, B, T, r->lens);
         s = values(r, r->x, r->lens);
@@ -384,16 +405,20 @@ static tg_status g_phase(adv_run *r, int round)
         reward /= B;
         returns(r);
         float pg = 0, kl = 0, ent = 0, norm = 0;
-        double clipped = 0;
+        double st[5] = {0}; /* the last epoch's: clipped, weights' sum, max, truncated, counted */
         for (int e = 0; e < o->ppo_epochs; e++) {
-            norm = pg_update(r, e, &pg, &kl, &ent, &clipped);
+            norm = pg_update(r, e, &pg, &kl, &ent, st);
             if (!finite_update(r, "G", r->g_step, pg, norm)) return TG_ERR_RANGE;
         }
         r->rep->reward_mean = reward;
         int len_sum = 0;
         for (int b = 0; b < B; b++) len_sum += r->lens[b];
-        char ppo[64] = "";
-        if (o->ppo_epochs > 1) snprintf(ppo, sizeof ppo, ",\"clipped\":%.4f", clipped / len_sum);
+        char ppo[160] = "";
+        int used = 0;
+        if (o->ppo_epochs > 1) used = snprintf(ppo, sizeof ppo, ",\"clipped\":%.4f", st[0] / len_sum);
+        if (cold(o))
+            snprintf(ppo + used, sizeof ppo - (size_t)used, ",\"is_w_mean\":%.4f,\"is_w_max\":%.4g,\"is_truncated\":%.4f",
+                     st[4] > 0 ? st[1] / st[4] : 0.0, st[2], st[4] > 0 ? st[3] / st[4] : 0.0);
         adv_run_log(r,
                  "{\"step\":%d,\"round\":%d,\"phase\":\"adv\",\"reward_mean\":%.6f,\"pg_loss\":%.6g,\"kl\":%.6g,"
                  "\"entropy\":%.6f,\"len_mean\":%.2f%s,\"seconds\":%.2f%s}",
@@ -457,6 +482,13 @@ static tg_status check_options(const adv_options *o, char *err, size_t err_len)
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "discount in [0,1], baseline-decay in [0,1), ppo-epochs >= 1, ppo-clip in [0,1), "
                     "d-band LO,HI with 0 <= LO <= HI <= 1, label-smooth in [0,0.5)");
+    if (!(o->explore_temperature > 0 && o->explore_temperature <= 1))
+        return tg_fail(err, err_len, TG_ERR_ARG,
+                    "--explore-temperature must be in (0, 1] (1: sample from the generator itself), got %g",
+                    (double)o->explore_temperature);
+    if (!(o->is_clip > 0) || !isfinite(o->is_clip))
+        return tg_fail(err, err_len, TG_ERR_ARG, "--is-clip must be a finite number above 0, got %g",
+                    (double)o->is_clip);
     if (o->reward == ADV_REWARD_ROLLOUT && o->discount > 0)
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "--discount needs a reward per token or per bar (dense, bar, random): rollout values are "

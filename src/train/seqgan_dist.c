@@ -37,6 +37,8 @@
  * gives other rollouts than before them (a checkpoint from before resumes,
  * on the new streams).
  */
+#include <string.h>
+
 #include "seqgan_dist.h"
 
 void adv_ranks_begin(adv_run *r, dist_ctx *dist)
@@ -86,6 +88,15 @@ tg_status adv_ranks_gather_values(adv_run *r, tg_status s, float *Q)
     s = adv_run_agree(r, s, "the rollouts", NULL, 0);
     if (s == TG_OK) dist_gather_rows(r->dist, Q, r->B, (size_t)r->T);
     return s;
+}
+
+void adv_ranks_max(adv_run *r, double *v)
+{
+    if (r->size == 1) return;
+    uint64_t bits; /* a non-negative double's bits order as the double does */
+    memcpy(&bits, v, sizeof bits);
+    dist_max_u64(r->dist, &bits, 1);
+    memcpy(v, &bits, sizeof bits);
 }
 
 bool adv_ranks_any(adv_run *r, bool mine)

@@ -38,6 +38,8 @@ void adv_ranks_sum(adv_run *r, tg_model *m, double *sums, int n);
  * ranks agree on s, then every rank gets every row. Returns s for one
  * process; TG_ERR_INTERRUPTED on a rank whose peer failed. */
 tg_status adv_ranks_gather_values(adv_run *r, tg_status s, float *Q);
+/* *v (>= 0) becomes its maximum over the ranks; nothing for one process. */
+void adv_ranks_max(adv_run *r, double *v);
 /* Whether mine or any other rank's answer is true. */
 bool adv_ranks_any(adv_run *r, bool mine);
 /* Starts a step's count of time in collectives (the log's "comm_ms",

@@ -37,7 +37,12 @@ static void signature(const adv_run *r, char *buf, size_t n)
     int k = snprintf(buf, n, "seq_len=%d,batch=%d,reward=%s,rollouts=%d,d_samples=%d", r->T, r->B,
                      adv_reward_name(r->o->reward), r->o->rollouts, r->o->d_samples);
     /* state the checkpoint holds beyond today's (absent for the defaults, so older runs resume) */
-    if (r->o->baseline == ADV_BASELINE_EMA && k > 0 && (size_t)k < n) snprintf(buf + k, n - (size_t)k, ",baseline=ema");
+    if (r->o->baseline == ADV_BASELINE_EMA && k > 0 && (size_t)k < n)
+        k += snprintf(buf + k, n - (size_t)k, ",baseline=ema");
+    /* cold exploration: its sampling policy and truncation (%.9g: a float exactly) */
+    if (r->o->explore_temperature != 1.0f && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, ",explore_temperature=%.9g,is_clip=%.9g", (double)r->o->explore_temperature,
+                 (double)r->o->is_clip);
 }
 
 /* The moving-average baseline as metadata: "-" before its first batch, else
@@ -445,13 +450,14 @@ static tg_status open_buffers(adv_run *r, char *err, size_t err_len)
     r->work = malloc((size_t)B * T * 2 * sizeof(float));
     r->R = malloc((size_t)B * T * sizeof(float));
     r->loss_old = malloc((size_t)B * T * sizeof(float));
+    r->loss_q = malloc((size_t)B * T * sizeof(float));
     r->probs = malloc(M * sizeof(float));
     r->idx = malloc((size_t)B * T * sizeof(int));
     r->base = malloc((size_t)T * sizeof(double));
     if (!r->ema) r->ema = calloc((size_t)T, sizeof(double)); /* resume_run may have filled it */
     r->count = malloc((size_t)T * sizeof(int));
     if (!r->x || !r->lens || !r->labels || !r->perm || !r->xb || !r->lb || !r->yb || !r->tmp || !r->Q ||
-        !r->logits || !r->work || !r->R || !r->loss_old || !r->probs || !r->idx || !r->base || !r->ema || !r->count)
+        !r->logits || !r->work || !r->R || !r->loss_old || !r->loss_q || !r->probs || !r->idx || !r->base || !r->ema || !r->count)
         return TG_ERR_NOMEM;
     return TG_OK;
 }
@@ -477,5 +483,5 @@ void adv_run_close(adv_run *r)
     data_corpus_close(r->corpus);
     free(r->x), free(r->lens), free(r->labels), free(r->perm), free(r->xb), free(r->lb), free(r->yb);
     free(r->tmp), free(r->Q), free(r->logits), free(r->work);
-    free(r->R), free(r->loss_old), free(r->probs), free(r->idx), free(r->base), free(r->ema), free(r->count);
+    free(r->R), free(r->loss_old), free(r->loss_q), free(r->probs), free(r->idx), free(r->base), free(r->ema), free(r->count);
 }

@@ -38,6 +38,7 @@ typedef struct {
     float *work;              /* 2 * B * T floats: weights of a shard's losses */
     float *R;                 /* (B, T) returns (returns.c) */
     float *loss_old;          /* (B, T) PPO: -log pi_old of the batch (ppo_epochs > 1) */
+    float *loss_q;            /* (B, T) -log q_T of a cold batch (--explore-temperature < 1) */
     float *probs;             /* (M) D's probabilities on a fresh set (--d-band) */
     int *idx;                 /* (B*T) positions shuffled by --reward random */
     double *base, *ema;       /* (T) the baseline used, the moving average kept (saved) */

@@ -248,6 +248,9 @@ typedef struct {
     float baseline_decay;    /* the ema's decay (0.9) */
     int ppo_epochs;          /* updates of G per batch of samples (1) */
     float ppo_clip;          /* epsilon of the clipped ratio (0: no clip) */
+    float explore_temperature; /* T in (0,1] of the g-step's samples q_T (1: G's own softmax);
+                              * D's negatives and the rollouts' completions stay at 1 */
+    float is_clip;           /* C > 0: the importance weights pi/q_T are truncated at C (5) */
     float d_band_lo, d_band_hi; /* D's accuracy band (0, 1: off) */
     float label_smooth;      /* D's targets 1-s (real) and s (generated) (0) */
     model_config disc;       /* D's size (a preset) and attention; kind, vocab, context set by the run */
@@ -294,6 +297,11 @@ void adv_lengths(const int *x, int ld, int B, int T, int *lengths);
  * row order; PAD after EOS. state: a run state of the model with >= B rows;
  * logits: (B,V) floats of room. TG_ERR_NOMEM. */
 tg_status adv_sample(model_cache *state, int B, int T, int *x, tg_rng *rng, float *logits);
+/* adv_sample from the tempered softmax q_T = softmax(logits / temperature)
+ * (temperature > 0; 1 is adv_sample, bit for bit): the g-step's cold
+ * exploration (--explore-temperature). */
+tg_status adv_sample_tempered(model_cache *state, int B, int T, float temperature, int *x, tg_rng *rng,
+                              float *logits);
 /* Completes rows x (R, T+1) from column t0 to T through the batch-sampling
  * loop, the cache holding their first t0 tokens and logits (R,V) those of the
  * next: temperature 1, no grammar; PAD after EOS and in the rows that start
@@ -440,6 +448,12 @@ typedef struct {
     int store_old;           /* 1: this (first) update stores its rows' losses into loss_old */
     float clip;              /* epsilon > 0: PPO's clip of the ratio, 0: none */
     double clipped;          /* out: tokens of the rows whose gradient the clip removed */
+    /* ColdGANs' cold exploration: the batch was drawn from q_T = softmax(logits / T) */
+    float *loss_q;           /* (B,T) -log q_T of the sampled tokens, or NULL: drawn from pi */
+    float temperature;       /* T; with store_old this update fills loss_q from G's logits */
+    float is_clip;           /* C > 0: the weight pi/q_T is truncated at C */
+    double w_sum, w_max;     /* out: the rows' weights pi/q_T (before truncation): sum, max */
+    double truncated;        /* out: tokens whose weight was truncated at C */
 } adv_pg_extra;
 /* adv_pg_weights for rows lo..hi-1 with a baseline and PPO's ratio: with
  * rho = pi / pi_old = exp(loss_old - loss), the weight of a counted token's
@@ -451,10 +465,19 @@ typedef struct {
 double adv_pg_weights_ex(float *dlosses, const float *Q, const float *loss_g, const float *loss_ref,
                          const int *lengths, int B, int T, int lo, int hi, float kl, float entropy,
                          adv_pg_extra *ex);
-/* adv_pg_backward with those extras. */
+/* With loss_q (ColdGANs, Scialom et al. 2020, https://arxiv.org/abs/2006.04643):
+ * each counted token also weighs w = min(pi / q_T, C), pi / q_T = exp(loss_q -
+ * loss) against the sampling policy at every epoch, held as a coefficient
+ * (the truncated importance-weighted policy gradient w A grad log pi / n,
+ * the gradient of -pi/q_T A / n where w < C); PPO's clip, when on, still
+ * judges pi / pi_old. Per token, as PPO's ratio: the product over a prefix
+ * would multiply up to T ratios and its variance with them. */
 void adv_pg_backward_ex(tg_model *G, tg_model *ref, const int *x, const int *lengths, const float *Q, int B, int T,
                         int lo, int hi, float kl, float entropy, float *work, int *tmp, adv_pg_extra *ex,
                         adv_pg_sums *sums);
+/* -log q_T(target) under q_T = softmax(logits / temperature) for n
+ * positions of logits (n, V); 0 where the target is MODEL_IGNORE_INDEX. */
+void adv_tempered_losses(float *loss_q, const float *logits, const int *targets, int n, int V, float temperature);
 /* Adds the exact KL(p || q) and entropy of p summed over the counted
  * positions of logits (B,T,V) (q may be NULL) and their number (reward.c). */
 void adv_kl_entropy(const float *lg, const float *lq, const int *lengths, int B, int T, int V, double *kl_sum,
