@@ -203,6 +203,26 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     else fail "the accompaniment changed the melody"; diff "$tmp/mel.want" "$tmp/mel.got" | head >&2; fi
     [ "$("$BIN" notes "$tmp/acc.mid" | awk -v m="$mel" '!/^#/ && $1 != m' | wc -l)" -gt 0 ] && ok || fail "the accompaniment has no new notes"
 
+    # rerank: the best of 3 takes is one of the 3 takes num 3 draws with the same seed
+    gen '{"mode":"accompany","source":'"$piece"',"num":3,"seed":7,"temperature":0.9}'; want 202 "three accompaniments"
+    wait_job "$(jget 'd["job"]')"
+    three=$(jget '" ".join(str(t) for t in d["takes"])')
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9,"rerank":3}'; want 202 "a reranked accompaniment"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"]')" = done ] && ok || fail "the reranked accompaniment failed: $(cat "$tmp/body")"
+    best=$(jget 'd["takes"][0]')
+    req GET "/api/takes/$best/file?format=mid"; cp "$tmp/body" "$tmp/best.mid"
+    found=0
+    for t in $three; do
+        req GET "/api/takes/$t/file?format=mid"
+        cmp -s "$tmp/body" "$tmp/best.mid" && found=1
+    done
+    [ "$found" = 1 ] && ok || fail "the best of 3 is none of the 3 takes of the same seed"
+    gen '{"mode":"new","rerank":2}'; want 400 "rerank for a new tune"
+    body_has "rerank is for accompany and infill" "rerank's message"
+    gen '{"mode":"accompany","source":'"$piece"',"rerank":9}'; want 400 "rerank 9"
+    body_has "rerank must be between 1 and 8" "rerank 9's message"
+
     gen '{"mode":"infill","source":'"$acc"',"bars_from":2,"bars_to":3,"num":1,"seed":8}'; want 202 "an infill request"
     wait_job "$(jget 'd["job"]')"
     [ "$(jget 'd["state"]')" = done ] && ok || fail "writing bars 2-3 again failed: $(cat "$tmp/body")"

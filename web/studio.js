@@ -187,6 +187,8 @@ function request() {
     r.source = state.piece.id;
     const tracks = chosenTracks();
     if (tracks.length) r.tracks = tracks.join(",");
+    const best = Number($("rerank").value);
+    if (best > 1) r.rerank = best;
   }
   if (r.mode === "infill") { r.bars_from = Number($("bars-from").value); r.bars_to = Number($("bars-to").value); }
   return r;
@@ -222,7 +224,7 @@ function newGroup(job, r) {
     : r.mode === "infill" ? "bars " + r.bars_from + "-" + r.bars_to + " of #" + r.source + " again: " + (tracks || "every track") + model
     : "new tune: " + r.bars + " bars";
   head.textContent = "Request " + job + " · " + what + " · " + r.num + " variation" + (r.num > 1 ? "s" : "") +
-    " · temperature " + r.temperature + ", top-p " + r.top_p;
+    " · temperature " + r.temperature + ", top-p " + r.top_p + (r.rerank ? ", best of " + r.rerank : "");
   const progress = document.createElement("progress");
   progress.max = r.num;
   progress.value = 0;

@@ -26,11 +26,12 @@
 /* Checking a request: {"mode": "new"|"continue"|"accompany"|"infill",
  * "source": 3, "keep_bars": 4, "bars": 8, "num": 2, "temperature": 1,
  * "top_p": 0.95, "seed": 7, "tracks": "alto,tenor", "bars_from": 2,
- * "bars_to": 3}; an unknown field is an error (a typo never becomes a
- * default). */
+ * "bars_to": 3, "rerank": 4}; an unknown field is an error (a typo never
+ * becomes a default). rerank (accompany and infill only): each variation
+ * is the best of that many takes, as `accompany --rerank`. */
 
 static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
-                                           "top_p", "seed", "tracks", "bars_from", "bars_to", NULL};
+                                           "top_p", "seed", "tracks", "bars_from", "bars_to", "rerank", NULL};
 static const char *const mode_names[] = {"new", "continue", "accompany", "infill"};
 
 static tg_status bad(char *err, size_t err_len, const char *fmt, const char *name, double a, double b)
@@ -65,7 +66,7 @@ static tg_status check_fields(const cJSON *root, char *err, size_t err_len)
         for (const char *const *k = known_fields; *k && !known; k++) known = strcmp(*k, f->string) == 0;
         if (!known) {
             snprintf(err, err_len, "unknown field '%.40s' (known: mode, source, keep_bars, bars, num, "
-                     "temperature, top_p, seed, tracks, bars_from, bars_to)", f->string);
+                     "temperature, top_p, seed, tracks, bars_from, bars_to, rerank)", f->string);
             return TG_ERR_ARG;
         }
     }
@@ -92,7 +93,7 @@ static tg_status parse_request(const cJSON *root, serve_request *r, char *err, s
         return TG_ERR_ARG;
     }
     if (tracks) snprintf(r->tracks, sizeof r->tracks, "%s", tracks->valuestring);
-    double source = 0, keep = 4, bars = 8, num = 1, temp = 1, top_p = 1, from = 0, to = 0;
+    double source = 0, keep = 4, bars = 8, num = 1, temp = 1, top_p = 1, from = 0, to = 0, rerank = 1;
     /* no seed: one from the clock's microseconds, told back with the takes */
     double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);
     if ((st = number_field(root, "source", 1, 1e9, true, &source, err, err_len)) ||
@@ -103,8 +104,13 @@ static tg_status parse_request(const cJSON *root, serve_request *r, char *err, s
         (st = number_field(root, "top_p", 0.01, 1, false, &top_p, err, err_len)) ||
         (st = number_field(root, "seed", 0, 9007199254740991.0, true, &seed, err, err_len)) ||
         (st = number_field(root, "bars_from", 1, 1e6, true, &from, err, err_len)) ||
-        (st = number_field(root, "bars_to", 1, 1e6, true, &to, err, err_len)))
+        (st = number_field(root, "bars_to", 1, 1e6, true, &to, err, err_len)) ||
+        (st = number_field(root, "rerank", 1, SERVE_MAX_RERANK, true, &rerank, err, err_len)))
         return st;
+    if (rerank > 1 && r->mode != SERVE_ACCOMPANY && r->mode != SERVE_INFILL) {
+        snprintf(err, err_len, "rerank is for accompany and infill (the model scores its own takes)");
+        return TG_ERR_ARG;
+    }
     r->cont = r->mode == SERVE_CONTINUE;
     if (r->mode != SERVE_NEW && source == 0) {
         snprintf(err, err_len, "%s needs source: the number of the take to %s", m,
@@ -128,6 +134,7 @@ static tg_status parse_request(const cJSON *root, serve_request *r, char *err, s
     r->temperature = temp;
     r->top_p = top_p;
     r->seed = (uint64_t)seed;
+    r->rerank = (int)rerank;
     return TG_OK;
 }
 
@@ -433,6 +440,7 @@ static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, char
     o.gen.num = r->num;
     o.gen.batch = r->num;
     o.gen.seed = r->seed;
+    o.gen.rerank = r->rerank;
     o.gen.on_take = on_take;
     o.gen.user = ctx;
     o.score = j->primer;

@@ -43,6 +43,7 @@ const serve_asset *serve_asset_find(const char *name);
 /* Options and limits */
 
 #define SERVE_MAX_NUM 8         /* variations per request */
+#define SERVE_MAX_RERANK 8      /* takes per variation of accompany and infill (the best kept) */
 #define SERVE_MAX_BARS 64       /* bars added or kept per request */
 #define SERVE_MAX_NOTES 100000  /* notes of a piece the page is sent */
 #define SERVE_JOB_SLOTS 64      /* jobs remembered (queued, running and finished) */
@@ -100,6 +101,7 @@ typedef struct {
     uint64_t seed;
     char tracks[256];          /* accompany, infill: tracks to write, "alto,tenor" ("": the default) */
     int bar_first, bar_last;   /* infill: bars from 1, inclusive */
+    int rerank;                /* accompany, infill: takes per variation, the best kept (1: off) */
     int64_t written_from, written_to; /* infill: their ticks in the source */
     char model[1024];          /* accompany, infill: the any-track model's checkpoint */
 } serve_request;
