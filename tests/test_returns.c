@@ -175,6 +175,37 @@ static void test_ppo_first_update(void)
     model_free(R);
 }
 
+/* Worst relative error between g and central differences of f (step h) over
+ * every (n/60+1)-th parameter p[i]; *checked the parameters compared. */
+static double fd_worst(float *p, const float *g, size_t n, float h, double (*f)(void *), void *ctx, int *checked)
+{
+    double worst = 0;
+    *checked = 0;
+    for (size_t i = 0; i < n; i += n / 60 + 1) {
+        const float keep = p[i];
+        p[i] = keep + h;
+        double up = f(ctx);
+        p[i] = keep - h;
+        double down = f(ctx);
+        p[i] = keep;
+        double fd = (up - down) / (2.0 * h);
+        double err = fabs(fd - g[i]) / fmax(2e-3, fabs(fd) + fabs(g[i]));
+        if (err > worst) worst = err;
+        (*checked)++;
+    }
+    return worst;
+}
+
+/* The arguments of the policy objectives below, for fd_worst. */
+typedef struct {
+    tg_model *G;
+    const int *in, *tg, *lens;
+    const float *Q, *old;
+    const double *base;
+    int B, T;
+    float eps;
+} pg_args;
+
 /* The clipped objective -sum min(rho A, clip(rho) A) / n at the current
  * parameters, A = Q - base (no KL, no entropy). */
 static double ppo_objective(tg_model *G, const int *in, const int *tg, const float *Q, const double *base,
@@ -193,6 +224,12 @@ static double ppo_objective(tg_model *G, const int *in, const int *tg, const flo
             J -= fmin(rho * a, c * a);
         }
     return J / n;
+}
+
+static double ppo_at(void *ctx)
+{
+    const pg_args *a = ctx;
+    return ppo_objective(a->G, a->in, a->tg, a->Q, a->base, a->old, a->lens, a->B, a->T, a->eps);
 }
 
 static void test_ppo_gradient(void)
@@ -226,21 +263,9 @@ static void test_ppo_gradient(void)
     for (int b = 0; b < B; b++) counted += lens[b];
     printf("ppo: %g of %d tokens clipped\n", ex.clipped, counted);
     CHECK(ex.clipped > 0 && ex.clipped < counted);
-    const float *g = model_grad_data(G);
-    double worst = 0;
-    int checked = 0;
-    for (size_t i = 0; i < n; i += n / 60 + 1) {
-        const float h = 1e-3f, keep = p[i];
-        p[i] = keep + h;
-        double up = ppo_objective(G, in, tg, Q, base, old, lens, B, T, eps);
-        p[i] = keep - h;
-        double down = ppo_objective(G, in, tg, Q, base, old, lens, B, T, eps);
-        p[i] = keep;
-        double fd = (up - down) / (2.0 * h);
-        double err = fabs(fd - g[i]) / fmax(2e-3, fabs(fd) + fabs(g[i]));
-        if (err > worst) worst = err;
-        checked++;
-    }
+    pg_args a = {G, in, tg, lens, Q, old, base, B, T, eps};
+    int checked;
+    double worst = fd_worst(p, model_grad_data(G), n, 1e-3f, ppo_at, &a, &checked);
     printf("ppo gradient: %d parameters, worst relative error %.3g\n", checked, worst);
     CHECK(worst < 2e-2);
     model_free(G);
@@ -406,6 +431,12 @@ static double cold_objective(tg_model *G, const int *in, const int *tg, const fl
     return J / n;
 }
 
+static double cold_at(void *ctx)
+{
+    const pg_args *a = ctx; /* old: the sampling policy's -log q_T */
+    return cold_objective(a->G, a->in, a->tg, a->Q, a->base, a->old, a->lens, a->B, a->T);
+}
+
 static void test_cold_gradient(void)
 {
     const int V = 9, T = 6, B = 4;
@@ -429,22 +460,10 @@ static void test_cold_gradient(void)
     model_zero_grad(G);
     adv_pg_backward_ex(G, NULL, x, lens, Q, B, T, 0, B, 0.0f, 0.0f, work, tmp, &ex, &sums);
     CHECK(ex.truncated == 0);
-    const float *g = model_grad_data(G);
-    double worst = 0;
-    int checked = 0;
-    for (size_t i = 0; i < n; i += n / 60 + 1) {
-        /* 3e-3: the weights (up to about 20) magnify the float losses' rounding */
-        const float h = 3e-3f, keep = p[i];
-        p[i] = keep + h;
-        double up = cold_objective(G, in, tg, Q, base, lq, lens, B, T);
-        p[i] = keep - h;
-        double down = cold_objective(G, in, tg, Q, base, lq, lens, B, T);
-        p[i] = keep;
-        double fd = (up - down) / (2.0 * h);
-        double err = fabs(fd - g[i]) / fmax(2e-3, fabs(fd) + fabs(g[i]));
-        if (err > worst) worst = err;
-        checked++;
-    }
+    pg_args a = {G, in, tg, lens, Q, lq, base, B, T, 0.0f};
+    int checked;
+    /* 3e-3: the weights (up to about 20) magnify the float losses' rounding */
+    double worst = fd_worst(p, model_grad_data(G), n, 3e-3f, cold_at, &a, &checked);
     printf("cold gradient (T 0.6): %d parameters, worst relative error %.3g\n", checked, worst);
     CHECK(worst < 2e-2);
     model_free(G);
@@ -459,6 +478,21 @@ static double smooth_loss(tg_model *D, const int *x, const int *lens, const floa
     return sums[0] / sums[1];
 }
 
+typedef struct {
+    tg_model *D;
+    const int *x, *lens;
+    const float *y;
+    int B, T;
+    float *work;
+    int *tmp;
+} smooth_args;
+
+static double smooth_at(void *ctx)
+{
+    const smooth_args *a = ctx;
+    return smooth_loss(a->D, a->x, a->lens, a->y, a->B, a->T, a->work, a->tmp);
+}
+
 static void test_smoothed_dense_d(void)
 {
     const int V = 9, T = 6, B = 4;
@@ -470,20 +504,9 @@ static void test_smoothed_dense_d(void)
     const size_t n = model_param_count(D);
     float *g = malloc(n * sizeof(float)), *p = model_param_data(D);
     memcpy(g, model_grad_data(D), n * sizeof(float));
-    double worst = 0;
-    int checked = 0;
-    for (size_t i = 0; i < n; i += n / 60 + 1) {
-        const float h = 2e-3f, keep = p[i];
-        p[i] = keep + h;
-        double up = smooth_loss(D, x, lens, y, B, T, work, tmp);
-        p[i] = keep - h;
-        double down = smooth_loss(D, x, lens, y, B, T, work, tmp);
-        p[i] = keep;
-        double fd = (up - down) / (2.0 * h);
-        double err = fabs(fd - g[i]) / fmax(2e-3, fabs(fd) + fabs(g[i]));
-        if (err > worst) worst = err;
-        checked++;
-    }
+    smooth_args a = {D, x, lens, y, B, T, work, tmp};
+    int checked;
+    double worst = fd_worst(p, g, n, 2e-3f, smooth_at, &a, &checked);
     printf("smoothed dense D: %d parameters, worst relative error %.3g\n", checked, worst);
     CHECK(worst < 2e-2);
     /* the soft loss is linear in the labels: y = 0.9 h + 0.1 (1 - h) */
