@@ -279,6 +279,25 @@ static void test_sliding_window(void)
 /* ------------------------------------------------------------------------ */
 /* The sampler. */
 
+/* Pooling: the pooled ids' probability (softmax at T 1) moves to one id,
+ * the others keep theirs. */
+static void test_pool_logits(void)
+{
+    const float logits[5] = {0.5f, 2.0f, -1.0f, 1.0f, -INFINITY};
+    const uint8_t pool[5] = {0, 1, 0, 1, 1}; /* into 2; id 4 has no mass */
+    float out[5];
+    sample_pool_logits(logits, pool, 2, 5, out);
+    double z = 0.0, zo = 0.0;
+    for (int i = 0; i < 5; i++) z += exp(logits[i]), zo += exp(out[i]);
+    CHECK(fabs(z - zo) < 1e-5 * z);
+    CHECK(fabs(exp(out[2]) / zo - (exp(2.0) + exp(-1.0) + exp(1.0)) / z) < 1e-6);
+    CHECK(out[0] == 0.5f && isinf(out[1]) && isinf(out[3]) && isinf(out[4]));
+    const float dead[3] = {-INFINITY, -INFINITY, 0.0f}; /* nothing to pool: into keeps its logit */
+    const uint8_t p2[3] = {1, 0, 0};
+    sample_pool_logits(dead, p2, 1, 3, out);
+    CHECK(isinf(out[0]) && out[1] == -INFINITY && out[2] == 0.0f);
+}
+
 static void test_sampler(void)
 {
     const int V = 6;
@@ -1023,9 +1042,10 @@ static int run_nottingham(void)
  * order, the model writes only notes' tokens and only in the open segments,
  * every take decodes strictly, the window slides, a seed repeats. */
 
-static void test_fill(void)
+/* A plan of 6 bars: the melody (track 0) given, the chords (track 1)
+ * written in every bar; returns the open flags (calloc'd). */
+static uint8_t *chords_plan(const tok_tokenizer *t, tok_seq *plan)
 {
-    tok_tokenizer *t = make_tok(TOK_REMI_TRACKS);
     tg_score *s;
     CHECK_OK(tg_score_create(480, &s));
     size_t mel, ch;
@@ -1035,21 +1055,32 @@ static void test_fill(void)
         CHECK_OK(tg_score_add_note(s, mel, (tg_note){i * 480, i * 480 + 400, (uint8_t)(60 + i % 7), 90, 0}));
         if (i % 4 == 0) CHECK_OK(tg_score_add_note(s, ch, (tg_note){i * 480, i * 480 + 1920, 48, 70, 1}));
     }
-    tok_seq canon = {0}, plan = {0};
+    tok_seq canon = {0};
     CHECK_OK(tok_encode(t, s, &canon));
     tok_tracks_task task = tok_tracks_task_default();
     task.given = 1, task.clear = 2;
     char why[160];
-    CHECK_OK(tok_tracks_rewrite(t, canon.ids, canon.n, &task, &plan, NULL, NULL, why, sizeof why));
-    uint8_t *open = calloc(plan.n, 1);
+    CHECK_OK(tok_tracks_rewrite(t, canon.ids, canon.n, &task, plan, NULL, NULL, why, sizeof why));
+    uint8_t *open = calloc(plan->n, 1);
     const int trk1 = tok_id(t, TOK_T_TRACK, 1);
     int n_open = 0;
     bool bars = false; /* the header's Track_1 is given */
-    for (size_t i = 0; i + 1 < plan.n; i++) {
-        bars = bars || plan.ids[i] == tok_bar_id(t);
-        n_open += open[i] = bars && plan.ids[i] == trk1;
+    for (size_t i = 0; i + 1 < plan->n; i++) {
+        bars = bars || plan->ids[i] == tok_bar_id(t);
+        n_open += open[i] = bars && plan->ids[i] == trk1;
     }
     CHECK_INT(n_open, 6);
+    tok_seq_free(&canon);
+    tg_score_free(s);
+    return open;
+}
+
+static void test_fill(void)
+{
+    tok_tokenizer *t = make_tok(TOK_REMI_TRACKS);
+    tok_seq plan = {0};
+    uint8_t *open = chords_plan(t, &plan);
+    const int trk1 = tok_id(t, TOK_T_TRACK, 1), n_open = 6;
     tg_model *m = make_model(tok_vocab_size(t), 32, MODEL_ATTN_RELATIVE, 2, 3.0f, 9);
     sample_gen_options o = sample_gen_options_default();
     o.num = 3, o.batch = 2, o.seed = 17;
@@ -1101,8 +1132,48 @@ static void test_fill(void)
     model_free(m);
     free(open);
     tok_seq_free(&plan);
-    tok_seq_free(&canon);
-    tg_score_free(s);
+    tok_free(t);
+}
+
+/* The odds of ending a segment in any way go to the plan's closer: a model
+ * that wants a Bar after every token closes each chords segment at once,
+ * the last one too, where the plan has EOS and a Bar is not allowed
+ * (without pooling it would write notes there until the segment's cap). */
+static void test_fill_pooled_closers(void)
+{
+    tok_tokenizer *t = make_tok(TOK_REMI_TRACKS);
+    tok_seq plan = {0};
+    uint8_t *open = chords_plan(t, &plan);
+    tg_model *m = make_model(tok_vocab_size(t), 32, MODEL_ATTN_RELATIVE, 2, 3.0f, 9);
+    const model_params *p = model_get_params(m);
+    const int C = model_get_config(m)->d_model, bar = tok_bar_id(t);
+    const float *e = p->wte + (size_t)bar * C;
+    double sq = 0.0;
+    for (int c = 0; c < C; c++) sq += (double)e[c] * e[c];
+    for (int c = 0; c < C; c++) p->lnf_w[c] = 0.0f, p->lnf_b[c] = (float)(40.0 * e[c] / sq); /* Bar's logit 40 */
+    model_weights_changed(m);
+    const int probe[2] = {TOK_BOS, bar}, V = tok_vocab_size(t);
+    model_lm_forward(m, probe, NULL, 1, 2, NULL);
+    const float *last = model_logits(m) + V;
+    for (int id = 0; id < V; id++) CHECK(id == bar || last[id] < last[bar] - 10.0f);
+    sample_gen_options o = sample_gen_options_default();
+    o.num = 3, o.batch = 3, o.seed = 5;
+    const sample_plan sp = {plan.ids, open, plan.n};
+    tok_seq out[3];
+    memset(out, 0, sizeof out);
+    sample_gen_stats st;
+    char err[256] = "";
+    CHECK_OK(sample_fill(m, t, &sp, &o, out, &st, err, sizeof err));
+    CHECK_INT(st.new_tokens, 0);
+    CHECK_INT(st.ended_by_eos, 3);
+    for (int r = 0; r < 3; r++) {
+        CHECK(out[r].n == plan.n && memcmp(out[r].ids, plan.ids, plan.n * 2) == 0);
+        tok_seq_free(&out[r]);
+    }
+    printf("fill: a model that wants a Bar everywhere closes the 6 chords segments of 3 takes at once, the last by EOS\n");
+    model_free(m);
+    free(open);
+    tok_seq_free(&plan);
     tok_free(t);
 }
 
@@ -1120,11 +1191,13 @@ int main(int argc, char **argv)
     test_cache_equality();
     test_sliding_window();
     test_sampler();
+    test_pool_logits();
     test_grammar_encoded();
     test_grammar_walks();
     test_masked_sampling();
     test_repeatable();
     test_primers();
     test_fill();
+    test_fill_pooled_closers();
     return test_finish("test_sample");
 }

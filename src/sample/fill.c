@@ -73,6 +73,30 @@ static const uint8_t *fill_allowed(void *user, int i, uint8_t *mask)
     return mask;
 }
 
+/* Inside an open segment whose plan closer the grammar allows now, the
+ * model's odds of ending the segment in any way (a Bar where the plan has
+ * EOS at the piece's end, another track, a gap) are the closer's: the model
+ * cannot see that the piece ends or what the plan puts next, and without
+ * this its wish to close leaks into more notes (experiments/any-track/
+ * RESULTS.md: stray high chords in the last bar). */
+static bool closer_token(tok_type t)
+{
+    return t == TOK_T_EOS || t == TOK_T_BAR || t == TOK_T_TRACK || t == TOK_T_FILL || t == TOK_T_GAP;
+}
+
+static int fill_pooled(void *user, int i, uint8_t *pool)
+{
+    fill_policy *pol = user;
+    fill_row *r = &pol->rows[i];
+    const tok_tokenizer *tok = r->g.tok;
+    const int want = pol->plan->ids[r->next];
+    if (!r->open || !closer_token(tok_get_info(tok, want).type) || !tok_grammar_allows(&r->g, want)) return -1;
+    const int V = tok_vocab_size(tok);
+    for (int id = 0; id < V; id++)
+        if (id != want && closer_token(tok_get_info(tok, id).type)) pool[id] = 1;
+    return want;
+}
+
 static tg_rng *fill_rng(void *user, int i) { return &((fill_policy *)user)->rows[i].rng; }
 
 static sample_verdict fill_took(void *user, int i, int id)
@@ -221,7 +245,7 @@ tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sam
     fill_row *rows = calloc((size_t)BM, sizeof *rows);
     if (st == TG_OK && !rows) st = TG_ERR_NOMEM;
     fill_policy pol = {rows, plan, stats, 4 * T_ctx, TG_OK, opt->voicing};
-    const sample_loop lp = {opt->params, fill_allowed, fill_rng, fill_took, &pol, true, keep, fill_recheck};
+    const sample_loop lp = {opt->params, fill_allowed, fill_rng, fill_took, &pol, true, keep, fill_recheck, fill_pooled};
     double t0 = tg_now_sec();
     for (int first = 0; st == TG_OK && first < opt->num; first += BM) {
         const int B = opt->num - first < BM ? opt->num - first : BM;

@@ -196,7 +196,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     row *rows = calloc((size_t)BM, sizeof *rows);
     if (st == TG_OK && !rows) st = TG_ERR_NOMEM;
     gen_policy pol = {rows, opt, stats, &g0, bar_id, TG_OK};
-    const sample_loop lp = {opt->params, gen_allowed, gen_rng, gen_took, &pol, true, keep, NULL};
+    const sample_loop lp = {opt->params, gen_allowed, gen_rng, gen_took, &pol, true, keep, NULL, NULL};
 
     double t0 = tg_now_sec(), cb_sec = 0;
     for (int first = 0; st == TG_OK && first < opt->num; first += BM) {

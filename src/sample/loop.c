@@ -32,6 +32,8 @@
 typedef struct {
     int B, V, T_ctx;
     uint8_t *mask;      /* (V) */
+    uint8_t *pool;      /* (V) the policy's pooled ids */
+    float *pooled;      /* (V) a row's logits with the pool's mass moved */
     void *scratch;      /* sample_pick's */
     int *slot;          /* (B) cache row j holds sequence slot[j] */
     int *keep_slot;     /* (B) */
@@ -42,7 +44,7 @@ typedef struct {
 
 static void work_free(loop_work *w)
 {
-    free(w->mask), free(w->scratch), free(w->slot), free(w->keep_slot), free(w->next);
+    free(w->mask), free(w->pool), free(w->pooled), free(w->scratch), free(w->slot), free(w->keep_slot), free(w->next);
     free(w->running), free(w->hist), free(w->feed);
 }
 
@@ -51,6 +53,8 @@ static tg_status work_alloc(loop_work *w, int B, int V, int T_ctx, bool window)
     memset(w, 0, sizeof *w);
     w->B = B, w->V = V, w->T_ctx = T_ctx;
     w->mask = malloc((size_t)V);
+    w->pool = malloc((size_t)V);
+    w->pooled = malloc((size_t)V * sizeof(float));
     w->scratch = malloc(sample_pick_scratch_bytes(V));
     w->slot = malloc((size_t)B * sizeof(int));
     w->keep_slot = malloc((size_t)B * sizeof(int));
@@ -60,7 +64,7 @@ static tg_status work_alloc(loop_work *w, int B, int V, int T_ctx, bool window)
         w->hist = malloc((size_t)B * T_ctx * sizeof(int));
         w->feed = malloc((size_t)B * T_ctx * sizeof(int));
     }
-    if (!w->mask || !w->scratch || !w->slot || !w->keep_slot || !w->next || !w->running ||
+    if (!w->mask || !w->pool || !w->pooled || !w->scratch || !w->slot || !w->keep_slot || !w->next || !w->running ||
         (window && (!w->hist || !w->feed))) {
         work_free(w);
         return TG_ERR_NOMEM;
@@ -76,13 +80,17 @@ static int pick_all(const sample_loop *lp, loop_work *w, const float *logits, in
     for (int j = 0; j < n_act; j++) {
         if (!w->running[j]) continue;
         const int row = w->slot[j];
+        const float *row_logits = logits + (size_t)j * w->V;
+        const int into = lp->pooled ? lp->pooled(lp->user, row, memset(w->pool, 0, (size_t)w->V)) : -1;
+        if (into >= 0) {
+            sample_pool_logits(row_logits, w->pool, into, w->V, w->pooled);
+            row_logits = w->pooled;
+        }
         const uint8_t *allowed = lp->allowed ? lp->allowed(lp->user, row, w->mask) : NULL;
-        int id = sample_pick(logits + (size_t)j * w->V, allowed, w->V, &lp->params,
-                             lp->rng(lp->user, row), w->scratch);
+        int id = sample_pick(row_logits, allowed, w->V, &lp->params, lp->rng(lp->user, row), w->scratch);
         const uint8_t *narrower = id >= 0 && lp->recheck ? lp->recheck(lp->user, row, id, w->mask) : NULL;
         if (narrower)
-            id = sample_pick(logits + (size_t)j * w->V, narrower, w->V, &lp->params, lp->rng(lp->user, row),
-                             w->scratch);
+            id = sample_pick(row_logits, narrower, w->V, &lp->params, lp->rng(lp->user, row), w->scratch);
         if (lp->took(lp->user, row, id) == SAMPLE_STOP) {
             w->running[j] = 0;
             continue;

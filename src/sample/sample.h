@@ -52,6 +52,11 @@ size_t sample_pick_scratch_bytes(int V);
  * scratch: sample_pick_scratch_bytes(V) bytes. */
 int sample_pick(const float *logits, const uint8_t *allowed, int V, const sample_params *p,
                 tg_rng *rng, void *scratch);
+/* out = logits, except that the probability of the ids with pool[id] != 0
+ * goes to id into: out[into] = log(exp(logits[into]) + sum exp(logits[pool]))
+ * (at temperature 1: the event counts as one token before the sampling
+ * controls) and the pooled ids get -inf. out may not alias logits. */
+void sample_pool_logits(const float *logits, const uint8_t *pool, int into, int V, float *out);
 
 /* ------------------------------------------------------------------------ */
 /* Primers (primer.c): the opening a sample continues. */
@@ -116,6 +121,11 @@ typedef struct {
      * (rejection: the draw is then the distribution renormalised over the
      * narrower set; with top-k or top-p, each draw's own nucleus) */
     const uint8_t *(*recheck)(void *user, int row, int id, uint8_t *mask);
+    /* may be NULL: returns an id into which the probability of the ids it
+     * sets in mask is pooled before the draw (sample_pool_logits), or -1:
+     * none. For a token that stands for several the model may predict (any
+     * token that ends a segment, where the plan says which one comes). */
+    int (*pooled)(void *user, int row, uint8_t *mask);
 } sample_loop;
 
 /* Decodes B rows until every row has stopped. With prefix (B,plen), the

@@ -103,3 +103,19 @@ int sample_pick(const float *logits, const uint8_t *allowed, int V, const sample
     }
     return c[n - 1].id; /* rounding at the top end */
 }
+
+void sample_pool_logits(const float *logits, const uint8_t *pool, int into, int V, float *out)
+{
+    float mx = logits[into];
+    for (int id = 0; id < V; id++)
+        if (pool[id] && logits[id] > mx) mx = logits[id];
+    double total = 0.0;
+    for (int id = 0; id < V; id++) {
+        out[id] = logits[id];
+        if (id == into || pool[id]) {
+            total += exp((double)logits[id] - mx);
+            if (id != into) out[id] = -INFINITY;
+        }
+    }
+    out[into] = isfinite(mx) ? (float)(mx + log(total)) : logits[into];
+}

@@ -93,7 +93,7 @@ static tg_status complete_at(model_cache *s, int R, int T, int t0, int *x, const
     adv_policy pol = {x, T, pos, rng, rngs};
     sample_params sp = sample_params_default();
     sp.temperature = temperature;
-    const sample_loop lp = {sp, NULL, adv_rng, adv_took, &pol, false, 0, NULL};
+    const sample_loop lp = {sp, NULL, adv_rng, adv_took, &pol, false, 0, NULL, NULL};
     tg_status st = sample_loop_run(s, &lp, R, NULL, 0, done, logits, NULL);
     free(pos);
     return st;
