@@ -5,26 +5,33 @@
 # run: far too short to show an effect; it checks that each recipe runs and
 # gives the numbers to compare.
 #   bash experiments/gan/recipes.sh [WORK_DIR]
-# INIT: the MLE model (default models/default); SEEDS, ROUNDS, EXTRA (more
-# flags for every run, e.g. "--ppo-epochs 2 --ppo-clip 0.2").
+# INIT: the MLE model (default models/default); SEEDS, ROUNDS, RECIPES
+# (default "bar dense random constant"), EXTRA (more flags for every run, e.g.
+# "--ppo-epochs 2 --ppo-clip 0.2"), BIN (the binary; a copy keeps a long run
+# safe from rebuilds), NICE (10: a long run of the lead's may take 0). Runs are
+# resumable: a finished one is skipped, an interrupted one goes on (--resume).
 set -eu
 work=${1:-/tmp/tg-gan-recipes}
-bin=${BUILD:-build}/tunegan
+bin=${BIN:-${BUILD:-build}/tunegan}
 data=${DATA:-../shared/data/nottingham}
 init=${INIT:-models/default}
 seeds=${SEEDS:-"1"}
 rounds=${ROUNDS:-12}
+recipes=${RECIPES:-"bar dense random constant"}
 mkdir -p "$work"
 [ -f "$work/remi.corpus" ] || "$bin" data build -t remi --split "$data/split.tsv" -j 1 -o "$work/remi.corpus" "$data/full"
 for seed in $seeds; do
-    for reward in bar dense random constant; do
+    for reward in $recipes; do
         run=$work/$reward-s$seed
-        [ -f "$run/model.safetensors" ] && continue
-        nice -n 10 "$bin" train --corpus "$work/remi.corpus" --init "$init" -o "$run" --reward $reward \
+        [ -f "$run/done" ] && continue
+        resume=""
+        [ -f "$run/log.jsonl" ] && resume=--resume
+        nice -n "${NICE:-10}" "$bin" train --corpus "$work/remi.corpus" --init "$init" -o "$run" $resume --reward $reward \
             --reward-shaping centered --discount 0.9 --baseline ema --baseline-decay 0.9 \
             --seq-len 128 --batch 8 --rounds $rounds --g-steps 2 --d-pretrain 4 --d-steps 1 --d-epochs 2 \
             --d-samples 32 --kl 0.1 --lr-g 1e-5 --lr-d 1e-4 --eval-windows 64 --seed $seed --threads 1 ${EXTRA:-} \
-            >"$run.out" 2>&1
+            >>"$run.out" 2>&1
+        touch "$run/done"
     done
 done
 # one line per run: the last adv and disc lines and the validation NLL before and after
