@@ -77,6 +77,49 @@ static void test_bar_returns(void)
     for (int t = 1; t <= 4; t++) CHECK_NEAR(R[t - 1], 0.4, 1e-6);
 }
 
+/* Zero-mean shaping: the rewards of a batch sum to zero (per token over
+ * the counted tokens, per bar over the bars), so a sequence's length earns
+ * nothing by itself; a batch of equal values gives zero returns. */
+static void test_zero_mean_returns(void)
+{
+    const int BAR = 4, T = 8, B = 2;
+    const int x[2 * 9] = {TOK_BOS, 9, BAR, 9, 9, BAR, 9, TOK_EOS, TOK_PAD,
+                          TOK_BOS, 9, 9, BAR, TOK_EOS, TOK_PAD, TOK_PAD, TOK_PAD, TOK_PAD};
+    const int len[2] = {7, 4};
+    float Q[2 * 8], R[2 * 8];
+    for (int i = 0; i < B * T; i++) Q[i] = 0.05f + 0.11f * (float)((i * 5) % 8);
+    adv_return_opts tok = {0, ADV_SHAPE_ZERO_MEAN, 0.0f, -1};
+    adv_returns(R, Q, x, 9, len, B, T, &tok);
+    double sum = 0.0, mean = 0.0;
+    for (int b = 0; b < B; b++)
+        for (int t = 1; t <= len[b]; t++) sum += R[b * T + t - 1], mean += Q[b * T + t - 1];
+    mean /= 11.0;
+    CHECK_NEAR(sum, 0.0, 1e-5);
+    CHECK_NEAR(R[2], Q[2] - mean, 1e-6);
+    /* per bar: row 0's bars end at t = 1, 4, 7, row 1's at 2 and 4 */
+    adv_return_opts bar = {1, ADV_SHAPE_ZERO_MEAN, 0.0f, BAR};
+    adv_returns(R, Q, x, 9, len, B, T, &bar);
+    const int ends[5] = {0 * T + 0, 0 * T + 3, 0 * T + 6, 1 * T + 1, 1 * T + 3};
+    double bmean = 0.0, bsum = 0.0;
+    for (int k = 0; k < 5; k++) bmean += Q[ends[k]] / 5.0;
+    for (int k = 0; k < 5; k++) {
+        bsum += R[ends[k]];
+        CHECK_NEAR(R[ends[k]], Q[ends[k]] - bmean, 1e-6);
+    }
+    CHECK_NEAR(bsum, 0.0, 1e-5);
+    CHECK_NEAR(R[1], R[3], 1e-7); /* the bar's tokens share its return */
+    /* equal values: zero everywhere, whatever the discount */
+    for (int i = 0; i < B * T; i++) Q[i] = 0.3f;
+    adv_return_opts disc = {0, ADV_SHAPE_ZERO_MEAN, 0.9f, -1};
+    adv_returns(R, Q, x, 9, len, B, T, &disc);
+    for (int b = 0; b < B; b++)
+        for (int t = 1; t <= len[b]; t++) CHECK_NEAR(R[b * T + t - 1], 0.0, 1e-6);
+    adv_shaping sh;
+    CHECK_OK(adv_shaping_parse("zero-mean", &sh));
+    CHECK(sh == ADV_SHAPE_ZERO_MEAN && strcmp(adv_shaping_name(sh), "zero-mean") == 0);
+    CHECK_STATUS(adv_shaping_parse("zero", &sh), TG_ERR_ARG);
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -523,6 +566,7 @@ int main(void)
     nn_set_threads(1);
     test_token_returns();
     test_bar_returns();
+    test_zero_mean_returns();
     test_shuffle();
     test_baselines();
     test_ppo_first_update();

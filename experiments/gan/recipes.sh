@@ -7,7 +7,8 @@
 #   bash experiments/gan/recipes.sh [WORK_DIR]
 # INIT: the MLE model (default models/default); SEEDS, ROUNDS, RECIPES
 # (default "bar dense random constant"), EXTRA (more flags for every run, e.g.
-# "--ppo-epochs 2 --ppo-clip 0.2"), BIN (the binary; a copy keeps a long run
+# "--ppo-epochs 2 --ppo-clip 0.2"), SHAPING (centered: r = 2p - 1; zero-mean:
+# p less the batch's mean, which leaves no reward for a sequence's length), BIN (the binary; a copy keeps a long run
 # safe from rebuilds), NICE (10: a long run of the lead's may take 0). Runs are
 # resumable: a finished one is skipped, an interrupted one goes on (--resume).
 set -eu
@@ -27,7 +28,7 @@ for seed in $seeds; do
         resume=""
         [ -f "$run/log.jsonl" ] && resume=--resume
         nice -n "${NICE:-10}" "$bin" train --corpus "$work/remi.corpus" --init "$init" -o "$run" $resume --reward $reward \
-            --reward-shaping centered --discount 0.9 --baseline ema --baseline-decay 0.9 \
+            --reward-shaping "${SHAPING:-centered}" --discount 0.9 --baseline ema --baseline-decay 0.9 \
             --seq-len 128 --batch 8 --rounds $rounds --g-steps 2 --d-pretrain 4 --d-steps 1 --d-epochs 2 \
             --d-samples 32 --kl 0.1 --lr-g 1e-5 --lr-d 1e-4 --eval-windows 64 --seed $seed --threads 1 ${EXTRA:-} \
             >>"$run.out" 2>&1

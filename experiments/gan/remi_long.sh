@@ -9,7 +9,8 @@
 #   bash experiments/gan/remi_long.sh [WORK_DIR]
 # Environment: BIN (a copy keeps a long run safe from rebuilds), SEEDS
 # ("1 2 3"), ROUNDS (400), RECIPES ("bar random"), SETTINGS (T0.8,T0.9,T1.0),
-# NUM (100), NICE (10). Training is resumable (recipes.sh); the protocol keeps
+# NUM (100), NICE (10), SHAPING (zero-mean; centered collapsed the random
+# control: experiments/gan/RESULTS.md). Training is resumable (recipes.sh); the protocol keeps
 # the sample sets it has generated.
 set -eu
 work=${1:-/tmp/tg-gan-remi-long}
@@ -20,7 +21,7 @@ settings=${SETTINGS:-T0.8,T0.9,T1.0}
 num=${NUM:-100}
 [ -x "$bin" ] || { echo "remi_long.sh: $bin is not built" >&2; exit 77; }
 [ -d ../shared/data/nottingham/full ] || { echo "remi_long.sh: ../shared/data/nottingham not found" >&2; exit 77; }
-BIN=$bin SEEDS=$seeds RECIPES=$recipes ROUNDS=${ROUNDS:-400} EXTRA="--ppo-epochs 2 --ppo-clip 0.2" \
+SHAPING=${SHAPING:-zero-mean} BIN=$bin SEEDS=$seeds RECIPES=$recipes ROUNDS=${ROUNDS:-400} EXTRA="--ppo-epochs 2 --ppo-clip 0.2" \
     bash experiments/gan/recipes.sh "$work"
 models=()
 for s in $seeds; do

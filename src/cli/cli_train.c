@@ -76,7 +76,7 @@ int cli_train(int argc, char **argv)
         {"reward", 0, CLI_STRING, &reward, "KIND",
          "rollout, dense (causal discriminator at every token), bar (the same at the end of every bar), constant or "
          "random (controls: none; the dense values shuffled)", 0, 0},
-        {"reward-shaping", 0, CLI_STRING, &shaping, "S", "prob (r = p, the default) or centered (r = 2p - 1, ScratchGAN)", 0, 0},
+        {"reward-shaping", 0, CLI_STRING, &shaping, "S", "prob (r = p, the default), centered (r = 2p - 1, ScratchGAN) or zero-mean (r = p - the batch's mean: no reward for a sequence's length)", 0, 0},
         {"discount", 0, CLI_DOUBLE, &discount, "G", "gamma: a token's (bar's) return is the sum of gamma^k times the k-th next reward (0: its own)", 0, 1},
         {"baseline", 0, CLI_STRING, &baseline, "KIND", "batch (the batch mean at each position) or ema (its moving average per position)", 0, 0},
         {"baseline-decay", 0, CLI_DOUBLE, &baseline_decay, "D", "decay of the ema baseline", 0, 0.9999},
@@ -149,7 +149,7 @@ int cli_train(int argc, char **argv)
         return 1;
     }
     if (adv_shaping_parse(shaping, &o.shaping) != TG_OK) {
-        cli_error("train: --reward-shaping must be prob or centered, got '%s'", shaping);
+        cli_error("train: --reward-shaping must be prob, centered or zero-mean, got '%s'", shaping);
         return 1;
     }
     if (adv_baseline_parse(baseline, &o.baseline) != TG_OK) {

@@ -20,14 +20,37 @@
 
 #include "train.h"
 
-static double shape(float p, adv_shaping s)
+/* shift: the batch's mean value (zero-mean shaping only) */
+static double shape(float p, adv_shaping s, double shift)
 {
+    if (s == ADV_SHAPE_ZERO_MEAN) return (double)p - shift;
     return s == ADV_SHAPE_CENTERED ? 2.0 * (double)p - 1.0 : (double)p;
+}
+
+/* The last token of each bar of a row (as bar_returns walks them): t with
+ * t == len or x[t + 1] a Bar token. */
+static bool bar_end(const int *row, int t, int len, int bar_id)
+{
+    return t == len || (t < len && row[t + 1] == bar_id);
+}
+
+/* The mean of the values that become rewards: every counted token's, or
+ * every bar's last token's. */
+static double reward_mean(const float *Q, const int *x, int ld, const int *lengths, int B, int T,
+                          const adv_return_opts *o)
+{
+    double sum = 0.0;
+    long n = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 1; t <= lengths[b] && t <= T; t++)
+            if (!o->per_bar || bar_end(x + (size_t)b * ld, t, lengths[b], o->bar_id))
+                sum += Q[(size_t)b * T + t - 1], n++;
+    return n ? sum / (double)n : 0.0;
 }
 
 /* Per token: r_t = shape(Q_t), R_t = r_t + gamma R_{t+1} up to the length;
  * past it R = Q (no weight reads it). */
-static void token_returns(float *R, const float *Q, int len, int T, adv_shaping s, float gamma)
+static void token_returns(float *R, const float *Q, int len, int T, adv_shaping s, double shift, float gamma)
 {
     double next = 0;
     for (int t = T; t >= 1; t--) {
@@ -35,7 +58,7 @@ static void token_returns(float *R, const float *Q, int len, int T, adv_shaping 
             R[t - 1] = Q[t - 1];
             continue;
         }
-        double r = shape(Q[t - 1], s);
+        double r = shape(Q[t - 1], s, shift);
         next = t == len || gamma == 0.0f ? r : r + (double)gamma * next;
         R[t - 1] = (float)next;
     }
@@ -45,15 +68,15 @@ static void token_returns(float *R, const float *Q, int len, int T, adv_shaping 
  * before the next Bar token (or the length); its reward is the shaped value
  * at its last token, and every token of the bar gets the bar's return
  * R_k = r_k + gamma R_{k+1}. */
-static void bar_returns(float *R, const float *Q, const int *row, int len, int T, adv_shaping s, float gamma,
-                        int bar_id)
+static void bar_returns(float *R, const float *Q, const int *row, int len, int T, adv_shaping s, double shift,
+                        float gamma, int bar_id)
 {
     double next = 0;
     int end = len; /* the last token of the bar being walked back */
     bool last = true;
     for (int t = len; t >= 1; t--) {
         if (t == 1 || row[t] == bar_id) {
-            double r = shape(Q[end - 1], s);
+            double r = shape(Q[end - 1], s, shift);
             next = last || gamma == 0.0f ? r : r + (double)gamma * next;
             last = false;
             for (int u = t; u <= end; u++) R[u - 1] = (float)next;
@@ -66,11 +89,14 @@ static void bar_returns(float *R, const float *Q, const int *row, int len, int T
 void adv_returns(float *R, const float *Q, const int *x, int ld, const int *lengths, int B, int T,
                  const adv_return_opts *o)
 {
+    const double shift = o->shaping == ADV_SHAPE_ZERO_MEAN ? reward_mean(Q, x, ld, lengths, B, T, o) : 0.0;
     for (int b = 0; b < B; b++) {
         const float *q = Q + (size_t)b * T;
         float *r = R + (size_t)b * T;
-        if (o->per_bar) bar_returns(r, q, x + (size_t)b * ld, lengths[b], T, o->shaping, o->discount, o->bar_id);
-        else token_returns(r, q, lengths[b], T, o->shaping, o->discount);
+        if (o->per_bar)
+            bar_returns(r, q, x + (size_t)b * ld, lengths[b], T, o->shaping, shift, o->discount, o->bar_id);
+        else
+            token_returns(r, q, lengths[b], T, o->shaping, shift, o->discount);
     }
 }
 
@@ -238,17 +264,17 @@ void adv_pg_backward_ex(tg_model *G, tg_model *ref, const int *x, const int *len
 /* ------------------------------------------------------------------------ */
 /* Names. */
 
-static const char *const shaping_names[] = {"prob", "centered"};
+static const char *const shaping_names[] = {"prob", "centered", "zero-mean"};
 static const char *const baseline_names[] = {"batch", "ema"};
 
 const char *adv_shaping_name(adv_shaping s)
 {
-    return (unsigned)s < 2 ? shaping_names[s] : "?";
+    return (unsigned)s < 3 ? shaping_names[s] : "?";
 }
 
 tg_status adv_shaping_parse(const char *name, adv_shaping *s)
 {
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (strcmp(name, shaping_names[i]) == 0) return *s = (adv_shaping)i, TG_OK;
     return TG_ERR_ARG;
 }

@@ -130,7 +130,13 @@ double train_unigram_nll(const data_corpus *c, int split);
  *             permuted over the batch's positions (rng_rollout's stream,
  *             which the dense D leaves unused), then treated as dense.
  * Returns (returns.c; every reward but rollout): r = p (--reward-shaping
- * prob, the default) or 2p - 1 (centered, ScratchGAN's), and with
+ * prob, the default), 2p - 1 (centered, ScratchGAN's) or p - the batch's
+ * mean value (zero-mean: over the values that become rewards, every
+ * token's or every bar's last; a sequence's return then carries no reward
+ * for its length: with a negative mean, as 2p - 1 has against a D that wins,
+ * an early EOS cuts the sum of negative rewards and is learnt as good; the
+ * random control collapsed to one-token sequences that way,
+ * experiments/gan/RESULTS.md), and with
  * --discount gamma the return of a token is sum_{s>=t} gamma^(s-t) r_s over
  * the tokens (dense, random, constant) or over the bars (bar: bar k's
  * return sum_{j>=k} gamma^(j-k) r_j); gamma 0 leaves r. These returns take
@@ -212,7 +218,7 @@ bool adv_reward_dense_d(adv_reward r);
 
 /* Shaping of a D value p into a reward (returns.c): p itself, or ScratchGAN's
  * 2p - 1. */
-typedef enum { ADV_SHAPE_PROB = 0, ADV_SHAPE_CENTERED = 1 } adv_shaping;
+typedef enum { ADV_SHAPE_PROB = 0, ADV_SHAPE_CENTERED = 1, ADV_SHAPE_ZERO_MEAN = 2 } adv_shaping;
 /* The baseline of the advantage: the batch mean of the return at each
  * position (SeqGAN's, the default), or a moving average of it per position
  * (ScratchGAN's): b_t <- decay b_t + (1 - decay) (batch mean at t), the
@@ -404,7 +410,7 @@ void adv_pg_means(const adv_pg_sums *sums, float *pg_loss, float *kl_out, float 
 
 /* --- returns.c: rewards, returns, baselines and PPO's clipped ratio --- */
 
-const char *adv_shaping_name(adv_shaping s);      /* "prob", "centered" */
+const char *adv_shaping_name(adv_shaping s);      /* "prob", "centered", "zero-mean" */
 tg_status adv_shaping_parse(const char *name, adv_shaping *s);
 const char *adv_baseline_name(adv_baseline b);    /* "batch", "ema" */
 tg_status adv_baseline_parse(const char *name, adv_baseline *b);
@@ -418,10 +424,12 @@ typedef struct {
 /* Returns R (B,T) of sequences x (B, ld) (x[.,0] = BOS) from the values Q
  * (B,T) of a causal D (Q[b*T+t-1]: p(real) of the prefix x[1..t]), counted
  * for t <= lengths[b]:
- *   per token: r_t = shape(Q_t), R_t = sum_{s=t..len} gamma^(s-t) r_s;
+ *   per token: r_t = shape(Q_t), R_t = sum_{s=t..len} gamma^(s-t) r_s
+ *              (zero-mean: shape(Q_t) = Q_t - the mean of the counted Q);
  *   per bar:   a bar runs from a Bar token (or x[1]) to the token before the
  *              next Bar token (or x[len], the EOS when there is one); its
- *              reward r_k = shape(Q at its last token), its return R_k =
+ *              reward r_k = shape(Q at its last token) (zero-mean: less the
+ *              mean of every bar's last Q in the batch), its return R_k =
  *              sum_{j>=k} gamma^(j-k) r_j, given to every token of the bar.
  * Positions past the length get Q (per token) or the last return (per bar),
  * which no weight reads. With gamma 0 and shaping prob, per token R = Q
