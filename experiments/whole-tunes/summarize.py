@@ -55,7 +55,7 @@ def sweep(runs):
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in runs:
         for path in sorted(glob.glob(os.path.join(run, "sweep-T*.json"))):
-            T = os.path.basename(path)[len("sweep-T"):-len(".json")].replace("-p", ", top-p ")
+            T = os.path.basename(path)[len("sweep-T"):-len(".json")].replace("-p", ", top-p ").replace("-s", ", seed ")
             ev = load(path)
             if not ev:
                 continue

@@ -6,7 +6,9 @@
 # writes RUN_DIR/sweep-T{0.8,0.9,1.0}/ (MIDI) and RUN_DIR/sweep-T*.json
 # (tunegan eval --json); TEMPS="0.8 0.9 1.0" and NUM=100 by default;
 # TOPPS="0.9 0.95" adds nucleus sampling (RUN_DIR/sweep-T1.0-p0.9/, ...;
-# 1 = off, the default, keeps the plain names).
+# 1 = off, the default, keeps the plain names); SEED (21) draws another set
+# (RUN_DIR/sweep-T1.0-s22/, ...: the spread of the measure over generation
+# seeds).
 # summarize.py --sweep RUN_DIR ... tabulates them.
 set -eu
 bin=${BIN:-build/tunegan}
@@ -17,13 +19,14 @@ for run in "$@"; do
       for P in ${TOPPS:-1}; do
         g=$run/sweep-T$T
         [ "$P" = 1 ] || g=$g-p$P
+        [ "${SEED:-21}" = 21 ] || g=$g-s$SEED
         [ -f "$g.json" ] && continue
         "$bin" generate --model "$run" -o "$g" -n "${NUM:-100}" --bars 32 --temperature "$T" --top-p "$P" \
-            --seed 21 --threads 1 >/dev/null 2>"$g.log"
+            --seed "${SEED:-21}" --threads 1 >/dev/null 2>"$g.log"
         "$bin" eval --samples "$g" --reference "$corpus:test" --train "$corpus" --bars 32 --threads 1 \
             --json >"$g.json.tmp"
         mv "$g.json.tmp" "$g.json"
-        echo "$run T$T top-p $P done"
+        echo "$run T$T top-p $P seed ${SEED:-21} done"
       done
     done
 done
