@@ -388,6 +388,9 @@ typedef struct {
     bool voice_leading;
     size_t voiced, redrawn, relaxed[3];
     size_t held_redrawn;      /* durations drawn again: a voice would cross the held note */
+    /* tg_run_accompany's infilling: the bars around the gap the model saw,
+     * as many as fit its context with the gap (at most 8 before, 4 after) */
+    int bars_before, bars_after;
 } tg_generate_stats;
 
 /* Generates o->num takes into takes[0..num-1] (the caller frees each with

@@ -8,7 +8,8 @@
 # the model's name; accompany --tracks chords on a full piece replaces the
 # chords and keeps the melody; infill --bars keeps every note outside the
 # bars (and, with --tracks chords, the melody inside them too) and writes
-# notes inside; --num writes OUT-000.mid...; a fixed seed gives the same
+# notes inside, and says how many bars around them the model saw (a warning
+# when none fit); --num writes OUT-000.mid...; a fixed seed gives the same
 # bytes; --roll draws a PNG (when built with cairo); --rerank 3 keeps the
 # melody and one of the takes --num 3 writes with the same seed (infill
 # --rerank: the bars outside), --rerank 0 and 5000 are refused; data mix writes the
@@ -111,10 +112,16 @@ same "$(chan "$tmp/f.mid" 0)" "$(chan "$tmp/full.mid" 0)" "replace: the melody c
 # infill bars 3-4 (ticks 2*1440 .. 4*1440): everything outside unchanged.
 lo=2880; hi=5760
 run 0 "infill" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 3-4 -o "$tmp/i.mid" --seed 3 --threads 1
+# the micro model's 64 tokens hold the two bars alone: said, and warned
+has_out "infill: the model saw 0 bars before bars 3-4 and 0 after them" "infill: bars seen"
+has_err "warning: bars 3-4 fill the model's context alone" "infill: no bar around the gap"
 for c in 0 1; do
     same "$(chan_in "$tmp/i.mid" $c $lo $hi 1)" "$(chan_in "$tmp/full.mid" $c $lo $hi 1)" "infill: channel $c outside bars 3-4 changed"
 done
 [ -n "$(chan_in "$tmp/i.mid" 0 $lo $hi)$(chan_in "$tmp/i.mid" 1 $lo $hi)" ] && ok || fail "infill: nothing in bars 3-4"
+run 0 "infill one bar" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 3-3 -o "$tmp/i1.mid" --seed 3 --threads 1
+has_out "infill: the model saw 1 bar before bars 3-3 and 0 after them" "infill: one bar seen"
+if grep -q warning "$tmp/err"; then fail "infill one bar: warned though a bar was seen"; else ok; fi
 run 0 "infill --tracks chords" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --bars 3-4 --tracks chords -o "$tmp/j.mid" --seed 3 --threads 1
 same "$(chan "$tmp/j.mid" 0)" "$(chan "$tmp/full.mid" 0)" "infill --tracks chords: the melody changed"
 same "$(chan_in "$tmp/j.mid" 1 $lo $hi 1)" "$(chan_in "$tmp/full.mid" 1 $lo $hi 1)" "infill --tracks chords: chords outside changed"

@@ -260,6 +260,13 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     }
     printf("%s: %d take%s, %zu tokens sampled in %.2f s (%.0f tok/s)\n", cmd, num, num == 1 ? "" : "s",
            stats.new_tokens, stats.seconds, stats.tok_per_s);
+    if (o.bar_first > 0)
+        printf("%s: the model saw %d bar%s before bars %d-%d and %d after them (as many as fit its context beside "
+               "the bars it writes)\n", cmd, stats.bars_before, stats.bars_before == 1 ? "" : "s", o.bar_first,
+               o.bar_last, stats.bars_after);
+    if (o.bar_first > 0 && stats.bars_before + stats.bars_after == 0)
+        fprintf(stderr, "%s: warning: bars %d-%d fill the model's context alone: they were written without "
+                "hearing the piece around them; fill fewer bars at a time\n", cmd, o.bar_first, o.bar_last);
     print_voicing(cmd, &stats);
     rc = 0;
 done:

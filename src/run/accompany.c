@@ -460,6 +460,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
         stats->voice_leading = voiced, stats->voiced = ss.voiced, stats->redrawn = ss.redrawn;
         for (int k = 0; k < 3; k++) stats->relaxed[k] = ss.relaxed[k];
         stats->held_redrawn = ss.held_redrawn;
+        stats->bars_before = gap ? task.before : 0, stats->bars_after = gap ? task.after : 0;
     }
     uint32_t header = 0;
     for (int k = 0; k < TOK_TRACKS_MAX; k++) header |= (uint32_t)(slots.program[k] >= 0) << k;
