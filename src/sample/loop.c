@@ -11,7 +11,9 @@
  *
  * A policy may also recheck a draw (a constraint that needs the token drawn,
  * as fill.c's voice leading): the loop then draws once more from the
- * narrower set it gives (rejection sampling).
+ * narrower set it gives (rejection sampling). And it may pool several ids'
+ * probability into one before the draw (fill.c: any token that ends a
+ * segment counts as the one the plan puts there).
  *
  * A stopped sequence either leaves the cache (drop_stopped: the others go on
  * at the cost of their own number) or stays in it and is fed PAD (fixed
