@@ -250,7 +250,9 @@ typedef struct {
 } pg_args;
 
 /* The clipped objective -sum min(rho A, clip(rho) A) / n at the current
- * parameters, A = Q - base (no KL, no entropy). */
+ * parameters, A = Q - base (no KL, no entropy), rho = exp(old - loss): with
+ * old the sampling policy's -log pi_old, PPO's ratio; with -log q_T and eps
+ * INFINITY (no clip), ColdGANs' untruncated weight -sum A pi / q_T / n. */
 static double ppo_objective(tg_model *G, const int *in, const int *tg, const float *Q, const double *base,
                             const float *old, const int *lens, int B, int T, float eps)
 {
@@ -457,27 +459,10 @@ static void test_cold_weights(void)
     model_free(G);
 }
 
-/* -sum A pi / q_T / n at the current parameters (no truncation, no KL). */
-static double cold_objective(tg_model *G, const int *in, const int *tg, const float *Q, const double *base,
-                             const float *lq, const int *lens, int B, int T)
-{
-    model_lm_forward(G, in, tg, B, T, NULL);
-    const float *l = model_losses(G);
-    int n = 0;
-    for (int b = 0; b < B; b++) n += lens[b];
-    double J = 0;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < lens[b]; t++) {
-            const int i = b * T + t;
-            J -= (Q[i] - base[t]) * exp((double)lq[i] - l[i]);
-        }
-    return J / n;
-}
-
 static double cold_at(void *ctx)
 {
     const pg_args *a = ctx; /* old: the sampling policy's -log q_T */
-    return cold_objective(a->G, a->in, a->tg, a->Q, a->base, a->old, a->lens, a->B, a->T);
+    return ppo_objective(a->G, a->in, a->tg, a->Q, a->base, a->old, a->lens, a->B, a->T, INFINITY);
 }
 
 static void test_cold_gradient(void)
