@@ -85,7 +85,7 @@ req GET /static/primer-twinkle.txt; want 404 "the embedded primer is not a page 
 req GET /api/nothing; want 404 "an unknown API path"
 req DELETE /api/takes; want 405 "an unknown method"
 req GET /api/studio; want 200 "the studio"
-[ "$(jget 'd["model"]["parameters"]')" = 3569408 ] && ok || fail "the studio does not name the bundled model's size"
+[ "$(jget 'd["model"]["parameters"]')" = 3634944 ] && ok || fail "the studio does not name the bundled model's size"
 audio=$(jget 'd["audio"]')
 
 # --- requests from elsewhere

@@ -29,12 +29,13 @@ case "$extras" in *roll*) "$bin" roll "$out/primer.mid" -o "$out/primer.png" \
 case "$extras" in *render*) "$bin" render "$out/primer.mid" -o "$out/primer.wav" ;; esac
 
 echo
-echo "== three new pieces of 16 bars from the bundled model -> $out/new/"
-"$bin" generate -o "$out/new" --num 3 --bars 16 --seed "$seed" $extras
+# temperature 0.95: what the bundled model's card recommends
+echo "== three new tunes of 32 bars from the bundled model -> $out/new/"
+"$bin" generate -o "$out/new" --num 3 --bars 32 --temperature 0.95 --seed "$seed" $extras
 echo
-echo "== the primer's 4 bars continued for 12 more -> $out/continuation/"
-"$bin" generate -o "$out/continuation" --primer "$out/primer.mid" --primer-bars 4 --bars 12 \
-    --num 1 --seed "$seed" $extras
+echo "== the primer's 4 bars continued for 28 more -> $out/continuation/"
+"$bin" generate -o "$out/continuation" --primer "$out/primer.mid" --primer-bars 4 --bars 28 \
+    --temperature 0.95 --num 1 --seed "$seed" $extras
 
 data=$here/../shared/data/nottingham
 if [ -d "$data/full" ]; then

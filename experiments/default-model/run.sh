@@ -1,12 +1,14 @@
 #!/bin/sh
-# The recipe of the bundled default model (models/default/model.safetensors):
-# train it, evaluate it against the test split, and install it. Run from the
+# The recipe of models/mle (the bundled default model until 2026-12-06; the
+# default is now the whole-tunes model, whose recipe is in its card,
+# models/default/README.md): train it, evaluate it against the test split,
+# and install it. Run from the
 # project root after `make build`, with the Nottingham data beside the project:
 #   sh experiments/default-model/run.sh [WORK_DIR]
 # MODEL_RUN=DIR skips training and evaluates an existing pretrain run (the
 # bundled model is experiments/pretrain-nottingham's relative run: the same
-# command as below). INSTALL=1 copies the result to models/default/.
-# Figures quoted in models/default/README.md come from this script's
+# command as below). INSTALL=1 copies the result to models/mle/.
+# Figures quoted in models/mle/README.md come from this script's
 # WORK_DIR/eval-*.txt and eval-samples.json.
 set -eu
 work=${1:-/tmp/tg-default-model}
@@ -36,8 +38,8 @@ done
     >"$work/eval-valid-vs-test.json"
 "$bin" plot "$run" -o "$work/curves.png"
 if [ "${INSTALL:-0}" = 1 ]; then
-    cp "$run/model.safetensors" models/default/model.safetensors
-    cp "$work/curves.png" docs/default-model-curves.png
-    echo "installed: models/default/model.safetensors"
+    cp "$run/model.safetensors" models/mle/model.safetensors
+    cp "$work/curves.png" docs/mle-model-curves.png
+    echo "installed: models/mle/model.safetensors"
 fi
 echo "results: $work/eval-{valid,test}.txt $work/eval-samples.json $work/eval-valid-vs-test.json"

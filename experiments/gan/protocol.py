@@ -26,7 +26,8 @@ tunegan plot --table. Run from the project root after building:
   /usr/bin/python3 experiments/gan/protocol.py [--model NAME=RUN_DIR ...]
       [--num 100] [--bars 16] [--seeds 3] [--work /tmp/tg-gan-protocol]
 
-Without --model the bundled model (models/default) is the one model, "MLE".
+Without --model the remi MLE model (models/mle, the bundled default until
+2026-12-06, which the adversarial runs start from) is the one model, "MLE".
 Only the standard library is used (Debian's python3 has no matplotlib here).
 """
 import argparse
@@ -160,7 +161,7 @@ def main():
                     "(default all); a second process with other labels and another --out generates them in "
                     "parallel, and the full run then finds their sample sets")
     a = ap.parse_args()
-    models = [m.split("=", 1) for m in a.model] or [["MLE", "models/default"]]
+    models = [m.split("=", 1) for m in a.model] or [["MLE", "models/mle"]]
     os.makedirs(a.work, exist_ok=True)
     os.makedirs(a.out, exist_ok=True)
     runner = Runner(a.bin, os.path.join(a.out, "commands.txt"))

@@ -5,7 +5,7 @@
 # run: far too short to show an effect; it checks that each recipe runs and
 # gives the numbers to compare.
 #   bash experiments/gan/recipes.sh [WORK_DIR]
-# INIT: the MLE model (default models/default); SEEDS, ROUNDS, RECIPES
+# INIT: the MLE model (default models/mle); SEEDS, ROUNDS, RECIPES
 # (default "bar dense random constant"), EXTRA (more flags for every run, e.g.
 # "--ppo-epochs 2 --ppo-clip 0.2"), SHAPING (centered: r = 2p - 1; zero-mean:
 # p less the batch's mean, which leaves no reward for a sequence's length), BIN (the binary; a copy keeps a long run
@@ -15,7 +15,7 @@ set -eu
 work=${1:-/tmp/tg-gan-recipes}
 bin=${BIN:-${BUILD:-build}/tunegan}
 data=${DATA:-../shared/data/nottingham}
-init=${INIT:-models/default}
+init=${INIT:-models/mle}
 seeds=${SEEDS:-"1"}
 rounds=${ROUNDS:-12}
 recipes=${RECIPES:-"bar dense random constant"}

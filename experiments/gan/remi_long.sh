@@ -27,7 +27,7 @@ models=()
 for s in $seeds; do
     for r in $recipes; do models+=(--model "$r-s$s=$work/$r-s$s"); done
 done
-nice -n "${NICE:-10}" /usr/bin/python3 experiments/gan/protocol.py --bin "$bin" --model MLE=models/default \
+nice -n "${NICE:-10}" /usr/bin/python3 experiments/gan/protocol.py --bin "$bin" --model MLE=models/mle \
     --num "$num" --bars 16 --seeds 3 --settings "$settings" --work "$work/proto" --out "$work/proto-mle"
 nice -n "${NICE:-10}" /usr/bin/python3 experiments/gan/protocol.py --bin "$bin" "${models[@]}" \
     --num "$num" --bars 16 --seeds 1 --settings "$settings" --work "$work/proto" --out "$work/proto-gan"
