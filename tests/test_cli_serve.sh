@@ -191,6 +191,7 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     wait_job "$(jget 'd["job"]')"
     [ "$(jget 'd["state"]')" = done ] && ok || fail "the accompaniment failed: $(cat "$tmp/body")"
     acc=$(jget 'd["takes"][0]')
+    [ "$(jget '"bars_before" in d')" = False ] && ok || fail "an accompaniment's job names bars around a gap"
     req GET "/api/takes/$acc"
     [ "$(jget 'len(d["tracks"]), d["given_tracks"], d["model"], d["kind"]')" = "(2, [0], 'accompany-nottingham', 'accompany')" ] && ok \
         || fail "the accompaniment is not the melody given plus a track: $(jget 'len(d["tracks"]), d.get("given_tracks"), d.get("model")')"
@@ -226,6 +227,9 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     gen '{"mode":"infill","source":'"$acc"',"bars_from":2,"bars_to":3,"num":1,"seed":8}'; want 202 "an infill request"
     wait_job "$(jget 'd["job"]')"
     [ "$(jget 'd["state"]')" = done ] && ok || fail "writing bars 2-3 again failed: $(cat "$tmp/body")"
+    # what the model heard around the gap: bar 1 before it (all there is), bars after it
+    [ "$(jget 'd.get("bars_before"), 0 <= d.get("bars_after", -1) <= 4')" = "(1, True)" ] && ok \
+        || fail "the infill job does not say which bars around the gap the model saw: $(cat "$tmp/body")"
     inf=$(jget 'd["takes"][0]')
     req GET "/api/takes/$inf"; cp "$tmp/body" "$tmp/inf.json"
     b1=$(jget 'd["bars"][1]'); b3=$(jget 'd["bars"][3]')
@@ -256,9 +260,11 @@ else
 fi
 
 # --- several requests at once: the queue holds 2, the rest are told it is busy
+# (each long enough, about a second, that the first is still running when the
+# fifth arrives)
 codes=""
 for i in 1 2 3 4 5; do
-    gen '{"mode":"new","bars":8,"num":1,"seed":'"$i"'}'
+    gen '{"mode":"new","bars":32,"num":2,"seed":'"$i"'}'
     codes="$codes $code"
     [ "$code" = 202 ] && jobs="${jobs:-} $(jget 'd["job"]')"
 done

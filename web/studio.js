@@ -236,7 +236,18 @@ function newGroup(job, r) {
   g.append(head, progress, status, cards);
   $("takes").prepend(g);
   $("takes-empty").hidden = true;
-  return { el: g, progress, status, cards, seen: new Set() };
+  return { el: g, r, progress, status, cards, seen: new Set() };
+}
+
+// Infilling: how much of the piece around the gap the model could hear
+// (its context holds the bars it writes first, then as many around them as fit).
+function heard(j, r) {
+  if (j.bars_before === undefined) return "";
+  const range = "bars " + r.bars_from + "-" + r.bars_to;
+  if (j.bars_before + j.bars_after === 0)
+    return " · " + range + " fill the model's context alone: written without hearing the piece around them; fill fewer bars at a time";
+  return " · the model heard " + j.bars_before + " bar" + (j.bars_before === 1 ? "" : "s") + " before " + range +
+    " and " + j.bars_after + " after";
 }
 
 async function pollJob(job, group, t0) {
@@ -251,7 +262,7 @@ async function pollJob(job, group, t0) {
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   if (j.state === "queued") group.status.textContent = "waiting: " + j.position + " request" + (j.position === 1 ? "" : "s") + " ahead · " + secs + " s";
   else if (j.state === "running") group.status.textContent = "generating " + Math.min(j.done + 1, j.num) + " of " + j.num + " · " + secs + " s";
-  else if (j.state === "done") group.status.textContent = "done in " + j.seconds.toFixed(2) + " s · seed " + j.seed;
+  else if (j.state === "done") group.status.textContent = "done in " + j.seconds.toFixed(2) + " s · seed " + j.seed + heard(j, group.r);
   else group.status.textContent = "failed: " + j.error;
   for (const id of j.takes) {
     if (group.seen.has(id)) continue;

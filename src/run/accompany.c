@@ -83,6 +83,8 @@ tg_status run_slots_read_file(const char *ck, run_slots *out, char *err, size_t 
     return st;
 }
 
+static int imin(int a, int b) { return a < b ? a : b; }
+
 static bool same_name(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++)
@@ -460,7 +462,9 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
         stats->voice_leading = voiced, stats->voiced = ss.voiced, stats->redrawn = ss.redrawn;
         for (int k = 0; k < 3; k++) stats->relaxed[k] = ss.relaxed[k];
         stats->held_redrawn = ss.held_redrawn;
-        stats->bars_before = gap ? task.before : 0, stats->bars_after = gap ? task.after : 0;
+        /* the fit's counts, cut to the bars the piece has around the gap */
+        stats->bars_before = gap ? imin(task.before, o->bar_first - 1) : 0;
+        stats->bars_after = gap ? imin(task.after, n_bars - o->bar_last) : 0;
     }
     uint32_t header = 0;
     for (int k = 0; k < TOK_TRACKS_MAX; k++) header |= (uint32_t)(slots.program[k] >= 0) << k;

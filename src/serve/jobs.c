@@ -314,6 +314,7 @@ static tg_status enqueue(serve_studio *s, const serve_request *r, int *job, char
     j->state = JOB_QUEUED;
     j->req = *r;
     j->primer = primer;
+    j->bars_before = j->bars_after = -1;
     snprintf(j->source_label, sizeof j->source_label, "%s", source_label);
     j->t_queued = tg_now_sec();
     *job = j->id;
@@ -428,7 +429,8 @@ static int on_batch(void *user, int done, int num, double tok_per_s)
 }
 
 /* An accompany or infill job through the any-track model (opened on first use). */
-static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, char *err, size_t err_len)
+static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, tg_generate_stats *stats, char *err,
+                               size_t err_len)
 {
     const serve_request *r = &j->req;
     tg_run *run;
@@ -446,7 +448,7 @@ static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, char
     o.score = j->primer;
     o.tracks = r->tracks[0] ? r->tracks : NULL;
     if (r->mode == SERVE_INFILL) o.bar_first = r->bar_first, o.bar_last = r->bar_last;
-    return tg_run_accompany(run, &o, NULL, NULL, err, err_len);
+    return tg_run_accompany(run, &o, NULL, stats, err, err_len);
 }
 
 /* Runs one job without the lock; its state is updated under it. */
@@ -470,10 +472,13 @@ static void run_job(serve_studio *s, serve_job *j)
     go.user = &ctx;
     char err[sizeof j->error];
     err[0] = 0;
+    tg_generate_stats stats;
+    memset(&stats, 0, sizeof stats);
     tg_status st = r->mode == SERVE_ACCOMPANY || r->mode == SERVE_INFILL
-                       ? run_any_track(s, j, &ctx, err, sizeof err)
+                       ? run_any_track(s, j, &ctx, &stats, err, sizeof err)
                        : tg_run_generate(s->run, &go, NULL, NULL, err, sizeof err);
     pthread_mutex_lock(&s->lock);
+    if (st == TG_OK && r->mode == SERVE_INFILL) j->bars_before = stats.bars_before, j->bars_after = stats.bars_after;
     j->state = st == TG_OK ? JOB_DONE : JOB_FAILED;
     if (st != TG_OK)
         snprintf(j->error, sizeof j->error, "%s", err[0] ? err : tg_status_str(st));

@@ -336,6 +336,10 @@ static void route_job(serve_studio *s, int id, const char *wait, serve_reply *ou
     cJSON *ids = cJSON_AddArrayToObject(root, "takes");
     for (int i = 0; i < j->n_takes; i++) cJSON_AddItemToArray(ids, cJSON_CreateNumber(j->take_ids[i]));
     if (j->state == JOB_FAILED) cJSON_AddStringToObject(root, "error", j->error);
+    if (j->bars_before >= 0) { /* infill, done: what the model heard around the gap */
+        cJSON_AddNumberToObject(root, "bars_before", j->bars_before);
+        cJSON_AddNumberToObject(root, "bars_after", j->bars_after);
+    }
     pthread_mutex_unlock(&s->lock);
     reply_json(out, 200, root);
 }

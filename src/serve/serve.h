@@ -116,6 +116,7 @@ typedef struct {
     int take_ids[SERVE_MAX_NUM];
     int n_takes;
     char error[320];
+    int bars_before, bars_after; /* infill, once done: the bars around the gap the model saw (-1: not yet) */
     double t_queued, t_started, t_finished; /* tg_now_sec() */
 } serve_job;
 

@@ -187,6 +187,9 @@ async function main() {
       document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
     const infLabel = await page.$eval(".group:first-child .take .label", (e) => e.textContent);
     check(infLabel.startsWith("bars 2-3 of #"), "regenerate bars lands with its bars named", infLabel);
+    const infStatus = await page.$eval(".group:first-child .status", (e) => e.textContent);
+    check(/the model heard 1 bar before bars 2-3 and [0-4] after/.test(infStatus),
+      "its request says how much of the piece around the bars the model heard", infStatus);
     const infLegend = await page.$$eval(".group:first-child .take .legend span", (l) => l.length);
     check(infLegend === 2, "its roll has the 2 tracks", infLegend);
     await (await page.$(".group:first-child .take canvas.roll")).screenshot({ path: path.join(out, "roll-infill.png") });
