@@ -27,8 +27,10 @@ static double shape(float p, adv_shaping s, double shift)
     return s == ADV_SHAPE_CENTERED ? 2.0 * (double)p - 1.0 : (double)p;
 }
 
-/* The last token of each bar of a row (as bar_returns walks them): t with
- * t == len or x[t + 1] a Bar token. */
+/* The last token of each bar of a row: t with t == len or x[t + 1] a Bar
+ * token (a bar runs from a Bar token, or the first token, to the token
+ * before the next Bar token, or the length). reward_mean and bar_returns
+ * both read bar ends through it. */
 static bool bar_end(const int *row, int t, int len, int bar_id)
 {
     return t == len || (t < len && row[t + 1] == bar_id);
@@ -64,24 +66,22 @@ static void token_returns(float *R, const float *Q, int len, int T, adv_shaping 
     }
 }
 
-/* Per bar: a bar runs from a Bar token (or the first token) to the token
- * before the next Bar token (or the length); its reward is the shaped value
- * at its last token, and every token of the bar gets the bar's return
- * R_k = r_k + gamma R_{k+1}. */
+/* Per bar: a bar's reward is the shaped value at its last token (bar_end),
+ * and every token of the bar gets the bar's return R_k = r_k + gamma R_{k+1}:
+ * walking back, a token takes the return of the first bar end at or after
+ * it. */
 static void bar_returns(float *R, const float *Q, const int *row, int len, int T, adv_shaping s, double shift,
                         float gamma, int bar_id)
 {
     double next = 0;
-    int end = len; /* the last token of the bar being walked back */
     bool last = true;
     for (int t = len; t >= 1; t--) {
-        if (t == 1 || row[t] == bar_id) {
-            double r = shape(Q[end - 1], s, shift);
+        if (bar_end(row, t, len, bar_id)) {
+            double r = shape(Q[t - 1], s, shift);
             next = last || gamma == 0.0f ? r : r + (double)gamma * next;
             last = false;
-            for (int u = t; u <= end; u++) R[u - 1] = (float)next;
-            end = t - 1;
         }
+        R[t - 1] = (float)next;
     }
     for (int t = len + 1; t <= T; t++) R[t - 1] = len >= 1 ? R[len - 1] : Q[t - 1];
 }
