@@ -1,6 +1,8 @@
 /*
  * arena.c: a bump arena. One block is allocated (and zeroed) when the arena is
- * created; tg_arena_alloc hands out 64-byte aligned pieces of it in order, and
+ * created, by calloc, so that pages no activation ever touches cost no memory
+ * (a model's arena is sized for its longest forward pass: an fc model with a
+ * 4,096-token context generating a short tune touches a small part of it); tg_arena_alloc hands out 64-byte aligned pieces of it in order, and
  * tg_arena_reset (or tg_arena_rewind to a mark) takes them all back at once.
  * Models keep their activations in one arena sized when they are created, so a
  * training step never calls malloc. Nothing here is thread-safe: one arena
@@ -8,12 +10,12 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core.h"
 
 struct tg_arena {
-    unsigned char *base; /* TG_ARENA_ALIGN-aligned block of size bytes */
+    void *raw;           /* calloc's block, TG_ARENA_ALIGN bytes longer than size */
+    unsigned char *base; /* TG_ARENA_ALIGN-aligned block of size bytes inside it */
     size_t size;
     size_t used;      /* bytes handed out, a multiple of TG_ARENA_ALIGN */
     size_t high;      /* largest used seen since creation */
@@ -29,15 +31,16 @@ tg_status tg_arena_create(size_t size, tg_arena **out)
     tg_arena *a = calloc(1, sizeof *a);
     if (!a) return TG_ERR_NOMEM;
     if (size > 0) {
-        /* aligned_alloc wants a size that is a multiple of the alignment: it is */
-        a->base = aligned_alloc(TG_ARENA_ALIGN, size);
-        if (!a->base) {
+        /* Zeroed (calloc), so that a kernel reading memory nobody wrote behaves
+         * the same on every run instead of depending on what malloc left
+         * there; calloc's large blocks are fresh zero pages, touched only when
+         * written. */
+        a->raw = calloc(1, size + TG_ARENA_ALIGN);
+        if (!a->raw) {
             free(a);
             return TG_ERR_NOMEM;
         }
-        /* Zeroed once, so that a kernel reading memory nobody wrote behaves the
-         * same on every run instead of depending on what malloc left there. */
-        memset(a->base, 0, size);
+        a->base = (unsigned char *)round_up((size_t)(uintptr_t)a->raw, TG_ARENA_ALIGN);
     }
     a->size = size;
     *out = a;
@@ -47,7 +50,7 @@ tg_status tg_arena_create(size_t size, tg_arena **out)
 void tg_arena_free(tg_arena *a)
 {
     if (!a) return;
-    free(a->base);
+    free(a->raw);
     free(a);
 }
 
