@@ -5,7 +5,8 @@
 #               seed repeats it; the table names its parts; a missing set, a
 #               folder without MIDI, too few pieces for --folds, --bars with a
 #               tokenizer without bars and a missing --fake are clear errors;
-#               plot --table draws a PNG whose error bars show, and names a
+#               --tells names n-grams both ways (table and JSON) and refuses
+#               past its limit; plot --table draws a PNG whose error bars show, and names a
 #               missing column and a ragged row.
 #   nottingham  the controls (exit 77 without ../shared/data): real against
 #               real (the train split against the valid split, first 16 bars)
@@ -47,6 +48,24 @@ if [ "$MODE" = fixtures ]; then
     fi
     run 0 "table" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --bars 2
     for s in "accuracy" "Wilson 95 %" "AUC" "4 of each" "2-fold"; do has_out "$s" "table"; done
+    # --tells: the n-grams that read as real and as sampled, named, in the table and the JSON
+    run 0 "tells" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --tells 3
+    has_out "tells of real pieces" "tells"
+    has_out "tells of sampled pieces" "tells"
+    grep -qE '^ +\+[0-9.]+ +real +[0-9]+ +sampled +[0-9]+ +[A-Z]' "$tmp/out" && ok || fail "a real tell is not a named n-gram"
+    run 0 "tells JSON" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --tells 3 --json
+    if [ -x /usr/bin/python3 ]; then
+        /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["tells"]
+assert len(t["real"]) == 3 and len(t["sampled"]) == 3, t
+assert all(x["weight"] > 0 for x in t["real"]) and all(x["weight"] < 0 for x in t["sampled"]), t
+assert all(x["ngram"] and isinstance(x["ngram"][0], str) for x in t["real"] + t["sampled"]), t
+assert d["accuracy"] >= 0' "$tmp/out" && ok || fail "--tells JSON: $(cat "$tmp/out")"
+    fi
+    run 1 "tells past the limit" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --tells 65
+    run 1 "tells with 9-grams" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --tells 3 --ngram 9
     # --paired: twins by file name (c holds three of a's names and one other)
     mkdir "$tmp/c"
     for f in format0 format1 tempo_map_f1; do cp "$DATA/$f.mid" "$tmp/c/"; done

@@ -10,7 +10,9 @@
  *   carry one extra bigram scores near 100 %, the same seed repeats the
  *   result, twins (paired sets) score below 50 % unless kept in one fold,
  *   real pieces are cut to their partners' bar counts, and bad
- *   configurations are refused; distinct windows of hand-made scores.
+ *   configurations are refused; the tells name the planted n-grams (each
+ *   set's own bigram, with its counts: one a piece, none in the other
+ *   set); distinct windows of hand-made scores.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -91,6 +93,12 @@ static seq_set make_set(tg_rng *rng, int n, int bars, bool tell)
         s.seqs[i] = (eval_seq){p, (size_t)bars * 5};
     }
     return s;
+}
+
+/* One piece's bar b set to "Bar x y c d" (the planted bigram x y). */
+static void plant(seq_set *s, int bars, int i, int b, uint16_t x, uint16_t y)
+{
+    s->ids[((size_t)i * bars + b) * 5 + 1] = x, s->ids[((size_t)i * bars + b) * 5 + 2] = y;
 }
 
 static void free_set(seq_set *s)
@@ -234,6 +242,50 @@ static void test_distinct_windows(void)
     tg_score_free(pieces[0].score);
 }
 
+/* Whether a tell's n-gram holds token lo or hi. */
+static bool holds(const eval_critic_tell *t, int lo, int hi)
+{
+    for (int i = 0; i < t->n; i++)
+        if (t->ids[i] == lo || t->ids[i] == hi) return true;
+    return false;
+}
+
+/* Real pieces carry (40, 41) in one bar, sampled ones (50, 51): the
+ * strongest tells of each side are those bigrams or their tokens, counted
+ * once a piece in their own set and never in the other. */
+static void test_critic_tells(void)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 12);
+    seq_set a = make_set(&rng, 60, 8, true), b = make_set(&rng, 60, 8, false);
+    for (int i = 0; i < 60; i++) plant(&b, 8, i, (int)tg_rng_below(&rng, 8), 50, 51);
+    eval_critic_config cfg = eval_critic_config_default();
+    cfg.bar_id = BAR;
+    cfg.hash_bits = 14;
+    cfg.steps = 100;
+    eval_critic_tell t[6];
+    int nr = 0, nf = 0;
+    CHECK_STATUS(eval_critic_tells(a.seqs, 60, b.seqs, 60, &cfg, 3, t, &nr, &nf), TG_OK);
+    CHECK_INT(nr, 3);
+    CHECK_INT(nf, 3);
+    for (int k = 0; k < 3; k++) {
+        const eval_critic_tell *r = &t[k], *f = &t[3 + k];
+        CHECK(r->weight > 0 && f->weight < 0);
+        CHECK(k == 0 || (t[k - 1].weight >= r->weight && t[3 + k - 1].weight <= f->weight)); /* in order */
+        /* the top three of each side: n-grams of the planted bigram (with the
+         * Bar before it, all once a piece: equal features), named with a
+         * bucket's few collisions at most */
+        CHECK(holds(r, 40, 41) && holds(f, 50, 51));
+        CHECK(r->real_count == 60 && r->fake_count == 0);
+        CHECK(f->fake_count == 60 && f->real_count == 0);
+        CHECK(r->share > 0.9 && f->share > 0.9);
+    }
+    CHECK_STATUS(eval_critic_tells(a.seqs, 60, b.seqs, 60, &cfg, 0, t, &nr, &nf), TG_ERR_ARG);
+    cfg.max_n = EVAL_TELL_MAX_N + 1;
+    CHECK_STATUS(eval_critic_tells(a.seqs, 60, b.seqs, 60, &cfg, 3, t, &nr, &nf), TG_ERR_ARG);
+    free_set(&a), free_set(&b);
+}
+
 int main(void)
 {
     test_wilson();
@@ -242,6 +294,7 @@ int main(void)
     test_critic_null_and_tell();
     test_critic_paired();
     test_critic_matching();
+    test_critic_tells();
     test_distinct_windows();
     return test_finish("test_critic");
 }

@@ -169,10 +169,10 @@ static void print_result(const critic_source *r, const critic_source *f, const e
                res->accuracy, res->acc_lo, res->acc_hi, res->correct, res->n, res->auc, res->auc_lo, res->auc_hi,
                res->train_accuracy);
         if (res->real_bars == res->real_bars)
-            printf("\"real_bars\":%.3f,\"fake_bars\":%.3f}\n", res->real_bars, res->fake_bars);
+            printf("\"real_bars\":%.3f,\"fake_bars\":%.3f", res->real_bars, res->fake_bars);
         else
-            printf("\"real_bars\":null,\"fake_bars\":null}\n");
-        return;
+            printf("\"real_bars\":null,\"fake_bars\":null");
+        return; /* the object is closed by the caller, after the tells */
     }
     printf("real       %s: %zu pieces\nfake       %s: %zu pieces\n", r->spec, r->n_seqs, f->spec, f->n_seqs);
     printf("balanced   %zu of each (seed %llu)", res->per_class, (unsigned long long)cfg->seed);
@@ -197,11 +197,48 @@ static const char critic_summary[] =
     "scored by k-fold cross-validation: accuracy with a Wilson 95 % interval, AUC.\n"
     "SET: a folder of MIDI files, or CORPUS[:train|valid|test] (default test).";
 
+/* One tell: its weight, n-gram (token names), counts and share. */
+static void print_tell(const tok_tokenizer *tok, const eval_critic_tell *t, bool json)
+{
+    if (json) {
+        printf("{\"weight\":%.4f,\"ngram\":[", t->weight);
+        for (int i = 0; i < t->n; i++) {
+            if (i) putchar(',');
+            json_str(tok_name(tok, t->ids[i]));
+        }
+        printf("],\"real\":%zu,\"sampled\":%zu,\"share\":%.3f}", t->real_count, t->fake_count, t->share);
+        return;
+    }
+    printf("  %+7.3f  real %5zu  sampled %5zu  ", t->weight, t->real_count, t->fake_count);
+    for (int i = 0; i < t->n; i++) printf("%s%s", i ? " " : "", tok_name(tok, t->ids[i]));
+    if (t->share < 0.995) printf("  (%.0f %% of its bucket)", 100 * t->share);
+    putchar('\n');
+}
+
+/* The tells after the result: text, or the JSON object's last member. */
+static void print_tells(const tok_tokenizer *tok, const eval_critic_tell *tells, int n_real, int n_fake, bool json)
+{
+    const char *what[2] = {"real", "sampled"};
+    const int count[2] = {n_real, n_fake}, first[2] = {0, n_real};
+    if (json) printf(",\"tells\":{");
+    for (int c = 0; c < 2; c++) {
+        if (json) printf("%s\"%s\":[", c ? "," : "", what[c]);
+        else printf("\ntells of %s pieces (the critic's weights, trained on every piece; occurrences in each set):\n",
+                    what[c]);
+        for (int i = 0; i < count[c]; i++) {
+            if (json && i) putchar(',');
+            print_tell(tok, &tells[first[c] + i], json);
+        }
+        if (json) putchar(']');
+    }
+    if (json) putchar('}');
+}
+
 int cli_critic(int argc, char **argv)
 {
     const char *real = NULL, *fake = NULL, *spec = NULL;
     eval_critic_config cfg = eval_critic_config_default();
-    int bars = 0;
+    int bars = 0, n_tells = 0;
     bool no_match = false, json = false;
     const cli_opt opts[] = {
         {"real", 'r', CLI_STRING, &real, "SET", "real pieces: folder or CORPUS[:split]", 0, 0},
@@ -219,6 +256,8 @@ int cli_critic(int argc, char **argv)
         {"seed", 's', CLI_U64, &cfg.seed, "S", "seed of the subsample and the pairing", 0, 0},
         {"paired", 0, CLI_FLAG, &cfg.paired, NULL, "the sets are twins by file name (an accompaniment or infill "
          "beside its source): each pair in one fold", 0, 0},
+        {"tells", 0, CLI_INT, &n_tells, "K", "also print the K n-grams that most read as real and as sampled "
+         "(a critic trained on every piece; --ngram 8 at most)", 0, EVAL_MAX_TELLS},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
@@ -255,7 +294,17 @@ int cli_critic(int argc, char **argv)
         cli_error("critic: %s", tg_status_str(st));
         goto done;
     }
+    eval_critic_tell tells[2 * EVAL_MAX_TELLS];
+    int n_real = 0, n_fake = 0;
+    if (n_tells > 0) st = eval_critic_tells(rs.seqs, rs.n_seqs, fs.seqs, fs.n_seqs, &cfg, n_tells, tells, &n_real,
+                                            &n_fake);
+    if (st != TG_OK) {
+        cli_error("critic: --tells: %s", tg_status_str(st));
+        goto done;
+    }
     print_result(&rs, &fs, &cfg, &res, json);
+    if (n_tells > 0) print_tells(tok, tells, n_real, n_fake, json);
+    if (json) printf("}\n");
     rc = 0;
 done:
     for (critic_source *s = &rs; s; s = s == &rs ? &fs : NULL) {

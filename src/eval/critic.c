@@ -66,6 +66,11 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* An n-gram's hash grows a token at a time: x of its first n - 1 tokens and
+ * its n-th; its bucket is the top bits of x. */
+static uint64_t ngram_step(uint64_t x, uint16_t id, int n) { return mix(x ^ ((uint64_t)id << 8 | (uint64_t)n)); }
+static uint32_t ngram_bucket(uint64_t x, uint32_t mask) { return (uint32_t)(x >> 20) & mask; }
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -83,8 +88,8 @@ static tg_status ngram_vector(const eval_seq *s, int max_n, int bits, sparse_vec
     for (size_t i = 0; i < s->n; i++) {
         uint64_t x = 0;
         for (int n = 1; n <= max_n && i + (size_t)n <= s->n; n++) {
-            x = mix(x ^ ((uint64_t)s->ids[i + n - 1] << 8 | (uint64_t)n));
-            h[m++] = (uint32_t)(x >> 20) & mask;
+            x = ngram_step(x, s->ids[i + n - 1], n);
+            h[m++] = ngram_bucket(x, mask);
         }
     }
     qsort(h, m, sizeof *h, cmp_u32);
@@ -323,41 +328,207 @@ static void summarize(const double *z, const float *y, size_t n, eval_critic_res
     out->auc_hi = out->auc + 1.959964 * se;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The balanced items and their features, for the held-out measure and for
+ * the tells. */
+
+typedef struct {
+    size_t m, n;          /* items per class, in all */
+    eval_seq *items;      /* n: reals first */
+    sparse_vec *x;
+    float *y;
+    uint8_t *use;
+} critic_data;
+
+static bool config_ok(const eval_critic_config *cfg, size_t nr, size_t nf)
+{
+    size_t m = nr < nf ? nr : nf;
+    return cfg->folds >= 2 && (size_t)cfg->folds <= m && cfg->max_n >= 1 && cfg->hash_bits >= 4 &&
+           !(cfg->paired && nr != nf) && cfg->hash_bits <= 26 && cfg->steps >= 1 && cfg->lr > 0 && cfg->l2 >= 0;
+}
+
+static void critic_data_free(critic_data *cd)
+{
+    for (size_t i = 0; cd->x && i < cd->n; i++) free(cd->x[i].idx), free(cd->x[i].val);
+    free(cd->items), free(cd->x), free(cd->y), free(cd->use);
+}
+
+static tg_status critic_prepare(const eval_seq *real, size_t nr, const eval_seq *fake, size_t nf,
+                                const eval_critic_config *cfg, critic_data *cd, eval_critic_result *out)
+{
+    memset(cd, 0, sizeof *cd);
+    cd->m = nr < nf ? nr : nf;
+    cd->n = 2 * cd->m;
+    out->per_class = cd->m;
+    cd->items = malloc(cd->n * sizeof *cd->items);
+    cd->x = calloc(cd->n, sizeof *cd->x);
+    cd->y = malloc(cd->n * sizeof *cd->y);
+    cd->use = malloc(cd->n);
+    tg_status st = cd->items && cd->x && cd->y && cd->use ? TG_OK : TG_ERR_NOMEM;
+    if (st == TG_OK) st = balance(real, nr, fake, nf, cfg, cd->items, out);
+    for (size_t i = 0; st == TG_OK && i < cd->n; i++) {
+        cd->y[i] = i < cd->m ? 1.0f : 0.0f;
+        st = ngram_vector(&cd->items[i], cfg->max_n, cfg->hash_bits, &cd->x[i]);
+    }
+    return st;
+}
+
 tg_status eval_critic(const eval_seq *real, size_t nr, const eval_seq *fake, size_t nf,
                       const eval_critic_config *cfg, eval_critic_result *out)
 {
     memset(out, 0, sizeof *out);
-    size_t m = nr < nf ? nr : nf;
-    if (cfg->folds < 2 || (size_t)cfg->folds > m || cfg->max_n < 1 || cfg->hash_bits < 4 || (cfg->paired && nr != nf) ||
-        cfg->hash_bits > 26 || cfg->steps < 1 || !(cfg->lr > 0) || cfg->l2 < 0)
-        return TG_ERR_ARG;
-    const size_t n = 2 * m, D = (size_t)1 << cfg->hash_bits;
-    out->per_class = m;
-    eval_seq *items = malloc(n * sizeof *items);
-    sparse_vec *x = calloc(n, sizeof *x);
-    float *y = malloc(n * sizeof *y), *w = malloc(D * sizeof *w);
-    int *fold = malloc(n * sizeof *fold);
-    uint8_t *use = malloc(n);
-    double *z = malloc(n * sizeof *z);
-    tg_status st = items && x && y && w && fold && use && z ? TG_OK : TG_ERR_NOMEM;
-    if (st == TG_OK) st = balance(real, nr, fake, nf, cfg, items, out);
-    for (size_t i = 0; st == TG_OK && i < n; i++) {
-        y[i] = i < m ? 1.0f : 0.0f;
-        fold[i] = (int)((i % m) % (size_t)cfg->folds);
-        st = ngram_vector(&items[i], cfg->max_n, cfg->hash_bits, &x[i]);
-    }
-    const lr_data d = {x, y, use, n};
+    if (!config_ok(cfg, nr, nf)) return TG_ERR_ARG;
+    critic_data cd;
+    tg_status st = critic_prepare(real, nr, fake, nf, cfg, &cd, out);
+    const size_t n = cd.n, m = cd.m, D = (size_t)1 << cfg->hash_bits;
+    float *w = malloc(D * sizeof *w);
+    int *fold = malloc((n ? n : 1) * sizeof *fold);
+    double *z = malloc((n ? n : 1) * sizeof *z);
+    if (st == TG_OK && !(w && fold && z)) st = TG_ERR_NOMEM;
+    for (size_t i = 0; st == TG_OK && i < n; i++) fold[i] = (int)((i % m) % (size_t)cfg->folds);
+    const lr_data d = {cd.x, cd.y, cd.use, n};
     double acc_sum = 0;
     for (int f = 0; st == TG_OK && f < cfg->folds; f++) {
         double a;
-        st = run_fold(&d, cfg, f, fold, w, use, z, &a);
+        st = run_fold(&d, cfg, f, fold, w, cd.use, z, &a);
         acc_sum += a;
     }
     if (st == TG_OK) {
-        summarize(z, y, n, out);
+        summarize(z, cd.y, n, out);
         out->train_accuracy = acc_sum / cfg->folds;
     }
-    for (size_t i = 0; x && i < n; i++) free(x[i].idx), free(x[i].val);
-    free(items), free(x), free(y), free(w), free(fold), free(use), free(z);
+    critic_data_free(&cd);
+    free(w), free(fold), free(z);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tells: what the critic, trained on every item, reads as real or sampled. */
+
+/* The k buckets of largest weight (sign +1) or smallest (sign -1), nonzero,
+ * in order, into top; returns how many. */
+static int pick_buckets(const float *w, size_t D, int k, int sign, uint32_t *top)
+{
+    int n = 0;
+    for (size_t j = 0; j < D; j++) {
+        const float v = sign * w[j];
+        if (!(v > 0) || (n == k && v <= sign * w[top[n - 1]])) continue;
+        int at = n < k ? n++ : k - 1;
+        while (at > 0 && sign * w[top[at - 1]] < v) top[at] = top[at - 1], at--;
+        top[at] = (uint32_t)j;
+    }
+    return n;
+}
+
+typedef struct {
+    uint16_t tell, n, cls;
+    uint16_t ids[EVAL_TELL_MAX_N];
+} tell_hit;
+
+static int cmp_hit(const void *pa, const void *pb)
+{
+    const tell_hit *a = pa, *b = pb;
+    if (a->tell != b->tell) return (a->tell > b->tell) - (a->tell < b->tell);
+    if (a->n != b->n) return (a->n > b->n) - (a->n < b->n);
+    return memcmp(a->ids, b->ids, sizeof a->ids);
+}
+
+/* Every n-gram of the items that falls in one of the tells' buckets. */
+static tg_status collect_hits(const critic_data *cd, int max_n, int bits, const uint32_t *top, int nt,
+                              tell_hit **out, size_t *n_out)
+{
+    size_t cap = 1024, n = 0;
+    tell_hit *h = malloc(cap * sizeof *h);
+    if (!h) return TG_ERR_NOMEM;
+    const uint32_t mask = (uint32_t)((1ULL << bits) - 1);
+    for (size_t i = 0; i < cd->n; i++) {
+        const eval_seq *s = &cd->items[i];
+        for (size_t p = 0; p < s->n; p++) {
+            uint64_t x = 0;
+            for (int k = 1; k <= max_n && p + (size_t)k <= s->n; k++) {
+                x = ngram_step(x, s->ids[p + k - 1], k);
+                const uint32_t b = ngram_bucket(x, mask);
+                for (int t = 0; t < nt; t++) {
+                    if (top[t] != b) continue;
+                    if (n == cap) {
+                        tell_hit *g = realloc(h, 2 * cap * sizeof *h);
+                        if (!g) {
+                            free(h);
+                            return TG_ERR_NOMEM;
+                        }
+                        h = g, cap *= 2;
+                    }
+                    memset(&h[n], 0, sizeof h[n]);
+                    h[n].tell = (uint16_t)t, h[n].n = (uint16_t)k, h[n].cls = cd->y[i] > 0.5f;
+                    memcpy(h[n].ids, s->ids + p, (size_t)k * sizeof *s->ids);
+                    n++;
+                }
+            }
+        }
+    }
+    *out = h, *n_out = n;
+    return TG_OK;
+}
+
+/* For each tell (a run of hits sorted by tell, n-gram), the most frequent
+ * n-gram among its hits, its counts per class, and its share of the hits. */
+static void name_tells(const tell_hit *h, size_t n, eval_critic_tell *tells)
+{
+    for (size_t g0 = 0; g0 < n;) {
+        size_t g1 = g0, best = 0;
+        while (g1 < n && h[g1].tell == h[g0].tell) g1++;
+        eval_critic_tell *t = &tells[h[g0].tell];
+        for (size_t i = g0; i < g1;) {
+            size_t j = i, real = 0;
+            while (j < g1 && cmp_hit(&h[i], &h[j]) == 0) real += h[j].cls, j++;
+            if (j - i > best) {
+                best = j - i;
+                t->n = h[i].n;
+                memcpy(t->ids, h[i].ids, sizeof t->ids);
+                t->real_count = real, t->fake_count = j - i - real;
+            }
+            i = j;
+        }
+        t->share = (double)best / (double)(g1 - g0);
+        g0 = g1;
+    }
+}
+
+tg_status eval_critic_tells(const eval_seq *real, size_t nr, const eval_seq *fake, size_t nf,
+                            const eval_critic_config *cfg, int k, eval_critic_tell *tells, int *n_real,
+                            int *n_fake)
+{
+    *n_real = *n_fake = 0;
+    if (!config_ok(cfg, nr, nf) || k < 1 || k > EVAL_MAX_TELLS || cfg->max_n > EVAL_TELL_MAX_N) return TG_ERR_ARG;
+    eval_critic_result res;
+    memset(&res, 0, sizeof res);
+    critic_data cd;
+    tg_status st = critic_prepare(real, nr, fake, nf, cfg, &cd, &res);
+    const size_t D = (size_t)1 << cfg->hash_bits;
+    float *w = malloc(D * sizeof *w);
+    if (st == TG_OK && !w) st = TG_ERR_NOMEM;
+    double b;
+    if (st == TG_OK) {
+        memset(cd.use, 1, cd.n);
+        const lr_data d = {cd.x, cd.y, cd.use, cd.n};
+        st = lr_train(&d, cfg, w, &b);
+    }
+    uint32_t top[2 * EVAL_MAX_TELLS];
+    tell_hit *hits = NULL;
+    size_t n_hits = 0;
+    if (st == TG_OK) {
+        *n_real = pick_buckets(w, D, k, +1, top);
+        *n_fake = pick_buckets(w, D, k, -1, top + *n_real);
+        st = collect_hits(&cd, cfg->max_n, cfg->hash_bits, top, *n_real + *n_fake, &hits, &n_hits);
+    }
+    if (st == TG_OK) {
+        memset(tells, 0, (size_t)(*n_real + *n_fake) * sizeof *tells);
+        for (int t = 0; t < *n_real + *n_fake; t++) tells[t].weight = w[top[t]];
+        qsort(hits, n_hits, sizeof *hits, cmp_hit);
+        name_tells(hits, n_hits, tells);
+    }
+    free(hits);
+    free(w);
+    critic_data_free(&cd);
     return st;
 }

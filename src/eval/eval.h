@@ -392,6 +392,24 @@ typedef struct {
  * a bad config or fewer items per class than folds; ERR_NOMEM. */
 tg_status eval_critic(const eval_seq *real, size_t nr, const eval_seq *fake, size_t nf,
                       const eval_critic_config *cfg, eval_critic_result *out);
+/* What gives the pieces away: the critic trained on every balanced item (no
+ * held-out part), its k largest weights (tells of real pieces) and k
+ * smallest (tells of sampled ones), each bucket named by the n-gram that
+ * falls in it most often. tells: room for 2k; *n_real of them first, in
+ * order, then *n_fake (nonzero weights only). ERR_ARG as eval_critic, or k
+ * outside 1..EVAL_MAX_TELLS, or max_n above EVAL_TELL_MAX_N. */
+#define EVAL_MAX_TELLS 64
+#define EVAL_TELL_MAX_N 8
+typedef struct {
+    double weight;                   /* > 0: reads as real; < 0: as sampled */
+    int n;                           /* the n-gram's tokens (0: no item has one in the bucket) */
+    uint16_t ids[EVAL_TELL_MAX_N];   /* the bucket's most frequent n-gram */
+    size_t real_count, fake_count;   /* its occurrences in the real and the sampled items */
+    double share;                    /* of the bucket's occurrences (below 1: hash collisions) */
+} eval_critic_tell;
+tg_status eval_critic_tells(const eval_seq *real, size_t nr, const eval_seq *fake, size_t nf,
+                            const eval_critic_config *cfg, int k, eval_critic_tell *tells, int *n_real,
+                            int *n_fake);
 /* Bar tokens in a sequence; the sequence cut before its (bars+1)-th Bar. */
 size_t eval_count_bars(const eval_seq *s, int bar_id);
 eval_seq eval_crop_bars(eval_seq s, int bar_id, size_t bars);
