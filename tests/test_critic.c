@@ -11,8 +11,9 @@
  *   result, twins (paired sets) score below 50 % unless kept in one fold,
  *   real pieces are cut to their partners' bar counts, and bad
  *   configurations are refused; the tells name the planted n-grams (each
- *   set's own bigram, with its counts: one a piece, none in the other
- *   set); distinct windows of hand-made scores.
+ *   set's own bigram first, its n-grams merged into one tell, with its
+ *   counts: one a piece, none in the other set); distinct windows of
+ *   hand-made scores.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -251,8 +252,8 @@ static bool holds(const eval_critic_tell *t, int lo, int hi)
 }
 
 /* Real pieces carry (40, 41) in one bar, sampled ones (50, 51): the
- * strongest tells of each side are those bigrams or their tokens, counted
- * once a piece in their own set and never in the other. */
+ * strongest tell of each side is that bigram (one fact, however many of its
+ * n-grams), counted once a piece in its own set and never in the other. */
 static void test_critic_tells(void)
 {
     tg_rng rng;
@@ -269,17 +270,18 @@ static void test_critic_tells(void)
     CHECK_INT(nr, 3);
     CHECK_INT(nf, 3);
     for (int k = 0; k < 3; k++) {
-        const eval_critic_tell *r = &t[k], *f = &t[3 + k];
-        CHECK(r->weight > 0 && f->weight < 0);
-        CHECK(k == 0 || (t[k - 1].weight >= r->weight && t[3 + k - 1].weight <= f->weight)); /* in order */
-        /* the top three of each side: n-grams of the planted bigram (with the
-         * Bar before it, all once a piece: equal features), named with a
-         * bucket's few collisions at most */
-        CHECK(holds(r, 40, 41) && holds(f, 50, 51));
-        CHECK(r->real_count == 60 && r->fake_count == 0);
-        CHECK(f->fake_count == 60 && f->real_count == 0);
-        CHECK(r->share > 0.9 && f->share > 0.9);
+        CHECK(t[k].weight > 0 && t[3 + k].weight < 0);
+        CHECK(k == 0 || (t[k - 1].weight > t[k].weight && t[3 + k - 1].weight < t[3 + k].weight)); /* in order */
     }
+    /* the strongest of each side: the planted bigram's n-grams (with the Bar
+     * before it, all once a piece: one fact, equal weights) shown once, by a
+     * single token of it, counted once a piece in its own set only */
+    const eval_critic_tell *r = &t[0], *f = &t[3];
+    CHECK(r->n == 1 && holds(r, 40, 41) && f->n == 1 && holds(f, 50, 51));
+    CHECK(r->real_count == 60 && r->fake_count == 0);
+    CHECK(f->fake_count == 60 && f->real_count == 0);
+    CHECK(r->share > 0.9 && f->share > 0.9);
+    for (int k = 1; k < 3; k++) CHECK(!holds(&t[k], 40, 41) && !holds(&t[3 + k], 50, 51)); /* merged */
     CHECK_STATUS(eval_critic_tells(a.seqs, 60, b.seqs, 60, &cfg, 0, t, &nr, &nf), TG_ERR_ARG);
     cfg.max_n = EVAL_TELL_MAX_N + 1;
     CHECK_STATUS(eval_critic_tells(a.seqs, 60, b.seqs, 60, &cfg, 3, t, &nr, &nf), TG_ERR_ARG);

@@ -494,6 +494,58 @@ static void name_tells(const tell_hit *h, size_t n, eval_critic_tell *tells)
     }
 }
 
+/* n-grams that occur together wherever they occur (a Program and a Velocity
+ * before every note, a Pitch with either; a bigram and its two tokens) are
+ * one fact to the critic, their weight shared among their buckets: tells
+ * with the same counts in both sets whose n-grams share a token with the
+ * group, or whose weights are equal (equal feature columns), are merged,
+ * the group named by its shortest n-gram. */
+enum { TELL_SPARE = 4, GROUP_IDS = 4 * EVAL_TELL_MAX_N };
+
+typedef struct {
+    uint16_t ids[GROUP_IDS]; /* the tokens of the group's n-grams (the first GROUP_IDS) */
+    int n;
+} tell_group;
+
+static bool joins(const tell_group *g, const eval_critic_tell *kept, const eval_critic_tell *t)
+{
+    if (t->real_count != kept->real_count || t->fake_count != kept->fake_count) return false;
+    if (fabs(t->weight - kept->weight) <= 1e-6 * fabs(kept->weight)) return true; /* equal columns */
+    for (int i = 0; i < t->n; i++)
+        for (int j = 0; j < g->n; j++)
+            if (t->ids[i] == g->ids[j]) return true;
+    return false;
+}
+
+static void add_ids(tell_group *g, const eval_critic_tell *t)
+{
+    for (int i = 0; i < t->n && g->n < GROUP_IDS; i++) g->ids[g->n++] = t->ids[i];
+}
+
+/* The first k facts of cand (in weight order) into out; returns how many. */
+static int merge_repeats(const eval_critic_tell *cand, int n, int k, eval_critic_tell *out)
+{
+    tell_group g[EVAL_MAX_TELLS];
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        int j = 0;
+        while (j < m && !joins(&g[j], &out[j], &cand[i])) j++;
+        if (j < m) {
+            add_ids(&g[j], &cand[i]);
+            if (cand[i].n > 0 && cand[i].n < out[j].n) {
+                const double w = out[j].weight; /* the group keeps its strongest weight */
+                out[j] = cand[i];
+                out[j].weight = w;
+            }
+        } else if (m < k) {
+            g[m].n = 0;
+            add_ids(&g[m], &cand[i]);
+            out[m++] = cand[i];
+        }
+    }
+    return m;
+}
+
 tg_status eval_critic_tells(const eval_seq *real, size_t nr, const eval_seq *fake, size_t nf,
                             const eval_critic_config *cfg, int k, eval_critic_tell *tells, int *n_real,
                             int *n_fake)
@@ -513,19 +565,26 @@ tg_status eval_critic_tells(const eval_seq *real, size_t nr, const eval_seq *fak
         const lr_data d = {cd.x, cd.y, cd.use, cd.n};
         st = lr_train(&d, cfg, w, &b);
     }
-    uint32_t top[2 * EVAL_MAX_TELLS];
+    /* TELL_SPARE times the buckets asked for, so that after the repeats are
+     * merged there are k left */
+    enum { CAND = TELL_SPARE * EVAL_MAX_TELLS };
+    uint32_t top[2 * CAND];
+    eval_critic_tell cand[2 * CAND];
     tell_hit *hits = NULL;
     size_t n_hits = 0;
+    int c_real = 0, c_fake = 0;
     if (st == TG_OK) {
-        *n_real = pick_buckets(w, D, k, +1, top);
-        *n_fake = pick_buckets(w, D, k, -1, top + *n_real);
-        st = collect_hits(&cd, cfg->max_n, cfg->hash_bits, top, *n_real + *n_fake, &hits, &n_hits);
+        c_real = pick_buckets(w, D, TELL_SPARE * k, +1, top);
+        c_fake = pick_buckets(w, D, TELL_SPARE * k, -1, top + c_real);
+        st = collect_hits(&cd, cfg->max_n, cfg->hash_bits, top, c_real + c_fake, &hits, &n_hits);
     }
     if (st == TG_OK) {
-        memset(tells, 0, (size_t)(*n_real + *n_fake) * sizeof *tells);
-        for (int t = 0; t < *n_real + *n_fake; t++) tells[t].weight = w[top[t]];
+        memset(cand, 0, (size_t)(c_real + c_fake) * sizeof *cand);
+        for (int t = 0; t < c_real + c_fake; t++) cand[t].weight = w[top[t]];
         qsort(hits, n_hits, sizeof *hits, cmp_hit);
-        name_tells(hits, n_hits, tells);
+        name_tells(hits, n_hits, cand);
+        *n_real = merge_repeats(cand, c_real, k, tells);
+        *n_fake = merge_repeats(cand + c_real, c_fake, k, tells + *n_real);
     }
     free(hits);
     free(w);

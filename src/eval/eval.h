@@ -395,8 +395,11 @@ tg_status eval_critic(const eval_seq *real, size_t nr, const eval_seq *fake, siz
 /* What gives the pieces away: the critic trained on every balanced item (no
  * held-out part), its k largest weights (tells of real pieces) and k
  * smallest (tells of sampled ones), each bucket named by the n-gram that
- * falls in it most often. tells: room for 2k; *n_real of them first, in
- * order, then *n_fake (nonzero weights only). ERR_ARG as eval_critic, or k
+ * falls in it most often; n-grams that always occur together (the same
+ * counts in both sets, tokens in common: one fact) are shown once, by the
+ * shortest, with the group's strongest weight. tells:
+ * room for 2k; *n_real of them first, in order, then *n_fake (nonzero
+ * weights only). ERR_ARG as eval_critic, or k
  * outside 1..EVAL_MAX_TELLS, or max_n above EVAL_TELL_MAX_N. */
 #define EVAL_MAX_TELLS 64
 #define EVAL_TELL_MAX_N 8
