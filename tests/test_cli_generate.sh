@@ -12,7 +12,10 @@
 # with it); --no-grammar runs and counts repairs;
 # bad input (missing or damaged model, a primer that is not MIDI, a primer
 # longer than the context, --top-p outside (0,1], a negative temperature,
-# --top-k < 0, --bars with a grid model) is a clear error with exit status 1.
+# --top-k < 0, --bars with a grid model) is a clear error with exit status 1;
+# the model's sampling.tsv gives -T and --top-p when they are not given
+# (said, the same bytes as given by hand), a flag wins, and a bad file is an
+# error naming its line.
 # Environment (set by ctest): TG_BIN, TG_TEST_DATA.
 set -u
 BIN=${TG_BIN:?TG_BIN not set}
@@ -73,6 +76,29 @@ seed=$(sed -n 's/^tunegan: seed \([0-9]*\);.*/\1/p' "$tmp/err")
 if [ -n "$seed" ]; then ok; else fail "no seed printed without --seed"; fi
 run 0 "generate with the printed seed" "$BIN" generate --model "$tmp/remi" -o "$tmp/d" --num 2 --seed "${seed:-0}" $G
 for i in 000 001; do cmp -s "$tmp/c/sample-$i.mid" "$tmp/d/sample-$i.mid" && ok || fail "printed seed does not reproduce sample $i"; done
+
+# The model's sampling defaults (sampling.tsv beside it): used and said
+# without -T and --top-p, the same bytes as given by hand; a flag wins; a bad
+# file is an error naming it and its line.
+mkdir "$tmp/sd" && cp "$tmp/remi/model.safetensors" "$tmp/sd/"
+printf '# the card'"'"'s choice\ntemperature\t0.7\ntop_p\t0.9\n' >"$tmp/sd/sampling.tsv"
+run 0 "generate with sampling.tsv" "$BIN" generate --model "$tmp/sd" -o "$tmp/sd1" --num 2 --seed 5 $G
+has_err "temperature 0.7, top-p 0.9 from $tmp/sd/sampling.tsv" "the defaults said"
+run 0 "generate -T 0.7 --top-p 0.9" "$BIN" generate --model "$tmp/remi" -o "$tmp/sd2" --num 2 --seed 5 -T 0.7 --top-p 0.9 $G
+for i in 000 001; do cmp -s "$tmp/sd1/sample-$i.mid" "$tmp/sd2/sample-$i.mid" && ok || fail "sampling.tsv is not -T 0.7 --top-p 0.9 (sample $i)"; done
+cmp -s "$tmp/sd1/sample-000.mid" "$tmp/a/sample-000.mid" && fail "sampling.tsv changed nothing" || ok
+run 0 "generate with sampling.tsv and -T" "$BIN" generate --model "$tmp/sd/model.safetensors" -o "$tmp/sd3" --num 2 --seed 5 -T 1 $G
+has_err "top-p 0.9 from" "top-p still from the file"
+if grep -q "temperature 0.7" "$tmp/err"; then fail "-T 1 did not win over the file"; else ok; fi
+printf 'temperature\t0.7\ntemprature\t2\n' >"$tmp/sd/sampling.tsv"
+run 1 "a misspelt key" "$BIN" generate --model "$tmp/sd" -o "$tmp/sd4" $G
+has_err "$tmp/sd/sampling.tsv:2: unknown key 'temprature'" "the bad line named"
+printf 'temperature\tx\n' >"$tmp/sd/sampling.tsv"
+run 1 "a bad value" "$BIN" generate --model "$tmp/sd" -o "$tmp/sd4" $G
+has_err "sampling.tsv:1: temperature: 'x' is not a number" "the bad value named"
+printf 'top_p\t1.5\n' >"$tmp/sd/sampling.tsv"
+run 1 "top_p past 1" "$BIN" generate --model "$tmp/sd" -o "$tmp/sd4" $G
+has_err "top_p 1.5 outside (0, 1]" "top_p's range"
 
 # Past the context (48): the window slides; both attention kinds; greedy.
 for m in remi abs; do

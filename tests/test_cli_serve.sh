@@ -86,6 +86,9 @@ req GET /api/nothing; want 404 "an unknown API path"
 req DELETE /api/takes; want 405 "an unknown method"
 req GET /api/studio; want 200 "the studio"
 [ "$(jget 'd["model"]["parameters"]')" = 3634944 ] && ok || fail "the studio does not name the bundled model's size"
+# the bundled model's sampling defaults (models/default/sampling.tsv), for the page's sliders
+[ "$(jget 'd["model"]["sampling"]')" = "{'temperature': 0.95}" ] && ok \
+    || fail "the studio does not give the model's sampling defaults: $(jget 'd["model"].get("sampling")')"
 audio=$(jget 'd["audio"]')
 
 # --- requests from elsewhere
@@ -169,6 +172,15 @@ req GET "/api/takes/$again/file?format=mid"
 cmp -s "$tmp/body" "$tmp/take$first.mid" && ok || fail "the same seed gave other music"
 
 # --- bad parameters are refused, naming the field
+# a new tune without a temperature takes the model's (0.95): the same notes as asking for 0.95
+newtune() { # SEED [TEMPERATURE]: the MIDI of an 8-bar tune in $tmp/new-SEED-TEMPERATURE.mid
+    local t=${2:-}
+    gen '{"mode":"new","bars":8,"num":1,"seed":'"$1${t:+,\"temperature\":$t}"'}'; wait_job "$(jget 'd["job"]')"
+    req GET "/api/takes/$(jget 'd["takes"][0]')/file?format=mid"; cp "$tmp/body" "$tmp/new-$1-$t.mid"
+}
+newtune 11; newtune 11 0.95; newtune 11 1
+cmp -s "$tmp/new-11-.mid" "$tmp/new-11-0.95.mid" && ok || fail "a new tune without a temperature is not one at 0.95"
+cmp -s "$tmp/new-11-.mid" "$tmp/new-11-1.mid" && fail "a new tune without a temperature is one at 1" || ok
 gen '{"mode":"new","num":100}'; want 400 "num 100"; body_has "num must be between 1 and 8" "num's message"
 gen '{"mode":"new","temperature":"hot"}'; want 400 "a string temperature"; body_has "temperature must be a number" "temperature's message"
 gen '{"mode":"new","top_p":0}'; want 400 "top_p 0"

@@ -29,13 +29,13 @@ case "$extras" in *roll*) "$bin" roll "$out/primer.mid" -o "$out/primer.png" \
 case "$extras" in *render*) "$bin" render "$out/primer.mid" -o "$out/primer.wav" ;; esac
 
 echo
-# temperature 0.95: what the bundled model's card recommends
+# at the bundled model's own temperature (0.95, models/default/sampling.tsv)
 echo "== three new tunes of 32 bars from the bundled model -> $out/new/"
-"$bin" generate -o "$out/new" --num 3 --bars 32 --temperature 0.95 --seed "$seed" $extras
+"$bin" generate -o "$out/new" --num 3 --bars 32 --seed "$seed" $extras
 echo
 echo "== the primer's 4 bars continued for 28 more -> $out/continuation/"
 "$bin" generate -o "$out/continuation" --primer "$out/primer.mid" --primer-bars 4 --bars 28 \
-    --temperature 0.95 --num 1 --seed "$seed" $extras
+    --num 1 --seed "$seed" $extras
 
 data=$here/../shared/data/nottingham
 if [ -d "$data/full" ]; then

@@ -46,6 +46,13 @@ function describeModel(s) {
   $("model-summary").textContent = "model: " + file + " · " + params + " · " + m.layers + " layers, " +
     m.attention + " attention, " + kind + " tokens, context " + m.context + (s.audio ? "" : " · no audio");
   $("model-card").textContent = m.card || "This model has no card (README.md beside its checkpoint).";
+  // the sliders start at the model's sampling defaults (its sampling.tsv), where it has them
+  const d = m.sampling || {};
+  for (const [id, v] of [["temperature", d.temperature], ["top-p", d.top_p]]) {
+    if (typeof v !== "number") continue;
+    $(id).value = v;
+    $(id + "-out").textContent = v.toFixed(2);
+  }
 }
 
 // ---------------------------------------------------------------------------

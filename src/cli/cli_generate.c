@@ -260,6 +260,29 @@ static int on_batch(void *user, int done, int n, double tok_per_s)
     return 0;
 }
 
+/* The model's sampling.tsv (src/run/sampling.c) for what the command line
+ * leaves out: said on stderr when used. 0, or 1 after the error. */
+static int sampling_defaults(const tg_run *run, int argc, char **argv, tg_generate_options *to)
+{
+    run_sampling d;
+    char err[512];
+    if (run_sampling_read(tg_run_checkpoint(run), &d, err, sizeof err) != TG_OK) {
+        cli_error("generate: %s", err);
+        return 1;
+    }
+    const bool t = d.has_temperature && !cli_given(argc, argv, "temperature", 'T');
+    const bool p = d.has_top_p && !cli_given(argc, argv, "top-p", 0);
+    if (t) to->temperature = (float)d.temperature;
+    if (p) to->top_p = (float)d.top_p;
+    if (t || p) {
+        fprintf(stderr, "tunegan:");
+        if (t) fprintf(stderr, " temperature %g", d.temperature);
+        if (p) fprintf(stderr, "%s top-p %g", t ? "," : "", d.top_p);
+        fprintf(stderr, " from %s (the model's defaults; -T and --top-p override them)\n", d.path);
+    }
+    return 0;
+}
+
 int cli_generate(int argc, char **argv)
 {
     const char *model_arg = NULL, *out_dir = NULL, *primer_path = NULL, *soundfont = NULL;
@@ -278,9 +301,9 @@ int cli_generate(int argc, char **argv)
         {"batch", 'b', CLI_INT, &batch, "N", "samples decoded together", 1, 1024},
         {"length", 'l', CLI_INT, &length, "TOKENS", "new tokens per sample (-1: 512; with --bars, 1024 a bar; 0: no limit)", -1, 10000000},
         {"bars", 0, CLI_INT, &bars, "N", "remi: stop after N new bars (0: off)", 0, 100000},
-        {"temperature", 'T', CLI_DOUBLE, &temperature, "T", "softmax temperature (0: greedy)", 0, 0},
+        {"temperature", 'T', CLI_DOUBLE, &temperature, "T", "softmax temperature (0: greedy; default: the model's sampling.tsv, else 1)", 0, 0},
         {"top-k", 'k', CLI_INT, &top_k, "K", "sample among the K most probable tokens (0: off)", 0, 0},
-        {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off)", 0, 0},
+        {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off; default: the model's sampling.tsv, else 1)", 0, 0},
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
         {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
@@ -342,6 +365,7 @@ int cli_generate(int argc, char **argv)
     }
     if (primer_path && cli_read_midi(primer_path, &primer, NULL) != TG_OK) goto done;
     to.primer = primer;
+    if (sampling_defaults(run, argc, argv, &to)) goto done;
 
     const model_config *mc = model_get_config(run_generator(run));
     char blas[256];

@@ -51,9 +51,7 @@ tg_status run_slots_read_file(const char *ck, run_slots *out, char *err, size_t 
 {
     memset(out, 0, sizeof *out);
     char path[4200];
-    const char *slash = strrchr(ck, '/');
-    int dir_len = slash ? (int)(slash - ck) : 1;
-    snprintf(path, sizeof path, "%.*s/tracks.tsv", dir_len, slash ? ck : ".");
+    run_beside(ck, "tracks.tsv", path, sizeof path);
     FILE *fp = fopen(path, "r");
     if (!fp)
         return tg_fail(err, err_len, TG_ERR_NOT_FOUND,

@@ -76,6 +76,24 @@ typedef struct {
 tg_status run_realism_of(const tg_run *run, const uint16_t *ids, size_t n, run_realism *out);
 
 /* ------------------------------------------------------------------------ */
+/* A model's sampling defaults (sampling.c): sampling.tsv beside its
+ * checkpoint, lines "key<TAB>value" ('#' comments), keys temperature and
+ * top_p, e.g. "temperature<TAB>0.95". */
+
+typedef struct {
+    bool has_temperature, has_top_p;
+    double temperature, top_p;   /* 1.0 when not given */
+    char path[4200];             /* the file looked for */
+} run_sampling;
+
+/* TG_OK with nothing set when the file is missing; TG_ERR_FORMAT (err names
+ * the file and line) for an unknown key or a bad value, TG_ERR_IO when it
+ * cannot be read. */
+tg_status run_sampling_read(const char *checkpoint, run_sampling *out, char *err, size_t err_len);
+/* The path of name in the checkpoint's folder. */
+void run_beside(const char *checkpoint, const char *name, char *out, size_t n);
+
+/* ------------------------------------------------------------------------ */
 /* Any-track models (accompany.c): the table of slots beside the checkpoint,
  * tracks.tsv, lines "slot<TAB>name<TAB>program" ('#' comments), e.g.
  * "0<TAB>melody<TAB>0". */

@@ -27,7 +27,9 @@
  * "source": 3, "keep_bars": 4, "bars": 8, "num": 2, "temperature": 1,
  * "top_p": 0.95, "seed": 7, "tracks": "alto,tenor", "bars_from": 2,
  * "bars_to": 3, "rerank": 4}; an unknown field is an error (a typo never
- * becomes a default). rerank (accompany and infill only): each variation
+ * becomes a default). Without temperature or top_p, new tunes and
+ * continuations take the model's defaults (its sampling.tsv), the
+ * any-track modes 1. rerank (accompany and infill only): each variation
  * is the best of that many takes, as `accompany --rerank`. */
 
 static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
@@ -73,7 +75,8 @@ static tg_status check_fields(const cJSON *root, char *err, size_t err_len)
     return TG_OK;
 }
 
-static tg_status parse_request(const cJSON *root, serve_request *r, char *err, size_t err_len)
+static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_request *r, char *err,
+                               size_t err_len)
 {
     tg_status st = check_fields(root, err, err_len);
     if (st != TG_OK) return st;
@@ -93,7 +96,9 @@ static tg_status parse_request(const cJSON *root, serve_request *r, char *err, s
         return TG_ERR_ARG;
     }
     if (tracks) snprintf(r->tracks, sizeof r->tracks, "%s", tracks->valuestring);
-    double source = 0, keep = 4, bars = 8, num = 1, temp = 1, top_p = 1, from = 0, to = 0, rerank = 1;
+    const bool own = r->mode == SERVE_NEW || r->mode == SERVE_CONTINUE; /* the studio's own model */
+    double source = 0, keep = 4, bars = 8, num = 1, from = 0, to = 0, rerank = 1;
+    double temp = own ? s->temperature : 1, top_p = own ? s->top_p : 1;
     /* no seed: one from the clock's microseconds, told back with the takes */
     double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);
     if ((st = number_field(root, "source", 1, 1e9, true, &source, err, err_len)) ||
@@ -330,7 +335,7 @@ tg_status jobs_submit(serve_studio *s, const char *json, size_t len, int *job, c
         return TG_ERR_ARG;
     }
     serve_request r;
-    tg_status st = parse_request(root, &r, err, err_len);
+    tg_status st = parse_request(s, root, &r, err, err_len);
     cJSON_Delete(root);
     if (st != TG_OK) return st;
     pthread_mutex_lock(&s->lock);

@@ -125,6 +125,8 @@ typedef struct serve_studio {
     tg_run *run;
     char model_path[1024];
     char *card;                /* the model card (README.md beside the model), or NULL */
+    bool has_temperature, has_top_p; /* the model's sampling defaults (its sampling.tsv) */
+    double temperature, top_p; /* ... else 1 and 1 */
     char tmp_dir[512];         /* mkdtemp'ed; removed by studio_free */
     tg_score *bundled_primer;  /* "Twinkle, twinkle" decoded once */
     bool audio;                /* a SoundFont was found and the build has FluidSynth */

@@ -83,6 +83,9 @@ async function main() {
     await page.goto(url, { waitUntil: "networkidle0" });
     await page.waitForFunction(() => !document.getElementById("model-summary").textContent.includes("loading"));
     check((await page.$eval("#model-summary", (e) => e.textContent)).includes("M parameters"), "the model is named");
+    // the sliders start at the model's sampling defaults (models/default/sampling.tsv: temperature 0.95)
+    const temp = await page.$eval("#temperature", (e) => [e.value, document.getElementById("temperature-out").textContent]);
+    check(temp[0] === "0.95" && temp[1] === "0.95", "the temperature slider starts at the model's 0.95", temp.join(" "));
 
     // Load a file: the roll of the piece appears.
     const input = await page.$("#file");

@@ -1,0 +1,81 @@
+/*
+ * sampling.c: a model's sampling defaults, sampling.tsv beside its
+ * checkpoint (as tracks.tsv is): lines "key<TAB>value" ('#' comments), keys
+ * temperature (0 to 10) and top_p (above 0, at most 1). The temperature a
+ * model's card recommends is what `generate` and the studio use when they
+ * are not told one. A missing file is no error: the defaults stay.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+void run_beside(const char *checkpoint, const char *name, char *out, size_t n)
+{
+    const char *slash = strrchr(checkpoint, '/');
+    if (slash) snprintf(out, n, "%.*s/%s", (int)(slash - checkpoint), checkpoint, name);
+    else snprintf(out, n, "%s", name);
+}
+
+/* One "key<TAB>value" line into out; 0, or 1 with why. */
+static int parse_line(char *line, run_sampling *out, char *why, size_t wn)
+{
+    line[strcspn(line, "\r\n")] = 0;
+    char *tab = strchr(line, '\t');
+    if (!tab) {
+        snprintf(why, wn, "expected \"key<TAB>value\"");
+        return 1;
+    }
+    *tab = 0;
+    char *end;
+    errno = 0;
+    double v = strtod(tab + 1, &end);
+    while (*end == ' ') end++;
+    if (end == tab + 1 || *end || errno) {
+        snprintf(why, wn, "%.40s: '%.40s' is not a number", line, tab + 1);
+        return 1;
+    }
+    if (strcmp(line, "temperature") == 0) {
+        if (!(v >= 0 && v <= 10)) {
+            snprintf(why, wn, "temperature %g outside 0..10", v);
+            return 1;
+        }
+        out->has_temperature = true, out->temperature = v;
+    } else if (strcmp(line, "top_p") == 0) {
+        if (!(v > 0 && v <= 1)) {
+            snprintf(why, wn, "top_p %g outside (0, 1]", v);
+            return 1;
+        }
+        out->has_top_p = true, out->top_p = v;
+    } else {
+        snprintf(why, wn, "unknown key '%.40s' (known: temperature, top_p)", line);
+        return 1;
+    }
+    return 0;
+}
+
+tg_status run_sampling_read(const char *checkpoint, run_sampling *out, char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    out->temperature = 1.0, out->top_p = 1.0;
+    run_beside(checkpoint, "sampling.tsv", out->path, sizeof out->path);
+    FILE *fp = fopen(out->path, "r");
+    if (!fp) {
+        if (errno == ENOENT) return TG_OK;
+        return tg_fail(err, err_len, TG_ERR_IO, "%s: %s", out->path, strerror(errno));
+    }
+    char line[256], why[160];
+    int lineno = 0;
+    tg_status st = TG_OK;
+    while (st == TG_OK && fgets(line, sizeof line, fp)) {
+        lineno++;
+        if (line[0] == '#' || line[0] == '\n' || (line[0] == '\r' && line[1] == '\n')) continue;
+        if (parse_line(line, out, why, sizeof why))
+            st = tg_fail(err, err_len, TG_ERR_FORMAT, "%s:%d: %s", out->path, lineno, why);
+    }
+    fclose(fp);
+    if (st != TG_OK) out->has_temperature = out->has_top_p = false;
+    return st;
+}
