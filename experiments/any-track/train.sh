@@ -3,7 +3,7 @@
 # Nottingham (melody <-> chords) and of the JSB chorales (any voices from any
 # voices), each trained by maximum likelihood on one thread. Run from the
 # project root after building:
-#   sh experiments/any-track/train.sh nottingham|chorales [OUT_DIR]
+#   sh experiments/any-track/train.sh nottingham|nottingham-long|chorales [OUT_DIR]
 # The shipped models (models/accompany-*) came from exactly these commands
 # (OUT_DIR=out/any-track); their logs are copied beside this script.
 set -eu
@@ -23,6 +23,19 @@ nottingham)
     "$bin" pretrain --corpus "$out/nott-mix.corpus" --preset small --d-model 160 --steps 4800 \
         --warmup 60 --lr 1e-3 --eval-every 200 --eval-windows 128 --seed 1 --threads 1 -o "$out/nott-run" --resume
     ;;
+nottingham-long)
+    # the same mix and shape with a context of 1,024 tokens (4 windows a step:
+    # the same 4,096 tokens), one schedule of 4,800 steps: infilling hears the
+    # bars before and after the gap (issue 20, RESULTS "A longer context")
+    data=../shared/data/nottingham
+    [ -f "$out/nott-canon.corpus" ] || "$bin" data build --tokenizer remi-tracks --threads 1 \
+        --split "$data/split.tsv" -o "$out/nott-canon.corpus" "$data/full"
+    "$bin" data mix --copies 4 --seed 1 --context 1024 -o "$out/nott-mix-1024.corpus" "$out/nott-canon.corpus"
+    "$bin" pretrain --corpus "$out/nott-mix-1024.corpus" --preset small --d-model 160 --context 1024 --batch 4 \
+        --steps 4800 --warmup 60 --lr 1e-3 --eval-every 400 --eval-windows 64 --seed 1 --threads 1 \
+        -o "$out/nott-run-1024"
+    cp models/accompany-nottingham/tracks.tsv "$out/nott-run-1024/"
+    ;;
 chorales)
     data=../shared/data/jsb-chorales
     "$bin" data build --tokenizer remi-tracks --threads 1 --transpose -3..3 --split "$data/split.tsv" \
@@ -33,7 +46,7 @@ chorales)
         -o "$out/jsb-run"
     ;;
 *)
-    echo "usage: sh experiments/any-track/train.sh nottingham|chorales [OUT_DIR]" >&2
+    echo "usage: sh experiments/any-track/train.sh nottingham|nottingham-long|chorales [OUT_DIR]" >&2
     exit 2
     ;;
 esac
