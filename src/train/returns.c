@@ -265,16 +265,17 @@ void adv_pg_backward_ex(tg_model *G, tg_model *ref, const int *x, const int *len
 /* Names. */
 
 static const char *const shaping_names[] = {"prob", "centered", "zero-mean"};
+enum { N_SHAPINGS = sizeof shaping_names / sizeof *shaping_names };
 static const char *const baseline_names[] = {"batch", "ema"};
 
 const char *adv_shaping_name(adv_shaping s)
 {
-    return (unsigned)s < 3 ? shaping_names[s] : "?";
+    return (unsigned)s < N_SHAPINGS ? shaping_names[s] : "?";
 }
 
 tg_status adv_shaping_parse(const char *name, adv_shaping *s)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_SHAPINGS; i++)
         if (strcmp(name, shaping_names[i]) == 0) return *s = (adv_shaping)i, TG_OK;
     return TG_ERR_ARG;
 }

@@ -295,15 +295,11 @@ static void returns(adv_run *r)
     const adv_options *o = r->o;
     const int B = r->B, T = r->T;
     if (o->reward == ADV_REWARD_RANDOM) adv_shuffle_values(r->Q, r->lens, B, T, &r->rng_rollout, r->idx);
-    if (o->reward != ADV_REWARD_ROLLOUT || o->shaping == ADV_SHAPE_ZERO_MEAN) {
-        /* rollouts' values are returns already: only shifted */
-        const bool rollout = o->reward == ADV_REWARD_ROLLOUT;
-        adv_return_opts ro = {o->reward == ADV_REWARD_BAR, o->shaping, rollout ? 0.0f : o->discount, r->bar_id};
-        adv_returns(r->R, r->Q, r->x, T + 1, r->lens, B, T, &ro);
-        memcpy(r->Q, r->R, (size_t)B * T * sizeof(float));
-    } else if (o->shaping == ADV_SHAPE_CENTERED) {
-        for (size_t i = 0; i < (size_t)B * T; i++) r->Q[i] = 2.0f * r->Q[i] - 1.0f;
-    }
+    /* rollouts' values are returns already: shaped token by token, no discount */
+    const bool rollout = o->reward == ADV_REWARD_ROLLOUT;
+    adv_return_opts ro = {o->reward == ADV_REWARD_BAR, o->shaping, rollout ? 0.0f : o->discount, r->bar_id};
+    adv_returns(r->R, r->Q, r->x, T + 1, r->lens, B, T, &ro);
+    memcpy(r->Q, r->R, (size_t)B * T * sizeof(float));
     if (o->baseline == ADV_BASELINE_EMA)
         adv_ema_baseline(r->ema, &r->ema_set, r->Q, r->lens, B, T, o->baseline_decay, r->base, r->count);
 }
