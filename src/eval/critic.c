@@ -437,35 +437,40 @@ static int cmp_hit(const void *pa, const void *pb)
 static tg_status collect_hits(const critic_data *cd, int max_n, int bits, const uint32_t *top, int nt,
                               tell_hit **out, size_t *n_out)
 {
+    const size_t D = (size_t)1 << bits;
+    uint16_t *tell_of = calloc(D, sizeof *tell_of); /* bucket -> its tell + 1, 0: none */
     size_t cap = 1024, n = 0;
     tell_hit *h = malloc(cap * sizeof *h);
-    if (!h) return TG_ERR_NOMEM;
-    const uint32_t mask = (uint32_t)((1ULL << bits) - 1);
+    if (!tell_of || !h) {
+        free(tell_of), free(h);
+        return TG_ERR_NOMEM;
+    }
+    for (int t = 0; t < nt; t++) tell_of[top[t]] = (uint16_t)(t + 1);
+    const uint32_t mask = (uint32_t)(D - 1);
     for (size_t i = 0; i < cd->n; i++) {
         const eval_seq *s = &cd->items[i];
         for (size_t p = 0; p < s->n; p++) {
             uint64_t x = 0;
             for (int k = 1; k <= max_n && p + (size_t)k <= s->n; k++) {
                 x = ngram_step(x, s->ids[p + k - 1], k);
-                const uint32_t b = ngram_bucket(x, mask);
-                for (int t = 0; t < nt; t++) {
-                    if (top[t] != b) continue;
-                    if (n == cap) {
-                        tell_hit *g = realloc(h, 2 * cap * sizeof *h);
-                        if (!g) {
-                            free(h);
-                            return TG_ERR_NOMEM;
-                        }
-                        h = g, cap *= 2;
+                const int t = tell_of[ngram_bucket(x, mask)] - 1;
+                if (t < 0) continue;
+                if (n == cap) {
+                    tell_hit *g = realloc(h, 2 * cap * sizeof *h);
+                    if (!g) {
+                        free(tell_of), free(h);
+                        return TG_ERR_NOMEM;
                     }
-                    memset(&h[n], 0, sizeof h[n]);
-                    h[n].tell = (uint16_t)t, h[n].n = (uint16_t)k, h[n].cls = cd->y[i] > 0.5f;
-                    memcpy(h[n].ids, s->ids + p, (size_t)k * sizeof *s->ids);
-                    n++;
+                    h = g, cap *= 2;
                 }
+                memset(&h[n], 0, sizeof h[n]);
+                h[n].tell = (uint16_t)t, h[n].n = (uint16_t)k, h[n].cls = cd->y[i] > 0.5f;
+                memcpy(h[n].ids, s->ids + p, (size_t)k * sizeof *s->ids);
+                n++;
             }
         }
     }
+    free(tell_of);
     *out = h, *n_out = n;
     return TG_OK;
 }

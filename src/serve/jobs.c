@@ -98,7 +98,7 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
     if (tracks) snprintf(r->tracks, sizeof r->tracks, "%s", tracks->valuestring);
     const bool own = r->mode == SERVE_NEW || r->mode == SERVE_CONTINUE; /* the studio's own model */
     double source = 0, keep = 4, bars = 8, num = 1, from = 0, to = 0, rerank = 1;
-    double temp = own ? s->temperature : 1, top_p = own ? s->top_p : 1;
+    double temp = own ? s->sampling.temperature : 1, top_p = own ? s->sampling.top_p : 1;
     /* no seed: one from the clock's microseconds, told back with the takes */
     double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);
     if ((st = number_field(root, "source", 1, 1e9, true, &source, err, err_len)) ||

@@ -276,8 +276,8 @@ static cJSON *model_json(serve_studio *s)
     cJSON_AddNumberToObject(j, "context", c->context);
     cJSON_AddStringToObject(j, "tokenizer", run_tokenizer_spec(s->run));
     cJSON *d = cJSON_AddObjectToObject(j, "sampling"); /* its sampling.tsv: what it gives */
-    if (s->has_temperature) cJSON_AddNumberToObject(d, "temperature", s->temperature);
-    if (s->has_top_p) cJSON_AddNumberToObject(d, "top_p", s->top_p);
+    if (s->sampling.has_temperature) cJSON_AddNumberToObject(d, "temperature", s->sampling.temperature);
+    if (s->sampling.has_top_p) cJSON_AddNumberToObject(d, "top_p", s->sampling.top_p);
     if (s->card) cJSON_AddStringToObject(j, "card", s->card);
     else cJSON_AddNullToObject(j, "card");
     return j;

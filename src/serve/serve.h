@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "run/run.h"
 #include "tunegan.h"
 
 /* ------------------------------------------------------------------------ */
@@ -125,8 +126,7 @@ typedef struct serve_studio {
     tg_run *run;
     char model_path[1024];
     char *card;                /* the model card (README.md beside the model), or NULL */
-    bool has_temperature, has_top_p; /* the model's sampling defaults (its sampling.tsv) */
-    double temperature, top_p; /* ... else 1 and 1 */
+    run_sampling sampling;     /* the model's sampling defaults (its sampling.tsv; else 1 and 1) */
     char tmp_dir[512];         /* mkdtemp'ed; removed by studio_free */
     tg_score *bundled_primer;  /* "Twinkle, twinkle" decoded once */
     bool audio;                /* a SoundFont was found and the build has FluidSynth */

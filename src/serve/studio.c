@@ -146,10 +146,7 @@ tg_status studio_create(const serve_options *o, serve_studio **out, char *err, s
             say(s, TG_LOG_WARN, msg);
         }
         s->card = read_card(tg_run_checkpoint(s->run));
-        run_sampling d;
-        st = run_sampling_read(tg_run_checkpoint(s->run), &d, err, err_len);
-        s->temperature = d.temperature, s->top_p = d.top_p;
-        s->has_temperature = d.has_temperature, s->has_top_p = d.has_top_p;
+        st = run_sampling_read(tg_run_checkpoint(s->run), &s->sampling, err, err_len);
     }
     if (st == TG_OK) {
         if (pthread_create(&s->worker, NULL, jobs_worker, s) != 0) {
