@@ -15,7 +15,10 @@
 # --rerank: the bars outside), --rerank 0 and 5000 are refused; data mix writes the
 # three tasks; bad input (no --bars, bars past the end, an unknown track, a
 # model of another tokenizer, a model with no tracks.tsv, not MIDI) is a
-# clear error with exit status 1.
+# clear error with exit status 1. Infill with a remi model (left to right):
+# the bars outside kept, the melody track monophonic and on top, the same
+# seed the same bytes, --rerank keeps the --num take whose bars after are
+# most likely; --tracks and a prefix past the context refused.
 # Environment (set by ctest): TG_BIN.
 set -u
 BIN=${TG_BIN:?TG_BIN not set}
@@ -160,6 +163,51 @@ run 0 "data build remi" "$BIN" data build --tokenizer remi --split "$tmp/split.t
 run 0 "pretrain remi" "$BIN" pretrain --corpus "$tmp/r.corpus" $M -o "$tmp/remi"
 run 1 "a remi model" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/remi" -o "$tmp/x.mid" --threads 1
 has_err "not remi-tracks" "model of another tokenizer"
+
+# infill with a whole-tune (remi) model: left to right from the bars before,
+# every track of the bars written, the rest untouched; the written notes go to
+# the input's two tracks of program 0 by register: the melody (monophonic
+# outside the gap) takes the highest note of an onset, so it stays
+# monophonic and never lies under a chord note begun with it.
+# (a remi model trained long enough to write the pieces' program, bars and registers: 300 steps, 0.4 s)
+run 0 "pretrain remi, 300 steps" "$BIN" pretrain --corpus "$tmp/r.corpus" --d-model 32 --layers 1 --heads 2 --context 64 \
+    --batch 2 --steps 300 --eval-every 300 --warmup 10 --lr 3e-3 --seed 5 --threads 1 -o "$tmp/tune"
+lo=1440; hi=4320 # bars 2-3
+run 0 "infill, remi model" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 -o "$tmp/l.mid" --seed 3 --threads 1
+has_out "the model heard the 1 bar before bars 2-3 and wrote them left to right; it did not hear the bars after" "left to right: said"
+for c in 0 1; do
+    same "$(chan_in "$tmp/l.mid" $c $lo $hi 1)" "$(chan_in "$tmp/full.mid" $c $lo $hi 1)" "left to right: channel $c outside bars 2-3 changed"
+done
+[ -n "$(chan_in "$tmp/l.mid" 0 $lo $hi)" ] && ok || fail "left to right: no melody in bars 2-3"
+[ -n "$(chan_in "$tmp/l.mid" 1 $lo $hi)" ] && ok || fail "left to right: no chords in bars 2-3"
+[ "$("$BIN" notes "$tmp/l.mid" | head -n 1)" = "$("$BIN" notes "$tmp/full.mid" | head -n 1)" ] && ok || fail "left to right: tracks added"
+overlap=$(chan_in "$tmp/l.mid" 0 $lo $hi | sort -n -k2 | awk 'NR > 1 && $2 < end { n++ } { end = $3 } END { print n + 0 }')
+[ "$overlap" = 0 ] && ok || fail "left to right: $overlap melody notes overlap in bars 2-3"
+under=$( (chan_in "$tmp/l.mid" 0 $lo $hi | awk '{ print $2, $1, "m" }'; chan_in "$tmp/l.mid" 1 $lo $hi | awk '{ print $2, $1, "c" }') |
+    awk '$3 == "m" { m[$1] = $2 } $3 == "c" { c[$1] = c[$1] > $2 ? c[$1] : $2 } END { for (t in m) if (t in c && c[t] > m[t]) n++; print n + 0 }')
+[ "$under" = 0 ] && ok || fail "left to right: $under melody notes under a chord note begun with them"
+run 0 "infill, remi model, again" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 -o "$tmp/l2.mid" --seed 3 --threads 1
+cmp -s "$tmp/l.mid" "$tmp/l2.mid" && ok || fail "left to right: the same seed gave different files"
+# --rerank 3 keeps one of the takes --num 3 draws, chosen by the bars after
+run 0 "infill, remi model, --rerank 3" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --rerank 3 -o "$tmp/lr.mid" --seed 4 --threads 1
+has_out "the bars after them chose among the candidates" "left to right --rerank: said"
+k=$(sed -n 's/.*(candidate \([0-9]*\) of 3).*/\1/p' "$tmp/out")
+run 0 "infill, remi model, --num 3 --scores" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --num 3 --scores -o "$tmp/ln.mid" --seed 4 --threads 1
+cmp -s "$tmp/lr.mid" "$tmp/ln-00$k.mid" && ok || fail "left to right --rerank 3 kept a take that --num 3 does not draw (candidate '$k')"
+best=$(awk '/log p\(given/ { print $4 }' "$tmp/out" | sort -g | tail -n 1)
+have=$(awk -v k="$k" '/log p\(given/ { if (n++ == k) print $4 }' "$tmp/out")
+same "$have" "$best" "left to right --rerank 3 did not keep the take under which the bars after are most likely"
+# the model's sampling.tsv is the default sampling, as for generate
+printf 'temperature\t0.7\n' >"$tmp/tune/sampling.tsv"
+run 0 "infill, sampling.tsv" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 -o "$tmp/ls.mid" --seed 3 --threads 1
+has_err "temperature 0.7 from" "sampling.tsv: said"
+run 0 "infill, -T 0.7" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 -o "$tmp/lt.mid" -T 0.7 --seed 3 --threads 1
+cmp -s "$tmp/ls.mid" "$tmp/lt.mid" && ok || fail "sampling.tsv's temperature is not -T 0.7"
+rm "$tmp/tune/sampling.tsv"
+run 1 "infill, remi model, --tracks" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --tracks chords -o "$tmp/x.mid" --threads 1
+has_err "need an any-track (remi-tracks) model" "left to right: --tracks refused"
+run 1 "infill, remi model, prefix past the context" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 6-7 -o "$tmp/x.mid" --threads 1
+has_err "more than the model's context of 64" "left to right: prefix past the context"
 run 1 "data mix of a remi corpus" "$BIN" data mix -o "$tmp/x.corpus" "$tmp/r.corpus"
 has_err "a mix needs remi-tracks" "mix of remi"
 echo "not MIDI" >"$tmp/text.mid"

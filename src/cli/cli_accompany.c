@@ -132,16 +132,16 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     uint64_t seed = 0;
     bool roll = false, render = false, scores = false;
     const cli_opt opts[] = {
-        {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "an any-track (remi-tracks) model (default: the bundled one that fits the input)", 0, 0},
+        {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", infill ? "an any-track (remi-tracks) model, or a whole-tune (remi) one (default: the bundled any-track one that fits the input)" : "an any-track (remi-tracks) model (default: the bundled one that fits the input)", 0, 0},
         {"output", 'o', CLI_STRING, &out, "OUT.mid", "file to write (with --num N: OUT-000.mid ...) (required)", 0, 0},
         {"tracks", 0, CLI_STRING, &tracks, "NAMES", infill ? "only these tracks of the bars (default: every track)"
                                                            : "tracks to write, e.g. chords or alto,tenor,bass (default: the model's tracks the input lacks)", 0, 0},
         {"bars", 0, CLI_STRING, &bars, "A-B", "bars to write again, from 1 (e.g. 5-8)", 0, 0},
         {"num", 'n', CLI_INT, &num, "N", "variations to write", 1, 10000},
         {"batch", 'b', CLI_INT, &batch, "N", "variations decoded together", 1, 1024},
-        {"temperature", 'T', CLI_DOUBLE, &temperature, "T", "softmax temperature (0: greedy)", 0, 0},
+        {"temperature", 'T', CLI_DOUBLE, &temperature, "T", "softmax temperature (0: greedy; default: the model's sampling.tsv, else 1)", 0, 0},
         {"top-k", 'k', CLI_INT, &top_k, "K", "sample among the K most probable tokens (0: off)", 0, 0},
-        {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off)", 0, 0},
+        {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off; default: the model's sampling.tsv, else 1)", 0, 0},
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
         {"rerank", 0, CLI_INT, &rerank, "N", infill ? "draw N candidates per output, keep the one under which the bars after the gap are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)"
@@ -186,7 +186,13 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "--tracks only those tracks of the bars are written, the others given. The input's\n"
         "tempo map, meters and track names are kept. Models, sampling and --voice-leading\n"
         "as in accompany; --rerank N keeps the candidate under which the model finds the\n"
-        "bars after the gap most likely."};
+        "bars after the gap most likely.\n"
+        "A whole-tune model (remi or remi-compact, such as models/default) can infill too:\n"
+        "it writes every track of the bars left to right, hearing every bar before them\n"
+        "(so it can bring a phrase back), and --rerank N lets all the bars after them\n"
+        "choose among N candidates; its notes go to the input's tracks of their program\n"
+        "(where tracks share one, by register: a monophonic top track takes the highest\n"
+        "note of each onset, as a melody over chords)."};
     const cli_command_info *info = infill ? &info_inf : &info_acc;
     const char *pos[1];
     int n_pos;
@@ -242,6 +248,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     o.score = in;
     o.tracks = tracks;
     o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
+    if (cli_sampling_defaults(cmd, run, argc, argv, &o.gen.temperature, &o.gen.top_p)) goto done;
     o.gen.num = num, o.gen.batch = batch, o.gen.keep = keep;
     o.gen.seed = cli_given(argc, argv, "seed", 's') ? seed : (uint64_t)time(NULL);
     o.gen.rerank = rerank;
@@ -260,11 +267,16 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     }
     printf("%s: %d take%s, %zu tokens sampled in %.2f s (%.0f tok/s)\n", cmd, num, num == 1 ? "" : "s",
            stats.new_tokens, stats.seconds, stats.tok_per_s);
-    if (o.bar_first > 0)
+    if (o.bar_first > 0 && stats.left_to_right)
+        printf("%s: the model heard the %d bar%s before bars %d-%d and wrote them left to right; %s\n", cmd,
+               stats.bars_before, stats.bars_before == 1 ? "" : "s", o.bar_first, o.bar_last,
+               rerank > 1 ? "the bars after them chose among the candidates" : "it did not hear the bars after them "
+               "(--rerank N lets them choose among N candidates)");
+    else if (o.bar_first > 0)
         printf("%s: the model saw %d bar%s before bars %d-%d and %d after them (as many as fit its context beside "
                "the bars it writes)\n", cmd, stats.bars_before, stats.bars_before == 1 ? "" : "s", o.bar_first,
                o.bar_last, stats.bars_after);
-    if (o.bar_first > 0 && stats.bars_before + stats.bars_after == 0)
+    if (o.bar_first > 0 && !stats.left_to_right && stats.bars_before + stats.bars_after == 0)
         fprintf(stderr, "%s: warning: bars %d-%d fill the model's context alone: they were written without "
                 "hearing the piece around them; fill fewer bars at a time\n", cmd, o.bar_first, o.bar_last);
     print_voicing(cmd, &stats);

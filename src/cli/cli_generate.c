@@ -260,20 +260,19 @@ static int on_batch(void *user, int done, int n, double tok_per_s)
     return 0;
 }
 
-/* The model's sampling.tsv (src/run/sampling.c) for what the command line
- * leaves out: said on stderr when used. 0, or 1 after the error. */
-static int sampling_defaults(const tg_run *run, int argc, char **argv, tg_generate_options *to)
+int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **argv, float *temperature,
+                          float *top_p)
 {
     run_sampling d;
     char err[512];
     if (run_sampling_read(tg_run_checkpoint(run), &d, err, sizeof err) != TG_OK) {
-        cli_error("generate: %s", err);
+        cli_error("%s: %s", cmd, err);
         return 1;
     }
     const bool t = d.has_temperature && !cli_given(argc, argv, "temperature", 'T');
     const bool p = d.has_top_p && !cli_given(argc, argv, "top-p", 0);
-    if (t) to->temperature = (float)d.temperature;
-    if (p) to->top_p = (float)d.top_p;
+    if (t) *temperature = (float)d.temperature;
+    if (p) *top_p = (float)d.top_p;
     if (t || p) {
         fprintf(stderr, "tunegan:");
         if (t) fprintf(stderr, " temperature %g", d.temperature);
@@ -365,7 +364,7 @@ int cli_generate(int argc, char **argv)
     }
     if (primer_path && cli_read_midi(primer_path, &primer, NULL) != TG_OK) goto done;
     to.primer = primer;
-    if (sampling_defaults(run, argc, argv, &to)) goto done;
+    if (cli_sampling_defaults("generate", run, argc, argv, &to.temperature, &to.top_p)) goto done;
 
     const model_config *mc = model_get_config(run_generator(run));
     char blas[256];

@@ -242,7 +242,7 @@ static int free_channel(const tg_score *s, int want)
  * note of a pitch that sounds already would be cut by the first note-off of
  * that pitch (written back to MIDI). The note is dropped when one of its
  * channel and pitch sounds at its start, and ends at the next such onset. */
-static bool settle(const tg_score *s, tg_note *g)
+bool run_settle_note(const tg_score *s, tg_note *g)
 {
     for (size_t t = 0; t < s->n_tracks; t++) {
         const tg_track *tr = &s->tracks[t];
@@ -295,7 +295,7 @@ static tg_status assemble_take(const assemble *a, const tok_tokenizer *tok, cons
             nt.end_ticks = step_ticks(a, s1);
             if (nt.end_ticks <= nt.start_ticks) nt.end_ticks = nt.start_ticks + 1;
             nt.channel = (uint8_t)ch;
-            if (settle(res, &nt)) st = tg_score_add_note(res, t, nt);
+            if (run_settle_note(res, &nt)) st = tg_score_add_note(res, t, nt);
         }
     }
     if (st == TG_OK) tg_score_sort(res);
@@ -345,7 +345,7 @@ static tg_status pick_voicing(int mode, const run_slots *sl, uint32_t tracks, ui
 #define RUN_RERANK_MAX 1000
 #define RUN_CHANNEL_AFTER_BARS 4 /* infilling: bars after the gap scored, as tok_tracks_fit keeps at most */
 
-static tg_status check_rerank(const tg_accompany_options *o, char *err, size_t err_len)
+tg_status run_check_rerank(const tg_accompany_options *o, char *err, size_t err_len)
 {
     const int r = o->gen.rerank, num = o->gen.num;
     if (r < 1 || r > RUN_RERANK_MAX)
@@ -386,7 +386,8 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     const tok_tokenizer *tok = run->tok;
     const tg_score *in = o->score;
     const tg_generate_options *go = &o->gen;
-    if (!tok || tok_get_config(tok)->kind != TOK_REMI_TRACKS)
+    const bool forward = o->bar_first > 0 && run_infills_forward(run); /* infill.c */
+    if (!forward && (!tok || tok_get_config(tok)->kind != TOK_REMI_TRACKS))
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: its tokenizer is %s, not remi-tracks: it cannot write tracks "
                        "for others (train one with `tunegan data mix`; models/accompany-* are such models)",
                        run->path, tok ? tok_kind_name(tok_get_config(tok)->kind) : "unknown");
@@ -395,8 +396,9 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     if (tg_score_note_count(in) == 0) return tg_fail(err, err_len, TG_ERR_ARG, "the input has no notes");
     const bool gap = o->bar_first > 0;
     if (gap && o->bar_last < o->bar_first) return tg_fail(err, err_len, TG_ERR_ARG, "bars %d-%d: the last bar comes before the first", o->bar_first, o->bar_last);
-    tg_status st = check_rerank(o, err, err_len);
+    tg_status st = run_check_rerank(o, err, err_len);
     if (st != TG_OK) return st;
+    if (forward) return run_infill_forward(run, o, takes, stats, err, err_len);
     const int per = go->rerank; /* candidates per take */
     const bool scored = per > 1 || o->score_takes;
 

@@ -171,7 +171,29 @@ tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_
 double run_channel_rank(const run_channel_score *s, double weight);
 
 /* ------------------------------------------------------------------------ */
+/* Infilling with a whole-tune (left-to-right remi or remi-compact) model
+ * (infill.c): tg_run_accompany with bars on such a run. */
+
+/* Whether the run's model infills left to right (its tokenizer is remi or
+ * remi-compact). */
+bool run_infills_forward(const tg_run *run);
+/* tg_run_accompany's infilling for such a run, after its checks of the
+ * input and of rerank: every track of bars bar_first..bar_last written from
+ * every bar before them, the best of gen.rerank candidates by log p(the
+ * bars after | the take). TG_ERR_ARG for tracks (any-track models only),
+ * bars past the piece, or bars before the gap longer than the context. */
+tg_status run_infill_forward(tg_run *run, const tg_accompany_options *o, tg_take *takes, tg_generate_stats *stats,
+                             char *err, size_t err_len);
+
+/* ------------------------------------------------------------------------ */
 /* Internals shared by the files of src/run. */
+
+/* tg_run_accompany's checks of rerank, num and rerank_weight. */
+tg_status run_check_rerank(const tg_accompany_options *o, char *err, size_t err_len);
+/* Whether a written note may join s without disturbing the notes there:
+ * false when a note of its channel and pitch sounds at its start; else its
+ * end is moved to the next such onset. */
+bool run_settle_note(const tg_score *s, tg_note *g);
 
 struct tg_run {
     char *arg;            /* what the user named: a run folder or a checkpoint */

@@ -177,6 +177,10 @@ typedef struct {
     int (*on_batch)(void *user, int done, int num, double tok_per_s);
     void *user;
     const sample_voicing *voicing; /* fill.c: the voices' rules while their pitches are drawn (NULL: off) */
+    /* with the grammar on: no meter token is drawn (remi: the prefix's meter
+     * goes on, so that written bars line up with a piece's bars), and no EOS
+     * (the sample ends at bars or length: the piece goes on after it) */
+    bool keep_meter, no_end;
 } sample_gen_options;
 
 sample_gen_options sample_gen_options_default(void);
