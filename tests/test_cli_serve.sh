@@ -239,13 +239,14 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     gen '{"mode":"infill","source":'"$acc"',"bars_from":2,"bars_to":3,"num":1,"seed":8}'; want 202 "an infill request"
     wait_job "$(jget 'd["job"]')"
     [ "$(jget 'd["state"]')" = done ] && ok || fail "writing bars 2-3 again failed: $(cat "$tmp/body")"
-    # what the model heard around the gap: bar 1 before it (all there is), bars after it
-    [ "$(jget 'd.get("bars_before"), 0 <= d.get("bars_after", -1) <= 4')" = "(1, True)" ] && ok \
-        || fail "the infill job does not say which bars around the gap the model saw: $(cat "$tmp/body")"
+    # melody and chords, no tracks named: the whole-tune model (models/default) writes the bars left
+    # to right from bar 1 (all there is before them), hearing none after
+    [ "$(jget 'd.get("bars_before"), d.get("bars_after"), d.get("left_to_right")')" = "(1, 0, True)" ] && ok \
+        || fail "the infill job does not say which bars around the gap the model heard: $(cat "$tmp/body")"
     inf=$(jget 'd["takes"][0]')
     req GET "/api/takes/$inf"; cp "$tmp/body" "$tmp/inf.json"
     b1=$(jget 'd["bars"][1]'); b3=$(jget 'd["bars"][3]')
-    [ "$(jget 'd["written_from_ticks"], d["written_to_ticks"], d["kind"]')" = "($b1, $b3, 'infill')" ] && ok \
+    [ "$(jget 'd["written_from_ticks"], d["written_to_ticks"], d["kind"], d["model"]')" = "($b1, $b3, 'infill', 'default')" ] && ok \
         || fail "the infill take does not say which bars were written: $(jget 'd.get("written_from_ticks"), d.get("written_to_ticks")')"
     req GET "/api/takes/$inf/file?format=mid"; cp "$tmp/body" "$tmp/inf.mid"
     # every note outside bars 2-3 as it was (track, pitch, start, end, velocity)
@@ -253,6 +254,15 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     outside "$tmp/acc.mid" >"$tmp/out.want"; outside "$tmp/inf.mid" >"$tmp/out.got"
     if [ -s "$tmp/out.want" ] && cmp -s "$tmp/out.want" "$tmp/out.got"; then ok
     else fail "writing bars 2-3 again changed notes outside them"; diff "$tmp/out.want" "$tmp/out.got" | head >&2; fi
+
+    # a track named: the any-track model, hearing the bars around the gap
+    gen '{"mode":"infill","source":'"$acc"',"bars_from":2,"bars_to":3,"tracks":"chords","num":1,"seed":8}'; want 202 "an infill of the chords"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"]')" = done ] && ok || fail "writing the chords of bars 2-3 again failed: $(cat "$tmp/body")"
+    [ "$(jget 'd.get("bars_before"), 0 <= d.get("bars_after", -1) <= 4, d.get("left_to_right")')" = "(1, True, False)" ] && ok \
+        || fail "the chords' infill job does not say which bars around the gap the model saw: $(cat "$tmp/body")"
+    req GET "/api/takes/$(jget 'd["takes"][0]')"
+    [ "$(jget 'd["model"]')" = accompany-nottingham ] && ok || fail "the chords of bars 2-3 were not written by accompany-nottingham: $(jget 'd.get("model")')"
 
     # bad bars and unknown tracks are refused, naming them
     gen '{"mode":"infill","source":'"$acc"',"bars_from":3,"bars_to":9}'; want 400 "bars past the end"

@@ -251,6 +251,10 @@ function newGroup(job, r) {
 function heard(j, r) {
   if (j.bars_before === undefined) return "";
   const range = "bars " + r.bars_from + "-" + r.bars_to;
+  if (j.left_to_right)
+    return " · the whole-tune model heard the " + j.bars_before + " bar" + (j.bars_before === 1 ? "" : "s") +
+      " before " + range + " and wrote them left to right" +
+      (r.rerank > 1 ? "; the bars after them chose among " + r.rerank + " candidates" : "");
   if (j.bars_before + j.bars_after === 0)
     return " · " + range + " fill the model's context alone: written without hearing the piece around them; fill fewer bars at a time";
   return " · the model heard " + j.bars_before + " bar" + (j.bars_before === 1 ? "" : "s") + " before " + range +

@@ -24,18 +24,23 @@
 #define TG_MODELS_DIR "models"
 #endif
 
-/* The bundled model that fits the input (run_pick_accompany), printed; NULL after an error. */
-static const char *pick_model(const char *cmd, const tg_score *s, char *buf, size_t len)
+/* The bundled model that fits the input (run_pick_accompany; infill:
+ * run_pick_infill), printed; NULL after an error. */
+static const char *pick_model(const char *cmd, const tg_score *s, bool infill, bool tracks_named, char *buf,
+                              size_t len)
 {
-    run_accompany_pick pick;
+    run_infill_pick pick;
     char err[600];
-    if (run_pick_accompany(s, TG_MODELS_DIR, &pick, err, sizeof err) != TG_OK) {
+    tg_status st = infill ? run_pick_infill(s, TG_MODELS_DIR, tracks_named, &pick, err, sizeof err)
+                          : run_pick_accompany(s, TG_MODELS_DIR, &pick.pick, err, sizeof err);
+    if (st != TG_OK) {
         cli_error("%s: no --model given and %s: give --model", cmd, err);
         return NULL;
     }
-    snprintf(buf, len, "%s", pick.path);
-    fprintf(stderr, "tunegan: no --model given: %d track%s%s: using %s\n", pick.tracks, pick.tracks == 1 ? "" : "s",
-            pick.voices ? " named as voices" : "", buf);
+    snprintf(buf, len, "%s", pick.pick.path);
+    fprintf(stderr, "tunegan: no --model given: %d track%s%s: using %s%s\n", pick.pick.tracks,
+            pick.pick.tracks == 1 ? "" : "s", pick.pick.voices ? " named as voices" : "", buf,
+            infill && pick.whole_tune ? " (melody and chords: the whole-tune model)" : "");
     return buf;
 }
 
@@ -180,19 +185,22 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "leave the voice's range is drawn again among the others."};
     const cli_command_info info_inf = {
         "infill", "FILE.mid --bars A-B -o OUT.mid [--tracks NAMES] [options]",
-        "Writes bars A..B of a piece again, seeing the bars before and after them (as many\n"
-        "as fit the model's context), and keeps every other bar note for note; bars are\n"
+        "Writes bars A..B of a piece again and keeps every other bar note for note; bars are\n"
         "counted from 1 along the piece's meter map (a pickup is bar 1). With\n"
         "--tracks only those tracks of the bars are written, the others given. The input's\n"
-        "tempo map, meters and track names are kept. Models, sampling and --voice-leading\n"
-        "as in accompany; --rerank N keeps the candidate under which the model finds the\n"
-        "bars after the gap most likely.\n"
-        "A whole-tune model (remi or remi-compact, such as models/default) can infill too:\n"
-        "it writes every track of the bars left to right, hearing every bar before them\n"
-        "(so it can bring a phrase back), and --rerank N lets all the bars after them\n"
-        "choose among N candidates; its notes go to the input's tracks of their program\n"
-        "(where tracks share one, by register: a monophonic top track takes the highest\n"
-        "note of each onset, as a melody over chords)."};
+        "tempo map, meters and track names are kept. Two kinds of model infill:\n"
+        "- a whole-tune model (remi or remi-compact; models/default, the default for a\n"
+        "  piece of melody and chords, two tracks or one holding chords, with no --tracks)\n"
+        "  writes every track of the bars left to right, hearing every bar before them,\n"
+        "  so it brings phrases back; --rerank N lets all the bars after them choose among\n"
+        "  N candidates; its notes go to the input's tracks of their program (where tracks\n"
+        "  share one, by register: a monophonic top track takes the highest note of each\n"
+        "  onset, a melody over chords);\n"
+        "- an any-track model (models/accompany-*, the default otherwise) hears the bars\n"
+        "  before and after (as many as fit its context) and with --tracks writes only\n"
+        "  those tracks of the bars; --rerank N keeps the candidate under which it finds\n"
+        "  the bars after most likely.\n"
+        "Sampling and --voice-leading as in accompany."};
     const cli_command_info *info = infill ? &info_inf : &info_acc;
     const char *pos[1];
     int n_pos;
@@ -237,7 +245,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     int rc = 1;
     char model_buf[4200];
     if (cli_read_midi(pos[0], &in, NULL) != TG_OK) return 1;
-    if (!model_arg && !(model_arg = pick_model(cmd, in, model_buf, sizeof model_buf))) goto done;
+    if (!model_arg && !(model_arg = pick_model(cmd, in, infill, tracks != NULL, model_buf, sizeof model_buf))) goto done;
     nn_set_threads(threads);
     run_open_options ro = run_open_options_default();
     ro.max_batch = rerank > 1 || scores ? 8 : 1; /* the scorer's windows, 8 a forward pass */

@@ -170,6 +170,34 @@ tg_status run_pick_accompany(const tg_score *s, const char *models_dir, run_acco
     return TG_OK;
 }
 
+/* Whether a track sounds two notes at once somewhere. */
+static bool holds_chords(const tg_track *tr)
+{
+    int64_t end = INT64_MIN;
+    for (size_t i = 0; i < tr->n_notes; i++) { /* notes sorted by start */
+        if (tr->notes[i].start_ticks < end) return true;
+        end = tr->notes[i].end_ticks > end ? tr->notes[i].end_ticks : end;
+    }
+    return false;
+}
+
+tg_status run_pick_infill(const tg_score *s, const char *models_dir, bool tracks_named, run_infill_pick *out,
+                          char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    tg_status st = run_pick_accompany(s, models_dir, &out->pick, err, err_len);
+    if (st != TG_OK && st != TG_ERR_NOT_FOUND) return st;
+    bool chords = out->pick.tracks == 2;
+    for (size_t t = 0; !chords && out->pick.tracks == 1 && t < s->n_tracks; t++)
+        chords = s->tracks[t].n_notes > 0 && holds_chords(&s->tracks[t]);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/default/model.safetensors", models_dir);
+    if (tracks_named || out->pick.voices > 0 || !chords || !tg_file_exists(path)) return st;
+    snprintf(out->pick.path, sizeof out->pick.path, "%s", path);
+    out->whole_tune = true;
+    return TG_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The plan and the output. */
 

@@ -229,8 +229,12 @@ static bool in_list(const char *list, const char *name, size_t n)
  * r->written_from/to). Lock held. */
 static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_request *r, char *err, size_t err_len)
 {
-    char names[512], why[600];
-    tg_status st = studio_accompany_model(s, t->score, r->model, sizeof r->model, names, sizeof names, why, sizeof why);
+    char names[512] = "", why[600];
+    bool whole_tune = false;
+    tg_status st = r->mode == SERVE_INFILL && !r->tracks[0]
+                       ? studio_infill_model(s, t->score, r->model, sizeof r->model, &whole_tune, why, sizeof why)
+                       : studio_accompany_model(s, t->score, r->model, sizeof r->model, names, sizeof names, why,
+                                                sizeof why);
     if (st != TG_OK) {
         snprintf(err, err_len, "take %d cannot be %s: %s", t->id,
                  r->mode == SERVE_INFILL ? "written again" : "accompanied", why);
@@ -483,7 +487,10 @@ static void run_job(serve_studio *s, serve_job *j)
                        ? run_any_track(s, j, &ctx, &stats, err, sizeof err)
                        : tg_run_generate(s->run, &go, NULL, NULL, err, sizeof err);
     pthread_mutex_lock(&s->lock);
-    if (st == TG_OK && r->mode == SERVE_INFILL) j->bars_before = stats.bars_before, j->bars_after = stats.bars_after;
+    if (st == TG_OK && r->mode == SERVE_INFILL) {
+        j->bars_before = stats.bars_before, j->bars_after = stats.bars_after;
+        j->left_to_right = stats.left_to_right;
+    }
     j->state = st == TG_OK ? JOB_DONE : JOB_FAILED;
     if (st != TG_OK)
         snprintf(j->error, sizeof j->error, "%s", err[0] ? err : tg_status_str(st));

@@ -342,6 +342,7 @@ static void route_job(serve_studio *s, int id, const char *wait, serve_reply *ou
     if (j->bars_before >= 0) { /* infill, done: what the model heard around the gap */
         cJSON_AddNumberToObject(root, "bars_before", j->bars_before);
         cJSON_AddNumberToObject(root, "bars_after", j->bars_after);
+        cJSON_AddBoolToObject(root, "left_to_right", j->left_to_right); /* by the whole-tune model */
     }
     pthread_mutex_unlock(&s->lock);
     reply_json(out, 200, root);

@@ -118,6 +118,7 @@ typedef struct {
     int n_takes;
     char error[320];
     int bars_before, bars_after; /* infill, once done: the bars around the gap the model saw (-1: not yet) */
+    bool left_to_right;        /* infill, once done: by the whole-tune model (tg_generate_stats) */
     double t_queued, t_started, t_finished; /* tg_now_sec() */
 } serve_job;
 
@@ -176,6 +177,12 @@ tg_status studio_take_wav(serve_studio *s, int id, uint8_t **data, size_t *size,
  * TG_ERR_NOT_FOUND / TG_ERR_ARG with err saying why. Takes no lock. */
 tg_status studio_accompany_model(const serve_studio *s, const tg_score *piece, char *path, size_t path_len,
                                  char *tracks, size_t tracks_len, char *err, size_t err_len);
+/* The model that writes bars of a piece again with no tracks named: the
+ * whole-tune model (run_pick_infill: a piece of melody and chords, from
+ * models_dir) into path, *whole_tune set; else studio_accompany_model's.
+ * Takes no lock. */
+tg_status studio_infill_model(const serve_studio *s, const tg_score *piece, char *path, size_t path_len,
+                              bool *whole_tune, char *err, size_t err_len);
 /* The opened run of that checkpoint (opened now on first use); worker only. */
 tg_status studio_accompany_run(serve_studio *s, const char *path, tg_run **run, char *err, size_t err_len);
 

@@ -319,6 +319,22 @@ tg_status studio_accompany_model(const serve_studio *s, const tg_score *piece, c
     return TG_OK;
 }
 
+tg_status studio_infill_model(const serve_studio *s, const tg_score *piece, char *path, size_t path_len,
+                              bool *whole_tune, char *err, size_t err_len)
+{
+    *whole_tune = false;
+    if (!s->opt.accompany_model && s->opt.models_dir) {
+        run_infill_pick pick;
+        if (run_pick_infill(piece, s->opt.models_dir, false, &pick, err, err_len) == TG_OK && pick.whole_tune) {
+            snprintf(path, path_len, "%s", pick.pick.path);
+            *whole_tune = true;
+            return TG_OK;
+        }
+    }
+    char tracks[512];
+    return studio_accompany_model(s, piece, path, path_len, tracks, sizeof tracks, err, err_len);
+}
+
 tg_status studio_accompany_run(serve_studio *s, const char *path, tg_run **run, char *err, size_t err_len)
 {
     const int n = (int)TG_ARRAY_LEN(s->acc_runs);
@@ -339,7 +355,8 @@ tg_status studio_accompany_run(serve_studio *s, const char *path, tg_run **run, 
     if (st != TG_OK) return st;
     snprintf(s->acc_paths[k], sizeof s->acc_paths[k], "%s", path);
     char msg[1200];
-    snprintf(msg, sizeof msg, "opened the any-track model %s", path);
+    snprintf(msg, sizeof msg, "opened the %s model %s", run_infills_forward(s->acc_runs[k]) ? "whole-tune" : "any-track",
+             path);
     say(s, TG_LOG_INFO, msg);
     *run = s->acc_runs[k];
     return TG_OK;
