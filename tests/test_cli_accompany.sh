@@ -173,7 +173,7 @@ has_err "not remi-tracks" "model of another tokenizer"
 run 0 "pretrain remi, 300 steps" "$BIN" pretrain --corpus "$tmp/r.corpus" --d-model 32 --layers 1 --heads 2 --context 64 \
     --batch 2 --steps 300 --eval-every 300 --warmup 10 --lr 3e-3 --seed 5 --threads 1 -o "$tmp/tune"
 lo=1440; hi=4320 # bars 2-3
-run 0 "infill, remi model" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 -o "$tmp/l.mid" --seed 3 --threads 1
+run 0 "infill, remi model" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --rerank 1 -o "$tmp/l.mid" --seed 3 --threads 1
 has_out "the model heard the 1 bar before bars 2-3 and wrote them left to right; it did not hear the bars after" "left to right: said"
 for c in 0 1; do
     same "$(chan_in "$tmp/l.mid" $c $lo $hi 1)" "$(chan_in "$tmp/full.mid" $c $lo $hi 1)" "left to right: channel $c outside bars 2-3 changed"
@@ -186,13 +186,13 @@ overlap=$(chan_in "$tmp/l.mid" 0 $lo $hi | sort -n -k2 | awk 'NR > 1 && $2 < end
 under=$( (chan_in "$tmp/l.mid" 0 $lo $hi | awk '{ print $2, $1, "m" }'; chan_in "$tmp/l.mid" 1 $lo $hi | awk '{ print $2, $1, "c" }') |
     awk '$3 == "m" { m[$1] = $2 } $3 == "c" { c[$1] = c[$1] > $2 ? c[$1] : $2 } END { for (t in m) if (t in c && c[t] > m[t]) n++; print n + 0 }')
 [ "$under" = 0 ] && ok || fail "left to right: $under melody notes under a chord note begun with them"
-run 0 "infill, remi model, again" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 -o "$tmp/l2.mid" --seed 3 --threads 1
+run 0 "infill, remi model, again" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --rerank 1 -o "$tmp/l2.mid" --seed 3 --threads 1
 cmp -s "$tmp/l.mid" "$tmp/l2.mid" && ok || fail "left to right: the same seed gave different files"
 # --rerank 3 keeps one of the takes --num 3 draws, chosen by the bars after
 run 0 "infill, remi model, --rerank 3" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --rerank 3 -o "$tmp/lr.mid" --seed 4 --threads 1
 has_out "the bars after them chose among the candidates" "left to right --rerank: said"
 k=$(sed -n 's/.*(candidate \([0-9]*\) of 3).*/\1/p' "$tmp/out")
-run 0 "infill, remi model, --num 3 --scores" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --num 3 --scores -o "$tmp/ln.mid" --seed 4 --threads 1
+run 0 "infill, remi model, --num 3 --scores" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --num 3 --rerank 1 --scores -o "$tmp/ln.mid" --seed 4 --threads 1
 cmp -s "$tmp/lr.mid" "$tmp/ln-00$k.mid" && ok || fail "left to right --rerank 3 kept a take that --num 3 does not draw (candidate '$k')"
 best=$(awk '/log p\(given/ { print $4 }' "$tmp/out" | sort -g | tail -n 1)
 have=$(awk -v k="$k" '/log p\(given/ { if (n++ == k) print $4 }' "$tmp/out")

@@ -35,7 +35,7 @@ for t in $temps; do
         for f in $tests; do
             [ -f "$acc/$f" ] || "$bin" accompany "$data/melody/$f" --model "$model" -o "$acc/$f" -T "$t" \
                 --seed "$s" --threads "$threads" >/dev/null 2>&1 || echo "accompany $f failed" >&2
-            if "$bin" infill "$data/full/$f" --model "$model" --bars 5-8 -o "$inf/$f" -T "$t" --seed "$s" \
+            if "$bin" infill "$data/full/$f" --model "$model" --bars 5-8 --rerank 1 -o "$inf/$f" -T "$t" --seed "$s" \
                 --threads "$threads" >"$inf.log" 2>&1; then
                 sed -n "s/^infill: the model saw \([0-9]*\) bars\{0,1\} before bars 5-8 and \([0-9]*\) after.*/$f\t\1\t\2/p" \
                     "$inf.log" >>"$inf.seen"

@@ -30,7 +30,7 @@ awk -F'\t' '$2 == "test" { print $1 }' ../shared/data/nottingham/split.tsv | whi
     cp "../shared/data/nottingham/full/$f" "$t/nott-real/$f"
     "$bin" accompany "../shared/data/nottingham/melody/$f" --model "$nm" -o "$t/nott-acc/$f" --seed 1 --threads 1 >/dev/null 2>&1 ||
         echo "accompany $f failed" >&2
-    "$bin" infill "../shared/data/nottingham/full/$f" --model "$nm" --bars 5-8 -o "$t/nott-infill/$f" --seed 1 --threads 1 >/dev/null 2>&1 ||
+    "$bin" infill "../shared/data/nottingham/full/$f" --model "$nm" --bars 5-8 --rerank 1 -o "$t/nott-infill/$f" --seed 1 --threads 1 >/dev/null 2>&1 ||
         echo "infill $f failed" >&2
 done
 for d in nott-acc nott-infill; do echo "$d: $(ls "$t/$d" | wc -l) files"; done

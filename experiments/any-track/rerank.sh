@@ -32,7 +32,7 @@ for T in $temps; do
             else
                 set -- infill "$data/full/$f" --bars 5-8
             fi
-            "$bin" "$@" --model "$model" -o "$out/$c/cand/$f" --num "$C" --scores --seed "$s" -T "$T" \
+            "$bin" "$@" --model "$model" -o "$out/$c/cand/$f" --num "$C" --rerank 1 --scores --seed "$s" -T "$T" \
                 --threads 1 >>"$out/$c.log" 2>/dev/null || echo "$c: $f failed" >&2
         done
         echo "$c: $(ls "$out/$c/cand" | wc -l) candidates"

@@ -132,7 +132,8 @@ static void print_voicing(const char *cmd, const tg_generate_stats *s)
 static int run_command(const char *cmd, int argc, char **argv, bool infill)
 {
     const char *model_arg = NULL, *out = NULL, *tracks = NULL, *bars = NULL, *soundfont = NULL, *voicing = "auto";
-    int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0, rerank = 1;
+    /* infill draws 8 candidates by default: the bars after choose (measured: experiments/any-track/RESULTS.md) */
+    int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0, rerank = infill ? 8 : 1;
     double temperature = 1.0, top_p = 1.0, rerank_weight = tg_accompany_options_default().rerank_weight;
     uint64_t seed = 0;
     bool roll = false, render = false, scores = false;
