@@ -200,3 +200,57 @@ double run_channel_rank(const run_channel_score *s, double weight)
 {
     return s->channel + weight * s->direct;
 }
+
+/* ------------------------------------------------------------------------ */
+/* A whole-tune scorer (tg_accompany_options' scorer). */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+tg_status run_scorer_given_logp(tg_run *scorer, const tg_score *take, const tg_score *in, const int *slot_of,
+                                uint32_t given, double *sum, size_t *count)
+{
+    *sum = 0, *count = 0;
+    const tok_tokenizer *tok = scorer->tok;
+    const int spq = tok_steps_per_quarter(tok), tpq = in->ticks_per_quarter;
+    size_t n_keys = 0;
+    for (size_t t = 0; t < in->n_tracks; t++)
+        if (slot_of[t] >= 0 && (given >> slot_of[t] & 1)) n_keys += in->tracks[t].n_notes;
+    int64_t *keys = malloc((n_keys ? n_keys : 1) * sizeof *keys); /* step * 128 + pitch of each given note */
+    tok_seq seq = {0};
+    uint8_t *mask = NULL;
+    tg_status st = keys ? tok_encode(tok, take, &seq) : TG_ERR_NOMEM;
+    if (st == TG_OK && !(mask = calloc(seq.n ? seq.n : 1, 1))) st = TG_ERR_NOMEM;
+    if (st != TG_OK) goto done;
+    n_keys = 0;
+    for (size_t t = 0; t < in->n_tracks; t++) {
+        if (slot_of[t] < 0 || !(given >> slot_of[t] & 1)) continue;
+        for (size_t i = 0; i < in->tracks[t].n_notes; i++) {
+            const tg_note *nt = &in->tracks[t].notes[i];
+            keys[n_keys++] = run_tick_step(nt->start_ticks, tpq, spq) * 128 + nt->pitch;
+        }
+    }
+    qsort(keys, n_keys, sizeof *keys, cmp_i64);
+    tok_grammar g;
+    tok_grammar_init(&g, tok);
+    bool in_note = false; /* the tokens of a given note: its Pitch to its Duration */
+    for (size_t i = 0; i < seq.n; i++) {
+        if (tok_grammar_feed(&g, seq.ids[i]) != TG_OK) break;
+        const tok_info k = tok_get_info(tok, seq.ids[i]);
+        if (k.type == TOK_T_PITCH) {
+            const int64_t key = (g.remi.bar_start + (g.remi.pos > 0 ? g.remi.pos : 0)) * 128 + k.value;
+            in_note = bsearch(&key, keys, n_keys, sizeof *keys, cmp_i64) != NULL;
+        }
+        mask[i] = in_note && (k.type == TOK_T_PITCH || k.type == TOK_T_VELOCITY || k.type == TOK_T_DURATION);
+        if (k.type == TOK_T_DURATION) in_note = false;
+    }
+    st = run_logp_masked(scorer->gen, seq.ids, seq.n, mask, sum, count);
+done:
+    free(mask);
+    tok_seq_free(&seq);
+    free(keys);
+    return st;
+}
