@@ -432,13 +432,6 @@ typedef struct {
      * default 0: given_logp alone, the best rule measured */
     double rerank_weight;
     bool score_takes;         /* score every take (given_logp ...) even without rerank */
-    /* accompaniment with rerank > 1: may be NULL; a whole-tune (remi or
-     * remi-compact) run that scores the candidates instead of the any-track
-     * model: given_logp = its log p of the given tracks' notes (their Pitch,
-     * Velocity and Duration tokens) in the take encoded with its tokenizer
-     * (remi orders an onset's notes by pitch: chords under a melody come
-     * before it, so the melody is scored after hearing them) */
-    tg_run *scorer;
 } tg_accompany_options;
 
 /* Voice leading while the voices of a four-voice piece are written: a

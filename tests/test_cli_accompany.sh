@@ -204,22 +204,6 @@ has_err "temperature 0.7 from" "sampling.tsv: said"
 run 0 "infill, -T 0.7" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 -o "$tmp/lt.mid" -T 0.7 --seed 3 --threads 1
 cmp -s "$tmp/ls.mid" "$tmp/lt.mid" && ok || fail "sampling.tsv's temperature is not -T 0.7"
 rm "$tmp/tune/sampling.tsv"
-# accompany --scorer: a whole-tune model chooses among the candidates by how
-# likely it finds the melody's notes; the take kept is the --num take it
-# scores highest, the melody unchanged
-run 0 "accompany --rerank 3 --scorer" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" --scorer "$tmp/tune" --rerank 3 -o "$tmp/sr.mid" --seed 4 --threads 1
-k=$(sed -n 's/.*(candidate \([0-9]*\) of 3).*/\1/p' "$tmp/out")
-same "$(chan "$tmp/sr.mid" 0)" "$(chan "$tmp/mel.mid" 0)" "--scorer: the melody changed"
-run 0 "accompany --num 3 --scores --scorer" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" --scorer "$tmp/tune" --num 3 --scores -o "$tmp/sn.mid" --seed 4 --threads 1
-cmp -s "$tmp/sr.mid" "$tmp/sn-00$k.mid" && ok || fail "--scorer: --rerank 3 kept a take that --num 3 does not draw (candidate '$k')"
-best=$(awk '/log p\(given/ { print $5 }' "$tmp/out" | sort -g | tail -n 1)
-have=$(awk -v k="$k" '/log p\(given/ { if (n++ == k) print $5 }' "$tmp/out")
-same "${have:-none}" "${best:-missing}" "--scorer: --rerank 3 did not keep the take the scorer likes best"
-tokens=$(awk '/log p\(given/ { print $7; exit }' "$tmp/out")
-[ "${tokens:-0}" -ge 48 ] && ok || fail "--scorer: $tokens tokens scored, fewer than the melody's 24 notes' pitches and durations"
-run 1 "accompany --scorer, an any-track scorer" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" --scorer "$tmp/m" --rerank 2 -o "$tmp/x.mid" --threads 1
-has_err "a scorer is a whole-tune (remi or remi-compact) model" "--scorer of the wrong kind"
-run 1 "infill --scorer" "$BIN" infill "$tmp/full.mid" --model "$tmp/m" --scorer "$tmp/tune" --bars 2-3 -o "$tmp/x.mid" --threads 1
 run 1 "infill, remi model, --tracks" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --tracks chords -o "$tmp/x.mid" --threads 1
 has_err "need an any-track (remi-tracks) model" "left to right: --tracks refused"
 run 1 "infill, remi model, prefix past the context" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 6-7 -o "$tmp/x.mid" --threads 1

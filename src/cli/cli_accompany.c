@@ -132,7 +132,6 @@ static void print_voicing(const char *cmd, const tg_generate_stats *s)
 static int run_command(const char *cmd, int argc, char **argv, bool infill)
 {
     const char *model_arg = NULL, *out = NULL, *tracks = NULL, *bars = NULL, *soundfont = NULL, *voicing = "auto";
-    const char *scorer_arg = NULL;
     /* infill draws 8 candidates by default: the bars after choose (measured: experiments/any-track/RESULTS.md) */
     int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0, rerank = infill ? 8 : 1;
     double temperature = 1.0, top_p = 1.0, rerank_weight = tg_accompany_options_default().rerank_weight;
@@ -154,7 +153,6 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         {"rerank", 0, CLI_INT, &rerank, "N", infill ? "draw N candidates per output, keep the one under which the bars after the gap are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)"
                                                          : "draw N candidates per output, keep the one under which the given tracks are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)", 1, 1000},
         {"rerank-weight", 0, CLI_DOUBLE, &rerank_weight, "W", "a candidate's score: log p(given | written) + W * log p(written | given) (0: the first alone, measured best)", 0, 0},
-        {"scorer", 0, CLI_STRING, &scorer_arg, "RUN|FILE", "with --rerank: score the candidates with this whole-tune (remi) model instead, by how likely it finds the given tracks' notes in each", 0, 0},
         {"scores", 0, CLI_FLAG, &scores, NULL, "print each output's scores (log p(given | written), log p(written | given))", 0, 0},
         {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
         {"voice-leading", 0, CLI_STRING, &voicing, "MODE", "strict: redraw a voice's pitch that makes a parallel fifth or octave, crosses a voice or leaves its range; off; auto (default): strict for soprano, alto, tenor and bass", 0, 0},
@@ -165,11 +163,10 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     };
     const cli_opt *use = opts;
     cli_opt acc_opts[TG_ARRAY_LEN(opts)];
-    { /* accompany has no --bars, infill no --scorer */
-        const char *drop = infill ? "scorer" : "bars";
+    if (!infill) { /* accompany has no --bars */
         size_t k = 0;
         for (size_t i = 0; i < TG_ARRAY_LEN(opts); i++)
-            if (!opts[i].name || strcmp(opts[i].name, drop) != 0) acc_opts[k++] = opts[i];
+            if (!opts[i].name || strcmp(opts[i].name, "bars") != 0) acc_opts[k++] = opts[i];
         use = acc_opts;
     }
     const cli_command_info info_acc = {
@@ -245,7 +242,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         return 1;
     }
     tg_score *in = NULL;
-    tg_run *run = NULL, *scorer = NULL;
+    tg_run *run = NULL;
     int rc = 1;
     char model_buf[4200];
     if (cli_read_midi(pos[0], &in, NULL) != TG_OK) return 1;
@@ -257,11 +254,6 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         cli_error("%s", err);
         goto done;
     }
-    if (scorer_arg && run_open(scorer_arg, &ro, &scorer, err, sizeof err) != TG_OK) {
-        cli_error("%s --scorer: %s", cmd, err);
-        goto done;
-    }
-    o.scorer = scorer;
     o.score = in;
     o.tracks = tracks;
     o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
@@ -299,7 +291,6 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     print_voicing(cmd, &stats);
     rc = 0;
 done:
-    tg_run_free(scorer);
     tg_run_free(run);
     tg_score_free(in);
     return rc;

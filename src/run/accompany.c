@@ -387,29 +387,17 @@ tg_status run_check_rerank(const tg_accompany_options *o, char *err, size_t err_
 }
 
 /* Take i's candidates are seqs[i*per .. i*per+per-1]; the best one's index
- * and scores (the lowest index on ties). With a scorer (accompaniment), the
- * channel is the scorer's log p of the given notes in the assembled take. */
-static tg_status pick_candidate(tg_run *run, const tg_accompany_options *o, const run_channel_task *ct,
-                                const assemble *a, const tok_seq *seqs, int i, int per, int *best,
-                                run_channel_score *best_score, char *err, size_t err_len)
+ * and scores (the lowest index on ties). */
+static tg_status pick_candidate(tg_run *run, const run_channel_task *ct, const tok_seq *seqs, int i, int per,
+                                double weight, int *best, run_channel_score *best_score, char *err, size_t err_len)
 {
     double best_rank = -INFINITY;
     *best = i * per;
     for (int c = 0; c < per; c++) {
         run_channel_score sc;
         tg_status st = run_channel_score_of(run->gen, run->tok, ct, &seqs[i * per + c], &sc, err, err_len);
-        if (st == TG_OK && o->scorer) {
-            tg_score *take = NULL;
-            st = assemble_take(a, run->tok, &seqs[i * per + c], &take);
-            if (st == TG_OK)
-                st = run_scorer_given_logp(o->scorer, take, a->in, a->slot_of, ct->given, &sc.channel,
-                                           &sc.channel_tokens);
-            tg_score_free(take);
-            if (st != TG_OK) tg_fail(err, err_len, st, "scoring candidate %d with %s: %s", c, o->scorer->path,
-                                     tg_status_str(st));
-        }
         if (st != TG_OK) return st;
-        const double rank = run_channel_rank(&sc, o->rerank_weight);
+        const double rank = run_channel_rank(&sc, weight);
         if (c == 0 || rank > best_rank) best_rank = rank, *best = i * per + c, *best_score = sc;
     }
     return TG_OK;
@@ -438,9 +426,6 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     if (gap && o->bar_last < o->bar_first) return tg_fail(err, err_len, TG_ERR_ARG, "bars %d-%d: the last bar comes before the first", o->bar_first, o->bar_last);
     tg_status st = run_check_rerank(o, err, err_len);
     if (st != TG_OK) return st;
-    if (o->scorer && (gap || !run_infills_forward(o->scorer)))
-        return tg_fail(err, err_len, TG_ERR_ARG, "%s: a scorer is a whole-tune (remi or remi-compact) model, for "
-                       "accompaniment", o->scorer->path);
     if (forward) return run_infill_forward(run, o, takes, stats, err, err_len);
     const int per = go->rerank; /* candidates per take */
     const bool scored = per > 1 || o->score_takes;
@@ -522,7 +507,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
         int k = i * per;
         run_channel_score sc;
         memset(&sc, 0, sizeof sc);
-        if (scored && (st = pick_candidate(run, o, &ct, &a, seqs, i, per, &k, &sc, err, err_len)) != TG_OK)
+        if (scored && (st = pick_candidate(run, &ct, seqs, i, per, o->rerank_weight, &k, &sc, err, err_len)) != TG_OK)
             break;
         tg_take tk = {NULL, seqs[k].n, seqs[k].n - plan.n, 0, -1, 0, sc.channel, sc.direct, sc.channel_tokens,
                       sc.direct_tokens, k - i * per};

@@ -39,7 +39,8 @@ bool run_infills_forward(const tg_run *run)
     return k == TOK_REMI || k == TOK_REMI_COMPACT;
 }
 
-int64_t run_tick_step(int64_t ticks, int tpq, int spq)
+/* The encoder's step of a tick: round(ticks * spq / tpq), ties up. */
+static int64_t tick_step(int64_t ticks, int tpq, int spq)
 {
     return (int64_t)floor(((double)ticks * spq) / tpq + 0.5);
 }
@@ -262,7 +263,7 @@ static tg_status assemble(const tg_score *in, const tok_tokenizer *tok, const ba
         tg_track *tr = &res->tracks[t];
         size_t w = 0;
         for (size_t i = 0; i < tr->n_notes; i++) {
-            const int64_t s = run_tick_step(tr->notes[i].start_ticks, tpq, spq);
+            const int64_t s = tick_step(tr->notes[i].start_ticks, tpq, spq);
             if (s < from || s >= to) tr->notes[w++] = tr->notes[i];
         }
         tr->n_notes = w;
@@ -278,7 +279,7 @@ static tg_status assemble(const tg_score *in, const tok_tokenizer *tok, const ba
         size_t n = 0;
         for (size_t i = 0; i < src->n_notes; i++) {
             tg_note nt = src->notes[i];
-            const int64_t s0 = run_tick_step(nt.start_ticks, dtpq, spq), s1 = run_tick_step(nt.end_ticks, dtpq, spq);
+            const int64_t s0 = tick_step(nt.start_ticks, dtpq, spq), s1 = tick_step(nt.end_ticks, dtpq, spq);
             const int64_t at = input_step(&cb, ib, g0, g1, s0);
             if (at < 0) continue;
             nt.start_ticks = step_tick(at, tpq, spq);

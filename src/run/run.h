@@ -202,15 +202,6 @@ tg_status run_infill_forward(tg_run *run, const tg_accompany_options *o, tg_take
 /* ------------------------------------------------------------------------ */
 /* Internals shared by the files of src/run. */
 
-/* An accompaniment take scored by a whole-tune run (tg_accompany_options'
- * scorer, channel.c): log p of the tokens of the notes of take that are
- * given notes of in (tracks t with slot_of[t] in given: same onset step and
- * pitch), in take encoded with the scorer's tokenizer; *count the tokens. */
-tg_status run_scorer_given_logp(tg_run *scorer, const tg_score *take, const tg_score *in, const int *slot_of,
-                                uint32_t given, double *sum, size_t *count);
-/* The encoders' step of a tick: round(ticks * spq / tpq), ties up. */
-int64_t run_tick_step(int64_t ticks, int tpq, int spq);
-
 /* tg_run_accompany's checks of rerank, num and rerank_weight. */
 tg_status run_check_rerank(const tg_accompany_options *o, char *err, size_t err_len);
 /* Whether a written note may join s without disturbing the notes there:
