@@ -1,16 +1,23 @@
 #!/bin/sh
-# What `accompany --rerank N` costs: the whole command (loading, drawing N
+# What `accompany --rerank N` (or `infill --rerank N`) costs: the whole command (loading, drawing N
 # candidates in one batch, scoring each twice by batched forward passes,
 # writing) on a 32-bar melody, one thread, for N = 1 (the reference: no
 # scoring), 4, 8 and 16, alternated in every round; CPU time (user + system,
 # /usr/bin/time: what one free core would take on a shared machine), best of
 # ROUNDS, and its ratio to N = 1. The sampling loop's own wall time (printed
 # by accompany) is shown beside it, so what scoring adds can be read off.
+# With INFILL=1 the command is `infill PIECE --bars 5-8` instead (the whole
+# tune, melody and chords; the whole-tune model or an any-track one).
 #   bench/accompany_rerank.sh [MODEL (models/accompany-nottingham)] [MELODY] [ROUNDS (3)] ["N..." ("1 4 8 16")]
+#   INFILL=1 bench/accompany_rerank.sh models/default ../shared/data/nottingham/full/ashover13.mid 3 "1 8"
 set -eu
 bin=${TG_BIN:-build/tunegan}
 model=${1:-models/accompany-nottingham}
 mel=${2:-../shared/data/nottingham/melody/ashover13.mid}  # a test tune of 32 bars
+cmd="accompany"
+[ "${INFILL:-0}" = 1 ] && cmd="infill"
+gap=""
+[ "$cmd" = infill ] && gap="--bars 5-8"
 rounds=${3:-3}
 ns=${4:-1 4 8 16}
 [ -f "$mel" ] || { echo "bench/accompany_rerank.sh: $mel is missing" >&2; exit 1; }
@@ -23,7 +30,7 @@ min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
 for n in $ns; do eval "cpu_$n=999 samp_$n=999"; done
 for r in $(seq "$rounds"); do
     for n in $ns; do
-        /usr/bin/time -f "%U %S" -o "$tmp/time" "$bin" accompany "$mel" --model "$model" -o "$tmp/a.mid" \
+        /usr/bin/time -f "%U %S" -o "$tmp/time" "$bin" $cmd "$mel" $gap --model "$model" -o "$tmp/a.mid" \
             --rerank "$n" --seed "$r" --threads 1 >"$tmp/out" 2>/dev/null
         c=$(awk '{print $1 + $2}' "$tmp/time")
         s=$(sed -n 's/.* tokens sampled in \([0-9.]*\) s.*/\1/p' "$tmp/out")
@@ -31,7 +38,7 @@ for r in $(seq "$rounds"); do
     done
 done
 eval "ref=\$cpu_$(echo $ns | cut -d' ' -f1)"
-echo "melody $mel, 1 thread, whole command, best of $rounds (load at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "$cmd $mel $gap, model $model, 1 thread, whole command, best of $rounds (load at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 for n in $ns; do
     eval "c=\$cpu_$n s=\$samp_$n"
     echo "rerank $n: CPU $c s (x$(echo "$c $ref" | awk '{printf "%.2f", $1 / $2}') of rerank 1), sampling loop $s s wall"
