@@ -21,11 +21,9 @@ seeds=${4:-1 2 3}
 temps=${5:-0.8 1.0}
 bin=${BIN:-build/tunegan}
 threads=${THREADS:-1}
-data=../shared/data/nottingham
 here=$(dirname "$0")
-mkdir -p "$out/real" "$out/$name"
-tests=$(awk -F'\t' '$2 == "test" { print $1 }' "$data/split.tsv" | head -n "${LIMIT:-100000}")
-for f in $tests; do [ -f "$out/real/$f" ] || cp "$data/full/$f" "$out/real/$f"; done
+. "$here/test_set.sh"
+mkdir -p "$out/$name"
 for t in $temps; do
     for s in $seeds; do
         acc=$out/$name/acc-T$t-s$s

@@ -19,11 +19,9 @@ temps=${5:-0.95}
 rerank=${6:-8}
 bin=${BIN:-build/tunegan}
 threads=${THREADS:-1}
-data=../shared/data/nottingham
 here=$(dirname "$0")
-mkdir -p "$out/real" "$out/$name"
-tests=$(awk -F'\t' '$2 == "test" { print $1 }' "$data/split.tsv" | head -n "${LIMIT:-100000}")
-for f in $tests; do [ -f "$out/real/$f" ] || cp "$data/full/$f" "$out/real/$f"; done
+. "$here/test_set.sh"
+mkdir -p "$out/$name"
 for t in $temps; do
     for s in $seeds; do
         inf=$out/$name/infill-T$t-s$s-r$rerank
