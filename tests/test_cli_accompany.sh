@@ -204,6 +204,18 @@ has_err "temperature 0.7 from" "sampling.tsv: said"
 run 0 "infill, -T 0.7" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 -o "$tmp/lt.mid" -T 0.7 --seed 3 --threads 1
 cmp -s "$tmp/ls.mid" "$tmp/lt.mid" && ok || fail "sampling.tsv's temperature is not -T 0.7"
 rm "$tmp/tune/sampling.tsv"
+# an opening: the piece's first bar keeps its meter token, the bars get notes
+run 0 "infill, remi model, bars 1-2" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 1-2 --rerank 1 -o "$tmp/lo.mid" --seed 3 --threads 1
+[ -n "$(chan_in "$tmp/lo.mid" 0 0 2880)$(chan_in "$tmp/lo.mid" 1 0 2880)" ] && ok || fail "left to right: nothing in bars 1-2"
+same "$(chan_in "$tmp/lo.mid" 0 0 2880 1)" "$(chan_in "$tmp/full.mid" 0 0 2880 1)" "left to right: the melody after bars 1-2 changed"
+# without --model (the bundled models): melody and chords with bars before the gap go to the
+# whole-tune model; an opening, or a track named, to the any-track one
+run 0 "infill bars 2-3, bundled" "$BIN" infill "$tmp/full.mid" --bars 2-3 -o "$tmp/b23.mid" --seed 3 --threads 1
+has_err "models/default/model.safetensors (melody and chords: the whole-tune model)" "bundled: bars 2-3 by the whole-tune model"
+run 0 "infill bars 1-2, bundled" "$BIN" infill "$tmp/full.mid" --bars 1-2 -o "$tmp/b12.mid" --seed 3 --threads 1
+has_err "models/accompany-nottingham/model.safetensors" "bundled: an opening by the any-track model"
+run 0 "infill bars 2-3 --tracks chords, bundled" "$BIN" infill "$tmp/full.mid" --bars 2-3 --tracks chords -o "$tmp/b23c.mid" --seed 3 --threads 1
+has_err "models/accompany-nottingham/model.safetensors" "bundled: a track named, by the any-track model"
 run 1 "infill, remi model, --tracks" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --tracks chords -o "$tmp/x.mid" --threads 1
 has_err "need an any-track (remi-tracks) model" "left to right: --tracks refused"
 run 1 "infill, remi model, prefix past the context" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 6-7 -o "$tmp/x.mid" --threads 1

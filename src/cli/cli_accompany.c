@@ -24,14 +24,15 @@
 #define TG_MODELS_DIR "models"
 #endif
 
-/* The bundled model that fits the input (run_pick_accompany; infill:
- * run_pick_infill), printed; NULL after an error. */
-static const char *pick_model(const char *cmd, const tg_score *s, bool infill, bool tracks_named, char *buf,
+/* The bundled model that fits the input (run_pick_accompany; infill from
+ * bar_first > 0: run_pick_infill), printed; NULL after an error. */
+static const char *pick_model(const char *cmd, const tg_score *s, int bar_first, bool tracks_named, char *buf,
                               size_t len)
 {
     run_infill_pick pick;
     char err[600];
-    tg_status st = infill ? run_pick_infill(s, TG_MODELS_DIR, tracks_named, &pick, err, sizeof err)
+    const bool infill = bar_first > 0;
+    tg_status st = infill ? run_pick_infill(s, TG_MODELS_DIR, bar_first, tracks_named, &pick, err, sizeof err)
                           : run_pick_accompany(s, TG_MODELS_DIR, &pick.pick, err, sizeof err);
     if (st != TG_OK) {
         cli_error("%s: no --model given and %s: give --model", cmd, err);
@@ -191,7 +192,8 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "--tracks only those tracks of the bars are written, the others given. The input's\n"
         "tempo map, meters and track names are kept. Two kinds of model infill:\n"
         "- a whole-tune model (remi or remi-compact; models/default, the default for a\n"
-        "  piece of melody and chords, two tracks or one holding chords, with no --tracks)\n"
+        "  piece of melody and chords, two tracks or one holding chords, with no --tracks\n"
+        "  and bars before the gap)\n"
         "  writes every track of the bars left to right, hearing every bar before them,\n"
         "  so it brings phrases back; --rerank N lets all the bars after them choose among\n"
         "  N candidates; its notes go to the input's tracks of their program (where tracks\n"
@@ -246,7 +248,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     int rc = 1;
     char model_buf[4200];
     if (cli_read_midi(pos[0], &in, NULL) != TG_OK) return 1;
-    if (!model_arg && !(model_arg = pick_model(cmd, in, infill, tracks != NULL, model_buf, sizeof model_buf))) goto done;
+    if (!model_arg && !(model_arg = pick_model(cmd, in, o.bar_first, tracks != NULL, model_buf, sizeof model_buf))) goto done;
     nn_set_threads(threads);
     run_open_options ro = run_open_options_default();
     ro.max_batch = rerank > 1 || scores ? 8 : 1; /* the scorer's windows, 8 a forward pass */

@@ -181,8 +181,8 @@ static bool holds_chords(const tg_track *tr)
     return false;
 }
 
-tg_status run_pick_infill(const tg_score *s, const char *models_dir, bool tracks_named, run_infill_pick *out,
-                          char *err, size_t err_len)
+tg_status run_pick_infill(const tg_score *s, const char *models_dir, int bar_first, bool tracks_named,
+                          run_infill_pick *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
     tg_status st = run_pick_accompany(s, models_dir, &out->pick, err, err_len);
@@ -192,7 +192,7 @@ tg_status run_pick_infill(const tg_score *s, const char *models_dir, bool tracks
         chords = s->tracks[t].n_notes > 0 && holds_chords(&s->tracks[t]);
     char path[4200];
     snprintf(path, sizeof path, "%s/default/model.safetensors", models_dir);
-    if (tracks_named || out->pick.voices > 0 || !chords || !tg_file_exists(path)) return st;
+    if (tracks_named || bar_first <= 1 || out->pick.voices > 0 || !chords || !tg_file_exists(path)) return st;
     snprintf(out->pick.path, sizeof out->pick.path, "%s", path);
     out->whole_tune = true;
     return TG_OK;

@@ -350,7 +350,9 @@ tg_status run_infill_forward(tg_run *run, const tg_accompany_options *o, tg_take
     if (st == TG_OK) st = bar_map_of(tok, &canon, &bars);
     if (st == TG_OK && o->bar_last > bars.n)
         st = tg_fail(err, err_len, TG_ERR_ARG, "bars %d-%d: the piece has %d bars", o->bar_first, o->bar_last, bars.n);
-    const size_t plen = st == TG_OK ? bars.pos[o->bar_first - 1] + 1 : 0;
+    size_t plen = st == TG_OK ? bars.pos[o->bar_first - 1] + 1 : 0;
+    while (st == TG_OK && plen < canon.n && tok_get_info(tok, canon.ids[plen]).type == TOK_T_TIMESIG)
+        plen++; /* the gap's first bar keeps the piece's meter (and the first bar has one) */
     if (st == TG_OK && plen + 1 >= (size_t)ctx)
         st = tg_fail(err, err_len, TG_ERR_ARG, "the %d bars before bar %d take %zu tokens, more than the model's "
                      "context of %d: infill earlier bars, or use a model with a longer context (models/default "

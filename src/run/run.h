@@ -123,20 +123,22 @@ typedef struct {
 
 tg_status run_pick_accompany(const tg_score *s, const char *models_dir, run_accompany_pick *out, char *err,
                              size_t err_len);
-/* The bundled model that infills a piece (`tunegan infill` without --model,
- * the studio's infill): a piece of melody and chords (two tracks, or one
- * that holds chords) with no tracks named takes the whole-tune model,
- * models_dir/default (it writes every track left to right and brings
- * phrases back: experiments/any-track/RESULTS.md); any other piece, or
- * named tracks, the any-track model run_pick_accompany picks. whole_tune
- * says which; the errors are run_pick_accompany's. */
+/* The bundled model that infills bars from bar_first (from 1) of a piece
+ * (`tunegan infill` without --model, the studio's infill): a piece of
+ * melody and chords (two tracks, or one that holds chords) with bars before
+ * the gap and no tracks named takes the whole-tune model, models_dir/default
+ * (it writes every track left to right and brings phrases back:
+ * experiments/any-track/RESULTS.md); an opening (bar_first 1: nothing before
+ * it to hear), any other piece, or named tracks, the any-track model
+ * run_pick_accompany picks, which hears the bars after. whole_tune says
+ * which; the errors are run_pick_accompany's. */
 typedef struct {
     run_accompany_pick pick;
     bool whole_tune;
 } run_infill_pick;
 
-tg_status run_pick_infill(const tg_score *s, const char *models_dir, bool tracks_named, run_infill_pick *out,
-                          char *err, size_t err_len);
+tg_status run_pick_infill(const tg_score *s, const char *models_dir, int bar_first, bool tracks_named,
+                          run_infill_pick *out, char *err, size_t err_len);
 /* The slot of a name (any case) or of a number; -1 when none. */
 int run_slot_by_name(const run_slots *sl, const char *name);
 

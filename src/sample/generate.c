@@ -192,7 +192,10 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
         }
     }
     const int bar_id = tok_bar_id(tok);
-    const int bars0 = bar_id >= 0 && prefix[plen - 1] == bar_id && plen > 1 ? 1 : 0;
+    /* a prefix ending in a Bar (and its meter) has opened the first new bar */
+    size_t last = plen - 1;
+    while (last > 0 && tok_get_info(tok, prefix[last]).type == TOK_T_TIMESIG) last--;
+    const int bars0 = bar_id >= 0 && prefix[last] == bar_id && last > 0 ? 1 : 0;
 
     const int BM = opt->batch < opt->num ? opt->batch : opt->num;
     sample_buffers bt;

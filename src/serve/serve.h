@@ -177,12 +177,13 @@ tg_status studio_take_wav(serve_studio *s, int id, uint8_t **data, size_t *size,
  * TG_ERR_NOT_FOUND / TG_ERR_ARG with err saying why. Takes no lock. */
 tg_status studio_accompany_model(const serve_studio *s, const tg_score *piece, char *path, size_t path_len,
                                  char *tracks, size_t tracks_len, char *err, size_t err_len);
-/* The model that writes bars of a piece again with no tracks named: the
- * whole-tune model (run_pick_infill: a piece of melody and chords, from
- * models_dir) into path, *whole_tune set; else studio_accompany_model's.
+/* The model that writes bars from bar_first of a piece again with no tracks
+ * named: the whole-tune model (run_pick_infill: a piece of melody and
+ * chords, bars before the gap, from models_dir) into path, *whole_tune set;
+ * else studio_accompany_model's.
  * Takes no lock. */
-tg_status studio_infill_model(const serve_studio *s, const tg_score *piece, char *path, size_t path_len,
-                              bool *whole_tune, char *err, size_t err_len);
+tg_status studio_infill_model(const serve_studio *s, const tg_score *piece, int bar_first, char *path,
+                              size_t path_len, bool *whole_tune, char *err, size_t err_len);
 /* The opened run of that checkpoint (opened now on first use); worker only. */
 tg_status studio_accompany_run(serve_studio *s, const char *path, tg_run **run, char *err, size_t err_len);
 
