@@ -216,6 +216,10 @@ run 0 "infill bars 1-2, bundled" "$BIN" infill "$tmp/full.mid" --bars 1-2 -o "$t
 has_err "models/accompany-nottingham/model.safetensors" "bundled: an opening by the any-track model"
 run 0 "infill bars 2-3 --tracks chords, bundled" "$BIN" infill "$tmp/full.mid" --bars 2-3 --tracks chords -o "$tmp/b23c.mid" --seed 3 --threads 1
 has_err "models/accompany-nottingham/model.safetensors" "bundled: a track named, by the any-track model"
+sed '5s/Program_0/Program_33/' "$tmp/full.txt" >"$tmp/two.txt" # chords on a bass: two instruments
+run 0 "detokenize two instruments" "$BIN" detokenize -t remi-tracks -o "$tmp/two.mid" "$tmp/two.txt"
+run 0 "infill bars 2-3 of two instruments, bundled" "$BIN" infill "$tmp/two.mid" --bars 2-3 -o "$tmp/b23i.mid" --seed 3 --threads 1
+has_err "models/accompany-nottingham/model.safetensors" "bundled: two instruments by the any-track model"
 run 1 "infill, remi model, --tracks" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 2-3 --tracks chords -o "$tmp/x.mid" --threads 1
 has_err "need an any-track (remi-tracks) model" "left to right: --tracks refused"
 run 1 "infill, remi model, prefix past the context" "$BIN" infill "$tmp/full.mid" --model "$tmp/tune" --bars 6-7 -o "$tmp/x.mid" --threads 1

@@ -190,6 +190,14 @@ tg_status run_pick_infill(const tg_score *s, const char *models_dir, int bar_fir
     bool chords = out->pick.tracks == 2;
     for (size_t t = 0; !chords && out->pick.tracks == 1 && t < s->n_tracks; t++)
         chords = s->tracks[t].n_notes > 0 && holds_chords(&s->tracks[t]);
+    int program = -1; /* one instrument, as Nottingham's melody and chords: the model writes its notes, and
+                         register tells the tracks apart; two instruments keep the any-track model */
+    for (size_t t = 0; t < s->n_tracks; t++) {
+        if (s->tracks[t].n_notes == 0) continue;
+        const int p = s->tracks[t].is_drum ? 128 : s->tracks[t].program;
+        if (program >= 0 && p != program) chords = false;
+        program = p;
+    }
     char path[4200];
     snprintf(path, sizeof path, "%s/default/model.safetensors", models_dir);
     if (tracks_named || bar_first <= 1 || out->pick.voices > 0 || !chords || !tg_file_exists(path)) return st;

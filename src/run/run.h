@@ -125,8 +125,9 @@ tg_status run_pick_accompany(const tg_score *s, const char *models_dir, run_acco
                              size_t err_len);
 /* The bundled model that infills bars from bar_first (from 1) of a piece
  * (`tunegan infill` without --model, the studio's infill): a piece of
- * melody and chords (two tracks, or one that holds chords) with bars before
- * the gap and no tracks named takes the whole-tune model, models_dir/default
+ * melody and chords on one instrument (two tracks of one program, or one
+ * track that holds chords) with bars before the gap and no tracks named
+ * takes the whole-tune model, models_dir/default
  * (it writes every track left to right and brings phrases back:
  * experiments/any-track/RESULTS.md); an opening (bar_first 1: nothing before
  * it to hear), any other piece, or named tracks, the any-track model
