@@ -7,7 +7,7 @@
 const $ = (id) => document.getElementById(id);
 // What a download button says for each format the studio offers (GET /api/studio's "formats").
 const FORMAT_LABELS = { mid: "MIDI", wav: "WAV", musicxml: "MusicXML" };
-const state = { studio: null, piece: null, takes: new Map() };
+const state = { studio: null, piece: null, takes: new Map(), rerankSet: false };
 
 // ---------------------------------------------------------------------------
 // Talking to the server
@@ -166,8 +166,13 @@ function useNothing() {
 
 function modeValue() { return document.querySelector("input[name=mode]:checked").value; }
 
+// "best of" follows the command line's defaults until the user sets it:
+// 8 for regenerating bars (tunegan infill), 1 for accompanying.
+function defaultBestOf(mode) { return mode === "infill" ? 8 : 1; }
+
 function updateMode() {
   const mode = modeValue(), any = mode === "accompany" || mode === "infill";
+  if (!state.rerankSet) $("rerank").value = defaultBestOf(mode);
   $("keep-wrap").classList.toggle("off", mode !== "continue");
   $("keep-bars").disabled = mode !== "continue";
   $("bars-wrap").classList.toggle("off", any);
@@ -409,6 +414,7 @@ function wire() {
   $("use-primer").addEventListener("click", usePrimer);
   $("use-nothing").addEventListener("click", useNothing);
   for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", updateMode);
+  $("rerank").addEventListener("input", () => { state.rerankSet = true; });
   for (const id of ["keep-bars", "bars-from", "bars-to"]) $(id).addEventListener("input", drawPiece);
   for (const id of ["temperature", "top-p"])
     $(id).addEventListener("input", () => { $(id + "-out").textContent = Number($(id).value).toFixed(2); });

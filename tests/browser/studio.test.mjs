@@ -184,7 +184,9 @@ async function main() {
 
     // Regenerate bars 2-3 of the accompaniment: its roll keeps 2 tracks and says which bars were written.
     await page.click(".group:first-child .take .row button:last-child"); // use as the piece
+    check(await page.$eval("#rerank", (e) => e.value) === "1", "best of 1 for accompanying (accompany's default)");
     await page.click("#mode-infill");
+    check(await page.$eval("#rerank", (e) => e.value) === "8", "best of 8 for regenerating bars (infill's default)");
     await page.click("#generate");
     await page.waitForFunction(() => document.querySelectorAll(".group").length === 3 &&
       document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
@@ -192,7 +194,7 @@ async function main() {
     check(infLabel.startsWith("bars 2-3 of #"), "regenerate bars lands with its bars named", infLabel);
     const infStatus = await page.$eval(".group:first-child .status", (e) => e.textContent);
     // (melody and chords: the whole-tune model, models/default, writes them from the bars before)
-    check(/the whole-tune model heard the 1 bar before bars 2-3 and wrote them left to right/.test(infStatus),
+    check(/the whole-tune model heard the 1 bar before bars 2-3 and wrote them left to right; the bars after them chose among 8 candidates/.test(infStatus),
       "its request says how much of the piece around the bars the model heard", infStatus);
     const infLegend = await page.$$eval(".group:first-child .take .legend span", (l) => l.length);
     check(infLegend === 2, "its roll has the 2 tracks", infLegend);
