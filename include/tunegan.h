@@ -393,10 +393,8 @@ typedef struct {
     int bars_before, bars_after;
     /* infilling with a whole-tune (remi) model (left_to_right): it writes
      * hearing every bar before the gap and none after (bars_after 0); with
-     * rerank the bars after (all of them, bars_after_ranked) chose among the
-     * candidates */
+     * rerank all the bars after choose among the candidates */
     bool left_to_right;
-    int bars_after_ranked;
 } tg_generate_stats;
 
 /* Generates o->num takes into takes[0..num-1] (the caller frees each with

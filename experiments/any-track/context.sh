@@ -19,8 +19,6 @@ model=$2
 out=$3
 seeds=${4:-1 2 3}
 temps=${5:-0.8 1.0}
-bin=${BIN:-build/tunegan}
-threads=${THREADS:-1}
 here=$(dirname "$0")
 . "$here/test_set.sh"
 mkdir -p "$out/$name"

@@ -17,8 +17,6 @@ out=$3
 seeds=${4:-1 2 3}
 temps=${5:-0.95}
 rerank=${6:-8}
-bin=${BIN:-build/tunegan}
-threads=${THREADS:-1}
 here=$(dirname "$0")
 . "$here/test_set.sh"
 mkdir -p "$out/$name"

@@ -194,7 +194,7 @@ tg_status run_pick_infill(const tg_score *s, const char *models_dir, int bar_fir
                          register tells the tracks apart; two instruments keep the any-track model */
     for (size_t t = 0; t < s->n_tracks; t++) {
         if (s->tracks[t].n_notes == 0) continue;
-        const int p = s->tracks[t].is_drum ? 128 : s->tracks[t].program;
+        const int p = run_track_program(&s->tracks[t]);
         if (program >= 0 && p != program) chords = false;
         program = p;
     }
@@ -256,13 +256,13 @@ typedef struct {
     int spq;
 } assemble;
 
-static int64_t step_ticks(const assemble *a, int64_t step)
-{
-    return (int64_t)llround((double)step * a->in->ticks_per_quarter / a->spq);
-}
+static int64_t step_ticks(const assemble *a, int64_t step) { return run_step_ticks(step, a->in->ticks_per_quarter, a->spq); }
 
-/* A channel for a new track: the table's program's usual one if free, else the first free (not 9). */
-static int free_channel(const tg_score *s, int want)
+int64_t run_step_ticks(int64_t step, int tpq, int spq) { return (int64_t)llround((double)step * tpq / spq); }
+
+int run_track_program(const tg_track *tr) { return tr->is_drum ? 128 : tr->program; }
+
+int run_free_channel(const tg_score *s, int want)
 {
     bool used[16] = {false};
     for (size_t t = 0; t < s->n_tracks; t++) used[s->tracks[t].channel & 15] = true;
@@ -311,7 +311,7 @@ static tg_status assemble_take(const assemble *a, const tok_tokenizer *tok, cons
             if (a->slot_of[j] == k) t = j;
         if (t == SIZE_MAX) { /* a new track */
             int prog = a->sl->program[k];
-            st = tg_score_add_track(res, a->sl->name[k], prog == 128 ? 9 : free_channel(res, k), prog == 128 ? 0 : prog,
+            st = tg_score_add_track(res, a->sl->name[k], prog == 128 ? 9 : run_free_channel(res, k), prog == 128 ? 0 : prog,
                                     -1, &t);
             if (st != TG_OK) break;
         } else { /* the notes the model writes again leave */

@@ -39,17 +39,6 @@ bool run_infills_forward(const tg_run *run)
     return k == TOK_REMI || k == TOK_REMI_COMPACT;
 }
 
-/* The encoder's step of a tick: round(ticks * spq / tpq), ties up. */
-static int64_t tick_step(int64_t ticks, int tpq, int spq)
-{
-    return (int64_t)floor(((double)ticks * spq) / tpq + 0.5);
-}
-
-static int64_t step_tick(int64_t step, int tpq, int spq)
-{
-    return (int64_t)llround((double)step * tpq / spq);
-}
-
 /* The piece's bars in the model's encoding: pos[k] the index of the Bar
  * token opening bar k+1 (k from 0), start[k] its first step, start[n] the
  * end of the last bar. */
@@ -94,8 +83,6 @@ static tg_status bar_map_of(const tok_tokenizer *tok, const tok_seq *seq, bar_ma
 /* ------------------------------------------------------------------------ */
 /* Written notes to the input's tracks. */
 
-static int program_of(const tg_track *tr) { return tr->is_drum ? 128 : tr->program; }
-
 /* Of the input's tracks with notes and the program, the mean pitch of the
  * notes outside [lo, hi) (all of its notes when none is), and whether the
  * track is monophonic there (no two of those notes overlap). */
@@ -111,7 +98,7 @@ static int voices_of(const tg_score *in, int program, int64_t lo, int64_t hi, tr
     int n = 0;
     for (size_t t = 0; t < in->n_tracks; t++) {
         const tg_track *tr = &in->tracks[t];
-        if (tr->n_notes == 0 || program_of(tr) != program) continue;
+        if (tr->n_notes == 0 || run_track_program(tr) != program) continue;
         double sum = 0;
         size_t cnt = 0;
         int low = 128;
@@ -183,16 +170,6 @@ static int cmp_note(const void *a, const void *b)
     return (x->pitch > y->pitch) - (x->pitch < y->pitch);
 }
 
-/* A channel for a new track: the first free one (not 9). */
-static int new_channel(const tg_score *s)
-{
-    bool used[16] = {false};
-    for (size_t t = 0; t < s->n_tracks; t++) used[s->tracks[t].channel & 15] = true;
-    for (int c = 0; c < 16; c++)
-        if (c != 9 && !used[c]) return c;
-    return 0;
-}
-
 /* The notes of track src (the decoded candidate's notes of one program,
  * moved onto the input's ticks) into res: to the input's tracks of the
  * program, or to a new track when the input has none. */
@@ -207,7 +184,7 @@ static tg_status place_notes(tg_score *res, const tg_score *in, int program, int
         size_t t;
         char name[32];
         snprintf(name, sizeof name, program == 128 ? "Drums" : "Program %d", program);
-        st = tg_score_add_track(res, name, program == 128 ? 9 : new_channel(res), program == 128 ? 0 : program, -1,
+        st = tg_score_add_track(res, name, program == 128 ? 9 : run_free_channel(res, -1), program == 128 ? 0 : program, -1,
                                 &t);
         if (st != TG_OK) {
             free(v);
@@ -252,7 +229,7 @@ static tg_status assemble(const tg_score *in, const tok_tokenizer *tok, const ba
 {
     const int spq = tok_steps_per_quarter(tok), tpq = in->ticks_per_quarter;
     const int64_t from = ib->start[g0], to = g1 < ib->n ? ib->start[g1] : INT64_MAX;
-    const int64_t lo = step_tick(from, tpq, spq), hi = to == INT64_MAX ? INT64_MAX : step_tick(to, tpq, spq);
+    const int64_t lo = run_step_ticks(from, tpq, spq), hi = to == INT64_MAX ? INT64_MAX : run_step_ticks(to, tpq, spq);
     tg_score *dec = NULL, *res = NULL;
     tok_decode_error derr;
     bar_map cb = {0};
@@ -263,12 +240,11 @@ static tg_status assemble(const tg_score *in, const tok_tokenizer *tok, const ba
         tg_track *tr = &res->tracks[t];
         size_t w = 0;
         for (size_t i = 0; i < tr->n_notes; i++) {
-            const int64_t s = tick_step(tr->notes[i].start_ticks, tpq, spq);
+            const int64_t s = tok_remi_step(in, spq, tr->notes[i].start_ticks);
             if (s < from || s >= to) tr->notes[w++] = tr->notes[i];
         }
         tr->n_notes = w;
     }
-    const int dtpq = st == TG_OK ? dec->ticks_per_quarter : 1;
     for (size_t t = 0; st == TG_OK && t < dec->n_tracks; t++) {
         const tg_track *src = &dec->tracks[t];
         tg_note *notes = malloc((src->n_notes ? src->n_notes : 1) * sizeof *notes);
@@ -279,14 +255,14 @@ static tg_status assemble(const tg_score *in, const tok_tokenizer *tok, const ba
         size_t n = 0;
         for (size_t i = 0; i < src->n_notes; i++) {
             tg_note nt = src->notes[i];
-            const int64_t s0 = tick_step(nt.start_ticks, dtpq, spq), s1 = tick_step(nt.end_ticks, dtpq, spq);
+            const int64_t s0 = tok_remi_step(dec, spq, nt.start_ticks), s1 = tok_remi_step(dec, spq, nt.end_ticks);
             const int64_t at = input_step(&cb, ib, g0, g1, s0);
             if (at < 0) continue;
-            nt.start_ticks = step_tick(at, tpq, spq);
-            nt.end_ticks = step_tick(at + (s1 > s0 ? s1 - s0 : 1), tpq, spq);
+            nt.start_ticks = run_step_ticks(at, tpq, spq);
+            nt.end_ticks = run_step_ticks(at + (s1 > s0 ? s1 - s0 : 1), tpq, spq);
             notes[n++] = nt;
         }
-        if (n) st = place_notes(res, in, program_of(src), lo, hi, notes, n);
+        if (n) st = place_notes(res, in, run_track_program(src), lo, hi, notes, n);
         free(notes);
     }
     if (st == TG_OK) tg_score_sort(res);
@@ -372,7 +348,6 @@ tg_status run_infill_forward(tg_run *run, const tg_accompany_options *o, tg_take
         stats->bars_before = o->bar_first - 1;
         stats->bars_after = 0; /* written left to right: the bars after are not heard */
         stats->left_to_right = true;
-        stats->bars_after_ranked = per > 1 ? bars.n - o->bar_last : 0;
     }
     int handed = 0;
     for (int i = 0; st == TG_OK && i < go->num; i++) {

@@ -205,6 +205,14 @@ tg_status run_infill_forward(tg_run *run, const tg_accompany_options *o, tg_take
 /* ------------------------------------------------------------------------ */
 /* Internals shared by the files of src/run. */
 
+/* A track's program, 128 for drums (as the tokenizers and tracks.tsv count). */
+int run_track_program(const tg_track *tr);
+/* Ticks of a step on a score of tpq ticks per quarter (spq steps a quarter). */
+int64_t run_step_ticks(int64_t step, int tpq, int spq);
+/* A channel for a new track of s: want if free, else the first free one
+ * (not 9); 0 when none is. */
+int run_free_channel(const tg_score *s, int want);
+
 /* tg_run_accompany's checks of rerank, num and rerank_weight. */
 tg_status run_check_rerank(const tg_accompany_options *o, char *err, size_t err_len);
 /* Whether a written note may join s without disturbing the notes there:

@@ -71,7 +71,7 @@ typedef struct {
     sample_gen_stats *stats;
     const tok_grammar *g0;  /* after the prefix */
     int bar_id;             /* remi's Bar, or -1 */
-    const uint8_t *meters;  /* (V) the meter tokens, masked with keep_meter; NULL: none */
+    int meter0, n_meters;   /* keep_meter: the meter tokens' ids meter0.. masked (n_meters 0: none) */
     tg_status st;           /* the first failure (out of memory) */
 } gen_policy;
 
@@ -82,11 +82,9 @@ static const uint8_t *gen_allowed(void *user, int i, uint8_t *mask)
     gen_policy *pol = user;
     if (!pol->opt->grammar) return NULL;
     row *r = &pol->rows[i];
-    const int V = tok_vocab_size(r->g.tok);
     tok_grammar_mask(&r->g, mask);
     if (r->g.notes == pol->g0->notes || pol->opt->no_end) mask[TOK_EOS] = 0;
-    for (int id = 0; pol->meters && id < V; id++)
-        if (pol->meters[id]) mask[id] = 0;
+    if (pol->n_meters) memset(mask + pol->meter0, 0, (size_t)pol->n_meters);
     return mask;
 }
 
@@ -202,13 +200,9 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     tg_status st = sample_buffers_open(model, BM, plen, &bt); /* prefixes (B,plen): every row's prefix */
     row *rows = calloc((size_t)BM, sizeof *rows);
     if (st == TG_OK && !rows) st = TG_ERR_NOMEM;
-    uint8_t *meters = NULL;
-    if (opt->keep_meter && opt->grammar) {
-        meters = calloc((size_t)V, 1);
-        for (int id = 0; meters && id < V; id++) meters[id] = tok_get_info(tok, id).type == TOK_T_TIMESIG;
-        if (st == TG_OK && !meters) st = TG_ERR_NOMEM;
-    }
-    gen_policy pol = {rows, opt, stats, &g0, bar_id, meters, TG_OK};
+    const bool mask_meters = opt->keep_meter && tok->base[TOK_T_TIMESIG] >= 0; /* the ids of a type are consecutive */
+    gen_policy pol = {rows, opt, stats, &g0, bar_id, mask_meters ? tok->base[TOK_T_TIMESIG] : 0,
+                      mask_meters ? tok->count[TOK_T_TIMESIG] : 0, TG_OK};
     const sample_loop lp = {opt->params, gen_allowed, gen_rng, gen_took, &pol, true, keep, NULL, NULL};
 
     double t0 = tg_now_sec(), cb_sec = 0;
@@ -249,7 +243,6 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     if (rows)
         for (int b = 0; b < BM; b++) tok_seq_free(&rows[b].seq);
     free(rows);
-    free(meters);
     sample_buffers_close(&bt);
     if (st != TG_OK) {
         for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);

@@ -230,9 +230,8 @@ static bool in_list(const char *list, const char *name, size_t n)
 static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_request *r, char *err, size_t err_len)
 {
     char names[512] = "", why[600];
-    bool whole_tune = false;
     tg_status st = r->mode == SERVE_INFILL && !r->tracks[0]
-                       ? studio_infill_model(s, t->score, r->bar_first, r->model, sizeof r->model, &whole_tune, why, sizeof why)
+                       ? studio_infill_model(s, t->score, r->bar_first, r->model, sizeof r->model, why, sizeof why)
                        : studio_accompany_model(s, t->score, r->model, sizeof r->model, names, sizeof names, why,
                                                 sizeof why);
     if (st != TG_OK) {

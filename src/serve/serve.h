@@ -179,11 +179,11 @@ tg_status studio_accompany_model(const serve_studio *s, const tg_score *piece, c
                                  char *tracks, size_t tracks_len, char *err, size_t err_len);
 /* The model that writes bars from bar_first of a piece again with no tracks
  * named: the whole-tune model (run_pick_infill: a piece of melody and
- * chords, bars before the gap, from models_dir) into path, *whole_tune set;
+ * chords, bars before the gap, from models_dir) into path;
  * else studio_accompany_model's.
  * Takes no lock. */
 tg_status studio_infill_model(const serve_studio *s, const tg_score *piece, int bar_first, char *path,
-                              size_t path_len, bool *whole_tune, char *err, size_t err_len);
+                              size_t path_len, char *err, size_t err_len);
 /* The opened run of that checkpoint (opened now on first use); worker only. */
 tg_status studio_accompany_run(serve_studio *s, const char *path, tg_run **run, char *err, size_t err_len);
 

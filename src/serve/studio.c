@@ -320,14 +320,12 @@ tg_status studio_accompany_model(const serve_studio *s, const tg_score *piece, c
 }
 
 tg_status studio_infill_model(const serve_studio *s, const tg_score *piece, int bar_first, char *path,
-                              size_t path_len, bool *whole_tune, char *err, size_t err_len)
+                              size_t path_len, char *err, size_t err_len)
 {
-    *whole_tune = false;
     if (!s->opt.accompany_model && s->opt.models_dir) {
         run_infill_pick pick;
         if (run_pick_infill(piece, s->opt.models_dir, bar_first, false, &pick, err, err_len) == TG_OK && pick.whole_tune) {
             snprintf(path, path_len, "%s", pick.pick.path);
-            *whole_tune = true;
             return TG_OK;
         }
     }
