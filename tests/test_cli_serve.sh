@@ -243,6 +243,9 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     # to right from bar 1 (all there is before them), hearing none after
     [ "$(jget 'd.get("bars_before"), d.get("bars_after"), d.get("left_to_right")')" = "(1, 0, True)" ] && ok \
         || fail "the infill job does not say which bars around the gap the model heard: $(cat "$tmp/body")"
+    # the studio's own model (models/default) wrote them: no second copy of it was opened
+    if grep -q "opened the whole-tune model" "$tmp/main.out" "$tmp/main.err"; then
+        fail "the studio opened a second copy of its own model to infill"; else ok; fi
     inf=$(jget 'd["takes"][0]')
     req GET "/api/takes/$inf"; cp "$tmp/body" "$tmp/inf.json"
     b1=$(jget 'd["bars"][1]'); b3=$(jget 'd["bars"][3]')

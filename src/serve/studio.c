@@ -333,8 +333,21 @@ tg_status studio_infill_model(const serve_studio *s, const tg_score *piece, int 
     return studio_accompany_model(s, piece, path, path_len, tracks, sizeof tracks, err, err_len);
 }
 
+/* Whether two paths name one file (the model the studio has open). */
+static bool same_file(const char *a, const char *b)
+{
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    const bool same = ra && rb ? strcmp(ra, rb) == 0 : strcmp(a, b) == 0;
+    free(ra), free(rb);
+    return same;
+}
+
 tg_status studio_accompany_run(serve_studio *s, const char *path, tg_run **run, char *err, size_t err_len)
 {
+    if (same_file(path, tg_run_checkpoint(s->run))) { /* the studio's own model (the whole-tune default) */
+        *run = s->run;
+        return TG_OK;
+    }
     const int n = (int)TG_ARRAY_LEN(s->acc_runs);
     int k = 0;
     while (k < n && s->acc_runs[k] && strcmp(s->acc_paths[k], path) != 0) k++;
