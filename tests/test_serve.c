@@ -65,12 +65,18 @@ static int json_int(const char *json, const char *key)
 }
 
 /* Submits a request and waits for it; returns its first take's id. */
-static int generate(const char *json)
+static int post_job(const char *json)
 {
     char *body;
     CHECK_INT(call("POST", "/api/generate", NULL, json, &body), 202);
     int job = json_int(body, "job");
     free(body);
+    return job;
+}
+
+/* The request's first take, once it is done. */
+static int wait_take(int job)
+{
     for (int i = 0; i < 600; i++) {
         pthread_mutex_lock(&studio->lock);
         jobs_wait_change(studio, job, 1.0);
@@ -86,6 +92,18 @@ static int generate(const char *json)
     }
     CHECK(!"the request did not finish in 10 minutes");
     return -1;
+}
+
+static int generate(const char *json) { return wait_take(post_job(json)); }
+
+/* The bars a request asks for, as the studio read it. */
+static int job_bars(int job)
+{
+    pthread_mutex_lock(&studio->lock);
+    serve_job *j = jobs_find(studio, job);
+    int bars = j ? j->req.bars : -1;
+    pthread_mutex_unlock(&studio->lock);
+    return bars;
 }
 
 int main(void)
@@ -173,6 +191,14 @@ int main(void)
     CHECK_INT(call("POST", "/api/generate", NULL, "{\"mode\":\"accompany\",\"source\":1,\"tracks\":\"tenor\"}", &body), 400);
     CHECK(strstr(body, "no track 'tenor' in accompany-nottingham") != NULL);
     free(body);
+
+    /* without bars: a whole tune of 32 bars for a new tune, 8 added to a continuation */
+    int job = post_job("{\"mode\":\"new\",\"seed\":5}");
+    CHECK_INT(job_bars(job), 32);
+    CHECK(wait_take(job) > 0);
+    job = post_job("{\"mode\":\"continue\",\"source\":1,\"keep_bars\":2,\"seed\":5}");
+    CHECK_INT(job_bars(job), 8);
+    CHECK(wait_take(job) > 0);
 
     /* a continuation, twice with the same seed: the same bytes, MIDI that reads back */
     const char *req = "{\"mode\":\"continue\",\"source\":1,\"keep_bars\":2,\"bars\":2,\"seed\":11}";

@@ -7,7 +7,7 @@
 const $ = (id) => document.getElementById(id);
 // What a download button says for each format the studio offers (GET /api/studio's "formats").
 const FORMAT_LABELS = { mid: "MIDI", wav: "WAV", musicxml: "MusicXML" };
-const state = { studio: null, piece: null, takes: new Map(), rerankSet: false };
+const state = { studio: null, piece: null, takes: new Map(), rerankSet: false, barsSet: false };
 
 // ---------------------------------------------------------------------------
 // Talking to the server
@@ -170,9 +170,14 @@ function modeValue() { return document.querySelector("input[name=mode]:checked")
 // 8 for regenerating bars (tunegan infill), 1 for accompanying.
 function defaultBestOf(mode) { return mode === "infill" ? 8 : 1; }
 
+// "bars to add", until the user sets it: a whole tune of 32 bars for a new
+// tune (as the command line's main job writes), 8 for a continuation.
+function defaultBars(mode) { return mode === "new" ? 32 : 8; }
+
 function updateMode() {
   const mode = modeValue(), any = mode === "accompany" || mode === "infill";
   if (!state.rerankSet) $("rerank").value = defaultBestOf(mode);
+  if (!state.barsSet && !any) $("bars").value = defaultBars(mode);
   $("keep-wrap").classList.toggle("off", mode !== "continue");
   $("keep-bars").disabled = mode !== "continue";
   $("bars-wrap").classList.toggle("off", any);
@@ -415,6 +420,7 @@ function wire() {
   $("use-nothing").addEventListener("click", useNothing);
   for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", updateMode);
   $("rerank").addEventListener("input", () => { state.rerankSet = true; });
+  $("bars").addEventListener("input", () => { state.barsSet = true; });
   for (const id of ["keep-bars", "bars-from", "bars-to"]) $(id).addEventListener("input", drawPiece);
   for (const id of ["temperature", "top-p"])
     $(id).addEventListener("input", () => { $(id + "-out").textContent = Number($(id).value).toFixed(2); });

@@ -29,8 +29,9 @@
  * "bars_to": 3, "rerank": 4}; an unknown field is an error (a typo never
  * becomes a default). Without temperature or top_p, new tunes and
  * continuations take the model's defaults (its sampling.tsv), the
- * any-track modes 1. rerank (accompany and infill only): each variation
- * is the best of that many takes, as `accompany --rerank`. */
+ * any-track modes 1. Without bars, a new tune has 32 and a continuation
+ * adds 8. rerank (accompany and infill only): each variation is the best
+ * of that many takes, as `accompany --rerank`. */
 
 static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
                                            "top_p", "seed", "tracks", "bars_from", "bars_to", "rerank", NULL};
@@ -97,7 +98,8 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
     }
     if (tracks) snprintf(r->tracks, sizeof r->tracks, "%s", tracks->valuestring);
     const bool own = r->mode == SERVE_NEW || r->mode == SERVE_CONTINUE; /* the studio's own model */
-    double source = 0, keep = 4, bars = 8, num = 1, from = 0, to = 0, rerank = 1;
+    /* without bars: a whole tune of 32 for a new one, 8 added to a continuation */
+    double source = 0, keep = 4, bars = r->mode == SERVE_NEW ? 32 : 8, num = 1, from = 0, to = 0, rerank = 1;
     double temp = own ? s->sampling.temperature : 1, top_p = own ? s->sampling.top_p : 1;
     /* no seed: one from the clock's microseconds, told back with the takes */
     double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);

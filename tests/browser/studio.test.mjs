@@ -87,6 +87,9 @@ async function main() {
     const temp = await page.$eval("#temperature", (e) => [e.value, document.getElementById("temperature-out").textContent]);
     check(temp[0] === "0.95" && temp[1] === "0.95", "the temperature slider starts at the model's 0.95", temp.join(" "));
 
+    // "bars to add" follows the mode until set by hand: a whole tune (32) for a new one, 8 for a continuation.
+    check(await page.$eval("#bars", (e) => e.value) === "32", "a new tune of 32 bars by default");
+
     // Load a file: the roll of the piece appears.
     const input = await page.$("#file");
     await input.uploadFile(primerMid);
@@ -95,6 +98,8 @@ async function main() {
     check(pieceLabel.includes("4 bars"), "the uploaded piece has its 4 bars", pieceLabel);
     const [pieceInk] = await inkOf(page, "#piece-roll");
     check(pieceInk > 0.002, "the piece's roll is drawn", pieceInk.toFixed(4));
+
+    check(await page.$eval("#bars", (e) => e.value) === "8", "a continuation adds 8 bars by default");
 
     // Continue it: keep 2 bars, add 4, three variations.
     await page.$eval("#keep-bars", (e) => { e.value = "2"; e.dispatchEvent(new Event("input")); });
