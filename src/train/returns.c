@@ -267,6 +267,7 @@ void adv_pg_backward_ex(tg_model *G, tg_model *ref, const int *x, const int *len
 static const char *const shaping_names[] = {"prob", "centered", "zero-mean"};
 enum { N_SHAPINGS = sizeof shaping_names / sizeof *shaping_names };
 static const char *const baseline_names[] = {"batch", "ema"};
+enum { N_BASELINES = sizeof baseline_names / sizeof *baseline_names };
 
 const char *adv_shaping_name(adv_shaping s)
 {
@@ -282,12 +283,12 @@ tg_status adv_shaping_parse(const char *name, adv_shaping *s)
 
 const char *adv_baseline_name(adv_baseline b)
 {
-    return (unsigned)b < 2 ? baseline_names[b] : "?";
+    return (unsigned)b < N_BASELINES ? baseline_names[b] : "?";
 }
 
 tg_status adv_baseline_parse(const char *name, adv_baseline *b)
 {
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < N_BASELINES; i++)
         if (strcmp(name, baseline_names[i]) == 0) return *b = (adv_baseline)i, TG_OK;
     return TG_ERR_ARG;
 }
