@@ -38,10 +38,15 @@
  * and 4.6e-3 on models/default (fc); with bf16 keys and values the decoded
  * logits are 1.0x-1.3x that (1.0e-2 to 3.4e-2, bundled 2.6e-3 and 4.5e-3).
  * The cache may add to the weights' error but not change its scale: at
- * most DECODE_VS_WEIGHTS times it, and DECODE_TOL in all. Chunks against
- * one token at a time: 0 to 3.5e-3 on the random models, 4.7e-3 on the fc
- * bundled one (its prefill rounds activations to bf16 after products
- * summed in another order), held to the same DECODE_VS_WEIGHTS scale. */
+ * most DECODE_VS_WEIGHTS times it, and DECODE_TOL in all. Decoding in
+ * chunks is held to the same scale at the chunks' last tokens, pooled
+ * (2026-12-07: 1.0x-1.3x the weights' error there on every model); against
+ * one token at a time it differs by 0 to 1.5e-3 (the prefill rounds
+ * activations to bf16 after products summed in another order), within
+ * twice that scale (each path's own error bounds it). A maximum over single
+ * positions against the pooled error, the check before, failed on the
+ * retrained bundled model (6.4e-3 against 2 x 3.2e-3) with nothing wrong:
+ * a worst position against an average. */
 #define DECODE_TOL 6e-2
 #define DECODE_VS_WEIGHTS 2.0
 
@@ -211,27 +216,42 @@ static void compare_decoding(const char *name, tg_model *m32, tg_model *m16, con
         for (int b = 0; b < B; b++) memcpy(one + ((size_t)b * T + t) * V, lg + (size_t)b * V, V * sizeof(float));
     }
     const double e_one = rel_l2(one, ref, n);
-    /* chunks: the logits of each chunk's last token against the one-token
-     * feed's (the prefill's products round in another order) */
+    /* chunks: the logits of each chunk's last token, pooled over the chunks,
+     * against the fp32 forward's at the same positions, held to the scale
+     * of the bf16 weights' own error there, as the one-token feed is; and
+     * against the one-token feed's (the prefill's products round in another
+     * order), which the two bounds bound by twice that */
     model_cache_reset(s16, B);
-    double e_chunk = 0.0;
+    const int n_chunks = (T + CHUNK - 1) / CHUNK;
+    const size_t nc = (size_t)n_chunks * B * V;
+    float *c_lg = malloc(nc * sizeof(float)), *c_ref = malloc(nc * sizeof(float));
+    float *c_w16 = malloc(nc * sizeof(float)), *c_one = malloc(nc * sizeof(float));
+    size_t at = 0;
     for (int t0 = 0; t0 < T; t0 += CHUNK) {
         const int k = T - t0 < CHUNK ? T - t0 : CHUNK;
         int part[B * CHUNK];
         for (int b = 0; b < B; b++)
             for (int i = 0; i < k; i++) part[b * k + i] = tok[b * T + t0 + i];
         model_decode(s16, part, k, lg);
-        for (int b = 0; b < B; b++) {
-            const float *at = one + ((size_t)b * T + t0 + k - 1) * V;
-            e_chunk = fmax(e_chunk, rel_l2(lg + (size_t)b * V, at, (size_t)V));
+        for (int b = 0; b < B; b++, at += (size_t)V) {
+            const size_t pos = ((size_t)b * T + t0 + k - 1) * V;
+            memcpy(c_lg + at, lg + (size_t)b * V, V * sizeof(float));
+            memcpy(c_ref + at, ref + pos, V * sizeof(float));
+            memcpy(c_w16 + at, w16 + pos, V * sizeof(float));
+            memcpy(c_one + at, one + pos, V * sizeof(float));
         }
     }
-    printf("%s: logits against the fp32 forward: weights %.2e, cache one token %.2e; "
-           "chunks against one token %.2e\n", name, e_w, e_one, e_chunk);
+    const double e_chunk = rel_l2(c_lg, c_ref, nc), e_w_chunk = rel_l2(c_w16, c_ref, nc);
+    const double e_chunk_one = rel_l2(c_lg, c_one, nc);
+    free(c_lg), free(c_ref), free(c_w16), free(c_one);
+    printf("%s: logits against the fp32 forward: weights %.2e, cache one token %.2e; at the chunks' ends: "
+           "weights %.2e, chunks %.2e, chunks against one token %.2e\n", name, e_w, e_one, e_w_chunk, e_chunk,
+           e_chunk_one);
     CHECK(e_w < DECODE_TOL);
     CHECK(e_one < DECODE_TOL);
     CHECK(e_one < DECODE_VS_WEIGHTS * e_w);
-    CHECK(e_chunk < DECODE_VS_WEIGHTS * e_w);
+    CHECK(e_chunk < DECODE_VS_WEIGHTS * e_w_chunk);
+    CHECK(e_chunk_one < 2 * DECODE_VS_WEIGHTS * e_w_chunk);
     /* ... and the greedy tokens mostly agree with fp32's (ties aside) */
     int agree = 0;
     for (size_t p = 0; p < (size_t)B * T; p++) {
