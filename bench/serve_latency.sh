@@ -18,19 +18,9 @@ n=${2:-10}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=$build/tunegan
 model=$here/models/default/model.safetensors
-tmp=$(mktemp -d /tmp/tg_serve_latency.XXXXXX)
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-echo "== $(date -u '+%Y-%m-%d %H:%M UTC'); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(getconf _NPROCESSORS_ONLN) cores"
-echo "== load: $(uptime | sed 's/.*load average/load average/')"
+. "$here/bench/serve_lib.sh"
 "$bin" detokenize -o "$tmp/twinkle.mid" "$here/assets/primers/twinkle.txt" >/dev/null
-"$bin" serve --port 0 --threads 1 --model "$model" >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-for _ in $(seq 1 100); do
-    url=$(sed -n 's/.*studio is at \(http:[^ ]*\)$/\1/p' "$tmp/out"); [ -n "$url" ] && break; sleep 0.1
-done
-[ -n "$url" ] || { echo "the server did not start"; cat "$tmp/err"; exit 1; }
+serve_start "$model"
 tck=$(getconf CLK_TCK)
 cpu() { awk -v t="$tck" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$pid/stat"; }
 now() { date +%s.%N; }

@@ -14,25 +14,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bin=$build/tunegan
 [ -f "$tune" ] || { echo "bench/serve_memory.sh: $tune is missing" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench/serve_memory.sh: needs /usr/bin/time (Debian package time)" >&2; exit 1; }
-tmp=$(mktemp -d /tmp/tg_serve_memory.XXXXXX)
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-echo "== $(date -u '+%Y-%m-%d %H:%M UTC'); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(getconf _NPROCESSORS_ONLN) cores"
-echo "== load: $(uptime | sed 's/.*load average/load average/')"
+. "$here/bench/serve_lib.sh"
 kb() { awk -v k="$1" '$1 == k ":" { print $2 }' "/proc/$pid/status"; }
 json() { /usr/bin/python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
 /usr/bin/time -f "%M" -o "$tmp/cli" "$bin" infill "$tune" --bars 5-8 --seed 1 --threads 1 -o "$tmp/cli.mid" >/dev/null 2>&1
 cli=$(tail -1 "$tmp/cli")
-"$bin" serve --port 0 --threads 1 --model "$here/models/default" >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-url=
-for _ in $(seq 1 100); do
-    url=$(sed -n 's/.*studio is at \(http:[^ ]*\)$/\1/p' "$tmp/out")
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "bench/serve_memory.sh: the server did not start" >&2; cat "$tmp/err" >&2; exit 1; }
+serve_start "$here/models/default"
 start=$(kb VmRSS)
 id=$(curl -s -H 'X-Tunegan: 1' -H 'Content-Type: audio/midi' --data-binary @"$tune" "${url}api/upload?name=tune.mid" | json "['id']")
 job=$(curl -s -H 'X-Tunegan: 1' -d '{"mode":"infill","source":'"$id"',"bars_from":5,"bars_to":8,"seed":1}' \
