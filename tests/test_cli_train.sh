@@ -3,7 +3,8 @@
 # pretrain: it writes the generator, discriminator, rollout policy, reference,
 # both optimizer states (those of its last checkpoint folder) and a log with
 # disc, adv and eval lines; stopped and resumed it gives the same files byte
-# for byte; --reward dense and constant run; --reward bar with every recipe of
+# for byte; --reward dense and constant run; --reward critic and critic-random run (the
+# critic's file in place of D's); --reward bar with every recipe of
 # returns.c runs and resumes bit for bit, --reward random runs; `tunegan score` prints a number per file; `generate --rerank` keeps
 # the best candidates; bad input is a clear error.
 # Environment (set by ctest): TG_BIN, TG_TEST_DATA.
@@ -85,6 +86,16 @@ run 1 "resume without the ema baseline" "$BIN" train $M $R -o "$tmp/bar2" --resu
 has_err "same flags" "baseline changed on resume"
 run 0 "random reward" "$BIN" train $M -o "$tmp/random" --reward random
 grep -q '"phase":"adv"' "$tmp/random/log.jsonl" && ok || fail "random: no adv line"
+# the n-gram critic in place of D: its file, its progress line, no D's; its control runs too
+run 0 "critic reward" "$BIN" train $M -o "$tmp/critic" --reward critic --reward-shaping zero-mean --discount 0.9
+[ -f "$tmp/critic/critic.safetensors" ] && [ ! -e "$tmp/critic/disc.safetensors" ] && ok || fail "critic: files"
+has_err "critic 1/" "critic's progress line"
+has_out "critic accuracy" "critic's summary"
+has_out "critic.safetensors" "critic's checkpoint named"
+grep -q '"acc_fresh":0' "$tmp/critic/log.jsonl" && ok || fail "critic: no fresh accuracy in the log"
+run 0 "critic-random reward" "$BIN" train $M -o "$tmp/critic-random" --reward critic-random
+run 1 "critic with a band" "$BIN" train $M -o "$tmp/y" --reward critic --d-band 0.2,0.9
+has_err "--d-band" "critic with a band"
 # cold exploration (ColdGANs): the weights in the log, a resume must keep the temperature
 run 0 "cold exploration" "$BIN" train $M -o "$tmp/cold" --reward dense --explore-temperature 0.5 --is-clip 3
 for k in is_w_mean is_w_max is_truncated; do grep -q "\"$k\":[0-9]" "$tmp/cold/log.jsonl" && ok || fail "cold: no $k in the log"; done

@@ -13,7 +13,8 @@
  *   configurations are refused; the tells name the planted n-grams (each
  *   set's own bigram first, its n-grams merged into one tell, with its
  *   counts: one a piece, none in the other set); distinct windows of
- *   hand-made scores.
+ *   hand-made scores; the critic as a reward: fitted on every item, its
+ *   prefix logits of one pass against each prefix scored alone.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -288,6 +289,61 @@ static void test_critic_tells(void)
     free_set(&a), free_set(&b);
 }
 
+/* The critic as a reward: fitted on every item, it reads the planted bigram
+ * (sampled pieces without it score lower); the prefix logits of one pass
+ * are the logits of each prefix scored alone, the counts given back zero;
+ * a prefix that has seen the bigram scores higher than it did before. */
+static void test_critic_prefix(void)
+{
+    tg_rng rng;
+    tg_rng_seed(&rng, 23);
+    eval_critic_config cfg = eval_critic_config_default();
+    cfg.hash_bits = 12;
+    cfg.steps = 100;
+    const size_t D = (size_t)1 << cfg.hash_bits;
+    seq_set a = make_set(&rng, 40, 6, true), b = make_set(&rng, 40, 6, false);
+    eval_seq items[80];
+    float y[80];
+    for (int i = 0; i < 40; i++) items[i] = a.seqs[i], y[i] = 1, items[40 + i] = b.seqs[i], y[40 + i] = 0;
+    float *w = malloc(D * sizeof *w);
+    uint32_t *counts = calloc(D, sizeof *counts);
+    double bias, z[30], zr = 0, zf = 0;
+    CHECK_STATUS(eval_critic_fit(items, y, 80, &cfg, w, &bias), TG_OK);
+    int right = 0;
+    for (int i = 0; i < 80; i++) {
+        double zi;
+        CHECK_STATUS(eval_critic_logit(w, bias, &cfg, &items[i], &zi), TG_OK);
+        right += (zi > 0) == (y[i] > 0.5f);
+        *(i < 40 ? &zr : &zf) += zi / 40;
+    }
+    CHECK(right >= 76);
+    CHECK(zr > zf + 1);
+    double worst = 0;
+    int rises = 0;
+    for (int i = 0; i < 80; i += 7) {
+        const eval_seq *s = &items[i];
+        eval_critic_prefix_logits(w, bias, &cfg, s, z, counts);
+        for (size_t p = 0; p < s->n; p++) {
+            eval_seq pre = {s->ids, p + 1};
+            double ref;
+            CHECK_STATUS(eval_critic_logit(w, bias, &cfg, &pre, &ref), TG_OK);
+            worst = fmax(worst, fabs(z[p] - ref) / (1 + fabs(ref)));
+            if (p > 0 && s->ids[p - 1] == 40 && s->ids[p] == 41) rises += z[p] > z[p - 1];
+        }
+    }
+    size_t nonzero = 0;
+    for (size_t j = 0; j < D; j++) nonzero += counts[j] != 0;
+    printf("critic prefix logits: worst relative difference %.2e from the one-piece logits; %d rises at the bigram\n",
+           worst, rises);
+    CHECK(worst < 1e-5);
+    CHECK(rises >= 4);
+    CHECK_INT((int)nonzero, 0);
+    cfg.steps = 0;
+    CHECK_STATUS(eval_critic_fit(items, y, 80, &cfg, w, &bias), TG_ERR_ARG);
+    free(w), free(counts);
+    free_set(&a), free_set(&b);
+}
+
 int main(void)
 {
     test_wilson();
@@ -297,6 +353,7 @@ int main(void)
     test_critic_paired();
     test_critic_matching();
     test_critic_tells();
+    test_critic_prefix();
     test_distinct_windows();
     return test_finish("test_critic");
 }

@@ -11,6 +11,7 @@
  *     the --rollout-every rule;
  *   - D (pooled and dense) learns an easily separable task;
  *   - train_adv stopped after each phase and resumed writes the same files
+ *     (with every reward, the n-gram critic's among them)
  *     and log as an uninterrupted run (corpus from tests/data fixtures),
  *     also with cold exploration (--explore-temperature 0.5, rollout and
  *     dense rewards, PPO epochs); --explore-temperature 1 with any --is-clip
@@ -392,6 +393,17 @@ static void disc_from_g(adv_options *o)
     o->seq_len = 16;
 }
 
+/* The critic's control as the remi-long recipes run it: zero-mean shaping,
+ * a discount, the ema baseline and two PPO epochs. */
+static void recipes_critic(adv_options *o)
+{
+    o->shaping = ADV_SHAPE_ZERO_MEAN;
+    o->discount = 0.9f;
+    o->baseline = ADV_BASELINE_EMA;
+    o->ppo_epochs = 2;
+    o->ppo_clip = 0.2f;
+}
+
 static int count_of(const char *text, const char *what)
 {
     int n = 0;
@@ -458,6 +470,7 @@ static void test_resume(adv_reward reward)
         CHECK_INT(rep.phases_done, stop);
     }
     const char *files[] = {"model", "disc", "rollout", "reference", "optimizer", "disc_optimizer"};
+    if (adv_reward_critic(reward)) files[1] = "critic", files[5] = "critic"; /* the critic has no optimizer */
     for (int i = 0; i < 6; i++) {
         snprintf(a, sizeof a, "%s/%s.safetensors", one, files[i]);
         snprintf(b, sizeof b, "%s/%s.safetensors", two, files[i]);
@@ -568,6 +581,46 @@ static void test_disc_from_generator(void)
     printf("disc from the generator: D = G after phase 1 (%zu parameters)\n", n_params);
 }
 
+/* The critic's run (test_resume's, one process): its file instead of D's,
+ * a first fit without a fresh accuracy and later ones with it, fits that
+ * separate their sets, values that are probabilities; refused with the
+ * options of a Transformer D. */
+static void test_critic_run(void)
+{
+    char path[400], err[512] = "";
+    snprintf(path, sizeof path, "%s/one-%d", dir, (int)ADV_REWARD_CRITIC);
+    char f[480];
+    snprintf(f, sizeof f, "%s/critic.safetensors", path);
+    CHECK(access(f, F_OK) == 0);
+    snprintf(f, sizeof f, "%s/disc.safetensors", path);
+    CHECK(access(f, F_OK) != 0);
+    snprintf(f, sizeof f, "%s/log.jsonl", path);
+    char *log = log_text(f);
+    CHECK(log != NULL);
+    if (log) {
+        CHECK_INT(count_of(log, "\"phase\":\"disc\""), 4); /* 2 pre-training, 1 a round */
+        CHECK_INT(count_of(log, "\"acc_fresh\":null"), 1);
+        CHECK(strstr(log, "\"d_acc\":1.0000") != NULL); /* 12 short sequences: the fit separates them */
+        printf("critic run: %d disc lines, %d adv lines\n", count_of(log, "\"phase\":\"disc\""),
+               count_of(log, "\"phase\":\"adv\""));
+    }
+    free(log);
+    adv_report rep;
+    char corpus[300], pre[300], run[300];
+    snprintf(corpus, sizeof corpus, "%s/c.corpus", dir);
+    snprintf(pre, sizeof pre, "%s/pre", dir);
+    snprintf(run, sizeof run, "%s/critic-band", dir);
+    adv_options o = adv_opts(corpus, pre, run);
+    o.reward = ADV_REWARD_CRITIC;
+    o.d_band_lo = 0.3f;
+    CHECK_STATUS(train_adv(&o, &rep, err, sizeof err), TG_ERR_ARG);
+    CHECK(strstr(err, "--d-band") != NULL);
+    o.d_band_lo = 0.0f;
+    o.disc_from_generator = true;
+    CHECK_STATUS(train_adv(&o, &rep, err, sizeof err), TG_ERR_ARG);
+    CHECK(strstr(err, "--disc-init generator") != NULL);
+}
+
 int main(void)
 {
     nn_set_threads(1);
@@ -597,6 +650,13 @@ int main(void)
     test_resume(ADV_REWARD_DENSE);
     tag = "";
     tweak = NULL;
+    test_resume(ADV_REWARD_CRITIC);
+    tweak = recipes_critic;
+    tag = "-zero-mean";
+    test_resume(ADV_REWARD_CRITIC_RANDOM);
+    tag = "";
+    tweak = NULL;
+    test_critic_run();
     test_disc_from_generator();
     test_cold();
     char path[400];

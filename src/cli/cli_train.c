@@ -27,7 +27,9 @@ static const char train_summary[] =
     "the generator, every --rollout-every tokens; or, with --reward dense, by a causal\n"
     "discriminator at every token; --reward bar reads it at the last token of every bar\n"
     "and gives that to the bar's tokens; --reward constant is the control without any,\n"
-    "--reward random the dense values shuffled over the batch), with a KL penalty to the\n"
+    "--reward random the dense values shuffled over the batch; --reward critic values every\n"
+    "prefix by an n-gram critic refitted on every d-step's set, critic-random shuffles\n"
+    "its values), with a KL penalty to the\n"
     "pretrained model, an entropy bonus and --mle-mix teacher-forced steps, then --d-steps\n"
     "of fresh negatives with --d-epochs of discriminator training each. Dense, bar and\n"
     "random rewards can be shaped (2p-1), discounted (--discount: a token's return sums\n"
@@ -75,7 +77,8 @@ int cli_train(int argc, char **argv)
         {"mle-mix", 0, CLI_INT, &o.mle_mix, "N", "teacher-forced MLE steps after each policy-gradient step", 0, 100000},
         {"reward", 0, CLI_STRING, &reward, "KIND",
          "rollout, dense (causal discriminator at every token), bar (the same at the end of every bar), constant or "
-         "random (controls: none; the dense values shuffled)", 0, 0},
+         "random (controls: none; the dense values shuffled), critic (an n-gram critic refitted from zero on every "
+         "d-step's set values every prefix; no Transformer discriminator) or critic-random (its values shuffled)", 0, 0},
         {"reward-shaping", 0, CLI_STRING, &shaping, "S", "prob (r = p, the default), centered (r = 2p - 1, ScratchGAN) or zero-mean (r = p - the batch's mean: no reward for a sequence's length)", 0, 0},
         {"discount", 0, CLI_DOUBLE, &discount, "G", "gamma: a token's (bar's) return is the sum of gamma^k times the k-th next reward (0: its own)", 0, 1},
         {"baseline", 0, CLI_STRING, &baseline, "KIND", "batch (the batch mean at each position) or ema (its moving average per position)", 0, 0},
@@ -126,7 +129,7 @@ int cli_train(int argc, char **argv)
         return 1;
     }
     if (adv_reward_parse(reward, &o.reward) != TG_OK) {
-        cli_error("train: --reward must be rollout, dense, bar, constant or random, got '%s'", reward);
+        cli_error("train: --reward must be rollout, dense, bar, constant, random, critic or critic-random, got '%s'", reward);
         return 1;
     }
     if (strcmp(disc_init, "scratch") != 0 && strcmp(disc_init, "generator") != 0) {
@@ -217,10 +220,12 @@ int cli_train(int argc, char **argv)
     }
     dist_finalize(dist);
     if (!root) return 0;
-    printf("%s after phase %d of %d (%d round%s): D accuracy %.3f, reward %.4f, validation NLL %.4f (start %.4f)\n",
+    const bool critic = adv_reward_critic(o.reward);
+    printf("%s after phase %d of %d (%d round%s): %s accuracy %.3f, reward %.4f, validation NLL %.4f (start %.4f)\n",
            rep.interrupted ? "stopped" : "finished", rep.phases_done, rep.phases_total, rep.rounds_done,
-           rep.rounds_done == 1 ? "" : "s", rep.d_acc, rep.reward_mean, rep.val_nll, rep.val_nll_init);
-    printf("checkpoints: %s/model.safetensors (generator), disc.safetensors, rollout.safetensors; log: %s/log.jsonl\n",
-           o.run_dir, o.run_dir);
+           rep.rounds_done == 1 ? "" : "s", critic ? "critic" : "D", rep.d_acc, rep.reward_mean, rep.val_nll,
+           rep.val_nll_init);
+    printf("checkpoints: %s/model.safetensors (generator), %s, rollout.safetensors; log: %s/log.jsonl\n", o.run_dir,
+           critic ? "critic.safetensors" : "disc.safetensors", o.run_dir);
     return 0;
 }

@@ -66,8 +66,15 @@ static void show_disc(cli_train_view *v, const cJSON *o, int round, const char *
     if (round <= 0) v->d_seen++;
     char step[48] = "";
     if (round <= 0 && v->d_pretrain > 0) snprintf(step, sizeof step, " %d/%d", v->d_seen, v->d_pretrain);
-    fprintf(stderr, "%s: discriminator%s: loss %.3f, accuracy %.3f (%.1f s)\n", at, step, num(o, "d_loss"),
-            num(o, "d_acc"), num(o, "seconds"));
+    if (!cJSON_GetObjectItemCaseSensitive(o, "d_loss")) { /* the n-gram critic (--reward critic) */
+        char fresh[64] = "first fit";
+        if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "acc_fresh")))
+            snprintf(fresh, sizeof fresh, "accuracy %.3f on the fresh set", num(o, "acc_fresh"));
+        fprintf(stderr, "%s: critic%s: %s, %.3f after its fit (%.1f s)\n", at, step, fresh, num(o, "d_acc"),
+                num(o, "seconds"));
+    } else
+        fprintf(stderr, "%s: discriminator%s: loss %.3f, accuracy %.3f (%.1f s)\n", at, step, num(o, "d_loss"),
+                num(o, "d_acc"), num(o, "seconds"));
 }
 
 static void show_adv(const cJSON *o, const char *at)

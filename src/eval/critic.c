@@ -596,3 +596,69 @@ tg_status eval_critic_tells(const eval_seq *real, size_t nr, const eval_seq *fak
     critic_data_free(&cd);
     return st;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The critic as a reward (src/train/critic_reward.c): fitted on every item,
+ * then read at every prefix. */
+
+tg_status eval_critic_fit(const eval_seq *items, const float *y, size_t n, const eval_critic_config *cfg,
+                          float *w, double *b)
+{
+    if (n == 0 || cfg->max_n < 1 || cfg->hash_bits < 4 || cfg->hash_bits > 26 || cfg->steps < 1 || !(cfg->lr > 0) ||
+        !(cfg->l2 >= 0))
+        return TG_ERR_ARG;
+    sparse_vec *x = calloc(n, sizeof *x);
+    uint8_t *use = malloc(n);
+    tg_status st = x && use ? TG_OK : TG_ERR_NOMEM;
+    for (size_t i = 0; st == TG_OK && i < n; i++) st = ngram_vector(&items[i], cfg->max_n, cfg->hash_bits, &x[i]);
+    if (st == TG_OK) {
+        memset(use, 1, n);
+        const lr_data d = {x, y, use, n};
+        st = lr_train(&d, cfg, w, b);
+    }
+    for (size_t i = 0; x && i < n; i++) free(x[i].idx), free(x[i].val);
+    free(x), free(use);
+    return st;
+}
+
+tg_status eval_critic_logit(const float *w, double b, const eval_critic_config *cfg, const eval_seq *s, double *z)
+{
+    sparse_vec x;
+    tg_status st = ngram_vector(s, cfg->max_n, cfg->hash_bits, &x);
+    if (st == TG_OK) *z = x.n ? logit(w, b, &x) : b;
+    free(x.idx), free(x.val);
+    return st;
+}
+
+/* The n-grams that end at token p, each bucket's count raised: the running
+ * dot product with w and the sum of squared counts follow. sign -1 undoes
+ * it (the counts back to zero). */
+static void count_ngrams_ending(const eval_seq *s, size_t p, int max_n, uint32_t mask, const float *w,
+                                uint32_t *cnt, int sign, double *dot, double *sumsq)
+{
+    const size_t first = p + 1 >= (size_t)max_n ? p + 1 - (size_t)max_n : 0;
+    for (size_t start = first; start <= p; start++) {
+        uint64_t x = 0;
+        for (size_t k = start; k <= p; k++) x = ngram_step(x, s->ids[k], (int)(k - start + 1));
+        const uint32_t j = ngram_bucket(x, mask);
+        if (sign < 0) {
+            cnt[j] = 0;
+            continue;
+        }
+        *dot += w[j];
+        *sumsq += 2.0 * cnt[j] + 1.0;
+        cnt[j]++;
+    }
+}
+
+void eval_critic_prefix_logits(const float *w, double b, const eval_critic_config *cfg, const eval_seq *s, double *z,
+                               uint32_t *counts)
+{
+    const uint32_t mask = (uint32_t)((1ULL << cfg->hash_bits) - 1);
+    double dot = 0, sumsq = 0;
+    for (size_t p = 0; p < s->n; p++) {
+        count_ngrams_ending(s, p, cfg->max_n, mask, w, counts, +1, &dot, &sumsq);
+        z[p] = b + dot / sqrt(sumsq);
+    }
+    for (size_t p = 0; p < s->n; p++) count_ngrams_ending(s, p, cfg->max_n, mask, w, counts, -1, NULL, NULL);
+}

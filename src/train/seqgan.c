@@ -46,11 +46,12 @@
 
 #define ADV_D_WEIGHT_DECAY 0.01f
 
-static const char *const reward_names[] = {"rollout", "dense", "constant", "bar", "random"};
+static const char *const reward_names[] = {"rollout", "dense", "constant", "bar", "random", "critic", "critic-random"};
+#define N_REWARDS ((int)(sizeof reward_names / sizeof reward_names[0]))
 
 const char *adv_reward_name(adv_reward r)
 {
-    return (unsigned)r < 5 ? reward_names[r] : "?";
+    return (unsigned)r < (unsigned)N_REWARDS ? reward_names[r] : "?";
 }
 
 bool adv_reward_dense_d(adv_reward r)
@@ -58,9 +59,14 @@ bool adv_reward_dense_d(adv_reward r)
     return r == ADV_REWARD_DENSE || r == ADV_REWARD_BAR || r == ADV_REWARD_RANDOM;
 }
 
+bool adv_reward_critic(adv_reward r)
+{
+    return r == ADV_REWARD_CRITIC || r == ADV_REWARD_CRITIC_RANDOM;
+}
+
 tg_status adv_reward_parse(const char *name, adv_reward *r)
 {
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < N_REWARDS; i++)
         if (strcmp(name, reward_names[i]) == 0) {
             *r = (adv_reward)i;
             return TG_OK;
@@ -206,6 +212,22 @@ static tg_status d_epoch(adv_run *r, int M, double *loss, double *acc)
     return TG_OK;
 }
 
+/* The critic's d-step (--reward critic): its accuracy on the fresh set M,
+ * then its refit on it; the disc line carries both. */
+static tg_status critic_step(adv_run *r, int round, int M, double t0)
+{
+    double fresh, acc;
+    tg_status s = adv_critic_fit(r->C, r->x, r->T + 1, r->lens, r->labels, M, &fresh, &acc);
+    if (s != TG_OK) return s;
+    r->d_step++;
+    r->rep->d_loss = NAN;
+    r->rep->d_acc = acc;
+    char comm[48];
+    adv_run_log(r, "{\"step\":%d,\"round\":%d,\"phase\":\"disc\",\"d_acc\":%.4f,\"acc_fresh\":%.4f,\"seconds\":%.2f%s}",
+                r->d_step, round, acc, fresh, tg_now_sec() - t0, adv_run_comm(r, comm, sizeof comm));
+    return TG_OK;
+}
+
 /* steps d-steps: each samples d_samples negatives from G against as many
  * real openings and trains D on them for d_epochs epochs of minibatches.
  * With a band [lo, hi]: D's accuracy on the fresh set decides first: above
@@ -223,6 +245,11 @@ static tg_status d_phase(adv_run *r, int round, int steps)
         if (s != TG_OK) return s;
         adv_lengths(r->x, ld, M, T, r->lens);
         for (int i = 0; i < M; i++) r->labels[i] = i < o->d_samples ? 1.0f : 0.0f;
+        if (r->C) {
+            s = critic_step(r, round, M, t0);
+            if (s != TG_OK) return s;
+            continue;
+        }
         int epochs = o->d_epochs, extra = 0, done = 0;
         double fresh = -1, loss = NAN, acc = NAN;
         if (band_on(o)) {
@@ -264,7 +291,9 @@ static tg_status values(adv_run *r, const int *x, const int *lens)
     int lo, hi;
     adv_ranks_rows(r, B, &lo, &hi);
     tg_status s = TG_OK;
-    if (adv_reward_dense_d(r->o->reward)) {
+    if (r->C) {
+        adv_critic_values(r->C, x + (size_t)lo * (T + 1), lens + lo, hi - lo, T, r->Q + (size_t)lo * T);
+    } else if (adv_reward_dense_d(r->o->reward)) {
         adv_dense_values(r->D, x + (size_t)lo * (T + 1), lens + lo, hi - lo, T, r->Q + (size_t)lo * T, r->tmp);
     } else {
         adv_rollout_ctx ctx = {r->sp, r->sb, r->D, r->o->rollouts, r->o->rollout_every, &r->rng_rollout, 0};
@@ -294,7 +323,8 @@ static void returns(adv_run *r)
 {
     const adv_options *o = r->o;
     const int B = r->B, T = r->T;
-    if (o->reward == ADV_REWARD_RANDOM) adv_shuffle_values(r->Q, r->lens, B, T, &r->rng_rollout, r->idx);
+    if (o->reward == ADV_REWARD_RANDOM || o->reward == ADV_REWARD_CRITIC_RANDOM)
+        adv_shuffle_values(r->Q, r->lens, B, T, &r->rng_rollout, r->idx);
     /* rollouts' values are returns already: shaped token by token, no discount */
     const bool rollout = o->reward == ADV_REWARD_ROLLOUT;
     adv_return_opts ro = {o->reward == ADV_REWARD_BAR, o->shaping, rollout ? 0.0f : o->discount, r->bar_id};
@@ -491,6 +521,10 @@ static tg_status check_options(const adv_options *o, char *err, size_t err_len)
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "--discount needs a reward per token or per bar (dense, bar, random): rollout values are "
                     "already the expected final reward");
+    if (adv_reward_critic(o->reward) && (o->disc_from_generator || o->d_band_lo > 0 || o->d_band_hi < 1))
+        return tg_fail(err, err_len, TG_ERR_ARG,
+                    "--reward %s refits an n-gram critic every d-step: --disc-init generator and --d-band are for a "
+                    "Transformer discriminator", adv_reward_name(o->reward));
     if (!o->corpus_path || !o->run_dir) return tg_fail(err, err_len, TG_ERR_ARG, "a corpus and a run folder are required");
     return TG_OK;
 }
@@ -513,10 +547,14 @@ tg_status train_adv(const adv_options *o, adv_report *rep, char *err, size_t err
     const int total = 1 + 2 * o->rounds;
     rep->phases_total = total;
     if (s == TG_OK) {
-        tg_log(&o->logger, TG_LOG_INFO,
-               "generator %zu parameters, discriminator %zu (%s reward); %s at phase %d of %d", model_param_count(r.G),
-               model_param_count(r.D), adv_reward_name(o->reward), o->resume ? "resuming" : "starting", r.cursor,
-               total);
+        char d_what[96];
+        if (r.C)
+            snprintf(d_what, sizeof d_what, "an n-gram critic of %zu weights", adv_critic_weights(r.C));
+        else
+            snprintf(d_what, sizeof d_what, "discriminator %zu", model_param_count(r.D));
+        tg_log(&o->logger, TG_LOG_INFO, "generator %zu parameters, %s (%s reward); %s at phase %d of %d",
+               model_param_count(r.G), d_what, adv_reward_name(o->reward), o->resume ? "resuming" : "starting",
+               r.cursor, total);
         adv_ranks_announce(&r);
         if (r.cursor == 0) s = adv_run_agree(&r, evaluate(&r, 0, &rep->val_nll_init), "the first evaluation", err, err_len);
     }

@@ -28,6 +28,7 @@ static void paths(adv_run *r, const char *d)
     snprintf(r->path_ref, sizeof r->path_ref, "%s/reference.safetensors", d);
     snprintf(r->path_gopt, sizeof r->path_gopt, "%s/optimizer.safetensors", d);
     snprintf(r->path_dopt, sizeof r->path_dopt, "%s/disc_optimizer.safetensors", d);
+    snprintf(r->path_critic, sizeof r->path_critic, "%s/critic.safetensors", d);
     snprintf(r->path_log, sizeof r->path_log, "%s/log.jsonl", r->o->run_dir);
 }
 
@@ -145,8 +146,10 @@ tg_status adv_run_save(adv_run *r, char *err, size_t err_len)
     tg_status s = ckpt_begin(&w, r->o->run_dir, "phase", r->cursor);
     if (s == TG_OK) s = model_save(r->G, ckpt_file(&w, "model.safetensors"), cfg, r->g_step, seed, gx, 2);
     if (s == TG_OK) s = model_save(r->roll, ckpt_file(&w, "rollout.safetensors"), cfg, r->g_step, seed, gx, 2);
-    if (s == TG_OK) s = model_save(r->D, ckpt_file(&w, "disc.safetensors"), cfg, r->d_step, seed, dx, 2);
-    if (s == TG_OK) s = model_save_optimizer(r->D, ckpt_file(&w, "disc_optimizer.safetensors"), r->d_step, dx, 1);
+    if (s == TG_OK && r->C) s = adv_critic_save(r->C, ckpt_file(&w, "critic.safetensors"), dx, 2);
+    if (s == TG_OK && !r->C) s = model_save(r->D, ckpt_file(&w, "disc.safetensors"), cfg, r->d_step, seed, dx, 2);
+    if (s == TG_OK && !r->C)
+        s = model_save_optimizer(r->D, ckpt_file(&w, "disc_optimizer.safetensors"), r->d_step, dx, 1);
     if (s == TG_OK) s = model_save_optimizer(r->G, ckpt_file(&w, "optimizer.safetensors"), r->g_step, ox, ema ? 9 : 8);
     free(ema);
     if (s == TG_OK) s = model_save(r->ref, ckpt_file(&w, "reference.safetensors"), cfg, 0, seed, rx, 2);
@@ -189,7 +192,8 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
     model_meta *meta = NULL;
     s = load_part(r->path_g, B, &r->G, &cg, err, err_len);
     if (s == TG_OK) s = load_part(r->path_roll, B, &r->roll, &cr, err, err_len);
-    if (s == TG_OK) s = load_part(r->path_d, B, &r->D, &cd, err, err_len);
+    if (s == TG_OK && r->C) s = adv_critic_load(r->C, r->path_critic, &cd, err, err_len);
+    if (s == TG_OK && !r->C) s = load_part(r->path_d, B, &r->D, &cd, err, err_len);
     if (s == TG_OK) s = model_load(r->path_ref, B, &r->ref, &meta, err, err_len);
     if (s != TG_OK) return s;
     const char *init = model_meta_get(meta, "init");
@@ -197,12 +201,16 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
     model_meta_free(meta);
     meta = NULL;
     long step = 0;
-    s = model_load_optimizer(r->D, r->path_dopt, &step, &meta, err, err_len);
-    if (s != TG_OK) return s;
-    const char *c = model_meta_get(meta, "cursor");
-    cdo = c ? atoi(c) : -1;
-    model_meta_free(meta);
-    meta = NULL;
+    if (r->C) {
+        cdo = cd; /* the critic has no optimizer */
+    } else {
+        s = model_load_optimizer(r->D, r->path_dopt, &step, &meta, err, err_len);
+        if (s != TG_OK) return s;
+        const char *c = model_meta_get(meta, "cursor");
+        cdo = c ? atoi(c) : -1;
+        model_meta_free(meta);
+        meta = NULL;
+    }
     s = model_load_optimizer(r->G, r->path_gopt, &step, &meta, err, err_len);
     if (s != TG_OK) return s;
     r->g_step = (int)step;
@@ -237,11 +245,11 @@ static tg_status resume_run(adv_run *r, char *err, size_t err_len)
                     "%s: the checkpoint files are from different phases (G %d, rollout %d, D %d, optimizers %d/%d): an interrupted save?",
                     r->o->run_dir, cg, cr, cd, co, cdo);
     r->cursor = co;
-    const model_config *gc = model_get_config(r->G), *dc = model_get_config(r->D);
+    const model_config *gc = model_get_config(r->G);
     if (gc->vocab_size != r->V)
         return tg_fail(err, err_len, TG_ERR_SHAPE, "%s: the model's vocabulary (%d) differs from the corpus's (%d)",
                     r->path_g, gc->vocab_size, r->V);
-    if (adv_reward_dense_d(r->o->reward) != (dc->kind == MODEL_GENERATOR))
+    if (!r->C && adv_reward_dense_d(r->o->reward) != (model_get_config(r->D)->kind == MODEL_GENERATOR))
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: the discriminator does not match --reward %s", r->path_d,
                     adv_reward_name(r->o->reward));
     if (r->cursor >= 1 + 2 * r->o->rounds)
@@ -317,6 +325,7 @@ static tg_status fresh_run(adv_run *r, char *err, size_t err_len)
     s = model_load(init, r->B, &r->ref, NULL, err, err_len);
     if (s == TG_OK) s = model_load(init, r->B, &r->roll, NULL, err, err_len);
     if (s != TG_OK) return s;
+    if (r->C) return fresh_done(r, init); /* the critic starts unfitted, its weights zero */
     if (o->disc_from_generator) return disc_from_generator(r, init, err, err_len);
     model_config dc = o->disc;
     dc.vocab_size = r->V;
@@ -364,6 +373,7 @@ static tg_status open_local(adv_run *r, char *err, size_t err_len)
     r->bar_id = corpus_bar_id(r->corpus);
     r->ema = calloc((size_t)r->T, sizeof(double)); /* before resume_run, which may fill it */
     if (!r->ema) return TG_ERR_NOMEM;
+    if (adv_reward_critic(o->reward) && adv_critic_create(r->T, &r->C) != TG_OK) return TG_ERR_NOMEM;
     if (o->reward == ADV_REWARD_BAR && r->bar_id < 0)
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: --reward bar needs a tokenizer with Bar tokens (remi, remi-compact); "
                        "this corpus uses \"%s\"", o->corpus_path, r->corpus->config);
@@ -389,6 +399,7 @@ static tg_status open_local(adv_run *r, char *err, size_t err_len)
 static tg_status share_run(adv_run *r, char *err, size_t err_len)
 {
     tg_model **ms[4] = {&r->G, &r->roll, &r->ref, &r->D};
+    const int n_models = r->C ? 3 : 4; /* the critic's weights go on their own */
     struct {
         model_config cfg[4];
         int cursor, g_step, d_step;
@@ -397,7 +408,7 @@ static tg_status share_run(adv_run *r, char *err, size_t err_len)
     } head;
     memset(&head, 0, sizeof head);
     if (r->rank == 0) {
-        for (int i = 0; i < 4; i++) head.cfg[i] = *model_get_config(*ms[i]);
+        for (int i = 0; i < n_models; i++) head.cfg[i] = *model_get_config(*ms[i]);
         head.cursor = r->cursor, head.g_step = r->g_step, head.d_step = r->d_step;
         head.sample = r->rng_sample, head.rollout = r->rng_rollout;
         head.batch = r->rng_batch, head.dropout = r->rng_dropout;
@@ -411,12 +422,17 @@ static tg_status share_run(adv_run *r, char *err, size_t err_len)
         r->cursor = head.cursor, r->g_step = head.g_step, r->d_step = head.d_step;
         r->rng_sample = head.sample, r->rng_rollout = head.rollout;
         r->rng_batch = head.batch, r->rng_dropout = head.dropout;
-        for (int i = 0; i < 4 && s == TG_OK; i++) s = model_create(&head.cfg[i], r->B, ms[i]);
+        for (int i = 0; i < n_models && s == TG_OK; i++) s = model_create(&head.cfg[i], r->B, ms[i]);
         if (s != TG_OK) tg_fail(err, err_len, s, "cannot create the models: %s", tg_status_str(s));
     }
     s = adv_run_agree(r, s, "the models' creation", err, err_len);
     if (s != TG_OK) return s;
-    for (int i = 0; i < 4; i++) {
+    if (r->C) {
+        dist_bcast_floats(r->dist, r->C->w, adv_critic_weights(r->C));
+        dist_bcast_bytes(r->dist, &r->C->b, sizeof r->C->b);
+        dist_bcast_bytes(r->dist, &r->C->fitted, sizeof r->C->fitted);
+    }
+    for (int i = 0; i < n_models; i++) {
         size_t n = model_param_count(*ms[i]);
         dist_bcast_floats(r->dist, model_param_data(*ms[i]), n);
         if (i == 1 || i == 2) continue; /* the rollout policy and the reference have no optimizer */
@@ -478,6 +494,7 @@ void adv_run_close(adv_run *r)
     model_cache_free(r->sb);
     model_free(r->G);
     model_free(r->D);
+    adv_critic_free(r->C);
     model_free(r->roll);
     model_free(r->ref);
     data_corpus_close(r->corpus);

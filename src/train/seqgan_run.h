@@ -16,13 +16,14 @@ typedef struct {
     const adv_options *o;
     int B, T, V;
     data_corpus *corpus;
-    tg_model *G, *D, *roll, *ref;
+    tg_model *G, *D, *roll, *ref;  /* D NULL with the critic */
+    adv_critic *C;            /* --reward critic(-random): the n-gram critic, else NULL */
     model_cache *sg, *sp, *sb;
     tg_rng rng_sample, rng_rollout, rng_batch, rng_dropout;
     int cursor;               /* phases done */
     int g_step, d_step;       /* AdamW steps done */
     char path_g[1200], path_d[1200], path_roll[1200], path_ref[1200];
-    char path_gopt[1200], path_dopt[1200], path_log[1024];
+    char path_gopt[1200], path_dopt[1200], path_critic[1200], path_log[1024];
     char ref_init[1100];      /* the reference's "init" metadata: the pretrain run it copies */
     FILE *log;
     /* buffers */

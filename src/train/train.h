@@ -23,6 +23,7 @@
 #include <stdbool.h>
 
 #include "data/data.h"
+#include "eval/eval.h"
 #include "model/model.h"
 #include "nn/nn.h"
 #include "sample/sample.h"
@@ -128,7 +129,20 @@ double train_unigram_nll(const data_corpus *c, int split);
  *             (a repeated phrase where real tunes repeat one);
  *   random:   the control of the same variance: the dense D's values,
  *             permuted over the batch's positions (rng_rollout's stream,
- *             which the dense D leaves unused), then treated as dense.
+ *             which the dense D leaves unused), then treated as dense;
+ *   critic:   no Transformer D: the fresh critic of src/eval/critic.c
+ *             (logistic regression on hashed n-grams of 1-4 tokens, unit
+ *             norm), refitted from zero weights on every d-step's set of
+ *             d_samples real openings and as many fresh samples, gives
+ *             every prefix its p(real) = sigmoid(logit of the prefix's
+ *             n-grams), treated as dense. A critic sees the distribution
+ *             (how often a held chord comes) where a per-bar D rewards each
+ *             bar alone, and what G overdoes becomes the next fit's tell;
+ *             D's options (--disc-*, --lr-d, --d-epochs, --d-band,
+ *             --label-smooth) do not apply. disc.safetensors and
+ *             disc_optimizer.safetensors give way to critic.safetensors
+ *             (weights, bias; experiments/gan/RESULTS.md);
+ *   critic-random: its control, the critic's values permuted as random's.
  * Returns (returns.c; every reward but rollout): r = p (--reward-shaping
  * prob, the default), 2p - 1 (centered, ScratchGAN's) or p - the batch's
  * mean value (zero-mean: over the values that become rewards, every
@@ -177,6 +191,8 @@ double train_unigram_nll(const data_corpus *c, int split);
  *                                ("baseline_ema"); PPO's old log-probs
  *                                live for one batch and are not saved
  *   disc_optimizer.safetensors   D's AdamW moments
+ *   critic.safetensors           with --reward critic(-random), in place of
+ *                                both: the critic's weights and bias
  *   log.jsonl                    lines with "phase": "disc" (d_loss, d_acc),
  *                                "adv" (reward_mean, pg_loss, kl, entropy),
  *                                "mle" (loss of a mixed-in MLE step), "eval"
@@ -211,10 +227,15 @@ typedef enum {
     ADV_REWARD_CONSTANT = 2,
     ADV_REWARD_BAR = 3,      /* the dense D read at the end of every bar (returns.c) */
     ADV_REWARD_RANDOM = 4,   /* the dense D's values shuffled over the batch (control) */
+    ADV_REWARD_CRITIC = 5,   /* the n-gram critic, refitted every d-step (critic_reward.c) */
+    ADV_REWARD_CRITIC_RANDOM = 6, /* the critic's values shuffled over the batch (its control) */
 } adv_reward;
 
 /* Whether a reward uses the dense (causal) discriminator: dense, bar, random. */
 bool adv_reward_dense_d(adv_reward r);
+/* Whether it uses the n-gram critic instead of a Transformer D: critic,
+ * critic-random. */
+bool adv_reward_critic(adv_reward r);
 
 /* Shaping of a D value p into a reward (returns.c): p itself, or ScratchGAN's
  * 2p - 1. */
@@ -226,7 +247,8 @@ typedef enum { ADV_SHAPE_PROB = 0, ADV_SHAPE_CENTERED = 1, ADV_SHAPE_ZERO_MEAN =
  * own mean. */
 typedef enum { ADV_BASELINE_BATCH = 0, ADV_BASELINE_EMA = 1 } adv_baseline;
 
-/* "rollout", "dense", "constant", "bar", "random"; parse gives TG_ERR_ARG
+/* "rollout", "dense", "constant", "bar", "random", "critic",
+ * "critic-random"; parse gives TG_ERR_ARG
  * for another name. */
 const char *adv_reward_name(adv_reward r);
 tg_status adv_reward_parse(const char *name, adv_reward *r);
@@ -288,6 +310,35 @@ typedef struct {
     double val_nll_init, val_nll; /* before the first round, after the last */
     bool interrupted;
 } adv_report;
+
+/* The n-gram critic as D (critic_reward.c). */
+typedef struct {
+    eval_critic_config cfg;  /* eval's defaults: n-grams of 1..4 tokens, 2^18 buckets */
+    int T;
+    float *w;                /* 2^hash_bits weights */
+    double b;
+    bool fitted;             /* false until the first d-step */
+    uint32_t *counts;        /* work of the prefix logits (zeros) */
+    uint16_t *ids;           /* (T) a row's content */
+    double *z;               /* (T) its prefix logits */
+} adv_critic;
+tg_status adv_critic_create(int T, adv_critic **out);
+void adv_critic_free(adv_critic *c);
+size_t adv_critic_weights(const adv_critic *c);
+/* The d-step's fit on x (M, ld) with lengths and labels (1 real, 0
+ * sampled): *fresh_acc the accuracy of the weights before it on this set
+ * (NaN before the first fit), then the weights refitted from zero on the
+ * set, *train_acc theirs on it. ERR_NOMEM. */
+tg_status adv_critic_fit(adv_critic *c, const int *x, int ld, const int *lens, const float *labels, int M,
+                         double *fresh_acc, double *train_acc);
+/* Q (B, T) of every prefix of x (B, T+1), as adv_dense_values: token t's
+ * value is p(real) of the content (EOS and PAD left out) up to it. */
+void adv_critic_values(adv_critic *c, const int *x, const int *lens, int B, int T, float *Q);
+/* The critic as a safetensors file (critic.weight; metadata "bias" in a
+ * hex float, "fitted", and the caller's, "cursor" among them), and back;
+ * err names the file. */
+tg_status adv_critic_save(const adv_critic *c, const char *path, const st_meta *meta, size_t n_meta);
+tg_status adv_critic_load(adv_critic *c, const char *path, int *cursor, char *err, size_t err_len);
 
 /* Runs (or resumes) adversarial training; err gets a sentence on failure. */
 tg_status train_adv(const adv_options *opt, adv_report *rep, char *err, size_t err_len);
