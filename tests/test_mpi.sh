@@ -168,8 +168,8 @@ kill_rank1 "pretrain" "$tmp/kill" "$BIN" pretrain $M --steps 100000000 --eval-ev
 A="--corpus $tmp/c.corpus --init $tmp/ref --seq-len 16 --batch 5 --rounds 2 --d-pretrain 2 --d-steps 1 \
 --d-epochs 2 --d-samples 7 --rollouts 3 --rollout-every 2 --disc-d-model 32 --disc-layers 1 --disc-heads 2 \
 --disc-dropout 0 --mle-mix 1 --lr-g 1e-3 --seed 3 --threads 1"
-compare_train() { # WHAT DIR_A DIR_B: the three models and the log
-    for f in model disc rollout; do run 0 "$1: $f" compare weights "$2/$f.safetensors" "$3/$f.safetensors"; done
+compare_train() { # WHAT DIR_A DIR_B [D's FILE]: the three models and the log
+    for f in model ${4:-disc} rollout; do run 0 "$1: $f" compare weights "$2/$f.safetensors" "$3/$f.safetensors"; done
     run 0 "$1: log" compare log "$2/log.jsonl" "$3/log.jsonl"
 }
 run 0 "train: one process" "$BIN" train $A -o "$tmp/t1"
@@ -189,6 +189,12 @@ compare_train "train, 3 ranks" "$tmp/t1" "$tmp/t3"
 run 0 "train, dense: one process" "$BIN" train $A --reward dense -o "$tmp/td1"
 run 0 "train, dense: 2 ranks" $MPI -np 2 "$BIN" train $A --reward dense -o "$tmp/td2"
 compare_train "train, dense, 2 ranks" "$tmp/td1" "$tmp/td2"
+run 0 "train, critic: one process" "$BIN" train $A --reward critic -o "$tmp/tk1"
+run 0 "train, critic: 2 ranks" $MPI -np 2 "$BIN" train $A --reward critic -o "$tmp/tk2"
+compare_train "train, critic, 2 ranks" "$tmp/tk1" "$tmp/tk2" critic
+run 0 "train, critic: one process to phase 3" "$BIN" train $A --reward critic -o "$tmp/tk12" --stop-after 3
+run 0 "train, critic: resumed by 2 ranks" $MPI -np 2 "$BIN" train $A --reward critic -o "$tmp/tk12" --resume
+compare_train "train, critic, 1 -> 2 ranks" "$tmp/tk1" "$tmp/tk12" critic
 run 0 "train, control: 2 rollouts" "$BIN" train ${A/--rollouts 3/--rollouts 2} -o "$tmp/tc"
 run 1 "train, control: 2 rollouts against 3" compare weights "$tmp/tc/model.safetensors" "$tmp/t2/model.safetensors"
 
