@@ -519,7 +519,7 @@ static tg_status check_options(const adv_options *o, char *err, size_t err_len)
                     (double)o->is_clip);
     if (o->reward == ADV_REWARD_ROLLOUT && o->discount > 0)
         return tg_fail(err, err_len, TG_ERR_ARG,
-                    "--discount needs a reward per token or per bar (dense, bar, random): rollout values are "
+                    "--discount needs a reward per token or per bar (dense, bar, random, critic): rollout values are "
                     "already the expected final reward");
     if (adv_reward_critic(o->reward) && (o->disc_from_generator || o->d_band_lo > 0 || o->d_band_hi < 1))
         return tg_fail(err, err_len, TG_ERR_ARG,
