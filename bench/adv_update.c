@@ -3,6 +3,11 @@
  * ("dense") discriminator, --reward dense or bar (src/train/seqgan.c,
  * returns.c), against one MLE step of the generator on the same batch, and
  * the memory of both models at long contexts (a D that reads whole tunes).
+ * With the reward "critic" the n-gram critic of --reward critic stands in
+ * for D (critic_reward.c): its values of every prefix, and as its "D step"
+ * one whole fit from zero on the batch (half labelled real), which is what
+ * a d-step of the critic does on its set; its "arena" is its weights and
+ * counts.
  *
  * The update is what a g-step of `tunegan train --reward dense|bar` runs:
  * sample B sequences of T tokens from G (adv_sample), D's p(real) at every
@@ -16,7 +21,7 @@
  * Nottingham) so that bar rewards and FC-attention see bars as in music.
  *
  *   bench_adv_update [preset] [attention] [B] [T] [steps] [reward]
- *   defaults:         tiny     relative    8   128  3       dense
+ *   defaults:         tiny     relative    8   128  3       dense (or bar, critic)
  * attention: the generator's and the discriminator's (relative, absolute,
  * fc); D is the tiny preset. Times are this process's CPU seconds (the
  * machine is shared), medians over the steps after one warm-up. Prints one
@@ -38,13 +43,14 @@ enum { V = 577, BAR = 4, BAR_LEN = 42 };
 
 typedef struct {
     tg_model *G, *ref, *D;
+    adv_critic *C; /* --reward critic: in D's place */
     model_cache *sg;
     int B, T;
     int *x, *lens, *tmp, *inputs, *targets;
     float *Q, *R, *logits, *work;
 } run;
 
-static const char usage[] = "bench_adv_update [tiny|small|base] [relative|absolute|fc] [B] [T] [steps] [dense|bar]";
+static const char usage[] = "bench_adv_update [tiny|small|base] [relative|absolute|fc] [B] [T] [steps] [dense|bar|critic]";
 
 static tg_model *make(const char *preset, model_attention att, model_kind kind, int T, int B, tg_rng *rng)
 {
@@ -89,11 +95,16 @@ static void adv_update(run *r, int per_bar, tg_rng *rng, int step, double part[5
     bars(r);
     adv_lengths(r->x, T + 1, B, T, r->lens);
     double c1 = bench_cpu_sec();
-    for (int b = 0; b < B; b++) memcpy(r->tmp + (size_t)b * T, r->x + (size_t)b * (T + 1) + 1, (size_t)T * sizeof(int));
-    adv_disc_fill_padding(r->D, r->tmp, r->lens, B, T);
-    model_lm_forward(r->D, r->tmp, NULL, B, T, NULL);
-    const float *lg = model_logits(r->D);
-    for (size_t i = 0; i < (size_t)B * T; i++) r->Q[i] = adv_dense_prob(lg + i * V);
+    if (r->C) {
+        adv_critic_values(r->C, r->x, r->lens, B, T, r->Q);
+    } else {
+        for (int b = 0; b < B; b++)
+            memcpy(r->tmp + (size_t)b * T, r->x + (size_t)b * (T + 1) + 1, (size_t)T * sizeof(int));
+        adv_disc_fill_padding(r->D, r->tmp, r->lens, B, T);
+        model_lm_forward(r->D, r->tmp, NULL, B, T, NULL);
+        const float *lg = model_logits(r->D);
+        for (size_t i = 0; i < (size_t)B * T; i++) r->Q[i] = adv_dense_prob(lg + i * V);
+    }
     double c2 = bench_cpu_sec();
     adv_return_opts ro = {per_bar, ADV_SHAPE_CENTERED, 0.9f, BAR};
     adv_returns(r->R, r->Q, r->x, T + 1, r->lens, B, T, &ro);
@@ -108,7 +119,9 @@ static void adv_update(run *r, int per_bar, tg_rng *rng, int step, double part[5
     float labels[4096], acc;
     for (int b = 0; b < B; b++) labels[b] = (float)(b % 2);
     adv_opt_step od = {1e-4f, 1.0f, 0.01f, step};
-    adv_disc_update(r->D, r->x, T + 1, r->lens, labels, B, T, NULL, &od, &acc, r->tmp);
+    double fresh, fitted;
+    if (r->C) adv_critic_fit(r->C, r->x, T + 1, r->lens, labels, B, &fresh, &fitted);
+    else adv_disc_update(r->D, r->x, T + 1, r->lens, labels, B, T, NULL, &od, &acc, r->tmp);
     double c5 = bench_cpu_sec();
     part[0] = c1 - c0, part[1] = c2 - c1, part[2] = c3 - c2, part[3] = c4 - c3, part[4] = c5 - c4;
 }
@@ -144,7 +157,12 @@ int main(int argc, char **argv)
     r.B = argc > 3 ? bench_int("bench_adv_update", "B", argv[3], 1, 4096, usage) : 8;
     r.T = argc > 4 ? bench_int("bench_adv_update", "T", argv[4], 2, 65536, usage) : 128;
     const int steps = argc > 5 ? bench_int("bench_adv_update", "steps", argv[5], 1, 100, usage) : 3;
-    const int per_bar = argc > 6 && strcmp(argv[6], "bar") == 0;
+    const char *reward = argc > 6 ? argv[6] : "dense";
+    if (strcmp(reward, "dense") != 0 && strcmp(reward, "bar") != 0 && strcmp(reward, "critic") != 0) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return 2;
+    }
+    const int per_bar = strcmp(reward, "bar") == 0;
     nn_set_threads(1);
     tg_rng rng;
     tg_rng_seed(&rng, 1);
@@ -152,6 +170,7 @@ int main(int argc, char **argv)
     r.ref = make(preset, att, MODEL_GENERATOR, r.T, r.B, &rng);
     model_copy_params(r.ref, r.G);
     r.D = make("tiny", att, MODEL_GENERATOR, r.T, r.B, &rng);
+    if (strcmp(reward, "critic") == 0 && adv_critic_create(r.T, &r.C) != TG_OK) return 1;
     if (model_cache_create(r.G, r.B, 1, &r.sg) != TG_OK) {
         fprintf(stderr, "bench_adv_update: cannot create the sampling state\n");
         return 1;
@@ -184,12 +203,14 @@ int main(int argc, char **argv)
                "ms | G update / MLE | D step ms | (G update + D step) / MLE | arenas G, D MB |\n"
                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     printf("| %s | %s | %s | %d x %d | %.1f | %.1f | %.1f / %.1f / %.2f / %.1f | %.2fx | %.1f | %.2fx | %.0f, %.0f |\n",
-           preset, model_attention_name(att), per_bar ? "bar" : "dense", r.B, r.T, tm * 1e3, tu * 1e3,
+           preset, model_attention_name(att), reward, r.B, r.T, tm * 1e3, tu * 1e3,
            bench_median(parts[0], steps) * 1e3, bench_median(parts[1], steps) * 1e3,
            bench_median(parts[2], steps) * 1e3, bench_median(parts[3], steps) * 1e3, tu / tm, td * 1e3,
-           (tu + td) / tm, model_arena_bytes(r.G) / 1048576.0, model_arena_bytes(r.D) / 1048576.0);
+           (tu + td) / tm, model_arena_bytes(r.G) / 1048576.0,
+           (r.C ? 2.0 * adv_critic_weights(r.C) * sizeof(float) : (double)model_arena_bytes(r.D)) / 1048576.0);
     model_cache_free(r.sg);
     model_free(r.G), model_free(r.ref), model_free(r.D);
+    adv_critic_free(r.C);
     free(r.x), free(r.lens), free(r.tmp), free(r.inputs), free(r.targets), free(r.Q), free(r.R), free(r.work);
     free(r.logits);
     return 0;
