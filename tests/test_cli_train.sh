@@ -93,6 +93,8 @@ has_err "critic 1/" "critic's progress line"
 has_out "critic accuracy" "critic's summary"
 has_out "critic.safetensors" "critic's checkpoint named"
 grep -q '"acc_fresh":0' "$tmp/critic/log.jsonl" && ok || fail "critic: no fresh accuracy in the log"
+run 0 "plot of the critic's run" "$BIN" plot "$tmp/critic" -o "$tmp/critic.png"
+[ -s "$tmp/critic.png" ] && ok || fail "critic: no plot"
 run 0 "critic-random reward" "$BIN" train $M -o "$tmp/critic-random" --reward critic-random
 run 1 "critic with a band" "$BIN" train $M -o "$tmp/y" --reward critic --d-band 0.2,0.9
 has_err "--d-band" "critic with a band"

@@ -319,6 +319,8 @@ int cli_plot(int argc, char **argv)
         {"eval", "val_nll", "validation NLL", NULL, NULL, 0, 0},
         {"disc", "d_loss", "D loss", NULL, NULL, 0, 0},
         {"disc", "d_acc", "D accuracy", NULL, NULL, 0, 0},
+        /* before D's update on a fresh set (--d-band) or the critic's refit (--reward critic) */
+        {"disc", "acc_fresh", "fresh-set accuracy", NULL, NULL, 0, 0},
         {"adv", "reward_mean", "mean reward", NULL, NULL, 0, 0},
         {"adv", "entropy", "entropy", NULL, NULL, 0, 0},
     };
@@ -328,8 +330,8 @@ int cli_plot(int argc, char **argv)
     int np = 0;
     const struct { size_t a, b; const char *title, *unit; } groups[] = {
         {0, 1, "Maximum likelihood", "nats per token"},
-        {2, 3, "Discriminator", "BCE loss / accuracy"},
-        {4, 5, "Adversarial training", "reward / entropy"},
+        {2, 4, "Discriminator", "BCE loss / accuracy"},
+        {5, 6, "Adversarial training", "reward / entropy"},
     };
     for (size_t g = 0; rc == 0 && g < TG_ARRAY_LEN(groups); g++) {
         plot_panel p = {groups[g].title, groups[g].unit, {{0}}, 0};
