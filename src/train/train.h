@@ -141,7 +141,9 @@ double train_unigram_nll(const data_corpus *c, int split);
  *             D's options (--disc-*, --lr-d, --d-epochs, --d-band,
  *             --label-smooth) do not apply. disc.safetensors and
  *             disc_optimizer.safetensors give way to critic.safetensors
- *             (weights, bias; experiments/gan/RESULTS.md);
+ *             (weights, bias; experiments/gan/RESULTS.md). Unfitted (before
+ *             the first d-step, as with --d-pretrain 0) its weights are zero
+ *             and every value 0.5: the constant reward until it is fitted;
  *   critic-random: its control, the critic's values permuted as random's.
  * Returns (returns.c; every reward but rollout): r = p (--reward-shaping
  * prob, the default), 2p - 1 (centered, ScratchGAN's) or p - the batch's
