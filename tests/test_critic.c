@@ -308,7 +308,7 @@ static void test_critic_prefix(void)
     float *w = malloc(D * sizeof *w);
     uint32_t *counts = calloc(D, sizeof *counts);
     double bias, z[30], zr = 0, zf = 0;
-    CHECK_STATUS(eval_critic_fit(items, y, 80, &cfg, w, &bias), TG_OK);
+    CHECK_STATUS(eval_critic_fit(items, y, 80, &cfg, w, &bias, NULL, NULL), TG_OK);
     int right = 0;
     for (int i = 0; i < 80; i++) {
         double zi;
@@ -339,7 +339,7 @@ static void test_critic_prefix(void)
     CHECK(rises >= 4);
     CHECK_INT((int)nonzero, 0);
     cfg.steps = 0;
-    CHECK_STATUS(eval_critic_fit(items, y, 80, &cfg, w, &bias), TG_ERR_ARG);
+    CHECK_STATUS(eval_critic_fit(items, y, 80, &cfg, w, &bias, NULL, NULL), TG_ERR_ARG);
     free(w), free(counts);
     free_set(&a), free_set(&b);
 }

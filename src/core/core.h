@@ -95,6 +95,10 @@ tg_status tg_file_write_all(const char *path, const void *data, size_t size);
 /* Monotonic seconds, for rates and progress. */
 double tg_now_sec(void);
 
+/* The logistic function 1 / (1 + e^-z), computed without overflow for
+ * either sign of z. */
+double tg_sigmoid(double z);
+
 /* ------------------------------------------------------------------------ */
 /* Bump arena (arena.c): one zeroed block allocated at creation; alloc hands
  * out TG_ARENA_ALIGN-aligned pieces in order and returns NULL when the block

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,11 @@ tg_status tg_make_dirs(const char *path)
     free(p);
     errno = saved;
     return s;
+}
+
+double tg_sigmoid(double z)
+{
+    return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
 }
 
 double tg_now_sec(void)

@@ -151,7 +151,6 @@ static double logit(const float *w, double b, const sparse_vec *x)
     return z;
 }
 
-static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 
 /* Full-batch gradient descent with heavy-ball momentum (0.9) on the items
  * d->use marks; w (D) and *b start at zero. Not Adam: Adam's per-weight
@@ -177,7 +176,7 @@ static tg_status lr_train(const lr_data *d, const eval_critic_config *cfg, float
         double gb = 0;
         for (size_t i = 0; i < d->n; i++) {
             if (!d->use[i]) continue;
-            double r = (sigmoid(logit(w, *b, &d->x[i])) - d->y[i]) / n_used;
+            double r = (tg_sigmoid(logit(w, *b, &d->x[i])) - d->y[i]) / n_used;
             for (size_t k = 0; k < d->x[i].n; k++) g[d->x[i].idx[k]] += (float)(r * d->x[i].val[k]);
             gb += r;
         }
@@ -602,7 +601,7 @@ tg_status eval_critic_tells(const eval_seq *real, size_t nr, const eval_seq *fak
  * then read at every prefix. */
 
 tg_status eval_critic_fit(const eval_seq *items, const float *y, size_t n, const eval_critic_config *cfg,
-                          float *w, double *b)
+                          float *w, double *b, double *z_before, double *z_after)
 {
     if (n == 0 || cfg->max_n < 1 || cfg->hash_bits < 4 || cfg->hash_bits > 26 || cfg->steps < 1 || !(cfg->lr > 0) ||
         !(cfg->l2 >= 0))
@@ -611,11 +610,13 @@ tg_status eval_critic_fit(const eval_seq *items, const float *y, size_t n, const
     uint8_t *use = malloc(n);
     tg_status st = x && use ? TG_OK : TG_ERR_NOMEM;
     for (size_t i = 0; st == TG_OK && i < n; i++) st = ngram_vector(&items[i], cfg->max_n, cfg->hash_bits, &x[i]);
+    for (size_t i = 0; st == TG_OK && z_before && i < n; i++) z_before[i] = logit(w, *b, &x[i]);
     if (st == TG_OK) {
         memset(use, 1, n);
         const lr_data d = {x, y, use, n};
         st = lr_train(&d, cfg, w, b);
     }
+    for (size_t i = 0; st == TG_OK && z_after && i < n; i++) z_after[i] = logit(w, *b, &x[i]);
     for (size_t i = 0; x && i < n; i++) free(x[i].idx), free(x[i].val);
     free(x), free(use);
     return st;
@@ -630,35 +631,30 @@ tg_status eval_critic_logit(const float *w, double b, const eval_critic_config *
     return st;
 }
 
-/* The n-grams that end at token p, each bucket's count raised: the running
- * dot product with w and the sum of squared counts follow. sign -1 undoes
- * it (the counts back to zero). */
-static void count_ngrams_ending(const eval_seq *s, size_t p, int max_n, uint32_t mask, const float *w,
-                                uint32_t *cnt, int sign, double *dot, double *sumsq)
+/* The bucket of the n-gram s[start..p]; the first start of an n-gram ending
+ * at p. */
+static uint32_t ngram_bucket_of(const eval_seq *s, size_t start, size_t p, uint32_t mask)
 {
-    const size_t first = p + 1 >= (size_t)max_n ? p + 1 - (size_t)max_n : 0;
-    for (size_t start = first; start <= p; start++) {
-        uint64_t x = 0;
-        for (size_t k = start; k <= p; k++) x = ngram_step(x, s->ids[k], (int)(k - start + 1));
-        const uint32_t j = ngram_bucket(x, mask);
-        if (sign < 0) {
-            cnt[j] = 0;
-            continue;
-        }
-        *dot += w[j];
-        *sumsq += 2.0 * cnt[j] + 1.0;
-        cnt[j]++;
-    }
+    uint64_t x = 0;
+    for (size_t k = start; k <= p; k++) x = ngram_step(x, s->ids[k], (int)(k - start + 1));
+    return ngram_bucket(x, mask);
 }
+static size_t first_start(size_t p, int max_n) { return p + 1 >= (size_t)max_n ? p + 1 - (size_t)max_n : 0; }
 
 void eval_critic_prefix_logits(const float *w, double b, const eval_critic_config *cfg, const eval_seq *s, double *z,
                                uint32_t *counts)
 {
     const uint32_t mask = (uint32_t)((1ULL << cfg->hash_bits) - 1);
-    double dot = 0, sumsq = 0;
+    double dot = 0, sumsq = 0; /* w . counts and |counts|^2, as the n-grams ending at p join */
     for (size_t p = 0; p < s->n; p++) {
-        count_ngrams_ending(s, p, cfg->max_n, mask, w, counts, +1, &dot, &sumsq);
+        for (size_t start = first_start(p, cfg->max_n); start <= p; start++) {
+            const uint32_t j = ngram_bucket_of(s, start, p, mask);
+            dot += w[j];
+            sumsq += 2.0 * counts[j] + 1.0;
+            counts[j]++;
+        }
         z[p] = b + dot / sqrt(sumsq);
     }
-    for (size_t p = 0; p < s->n; p++) count_ngrams_ending(s, p, cfg->max_n, mask, w, counts, -1, NULL, NULL);
+    for (size_t p = 0; p < s->n; p++) /* the counts back to zero */
+        for (size_t start = first_start(p, cfg->max_n); start <= p; start++) counts[ngram_bucket_of(s, start, p, mask)] = 0;
 }

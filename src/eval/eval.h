@@ -415,14 +415,16 @@ tg_status eval_critic_tells(const eval_seq *real, size_t nr, const eval_seq *fak
                             int *n_fake);
 /* The critic as a reward (src/train/critic_reward.c). eval_critic_fit trains
  * on all n items (labels y: 1 real, 0 sampled; no balancing, no folds) into
- * w (2^hash_bits floats) and *b, as each fold of eval_critic is trained.
+ * w (2^hash_bits floats) and *b, as each fold of eval_critic is trained;
+ * z_before and z_after (n each, either may be NULL) get every item's logit
+ * under the weights as they came and as fitted.
  * eval_critic_logit is the logit of one piece; eval_critic_prefix_logits
  * z[p] that of every prefix s[0..p] (p < s->n) in one pass, the n-grams
  * ending at p joining the counts and the norm as p grows: the same numbers
  * up to rounding (test_critic checks). counts: 2^hash_bits zeros, given
  * back zero. ERR_ARG for a bad config or no item; ERR_NOMEM. */
 tg_status eval_critic_fit(const eval_seq *items, const float *y, size_t n, const eval_critic_config *cfg,
-                          float *w, double *b);
+                          float *w, double *b, double *z_before, double *z_after);
 tg_status eval_critic_logit(const float *w, double b, const eval_critic_config *cfg, const eval_seq *s, double *z);
 void eval_critic_prefix_logits(const float *w, double b, const eval_critic_config *cfg, const eval_seq *s, double *z,
                                uint32_t *counts);

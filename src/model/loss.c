@@ -9,7 +9,6 @@
 
 #include "model.h"
 
-static double sigmoid(double z) { return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z)); }
 
 float model_bce_forward(float *losses, float *probs, const float *logits, const float *labels,
                         int N)
@@ -17,7 +16,7 @@ float model_bce_forward(float *losses, float *probs, const float *logits, const 
     double total = 0;
     for (int i = 0; i < N; i++) {
         double z = logits[i];
-        if (probs) probs[i] = (float)sigmoid(z);
+        if (probs) probs[i] = (float)tg_sigmoid(z);
         if (!labels) continue;
         double y = labels[i];
         double l = (z > 0 ? z : 0) - z * y + log1p(exp(-fabs(z)));
@@ -30,5 +29,5 @@ float model_bce_forward(float *losses, float *probs, const float *logits, const 
 void model_bce_backward(float *dlogits, const float *logits, const float *labels, int N)
 {
     for (int i = 0; i < N; i++)
-        dlogits[i] += (float)((sigmoid(logits[i]) - labels[i]) / N);
+        dlogits[i] += (float)((tg_sigmoid(logits[i]) - labels[i]) / N);
 }

@@ -22,7 +22,6 @@ tg_status adv_critic_create(int T, adv_critic **out)
     adv_critic *c = calloc(1, sizeof *c);
     if (!c) return TG_ERR_NOMEM;
     c->cfg = eval_critic_config_default();
-    c->T = T;
     const size_t D = (size_t)1 << c->cfg.hash_bits;
     c->w = calloc(D, sizeof *c->w);
     c->counts = calloc(D, sizeof *c->counts);
@@ -58,18 +57,12 @@ static eval_seq content(const int *x, int len, uint16_t *ids)
     return (eval_seq){ids, n};
 }
 
-/* The share of items the critic's logit puts on the side of their label. */
-static tg_status accuracy(const adv_critic *c, const eval_seq *items, const float *labels, int M, double *acc)
+/* The share of items whose logit z is on the side of their label. */
+static double accuracy(const double *z, const float *labels, int M)
 {
     int right = 0;
-    for (int i = 0; i < M; i++) {
-        double z;
-        tg_status st = eval_critic_logit(c->w, c->b, &c->cfg, &items[i], &z);
-        if (st != TG_OK) return st;
-        right += (z > 0) == (labels[i] > 0.5f);
-    }
-    *acc = (double)right / M;
-    return TG_OK;
+    for (int i = 0; i < M; i++) right += (z[i] > 0) == (labels[i] > 0.5f);
+    return (double)right / M;
 }
 
 tg_status adv_critic_fit(adv_critic *c, const int *x, int ld, const int *lens, const float *labels, int M,
@@ -77,17 +70,14 @@ tg_status adv_critic_fit(adv_critic *c, const int *x, int ld, const int *lens, c
 {
     uint16_t *ids = malloc((size_t)M * (size_t)ld * sizeof *ids);
     eval_seq *items = calloc((size_t)M, sizeof *items);
-    if (!ids || !items) {
-        free(ids), free(items);
-        return TG_ERR_NOMEM;
-    }
-    for (int i = 0; i < M; i++) items[i] = content(x + (size_t)i * ld, lens[i], ids + (size_t)i * ld);
-    *fresh_acc = *train_acc = NAN;
-    tg_status st = c->fitted ? accuracy(c, items, labels, M, fresh_acc) : TG_OK;
-    if (st == TG_OK) st = eval_critic_fit(items, labels, (size_t)M, &c->cfg, c->w, &c->b);
-    if (st == TG_OK) st = accuracy(c, items, labels, M, train_acc);
+    double *z = malloc(2 * (size_t)M * sizeof *z);
+    tg_status st = ids && items && z ? TG_OK : TG_ERR_NOMEM;
+    for (int i = 0; st == TG_OK && i < M; i++) items[i] = content(x + (size_t)i * ld, lens[i], ids + (size_t)i * ld);
+    if (st == TG_OK) st = eval_critic_fit(items, labels, (size_t)M, &c->cfg, c->w, &c->b, z, z + M);
+    *fresh_acc = st == TG_OK && c->fitted ? accuracy(z, labels, M) : NAN;
+    *train_acc = st == TG_OK ? accuracy(z + M, labels, M) : NAN;
     if (st == TG_OK) c->fitted = true;
-    free(ids), free(items);
+    free(ids), free(items), free(z);
     return st;
 }
 
@@ -105,7 +95,7 @@ void adv_critic_values(adv_critic *c, const int *x, const int *lens, int B, int 
         size_t k = 0;
         for (int t = 1; t <= T; t++) {
             if (t <= lens[b] && row[t] != TOK_EOS && row[t] != TOK_PAD) z = c->z[k++];
-            q[t - 1] = (float)(z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)));
+            q[t - 1] = (float)tg_sigmoid(z);
         }
     }
 }

@@ -316,7 +316,6 @@ typedef struct {
 /* The n-gram critic as D (critic_reward.c). */
 typedef struct {
     eval_critic_config cfg;  /* eval's defaults: n-grams of 1..4 tokens, 2^18 buckets */
-    int T;
     float *w;                /* 2^hash_bits weights */
     double b;
     bool fitted;             /* false until the first d-step */
