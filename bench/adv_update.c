@@ -120,7 +120,7 @@ static void adv_update(run *r, int per_bar, tg_rng *rng, int step, double part[5
     for (int b = 0; b < B; b++) labels[b] = (float)(b % 2);
     adv_opt_step od = {1e-4f, 1.0f, 0.01f, step};
     double fresh, fitted;
-    if (r->C) adv_critic_fit(r->C, r->x, T + 1, r->lens, labels, B, &fresh, &fitted);
+    if (r->C) adv_critic_fit(r->C, r->x, T + 1, r->lens, labels, B, B, &fresh, &fitted);
     else adv_disc_update(r->D, r->x, T + 1, r->lens, labels, B, T, NULL, &od, &acc, r->tmp);
     double c5 = bench_cpu_sec();
     part[0] = c1 - c0, part[1] = c2 - c1, part[2] = c3 - c2, part[3] = c4 - c3, part[4] = c5 - c4;
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
     r.ref = make(preset, att, MODEL_GENERATOR, r.T, r.B, &rng);
     model_copy_params(r.ref, r.G);
     r.D = make("tiny", att, MODEL_GENERATOR, r.T, r.B, &rng);
-    if (strcmp(reward, "critic") == 0 && adv_critic_create(r.T, &r.C) != TG_OK) return 1;
+    if (strcmp(reward, "critic") == 0 && adv_critic_create(r.T, 0, &r.C) != TG_OK) return 1;
     if (model_cache_create(r.G, r.B, 1, &r.sg) != TG_OK) {
         fprintf(stderr, "bench_adv_update: cannot create the sampling state\n");
         return 1;

@@ -1,8 +1,9 @@
 """mpi_compare.py: compares two tunegan runs for tests/test_mpi.sh.
 
   mpi_compare.py weights A.safetensors B.safetensors
-      the same tensors; relative L2 difference over all of them <= 1e-5 and
-      every weight |a - b| <= 1e-5 |a| + 2e-6 (see test_mpi.sh for why)
+      the same tensors (F32, or I32 token ids, which the tolerance leaves
+      exact); relative L2 difference over all of them <= 1e-5 and every
+      weight |a - b| <= 1e-5 |a| + 2e-6 (see test_mpi.sh for why)
   mpi_compare.py log A/log.jsonl B/log.jsonl
       the same steps and phases; the values that do not depend on timing
       (pretrain: loss, val_nll; train: also d_loss, d_acc, reward_mean,
@@ -28,10 +29,11 @@ def load(path):
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if info["dtype"] != "F32":
-            sys.exit(f"{path}: {name} is {info['dtype']}, want F32")
+        kinds = {"F32": "<f4", "I32": "<i4"}  # I32: a critic's memory of token ids
+        if info["dtype"] not in kinds:
+            sys.exit(f"{path}: {name} is {info['dtype']}, want F32 or I32")
         lo, hi = info["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + lo:8 + n + hi], dtype="<f4").astype(np.float64)
+        out[name] = np.frombuffer(raw[8 + n + lo:8 + n + hi], dtype=kinds[info["dtype"]]).astype(np.float64)
     return out
 
 

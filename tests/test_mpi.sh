@@ -195,6 +195,12 @@ compare_train "train, critic, 2 ranks" "$tmp/tk1" "$tmp/tk2" critic
 run 0 "train, critic: one process to phase 3" "$BIN" train $A --reward critic -o "$tmp/tk12" --stop-after 3
 run 0 "train, critic: resumed by 2 ranks" $MPI -np 2 "$BIN" train $A --reward critic -o "$tmp/tk12" --resume
 compare_train "train, critic, 1 -> 2 ranks" "$tmp/tk1" "$tmp/tk12" critic
+# the critic's memory (its ring of generated sequences) goes to every rank on a resume
+run 0 "train, critic memory: one process" "$BIN" train $A --reward critic --critic-memory 9 -o "$tmp/tkm1"
+run 0 "train, critic memory: one process to phase 3" "$BIN" train $A --reward critic --critic-memory 9 -o "$tmp/tkm12" --stop-after 3
+run 0 "train, critic memory: resumed by 2 ranks" $MPI -np 2 "$BIN" train $A --reward critic --critic-memory 9 -o "$tmp/tkm12" --resume
+compare_train "train, critic memory, 1 -> 2 ranks" "$tmp/tkm1" "$tmp/tkm12" critic
+grep -q '"remembered":9' "$tmp/tkm1/log.jsonl" && ok || fail "train, critic memory: no fit read 9 remembered sequences"
 run 0 "train, control: 2 rollouts" "$BIN" train ${A/--rollouts 3/--rollouts 2} -o "$tmp/tc"
 run 1 "train, control: 2 rollouts against 3" compare weights "$tmp/tc/model.safetensors" "$tmp/t2/model.safetensors"
 

@@ -404,6 +404,14 @@ static void recipes_critic(adv_options *o)
     o->ppo_clip = 0.2f;
 }
 
+/* The critic's memory: 5 sequences kept of every fit's, so that it fills
+ * in the first round and then turns over. */
+static void recipes_memory(adv_options *o)
+{
+    recipes_critic(o);
+    o->critic_memory = 5;
+}
+
 static int count_of(const char *text, const char *what)
 {
     int n = 0;
@@ -621,6 +629,84 @@ static void test_critic_run(void)
     CHECK(strstr(err, "--disc-init generator") != NULL);
 }
 
+/* The critic's memory alone: a ring that keeps the latest rows, oldest
+ * first, through a file and back; a file of another memory is refused. */
+static void test_critic_memory(void)
+{
+    enum { T = 4, LD = T + 1 };
+    adv_critic *c = NULL, *d = NULL, *none = NULL;
+    CHECK_OK(adv_critic_create(T, 3, &c));
+    int x[5 * LD], lens[5], back[3 * LD], back_lens[3];
+    for (int i = 0; i < 5; i++) {
+        for (int t = 0; t < LD; t++) x[i * LD + t] = 100 * i + t;
+        lens[i] = 1 + i % T;
+    }
+    int n = adv_critic_recall(c, back, back_lens);
+    CHECK_INT(n, 0);
+    adv_critic_remember(c, x, lens, 2);
+    CHECK_INT(adv_critic_recall(c, back, back_lens), 2);
+    CHECK_INT(back[LD], 100);
+    adv_critic_remember(c, x + 2 * LD, lens + 2, 3); /* rows 2-4: row 0 and 1 make way */
+    n = adv_critic_recall(c, back, back_lens);
+    CHECK_INT(n, 3);
+    for (int i = 0; i < n; i++) {
+        CHECK(memcmp(back + i * LD, x + (i + 2) * LD, sizeof(int) * LD) == 0);
+        CHECK_INT(back_lens[i], lens[i + 2]);
+    }
+    char path[400], err[512] = "";
+    snprintf(path, sizeof path, "%s/critic-memory.safetensors", dir);
+    st_meta meta[] = {{"cursor", "7"}};
+    CHECK_OK(adv_critic_save(c, path, meta, 1));
+    CHECK_OK(adv_critic_create(T, 3, &d));
+    int cursor = 0;
+    CHECK_OK(adv_critic_load(d, path, &cursor, err, sizeof err));
+    CHECK_INT(cursor, 7);
+    int again[3 * LD], again_lens[3];
+    CHECK_INT(adv_critic_recall(d, again, again_lens), 3);
+    CHECK(memcmp(again, back, sizeof back) == 0 && memcmp(again_lens, back_lens, sizeof back_lens) == 0);
+    adv_critic_remember(d, x, lens, 1); /* the next slot is the oldest's: row 2 makes way for row 0 */
+    CHECK_INT(adv_critic_recall(d, again, again_lens), 3);
+    CHECK(memcmp(again, x + 3 * LD, sizeof(int) * LD) == 0 && memcmp(again + 2 * LD, x, sizeof(int) * LD) == 0);
+    CHECK_OK(adv_critic_create(T, 0, &none));
+    CHECK_STATUS(adv_critic_load(none, path, &cursor, err, sizeof err), TG_ERR_FORMAT);
+    CHECK(strstr(err, "--critic-memory") != NULL);
+    snprintf(path, sizeof path, "%s/critic-none.safetensors", dir);
+    CHECK_OK(adv_critic_save(none, path, meta, 1));
+    CHECK_STATUS(adv_critic_load(d, path, &cursor, err, sizeof err), TG_ERR_FORMAT);
+    CHECK(strstr(err, "memory") != NULL);
+    adv_critic_free(c);
+    adv_critic_free(d);
+    adv_critic_free(none);
+}
+
+/* The memory's run (test_resume's): every fit after the first reads the
+ * remembered sequences, as many as the ring holds; refused without the
+ * critic. */
+static void test_critic_memory_run(void)
+{
+    char path[400], err[512] = "";
+    snprintf(path, sizeof path, "%s/one-%d-memory/log.jsonl", dir, (int)ADV_REWARD_CRITIC);
+    char *log = log_text(path);
+    CHECK(log != NULL);
+    if (log) {
+        /* pre-training: 0, then 5 (6 negatives, the ring keeps 5); every round's g-step adds 3 */
+        CHECK_INT(count_of(log, "\"remembered\":0}"), 1);
+        CHECK_INT(count_of(log, "\"remembered\":5}"), 3);
+        printf("critic memory run: %d fits\n", count_of(log, "\"phase\":\"disc\""));
+    }
+    free(log);
+    char corpus[300], pre[300], run[300];
+    snprintf(corpus, sizeof corpus, "%s/c.corpus", dir);
+    snprintf(pre, sizeof pre, "%s/pre", dir);
+    snprintf(run, sizeof run, "%s/memory-dense", dir);
+    adv_options o = adv_opts(corpus, pre, run);
+    o.reward = ADV_REWARD_DENSE;
+    o.critic_memory = 4;
+    adv_report rep;
+    CHECK_STATUS(train_adv(&o, &rep, err, sizeof err), TG_ERR_ARG);
+    CHECK(strstr(err, "--critic-memory") != NULL);
+}
+
 int main(void)
 {
     nn_set_threads(1);
@@ -654,9 +740,14 @@ int main(void)
     tweak = recipes_critic;
     tag = "-zero-mean";
     test_resume(ADV_REWARD_CRITIC_RANDOM);
+    tweak = recipes_memory;
+    tag = "-memory";
+    test_resume(ADV_REWARD_CRITIC);
     tag = "";
     tweak = NULL;
     test_critic_run();
+    test_critic_memory();
+    test_critic_memory_run();
     test_disc_from_generator();
     test_cold();
     char path[400];

@@ -69,6 +69,9 @@ int cli_train(int argc, char **argv)
         {"d-epochs", 0, CLI_INT, &o.d_epochs, "N", "epochs of discriminator training on each set", 1, 100000},
         {"d-pretrain", 0, CLI_INT, &o.d_pretrain, "N", "d-steps of discriminator pre-training before round 1", 0, 100000000},
         {"d-samples", 0, CLI_INT, &o.d_samples, "N", "negatives (and as many real openings) per d-step", 1, 10000000},
+        {"critic-memory", 0, CLI_INT, &o.critic_memory, "N",
+         "with --reward critic(-random): each fit also reads the N latest generated sequences (the g-steps' batches "
+         "and earlier d-steps' negatives) against as many more real openings", 0, 1000000},
         {"rollouts", 0, CLI_INT, &o.rollouts, "N", "Monte-Carlo rollouts per prefix", 1, 4096},
         {"rollout-update", 0, CLI_DOUBLE, &rollout_update, "R", "rollout policy <- R rollout + (1-R) generator after each round", 0, 1},
         {"rollout-every", 0, CLI_INT, &o.rollout_every, "K", "estimate every K-th prefix; the others take the next estimate", 1, 1000000},

@@ -212,19 +212,31 @@ static tg_status d_epoch(adv_run *r, int M, double *loss, double *acc)
     return TG_OK;
 }
 
-/* The critic's d-step (--reward critic): its accuracy on the fresh set M,
- * then its refit on it; the disc line carries both. */
-static tg_status critic_step(adv_run *r, int round, int M, double t0)
+/* The critic's d-step (--reward critic): r->x holds n real openings and n
+ * fresh samples; with a memory, its K remembered samples and K more real
+ * openings follow. The critic's accuracy on the fresh 2n, then its refit on
+ * all; the disc line carries both. The fresh samples are remembered. */
+static tg_status critic_step(adv_run *r, int round, int n, double t0)
 {
-    double fresh, acc;
-    tg_status s = adv_critic_fit(r->C, r->x, r->T + 1, r->lens, r->labels, M, &fresh, &acc);
+    const int T = r->T, ld = T + 1, fresh = 2 * n;
+    int *more = r->x + (size_t)fresh * ld;
+    const int K = r->C->mem_count;
+    adv_real_openings(r->corpus, &r->rng_batch, K, T, more);
+    adv_critic_recall(r->C, more + (size_t)K * ld, r->lens + fresh + K);
+    const int M = fresh + 2 * K;
+    adv_lengths(r->x, ld, M, T, r->lens);
+    for (int i = 0; i < M; i++) r->labels[i] = i < n || (i >= fresh && i < fresh + K) ? 1.0f : 0.0f;
+    double acc_fresh, acc;
+    tg_status s = adv_critic_fit(r->C, r->x, ld, r->lens, r->labels, M, fresh, &acc_fresh, &acc);
     if (s != TG_OK) return s;
+    adv_critic_remember(r->C, r->x + (size_t)n * ld, r->lens + n, n);
     r->d_step++;
     r->rep->d_loss = NAN;
     r->rep->d_acc = acc;
-    char comm[48];
-    adv_run_log(r, "{\"step\":%d,\"round\":%d,\"phase\":\"disc\",\"d_acc\":%.4f,\"acc_fresh\":%.4f,\"seconds\":%.2f%s}",
-                r->d_step, round, acc, fresh, tg_now_sec() - t0, adv_run_comm(r, comm, sizeof comm));
+    char comm[48], mem[32] = "";
+    if (r->C->memory) snprintf(mem, sizeof mem, ",\"remembered\":%d", K);
+    adv_run_log(r, "{\"step\":%d,\"round\":%d,\"phase\":\"disc\",\"d_acc\":%.4f,\"acc_fresh\":%.4f%s,\"seconds\":%.2f%s}",
+                r->d_step, round, acc, acc_fresh, mem, tg_now_sec() - t0, adv_run_comm(r, comm, sizeof comm));
     return TG_OK;
 }
 
@@ -243,13 +255,13 @@ static tg_status d_phase(adv_run *r, int round, int steps)
         adv_real_openings(r->corpus, &r->rng_batch, o->d_samples, T, r->x);
         tg_status s = sample_g(r, r->x + (size_t)o->d_samples * ld, o->d_samples, 1.0f);
         if (s != TG_OK) return s;
-        adv_lengths(r->x, ld, M, T, r->lens);
-        for (int i = 0; i < M; i++) r->labels[i] = i < o->d_samples ? 1.0f : 0.0f;
         if (r->C) {
-            s = critic_step(r, round, M, t0);
+            s = critic_step(r, round, o->d_samples, t0);
             if (s != TG_OK) return s;
             continue;
         }
+        adv_lengths(r->x, ld, M, T, r->lens);
+        for (int i = 0; i < M; i++) r->labels[i] = i < o->d_samples ? 1.0f : 0.0f;
         int epochs = o->d_epochs, extra = 0, done = 0;
         double fresh = -1, loss = NAN, acc = NAN;
         if (band_on(o)) {
@@ -426,6 +438,7 @@ static tg_status g_phase(adv_run *r, int round)
         tg_status s = sample_g(r, r->x, B, o->explore_temperature);
         if (s != TG_OK) return s;
         adv_lengths(r->x, T + 1, B, T, r->lens);
+        if (r->C && !cold(o)) adv_critic_remember(r->C, r->x, r->lens, B); /* G's own samples: negatives */
         s = values(r, r->x, r->lens);
         if (s != TG_OK) return s;
         double reward = 0;
@@ -525,6 +538,9 @@ static tg_status check_options(const adv_options *o, char *err, size_t err_len)
         return tg_fail(err, err_len, TG_ERR_ARG,
                     "--reward %s refits an n-gram critic every d-step: --disc-init generator and --d-band are for a "
                     "Transformer discriminator", adv_reward_name(o->reward));
+    if (o->critic_memory < 0 || (o->critic_memory > 0 && !adv_reward_critic(o->reward)))
+        return tg_fail(err, err_len, TG_ERR_ARG,
+                    "--critic-memory is the n-gram critic's (--reward critic or critic-random), and at least 0");
     if (!o->corpus_path || !o->run_dir) return tg_fail(err, err_len, TG_ERR_ARG, "a corpus and a run folder are required");
     return TG_OK;
 }

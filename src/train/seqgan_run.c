@@ -40,6 +40,8 @@ static void signature(const adv_run *r, char *buf, size_t n)
     /* state the checkpoint holds beyond today's (absent for the defaults, so older runs resume) */
     if (r->o->baseline == ADV_BASELINE_EMA && k > 0 && (size_t)k < n)
         k += snprintf(buf + k, n - (size_t)k, ",baseline=ema");
+    if (r->o->critic_memory > 0 && k > 0 && (size_t)k < n)
+        k += snprintf(buf + k, n - (size_t)k, ",critic_memory=%d", r->o->critic_memory);
     /* cold exploration: its sampling policy and truncation (%.9g: a float exactly) */
     if (r->o->explore_temperature != 1.0f && k > 0 && (size_t)k < n)
         snprintf(buf + k, n - (size_t)k, ",explore_temperature=%.9g,is_clip=%.9g", (double)r->o->explore_temperature,
@@ -373,7 +375,7 @@ static tg_status open_local(adv_run *r, char *err, size_t err_len)
     r->bar_id = corpus_bar_id(r->corpus);
     r->ema = calloc((size_t)r->T, sizeof(double)); /* before resume_run, which may fill it */
     if (!r->ema) return TG_ERR_NOMEM;
-    if (adv_reward_critic(o->reward) && adv_critic_create(r->T, &r->C) != TG_OK) return TG_ERR_NOMEM;
+    if (adv_reward_critic(o->reward) && adv_critic_create(r->T, o->critic_memory, &r->C) != TG_OK) return TG_ERR_NOMEM;
     if (o->reward == ADV_REWARD_BAR && r->bar_id < 0)
         return tg_fail(err, err_len, TG_ERR_ARG, "%s: --reward bar needs a tokenizer with Bar tokens (remi, remi-compact); "
                        "this corpus uses \"%s\"", o->corpus_path, r->corpus->config);
@@ -431,6 +433,13 @@ static tg_status share_run(adv_run *r, char *err, size_t err_len)
         dist_bcast_floats(r->dist, r->C->w, adv_critic_weights(r->C));
         dist_bcast_bytes(r->dist, &r->C->b, sizeof r->C->b);
         dist_bcast_bytes(r->dist, &r->C->fitted, sizeof r->C->fitted);
+        if (r->C->memory) {
+            dist_bcast_bytes(r->dist, r->C->mem_x, (size_t)r->C->memory * (size_t)r->C->ld * sizeof *r->C->mem_x);
+            dist_bcast_bytes(r->dist, r->C->mem_lens, (size_t)r->C->memory * sizeof *r->C->mem_lens);
+            int ring[2] = {r->C->mem_count, r->C->mem_next};
+            dist_bcast_bytes(r->dist, ring, sizeof ring);
+            r->C->mem_count = ring[0], r->C->mem_next = ring[1];
+        }
     }
     for (int i = 0; i < n_models; i++) {
         size_t n = model_param_count(*ms[i]);
@@ -451,7 +460,8 @@ static tg_status open_buffers(adv_run *r, char *err, size_t err_len)
     if (s == TG_OK && o->reward == ADV_REWARD_ROLLOUT) s = model_cache_create(r->roll, rows, 1, &r->sp);
     if (s == TG_OK && o->reward == ADV_REWARD_ROLLOUT) s = model_cache_create(r->roll, rows * N, 1, &r->sb);
     if (s != TG_OK) return tg_fail(err, err_len, s, "cannot create the sampling states: %s", tg_status_str(s));
-    const size_t M = (size_t)(2 * o->d_samples > B ? 2 * o->d_samples : B);
+    const size_t D = 2 * ((size_t)o->d_samples + (r->C ? (size_t)o->critic_memory : 0)); /* a d-step's set */
+    const size_t M = D > (size_t)B ? D : (size_t)B;
     const size_t W = (size_t)B * (N > 1 ? N : 1) * (T + 1) * 2;
     r->x = malloc(M * (T + 1) * sizeof(int));
     r->lens = malloc(M * sizeof(int));

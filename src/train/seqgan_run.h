@@ -27,7 +27,7 @@ typedef struct {
     char ref_init[1100];      /* the reference's "init" metadata: the pretrain run it copies */
     FILE *log;
     /* buffers */
-    int *x;                   /* (M, T+1) sequences, M = max(B, 2*d_samples) */
+    int *x;                   /* (M, T+1) sequences, M = max(B, 2*(d_samples + critic memory)) */
     int *lens;                /* (M) */
     float *labels;            /* (M) */
     int *xb, *lb;             /* a minibatch (B, T+1), (B) */

@@ -143,7 +143,14 @@ double train_unigram_nll(const data_corpus *c, int split);
  *             disc_optimizer.safetensors give way to critic.safetensors
  *             (weights, bias; experiments/gan/RESULTS.md). Unfitted (before
  *             the first d-step, as with --d-pretrain 0) its weights are zero
- *             and every value 0.5: the constant reward until it is fitted;
+ *             and every value 0.5: the constant reward until it is fitted.
+ *             With --critic-memory N the fit also reads the N latest
+ *             generated sequences (each g-step's batch, when sampled at
+ *             temperature 1, and the earlier d-steps' negatives) against
+ *             as many more real openings: hundreds of whole tunes a fit
+ *             without sampling them anew (a fit needs hundreds to see what
+ *             whole tunes give away; experiments/gan/RESULTS.md). The
+ *             memory goes into critic.safetensors;
  *   critic-random: its control, the critic's values permuted as random's.
  * Returns (returns.c; every reward but rollout): r = p (--reward-shaping
  * prob, the default), 2p - 1 (centered, ScratchGAN's) or p - the batch's
@@ -265,6 +272,9 @@ typedef struct {
     int d_epochs;            /* epochs over each set (3) */
     int d_pretrain;          /* d-steps of D pre-training before round 1 (10) */
     int d_samples;           /* negatives (and as many real sequences) per d-step (64) */
+    int critic_memory;       /* --reward critic(-random): the critic also fits on the latest N generated
+                              * sequences (g-step batches sampled at temperature 1, earlier d-steps'
+                              * negatives) against as many more real openings (0: none) */
     int rollouts;            /* N Monte-Carlo rollouts per prefix (16) */
     float rollout_update;    /* r (0.8) */
     int rollout_every;       /* K (1) */
@@ -322,22 +332,36 @@ typedef struct {
     uint32_t *counts;        /* work of the prefix logits (zeros) */
     uint16_t *ids;           /* (T) a row's content */
     double *z;               /* (T) its prefix logits */
+    /* --critic-memory: the latest generated sequences, kept for the next fits */
+    int memory;              /* capacity (0: none) */
+    int ld;                  /* T + 1 */
+    int *mem_x, *mem_lens;   /* (memory, ld), (memory): a ring */
+    int mem_count, mem_next; /* rows held, the slot the next one takes */
 } adv_critic;
-tg_status adv_critic_create(int T, adv_critic **out);
+/* A critic for sequences of T tokens after BOS that remembers up to memory
+ * generated ones (0: none). ERR_NOMEM. */
+tg_status adv_critic_create(int T, int memory, adv_critic **out);
 void adv_critic_free(adv_critic *c);
 size_t adv_critic_weights(const adv_critic *c);
 /* The d-step's fit on x (M, ld) with lengths and labels (1 real, 0
- * sampled): *fresh_acc the accuracy of the weights before it on this set
- * (NaN before the first fit), then the weights refitted from zero on the
- * set, *train_acc theirs on it. ERR_NOMEM. */
+ * sampled): *fresh_acc the accuracy of the weights before it on the first
+ * fresh items (the new ones; NaN before the first fit), then the weights
+ * refitted from zero on all M, *train_acc theirs on them. ERR_NOMEM. */
 tg_status adv_critic_fit(adv_critic *c, const int *x, int ld, const int *lens, const float *labels, int M,
-                         double *fresh_acc, double *train_acc);
+                         int fresh, double *fresh_acc, double *train_acc);
+/* Keeps the n generated rows of x (n, ld) with their lengths, the oldest
+ * making way once the memory is full; nothing without a memory. */
+void adv_critic_remember(adv_critic *c, const int *x, const int *lens, int n);
+/* The rows remembered, oldest first, into x (mem_count, ld) and lens;
+ * returns how many. */
+int adv_critic_recall(const adv_critic *c, int *x, int *lens);
 /* Q (B, T) of every prefix of x (B, T+1), as adv_dense_values: token t's
  * value is p(real) of the content (EOS and PAD left out) up to it. */
 void adv_critic_values(adv_critic *c, const int *x, const int *lens, int B, int T, float *Q);
 /* The critic as a safetensors file (critic.weight; metadata "bias" in a
- * hex float, "fitted", and the caller's, "cursor" among them), and back;
- * err names the file. */
+ * hex float, "fitted", and the caller's, "cursor" among them; with a
+ * memory, memory.tokens (memory, ld) and memory.lengths, metadata
+ * "memory_count" and "memory_next"), and back; err names the file. */
 tg_status adv_critic_save(const adv_critic *c, const char *path, const st_meta *meta, size_t n_meta);
 tg_status adv_critic_load(adv_critic *c, const char *path, int *cursor, char *err, size_t err_len);
 
