@@ -14,6 +14,11 @@
 #   constant  the control without any reward; with r = 2p - 1 its reward is 0
 #             and it stays the MLE model bit for bit (experiments/gan/RESULTS.md),
 #             so it is not run by default (its D, unused, reads relative)
+#   critic    no Transformer D: the n-gram critic refitted every d-step on
+#             CRITIC_D_SAMPLES fresh samples and its memory of the MEMORY
+#             latest (the g-steps' batches among them) against as many real
+#             openings, zero-mean shaping (r = p - the batch's mean)
+#   critic-random  its control: the same critic's values shuffled
 # then each run (and the MLE model) through the whole-tunes goal measure:
 # 100 tunes of 32 bars per temperature (experiments/whole-tunes/sweep.sh:
 # bar-similarity profile and error against the test split, verbatim 4-bar
@@ -27,6 +32,10 @@
 # train flags). SMOKE=1: 2 rounds of 2 sequences of 256 tokens and 4 tunes of
 # 4 bars, to check the recipe end to end. Runs are resumable: a finished one
 # is skipped, an interrupted one goes on from its last phase (--resume).
+# The critic recipes take their own budget (CRITIC_BATCH 8, CRITIC_G_STEPS 2,
+# CRITIC_D_SAMPLES 8, CRITIC_D_PRETRAIN 16, MEMORY 256) and every set of the
+# sweep is also judged by the fresh critic (tunegan critic, seeds 1-3,
+# RUN/sweep-T<T>-critic-s<S>.json).
 set -eu
 work=${1:-/tmp/tg-gan-whole}
 bin=${BIN:-${BUILD:-build}/tunegan}
@@ -64,9 +73,14 @@ for seed in $seeds; do
     for r in $recipes; do
         d_flags="--disc-init $disc_init"
         [ "$disc_init" = scratch ] && d_flags="--disc-init scratch --disc-attention fc"
+        shaping=centered b=$batch g=1 ds=$d_samples dp=$d_pretrain
         case $r in
         bar | dense | random) ;;
         constant) d_flags="--disc-attention relative" ;;
+        critic | critic-random)
+            d_flags="--critic-memory ${MEMORY:-256}" shaping=zero-mean b=${CRITIC_BATCH:-8} g=${CRITIC_G_STEPS:-2}
+            ds=${CRITIC_D_SAMPLES:-8} dp=${CRITIC_D_PRETRAIN:-16}
+            [ "${SMOKE:-0}" = 1 ] && d_flags="--critic-memory 8" b=2 g=1 ds=2 dp=2 ;;
         *) echo "whole_tune.sh: unknown recipe $r" >&2; exit 2 ;;
         esac
         run=$work/$r-s$seed
@@ -74,10 +88,10 @@ for seed in $seeds; do
         resume=""
         [ -f "$run/log.jsonl" ] && resume=--resume
         "$bin" train --corpus "$corpus" --init "$init" -o "$run" $resume --reward $r \
-            --reward-shaping centered --discount 0.9 --baseline ema --baseline-decay 0.9 \
+            --reward-shaping $shaping --discount 0.9 --baseline ema --baseline-decay 0.9 \
             --ppo-epochs 2 --ppo-clip 0.2 --kl 0.1 --lr-g 1e-5 --lr-d $lr_d \
-            $d_flags --seq-len $seq_len --batch $batch --rounds $rounds --g-steps 1 \
-            --d-pretrain $d_pretrain --d-steps 1 --d-epochs 2 --d-samples $d_samples --eval-windows 16 \
+            $d_flags --seq-len $seq_len --batch $b --rounds $rounds --g-steps $g \
+            --d-pretrain $dp --d-steps 1 --d-epochs 2 --d-samples $ds --eval-windows 16 \
             --seed $seed --threads 1 ${EXTRA:-} >>"$run.out" 2>&1
         touch "$run/done"
     done
@@ -90,3 +104,20 @@ runs="$mle"
 for seed in $seeds; do for r in $recipes; do runs="$runs $work/$r-s$seed"; done; done
 BIN=$bin TEMPS=$temps NUM=$num sh experiments/whole-tunes/sweep.sh "$corpus" $runs
 /usr/bin/python3 experiments/whole-tunes/summarize.py --sweep $runs
+# The fresh critic on every set (99 real test tunes against 99 samples, each
+# real tune cut to its partner's bars; 0.5: cannot tell).
+folds=5
+[ "${SMOKE:-0}" = 1 ] && folds=2
+for run in $runs; do
+    for T in $temps; do
+        for cs in 1 2 3; do
+            j=$run/sweep-T$T-critic-s$cs.json
+            [ -f "$j" ] && continue
+            "$bin" critic --real "$corpus:test" --fake "$run/sweep-T$T" --tokenizer remi-compact --seed $cs \
+                -k $folds --json >"$j.tmp"
+            mv "$j.tmp" "$j"
+        done
+        /usr/bin/python3 -c 'import json,sys; a=[json.load(open(f))["accuracy"] for f in sys.argv[2:]]
+print(sys.argv[1], "critic", " / ".join("%.3f" % x for x in a))' "$run T$T" $run/sweep-T$T-critic-s?.json
+    done
+done
