@@ -57,7 +57,7 @@ def sweep(runs):
         for path in sorted(glob.glob(os.path.join(run, "sweep-T*.json"))):
             T = os.path.basename(path)[len("sweep-T"):-len(".json")].replace("-p", ", top-p ").replace("-s", ", seed ")
             ev = load(path)
-            if not ev:
+            if not ev or "bar_similarity" not in ev:  # the fresh critic's verdicts on a set sit beside it
                 continue
             s, r = ev["bar_similarity"]["samples"], ev["bar_similarity"]["reference"]
             st = ev["stats"]
