@@ -589,6 +589,17 @@ static void test_disc_from_generator(void)
     printf("disc from the generator: D = G after phase 1 (%zu parameters)\n", n_params);
 }
 
+/* The options of a run to be refused, on test_resume's corpus and
+ * pretrain run, in dir/name (the paths are static: one such run at a time). */
+static adv_options refused_opts(const char *name)
+{
+    static char corpus[300], pre[300], run[300];
+    snprintf(corpus, sizeof corpus, "%s/c.corpus", dir);
+    snprintf(pre, sizeof pre, "%s/pre", dir);
+    snprintf(run, sizeof run, "%s/%s", dir, name);
+    return adv_opts(corpus, pre, run);
+}
+
 /* The critic's run (test_resume's, one process): its file instead of D's,
  * a first fit without a fresh accuracy and later ones with it, fits that
  * separate their sets, values that are probabilities; refused with the
@@ -614,11 +625,7 @@ static void test_critic_run(void)
     }
     free(log);
     adv_report rep;
-    char corpus[300], pre[300], run[300];
-    snprintf(corpus, sizeof corpus, "%s/c.corpus", dir);
-    snprintf(pre, sizeof pre, "%s/pre", dir);
-    snprintf(run, sizeof run, "%s/critic-band", dir);
-    adv_options o = adv_opts(corpus, pre, run);
+    adv_options o = refused_opts("critic-band");
     o.reward = ADV_REWARD_CRITIC;
     o.d_band_lo = 0.3f;
     CHECK_STATUS(train_adv(&o, &rep, err, sizeof err), TG_ERR_ARG);
@@ -695,11 +702,7 @@ static void test_critic_memory_run(void)
         printf("critic memory run: %d fits\n", count_of(log, "\"phase\":\"disc\""));
     }
     free(log);
-    char corpus[300], pre[300], run[300];
-    snprintf(corpus, sizeof corpus, "%s/c.corpus", dir);
-    snprintf(pre, sizeof pre, "%s/pre", dir);
-    snprintf(run, sizeof run, "%s/memory-dense", dir);
-    adv_options o = adv_opts(corpus, pre, run);
+    adv_options o = refused_opts("memory-dense");
     o.reward = ADV_REWARD_DENSE;
     o.critic_memory = 4;
     adv_report rep;
