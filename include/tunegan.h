@@ -429,6 +429,11 @@ typedef struct {
      * a "noisy channel"; not the discriminator of tg_run_generate's rerank);
      * default 0: given_logp alone, the best rule measured */
     double rerank_weight;
+    /* rank by log-likelihoods per token instead: given_logp / given_tokens
+     * + rerank_weight * written_logp / written_tokens (a score over 0
+     * tokens counts 0); with rerank_weight 1, 16 candidates and the larger
+     * Nottingham model, the best rule measured (experiments/any-track) */
+    bool rerank_per_token;
     bool score_takes;         /* score every take (given_logp ...) even without rerank */
 } tg_accompany_options;
 

@@ -224,6 +224,19 @@ static void test_accompany_rerank(tg_run *run)
     CHECK_INT(ch.candidate, by_both);
     CHECK_NEAR(ch.written_logp, all[by_both].written_logp, 1e-9);
     tg_take_free(&ch);
+    /* per token: each log-likelihood over its tokens decides */
+    o.rerank_per_token = true;
+    CHECK_OK(tg_run_accompany(run, &o, &ch, NULL, err, sizeof err));
+    int by_token = 0;
+    double top_token = -INFINITY;
+    for (int c = 0; c < N_CAND; c++) {
+        const double r = all[c].given_logp / (double)all[c].given_tokens + all[c].written_logp / (double)all[c].written_tokens;
+        if (r > top_token) top_token = r, by_token = c;
+    }
+    CHECK_INT(ch.candidate, by_token);
+    printf("rerank of %d: channel alone picks %d, channel + direct %d, both per token %d\n", N_CAND, argmax, by_both,
+           by_token);
+    tg_take_free(&ch);
     for (int c = 0; c < N_CAND; c++) tg_take_free(&all[c]);
     tg_take_free(&best);
     tg_score_free(mel);

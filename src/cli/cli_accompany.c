@@ -137,7 +137,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0, rerank = infill ? 8 : 1;
     double temperature = 1.0, top_p = 1.0, rerank_weight = tg_accompany_options_default().rerank_weight;
     uint64_t seed = 0;
-    bool roll = false, render = false, scores = false;
+    bool roll = false, render = false, scores = false, per_token = false;
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", infill ? "an any-track (remi-tracks) model, or a whole-tune (remi) one (default: the bundled any-track one that fits the input)" : "an any-track (remi-tracks) model (default: the bundled one that fits the input)", 0, 0},
         {"output", 'o', CLI_STRING, &out, "OUT.mid", "file to write (with --num N: OUT-000.mid ...) (required)", 0, 0},
@@ -154,6 +154,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         {"rerank", 0, CLI_INT, &rerank, "N", infill ? "draw N candidates per output, keep the one under which the bars after the gap are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)"
                                                          : "draw N candidates per output, keep the one under which the given tracks are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)", 1, 1000},
         {"rerank-weight", 0, CLI_DOUBLE, &rerank_weight, "W", "a candidate's score: log p(given | written) + W * log p(written | given) (0: the first alone, measured best)", 0, 0},
+        {"rerank-per-token", 0, CLI_FLAG, &per_token, NULL, "score each candidate per token: log p(given | written) / its tokens + W * log p(written | given) / its tokens (so that a longer candidate's sum weighs no more; experiments/any-track/RESULTS.md)", 0, 0},
         {"scores", 0, CLI_FLAG, &scores, NULL, "print each output's scores (log p(given | written), log p(written | given))", 0, 0},
         {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
         {"voice-leading", 0, CLI_STRING, &voicing, "MODE", "strict: redraw a voice's pitch that makes a parallel fifth or octave, crosses a voice or leaves its range; off; auto (default): strict for soprano, alto, tenor and bass", 0, 0},
@@ -264,6 +265,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     o.gen.seed = cli_given(argc, argv, "seed", 's') ? seed : (uint64_t)time(NULL);
     o.gen.rerank = rerank;
     o.rerank_weight = rerank_weight;
+    o.rerank_per_token = per_token;
     o.score_takes = scores;
     take_writer w = {cmd, out, num, rerank, scores, roll, render, sf, 0, 0, 0, false};
     o.gen.on_take = on_take;

@@ -397,7 +397,7 @@ tg_status run_check_rerank(const tg_accompany_options *o, char *err, size_t err_
 /* Take i's candidates are seqs[i*per .. i*per+per-1]; the best one's index
  * and scores (the lowest index on ties). */
 static tg_status pick_candidate(tg_run *run, const run_channel_task *ct, const tok_seq *seqs, int i, int per,
-                                double weight, int *best, run_channel_score *best_score, char *err, size_t err_len)
+                                const tg_accompany_options *o, int *best, run_channel_score *best_score, char *err, size_t err_len)
 {
     double best_rank = -INFINITY;
     *best = i * per;
@@ -405,7 +405,7 @@ static tg_status pick_candidate(tg_run *run, const run_channel_task *ct, const t
         run_channel_score sc;
         tg_status st = run_channel_score_of(run->gen, run->tok, ct, &seqs[i * per + c], &sc, err, err_len);
         if (st != TG_OK) return st;
-        const double rank = run_channel_rank(&sc, weight);
+        const double rank = run_channel_rank(&sc, o->rerank_weight, o->rerank_per_token);
         if (c == 0 || rank > best_rank) best_rank = rank, *best = i * per + c, *best_score = sc;
     }
     return TG_OK;
@@ -515,7 +515,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
         int k = i * per;
         run_channel_score sc;
         memset(&sc, 0, sizeof sc);
-        if (scored && (st = pick_candidate(run, &ct, seqs, i, per, o->rerank_weight, &k, &sc, err, err_len)) != TG_OK)
+        if (scored && (st = pick_candidate(run, &ct, seqs, i, per, o, &k, &sc, err, err_len)) != TG_OK)
             break;
         tg_take tk = {NULL, seqs[k].n, seqs[k].n - plan.n, 0, -1, 0, sc.channel, sc.direct, sc.channel_tokens,
                       sc.direct_tokens, k - i * per};

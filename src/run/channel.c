@@ -196,7 +196,14 @@ tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_
     return TG_OK;
 }
 
-double run_channel_rank(const run_channel_score *s, double weight)
+/* sum / n, 0 for no tokens */
+static double per(double sum, size_t n)
 {
+    return n ? sum / (double)n : 0.0;
+}
+
+double run_channel_rank(const run_channel_score *s, double weight, bool per_token)
+{
+    if (per_token) return per(s->channel, s->channel_tokens) + weight * per(s->direct, s->direct_tokens);
     return s->channel + weight * s->direct;
 }

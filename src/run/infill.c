@@ -362,7 +362,7 @@ tg_status run_infill_forward(tg_run *run, const tg_accompany_options *o, tg_take
             memset(&sc, 0, sizeof sc);
             st = assemble(in, tok, &bars, o->bar_first - 1, o->bar_last, &cands[i * per + c], &take);
             if (st == TG_OK && scored) st = score_take(run, take, o->bar_first, o->bar_last, direct, &sc);
-            const double rank = run_channel_rank(&sc, o->rerank_weight);
+            const double rank = run_channel_rank(&sc, o->rerank_weight, o->rerank_per_token);
             if (st == TG_OK && (c == 0 || rank > best_rank)) {
                 tg_score_free(best);
                 best = take, best_sc = sc, best_c = c, best_rank = rank;

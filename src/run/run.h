@@ -184,8 +184,9 @@ tg_status run_channel_sequence(const tok_tokenizer *tok, const run_channel_task 
                                tok_seq *out, uint8_t **mask, char *why, size_t why_len);
 tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_channel_task *t,
                                const tok_seq *cand, run_channel_score *out, char *err, size_t err_len);
-/* A candidate's rank: channel + weight * direct (higher is better). */
-double run_channel_rank(const run_channel_score *s, double weight);
+/* A candidate's rank (higher is better): channel + weight * direct, or
+ * with per_token each over its tokens (0 over 0 tokens). */
+double run_channel_rank(const run_channel_score *s, double weight, bool per_token);
 
 /* ------------------------------------------------------------------------ */
 /* Infilling with a whole-tune (left-to-right remi or remi-compact) model
