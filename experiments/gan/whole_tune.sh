@@ -117,7 +117,6 @@ for run in $runs; do
                 -k $folds --json >"$j.tmp"
             mv "$j.tmp" "$j"
         done
-        /usr/bin/python3 -c 'import json,sys; a=[json.load(open(f))["accuracy"] for f in sys.argv[2:]]
-print(sys.argv[1], "critic", " / ".join("%.3f" % x for x in a))' "$run T$T" $run/sweep-T$T-critic-s?.json
     done
 done
+/usr/bin/python3 experiments/gan/whole_table.py --temps "$temps" $runs

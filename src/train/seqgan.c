@@ -222,9 +222,9 @@ static tg_status critic_step(adv_run *r, int round, int n, double t0)
     int *more = r->x + (size_t)fresh * ld;
     const int K = r->C->mem_count;
     adv_real_openings(r->corpus, &r->rng_batch, K, T, more);
-    adv_critic_recall(r->C, more + (size_t)K * ld, r->lens + fresh + K);
+    adv_lengths(r->x, ld, fresh + K, T, r->lens);
+    adv_critic_recall(r->C, more + (size_t)K * ld, r->lens + fresh + K); /* with their lengths */
     const int M = fresh + 2 * K;
-    adv_lengths(r->x, ld, M, T, r->lens);
     for (int i = 0; i < M; i++) r->labels[i] = i < n || (i >= fresh && i < fresh + K) ? 1.0f : 0.0f;
     double acc_fresh, acc;
     tg_status s = adv_critic_fit(r->C, r->x, ld, r->lens, r->labels, M, fresh, &acc_fresh, &acc);
