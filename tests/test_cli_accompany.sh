@@ -10,7 +10,7 @@
 # bars (and, with --tracks chords, the melody inside them too) and writes
 # notes inside, and says how many bars around them the model saw (a warning
 # when none fit); --num writes OUT-000.mid...; a fixed seed gives the same
-# bytes; --roll draws a PNG (when built with cairo); --rerank 3 keeps the
+# bytes; --precision fp32 and auto both work (a bad one is refused); --roll draws a PNG (when built with cairo); --rerank 3 keeps the
 # melody and one of the takes --num 3 writes with the same seed (infill
 # --rerank: the bars outside), --rerank 0 and 5000 are refused; data mix writes the
 # three tasks; bad input (no --bars, bars past the end, an unknown track, a
@@ -94,6 +94,15 @@ if command -v strings >/dev/null; then
 fi
 run 0 "accompany again, same seed" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/a2.mid" --seed 3 --threads 1
 cmp -s "$tmp/a.mid" "$tmp/a2.mid" && ok || fail "the same seed gave different files"
+# --precision, as in generate: auto is the default and says what it chose;
+# fp32 (the reference path) writes the same melody; a bad value is refused
+has_err "precision auto: " "accompany names its precision"
+run 0 "accompany --precision fp32" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/f32.mid" --seed 3 --threads 1 --precision fp32 --rerank 2
+has_err "precision fp32: fp32" "fp32 choice printed"
+same "$(chan "$tmp/f32.mid" 0)" "$(chan "$tmp/mel.mid" 0)" "accompany in fp32: the melody changed"
+run 1 "accompany --precision fp16" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/f16.mid" --precision fp16
+has_err "--precision must be auto, fp32 or bf16, got 'fp16'" "bad precision named"
+[ -e "$tmp/f16.mid" ] && fail "a file was written for a bad --precision" || ok
 
 # --num, --roll
 run 0 "accompany --num 2" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/n.mid" --num 2 --seed 4 --threads 1

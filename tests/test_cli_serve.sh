@@ -323,6 +323,9 @@ run 1 "a missing model" "$BIN" serve --model "$tmp/none.safetensors"
 has_err "none.safetensors" "a missing model"
 run 1 "a missing any-track model" "$BIN" serve --model "$MODEL" --accompany-model "$tmp/none.safetensors"
 has_err "tracks.tsv" "a missing any-track model"
+run 1 "a bad precision" "$BIN" serve --model "$MODEL" --precision fp16
+has_err "--precision must be auto, fp32 or bf16" "a bad precision"
+grep -qF "precision auto: " "$tmp/main.err" && ok || fail "the server does not say which precision it runs"
 # --accompany-model: the chorale model for a melody, its four voices offered
 if [ -f "$SRC/models/accompany-chorales/model.safetensors" ]; then
     start_server chorales --accompany-model "$SRC/models/accompany-chorales" || true

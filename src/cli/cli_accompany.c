@@ -133,6 +133,7 @@ static void print_voicing(const char *cmd, const tg_generate_stats *s)
 static int run_command(const char *cmd, int argc, char **argv, bool infill)
 {
     const char *model_arg = NULL, *out = NULL, *tracks = NULL, *bars = NULL, *soundfont = NULL, *voicing = "auto";
+    const char *precision = cli_precision_default();
     /* infill draws 8 candidates by default: the bars after choose (measured: experiments/any-track/RESULTS.md) */
     int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0, rerank = infill ? 8 : 1;
     double temperature = 1.0, top_p = 1.0, rerank_weight = tg_accompany_options_default().rerank_weight;
@@ -151,6 +152,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off; default: the model's sampling.tsv, else 1)", 0, 0},
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
         {"rerank", 0, CLI_INT, &rerank, "N", infill ? "draw N candidates per output, keep the one under which the bars after the gap are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)"
                                                          : "draw N candidates per output, keep the one under which the given tracks are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)", 1, 1000},
         {"rerank-weight", 0, CLI_DOUBLE, &rerank_weight, "W", "a candidate's score: log p(given | written) + W * log p(written | given) (0: the first alone, measured best)", 0, 0},
@@ -251,6 +253,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     if (cli_read_midi(pos[0], &in, NULL) != TG_OK) return 1;
     if (!model_arg && !(model_arg = pick_model(cmd, in, o.bar_first, tracks != NULL, model_buf, sizeof model_buf))) goto done;
     nn_set_threads(threads);
+    if (cli_precision_start(cmd, precision, true)) goto done;
     run_open_options ro = run_open_options_default();
     ro.max_batch = rerank > 1 || scores ? 8 : 1; /* the scorer's windows, 8 a forward pass */
     if (run_open(model_arg, &ro, &run, err, sizeof err) != TG_OK) {

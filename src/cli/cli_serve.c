@@ -60,7 +60,7 @@ static bool is_loopback(const char *host)
 int cli_serve(int argc, char **argv)
 {
     serve_options so = serve_options_default();
-    const char *model_arg = NULL;
+    const char *model_arg = NULL, *precision = cli_precision_default();
     int port = so.port, threads = 0, max_upload_mb = (int)(so.max_upload_bytes >> 20);
     const cli_opt opts[] = {
         {"port", 'p', CLI_INT, &port, "PORT", "TCP port (0: any free one, printed)", 0, 65535},
@@ -68,6 +68,7 @@ int cli_serve(int argc, char **argv)
         {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", "run folder or model.safetensors (default: $TUNEGAN_MODEL, else the bundled models/default)", 0, 0},
         {"accompany-model", 0, CLI_STRING, &so.accompany_model, "RUN|FILE", "any-track model for accompany and regenerate bars (default: the bundled models/accompany-* that fits the piece)", 0, 0},
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
+        {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
         {"soundfont", 0, CLI_STRING, &so.soundfont, "SF2", "SoundFont for audio (default: fluid-soundfont-gm's)", 0, 0},
         {"max-upload-mb", 0, CLI_INT, &max_upload_mb, "MB", "largest MIDI file accepted", 1, 256},
         {"max-queue", 0, CLI_INT, &so.max_queue, "N", "generate requests waiting at most (more are told the studio is busy)", 1, SERVE_JOB_SLOTS / 2},
@@ -88,6 +89,7 @@ int cli_serve(int argc, char **argv)
     so.logger = cli_logger();
     so.threads = threads;
     nn_set_threads(threads);
+    if (cli_precision_start("serve", precision, true)) return 1;
 
     sigset_t stop;
     block_stop_signals(&stop);
