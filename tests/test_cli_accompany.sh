@@ -10,7 +10,8 @@
 # bars (and, with --tracks chords, the melody inside them too) and writes
 # notes inside, and says how many bars around them the model saw (a warning
 # when none fit); --num writes OUT-000.mid...; a fixed seed gives the same
-# bytes; --precision fp32 and auto both work (a bad one is refused); --roll draws a PNG (when built with cairo); --rerank 3 keeps the
+# bytes; --precision fp32 and auto both work (a bad one is refused); --quality
+# is its four flags spelt out (explicit ones win); --roll draws a PNG (when built with cairo); --rerank 3 keeps the
 # melody and one of the takes --num 3 writes with the same seed (infill
 # --rerank: the bars outside), --rerank 0 and 5000 are refused; data mix writes the
 # three tasks; bad input (no --bars, bars past the end, an unknown track, a
@@ -103,6 +104,15 @@ same "$(chan "$tmp/f32.mid" 0)" "$(chan "$tmp/mel.mid" 0)" "accompany in fp32: t
 run 1 "accompany --precision fp16" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/f16.mid" --precision fp16
 has_err "--precision must be auto, fp32 or bf16, got 'fp16'" "bad precision named"
 [ -e "$tmp/f16.mid" ] && fail "a file was written for a bad --precision" || ok
+# --quality is -T 0.6 --rerank 16 --rerank-weight 1 --rerank-per-token, what is given explicitly winning
+run 0 "accompany --quality --rerank 3" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q.mid" --seed 3 --threads 1 --quality --rerank 3
+has_err "--quality: temperature 0.6, 3 candidates ranked per token, direct weight 1" "--quality says its setting"
+run 0 "accompany, the quality setting spelt out" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q2.mid" --seed 3 --threads 1 -T 0.6 --rerank 3 --rerank-weight 1 --rerank-per-token
+cmp -s "$tmp/q.mid" "$tmp/q2.mid" && ok || fail "--quality is not its flags spelt out"
+run 0 "accompany --quality -T 0.9" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q3.mid" --seed 3 --threads 1 --quality -T 0.9 --rerank 2
+has_err "--quality: temperature 0.9, 2 candidates" "an explicit -T and --rerank win over --quality"
+run 1 "infill --quality" "$BIN" infill "$tmp/full.mid" --bars 2-3 --model "$tmp/m" -o "$tmp/q4.mid" --quality
+has_err "unknown option '--quality'" "infill has no --quality"
 
 # --num, --roll
 run 0 "accompany --num 2" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/n.mid" --num 2 --seed 4 --threads 1

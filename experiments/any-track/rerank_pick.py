@@ -19,8 +19,8 @@ given), over ctok and dtok tokens. Rules:
   ch+d         channel + direct (the program's default weight, 1)
   ch+2d        channel + 2 direct
   direct       direct alone (the candidate's own likelihood)
-  direct/tok   direct per token
-  c/tok+d/tok  both per token, summed
+  direct-tok   direct per token
+  per-token    both per token, summed (accompany --rerank-per-token)
 Chord statistics (mido; the first note-bearing track is the melody, the
 others the accompaniment): accompaniment notes per bar, onsets per bar,
 notes per onset, distinct pitch-class sets per tune, the share of onsets
@@ -40,8 +40,8 @@ RULES = {
     "ch+d": lambda c, d, m, n: c + d,
     "ch+2d": lambda c, d, m, n: c + 2 * d,
     "direct": lambda c, d, m, n: d,
-    "direct/tok": lambda c, d, m, n: d / max(n, 1),
-    "c/tok+d/tok": lambda c, d, m, n: c / max(m, 1) + d / max(n, 1),
+    "direct-tok": lambda c, d, m, n: d / max(n, 1),
+    "per-token": lambda c, d, m, n: c / max(m, 1) + d / max(n, 1),
 }
 BIN = os.environ.get("TUNEGAN_BIN", "build/tunegan")
 

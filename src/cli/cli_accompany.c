@@ -138,7 +138,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0, rerank = infill ? 8 : 1;
     double temperature = 1.0, top_p = 1.0, rerank_weight = tg_accompany_options_default().rerank_weight;
     uint64_t seed = 0;
-    bool roll = false, render = false, scores = false, per_token = false;
+    bool roll = false, render = false, scores = false, per_token = false, quality = false;
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", infill ? "an any-track (remi-tracks) model, or a whole-tune (remi) one (default: the bundled any-track one that fits the input)" : "an any-track (remi-tracks) model (default: the bundled one that fits the input)", 0, 0},
         {"output", 'o', CLI_STRING, &out, "OUT.mid", "file to write (with --num N: OUT-000.mid ...) (required)", 0, 0},
@@ -157,6 +157,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
                                                          : "draw N candidates per output, keep the one under which the given tracks are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)", 1, 1000},
         {"rerank-weight", 0, CLI_DOUBLE, &rerank_weight, "W", "a candidate's score: log p(given | written) + W * log p(written | given) (0: the first alone, measured best)", 0, 0},
         {"rerank-per-token", 0, CLI_FLAG, &per_token, NULL, "score each candidate per token: log p(given | written) / its tokens + W * log p(written | given) / its tokens (so that a longer candidate's sum weighs no more; experiments/any-track/RESULTS.md)", 0, 0},
+        {"quality", 0, CLI_FLAG, &quality, NULL, "the setting measured closest to the real chords: -T 0.6 --rerank 16 --rerank-weight 1 --rerank-per-token (flags given explicitly win); about 24x the CPU of one take (experiments/any-track/RESULTS.md)", 0, 0},
         {"scores", 0, CLI_FLAG, &scores, NULL, "print each output's scores (log p(given | written), log p(written | given))", 0, 0},
         {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
         {"voice-leading", 0, CLI_STRING, &voicing, "MODE", "strict: redraw a voice's pitch that makes a parallel fifth or octave, crosses a voice or leaves its range; off; auto (default): strict for soprano, alto, tenor and bass", 0, 0},
@@ -167,10 +168,11 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     };
     const cli_opt *use = opts;
     cli_opt acc_opts[TG_ARRAY_LEN(opts)];
-    if (!infill) { /* accompany has no --bars */
+    { /* accompany has no --bars, infill no --quality */
+        const char *other = infill ? "quality" : "bars";
         size_t k = 0;
         for (size_t i = 0; i < TG_ARRAY_LEN(opts); i++)
-            if (!opts[i].name || strcmp(opts[i].name, "bars") != 0) acc_opts[k++] = opts[i];
+            if (!opts[i].name || strcmp(opts[i].name, other) != 0) acc_opts[k++] = opts[i];
         use = acc_opts;
     }
     const cli_command_info info_acc = {
@@ -215,6 +217,11 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     if (n_pos != 1 || !out) {
         cli_error("%s: %s (see 'tunegan %s --help')", cmd, n_pos != 1 ? "expected one MIDI file" : "-o OUT.mid is required", cmd);
         return 1;
+    }
+    if (quality) { /* the measured quality setting (its temperature below); what is given explicitly wins */
+        if (!cli_given(argc, argv, "rerank", 0)) rerank = 16;
+        if (!cli_given(argc, argv, "rerank-weight", 0)) rerank_weight = 1.0;
+        per_token = true;
     }
     tg_accompany_options o = tg_accompany_options_default();
     if (infill) {
@@ -264,6 +271,11 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     o.tracks = tracks;
     o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
     if (cli_sampling_defaults(cmd, run, argc, argv, &o.gen.temperature, &o.gen.top_p)) goto done;
+    if (quality) { /* the measured quality setting; what is given explicitly wins */
+        if (!cli_given(argc, argv, "temperature", 'T')) o.gen.temperature = 0.6f;
+        fprintf(stderr, "%s: --quality: temperature %g, %d candidates ranked per token, direct weight %g\n", cmd,
+                o.gen.temperature, rerank, rerank_weight);
+    }
     o.gen.num = num, o.gen.batch = batch, o.gen.keep = keep;
     o.gen.seed = cli_given(argc, argv, "seed", 's') ? seed : (uint64_t)time(NULL);
     o.gen.rerank = rerank;
