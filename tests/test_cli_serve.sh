@@ -235,6 +235,19 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     body_has "rerank is for accompany and infill" "rerank's message"
     gen '{"mode":"accompany","source":'"$piece"',"rerank":9}'; want 400 "rerank 9"
     body_has "rerank must be between 1 and 8" "rerank 9's message"
+    # quality: accompany --quality (temperature 0.6, the best of 16 ranked per token), what is given winning
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"quality":true}'; want 202 "a quality accompaniment"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"], d["temperature"], d["rerank"], d["quality"]')" = "('done', 0.6, 16, True)" ] && ok \
+        || fail "the quality setting was not applied: $(cat "$tmp/body")"
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"quality":true,"rerank":2,"temperature":0.8}'; want 202 "quality with rerank 2"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"], d["temperature"], d["rerank"]')" = "('done', 0.8, 2)" ] && ok \
+        || fail "an explicit rerank and temperature do not win over quality: $(cat "$tmp/body")"
+    gen '{"mode":"infill","source":'"$piece"',"bars_from":1,"bars_to":2,"quality":true}'; want 400 "quality for infill"
+    body_has "quality is for accompany" "quality's message"
+    gen '{"mode":"accompany","source":'"$piece"',"quality":"yes"}'; want 400 "quality yes"
+    body_has "quality must be true or false" "quality's type message"
 
     gen '{"mode":"infill","source":'"$acc"',"bars_from":2,"bars_to":3,"num":1,"seed":8}'; want 202 "an infill request"
     wait_job "$(jget 'd["job"]')"

@@ -184,6 +184,7 @@ function updateMode() {
   $("bars").disabled = any;
   $("any-track").hidden = !any;
   $("infill-bars").hidden = mode !== "infill";
+  $("quality-wrap").hidden = mode !== "accompany";
   $("track-legend").textContent = mode === "infill" ? "tracks to write (none ticked: every track)"
     : "tracks to write (none ticked: the tracks the piece lacks)";
   drawPiece();
@@ -206,6 +207,12 @@ function request() {
     if (tracks.length) r.tracks = tracks.join(",");
     const best = Number($("rerank").value);
     if (best > 1) r.rerank = best;
+  }
+  if (r.mode === "accompany" && $("quality").checked) {
+    // the server's quality setting: its own temperature and best of 16 (accompany --quality)
+    r.quality = true;
+    delete r.temperature;
+    delete r.rerank;
   }
   if (r.mode === "infill") { r.bars_from = Number($("bars-from").value); r.bars_to = Number($("bars-to").value); }
   return r;
@@ -241,7 +248,8 @@ function newGroup(job, r) {
     : r.mode === "infill" ? "bars " + r.bars_from + "-" + r.bars_to + " of #" + r.source + " again: " + (tracks || "every track") + model
     : "new tune: " + r.bars + " bars";
   head.textContent = "Request " + job + " · " + what + " · " + r.num + " variation" + (r.num > 1 ? "s" : "") +
-    " · temperature " + r.temperature + ", top-p " + r.top_p + (r.rerank ? ", best of " + r.rerank : "");
+    (r.quality ? " · closest fit, top-p " + r.top_p
+      : " · temperature " + r.temperature + ", top-p " + r.top_p + (r.rerank ? ", best of " + r.rerank : ""));
   const progress = document.createElement("progress");
   progress.max = r.num;
   progress.value = 0;
@@ -283,7 +291,8 @@ async function pollJob(job, group, t0) {
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   if (j.state === "queued") group.status.textContent = "waiting: " + j.position + " request" + (j.position === 1 ? "" : "s") + " ahead · " + secs + " s";
   else if (j.state === "running") group.status.textContent = "generating " + Math.min(j.done + 1, j.num) + " of " + j.num + " · " + secs + " s";
-  else if (j.state === "done") group.status.textContent = "done in " + j.seconds.toFixed(2) + " s · seed " + j.seed + heard(j, group.r);
+  else if (j.state === "done") group.status.textContent = "done in " + j.seconds.toFixed(2) + " s · seed " + j.seed + heard(j, group.r) +
+    (j.quality ? " · temperature " + j.temperature + ", best of " + j.rerank + " ranked per token" : "");
   else group.status.textContent = "failed: " + j.error;
   for (const id of j.takes) {
     if (group.seen.has(id)) continue;

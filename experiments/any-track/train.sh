@@ -3,9 +3,11 @@
 # Nottingham (melody <-> chords) and of the JSB chorales (any voices from any
 # voices), each trained by maximum likelihood on one thread. Run from the
 # project root after building:
-#   sh experiments/any-track/train.sh nottingham|nottingham-long|chorales [OUT_DIR]
+#   sh experiments/any-track/train.sh nottingham|nottingham-d160|nottingham-long|chorales [OUT_DIR]
 # The shipped models (models/accompany-*) came from exactly these commands
-# (OUT_DIR=out/any-track); their logs are copied beside this script.
+# (OUT_DIR=out/any-track); their logs are copied beside this script
+# (nott-d256-log.jsonl: the Nottingham model; nott-log.jsonl: its d160
+# predecessor; jsb-log.jsonl: the chorales).
 set -eu
 which=$1
 out=${2:-out/any-track}
@@ -13,13 +15,25 @@ bin=${TUNEGAN_BIN:-build/tunegan}
 mkdir -p "$out"
 case $which in
 nottingham)
+    # the shipped model since 2026-12-07: the small preset (d_model 256), dropout 0.2
     data=../shared/data/nottingham
     "$bin" data build --tokenizer remi-tracks --threads 1 --split "$data/split.tsv" \
         -o "$out/nott-canon.corpus" "$data/full"
     "$bin" data mix --copies 4 --seed 1 --context 256 -o "$out/nott-mix.corpus" "$out/nott-canon.corpus"
+    "$bin" pretrain --corpus "$out/nott-mix.corpus" --preset small --dropout 0.2 --steps 4000 --warmup 100 \
+        --lr 8e-4 --eval-every 250 --eval-windows 128 --seed 1 --threads 1 -o "$out/nott-d256-dr2"
+    cp models/accompany-nottingham/tracks.tsv "$out/nott-d256-dr2/"
+    ;;
+nottingham-d160)
+    # the model shipped until 2026-12-07 (d_model 160, 4,800 steps in two schedules)
+    data=../shared/data/nottingham
+    [ -f "$out/nott-canon.corpus" ] || "$bin" data build --tokenizer remi-tracks --threads 1 \
+        --split "$data/split.tsv" -o "$out/nott-canon.corpus" "$data/full"
+    [ -f "$out/nott-mix.corpus" ] || "$bin" data mix --copies 4 --seed 1 --context 256 \
+        -o "$out/nott-mix.corpus" "$out/nott-canon.corpus"
     "$bin" pretrain --corpus "$out/nott-mix.corpus" --preset small --d-model 160 --steps 2400 \
         --warmup 60 --lr 1e-3 --eval-every 200 --eval-windows 128 --seed 1 --threads 1 -o "$out/nott-run"
-    # the shipped model: 2,400 steps more (the cosine schedule restarts at half its peak)
+    # 2,400 steps more (the cosine schedule restarts at half its peak)
     "$bin" pretrain --corpus "$out/nott-mix.corpus" --preset small --d-model 160 --steps 4800 \
         --warmup 60 --lr 1e-3 --eval-every 200 --eval-windows 128 --seed 1 --threads 1 -o "$out/nott-run" --resume
     ;;
@@ -46,7 +60,7 @@ chorales)
         -o "$out/jsb-run"
     ;;
 *)
-    echo "usage: sh experiments/any-track/train.sh nottingham|nottingham-long|chorales [OUT_DIR]" >&2
+    echo "usage: sh experiments/any-track/train.sh nottingham|nottingham-d160|nottingham-long|chorales [OUT_DIR]" >&2
     exit 2
     ;;
 esac

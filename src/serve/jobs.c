@@ -31,10 +31,12 @@
  * continuations take the model's defaults (its sampling.tsv), the
  * any-track modes 1. Without bars, a new tune has 32 and a continuation
  * adds 8. rerank (accompany and infill only): each variation is the best
- * of that many takes, as `accompany --rerank`. */
+ * of that many takes, as `accompany --rerank`. quality (accompany only,
+ * true or false): `accompany --quality`, temperature 0.6 and the best of 16
+ * ranked per token, unless temperature or rerank is given. */
 
 static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
-                                           "top_p", "seed", "tracks", "bars_from", "bars_to", "rerank", NULL};
+                                           "top_p", "seed", "tracks", "bars_from", "bars_to", "rerank", "quality", NULL};
 static const char *const mode_names[] = {"new", "continue", "accompany", "infill"};
 
 static tg_status bad(char *err, size_t err_len, const char *fmt, const char *name, double a, double b)
@@ -69,7 +71,7 @@ static tg_status check_fields(const cJSON *root, char *err, size_t err_len)
         for (const char *const *k = known_fields; *k && !known; k++) known = strcmp(*k, f->string) == 0;
         if (!known) {
             snprintf(err, err_len, "unknown field '%.40s' (known: mode, source, keep_bars, bars, num, "
-                     "temperature, top_p, seed, tracks, bars_from, bars_to, rerank)", f->string);
+                     "temperature, top_p, seed, tracks, bars_from, bars_to, rerank, quality)", f->string);
             return TG_ERR_ARG;
         }
     }
@@ -114,6 +116,20 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
         (st = number_field(root, "bars_to", 1, 1e6, true, &to, err, err_len)) ||
         (st = number_field(root, "rerank", 1, SERVE_MAX_RERANK, true, &rerank, err, err_len)))
         return st;
+    const cJSON *quality = cJSON_GetObjectItemCaseSensitive(root, "quality");
+    if (quality && !cJSON_IsBool(quality)) {
+        snprintf(err, err_len, "quality must be true or false");
+        return TG_ERR_ARG;
+    }
+    r->quality = cJSON_IsTrue(quality);
+    if (r->quality && r->mode != SERVE_ACCOMPANY) {
+        snprintf(err, err_len, "quality is for accompany (the setting measured closest to the real chords)");
+        return TG_ERR_ARG;
+    }
+    if (r->quality) { /* accompany --quality: what is given explicitly wins */
+        if (!cJSON_GetObjectItemCaseSensitive(root, "temperature")) temp = SERVE_QUALITY_TEMPERATURE;
+        if (!cJSON_GetObjectItemCaseSensitive(root, "rerank")) rerank = SERVE_QUALITY_RERANK;
+    }
     if (rerank > 1 && r->mode != SERVE_ACCOMPANY && r->mode != SERVE_INFILL) {
         snprintf(err, err_len, "rerank is for accompany and infill (the model scores its own takes)");
         return TG_ERR_ARG;
@@ -453,6 +469,7 @@ static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, tg_g
     o.gen.batch = r->num;
     o.gen.seed = r->seed;
     o.gen.rerank = r->rerank;
+    if (r->quality) o.rerank_weight = 1.0, o.rerank_per_token = true;
     o.gen.on_take = on_take;
     o.gen.user = ctx;
     o.score = j->primer;

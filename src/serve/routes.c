@@ -333,6 +333,9 @@ static void route_job(serve_studio *s, int id, const char *wait, serve_reply *ou
     cJSON_AddNumberToObject(root, "done", j->done);
     cJSON_AddNumberToObject(root, "num", j->req.num);
     cJSON_AddNumberToObject(root, "seed", (double)j->req.seed);
+    cJSON_AddNumberToObject(root, "temperature", j->req.temperature); /* the settings applied */
+    cJSON_AddNumberToObject(root, "rerank", j->req.rerank);
+    cJSON_AddBoolToObject(root, "quality", j->req.quality);
     double end = j->state >= JOB_DONE ? j->t_finished : tg_now_sec();
     cJSON_AddNumberToObject(root, "seconds", j->t_started > 0 ? end - j->t_started : 0);
     cJSON_AddNumberToObject(root, "waited_seconds", (j->t_started > 0 ? j->t_started : end) - j->t_queued);

@@ -45,6 +45,8 @@ const serve_asset *serve_asset_find(const char *name);
 
 #define SERVE_MAX_NUM 8         /* variations per request */
 #define SERVE_MAX_RERANK 8      /* takes per variation of accompany and infill (the best kept) */
+#define SERVE_QUALITY_RERANK 16 /* accompany's quality setting (accompany --quality) */
+#define SERVE_QUALITY_TEMPERATURE 0.6
 #define SERVE_MAX_BARS 64       /* bars added or kept per request */
 #define SERVE_MAX_NOTES 100000  /* notes of a piece the page is sent */
 #define SERVE_JOB_SLOTS 64      /* jobs remembered (queued, running and finished) */
@@ -103,6 +105,7 @@ typedef struct {
     char tracks[256];          /* accompany, infill: tracks to write, "alto,tenor" ("": the default) */
     int bar_first, bar_last;   /* infill: bars from 1, inclusive */
     int rerank;                /* accompany, infill: takes per variation, the best kept (1: off) */
+    bool quality;              /* accompany: the setting measured closest to the real chords (accompany --quality) */
     int64_t written_from, written_to; /* infill: their ticks in the source */
     char model[1024];          /* accompany, infill: the any-track model's checkpoint */
 } serve_request;

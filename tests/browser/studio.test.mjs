@@ -174,6 +174,7 @@ async function main() {
     const anyModel = await page.$eval("#any-model", (e) => e.textContent);
     check(anyModel.includes("accompany-nottingham") && anyModel.includes("melody, chords"), "accompany names its model and tracks", anyModel);
     check((await page.$$("#track-chooser input[type=checkbox]")).length === 2, "a box per track of the model");
+    check(!(await page.$eval("#quality-wrap", (e) => e.hidden)), "closest fit offered for accompanying");
     await page.$eval("#num", (e) => { e.value = "1"; });
     await page.click("#generate");
     await page.waitForFunction(() => document.querySelectorAll(".group").length === 2 &&
@@ -192,6 +193,7 @@ async function main() {
     check(await page.$eval("#rerank", (e) => e.value) === "1", "best of 1 for accompanying (accompany's default)");
     await page.click("#mode-infill");
     check(await page.$eval("#rerank", (e) => e.value) === "8", "best of 8 for regenerating bars (infill's default)");
+    check(await page.$eval("#quality-wrap", (e) => e.hidden), "no closest fit for regenerating bars");
     await page.click("#generate");
     await page.waitForFunction(() => document.querySelectorAll(".group").length === 3 &&
       document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
