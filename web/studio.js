@@ -185,9 +185,17 @@ function updateMode() {
   $("any-track").hidden = !any;
   $("infill-bars").hidden = mode !== "infill";
   $("quality-wrap").hidden = mode !== "accompany";
+  updateQuality();
   $("track-legend").textContent = mode === "infill" ? "tracks to write (none ticked: every track)"
     : "tracks to write (none ticked: the tracks the piece lacks)";
   drawPiece();
+}
+
+// "closest fit" sets the temperature and best of itself (accompany --quality)
+function updateQuality() {
+  const q = modeValue() === "accompany" && $("quality").checked;
+  $("rerank").disabled = q;
+  $("temperature").disabled = q;
 }
 
 function request() {
@@ -429,6 +437,7 @@ function wire() {
   $("use-nothing").addEventListener("click", useNothing);
   for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", updateMode);
   $("rerank").addEventListener("input", () => { state.rerankSet = true; });
+  $("quality").addEventListener("change", updateQuality);
   $("bars").addEventListener("input", () => { state.barsSet = true; });
   for (const id of ["keep-bars", "bars-from", "bars-to"]) $(id).addEventListener("input", drawPiece);
   for (const id of ["temperature", "top-p"])

@@ -175,6 +175,11 @@ async function main() {
     check(anyModel.includes("accompany-nottingham") && anyModel.includes("melody, chords"), "accompany names its model and tracks", anyModel);
     check((await page.$$("#track-chooser input[type=checkbox]")).length === 2, "a box per track of the model");
     check(!(await page.$eval("#quality-wrap", (e) => e.hidden)), "closest fit offered for accompanying");
+    await page.click("#quality");
+    check(await page.$eval("#rerank", (e) => e.disabled) && await page.$eval("#temperature", (e) => e.disabled),
+      "closest fit sets best of and the temperature itself");
+    await page.click("#quality");
+    check(!(await page.$eval("#temperature", (e) => e.disabled)), "unticked, the temperature is the user's again");
     await page.$eval("#num", (e) => { e.value = "1"; });
     await page.click("#generate");
     await page.waitForFunction(() => document.querySelectorAll(".group").length === 2 &&
