@@ -6,6 +6,7 @@
 # project root:
 #   sh experiments/any-track/voicelead.sh NAME MODEL OUT_DIR "SEEDS" "TEMPS" ["MODES" (off strict)]
 # e.g. sh experiments/any-track/voicelead.sh shipped models/accompany-chorales out/vl "1 2 3" "1.0"
+# EXTRA adds flags to every accompany (e.g. EXTRA="--quality" with TEMPS "0.6").
 # Writes OUT_DIR/NAME-MODE-sSEED-tT/ (the takes), OUT_DIR/real/ (Bach), and
 # per configuration OUT_DIR/NAME-MODE-sSEED-tT.eval (eval's report) and
 # .draws (accompany's voice-leading summary lines, summed at the end).
@@ -24,7 +25,7 @@ for T in $temps; do
             : >"$out/$c.draws"
             for f in $tests; do
                 "$bin" accompany "$data/midi/$f" --model "$model" --tracks alto,tenor,bass -o "$out/$c/$f" \
-                    --seed "$s" -T "$T" --threads 1 --voice-leading $mode 2>/dev/null |
+                    --seed "$s" -T "$T" --threads 1 --voice-leading $mode ${EXTRA:-} 2>/dev/null |
                     grep 'voice leading strict' >>"$out/$c.draws" || true
             done
             "$bin" eval --samples "$out/$c" --reference "$out/real" --voices satb >"$out/$c.eval" 2>/dev/null
