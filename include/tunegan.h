@@ -449,6 +449,13 @@ typedef struct {
 typedef enum { TG_VOICE_LEADING_AUTO = 0, TG_VOICE_LEADING_STRICT, TG_VOICE_LEADING_OFF } tg_voice_leading;
 
 tg_accompany_options tg_accompany_options_default(void);
+/* The quality setting (`accompany --quality`, the studio's "closest fit"):
+ * the one measured closest to the real chords for a Nottingham melody, at
+ * about 24x the CPU of one take: gen.temperature, gen.rerank, rerank_weight
+ * as below and rerank_per_token (experiments/any-track/RESULTS.md). */
+#define TG_ACCOMPANY_QUALITY_TEMPERATURE 0.6
+#define TG_ACCOMPANY_QUALITY_RERANK 16
+#define TG_ACCOMPANY_QUALITY_WEIGHT 1.0
 /* As tg_run_generate: o->gen.num takes into takes (or to gen.on_take). */
 tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *takes,
                            tg_generate_stats *stats, char *err, size_t err_len);

@@ -219,8 +219,8 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         return 1;
     }
     if (quality) { /* the measured quality setting (its temperature below); what is given explicitly wins */
-        if (!cli_given(argc, argv, "rerank", 0)) rerank = 16;
-        if (!cli_given(argc, argv, "rerank-weight", 0)) rerank_weight = 1.0;
+        if (!cli_given(argc, argv, "rerank", 0)) rerank = TG_ACCOMPANY_QUALITY_RERANK;
+        if (!cli_given(argc, argv, "rerank-weight", 0)) rerank_weight = TG_ACCOMPANY_QUALITY_WEIGHT;
         per_token = true;
     }
     tg_accompany_options o = tg_accompany_options_default();
@@ -272,7 +272,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
     if (cli_sampling_defaults(cmd, run, argc, argv, &o.gen.temperature, &o.gen.top_p)) goto done;
     if (quality) { /* the measured quality setting; what is given explicitly wins */
-        if (!cli_given(argc, argv, "temperature", 'T')) o.gen.temperature = 0.6f;
+        if (!cli_given(argc, argv, "temperature", 'T')) o.gen.temperature = (float)TG_ACCOMPANY_QUALITY_TEMPERATURE;
         fprintf(stderr, "%s: --quality: temperature %g, %d candidates ranked per token, direct weight %g\n", cmd,
                 o.gen.temperature, rerank, rerank_weight);
     }

@@ -32,8 +32,8 @@
  * any-track modes 1. Without bars, a new tune has 32 and a continuation
  * adds 8. rerank (accompany and infill only): each variation is the best
  * of that many takes, as `accompany --rerank`. quality (accompany only,
- * true or false): `accompany --quality`, temperature 0.6 and the best of 16
- * ranked per token, unless temperature or rerank is given. */
+ * true or false): `accompany --quality` (TG_ACCOMPANY_QUALITY_*), unless
+ * temperature or rerank is given. */
 
 static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
                                            "top_p", "seed", "tracks", "bars_from", "bars_to", "rerank", "quality", NULL};
@@ -127,8 +127,8 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
         return TG_ERR_ARG;
     }
     if (r->quality) { /* accompany --quality: what is given explicitly wins */
-        if (!cJSON_GetObjectItemCaseSensitive(root, "temperature")) temp = SERVE_QUALITY_TEMPERATURE;
-        if (!cJSON_GetObjectItemCaseSensitive(root, "rerank")) rerank = SERVE_QUALITY_RERANK;
+        if (!cJSON_GetObjectItemCaseSensitive(root, "temperature")) temp = TG_ACCOMPANY_QUALITY_TEMPERATURE;
+        if (!cJSON_GetObjectItemCaseSensitive(root, "rerank")) rerank = TG_ACCOMPANY_QUALITY_RERANK;
     }
     if (rerank > 1 && r->mode != SERVE_ACCOMPANY && r->mode != SERVE_INFILL) {
         snprintf(err, err_len, "rerank is for accompany and infill (the model scores its own takes)");
@@ -469,7 +469,7 @@ static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, tg_g
     o.gen.batch = r->num;
     o.gen.seed = r->seed;
     o.gen.rerank = r->rerank;
-    if (r->quality) o.rerank_weight = 1.0, o.rerank_per_token = true;
+    if (r->quality) o.rerank_weight = TG_ACCOMPANY_QUALITY_WEIGHT, o.rerank_per_token = true;
     o.gen.on_take = on_take;
     o.gen.user = ctx;
     o.score = j->primer;

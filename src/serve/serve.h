@@ -45,8 +45,6 @@ const serve_asset *serve_asset_find(const char *name);
 
 #define SERVE_MAX_NUM 8         /* variations per request */
 #define SERVE_MAX_RERANK 8      /* takes per variation of accompany and infill (the best kept) */
-#define SERVE_QUALITY_RERANK 16 /* accompany's quality setting (accompany --quality) */
-#define SERVE_QUALITY_TEMPERATURE 0.6
 #define SERVE_MAX_BARS 64       /* bars added or kept per request */
 #define SERVE_MAX_NOTES 100000  /* notes of a piece the page is sent */
 #define SERVE_JOB_SLOTS 64      /* jobs remembered (queued, running and finished) */
