@@ -186,7 +186,9 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "as in generate (--temperature, --top-k, --top-p, --seed); --num writes variations.\n"
         "--rerank N draws N candidates for each and keeps the one that best explains the\n"
         "given tracks, as the model scores it with the roles swapped (the written tracks\n"
-        "placed first, log p(given | written): a noisy channel).\n"
+        "placed first, log p(given | written): a noisy channel). --quality is the setting\n"
+        "measured closest to the real chords (T 0.6, 16 candidates ranked per token), about\n"
+        "24 times the time of one take.\n"
         "Four voices (soprano, alto, tenor, bass) are written with --voice-leading strict\n"
         "by default: a pitch that would make a parallel fifth or octave, cross a voice or\n"
         "leave the voice's range is drawn again among the others."};
