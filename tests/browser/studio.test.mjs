@@ -193,6 +193,17 @@ async function main() {
     await page.screenshot({ path: path.join(out, "studio.png") });
     await (await page.$(".group:first-child .take canvas.roll")).screenshot({ path: path.join(out, "roll-accompany.png") });
 
+    // Closest fit: the same melody accompanied at the quality setting; the request and its status say so.
+    await page.click("#quality");
+    await page.click("#generate");
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 3 &&
+      document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
+    const qHead = await page.$eval(".group .group-head", (e) => e.textContent);
+    check(qHead.includes("closest fit") && !qHead.includes("best of"), "the closest-fit request says so", qHead);
+    const qStatus = await page.$eval(".group:first-child .status", (e) => e.textContent);
+    check(qStatus.includes("temperature 0.6, best of 16 ranked per token"), "its status gives the setting the server applied", qStatus);
+    await page.click("#quality");
+
     // Regenerate bars 2-3 of the accompaniment: its roll keeps 2 tracks and says which bars were written.
     await page.click(".group:first-child .take .row button:last-child"); // use as the piece
     check(await page.$eval("#rerank", (e) => e.value) === "1", "best of 1 for accompanying (accompany's default)");
@@ -200,7 +211,7 @@ async function main() {
     check(await page.$eval("#rerank", (e) => e.value) === "8", "best of 8 for regenerating bars (infill's default)");
     check(await page.$eval("#quality-wrap", (e) => e.hidden), "no closest fit for regenerating bars");
     await page.click("#generate");
-    await page.waitForFunction(() => document.querySelectorAll(".group").length === 3 &&
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 4 &&
       document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
     const infLabel = await page.$eval(".group:first-child .take .label", (e) => e.textContent);
     check(infLabel.startsWith("bars 2-3 of #"), "regenerate bars lands with its bars named", infLabel);
@@ -221,12 +232,12 @@ async function main() {
     await page.$eval("#bars", (e) => { e.value = "2"; });
     await page.$eval("#num", (e) => { e.value = "1"; });
     await page.click("#generate");
-    await page.waitForFunction(() => document.querySelectorAll(".group").length === 4 &&
+    await page.waitForFunction(() => document.querySelectorAll(".group").length === 5 &&
       document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
     const newTune = await page.$eval(".group .take .label", (e) => e.textContent);
     check(newTune.startsWith("new tune: 2 bars"), "a new tune lands in its own request", newTune);
     const history = await page.$$eval("#history li", (l) => l.length);
-    check(history === 8, "the history holds every take (1 upload, 3 variations, 1 accompaniment, 1 with bars 2-3 again, the primer, 1 new tune)", history);
+    check(history === 9, "the history holds every take (1 upload, 3 variations, 2 accompaniments, 1 with bars 2-3 again, the primer, 1 new tune)", history);
     check(offsite.length === 0, "nothing loads from elsewhere", offsite.join(" "));
   } finally {
     await browser.close();
