@@ -466,9 +466,9 @@ static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, tg_g
     o.gen.temperature = (float)r->temperature;
     o.gen.top_p = (float)r->top_p;
     o.gen.num = r->num;
-    /* every candidate of every variation decoded together, up to the command line's 16
-     * (the takes are the same bytes whatever the batch) */
-    o.gen.batch = r->num * r->rerank < 16 ? r->num * r->rerank : 16;
+    /* every candidate of every variation decoded together, up to the library's default
+     * batch, as the command line's (the takes are the same bytes whatever the batch) */
+    if (r->num * r->rerank < o.gen.batch) o.gen.batch = r->num * r->rerank;
     o.gen.seed = r->seed;
     o.gen.rerank = r->rerank;
     if (r->quality) o.rerank_weight = TG_ACCOMPANY_QUALITY_WEIGHT, o.rerank_per_token = true;
