@@ -347,6 +347,9 @@ typedef struct {
     float temperature;       /* 1; 0 = greedy */
     int top_k;               /* 0 = off */
     float top_p;             /* 1 = off; nucleus in (0,1] */
+    /* > 0: the temperature of which pitch a note takes, the rest (rhythm,
+     * density, when a note comes) at temperature (0 = off: temperature) */
+    float pitch_temperature;
     int num;                 /* samples (1) */
     int batch;               /* sequences decoded together (16) */
     int length;              /* new tokens per sample (512); 0: no limit but bars */

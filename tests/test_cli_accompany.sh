@@ -104,6 +104,14 @@ same "$(chan "$tmp/f32.mid" 0)" "$(chan "$tmp/mel.mid" 0)" "accompany in fp32: t
 run 1 "accompany --precision fp16" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/f16.mid" --precision fp16
 has_err "--precision must be auto, fp32 or bf16, got 'fp16'" "bad precision named"
 [ -e "$tmp/f16.mid" ] && fail "a file was written for a bad --precision" || ok
+# --pitch-temperature: other chord pitches, the melody still the input's; a
+# negative one refused and no file written
+run 0 "accompany --pitch-temperature 0.3" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/pt.mid" --seed 3 --threads 1 --pitch-temperature 0.3
+same "$(chan "$tmp/pt.mid" 0)" "$(chan "$tmp/mel.mid" 0)" "--pitch-temperature: the melody changed"
+cmp -s "$tmp/a.mid" "$tmp/pt.mid" && fail "--pitch-temperature 0.3 changed nothing" || ok
+run 1 "accompany --pitch-temperature -1" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/pt2.mid" --seed 3 --threads 1 --pitch-temperature -1
+has_err "the pitch temperature must be positive (or 0: off), got -1" "a negative pitch temperature refused"
+[ -e "$tmp/pt2.mid" ] && fail "a file was written for a bad --pitch-temperature" || ok
 # --quality is -T 0.6 --rerank 16 --rerank-weight 1 --rerank-per-token, what is given explicitly winning
 run 0 "accompany --quality --rerank 3" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q.mid" --seed 3 --threads 1 --quality --rerank 3
 has_err "--quality: temperature 0.6, 3 candidates ranked per token, direct weight 1" "--quality says its setting"

@@ -99,6 +99,20 @@ has_err "sampling.tsv:1: temperature: 'x' is not a number" "the bad value named"
 printf 'top_p\t1.5\n' >"$tmp/sd/sampling.tsv"
 run 1 "top_p past 1" "$BIN" generate --model "$tmp/sd" -o "$tmp/sd4" $G
 has_err "top_p 1.5 outside (0, 1]" "top_p's range"
+# the pitch temperature: other pitches than the plain draw; from the file as
+# by hand; 0 is off (the plain draw's bytes); a negative one refused, no file
+printf 'pitch_temperature\t0.3\n' >"$tmp/sd/sampling.tsv"
+run 0 "generate, sampling.tsv's pitch temperature" "$BIN" generate --model "$tmp/sd" -o "$tmp/pt1" --num 2 --batch 2 --seed 5 $G
+has_err "pitch temperature 0.3 from" "the pitch temperature said"
+run 0 "generate --pitch-temperature 0.3" "$BIN" generate --model "$tmp/remi" -o "$tmp/pt2" --num 2 --batch 2 --seed 5 --pitch-temperature 0.3 $G
+for i in 000 001; do cmp -s "$tmp/pt1/sample-$i.mid" "$tmp/pt2/sample-$i.mid" && ok || fail "sampling.tsv's pitch_temperature is not --pitch-temperature 0.3 (sample $i)"; done
+cmp -s "$tmp/pt1/sample-000.mid" "$tmp/a/sample-000.mid" && fail "the pitch temperature changed nothing" || ok
+run 0 "generate --pitch-temperature 0 over the file" "$BIN" generate --model "$tmp/sd" -o "$tmp/pt3" --num 2 --batch 2 --seed 5 --pitch-temperature 0 $G
+for i in 000 001; do cmp -s "$tmp/pt3/sample-$i.mid" "$tmp/a/sample-$i.mid" && ok || fail "--pitch-temperature 0 is not the plain draw (sample $i)"; done
+rm "$tmp/sd/sampling.tsv"
+run 1 "generate --pitch-temperature -1" "$BIN" generate --model "$tmp/remi" -o "$tmp/pt4" --seed 5 --pitch-temperature -1 $G
+has_err "the pitch temperature must be positive (or 0: off), got -1" "a negative pitch temperature refused"
+[ -e "$tmp/pt4/sample-000.mid" ] && fail "a sample was written with a bad pitch temperature" || ok
 
 # Past the context (48): the window slides; both attention kinds; greedy.
 for m in remi abs; do

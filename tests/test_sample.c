@@ -355,6 +355,49 @@ static void test_sampler(void)
     for (int i = 0; i < 1000; i++) count[sample_pick(logits, NULL, V, &p, &rng, scratch)]++;
     CHECK_INT(count[1] + count[3], 1000);
 
+    /* the pitch temperature: ids 1, 2, 3 are pitches. At a mixed step they
+     * keep their mass at the temperature (1) and share it at 0.5; at a step
+     * of pitches only, the draw is at 0.5 outright. */
+    const uint8_t pitch[6] = {0, 1, 1, 1, 0, 0};
+    p = sample_params_default();
+    p.pitch_temperature = 0.5f;
+    p.pitch = pitch;
+    memset(count, 0, sizeof count);
+    for (int i = 0; i < n; i++) count[sample_pick(logits, NULL, V, &p, &rng, scratch)]++;
+    double zp = 0, mass = 0;
+    for (int v = 1; v <= 3; v++) zp += exp(2.0 * logits[v]), mass += exp(logits[v]) / z;
+    for (int v = 0; v < V; v++) {
+        double want = pitch[v] ? mass * exp(2.0 * logits[v]) / zp : exp(logits[v]) / z;
+        CHECK_NEAR((double)count[v] / n, want, 0.01);
+    }
+    const uint8_t pitches_only[6] = {0, 0, 1, 1, 0, 0};
+    memset(count, 0, sizeof count);
+    for (int i = 0; i < n; i++) count[sample_pick(logits, pitches_only, V, &p, &rng, scratch)]++;
+    CHECK_NEAR((double)count[2] / n, exp(2.0 * 2.0) / (exp(2.0 * 2.0) + exp(2.0 * 3.0)), 0.01);
+    CHECK_INT(count[2] + count[3], n);
+    /* without the pitch ids, or at 0, it changes nothing: the same draws */
+    tg_rng ra, rb;
+    sample_params plain = sample_params_default(), off = plain;
+    off.pitch_temperature = 0.5f; /* no ids */
+    sample_params zero = plain;
+    zero.pitch = pitch; /* ids, temperature 0: off */
+    int agree = 1;
+    for (int k = 0; k < 2; k++) {
+        tg_rng_seed(&ra, 7);
+        tg_rng_seed(&rb, 7);
+        for (int i = 0; i < 300; i++)
+            agree &= sample_pick(logits, NULL, V, &plain, &ra, scratch) ==
+                     sample_pick(logits, NULL, V, k ? &zero : &off, &rb, scratch);
+    }
+    CHECK(agree);
+    /* greedy stays greedy; a negative pitch temperature is refused */
+    p.temperature = 0.0f;
+    CHECK_INT(sample_pick(logits, NULL, V, &p, &rng, scratch), 1);
+    p = sample_params_default();
+    p.pitch_temperature = -0.5f;
+    char reason[128] = "";
+    CHECK(sample_params_check(&p, reason, sizeof reason) == TG_ERR_RANGE && strstr(reason, "pitch temperature"));
+
     /* the same rng state gives the same draws */
     tg_rng r1, r2;
     tg_rng_seed(&r1, 99);

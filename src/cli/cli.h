@@ -47,10 +47,10 @@ int cli_parse(const cli_command_info *info, const cli_opt *opts, int argc, char 
  * from the clock. */
 bool cli_given(int argc, char **argv, const char *long_name, char short_name);
 /* The model's sampling.tsv (src/run/sampling.c) for the values the command
- * line leaves out (-T, --top-p), said on stderr when used: generate,
- * accompany, infill. 0, or 1 after the error (cmd names the command). */
-int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **argv, float *temperature,
-                          float *top_p);
+ * line leaves out (-T, --pitch-temperature, --top-p) in g, said on stderr
+ * when used: generate, accompany, infill. 0, or 1 after the error (cmd names
+ * the command). */
+int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **argv, tg_generate_options *g);
 /* Prints the usage with each flag's current value as its default. */
 void cli_usage(FILE *fp, const cli_command_info *info, const cli_opt *opts);
 

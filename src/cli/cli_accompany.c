@@ -136,7 +136,8 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     const char *precision = cli_precision_default();
     /* infill draws 8 candidates by default: the bars after choose (measured: experiments/any-track/RESULTS.md) */
     int num = 1, batch = 16, top_k = 0, threads = 0, keep = 0, rerank = infill ? 8 : 1;
-    double temperature = 1.0, top_p = 1.0, rerank_weight = tg_accompany_options_default().rerank_weight;
+    double temperature = 1.0, top_p = 1.0, pitch_temperature = 0.0;
+    double rerank_weight = tg_accompany_options_default().rerank_weight;
     uint64_t seed = 0;
     bool roll = false, render = false, scores = false, per_token = false, quality = false;
     const cli_opt opts[] = {
@@ -148,6 +149,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         {"num", 'n', CLI_INT, &num, "N", "variations to write", 1, 10000},
         {"batch", 'b', CLI_INT, &batch, "N", "variations decoded together", 1, 1024},
         {"temperature", 'T', CLI_DOUBLE, &temperature, "T", "softmax temperature (0: greedy; default: the model's sampling.tsv, else 1)", 0, 0},
+        {"pitch-temperature", 0, CLI_DOUBLE, &pitch_temperature, "T", "temperature of which pitch a note takes, the rest (rhythm, how many notes) at -T (0: off, -T for all; default: the model's sampling.tsv, else 0)", 0, 0},
         {"top-k", 'k', CLI_INT, &top_k, "K", "sample among the K most probable tokens (0: off)", 0, 0},
         {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off; default: the model's sampling.tsv, else 1)", 0, 0},
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
@@ -272,7 +274,8 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     o.score = in;
     o.tracks = tracks;
     o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
-    if (cli_sampling_defaults(cmd, run, argc, argv, &o.gen.temperature, &o.gen.top_p)) goto done;
+    o.gen.pitch_temperature = (float)pitch_temperature;
+    if (cli_sampling_defaults(cmd, run, argc, argv, &o.gen)) goto done;
     if (quality) { /* the measured quality setting; what is given explicitly wins */
         if (!cli_given(argc, argv, "temperature", 'T')) o.gen.temperature = (float)TG_ACCOMPANY_QUALITY_TEMPERATURE;
         fprintf(stderr, "%s: --quality: temperature %g, %d candidates ranked per token, direct weight %g\n", cmd,

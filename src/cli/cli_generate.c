@@ -260,8 +260,7 @@ static int on_batch(void *user, int done, int n, double tok_per_s)
     return 0;
 }
 
-int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **argv, float *temperature,
-                          float *top_p)
+int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **argv, tg_generate_options *g)
 {
     run_sampling d;
     char err[512];
@@ -270,14 +269,19 @@ int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **a
         return 1;
     }
     const bool t = d.has_temperature && !cli_given(argc, argv, "temperature", 'T');
+    const bool pt = d.has_pitch_temperature && !cli_given(argc, argv, "pitch-temperature", 0);
     const bool p = d.has_top_p && !cli_given(argc, argv, "top-p", 0);
-    if (t) *temperature = (float)d.temperature;
-    if (p) *top_p = (float)d.top_p;
-    if (t || p) {
+    if (t) g->temperature = (float)d.temperature;
+    if (pt) g->pitch_temperature = (float)d.pitch_temperature;
+    if (p) g->top_p = (float)d.top_p;
+    if (t || pt || p) {
+        const char *sep = "";
         fprintf(stderr, "tunegan:");
-        if (t) fprintf(stderr, " temperature %g", d.temperature);
-        if (p) fprintf(stderr, "%s top-p %g", t ? "," : "", d.top_p);
-        fprintf(stderr, " from %s (the model's defaults; -T and --top-p override them)\n", d.path);
+        if (t) fprintf(stderr, " temperature %g", d.temperature), sep = ",";
+        if (pt) fprintf(stderr, "%s pitch temperature %g", sep, d.pitch_temperature), sep = ",";
+        if (p) fprintf(stderr, "%s top-p %g", sep, d.top_p);
+        fprintf(stderr, " from %s (the model's defaults; -T, --pitch-temperature and --top-p override them)\n",
+                d.path);
     }
     return 0;
 }
@@ -287,7 +291,7 @@ int cli_generate(int argc, char **argv)
     const char *model_arg = NULL, *out_dir = NULL, *primer_path = NULL, *soundfont = NULL;
     int primer_bars = 0, num = 1, batch = 16, length = -1, bars = 0, top_k = 0, threads = 0, keep = 0;
     int rerank = 1;
-    double temperature = 1.0, top_p = 1.0;
+    double temperature = 1.0, top_p = 1.0, pitch_temperature = 0.0;
     uint64_t seed = 0;
     bool no_grammar = false, roll = false, render = false;
     const char *precision = cli_precision_default();
@@ -301,6 +305,7 @@ int cli_generate(int argc, char **argv)
         {"length", 'l', CLI_INT, &length, "TOKENS", "new tokens per sample (-1: 512; with --bars, 1024 a bar; 0: no limit)", -1, 10000000},
         {"bars", 0, CLI_INT, &bars, "N", "remi: stop after N new bars (0: off)", 0, 100000},
         {"temperature", 'T', CLI_DOUBLE, &temperature, "T", "softmax temperature (0: greedy; default: the model's sampling.tsv, else 1)", 0, 0},
+        {"pitch-temperature", 0, CLI_DOUBLE, &pitch_temperature, "T", "temperature of which pitch a note takes, the rest (rhythm, how many notes) at -T (0: off, -T for all; default: the model's sampling.tsv, else 0)", 0, 0},
         {"top-k", 'k', CLI_INT, &top_k, "K", "sample among the K most probable tokens (0: off)", 0, 0},
         {"top-p", 0, CLI_DOUBLE, &top_p, "P", "nucleus: the fewest tokens with probability P, in (0,1] (1: off; default: the model's sampling.tsv, else 1)", 0, 0},
         {"seed", 's', CLI_U64, &seed, "S", "random seed (default: from the clock, printed)", 0, 0},
@@ -331,6 +336,7 @@ int cli_generate(int argc, char **argv)
     to.temperature = (float)temperature;
     to.top_k = top_k;
     to.top_p = (float)top_p;
+    to.pitch_temperature = (float)pitch_temperature;
     if (primer_bars > 0 && !primer_path) {
         cli_error("generate: --primer-bars needs --primer");
         return 1;
@@ -364,7 +370,7 @@ int cli_generate(int argc, char **argv)
     }
     if (primer_path && cli_read_midi(primer_path, &primer, NULL) != TG_OK) goto done;
     to.primer = primer;
-    if (cli_sampling_defaults("generate", run, argc, argv, &to.temperature, &to.top_p)) goto done;
+    if (cli_sampling_defaults("generate", run, argc, argv, &to)) goto done;
 
     const model_config *mc = model_get_config(run_generator(run));
     char blas[256];

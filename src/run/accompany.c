@@ -483,7 +483,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     if (st == TG_OK) st = make_open(tok, &plan, targets, gap, &open);
     /* the takes */
     sample_gen_options so = sample_gen_options_default();
-    so.params = (sample_params){go->temperature, go->top_k, go->top_p};
+    so.params = (sample_params){go->temperature, go->top_k, go->top_p, go->pitch_temperature, NULL};
     so.num = go->num * per, so.batch = go->batch, so.keep = go->keep, so.seed = go->seed;
     sample_voicing voicing;
     bool voiced = false;

@@ -334,7 +334,7 @@ tg_status run_infill_forward(tg_run *run, const tg_accompany_options *o, tg_take
                      "context of %d: infill earlier bars, or use a model with a longer context (models/default "
                      "holds 4,096)", o->bar_first - 1, o->bar_first, plen, ctx);
     sample_gen_options so = sample_gen_options_default();
-    so.params = (sample_params){go->temperature, go->top_k, go->top_p};
+    so.params = (sample_params){go->temperature, go->top_k, go->top_p, go->pitch_temperature, NULL};
     so.num = go->num * per, so.batch = go->batch, so.keep = go->keep, so.seed = go->seed;
     so.length = 0, so.bars = o->bar_last - o->bar_first + 1;
     so.prefix = canon.ids, so.prefix_len = plen;

@@ -77,12 +77,13 @@ tg_status run_realism_of(const tg_run *run, const uint16_t *ids, size_t n, run_r
 
 /* ------------------------------------------------------------------------ */
 /* A model's sampling defaults (sampling.c): sampling.tsv beside its
- * checkpoint, lines "key<TAB>value" ('#' comments), keys temperature and
- * top_p, e.g. "temperature<TAB>0.95". */
+ * checkpoint, lines "key<TAB>value" ('#' comments), keys temperature,
+ * pitch_temperature and top_p, e.g. "temperature<TAB>0.95". */
 
 typedef struct {
-    bool has_temperature, has_top_p;
+    bool has_temperature, has_top_p, has_pitch_temperature;
     double temperature, top_p;   /* 1.0 when not given */
+    double pitch_temperature;    /* 0 (off) when not given */
     char path[4200];             /* the file looked for */
 } run_sampling;
 

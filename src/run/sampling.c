@@ -1,9 +1,10 @@
 /*
  * sampling.c: a model's sampling defaults, sampling.tsv beside its
  * checkpoint (as tracks.tsv is): lines "key<TAB>value" ('#' comments), keys
- * temperature (0 to 10) and top_p (above 0, at most 1). The temperature a
- * model's card recommends is what `generate` and the studio use when they
- * are not told one. A missing file is no error: the defaults stay.
+ * temperature (0 to 10), pitch_temperature (0: off, to 10) and top_p (above
+ * 0, at most 1). The settings a model's card recommends are what `generate`,
+ * `accompany`, `infill` and the studio use when they are not told others. A
+ * missing file is no error: the defaults stay.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +44,12 @@ static int parse_line(char *line, run_sampling *out, char *why, size_t wn)
             return 1;
         }
         out->has_temperature = true, out->temperature = v;
+    } else if (strcmp(line, "pitch_temperature") == 0) {
+        if (!(v >= 0 && v <= 10)) {
+            snprintf(why, wn, "pitch_temperature %g outside 0..10", v);
+            return 1;
+        }
+        out->has_pitch_temperature = true, out->pitch_temperature = v;
     } else if (strcmp(line, "top_p") == 0) {
         if (!(v > 0 && v <= 1)) {
             snprintf(why, wn, "top_p %g outside (0, 1]", v);
@@ -50,7 +57,7 @@ static int parse_line(char *line, run_sampling *out, char *why, size_t wn)
         }
         out->has_top_p = true, out->top_p = v;
     } else {
-        snprintf(why, wn, "unknown key '%.40s' (known: temperature, top_p)", line);
+        snprintf(why, wn, "unknown key '%.40s' (known: temperature, pitch_temperature, top_p)", line);
         return 1;
     }
     return 0;
@@ -76,6 +83,6 @@ tg_status run_sampling_read(const char *checkpoint, run_sampling *out, char *err
             st = tg_fail(err, err_len, TG_ERR_FORMAT, "%s:%d: %s", out->path, lineno, why);
     }
     fclose(fp);
-    if (st != TG_OK) out->has_temperature = out->has_top_p = false;
+    if (st != TG_OK) out->has_temperature = out->has_top_p = out->has_pitch_temperature = false;
     return st;
 }

@@ -79,6 +79,7 @@ static tg_status loop_options(const tg_run *run, const tg_generate_options *o, s
     go->params.temperature = o->temperature;
     go->params.top_k = o->top_k;
     go->params.top_p = o->top_p;
+    go->params.pitch_temperature = o->pitch_temperature;
     char why[256];
     if (sample_params_check(&go->params, why, sizeof why) != TG_OK)
         return tg_fail(err, err_len, TG_ERR_RANGE, "%s", why);

@@ -245,7 +245,12 @@ tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sam
     fill_row *rows = calloc((size_t)BM, sizeof *rows);
     if (st == TG_OK && !rows) st = TG_ERR_NOMEM;
     fill_policy pol = {rows, plan, stats, 4 * T_ctx, TG_OK, opt->voicing};
-    const sample_loop lp = {opt->params, fill_allowed, fill_rng, fill_took, &pol, true, keep, fill_recheck, fill_pooled};
+    bool no_pitch_mask = false;
+    sample_params params = opt->params;
+    uint8_t *pitch = sample_pitch_mask(tok, &params, &no_pitch_mask);
+    params.pitch = pitch;
+    if (st == TG_OK && no_pitch_mask) st = TG_ERR_NOMEM;
+    const sample_loop lp = {params, fill_allowed, fill_rng, fill_took, &pol, true, keep, fill_recheck, fill_pooled};
     double t0 = tg_now_sec();
     for (int first = 0; st == TG_OK && first < opt->num; first += BM) {
         const int B = opt->num - first < BM ? opt->num - first : BM;
@@ -279,6 +284,7 @@ tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sam
             voicing_row_free(&rows[b].voices);
         }
     free(rows);
+    free(pitch);
     sample_buffers_close(&bt);
     if (st != TG_OK) {
         for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);

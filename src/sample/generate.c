@@ -203,7 +203,12 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     const bool mask_meters = opt->keep_meter && tok->base[TOK_T_TIMESIG] >= 0; /* the ids of a type are consecutive */
     gen_policy pol = {rows, opt, stats, &g0, bar_id, mask_meters ? tok->base[TOK_T_TIMESIG] : 0,
                       mask_meters ? tok->count[TOK_T_TIMESIG] : 0, TG_OK};
-    const sample_loop lp = {opt->params, gen_allowed, gen_rng, gen_took, &pol, true, keep, NULL, NULL};
+    bool no_pitch_mask = false;
+    sample_params params = opt->params;
+    uint8_t *pitch = sample_pitch_mask(tok, &params, &no_pitch_mask);
+    params.pitch = pitch;
+    if (st == TG_OK && no_pitch_mask) st = TG_ERR_NOMEM;
+    const sample_loop lp = {params, gen_allowed, gen_rng, gen_took, &pol, true, keep, NULL, NULL};
 
     double t0 = tg_now_sec(), cb_sec = 0;
     for (int first = 0; st == TG_OK && first < opt->num; first += BM) {
@@ -243,6 +248,7 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     if (rows)
         for (int b = 0; b < BM; b++) tok_seq_free(&rows[b].seq);
     free(rows);
+    free(pitch);
     sample_buffers_close(&bt);
     if (st != TG_OK) {
         for (int i = 0; i < opt->num; i++) tok_seq_free(&out[i]);

@@ -34,17 +34,28 @@ typedef struct {
     float temperature; /* 1; 0 = greedy (argmax, lowest id on ties) */
     int top_k;         /* 0 = off; else keep the k most probable ids */
     float top_p;       /* 1 = off; nucleus in (0,1]: the fewest ids whose mass reaches p */
+    /* > 0: the temperature of which pitch a note takes (0 = off: the
+     * temperature's). The allowed Pitch ids keep the probability they have at
+     * the temperature, as one event, and share it among themselves at this
+     * one: a step whose choice is between pitches only (remi after a Program)
+     * is drawn at it outright. Needs pitch below; ignored when greedy. */
+    float pitch_temperature;
+    const uint8_t *pitch; /* V bytes, nonzero for an id that names a new note's
+                             pitch (remi's Pitch, perf's NoteOn, grid's Key):
+                             sample_generate and sample_fill set it from the
+                             tokenizer (NULL: none) */
 } sample_params;
 
 sample_params sample_params_default(void);
-/* TG_ERR_RANGE with a reason for a negative or non-finite temperature,
- * top_k < 0, top_p outside (0,1]. */
+/* TG_ERR_RANGE with a reason for a negative or non-finite temperature or
+ * pitch temperature, top_k < 0, top_p outside (0,1]. */
 tg_status sample_params_check(const sample_params *p, char *why, size_t why_size);
 
 /* Bytes of scratch sample_pick needs for a vocabulary of V. */
 size_t sample_pick_scratch_bytes(int V);
 /* Picks an id from logits (V) among the ids with allowed[id] != 0 (all when
- * allowed is NULL): masked logits count as -inf, then temperature, then
+ * allowed is NULL): masked logits count as -inf, then temperature (and the
+ * pitch temperature among the pitches), then
  * top-k, then top-p (Holtzman et al., "The Curious Case of Neural Text
  * Degeneration", https://arxiv.org/abs/1904.09751), then one uniform draw
  * from rng (none when greedy). Ties are broken by id, so the result depends
@@ -52,6 +63,10 @@ size_t sample_pick_scratch_bytes(int V);
  * scratch: sample_pick_scratch_bytes(V) bytes. */
 int sample_pick(const float *logits, const uint8_t *allowed, int V, const sample_params *p,
                 tg_rng *rng, void *scratch);
+/* The ids' pitch mask for p->pitch when p asks for a pitch temperature (a
+ * V-byte array the caller frees), else NULL; *nomem is set when it could
+ * not be made. */
+uint8_t *sample_pitch_mask(const tok_tokenizer *tok, const sample_params *p, bool *nomem);
 /* out = logits, except that the probability of the ids with pool[id] != 0
  * goes to id into: out[into] = log(exp(logits[into]) + sum exp(logits[pool]))
  * (at temperature 1: the event counts as one token before the sampling

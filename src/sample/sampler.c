@@ -17,7 +17,7 @@
 
 sample_params sample_params_default(void)
 {
-    sample_params p = {1.0f, 0, 1.0f};
+    sample_params p = {1.0f, 0, 1.0f, 0.0f, NULL};
     return p;
 }
 
@@ -26,6 +26,11 @@ tg_status sample_params_check(const sample_params *p, char *why, size_t why_size
     if (!(p->temperature >= 0.0f) || !isfinite(p->temperature)) {
         if (why) snprintf(why, why_size, "the temperature must be 0 (greedy) or positive, got %g",
                           (double)p->temperature);
+        return TG_ERR_RANGE;
+    }
+    if (!(p->pitch_temperature >= 0.0f) || !isfinite(p->pitch_temperature)) {
+        if (why) snprintf(why, why_size, "the pitch temperature must be positive (or 0: off), got %g",
+                          (double)p->pitch_temperature);
         return TG_ERR_RANGE;
     }
     if (p->top_k < 0) {
@@ -53,6 +58,55 @@ static int cmp_cand(const void *pa, const void *pb)
     return a->id - b->id;
 }
 
+/* log sum exp of the pitch candidates' logits times inv (-inf: none) */
+static double pitch_lse(const cand *c, int n, const float *logits, const uint8_t *pitch, float inv)
+{
+    double mx = -INFINITY, total = 0.0;
+    for (int i = 0; i < n; i++)
+        if (pitch[c[i].id] && logits[c[i].id] * inv > mx) mx = logits[c[i].id] * inv;
+    if (!isfinite(mx)) return mx;
+    for (int i = 0; i < n; i++)
+        if (pitch[c[i].id]) total += exp((double)logits[c[i].id] * inv - mx);
+    return mx + log(total);
+}
+
+/* c[].v holds logit / temperature: the pitch candidates' values become
+ * logit / pitch temperature, shifted so that together they keep the mass
+ * they had (no shift when every candidate is a pitch: it would cancel). */
+static void temper_pitches(cand *c, int n, const float *logits, const sample_params *p)
+{
+    const float inv_p = 1.0f / p->pitch_temperature;
+    int pitches = 0;
+    for (int i = 0; i < n; i++) pitches += p->pitch[c[i].id] != 0;
+    if (pitches == 0) return;
+    float shift = 0.0f;
+    if (pitches < n) {
+        const double at_t = pitch_lse(c, n, logits, p->pitch, 1.0f / p->temperature);
+        const double at_p = pitch_lse(c, n, logits, p->pitch, inv_p);
+        if (!isfinite(at_t) || !isfinite(at_p)) return; /* every pitch at -inf: nothing to share */
+        shift = (float)(at_t - at_p);
+    }
+    for (int i = 0; i < n; i++)
+        if (p->pitch[c[i].id]) c[i].v = logits[c[i].id] * inv_p + shift;
+}
+
+uint8_t *sample_pitch_mask(const tok_tokenizer *tok, const sample_params *p, bool *nomem)
+{
+    *nomem = false;
+    if (!(p->pitch_temperature > 0.0f)) return NULL;
+    const int V = tok_vocab_size(tok);
+    uint8_t *mask = malloc((size_t)V);
+    if (!mask) {
+        *nomem = true;
+        return NULL;
+    }
+    for (int id = 0; id < V; id++) {
+        const tok_type t = tok_get_info(tok, id).type;
+        mask[id] = t == TOK_T_PITCH || t == TOK_T_NOTE_ON || t == TOK_T_KEY; /* remi, perf, grid */
+    }
+    return mask;
+}
+
 int sample_pick(const float *logits, const uint8_t *allowed, int V, const sample_params *p,
                 tg_rng *rng, void *scratch)
 {
@@ -72,6 +126,7 @@ int sample_pick(const float *logits, const uint8_t *allowed, int V, const sample
 
     const float inv_t = 1.0f / p->temperature;
     for (int i = 0; i < n; i++) c[i].v *= inv_t;
+    if (p->pitch_temperature > 0.0f && p->pitch) temper_pitches(c, n, logits, p);
     bool truncate = (p->top_k > 0 && p->top_k < n) || p->top_p < 1.0f;
     if (truncate) {
         qsort(c, (size_t)n, sizeof *c, cmp_cand);
