@@ -12,6 +12,8 @@
 # acc:    every Nottingham SPLIT melody (melody/) accompanied;
 # infill: bars 5-8 of every SPLIT tune (full/) written again.
 # Writes OUT_DIR/MODE-tT-sS/cand/TUNE-00k.mid and OUT_DIR/MODE-tT-sS.log.
+# EXTRA: more flags for every take (e.g. "--pitch-temperature 0.4"), with
+# TAG naming them in the folders (MODE-tT{TAG}-sS, e.g. TAG=-p0.4).
 set -eu
 mode=$1 out=$2 seeds=$3 temps=$4 C=${5:-8} split=${6:-test}
 bin=${TUNEGAN_BIN:-build/tunegan}
@@ -22,7 +24,7 @@ mkdir -p "$out/real-$split"
 for f in $tunes; do cp "$data/full/$f" "$out/real-$split/$f"; done
 for T in $temps; do
     for s in $seeds; do
-        c=$mode-t$T-s$s
+        c=$mode-t$T${TAG:-}-s$s
         [ "$split" = test ] || c=$c-$split
         mkdir -p "$out/$c/cand"
         : >"$out/$c.log"
@@ -33,7 +35,7 @@ for T in $temps; do
                 set -- infill "$data/full/$f" --bars 5-8
             fi
             "$bin" "$@" --model "$model" -o "$out/$c/cand/$f" --num "$C" --rerank 1 --scores --seed "$s" -T "$T" \
-                --threads 1 >>"$out/$c.log" 2>/dev/null || echo "$c: $f failed" >&2
+                --threads 1 ${EXTRA:-} >>"$out/$c.log" 2>/dev/null || echo "$c: $f failed" >&2
         done
         echo "$c: $(ls "$out/$c/cand" | wc -l) candidates"
     done

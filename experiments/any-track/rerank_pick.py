@@ -8,8 +8,9 @@ CONFIG is a folder name of rerank.sh (e.g. acc-t1.0-s1). For each rule and
 N (default 1 4 8) the best of each tune's first N candidates (the lowest
 index on ties, as the program) is linked into OUT_DIR/CONFIG-pick/RULE-N/,
 then measured: acc: `tunegan eval --melody-track 0` against the real tunes
-(harmonic fit, per piece, music statistics) and the chords' own statistics
-below; infill: `tunegan critic --paired --bars 8` against the real tunes
+(harmonic fit, per piece, music statistics), the chords' own statistics
+below and the fresh critic, paired, on the whole pieces (critic seeds 1-3:
+can it tell the accompanied tunes from the real ones?); infill: `tunegan critic --paired --bars 8` against the real tunes
 (critic seeds 1, 2, 3 and their mean). Prints one line per rule and N.
 
 Scores (nats): channel = log p(given | written), direct = log p(written |
@@ -120,8 +121,8 @@ def eval_acc(folder, real):
     return fit, piece, stats
 
 
-def critic(folder, real, seed):
-    r = subprocess.run([BIN, "critic", "--real", real, "--fake", folder, "--bars", "8", "--paired", "--seed", str(seed)],
+def critic(folder, real, seed, bars=8):
+    r = subprocess.run([BIN, "critic", "--real", real, "--fake", folder, "--bars", str(bars), "--paired", "--seed", str(seed)],
                        capture_output=True, text=True)
     m = re.search(r"accuracy\s+(\S+)", r.stdout)
     return m.group(1) if m else "?? " + r.stdout[-200:] + r.stderr[-200:]
@@ -150,10 +151,11 @@ def main():
             label = "%-10s N=%d" % (rule if n > 1 else "none", n)
             if mode == "acc":
                 fit, piece, stats = eval_acc(sel, real)
-                print("%s %s fit %s (real %s) per piece %s +- %s | %s | pcs %s (real %s) poly %s (real %s)" % (
+                acc = [critic(sel, real, cs, 0) for cs in (1, 2, 3)]
+                print("%s %s fit %s (real %s) per piece %s +- %s | %s | pcs %s (real %s) poly %s (real %s) | critic %s" % (
                     config, label, fit.group(1), fit.group(2), piece.group(1), piece.group(2), chord_stats(sel),
                     stats["n_pitch_classes_used"][0], stats["n_pitch_classes_used"][1],
-                    stats["polyphony"][0], stats["polyphony"][1]), flush=True)
+                    stats["polyphony"][0], stats["polyphony"][1], " ".join(acc)), flush=True)
             else:
                 acc = [critic(sel, real, cs) for cs in (1, 2, 3)]
                 try:
