@@ -249,6 +249,21 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     gen '{"mode":"accompany","source":'"$piece"',"quality":"yes"}'; want 400 "quality yes"
     body_has "quality must be true or false" "quality's type message"
 
+    # pitch_temperature: applied and reported; without it, the any-track model's sampling.tsv (else 0)
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9,"pitch_temperature":0.3}'; want 202 "a pitch temperature"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"], d["pitch_temperature"]')" = "('done', 0.3)" ] && ok \
+        || fail "the pitch temperature was not applied: $(cat "$tmp/body")"
+    req GET "/api/takes/$(jget 'd["takes"][0]')/file?format=mid"
+    cmp -s "$tmp/body" "$tmp/acc.mid" && fail "pitch_temperature 0.3 wrote the take of none" || ok
+    want_pt=$(awk -F'\t' '$1 == "pitch_temperature" { print $2 + 0 }' "$SRC/models/accompany-nottingham/sampling.tsv" 2>/dev/null)
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9}'; want 202 "no pitch temperature"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'float(d["pitch_temperature"])')" = "$(/usr/bin/python3 -c "print(float('${want_pt:-0}'))")" ] && ok \
+        || fail "without pitch_temperature the model's sampling.tsv (${want_pt:-none}) was not applied: $(cat "$tmp/body")"
+    gen '{"mode":"accompany","source":'"$piece"',"pitch_temperature":3}'; want 400 "pitch_temperature 3"
+    body_has "pitch_temperature must be between 0 and 2" "pitch_temperature's message"
+
     gen '{"mode":"infill","source":'"$acc"',"bars_from":2,"bars_to":3,"num":1,"seed":8}'; want 202 "an infill request"
     wait_job "$(jget 'd["job"]')"
     [ "$(jget 'd["state"]')" = done ] && ok || fail "writing bars 2-3 again failed: $(cat "$tmp/body")"

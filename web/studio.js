@@ -300,7 +300,8 @@ async function pollJob(job, group, t0) {
   if (j.state === "queued") group.status.textContent = "waiting: " + j.position + " request" + (j.position === 1 ? "" : "s") + " ahead · " + secs + " s";
   else if (j.state === "running") group.status.textContent = "generating " + Math.min(j.done + 1, j.num) + " of " + j.num + " · " + secs + " s";
   else if (j.state === "done") group.status.textContent = "done in " + j.seconds.toFixed(2) + " s · seed " + j.seed + heard(j, group.r) +
-    (j.quality ? " · temperature " + j.temperature + ", best of " + j.rerank + " ranked per token" : "");
+    (j.quality ? " · temperature " + j.temperature + ", best of " + j.rerank + " ranked per token" : "") +
+    (j.pitch_temperature > 0 ? " · pitch temperature " + j.pitch_temperature : "");
   else group.status.textContent = "failed: " + j.error;
   for (const id of j.takes) {
     if (group.seen.has(id)) continue;

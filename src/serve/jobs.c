@@ -33,10 +33,14 @@
  * adds 8. rerank (accompany and infill only): each variation is the best
  * of that many takes, as `accompany --rerank`. quality (accompany only,
  * true or false): `accompany --quality` (TG_ACCOMPANY_QUALITY_*), unless
- * temperature or rerank is given. */
+ * temperature or rerank is given. pitch_temperature (0 to 2, 0: off; as
+ * --pitch-temperature): without it, the model's sampling.tsv says (the
+ * studio's own model for new tunes and continuations, the any-track model
+ * chosen for the others), else off. */
 
 static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
-                                           "top_p", "seed", "tracks", "bars_from", "bars_to", "rerank", "quality", NULL};
+                                           "top_p", "pitch_temperature", "seed", "tracks", "bars_from", "bars_to",
+                                           "rerank", "quality", NULL};
 static const char *const mode_names[] = {"new", "continue", "accompany", "infill"};
 
 static tg_status bad(char *err, size_t err_len, const char *fmt, const char *name, double a, double b)
@@ -103,6 +107,8 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
     /* without bars: a whole tune of 32 for a new one, 8 added to a continuation */
     double source = 0, keep = 4, bars = r->mode == SERVE_NEW ? 32 : 8, num = 1, from = 0, to = 0, rerank = 1;
     double temp = own ? s->sampling.temperature : 1, top_p = own ? s->sampling.top_p : 1;
+    /* -1: the model's (an any-track model's is read once it is chosen: check_any_track) */
+    double pitch_temp = !own ? -1 : s->sampling.has_pitch_temperature ? s->sampling.pitch_temperature : 0;
     /* no seed: one from the clock's microseconds, told back with the takes */
     double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);
     if ((st = number_field(root, "source", 1, 1e9, true, &source, err, err_len)) ||
@@ -111,6 +117,7 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
         (st = number_field(root, "num", 1, SERVE_MAX_NUM, true, &num, err, err_len)) ||
         (st = number_field(root, "temperature", 0, 2, false, &temp, err, err_len)) ||
         (st = number_field(root, "top_p", 0.01, 1, false, &top_p, err, err_len)) ||
+        (st = number_field(root, "pitch_temperature", 0, 2, false, &pitch_temp, err, err_len)) ||
         (st = number_field(root, "seed", 0, 9007199254740991.0, true, &seed, err, err_len)) ||
         (st = number_field(root, "bars_from", 1, 1e6, true, &from, err, err_len)) ||
         (st = number_field(root, "bars_to", 1, 1e6, true, &to, err, err_len)) ||
@@ -156,6 +163,7 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
     r->num = (int)num;
     r->temperature = temp;
     r->top_p = top_p;
+    r->pitch_temperature = pitch_temp;
     r->seed = (uint64_t)seed;
     r->rerank = (int)rerank;
     return TG_OK;
@@ -267,6 +275,14 @@ static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_req
         }
         p += n;
         if (*p == ',') p++;
+    }
+    if (r->pitch_temperature < 0) { /* not asked: the chosen model's sampling.tsv, else off */
+        run_sampling d;
+        if (run_sampling_read(r->model, &d, why, sizeof why) != TG_OK) {
+            snprintf(err, err_len, "%s", why);
+            return TG_ERR_FORMAT;
+        }
+        r->pitch_temperature = d.has_pitch_temperature ? d.pitch_temperature : 0;
     }
     if (r->mode != SERVE_INFILL) return TG_OK;
     int64_t *lines;
@@ -465,6 +481,7 @@ static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, tg_g
     tg_accompany_options o = tg_accompany_options_default();
     o.gen.temperature = (float)r->temperature;
     o.gen.top_p = (float)r->top_p;
+    o.gen.pitch_temperature = (float)r->pitch_temperature;
     o.gen.num = r->num;
     /* every candidate of every variation decoded together, up to the library's default
      * batch, as the command line's (the takes are the same bytes whatever the batch) */
@@ -487,6 +504,7 @@ static void run_job(serve_studio *s, serve_job *j)
     tg_generate_options go = tg_generate_options_default();
     go.temperature = (float)r->temperature;
     go.top_p = (float)r->top_p;
+    go.pitch_temperature = (float)r->pitch_temperature;
     go.num = r->num;
     go.batch = 1;
     go.length = 1024 * r->bars; /* a cap all the same: a model may never write a Bar */

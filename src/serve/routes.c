@@ -278,6 +278,8 @@ static cJSON *model_json(serve_studio *s)
     cJSON *d = cJSON_AddObjectToObject(j, "sampling"); /* its sampling.tsv: what it gives */
     if (s->sampling.has_temperature) cJSON_AddNumberToObject(d, "temperature", s->sampling.temperature);
     if (s->sampling.has_top_p) cJSON_AddNumberToObject(d, "top_p", s->sampling.top_p);
+    if (s->sampling.has_pitch_temperature)
+        cJSON_AddNumberToObject(d, "pitch_temperature", s->sampling.pitch_temperature);
     if (s->card) cJSON_AddStringToObject(j, "card", s->card);
     else cJSON_AddNullToObject(j, "card");
     return j;
@@ -334,6 +336,7 @@ static void route_job(serve_studio *s, int id, const char *wait, serve_reply *ou
     cJSON_AddNumberToObject(root, "num", j->req.num);
     cJSON_AddNumberToObject(root, "seed", (double)j->req.seed);
     cJSON_AddNumberToObject(root, "temperature", j->req.temperature); /* the settings applied */
+    cJSON_AddNumberToObject(root, "pitch_temperature", j->req.pitch_temperature);
     cJSON_AddNumberToObject(root, "rerank", j->req.rerank);
     cJSON_AddBoolToObject(root, "quality", j->req.quality);
     double end = j->state >= JOB_DONE ? j->t_finished : tg_now_sec();

@@ -99,6 +99,7 @@ typedef struct {
     int bars;                  /* bars added */
     int num;                   /* variations */
     double temperature, top_p;
+    double pitch_temperature;  /* 0: off (resolved from the model's sampling.tsv when not asked) */
     uint64_t seed;
     char tracks[256];          /* accompany, infill: tracks to write, "alto,tenor" ("": the default) */
     int bar_first, bar_last;   /* infill: bars from 1, inclusive */
