@@ -1,7 +1,10 @@
 /*
  * sampler.c: choosing the next token from logits: the grammar mask (masked
  * ids are never chosen, as if their logit were -inf), temperature (0 is
- * greedy argmax), top-k, and top-p / nucleus sampling (Holtzman et al. 2019,
+ * greedy argmax) and a temperature of its own for which pitch a note takes
+ * (the pitch ids' mass stays what the temperature gives it; only its share
+ * among them is drawn sharper or flatter), top-k, and top-p / nucleus
+ * sampling (Holtzman et al. 2019,
  * https://arxiv.org/abs/1904.09751), in that order, then one uniform draw
  * from the caller's rng, as llama2.c's sampler does.
  *
