@@ -454,9 +454,12 @@ typedef enum { TG_VOICE_LEADING_AUTO = 0, TG_VOICE_LEADING_STRICT, TG_VOICE_LEAD
 tg_accompany_options tg_accompany_options_default(void);
 /* The quality setting (`accompany --quality`, the studio's "closest fit"):
  * the one measured closest to the real chords for a Nottingham melody, at
- * about 24x the CPU of one take: gen.temperature, gen.rerank, rerank_weight
- * as below and rerank_per_token (experiments/any-track/RESULTS.md). */
+ * about 24x the CPU of one take: gen.temperature, gen.pitch_temperature
+ * (off: the setting was measured without one, whatever the model's
+ * sampling.tsv says), gen.rerank, rerank_weight as below and
+ * rerank_per_token (experiments/any-track/RESULTS.md). */
 #define TG_ACCOMPANY_QUALITY_TEMPERATURE 0.6
+#define TG_ACCOMPANY_QUALITY_PITCH_TEMPERATURE 0.0
 #define TG_ACCOMPANY_QUALITY_RERANK 16
 #define TG_ACCOMPANY_QUALITY_WEIGHT 1.0
 /* As tg_run_generate: o->gen.num takes into takes (or to gen.on_take). */

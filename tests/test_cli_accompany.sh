@@ -114,11 +114,16 @@ has_err "the pitch temperature must be positive (or 0: off), got -1" "a negative
 [ -e "$tmp/pt2.mid" ] && fail "a file was written for a bad --pitch-temperature" || ok
 # --quality is -T 0.6 --rerank 16 --rerank-weight 1 --rerank-per-token, what is given explicitly winning
 run 0 "accompany --quality --rerank 3" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q.mid" --seed 3 --threads 1 --quality --rerank 3
-has_err "--quality: temperature 0.6, 3 candidates ranked per token, direct weight 1" "--quality says its setting"
+has_err "--quality: temperature 0.6, pitch temperature 0 (off), 3 candidates ranked per token, direct weight 1" "--quality says its setting"
 run 0 "accompany, the quality setting spelt out" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q2.mid" --seed 3 --threads 1 -T 0.6 --rerank 3 --rerank-weight 1 --rerank-per-token
 cmp -s "$tmp/q.mid" "$tmp/q2.mid" && ok || fail "--quality is not its flags spelt out"
+# --quality was measured without a pitch temperature: the model's sampling.tsv does not add one
+printf 'pitch_temperature\t0.3\n' >"$tmp/m/sampling.tsv"
+run 0 "accompany --quality, a model with a pitch temperature" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q5.mid" --seed 3 --threads 1 --quality --rerank 3
+cmp -s "$tmp/q.mid" "$tmp/q5.mid" && ok || fail "--quality took the model's pitch temperature"
+rm "$tmp/m/sampling.tsv"
 run 0 "accompany --quality -T 0.9" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q3.mid" --seed 3 --threads 1 --quality -T 0.9 --rerank 2
-has_err "--quality: temperature 0.9, 2 candidates" "an explicit -T and --rerank win over --quality"
+has_err "--quality: temperature 0.9, pitch temperature 0 (off), 2 candidates" "an explicit -T and --rerank win over --quality"
 run 1 "infill --quality" "$BIN" infill "$tmp/full.mid" --bars 2-3 --model "$tmp/m" -o "$tmp/q4.mid" --quality
 has_err "unknown option '--quality'" "infill has no --quality"
 

@@ -238,7 +238,7 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     # quality: accompany --quality (temperature 0.6, the best of 16 ranked per token), what is given winning
     gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"quality":true}'; want 202 "a quality accompaniment"
     wait_job "$(jget 'd["job"]')"
-    [ "$(jget 'd["state"], d["temperature"], d["rerank"], d["quality"]')" = "('done', 0.6, 16, True)" ] && ok \
+    [ "$(jget 'd["state"], d["temperature"], d["rerank"], d["quality"], d["pitch_temperature"]')" = "('done', 0.6, 16, True, 0)" ] && ok \
         || fail "the quality setting was not applied: $(cat "$tmp/body")"
     gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"quality":true,"rerank":2,"temperature":0.8}'; want 202 "quality with rerank 2"
     wait_job "$(jget 'd["job"]')"

@@ -278,8 +278,11 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     if (cli_sampling_defaults(cmd, run, argc, argv, &o.gen)) goto done;
     if (quality) { /* the measured quality setting; what is given explicitly wins */
         if (!cli_given(argc, argv, "temperature", 'T')) o.gen.temperature = (float)TG_ACCOMPANY_QUALITY_TEMPERATURE;
-        fprintf(stderr, "%s: --quality: temperature %g, %d candidates ranked per token, direct weight %g\n", cmd,
-                o.gen.temperature, rerank, rerank_weight);
+        if (!cli_given(argc, argv, "pitch-temperature", 0))
+            o.gen.pitch_temperature = (float)TG_ACCOMPANY_QUALITY_PITCH_TEMPERATURE;
+        fprintf(stderr, "%s: --quality: temperature %g, pitch temperature %g%s, %d candidates ranked per token, "
+                "direct weight %g\n", cmd, o.gen.temperature, o.gen.pitch_temperature,
+                o.gen.pitch_temperature > 0 ? "" : " (off)", rerank, rerank_weight);
     }
     o.gen.num = num, o.gen.batch = batch, o.gen.keep = keep;
     o.gen.seed = cli_given(argc, argv, "seed", 's') ? seed : (uint64_t)time(NULL);

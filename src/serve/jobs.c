@@ -33,7 +33,7 @@
  * adds 8. rerank (accompany and infill only): each variation is the best
  * of that many takes, as `accompany --rerank`. quality (accompany only,
  * true or false): `accompany --quality` (TG_ACCOMPANY_QUALITY_*), unless
- * temperature or rerank is given. pitch_temperature (0 to 2, 0: off; as
+ * temperature, pitch_temperature or rerank is given. pitch_temperature (0 to 2, 0: off; as
  * --pitch-temperature): without it, the model's sampling.tsv says (the
  * studio's own model for new tunes and continuations, the any-track model
  * chosen for the others), else off. */
@@ -136,6 +136,8 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
     if (r->quality) { /* accompany --quality: what is given explicitly wins */
         if (!cJSON_GetObjectItemCaseSensitive(root, "temperature")) temp = TG_ACCOMPANY_QUALITY_TEMPERATURE;
         if (!cJSON_GetObjectItemCaseSensitive(root, "rerank")) rerank = TG_ACCOMPANY_QUALITY_RERANK;
+        if (!cJSON_GetObjectItemCaseSensitive(root, "pitch_temperature"))
+            pitch_temp = TG_ACCOMPANY_QUALITY_PITCH_TEMPERATURE;
     }
     if (rerank > 1 && r->mode != SERVE_ACCOMPANY && r->mode != SERVE_INFILL) {
         snprintf(err, err_len, "rerank is for accompany and infill (the model scores its own takes)");
