@@ -52,9 +52,9 @@ def read_log(path):
     out = collections.defaultdict(dict)
     name = None
     for line in open(path):
-        m = re.match(r"^(\S+)-(\d{3})\.mid: ", line)
+        m = re.match(r"^(\S+?)(?:-(\d{3}))?\.mid: ", line)  # no -NNN: rerank.sh with C = 1
         if m:
-            name = (os.path.basename(m.group(1)) + ".mid", int(m.group(2)))
+            name = (os.path.basename(m.group(1)) + ".mid", int(m.group(2) or 0))
             continue
         m = re.match(r"^\s+log p\(given \| written\) (\S+) over (\d+) tokens, log p\(written \| given\) (\S+) over (\d+) tokens", line)
         if m and name:
@@ -147,6 +147,8 @@ def main():
                     continue
                 kept[k] += 1
                 src = os.path.abspath(os.path.join(out, config, "cand", "%s-%03d.mid" % (tune[:-4], k)))
+                if not os.path.exists(src) and k == 0:  # rerank.sh with C = 1: --num 1 writes TUNE.mid
+                    src = os.path.abspath(os.path.join(out, config, "cand", tune))
                 os.symlink(src, os.path.join(sel, tune))
             label = "%-10s N=%d" % (rule if n > 1 else "none", n)
             if mode == "acc":
