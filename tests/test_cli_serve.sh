@@ -250,12 +250,14 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     body_has "quality must be true or false" "quality's type message"
 
     # pitch_temperature: applied and reported; without it, the any-track model's sampling.tsv (else 0)
-    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9,"pitch_temperature":0.3}'; want 202 "a pitch temperature"
-    wait_job "$(jget 'd["job"]')"
-    [ "$(jget 'd["state"], d["pitch_temperature"]')" = "('done', 0.3)" ] && ok \
-        || fail "the pitch temperature was not applied: $(cat "$tmp/body")"
-    req GET "/api/takes/$(jget 'd["takes"][0]')/file?format=mid"
-    cmp -s "$tmp/body" "$tmp/acc.mid" && fail "pitch_temperature 0.3 wrote the take of none" || ok
+    for pt in 0 2; do
+        gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9,"pitch_temperature":'$pt'}'; want 202 "pitch temperature $pt"
+        wait_job "$(jget 'd["job"]')"
+        [ "$(jget 'd["state"], d["pitch_temperature"]')" = "('done', $pt)" ] && ok \
+            || fail "pitch temperature $pt was not applied: $(cat "$tmp/body")"
+        req GET "/api/takes/$(jget 'd["takes"][0]')/file?format=mid"; cp "$tmp/body" "$tmp/pt$pt.mid"
+    done
+    cmp -s "$tmp/pt0.mid" "$tmp/pt2.mid" && fail "pitch temperatures 0 and 2 wrote the same take" || ok
     want_pt=$(awk -F'\t' '$1 == "pitch_temperature" { print $2 + 0 }' "$SRC/models/accompany-nottingham/sampling.tsv" 2>/dev/null)
     gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9}'; want 202 "no pitch temperature"
     wait_job "$(jget 'd["job"]')"
