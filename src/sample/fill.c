@@ -245,11 +245,9 @@ tg_status sample_fill(const tg_model *model, const tok_tokenizer *tok, const sam
     fill_row *rows = calloc((size_t)BM, sizeof *rows);
     if (st == TG_OK && !rows) st = TG_ERR_NOMEM;
     fill_policy pol = {rows, plan, stats, 4 * T_ctx, TG_OK, opt->voicing};
-    bool no_pitch_mask = false;
     sample_params params = opt->params;
-    uint8_t *pitch = sample_pitch_mask(tok, &params, &no_pitch_mask);
-    params.pitch = pitch;
-    if (st == TG_OK && no_pitch_mask) st = TG_ERR_NOMEM;
+    uint8_t *pitch = NULL;
+    if (st == TG_OK) st = sample_params_bind(tok, &params, &pitch);
     const sample_loop lp = {params, fill_allowed, fill_rng, fill_took, &pol, true, keep, fill_recheck, fill_pooled};
     double t0 = tg_now_sec();
     for (int first = 0; st == TG_OK && first < opt->num; first += BM) {

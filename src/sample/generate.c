@@ -203,11 +203,9 @@ tg_status sample_generate(const tg_model *model, const tok_tokenizer *tok,
     const bool mask_meters = opt->keep_meter && tok->base[TOK_T_TIMESIG] >= 0; /* the ids of a type are consecutive */
     gen_policy pol = {rows, opt, stats, &g0, bar_id, mask_meters ? tok->base[TOK_T_TIMESIG] : 0,
                       mask_meters ? tok->count[TOK_T_TIMESIG] : 0, TG_OK};
-    bool no_pitch_mask = false;
     sample_params params = opt->params;
-    uint8_t *pitch = sample_pitch_mask(tok, &params, &no_pitch_mask);
-    params.pitch = pitch;
-    if (st == TG_OK && no_pitch_mask) st = TG_ERR_NOMEM;
+    uint8_t *pitch = NULL;
+    if (st == TG_OK) st = sample_params_bind(tok, &params, &pitch);
     const sample_loop lp = {params, gen_allowed, gen_rng, gen_took, &pol, true, keep, NULL, NULL};
 
     double t0 = tg_now_sec(), cb_sec = 0;

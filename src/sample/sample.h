@@ -63,10 +63,10 @@ size_t sample_pick_scratch_bytes(int V);
  * scratch: sample_pick_scratch_bytes(V) bytes. */
 int sample_pick(const float *logits, const uint8_t *allowed, int V, const sample_params *p,
                 tg_rng *rng, void *scratch);
-/* The ids' pitch mask for p->pitch when p asks for a pitch temperature (a
- * V-byte array the caller frees), else NULL; *nomem is set when it could
- * not be made. */
-uint8_t *sample_pitch_mask(const tok_tokenizer *tok, const sample_params *p, bool *nomem);
+/* When p asks for a pitch temperature, points p->pitch at a new V-byte mask
+ * of the tokenizer's pitch ids, handed to *mask for the caller to free;
+ * else *mask is NULL. TG_ERR_NOMEM. */
+tg_status sample_params_bind(const tok_tokenizer *tok, sample_params *p, uint8_t **mask);
 /* out = logits, except that the probability of the ids with pool[id] != 0
  * goes to id into: out[into] = log(exp(logits[into]) + sum exp(logits[pool]))
  * (at temperature 1: the event counts as one token before the sampling

@@ -93,21 +93,18 @@ static void temper_pitches(cand *c, int n, const float *logits, const sample_par
         if (p->pitch[c[i].id]) c[i].v = logits[c[i].id] * inv_p + shift;
 }
 
-uint8_t *sample_pitch_mask(const tok_tokenizer *tok, const sample_params *p, bool *nomem)
+tg_status sample_params_bind(const tok_tokenizer *tok, sample_params *p, uint8_t **mask)
 {
-    *nomem = false;
-    if (!(p->pitch_temperature > 0.0f)) return NULL;
+    *mask = NULL;
+    if (!(p->pitch_temperature > 0.0f)) return TG_OK;
     const int V = tok_vocab_size(tok);
-    uint8_t *mask = malloc((size_t)V);
-    if (!mask) {
-        *nomem = true;
-        return NULL;
-    }
+    if (!(*mask = malloc((size_t)V))) return TG_ERR_NOMEM;
     for (int id = 0; id < V; id++) {
         const tok_type t = tok_get_info(tok, id).type;
-        mask[id] = t == TOK_T_PITCH || t == TOK_T_NOTE_ON || t == TOK_T_KEY; /* remi, perf, grid */
+        (*mask)[id] = t == TOK_T_PITCH || t == TOK_T_NOTE_ON || t == TOK_T_KEY; /* remi, perf, grid */
     }
-    return mask;
+    p->pitch = *mask;
+    return TG_OK;
 }
 
 int sample_pick(const float *logits, const uint8_t *allowed, int V, const sample_params *p,
