@@ -109,6 +109,10 @@ for i in 000 001; do cmp -s "$tmp/pt1/sample-$i.mid" "$tmp/pt2/sample-$i.mid" &&
 cmp -s "$tmp/pt1/sample-000.mid" "$tmp/a/sample-000.mid" && fail "the pitch temperature changed nothing" || ok
 run 0 "generate --pitch-temperature 0 over the file" "$BIN" generate --model "$tmp/sd" -o "$tmp/pt3" --num 2 --batch 2 --seed 5 --pitch-temperature 0 $G
 for i in 000 001; do cmp -s "$tmp/pt3/sample-$i.mid" "$tmp/a/sample-$i.mid" && ok || fail "--pitch-temperature 0 is not the plain draw (sample $i)"; done
+printf 'pitch_temperature\t11\n' >"$tmp/sd/sampling.tsv"
+run 1 "a pitch_temperature past 10" "$BIN" generate --model "$tmp/sd" -o "$tmp/pt5" $G
+has_err "sampling.tsv:1: pitch_temperature 11 outside 0..10" "pitch_temperature's range"
+[ -e "$tmp/pt5/sample-000.mid" ] && fail "a sample was written with a bad sampling.tsv" || ok
 rm "$tmp/sd/sampling.tsv"
 run 1 "generate --pitch-temperature -1" "$BIN" generate --model "$tmp/remi" -o "$tmp/pt4" --seed 5 --pitch-temperature -1 $G
 has_err "the pitch temperature must be positive (or 0: off), got -1" "a negative pitch temperature refused"
