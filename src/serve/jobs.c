@@ -27,16 +27,17 @@
  * "source": 3, "keep_bars": 4, "bars": 8, "num": 2, "temperature": 1,
  * "top_p": 0.95, "seed": 7, "tracks": "alto,tenor", "bars_from": 2,
  * "bars_to": 3, "rerank": 4}; an unknown field is an error (a typo never
- * becomes a default). Without temperature or top_p, new tunes and
- * continuations take the model's defaults (its sampling.tsv), the
- * any-track modes 1. Without bars, a new tune has 32 and a continuation
- * adds 8. rerank (accompany and infill only): each variation is the best
- * of that many takes, as `accompany --rerank`. quality (accompany only,
- * true or false): `accompany --quality` (TG_ACCOMPANY_QUALITY_*), unless
- * temperature, pitch_temperature or rerank is given. pitch_temperature (0 to 2, 0: off; as
- * --pitch-temperature): without it, the model's sampling.tsv says (the
- * studio's own model for new tunes and continuations, the any-track model
- * chosen for the others), else off. */
+ * becomes a default). pitch_temperature: 0 to 2, 0: off, as
+ * --pitch-temperature. Without temperature, top_p or pitch_temperature, a
+ * request takes its model's defaults (its sampling.tsv, as the command line
+ * does; else 1, 1 and off): the studio's own model for new tunes and
+ * continuations, the any-track model chosen for the others (read once it
+ * is chosen: check_any_track). Without bars, a new tune has 32 and a
+ * continuation adds 8. rerank (accompany and infill only): each variation
+ * is the best of that many takes, as `accompany --rerank`. quality
+ * (accompany only, true or false): `accompany --quality`
+ * (TG_ACCOMPANY_QUALITY_*), unless temperature, pitch_temperature or rerank
+ * is given. */
 
 static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
                                            "top_p", "pitch_temperature", "seed", "tracks", "bars_from", "bars_to",
@@ -106,9 +107,9 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
     const bool own = r->mode == SERVE_NEW || r->mode == SERVE_CONTINUE; /* the studio's own model */
     /* without bars: a whole tune of 32 for a new one, 8 added to a continuation */
     double source = 0, keep = 4, bars = r->mode == SERVE_NEW ? 32 : 8, num = 1, from = 0, to = 0, rerank = 1;
-    double temp = own ? s->sampling.temperature : 1, top_p = own ? s->sampling.top_p : 1;
-    /* -1: the model's (an any-track model's is read once it is chosen: check_any_track) */
-    double pitch_temp = !own ? -1 : s->sampling.has_pitch_temperature ? s->sampling.pitch_temperature : 0;
+    /* -1: the any-track model's, read once it is chosen (check_any_track) */
+    double temp = own ? s->sampling.temperature : -1, top_p = own ? s->sampling.top_p : -1;
+    double pitch_temp = own ? s->sampling.pitch_temperature : -1;
     /* no seed: one from the clock's microseconds, told back with the takes */
     double seed = (double)((uint64_t)(tg_now_sec() * 1e6) % 1000000000u);
     if ((st = number_field(root, "source", 1, 1e9, true, &source, err, err_len)) ||
@@ -278,13 +279,15 @@ static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_req
         p += n;
         if (*p == ',') p++;
     }
-    if (r->pitch_temperature < 0) { /* not asked: the chosen model's sampling.tsv, else off */
+    if (r->temperature < 0 || r->top_p < 0 || r->pitch_temperature < 0) { /* not asked: the model's defaults */
         run_sampling d;
         if (run_sampling_read(r->model, &d, why, sizeof why) != TG_OK) {
             snprintf(err, err_len, "%s", why);
             return TG_ERR_FORMAT;
         }
-        r->pitch_temperature = d.has_pitch_temperature ? d.pitch_temperature : 0;
+        if (r->temperature < 0) r->temperature = d.temperature;
+        if (r->top_p < 0) r->top_p = d.top_p;
+        if (r->pitch_temperature < 0) r->pitch_temperature = d.pitch_temperature;
     }
     if (r->mode != SERVE_INFILL) return TG_OK;
     int64_t *lines;
