@@ -74,6 +74,29 @@ def pick(cands, n, rule):
     return best
 
 
+def read_notes(path):
+    """(tracks, bar, tpq): each note-bearing track's notes as (start, end,
+    pitch) in ticks, in the order they end; the bar's length in ticks from the
+    time signature at tick 0 (4/4 without one); ticks per quarter."""
+    mf = mido.MidiFile(path)
+    tpq = mf.ticks_per_beat
+    bar = 4 * tpq
+    tracks = []
+    for tr in mf.tracks:
+        t, on, notes = 0, {}, []
+        for msg in tr:
+            t += msg.time
+            if msg.type == "time_signature" and t == 0:
+                bar = tpq * 4 * msg.numerator // msg.denominator
+            if msg.type == "note_on" and msg.velocity > 0:
+                on[msg.note] = t
+            elif msg.type in ("note_off", "note_on") and msg.note in on:
+                notes.append((on.pop(msg.note), t, msg.note))
+        if notes:
+            tracks.append(notes)
+    return tracks, bar, tpq
+
+
 def chord_stats(folder):
     per_bar, onsets_bar, per_onset, distinct, top = [], [], [], [], []
     for f in sorted(os.listdir(folder)):

@@ -8,21 +8,13 @@ Each DIR holds one accompaniment per test tune (same file names). For each
 pair of take seeds: the share of melody onsets (over all tunes) at which the
 two takes sound the same set of accompaniment pitch classes.
 """
-import sys, os, collections
+import sys, os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mido, rerank_pick as rp
+import rerank_pick as rp
 
 def sounding(path):
-    mf = mido.MidiFile(path)
-    tracks = []
-    for tr in mf.tracks:
-        t, on, notes = 0, {}, []
-        for msg in tr:
-            t += msg.time
-            if msg.type == "note_on" and msg.velocity > 0: on[msg.note] = t
-            elif msg.type in ("note_on", "note_off") and msg.note in on:
-                s = on.pop(msg.note); notes.append((s, t, msg.note))
-        if notes: tracks.append(notes)
+    """{melody onset: the accompaniment's pitch classes sounding then}"""
+    tracks = rp.read_notes(path)[0]
     mel = sorted(set(s for s, _, _ in tracks[0]))
     acc = [n for tr in tracks[1:] for n in tr]
     return {m: frozenset(p % 12 for s, e, p in acc if s <= m < e) for m in mel}

@@ -13,30 +13,14 @@ durations. Rules: "texture" (the nearest of N), "top4-texture" (the nearest
 among the channel's best 4), "channel" (the program's default). Each pick
 is read by the paired critic (first 8 bars, critic seeds 1-3).
 """
-import math, os, sys, collections
-import mido
+import math, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rerank_pick as rp
 
 def bars_of(path):
-    mf = mido.MidiFile(path)
-    tpq = mf.ticks_per_beat
-    bar = 4 * tpq
-    tracks = []
-    for tr in mf.tracks:
-        t, on, notes = 0, {}, []
-        for msg in tr:
-            t += msg.time
-            if msg.type == "time_signature" and t == 0:
-                bar = tpq * 4 * msg.numerator // msg.denominator
-            if msg.type == "note_on" and msg.velocity > 0:
-                on[msg.note] = t
-            elif msg.type in ("note_off", "note_on") and msg.note in on:
-                s = on.pop(msg.note)
-                notes.append((s, t - s))
-        if notes:
-            tracks.append(notes)
-    return tracks, bar, tpq
+    """(tracks of (start, duration), bar, tpq)"""
+    tracks, bar, tpq = rp.read_notes(path)
+    return [[(s, e - s) for s, e, _ in notes] for notes in tracks], bar, tpq
 
 def feats(tracks, bar, tpq, bars):
     out = []
