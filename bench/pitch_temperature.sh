@@ -25,7 +25,7 @@ for r in $(seq "$rounds"); do
     i=0
     for p in $pts; do
         /usr/bin/time -f "%U %S" -o "$tmp/time" "$bin" accompany "$mel" --model "$model" -o "$tmp/a.mid" \
-            --pitch-temperature "$p" --seed "$r" --threads 1 >"$tmp/out" 2>"$tmp/err" \
+            --pitch-temperature "$p" --rerank 1 --seed "$r" --threads 1 >"$tmp/out" 2>"$tmp/err" \
             || { echo "bench/pitch_temperature.sh: accompany failed:" >&2; cat "$tmp/err" >&2; exit 1; }
         c=$(awk '{print $1 + $2}' "$tmp/time")
         n=$(sed -n 's/.* 1 take, \([0-9]*\) tokens sampled.*/\1/p' "$tmp/out")

@@ -340,7 +340,8 @@ typedef struct {
      * (the latter only when rerank_weight != 0 or score_takes); else 0 */
     double given_logp, written_logp;
     size_t given_tokens, written_tokens;
-    int candidate;            /* with rerank: the candidate kept, 0..rerank-1 */
+    int candidate;            /* with rerank: the candidate kept, 0..rerank-1 (-1: spliced bar by bar) */
+    int spliced_from;         /* spliced bar by bar: how many candidates gave a bar (else 0) */
 } tg_take;
 
 typedef struct {
@@ -437,6 +438,8 @@ typedef struct {
      * tokens counts 0); with rerank_weight 1, 16 candidates and the larger
      * Nottingham model, the best rule measured (experiments/any-track) */
     bool rerank_per_token;
+    /* how the candidates are ranked (tg_rerank_by; TAKE by default) */
+    int rerank_by;
     bool score_takes;         /* score every take (given_logp ...) even without rerank */
 } tg_accompany_options;
 
@@ -451,17 +454,21 @@ typedef struct {
  * tracks (voices top first, in the model's slot order, SATB ranges). */
 typedef enum { TG_VOICE_LEADING_AUTO = 0, TG_VOICE_LEADING_STRICT, TG_VOICE_LEADING_OFF } tg_voice_leading;
 
+/* How accompaniment ranks its candidates (gen.rerank > 1): the best whole
+ * candidate, or bar by bar, the take spliced from each bar's best candidate
+ * (accompaniment only: TG_ERR_ARG with bar_first). With voice leading, BAR
+ * is TG_ERR_ARG (the bars of different candidates could meet in parallels
+ * or crossings at the bar line) and BAR_OR_TAKE ranks whole takes. */
+typedef enum { TG_RERANK_BY_TAKE = 0, TG_RERANK_BY_BAR, TG_RERANK_BY_BAR_OR_TAKE } tg_rerank_by;
+
 tg_accompany_options tg_accompany_options_default(void);
 /* The quality setting (`accompany --quality`, the studio's "closest fit"):
- * the one measured closest to the real chords for a Nottingham melody, at
- * about 24x the CPU of one take: gen.temperature, gen.pitch_temperature
- * (off: the setting was measured without one, whatever the model's
- * sampling.tsv says), gen.rerank, rerank_weight as below and
- * rerank_per_token (experiments/any-track/RESULTS.md). */
-#define TG_ACCOMPANY_QUALITY_TEMPERATURE 0.6
-#define TG_ACCOMPANY_QUALITY_PITCH_TEMPERATURE 0.0
-#define TG_ACCOMPANY_QUALITY_RERANK 16
-#define TG_ACCOMPANY_QUALITY_WEIGHT 1.0
+ * the one measured closest to the real chords for a Nottingham melody
+ * (experiments/any-track/RESULTS.md, "Reranking bar by bar"): gen.rerank
+ * candidates ranked bar by bar (rerank_by; whole takes with voice leading),
+ * at the model's own sampling. */
+#define TG_ACCOMPANY_QUALITY_RERANK 8
+#define TG_ACCOMPANY_QUALITY_BY TG_RERANK_BY_BAR_OR_TAKE
 /* As tg_run_generate: o->gen.num takes into takes (or to gen.on_take). */
 tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *takes,
                            tg_generate_stats *stats, char *err, size_t err_len);

@@ -15,6 +15,10 @@
  * - the given notes come back unchanged, note for note, with rerank, for
  *   accompaniment and for infilling (whose choice is checked against the
  *   reported scores of its rerank-1 takes);
+ * - reranking bar by bar: each bar of the take is the bar of the candidate
+ *   that ranks highest there, the bars' scores computed here as above, and
+ *   the reported scores are the sums of the chosen bars'; no written note is
+ *   held over a bar line where the candidate changes;
  * - rerank 0, rerank past the limit and a non-finite weight are clear errors.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -98,8 +102,10 @@ static bool same_takes(const tg_score *a, const tg_score *b)
 
 /* Sum of log p(ids[i] | ids[..i]) over the tokens inside slot's segments of
  * ids (after the header, up to and including the token closing each), by
- * one forward pass over the whole sequence. */
-static double logp_of_slot(tg_model *m, const tok_tokenizer *tok, const tok_seq *s, int slot, size_t *count)
+ * one forward pass over the whole sequence; with bar_sum, also each bar's
+ * (a closing token with the bar whose segment it closes). */
+static double logp_by_bar(tg_model *m, const tok_tokenizer *tok, const tok_seq *s, int slot, size_t *count,
+                          double *bar_sum, size_t *bar_count, int n_bars)
 {
     const int T = (int)s->n - 1, V = tok_vocab_size(tok);
     CHECK(T <= CTX);
@@ -109,7 +115,9 @@ static double logp_of_slot(tg_model *m, const tok_tokenizer *tok, const tok_seq 
     const float *logits = model_logits(m);
     double sum = 0;
     bool header = true, inside = false;
+    int bar = -1; /* the bar of the tokens after the last Bar */
     *count = 0;
+    for (int b = 0; b < n_bars; b++) bar_sum[b] = 0, bar_count[b] = 0;
     for (size_t i = 1; i < s->n; i++) {
         const tok_info k = tok_get_info(tok, s->ids[i]);
         bool scored = false;
@@ -121,21 +129,44 @@ static double logp_of_slot(tg_model *m, const tok_tokenizer *tok, const tok_seq 
         } else {
             scored = inside;
         }
-        if (!scored) continue;
+        if (!scored) {
+            bar += k.type == TOK_T_BAR;
+            continue;
+        }
         const float *l = logits + (size_t)(i - 1) * V;
         double mx = l[0], z = 0;
         for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
         for (int v = 0; v < V; v++) z += exp(l[v] - mx);
-        sum += l[s->ids[i]] - mx - log(z);
+        const double lp = l[s->ids[i]] - mx - log(z);
+        sum += lp;
         (*count)++;
+        if (bar_sum) {
+            CHECK(bar >= 0 && bar < n_bars);
+            if (bar >= 0 && bar < n_bars) bar_sum[bar] += lp, bar_count[bar]++;
+        }
+        bar += k.type == TOK_T_BAR;
     }
     free(in);
     return sum;
 }
 
+static double logp_of_slot(tg_model *m, const tok_tokenizer *tok, const tok_seq *s, int slot, size_t *count)
+{
+    return logp_by_bar(m, tok, s, slot, count, NULL, NULL, 0);
+}
+
 /* The candidates of the melody's accompaniment, drawn here: the plan (the
- * melody first in every bar, the chords' Track_1 open), sample_fill. */
-static void draw_here(tg_run *run, const tg_score *mel, tok_seq *cands)
+ * melody first in every bar, the chords' Track_1 open), sample_fill; with
+ * splice, also the take spliced from bar k of cands[best[k]] by
+ * run_splice_bars (channel + direct, per token or not). */
+typedef struct {
+    const int *best;
+    bool per_token;
+    tok_seq out;
+    int used;
+} splice_check;
+
+static void draw_here_and(tg_run *run, const tg_score *mel, tok_seq *cands, splice_check *splice)
 {
     const tok_tokenizer *tok = run_tokenizer(run);
     int slot_of[1] = {0};
@@ -157,10 +188,18 @@ static void draw_here(tg_run *run, const tg_score *mel, tok_seq *cands)
     const sample_plan sp = {plan.ids, open, plan.n};
     char err[300];
     CHECK_OK(sample_fill(run_generator(run), tok, &sp, &so, cands, NULL, err, sizeof err));
+    if (splice) {
+        const run_channel_task ct = {&sp, 1, 2, false, NULL, 0, 0, 0, true};
+        run_channel_score sc;
+        CHECK_OK(run_splice_bars(run_generator(run), tok, &ct, cands, N_CAND, 1.0, splice->per_token, &splice->out,
+                                 &sc, &splice->used, NULL, err, sizeof err));
+    }
     free(open);
     tok_seq_free(&plan);
     tok_seq_free(&canon);
 }
+
+static void draw_here(tg_run *run, const tg_score *mel, tok_seq *cands) { draw_here_and(run, mel, cands, NULL); }
 
 static void test_accompany_rerank(tg_run *run)
 {
@@ -242,6 +281,117 @@ static void test_accompany_rerank(tg_run *run)
     tg_score_free(mel);
 }
 
+/* The tokens of bar k of s, [from, to): from its Bar to the next Bar or the
+ * end (k = -1: the header before the first Bar). */
+static void bar_span(const tok_tokenizer *tok, const tok_seq *s, int k, size_t *from, size_t *to)
+{
+    const int bar = tok_bar_id(tok);
+    int b = -1;
+    *from = 0, *to = s->n;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->ids[i] != bar) continue;
+        b++;
+        if (b == k) *from = i;
+        if (b == k + 1) {
+            *to = i;
+            return;
+        }
+    }
+}
+
+/* Reranking bar by bar: each bar of the take is that bar of the candidate
+ * that ranks highest there (channel + direct, or per token), the bars'
+ * scores computed here independently; the reported scores are the chosen
+ * bars'; the melody comes back unchanged. */
+static void test_accompany_splice(tg_run *run, bool per_token)
+{
+    enum { BARS = 4 };
+    const int64_t BAR_TICKS = 4 * 480;
+    tg_score *mel = piece(BARS, false);
+    char err[512] = "";
+    tg_accompany_options o = tg_accompany_options_default();
+    o.score = mel;
+    o.gen.seed = SEED;
+    o.gen.num = N_CAND;
+    tg_take all[N_CAND], sp;
+    CHECK_OK(tg_run_accompany(run, &o, all, NULL, err, sizeof err));
+    o.gen.num = 1, o.gen.rerank = N_CAND;
+    o.rerank_weight = 1, o.rerank_per_token = per_token, o.rerank_by = TG_RERANK_BY_BAR;
+    CHECK_OK(tg_run_accompany(run, &o, &sp, NULL, err, sizeof err));
+
+    tok_seq cands[N_CAND];
+    memset(cands, 0, sizeof cands);
+    int best[BARS], used = 0;
+    splice_check chk = {best, per_token, {0}, 0};
+    draw_here_and(run, mel, cands, &chk);
+    const tok_tokenizer *tok = run_tokenizer(run);
+    double ch[N_CAND][BARS], di[N_CAND][BARS], total[N_CAND];
+    size_t nch[N_CAND][BARS], ndi[N_CAND][BARS];
+    for (int c = 0; c < N_CAND; c++) {
+        size_t n;
+        tok_seq sw = {0};
+        tok_tracks_task swap = tok_tracks_task_default();
+        swap.given = 2;
+        char why[200];
+        CHECK_OK(tok_tracks_rewrite(tok, cands[c].ids, cands[c].n, &swap, &sw, NULL, NULL, why, sizeof why));
+        const double d = logp_by_bar(run_generator(run), tok, &cands[c], 1, &n, di[c], ndi[c], BARS);
+        const double g = logp_by_bar(run_generator(run), tok, &sw, 0, &n, ch[c], nch[c], BARS);
+        total[c] = g + d;
+        tok_seq_free(&sw);
+    }
+    double given = 0, written = 0, spliced_total = 0;
+    for (int k = 0; k < BARS; k++) {
+        double top = -INFINITY;
+        for (int c = 0; c < N_CAND; c++) {
+            const double r = per_token ? ch[c][k] / (double)nch[c][k] + di[c][k] / (double)ndi[c][k] : ch[c][k] + di[c][k];
+            if (r > top) top = r, best[k] = c;
+        }
+        bool seen = false;
+        for (int j = 0; j < k; j++) seen |= best[j] == best[k];
+        used += !seen;
+        given += ch[best[k]][k], written += di[best[k]][k], spliced_total += ch[best[k]][k] + di[best[k]][k];
+    }
+    CHECK(used >= 2); /* the seed makes splicing matter */
+    /* bar k of the splice is bar k of candidate best[k], token for token (the
+     * header is the plan's, the same in every candidate) */
+    size_t at = 0;
+    for (int k = -1; k < BARS; k++) {
+        const tok_seq *c = &cands[k < 0 ? 0 : best[k]];
+        size_t from, to;
+        bar_span(tok, c, k, &from, &to);
+        for (size_t i = from; i < to && at < chk.out.n; i++, at++) CHECK_INT(chk.out.ids[at], c->ids[i]);
+    }
+    CHECK_INT(at, chk.out.n);
+    CHECK_INT(chk.used, used);
+    tok_seq_free(&chk.out);
+    for (int c = 0; c < N_CAND; c++) tok_seq_free(&cands[c]);
+    CHECK_INT(sp.candidate, -1);
+    CHECK_INT(sp.spliced_from, used);
+    CHECK_NEAR(sp.given_logp, given, 2e-3);
+    CHECK_NEAR(sp.written_logp, written, 2e-3);
+    if (!per_token)
+        for (int c = 0; c < N_CAND; c++) CHECK(spliced_total >= total[c] - 1e-9);
+    /* the melody, note for note */
+    CHECK(sp.score->n_tracks == 2 && same_notes(&sp.score->tracks[0], &mel->tracks[0]));
+    /* no written note is held over a bar line where the source changes */
+    for (size_t i = 0; sp.score->n_tracks == 2 && i < sp.score->tracks[1].n_notes; i++) {
+        const tg_note *x = &sp.score->tracks[1].notes[i];
+        const int j = (int)(x->start_ticks / BAR_TICKS);
+        for (int m = j + 1; m < BARS && (int64_t)m * BAR_TICKS < x->end_ticks; m++)
+            if (j < BARS && best[m] != best[j]) CHECK(x->end_ticks <= (int64_t)m * BAR_TICKS);
+    }
+    printf("rerank bar by bar%s: bars from candidates %d %d %d %d\n", per_token ? " per token" : "", best[0], best[1],
+           best[2], best[3]);
+    /* infilling has no bars to splice */
+    tg_take t;
+    o.bar_first = 2, o.bar_last = 3;
+    CHECK_STATUS(tg_run_accompany(run, &o, &t, NULL, err, sizeof err), TG_ERR_ARG);
+    CHECK(strstr(err, "bar by bar is for accompaniment") != NULL);
+    for (int c = 0; c < N_CAND; c++) tg_take_free(&all[c]);
+    tg_take_free(&sp);
+    tg_score_free(mel);
+}
+
 static void test_infill_rerank(tg_run *run)
 {
     tg_score *full = piece(6, true);
@@ -316,6 +466,8 @@ int main(void)
         return test_finish("channel");
     }
     test_accompany_rerank(run);
+    test_accompany_splice(run, false);
+    test_accompany_splice(run, true);
     test_infill_rerank(run);
     test_errors(run);
     tg_run_free(run);

@@ -11,7 +11,9 @@
 # notes inside, and says how many bars around them the model saw (a warning
 # when none fit); --num writes OUT-000.mid...; a fixed seed gives the same
 # bytes; --precision fp32 and auto both work (a bad one is refused); --quality
-# is its four flags spelt out (explicit ones win); --roll draws a PNG (when built with cairo); --rerank 3 keeps the
+# is --rerank 8 --rerank-by bar spelt out (explicit ones win), the model's
+# sampling.tsv gives accompany's candidates (bad values refused, infill
+# ignores them), a bad --rerank-by refused; --roll draws a PNG (when built with cairo); --rerank 3 keeps the
 # melody and one of the takes --num 3 writes with the same seed (infill
 # --rerank: the bars outside), --rerank 0 and 5000 are refused; data mix writes the
 # three tasks; bad input (no --bars, bars past the end, an unknown track, a
@@ -112,18 +114,37 @@ cmp -s "$tmp/a.mid" "$tmp/pt.mid" && fail "--pitch-temperature 0.3 changed nothi
 run 1 "accompany --pitch-temperature -1" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/pt2.mid" --seed 3 --threads 1 --pitch-temperature -1
 has_err "the pitch temperature must be positive (or 0: off), got -1" "a negative pitch temperature refused"
 [ -e "$tmp/pt2.mid" ] && fail "a file was written for a bad --pitch-temperature" || ok
-# --quality is -T 0.6 --rerank 16 --rerank-weight 1 --rerank-per-token, what is given explicitly winning
+# --quality is --rerank 8 --rerank-by bar at the model's own sampling, what is given explicitly winning
 run 0 "accompany --quality --rerank 3" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q.mid" --seed 3 --threads 1 --quality --rerank 3
-has_err "--quality: temperature 0.6, pitch temperature 0 (off), 3 candidates ranked per token, direct weight 1" "--quality says its setting"
-run 0 "accompany, the quality setting spelt out" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q2.mid" --seed 3 --threads 1 -T 0.6 --rerank 3 --rerank-weight 1 --rerank-per-token
+has_err "--quality: 3 candidates a take, ranked bar by bar" "--quality says its setting"
+has_out "(bar by bar from " "--quality splices bar by bar"
+run 0 "accompany, the quality setting spelt out" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q2.mid" --seed 3 --threads 1 --rerank 3 --rerank-by bar
 cmp -s "$tmp/q.mid" "$tmp/q2.mid" && ok || fail "--quality is not its flags spelt out"
-# --quality was measured without a pitch temperature: the model's sampling.tsv does not add one
-printf 'pitch_temperature\t0.3\n' >"$tmp/m/sampling.tsv"
-run 0 "accompany --quality, a model with a pitch temperature" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q5.mid" --seed 3 --threads 1 --quality --rerank 3
-cmp -s "$tmp/q.mid" "$tmp/q5.mid" && ok || fail "--quality took the model's pitch temperature"
+same "$(chan "$tmp/q.mid" 0)" "$(chan "$tmp/mel.mid" 0)" "--rerank-by bar: the melody changed"
+run 0 "accompany --quality --rerank-by take" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q3.mid" --seed 3 --threads 1 --quality --rerank 3 --rerank-by take
+has_err "--quality: 3 candidates a take, ranked whole" "an explicit --rerank-by wins over --quality"
+has_out " of 3)" "--rerank-by take keeps a candidate"
+run 0 "accompany --quality, at the model's pitch temperature" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q6.mid" --seed 3 --threads 1 --quality --rerank 3 --pitch-temperature 0.3
+cmp -s "$tmp/q.mid" "$tmp/q6.mid" && fail "--quality ignored --pitch-temperature" || ok
+run 1 "accompany --rerank-by bars" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q7.mid" --rerank 2 --rerank-by bars
+has_err "--rerank-by is bar or take, got 'bars'" "a bad --rerank-by refused"
+[ -e "$tmp/q7.mid" ] && fail "a file was written for a bad --rerank-by" || ok
+# the model's sampling.tsv gives accompany's candidates and their ranking; --rerank and --rerank-by override it
+printf 'accompany_rerank\t3\naccompany_rerank_bars\t1\n' >"$tmp/m/sampling.tsv"
+run 0 "accompany, the model's candidates" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q5.mid" --seed 3 --threads 1
+has_err "3 candidates a take, ranked bar by bar, from $tmp/m/sampling.tsv" "the model's candidates named"
+cmp -s "$tmp/q.mid" "$tmp/q5.mid" && ok || fail "the model's accompany_rerank 3 bar by bar is not --rerank 3 --rerank-by bar"
+run 0 "accompany --rerank 1 over the model's" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q8.mid" --seed 3 --threads 1 --rerank 1
+cmp -s "$tmp/a.mid" "$tmp/q8.mid" && ok || fail "--rerank 1 is not one plain take over the model's candidates"
+run 0 "infill ignores accompany's candidates" "$BIN" infill "$tmp/full.mid" --bars 2-3 --model "$tmp/m" -o "$tmp/q9.mid" --seed 3 --threads 1 --rerank 1
+grep -qF "candidates a take" "$tmp/err" && fail "infill read accompany_rerank" || ok
+for bad in 'accompany_rerank\t0' 'accompany_rerank\t2.5' 'accompany_rerank_bars\t2'; do
+    printf "$bad\n" >"$tmp/m/sampling.tsv"
+    run 1 "sampling.tsv: $bad" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q10.mid" --seed 3
+    has_err "$tmp/m/sampling.tsv:1: accompany_rerank" "a bad $bad named with its file and line"
+    [ -e "$tmp/q10.mid" ] && fail "a file was written for a bad sampling.tsv" || ok
+done
 rm "$tmp/m/sampling.tsv"
-run 0 "accompany --quality -T 0.9" "$BIN" accompany "$tmp/mel.mid" --model "$tmp/m" -o "$tmp/q3.mid" --seed 3 --threads 1 --quality -T 0.9 --rerank 2
-has_err "--quality: temperature 0.9, pitch temperature 0 (off), 2 candidates" "an explicit -T and --rerank win over --quality"
 run 1 "infill --quality" "$BIN" infill "$tmp/full.mid" --bars 2-3 --model "$tmp/m" -o "$tmp/q4.mid" --quality
 has_err "unknown option '--quality'" "infill has no --quality"
 

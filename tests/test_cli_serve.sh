@@ -216,11 +216,11 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     else fail "the accompaniment changed the melody"; diff "$tmp/mel.want" "$tmp/mel.got" | head >&2; fi
     [ "$("$BIN" notes "$tmp/acc.mid" | awk -v m="$mel" '!/^#/ && $1 != m' | wc -l)" -gt 0 ] && ok || fail "the accompaniment has no new notes"
 
-    # rerank: the best of 3 takes is one of the 3 takes num 3 draws with the same seed
-    gen '{"mode":"accompany","source":'"$piece"',"num":3,"seed":7,"temperature":0.9}'; want 202 "three accompaniments"
+    # rerank: the best of 3 whole takes is one of the 3 takes num 3 draws with the same seed
+    gen '{"mode":"accompany","source":'"$piece"',"num":3,"seed":7,"temperature":0.9,"rerank":1}'; want 202 "three accompaniments"
     wait_job "$(jget 'd["job"]')"
     three=$(jget '" ".join(str(t) for t in d["takes"])')
-    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9,"rerank":3}'; want 202 "a reranked accompaniment"
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"temperature":0.9,"rerank":3,"rerank_by":"take"}'; want 202 "a reranked accompaniment"
     wait_job "$(jget 'd["job"]')"
     [ "$(jget 'd["state"]')" = done ] && ok || fail "the reranked accompaniment failed: $(cat "$tmp/body")"
     best=$(jget 'd["takes"][0]')
@@ -235,15 +235,26 @@ if [ -f "$SRC/models/accompany-nottingham/model.safetensors" ]; then
     body_has "rerank is for accompany and infill" "rerank's message"
     gen '{"mode":"accompany","source":'"$piece"',"rerank":9}'; want 400 "rerank 9"
     body_has "rerank must be between 1 and 8" "rerank 9's message"
-    # quality: accompany --quality (temperature 0.6, the best of 16 ranked per token), what is given winning
+    gen '{"mode":"accompany","source":'"$piece"',"rerank_by":"bars"}'; want 400 "rerank_by bars"
+    body_has 'rerank_by must be \"bar\" or \"take\"' "rerank_by's message"
+    gen '{"mode":"infill","source":'"$piece"',"bars_from":1,"bars_to":2,"rerank_by":"bar"}'; want 400 "rerank_by for infill"
+    body_has "rerank_by is for accompany" "rerank_by for infill's message"
+    # without rerank, the model's candidates and ranking (its sampling.tsv; else one take)
+    want_rr=$(awk -F'\t' '$1 == "accompany_rerank" { print $2 + 0 }' "$SRC/models/accompany-nottingham/sampling.tsv" 2>/dev/null)
+    want_by=$(awk -F'\t' '$1 == "accompany_rerank_bars" { print ($2 == 1) ? "bar" : "take" }' "$SRC/models/accompany-nottingham/sampling.tsv" 2>/dev/null)
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7}'; want 202 "an accompaniment at the model's defaults"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"], d["rerank"], d.get("rerank_by", "")')" = "('done', ${want_rr:-1}, '$([ "${want_rr:-1}" -gt 1 ] && echo "${want_by:-take}")')" ] && ok \
+        || fail "without rerank the model's sampling.tsv (${want_rr:-none}, ${want_by:-none}) was not applied: $(cat "$tmp/body")"
+    # quality: accompany --quality (8 candidates ranked bar by bar, the model's sampling), what is given winning
     gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"quality":true}'; want 202 "a quality accompaniment"
     wait_job "$(jget 'd["job"]')"
-    [ "$(jget 'd["state"], d["temperature"], d["rerank"], d["quality"], d["pitch_temperature"]')" = "('done', 0.6, 16, True, 0)" ] && ok \
+    [ "$(jget 'd["state"], d["rerank"], d["rerank_by"], d["quality"]')" = "('done', 8, 'bar', True)" ] && ok \
         || fail "the quality setting was not applied: $(cat "$tmp/body")"
-    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"quality":true,"rerank":2,"temperature":0.8}'; want 202 "quality with rerank 2"
+    gen '{"mode":"accompany","source":'"$piece"',"num":1,"seed":7,"quality":true,"rerank":2,"rerank_by":"take","temperature":0.8}'; want 202 "quality with rerank 2"
     wait_job "$(jget 'd["job"]')"
-    [ "$(jget 'd["state"], d["temperature"], d["rerank"]')" = "('done', 0.8, 2)" ] && ok \
-        || fail "an explicit rerank and temperature do not win over quality: $(cat "$tmp/body")"
+    [ "$(jget 'd["state"], d["temperature"], d["rerank"], d["rerank_by"]')" = "('done', 0.8, 2, 'take')" ] && ok \
+        || fail "an explicit rerank, rerank_by and temperature do not win over quality: $(cat "$tmp/body")"
     gen '{"mode":"infill","source":'"$piece"',"bars_from":1,"bars_to":2,"quality":true}'; want 400 "quality for infill"
     body_has "quality is for accompany" "quality's message"
     gen '{"mode":"accompany","source":'"$piece"',"quality":"yes"}'; want 400 "quality yes"
@@ -362,6 +373,11 @@ if [ -f "$SRC/models/accompany-chorales/model.safetensors" ]; then
     post "/api/upload?name=twinkle.mid" --data-binary "@$tmp/twinkle.mid"; want 201 "an upload to the chorale studio"
     [ "$(jget 'd["accompany"]["tracks"]')" = "['soprano', 'alto', 'tenor', 'bass']" ] && ok \
         || fail "--accompany-model is not the one offered: $(jget 'd.get("accompany")')"
+    # closest fit on four voices: whole takes (voice leading is on; bars of different takes could meet in parallels)
+    sop=$(jget 'd["id"]')
+    gen '{"mode":"accompany","source":'"$sop"',"tracks":"alto,tenor,bass","num":1,"seed":7,"quality":true}'; want 202 "closest fit on a chorale"
+    wait_job "$(jget 'd["job"]')"
+    [ "$(jget 'd["state"]')" = done ] && ok || fail "closest fit on a chorale failed: $(cat "$tmp/body")"
     kill -INT "$pid"; wait "$pid"; pid=
 fi
 finish cli_serve

@@ -9,7 +9,9 @@
 # relaxed; the soprano comes back note for note; auto gives strict's take;
 # off says it is off and its takes of the same seeds do break the rules
 # (else this test could not see strict's work); infill keeps the rules too;
-# a bad mode, and strict on a piece of three tracks, are clear errors.
+# --quality ranks whole takes on four voices; a bad mode, strict on a piece
+# of three tracks, and ranking bar by bar with voice leading, are clear
+# errors.
 # Environment (set by ctest): TG_BIN, TG_SHARED_DATA, TG_SOURCE_DIR.
 set -u
 BIN=${TG_BIN:?TG_BIN not set}
@@ -82,6 +84,14 @@ has_out "infill: voice leading strict:" "infill on four voices"
 run 1 "a bad mode" "$BIN" accompany "$chorale" --model "$model" --tracks alto,tenor,bass --voice-leading loose \
     -o "$tmp/x.mid"
 has_err "--voice-leading is auto, strict or off, got 'loose'" "bad mode"
+run 0 "--quality with voice leading" "$BIN" accompany "$chorale" --model "$model" --tracks alto,tenor,bass --quality --rerank 2 \
+    --seed 1 --threads 1 -o "$tmp/q.mid"
+has_err "whole takes with voice leading" "--quality says it ranks whole takes with voice leading"
+has_out "(candidate " "--quality with voice leading keeps a whole candidate"
+run 1 "bar by bar with voice leading" "$BIN" accompany "$chorale" --model "$model" --tracks alto,tenor,bass --rerank 2 \
+    --rerank-by bar --seed 1 --threads 1 -o "$tmp/x.mid"
+has_err "ranking bar by bar with voice leading" "bars of different candidates could break the rules at the bar line"
+[ -e "$tmp/x.mid" ] && fail "a file was written for bar by bar with voice leading" || ok
 # a soprano alone, two voices written: three tracks, no four-voice rules
 printf '%s\n' BOS Track_0 Program_52 Bar TimeSig_4/4 Track_0 Position_0 Pitch_72 Velocity_20 Duration_12 \
     Position_12 Pitch_74 Duration_12 Position_24 Pitch_76 Duration_24 Bar Track_0 Position_0 Pitch_74 Velocity_20 Duration_48 EOS \

@@ -167,8 +167,9 @@ function useNothing() {
 function modeValue() { return document.querySelector("input[name=mode]:checked").value; }
 
 // "best of" follows the command line's defaults until the user sets it:
-// 8 for regenerating bars (tunegan infill), 1 for accompanying.
-function defaultBestOf(mode) { return mode === "infill" ? 8 : 1; }
+// 8 for regenerating bars (tunegan infill); for accompanying, empty: the
+// model's own (its sampling.tsv, as `tunegan accompany` reads it).
+function defaultBestOf(mode) { return mode === "infill" ? "8" : ""; }
 
 // "bars to add", until the user sets it: a whole tune of 32 bars for a new
 // tune (as the command line's main job writes), 8 for a continuation.
@@ -213,11 +214,11 @@ function request() {
     r.source = state.piece.id;
     const tracks = chosenTracks();
     if (tracks.length) r.tracks = tracks.join(",");
-    const best = Number($("rerank").value);
-    if (best > 1) r.rerank = best;
+    // empty: the model's own (accompany: its sampling.tsv; the server says what it applied)
+    if ($("rerank").value !== "") r.rerank = Number($("rerank").value);
   }
   if (r.mode === "accompany" && $("quality").checked) {
-    // the server's quality setting: its own temperature and best of 16 (accompany --quality)
+    // the server's quality setting: the best of 8 bar by bar at the model's sampling (accompany --quality)
     r.quality = true;
     delete r.temperature;
     delete r.rerank;
@@ -300,7 +301,7 @@ async function pollJob(job, group, t0) {
   if (j.state === "queued") group.status.textContent = "waiting: " + j.position + " request" + (j.position === 1 ? "" : "s") + " ahead · " + secs + " s";
   else if (j.state === "running") group.status.textContent = "generating " + Math.min(j.done + 1, j.num) + " of " + j.num + " · " + secs + " s";
   else if (j.state === "done") group.status.textContent = "done in " + j.seconds.toFixed(2) + " s · seed " + j.seed + heard(j, group.r) +
-    (j.quality ? " · temperature " + j.temperature + ", best of " + j.rerank + " ranked per token" : "") +
+    (j.rerank > 1 && j.rerank_by ? " · best of " + j.rerank + (j.rerank_by === "bar" ? " bar by bar" : "") : "") +
     (j.pitch_temperature > 0 ? " · pitch temperature " + j.pitch_temperature : "");
   else group.status.textContent = "failed: " + j.error;
   for (const id of j.takes) {

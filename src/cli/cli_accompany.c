@@ -81,7 +81,10 @@ static int on_take(void *user, int i, tg_take *tk)
         printf("%s: %zu notes in %zu tracks, %zu tokens (%zu written by the model)\n", path,
                tg_score_note_count(tk->score), tk->score->n_tracks, tk->tokens, tk->new_tokens);
         char which[64] = "";
-        if (w->rerank > 1) snprintf(which, sizeof which, " (candidate %d of %d)", tk->candidate, w->rerank);
+        if (w->rerank > 1 && tk->candidate < 0)
+            snprintf(which, sizeof which, " (bar by bar from %d of %d candidates)", tk->spliced_from, w->rerank);
+        else if (w->rerank > 1)
+            snprintf(which, sizeof which, " (candidate %d of %d)", tk->candidate, w->rerank);
         if (w->scores || w->rerank > 1)
             printf("  log p(given | written) %.3f over %zu tokens, log p(written | given) %.3f over %zu tokens%s\n",
                    tk->given_logp, tk->given_tokens, tk->written_logp, tk->written_tokens, which);
@@ -130,6 +133,33 @@ static void print_voicing(const char *cmd, const tg_generate_stats *s)
            100.0 * (double)s->held_redrawn / n, s->relaxed[0], s->relaxed[1], s->relaxed[2]);
 }
 
+/* accompany's candidates: --quality's, else the model's sampling.tsv
+ * (accompany_rerank, accompany_rerank_bars) where --rerank is not given; the
+ * file is read before the model is opened (the scorer needs a larger batch). */
+static int accompany_defaults(const char *cmd, const char *model_arg, int argc, char **argv, bool quality,
+                              int *rerank, int *by)
+{
+    const bool given = cli_given(argc, argv, "rerank", 0);
+    if (quality) {
+        if (!given) *rerank = TG_ACCOMPANY_QUALITY_RERANK;
+        *by = TG_ACCOMPANY_QUALITY_BY;
+        return 0;
+    }
+    char path[4200], err[600];
+    model_checkpoint_path(model_arg, path, sizeof path);
+    run_sampling d;
+    if (run_sampling_read(path, &d, err, sizeof err) != TG_OK) {
+        cli_error("%s: %s", cmd, err);
+        return 1;
+    }
+    if (d.has_rerank && !given) *rerank = d.rerank;
+    if (d.has_rerank_bars) *by = d.rerank_bars ? TG_RERANK_BY_BAR_OR_TAKE : TG_RERANK_BY_TAKE;
+    if ((d.has_rerank && !given) || d.has_rerank_bars)
+        fprintf(stderr, "tunegan: %d candidates a take, ranked %s, from %s (the model's defaults; --rerank and "
+                "--rerank-by override them)\n", *rerank, *by ? "bar by bar" : "whole", d.path);
+    return 0;
+}
+
 static int run_command(const char *cmd, int argc, char **argv, bool infill)
 {
     const char *model_arg = NULL, *out = NULL, *tracks = NULL, *bars = NULL, *soundfont = NULL, *voicing = "auto";
@@ -139,6 +169,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     double temperature = 1.0, top_p = 1.0, pitch_temperature = 0.0;
     double rerank_weight = tg_accompany_options_default().rerank_weight;
     uint64_t seed = 0;
+    const char *rerank_by = NULL;
     bool roll = false, render = false, scores = false, per_token = false, quality = false;
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model_arg, "RUN|FILE", infill ? "an any-track (remi-tracks) model, or a whole-tune (remi) one (default: the bundled any-track one that fits the input)" : "an any-track (remi-tracks) model (default: the bundled one that fits the input)", 0, 0},
@@ -156,10 +187,11 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         {"threads", 't', CLI_INT, &threads, "N", "threads for OpenMP and BLAS (0: all cores)", 0, 1024},
         {"precision", 0, CLI_STRING, &precision, "P", CLI_PRECISION_HELP, 0, 0},
         {"rerank", 0, CLI_INT, &rerank, "N", infill ? "draw N candidates per output, keep the one under which the bars after the gap are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)"
-                                                         : "draw N candidates per output, keep the one under which the given tracks are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off)", 1, 1000},
+                                                         : "draw N candidates per output, keep the one (or with --rerank-by bar, the bars) under which the given tracks are most likely: scored by the model itself, not by a discriminator as in generate --rerank (1: off; default: the model's sampling.tsv, else 1)", 1, RUN_MAX_RERANK},
         {"rerank-weight", 0, CLI_DOUBLE, &rerank_weight, "W", "a candidate's score: log p(given | written) + W * log p(written | given) (0: the first alone, measured best)", 0, 0},
         {"rerank-per-token", 0, CLI_FLAG, &per_token, NULL, "score each candidate per token: log p(given | written) / its tokens + W * log p(written | given) / its tokens (so that a longer candidate's sum weighs no more; experiments/any-track/RESULTS.md)", 0, 0},
-        {"quality", 0, CLI_FLAG, &quality, NULL, "the setting measured closest to the real chords: -T 0.6 --rerank 16 --rerank-weight 1 --rerank-per-token (flags given explicitly win); about 24x the CPU of one take (experiments/any-track/RESULTS.md)", 0, 0},
+        {"rerank-by", 0, CLI_STRING, &rerank_by, "bar|take", "bar: rank the candidates bar by bar and splice the output from each bar's best; take: keep the best whole candidate (default: the model's sampling.tsv, else take)", 0, 0},
+        {"quality", 0, CLI_FLAG, &quality, NULL, "the setting measured closest to the real chords: --rerank 8 --rerank-by bar at the model's sampling (flags given explicitly win); about 9x the CPU of one take (experiments/any-track/RESULTS.md)", 0, 0},
         {"scores", 0, CLI_FLAG, &scores, NULL, "print each output's scores (log p(given | written), log p(written | given))", 0, 0},
         {"keep", 0, CLI_INT, &keep, "TOKENS", "tokens kept when the window slides (0: half the context)", 0, 1000000},
         {"voice-leading", 0, CLI_STRING, &voicing, "MODE", "strict: redraw a voice's pitch that makes a parallel fifth or octave, crosses a voice or leaves its range; off; auto (default): strict for soprano, alto, tenor and bass", 0, 0},
@@ -170,11 +202,12 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     };
     const cli_opt *use = opts;
     cli_opt acc_opts[TG_ARRAY_LEN(opts)];
-    { /* accompany has no --bars, infill no --quality */
-        const char *other = infill ? "quality" : "bars";
+    { /* accompany has no --bars, infill no --quality or --rerank-by */
+        const char *other = infill ? "quality" : "bars", *other2 = infill ? "rerank-by" : "bars";
         size_t k = 0;
         for (size_t i = 0; i < TG_ARRAY_LEN(opts); i++)
-            if (!opts[i].name || strcmp(opts[i].name, other) != 0) acc_opts[k++] = opts[i];
+            if (!opts[i].name || (strcmp(opts[i].name, other) != 0 && strcmp(opts[i].name, other2) != 0))
+                acc_opts[k++] = opts[i];
         use = acc_opts;
     }
     const cli_command_info info_acc = {
@@ -190,9 +223,11 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         "temperature of 0.2). --num writes variations.\n"
         "--rerank N draws N candidates for each and keeps the one that best explains the\n"
         "given tracks, as the model scores it with the roles swapped (the written tracks\n"
-        "placed first, log p(given | written): a noisy channel). --quality is the setting\n"
-        "measured closest to the real chords (T 0.6, 16 candidates ranked per token), about\n"
-        "24 times the time of one take.\n"
+        "placed first, log p(given | written): a noisy channel); --rerank-by bar ranks them\n"
+        "bar by bar and takes each bar from its best candidate. The model's sampling.tsv\n"
+        "may set both (accompany-nottingham's: 4 candidates, bar by bar, about 5 times the\n"
+        "time of one take; --rerank 1 gives one plain take). --quality is the setting\n"
+        "measured closest to the real chords (8 candidates bar by bar), about 9 times.\n"
         "Four voices (soprano, alto, tenor, bass) are written with --voice-leading strict\n"
         "by default: a pitch that would make a parallel fifth or octave, cross a voice or\n"
         "leave the voice's range is drawn again among the others."};
@@ -224,10 +259,10 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         cli_error("%s: %s (see 'tunegan %s --help')", cmd, n_pos != 1 ? "expected one MIDI file" : "-o OUT.mid is required", cmd);
         return 1;
     }
-    if (quality) { /* the measured quality setting (its temperature below); what is given explicitly wins */
-        if (!cli_given(argc, argv, "rerank", 0)) rerank = TG_ACCOMPANY_QUALITY_RERANK;
-        if (!cli_given(argc, argv, "rerank-weight", 0)) rerank_weight = TG_ACCOMPANY_QUALITY_WEIGHT;
-        per_token = true;
+    int by = TG_RERANK_BY_TAKE;
+    if (rerank_by && strcmp(rerank_by, "bar") != 0 && strcmp(rerank_by, "take") != 0) {
+        cli_error("%s: --rerank-by is bar or take, got '%s'", cmd, rerank_by);
+        return 1;
     }
     tg_accompany_options o = tg_accompany_options_default();
     if (infill) {
@@ -267,6 +302,8 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     if (!model_arg && !(model_arg = pick_model(cmd, in, o.bar_first, tracks != NULL, model_buf, sizeof model_buf))) goto done;
     nn_set_threads(threads);
     if (cli_precision_start(cmd, precision, true)) goto done;
+    if (!infill && accompany_defaults(cmd, model_arg, argc, argv, quality, &rerank, &by)) goto done;
+    if (rerank_by) by = strcmp(rerank_by, "bar") == 0 ? TG_RERANK_BY_BAR : TG_RERANK_BY_TAKE;
     run_open_options ro = run_open_options_default();
     ro.max_batch = rerank > 1 || scores ? 8 : 1; /* the scorer's windows, 8 a forward pass */
     if (run_open(model_arg, &ro, &run, err, sizeof err) != TG_OK) {
@@ -278,19 +315,16 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
     o.gen.pitch_temperature = (float)pitch_temperature;
     if (cli_sampling_defaults(cmd, run, argc, argv, &o.gen)) goto done;
-    if (quality) { /* the measured quality setting; what is given explicitly wins */
-        if (!cli_given(argc, argv, "temperature", 'T')) o.gen.temperature = (float)TG_ACCOMPANY_QUALITY_TEMPERATURE;
-        if (!cli_given(argc, argv, "pitch-temperature", 0))
-            o.gen.pitch_temperature = (float)TG_ACCOMPANY_QUALITY_PITCH_TEMPERATURE;
-        fprintf(stderr, "%s: --quality: temperature %g, pitch temperature %g%s, %d candidates ranked per token, "
-                "direct weight %g\n", cmd, o.gen.temperature, o.gen.pitch_temperature,
-                o.gen.pitch_temperature > 0 ? "" : " (off)", rerank, rerank_weight);
-    }
+    if (quality)
+        fprintf(stderr, "%s: --quality: %d candidates a take, ranked %s\n", cmd, rerank,
+                by == TG_RERANK_BY_BAR_OR_TAKE ? "bar by bar (whole takes with voice leading)"
+                : by ? "bar by bar" : "whole");
     o.gen.num = num, o.gen.batch = batch, o.gen.keep = keep;
     o.gen.seed = cli_given(argc, argv, "seed", 's') ? seed : (uint64_t)time(NULL);
     o.gen.rerank = rerank;
     o.rerank_weight = rerank_weight;
     o.rerank_per_token = per_token;
+    o.rerank_by = by;
     o.score_takes = scores;
     take_writer w = {cmd, out, num, rerank, scores, roll, render, sf, 0, 0, 0, false};
     o.gen.on_take = on_take;

@@ -11,7 +11,8 @@
  * With gen.rerank = N > 1 each take is the best of N candidates (the
  * streams N * take .. N * take + N - 1) as the model itself scores them
  * (channel.c: log p(given | written) + rerank_weight * log p(written |
- * given)).
+ * given)); with rerank_by BAR, bar by bar, the take spliced from each bar's
+ * best candidate (splice.c).
  * The output is the input itself (its tempo map, meter, track names and
  * every given note, untouched) with the target tracks' notes replaced by
  * the generated ones in the bars generated, or added as new tracks; a
@@ -254,7 +255,23 @@ typedef struct {
     int64_t from_step, to_step; /* steps generated: the gap, or the whole piece */
     int64_t window_step;        /* where the plan's decoded time 0 lies */
     int spq;
+    /* spliced bar by bar: each bar's start step (n_bars + 1) and the
+     * candidate it came from; else source NULL */
+    const int64_t *bar_start;
+    const int *source;
+    int n_bars;
 } assemble;
+
+/* A written note of a spliced take ends at the first bar line after its
+ * start where the source candidate changes (splice.c). */
+static int64_t splice_end(const assemble *a, int64_t s0, int64_t s1)
+{
+    int j = 0;
+    while (j + 1 < a->n_bars && a->bar_start[j + 1] <= s0) j++;
+    for (int m = j + 1; m < a->n_bars && a->bar_start[m] < s1; m++)
+        if (a->source[m] != a->source[j]) return a->bar_start[m];
+    return s1;
+}
 
 static int64_t step_ticks(const assemble *a, int64_t step) { return run_step_ticks(step, a->in->ticks_per_quarter, a->spq); }
 
@@ -327,6 +344,7 @@ static tg_status assemble_take(const assemble *a, const tok_tokenizer *tok, cons
             int64_t s0 = nt.start_ticks / tps + a->window_step;
             if (s0 < a->from_step || s0 >= a->to_step) continue;
             int64_t s1 = nt.end_ticks / tps + a->window_step;
+            if (a->source) s1 = splice_end(a, s0, s1);
             nt.start_ticks = step_ticks(a, s0);
             nt.end_ticks = step_ticks(a, s1);
             if (nt.end_ticks <= nt.start_ticks) nt.end_ticks = nt.start_ticks + 1;
@@ -378,15 +396,14 @@ static tg_status pick_voicing(int mode, const run_slots *sl, uint32_t tracks, ui
 /* ------------------------------------------------------------------------ */
 /* Reranking: the model scores its own candidates (channel.c). */
 
-#define RUN_RERANK_MAX 1000
 #define RUN_CHANNEL_AFTER_BARS 4 /* infilling: bars after the gap scored, as tok_tracks_fit keeps at most */
 
 tg_status run_check_rerank(const tg_accompany_options *o, char *err, size_t err_len)
 {
     const int r = o->gen.rerank, num = o->gen.num;
-    if (r < 1 || r > RUN_RERANK_MAX)
+    if (r < 1 || r > RUN_MAX_RERANK)
         return tg_fail(err, err_len, TG_ERR_RANGE, "rerank %d: candidates per take must be 1 (off) to %d", r,
-                       RUN_RERANK_MAX);
+                       RUN_MAX_RERANK);
     if (num < 1 || num > INT32_MAX / r / 2)
         return tg_fail(err, err_len, TG_ERR_RANGE, "num %d with rerank %d: too many candidates", num, r);
     if (!isfinite(o->rerank_weight))
@@ -403,7 +420,7 @@ static tg_status pick_candidate(tg_run *run, const run_channel_task *ct, const t
     *best = i * per;
     for (int c = 0; c < per; c++) {
         run_channel_score sc;
-        tg_status st = run_channel_score_of(run->gen, run->tok, ct, &seqs[i * per + c], &sc, err, err_len);
+        tg_status st = run_channel_score_of(run->gen, run->tok, ct, &seqs[i * per + c], &sc, NULL, err, err_len);
         if (st != TG_OK) return st;
         const double rank = run_channel_rank(&sc, o->rerank_weight, o->rerank_per_token);
         if (c == 0 || rank > best_rank) best_rank = rank, *best = i * per + c, *best_score = sc;
@@ -434,6 +451,9 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     if (gap && o->bar_last < o->bar_first) return tg_fail(err, err_len, TG_ERR_ARG, "bars %d-%d: the last bar comes before the first", o->bar_first, o->bar_last);
     tg_status st = run_check_rerank(o, err, err_len);
     if (st != TG_OK) return st;
+    if (o->rerank_by == TG_RERANK_BY_BAR && gap)
+        return tg_fail(err, err_len, TG_ERR_ARG, "reranking bar by bar is for accompaniment: an infilled gap's "
+                       "candidates are scored by the bars after it, which no one bar owns");
     if (forward) return run_infill_forward(run, o, takes, stats, err, err_len);
     const int per = go->rerank; /* candidates per take */
     const bool scored = per > 1 || o->score_takes;
@@ -489,6 +509,10 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     bool voiced = false;
     if (st == TG_OK) st = pick_voicing(o->voice_leading, &sl, present | targets, given, &voicing, &voiced, err, err_len);
     so.voicing = voiced ? &voicing : NULL;
+    if (st == TG_OK && voiced && per > 1 && o->rerank_by == TG_RERANK_BY_BAR)
+        st = tg_fail(err, err_len, TG_ERR_ARG, "ranking bar by bar with voice leading: the bars of different "
+                     "candidates could meet in parallels or crossings at the bar line (rank whole takes, or "
+                     "turn voice leading off)");
     sample_gen_stats ss;
     const sample_plan sp = {plan.ids, open, plan.n};
     if (st == TG_OK) st = sample_fill(run->gen, tok, &sp, &so, seqs, &ss, err, err_len);
@@ -505,21 +529,37 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     uint32_t header = 0;
     for (int k = 0; k < TOK_TRACKS_MAX; k++) header |= (uint32_t)(slots.program[k] >= 0) << k;
     const bool bars_ok = st == TG_OK && gap; /* the bars were checked against the piece */
-    const assemble a = {in, &sl, slot_of, targets, header,
-                        bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
-                        window_step, tok_steps_per_quarter(tok)};
+    assemble a = {in, &sl, slot_of, targets, header,
+                  bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
+                  window_step, tok_steps_per_quarter(tok), starts, NULL, n_bars};
     const run_channel_task ct = {&sp, given, targets, gap, &canon, o->bar_first - 1, o->bar_last - o->bar_first + 1,
                                  RUN_CHANNEL_AFTER_BARS, o->rerank_weight != 0 || o->score_takes};
     int handed = 0;
+    const bool by_bar = per > 1 && !gap &&
+                        (o->rerank_by == TG_RERANK_BY_BAR || (o->rerank_by == TG_RERANK_BY_BAR_OR_TAKE && !voiced));
+    int *source = NULL;
+    if (st == TG_OK && by_bar) {
+        source = calloc((size_t)(n_bars > 0 ? n_bars : 1), sizeof *source);
+        if (!source) st = tg_fail(err, err_len, TG_ERR_NOMEM, "out of memory");
+        else if (run_plan_bars(tok, &sp) != n_bars)
+            st = tg_fail(err, err_len, TG_ERR_ARG, "the plan has %d bars, the piece %d", run_plan_bars(tok, &sp), n_bars);
+    }
     for (int i = 0; st == TG_OK && i < go->num; i++) {
-        int k = i * per;
+        int k = i * per, used = 0;
         run_channel_score sc;
         memset(&sc, 0, sizeof sc);
-        if (scored && (st = pick_candidate(run, &ct, seqs, i, per, o, &k, &sc, err, err_len)) != TG_OK)
+        tok_seq spliced = {0};
+        if (by_bar && (st = run_splice_bars(run->gen, tok, &ct, &seqs[k], per, o->rerank_weight, o->rerank_per_token,
+                                            &spliced, &sc, &used, source, err, err_len)) != TG_OK)
             break;
-        tg_take tk = {NULL, seqs[k].n, seqs[k].n - plan.n, 0, -1, 0, sc.channel, sc.direct, sc.channel_tokens,
-                      sc.direct_tokens, k - i * per};
-        st = assemble_take(&a, tok, &seqs[k], &tk.score);
+        a.source = by_bar ? source : NULL;
+        if (!by_bar && scored && (st = pick_candidate(run, &ct, seqs, i, per, o, &k, &sc, err, err_len)) != TG_OK)
+            break;
+        const tok_seq *kept = by_bar ? &spliced : &seqs[k];
+        tg_take tk = {NULL, kept->n, kept->n - plan.n, 0, -1, 0, sc.channel, sc.direct, sc.channel_tokens,
+                      sc.direct_tokens, by_bar ? -1 : k - i * per, used};
+        st = assemble_take(&a, tok, kept, &tk.score);
+        tok_seq_free(&spliced);
         if (st != TG_OK) {
             tg_fail(err, err_len, st, "take %d: %s", i, tg_status_str(st));
             break;
@@ -538,6 +578,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     for (int i = 0; seqs && i < go->num * per; i++) tok_seq_free(&seqs[i]);
     free(seqs);
     free(open);
+    free(source);
     free(starts);
     tok_seq_free(&plan);
     tok_seq_free(&canon);

@@ -23,6 +23,7 @@
  * per batched forward pass (model_lm_forward, the model's precision).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,17 +53,20 @@ void run_written_mask(const tok_tokenizer *tok, const sample_plan *plan, const u
 }
 
 tg_status run_logp_masked(tg_model *m, const uint16_t *ids, size_t n, const uint8_t *mask, double *sum,
-                          size_t *count)
+                          size_t *count, float *each)
 {
     *sum = 0;
     *count = 0;
+    if (each)
+        for (size_t i = 0; i < n; i++) each[i] = 0.0f;
     if (n < 2) return TG_OK;
     const int ctx = model_get_config(m)->context, MB = model_max_batch(m);
     const size_t L = n - 1; /* positions predicting tokens 1..n-1 */
     const int T = L < (size_t)ctx ? (int)L : ctx, stride = T / 2 > 0 ? T / 2 : 1;
     int *in = malloc(sizeof(int) * (size_t)MB * T), *tg = malloc(sizeof(int) * (size_t)MB * T);
-    if (!in || !tg) {
-        free(in), free(tg);
+    size_t *start = malloc(sizeof(size_t) * (size_t)MB); /* each row's first position */
+    if (!in || !tg || !start) {
+        free(in), free(tg), free(start);
         return TG_ERR_NOMEM;
     }
     size_t scored_to = 0;
@@ -77,16 +81,19 @@ tg_status run_logp_masked(tg_model *m, const uint16_t *ids, size_t n, const uint
         scored_to = end;
         bool any = false;
         for (int t = 0; t < T && !any; t++) any = tg[rows * T + t] != MODEL_IGNORE_INDEX;
-        if (any) rows++; /* a window with nothing to score is left out */
+        if (any) start[rows++] = b; /* a window with nothing to score is left out */
         if (rows > 0 && (rows == MB || scored_to >= L)) {
             model_lm_forward(m, in, tg, rows, T, NULL);
             const float *loss = model_losses(m);
-            for (int i = 0; i < rows * T; i++)
-                if (tg[i] != MODEL_IGNORE_INDEX) *sum -= loss[i], (*count)++;
+            for (int i = 0; i < rows * T; i++) {
+                if (tg[i] == MODEL_IGNORE_INDEX) continue;
+                *sum -= loss[i], (*count)++;
+                if (each) each[start[i / T] + (size_t)(i % T) + 1] = -loss[i];
+            }
             rows = 0;
         }
     }
-    free(in), free(tg);
+    free(in), free(tg), free(start);
     return TG_OK;
 }
 
@@ -176,22 +183,65 @@ tg_status run_channel_sequence(const tok_tokenizer *tok, const run_channel_task 
     return swapped(tok, t, cand, out, mask, why, why_len);
 }
 
+/* Adds each scored token's log-probability (mask, each) to its bar: bar k
+ * holds the tokens after the sequence's k-th Bar up to the next Bar or EOS,
+ * and that token too, which closes its last segment (a scored Bar goes with
+ * the bar it closes; the header before the first Bar with bar 0).
+ * TG_ERR_ARG when the sequence has more than n_bars bars. */
+static tg_status add_by_bar(const tok_tokenizer *tok, const uint16_t *ids, size_t n, const uint8_t *mask,
+                            const float *each, double *sum, size_t *count, int n_bars)
+{
+    const int bar = tok_bar_id(tok);
+    int b = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i]) {
+            const int k = b < 0 ? 0 : b;
+            if (k >= n_bars) return TG_ERR_ARG;
+            sum[k] += each[i];
+            count[k]++;
+        }
+        if (ids[i] == bar) b++;
+    }
+    return b < n_bars ? TG_OK : TG_ERR_ARG;
+}
+
+/* log p of the masked tokens of ids: the total, and with by each bar's */
+static tg_status logp_of(tg_model *m, const tok_tokenizer *tok, const uint16_t *ids, size_t n, const uint8_t *mask,
+                         double *sum, size_t *count, double *bar_sum, size_t *bar_count, int n_bars)
+{
+    float *each = bar_sum ? malloc(sizeof(float) * (n ? n : 1)) : NULL;
+    if (bar_sum && !each) return TG_ERR_NOMEM;
+    tg_status st = run_logp_masked(m, ids, n, mask, sum, count, each);
+    if (st == TG_OK && bar_sum) st = add_by_bar(tok, ids, n, mask, each, bar_sum, bar_count, n_bars);
+    free(each);
+    return st;
+}
+
 tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_channel_task *t,
-                               const tok_seq *cand, run_channel_score *out, char *err, size_t err_len)
+                               const tok_seq *cand, run_channel_score *out, run_bar_scores *by, char *err,
+                               size_t err_len)
 {
     memset(out, 0, sizeof *out);
+    const int nb = by ? by->n_bars : 0;
+    if (by)
+        for (int k = 0; k < nb; k++) by->channel[k] = by->direct[k] = 0, by->channel_tokens[k] = by->direct_tokens[k] = 0;
     uint8_t *mask = malloc(cand->n ? cand->n : 1);
     if (!mask) return tg_fail(err, err_len, TG_ERR_NOMEM, "out of memory");
     run_written_mask(tok, t->plan, cand->ids, cand->n, mask);
-    tg_status st = t->direct ? run_logp_masked(m, cand->ids, cand->n, mask, &out->direct, &out->direct_tokens) : TG_OK;
+    tg_status st = t->direct ? logp_of(m, tok, cand->ids, cand->n, mask, &out->direct, &out->direct_tokens,
+                                       by ? by->direct : NULL, by ? by->direct_tokens : NULL, nb)
+                             : TG_OK;
     free(mask);
     mask = NULL;
     tok_seq other = {0};
     char why[200] = "";
     if (st == TG_OK) st = run_channel_sequence(tok, t, cand, &other, &mask, why, sizeof why);
-    if (st == TG_OK) st = run_logp_masked(m, other.ids, other.n, mask, &out->channel, &out->channel_tokens);
+    if (st == TG_OK)
+        st = logp_of(m, tok, other.ids, other.n, mask, &out->channel, &out->channel_tokens, by ? by->channel : NULL,
+                     by ? by->channel_tokens : NULL, nb);
     free(mask);
     tok_seq_free(&other);
+    if (st == TG_ERR_ARG && !why[0]) snprintf(why, sizeof why, "the candidate has more bars than the plan (%d)", nb);
     if (st != TG_OK) return tg_fail(err, err_len, st, "scoring a candidate: %s", why[0] ? why : tg_status_str(st));
     return TG_OK;
 }

@@ -291,13 +291,13 @@ static tg_status score_take(tg_run *run, const tg_score *take, int bar_first, in
     if (st == TG_OK && !(mask = calloc(seq.n ? seq.n : 1, 1))) st = TG_ERR_NOMEM;
     if (st == TG_OK && bar_last < bars.n) { /* every token after the gap, EOS left out */
         for (size_t i = bars.pos[bar_last]; i < seq.n; i++) mask[i] = tok_get_info(run->tok, seq.ids[i]).type != TOK_T_EOS;
-        st = run_logp_masked(run->gen, seq.ids, seq.n, mask, &out->channel, &out->channel_tokens);
+        st = run_logp_masked(run->gen, seq.ids, seq.n, mask, &out->channel, &out->channel_tokens, NULL);
     }
     if (st == TG_OK && direct && bar_first - 1 < bars.n) {
         memset(mask, 0, seq.n);
         const size_t end = bar_last < bars.n ? bars.pos[bar_last] : seq.n;
         for (size_t i = bars.pos[bar_first - 1] + 1; i < end; i++) mask[i] = 1;
-        st = run_logp_masked(run->gen, seq.ids, seq.n, mask, &out->direct, &out->direct_tokens);
+        st = run_logp_masked(run->gen, seq.ids, seq.n, mask, &out->direct, &out->direct_tokens, NULL);
     }
     free(mask);
     bar_map_free(&bars);
@@ -377,7 +377,7 @@ tg_status run_infill_forward(tg_run *run, const tg_accompany_options *o, tg_take
         }
         const tok_seq *k = &cands[i * per + best_c];
         tg_take tk = {best, k->n, k->n - plen, 0, -1, 0, best_sc.channel, best_sc.direct, best_sc.channel_tokens,
-                      best_sc.direct_tokens, best_c};
+                      best_sc.direct_tokens, best_c, 0};
         handed++;
         if (go->on_take) {
             if (go->on_take(go->user, i, &tk)) st = TG_ERR_INTERRUPTED;

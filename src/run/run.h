@@ -80,10 +80,14 @@ tg_status run_realism_of(const tg_run *run, const uint16_t *ids, size_t n, run_r
  * checkpoint, lines "key<TAB>value" ('#' comments), keys temperature,
  * pitch_temperature and top_p, e.g. "temperature<TAB>0.95". */
 
+#define RUN_MAX_RERANK 1000 /* candidates per take of accompany and infill */
+
 typedef struct {
-    bool has_temperature, has_top_p, has_pitch_temperature;
+    bool has_temperature, has_top_p, has_pitch_temperature, has_rerank, has_rerank_bars;
     double temperature, top_p;   /* 1.0 when not given */
     double pitch_temperature;    /* 0 (off) when not given */
+    int rerank;                  /* accompany's candidates per take (1 when not given) */
+    bool rerank_bars;            /* accompany ranks them bar by bar (false when not given) */
     char path[4200];             /* the file looked for */
 } run_sampling;
 
@@ -173,18 +177,42 @@ typedef struct {
 void run_written_mask(const tok_tokenizer *tok, const sample_plan *plan, const uint16_t *ids, size_t n,
                       uint8_t *mask);
 /* Sum of log p(ids[i] | ids[..i]) over the i with mask[i] (windows of the
- * context, a new one every half context, each token once), and their count.
+ * context, a new one every half context, each token once), and their count;
+ * each (n floats, or NULL): every token's own, 0 where not scored.
  * TG_ERR_NOMEM. */
 tg_status run_logp_masked(tg_model *m, const uint16_t *ids, size_t n, const uint8_t *mask, double *sum,
-                          size_t *count);
+                          size_t *count, float *each);
 /* The sequence the channel scores, and its mask: accompaniment: the
  * candidate with the written slots first in every bar, the given slots'
  * tokens scored; infilling: the whole piece with the candidate's bars in
  * place of the gap's, the after_bars bars after it scored. */
 tg_status run_channel_sequence(const tok_tokenizer *tok, const run_channel_task *t, const tok_seq *cand,
                                tok_seq *out, uint8_t **mask, char *why, size_t why_len);
+/* A candidate's scores bar by bar (arrays of n_bars, the caller's): bar k
+ * holds the scored tokens after the k-th Bar up to and including the next
+ * Bar or EOS (the token that closes its last segment), in the candidate for
+ * direct and in the channel's sequence for channel. */
+typedef struct {
+    int n_bars;
+    double *channel, *direct;
+    size_t *channel_tokens, *direct_tokens;
+} run_bar_scores;
+/* A candidate's scores; with by (accompaniment), also bar by bar. */
 tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_channel_task *t,
-                               const tok_seq *cand, run_channel_score *out, char *err, size_t err_len);
+                               const tok_seq *cand, run_channel_score *out, run_bar_scores *by, char *err,
+                               size_t err_len);
+/* The bars of a plan (its Bar tokens). */
+int run_plan_bars(const tok_tokenizer *tok, const sample_plan *plan);
+/* Reranking bar by bar (splice.c): the per candidates of one take, each
+ * scored bar by bar and ranked as run_channel_rank ranks a candidate; out
+ * (a new sequence) takes each bar from the candidate that ranks highest
+ * there. score: the sums of the chosen bars' scores, in the candidates they
+ * came from; used: how many candidates gave a bar; source (NULL, or one per
+ * bar of the plan): the candidate each bar came from. Accompaniment only
+ * (no gap). */
+tg_status run_splice_bars(tg_model *m, const tok_tokenizer *tok, const run_channel_task *ct, const tok_seq *cands,
+                          int per, double weight, bool per_token, tok_seq *out, run_channel_score *score,
+                          int *used, int *source, char *err, size_t err_len);
 /* A candidate's rank (higher is better): channel + weight * direct, or
  * with per_token each over its tokens (0 over 0 tokens). */
 double run_channel_rank(const run_channel_score *s, double weight, bool per_token);

@@ -1,8 +1,11 @@
 /*
  * sampling.c: a model's sampling defaults, sampling.tsv beside its
  * checkpoint (as tracks.tsv is): lines "key<TAB>value" ('#' comments), keys
- * temperature (0 to 10), pitch_temperature (0: off, to 10) and top_p (above
- * 0, at most 1). The settings a model's card recommends are what `generate`,
+ * temperature (0 to 10), pitch_temperature (0: off, to 10), top_p (above
+ * 0, at most 1), and for `accompany` (not infill) with an any-track model
+ * accompany_rerank (candidates per take, 1 to RUN_MAX_RERANK) and
+ * accompany_rerank_bars (1: ranked bar by bar and spliced, 0: whole takes).
+ * The settings a model's card recommends are what `generate`,
  * `accompany`, `infill` and the studio use when they are not told others. A
  * missing file is no error: the defaults stay.
  */
@@ -56,8 +59,21 @@ static int parse_line(char *line, run_sampling *out, char *why, size_t wn)
             return 1;
         }
         out->has_top_p = true, out->top_p = v;
+    } else if (strcmp(line, "accompany_rerank") == 0) {
+        if (!(v >= 1 && v <= RUN_MAX_RERANK && v == (int)v)) {
+            snprintf(why, wn, "accompany_rerank %g: a whole number of candidates, 1 to %d", v, RUN_MAX_RERANK);
+            return 1;
+        }
+        out->has_rerank = true, out->rerank = (int)v;
+    } else if (strcmp(line, "accompany_rerank_bars") == 0) {
+        if (v != 0 && v != 1) {
+            snprintf(why, wn, "accompany_rerank_bars %g: 1 (bar by bar) or 0 (whole takes)", v);
+            return 1;
+        }
+        out->has_rerank_bars = true, out->rerank_bars = v == 1;
     } else {
-        snprintf(why, wn, "unknown key '%.40s' (known: temperature, pitch_temperature, top_p)", line);
+        snprintf(why, wn, "unknown key '%.40s' (known: temperature, pitch_temperature, top_p, accompany_rerank, "
+                 "accompany_rerank_bars)", line);
         return 1;
     }
     return 0;
@@ -66,7 +82,7 @@ static int parse_line(char *line, run_sampling *out, char *why, size_t wn)
 tg_status run_sampling_read(const char *checkpoint, run_sampling *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
-    out->temperature = 1.0, out->top_p = 1.0;
+    out->temperature = 1.0, out->top_p = 1.0, out->rerank = 1;
     run_beside(checkpoint, "sampling.tsv", out->path, sizeof out->path);
     FILE *fp = fopen(out->path, "r");
     if (!fp) {
@@ -83,6 +99,12 @@ tg_status run_sampling_read(const char *checkpoint, run_sampling *out, char *err
             st = tg_fail(err, err_len, TG_ERR_FORMAT, "%s:%d: %s", out->path, lineno, why);
     }
     fclose(fp);
-    if (st != TG_OK) out->has_temperature = out->has_top_p = out->has_pitch_temperature = false;
+    if (st != TG_OK) {
+        const run_sampling none = {.temperature = 1.0, .top_p = 1.0, .rerank = 1};
+        char path[sizeof out->path];
+        memcpy(path, out->path, sizeof path);
+        *out = none;
+        memcpy(out->path, path, sizeof path);
+    }
     return st;
 }

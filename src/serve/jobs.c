@@ -26,7 +26,7 @@
 /* Checking a request: {"mode": "new"|"continue"|"accompany"|"infill",
  * "source": 3, "keep_bars": 4, "bars": 8, "num": 2, "temperature": 1,
  * "top_p": 0.95, "seed": 7, "tracks": "alto,tenor", "bars_from": 2,
- * "bars_to": 3, "rerank": 4}; an unknown field is an error (a typo never
+ * "bars_to": 3, "rerank": 4, "rerank_by": "bar"}; an unknown field is an error (a typo never
  * becomes a default). pitch_temperature: 0 to 2, 0: off, as
  * --pitch-temperature. Without temperature, top_p or pitch_temperature, a
  * request takes its model's defaults (its sampling.tsv, as the command line
@@ -34,14 +34,19 @@
  * continuations, the any-track model chosen for the others (read once it
  * is chosen: check_any_track). Without bars, a new tune has 32 and a
  * continuation adds 8. rerank (accompany and infill only): each variation
- * is the best of that many takes, as `accompany --rerank`. quality
+ * is the best of that many takes, as `accompany --rerank`; an accompany
+ * request without it takes the model's (accompany_rerank in its
+ * sampling.tsv, at most SERVE_MAX_RERANK, else 1), and the takes are ranked
+ * as the model's file says (whole, or bar by bar: accompany_rerank_bars;
+ * whole takes where voice leading is on).
+ * rerank_by (accompany only): "bar" or "take", as --rerank-by. quality
  * (accompany only, true or false): `accompany --quality`
- * (TG_ACCOMPANY_QUALITY_*), unless temperature, pitch_temperature or rerank
- * is given. */
+ * (TG_ACCOMPANY_QUALITY_*: its candidates, ranked bar by bar), unless rerank
+ * or rerank_by is given. */
 
 static const char *const known_fields[] = {"mode", "source", "keep_bars", "bars", "num", "temperature",
                                            "top_p", "pitch_temperature", "seed", "tracks", "bars_from", "bars_to",
-                                           "rerank", "quality", NULL};
+                                           "rerank", "rerank_by", "quality", NULL};
 static const char *const mode_names[] = {"new", "continue", "accompany", "infill"};
 
 static tg_status bad(char *err, size_t err_len, const char *fmt, const char *name, double a, double b)
@@ -76,7 +81,7 @@ static tg_status check_fields(const cJSON *root, char *err, size_t err_len)
         for (const char *const *k = known_fields; *k && !known; k++) known = strcmp(*k, f->string) == 0;
         if (!known) {
             snprintf(err, err_len, "unknown field '%.40s' (known: mode, source, keep_bars, bars, num, "
-                     "temperature, top_p, seed, tracks, bars_from, bars_to, rerank, quality)", f->string);
+                     "temperature, top_p, pitch_temperature, seed, tracks, bars_from, bars_to, rerank, rerank_by, quality)", f->string);
             return TG_ERR_ARG;
         }
     }
@@ -106,7 +111,8 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
     if (tracks) snprintf(r->tracks, sizeof r->tracks, "%s", tracks->valuestring);
     const bool own = r->mode == SERVE_NEW || r->mode == SERVE_CONTINUE; /* the studio's own model */
     /* without bars: a whole tune of 32 for a new one, 8 added to a continuation */
-    double source = 0, keep = 4, bars = r->mode == SERVE_NEW ? 32 : 8, num = 1, from = 0, to = 0, rerank = 1;
+    double source = 0, keep = 4, bars = r->mode == SERVE_NEW ? 32 : 8, num = 1, from = 0, to = 0;
+    double rerank = r->mode == SERVE_ACCOMPANY ? -1 : 1; /* -1: the any-track model's (check_any_track) */
     /* -1: the any-track model's, read once it is chosen (check_any_track) */
     double temp = own ? s->sampling.temperature : -1, top_p = own ? s->sampling.top_p : -1;
     double pitch_temp = own ? s->sampling.pitch_temperature : -1;
@@ -134,11 +140,20 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
         snprintf(err, err_len, "quality is for accompany (the setting measured closest to the real chords)");
         return TG_ERR_ARG;
     }
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(root, "rerank_by");
+    if (by && (!cJSON_IsString(by) || (strcmp(by->valuestring, "bar") != 0 && strcmp(by->valuestring, "take") != 0))) {
+        snprintf(err, err_len, "rerank_by must be \"bar\" or \"take\"");
+        return TG_ERR_ARG;
+    }
+    if (by && r->mode != SERVE_ACCOMPANY) {
+        snprintf(err, err_len, "rerank_by is for accompany (infill's candidates are ranked by the bars after them)");
+        return TG_ERR_ARG;
+    }
+    r->rerank_by_asked = by != NULL; /* else the model's rule (check_any_track), or quality's */
+    r->rerank_by = by && strcmp(by->valuestring, "bar") == 0 ? TG_RERANK_BY_BAR : TG_RERANK_BY_TAKE;
     if (r->quality) { /* accompany --quality: what is given explicitly wins */
-        if (!cJSON_GetObjectItemCaseSensitive(root, "temperature")) temp = TG_ACCOMPANY_QUALITY_TEMPERATURE;
         if (!cJSON_GetObjectItemCaseSensitive(root, "rerank")) rerank = TG_ACCOMPANY_QUALITY_RERANK;
-        if (!cJSON_GetObjectItemCaseSensitive(root, "pitch_temperature"))
-            pitch_temp = TG_ACCOMPANY_QUALITY_PITCH_TEMPERATURE;
+        if (!by) r->rerank_by = TG_ACCOMPANY_QUALITY_BY, r->rerank_by_asked = true;
     }
     if (rerank > 1 && r->mode != SERVE_ACCOMPANY && r->mode != SERVE_INFILL) {
         snprintf(err, err_len, "rerank is for accompany and infill (the model scores its own takes)");
@@ -279,7 +294,8 @@ static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_req
         p += n;
         if (*p == ',') p++;
     }
-    if (r->temperature < 0 || r->top_p < 0 || r->pitch_temperature < 0) { /* not asked: the model's defaults */
+    /* not asked: the model's defaults (accompany: its candidates and their ranking too) */
+    if (r->temperature < 0 || r->top_p < 0 || r->pitch_temperature < 0 || r->mode == SERVE_ACCOMPANY) {
         run_sampling d;
         if (run_sampling_read(r->model, &d, why, sizeof why) != TG_OK) {
             snprintf(err, err_len, "%s", why);
@@ -288,6 +304,9 @@ static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_req
         if (r->temperature < 0) r->temperature = d.temperature;
         if (r->top_p < 0) r->top_p = d.top_p;
         if (r->pitch_temperature < 0) r->pitch_temperature = d.pitch_temperature;
+        if (r->rerank < 0) r->rerank = d.rerank < SERVE_MAX_RERANK ? d.rerank : SERVE_MAX_RERANK;
+        if (r->mode == SERVE_ACCOMPANY && !r->rerank_by_asked)
+            r->rerank_by = d.rerank_bars ? TG_RERANK_BY_BAR_OR_TAKE : TG_RERANK_BY_TAKE;
     }
     if (r->mode != SERVE_INFILL) return TG_OK;
     int64_t *lines;
@@ -493,7 +512,7 @@ static tg_status run_any_track(serve_studio *s, serve_job *j, job_ctx *ctx, tg_g
     if (r->num * r->rerank < o.gen.batch) o.gen.batch = r->num * r->rerank;
     o.gen.seed = r->seed;
     o.gen.rerank = r->rerank;
-    if (r->quality) o.rerank_weight = TG_ACCOMPANY_QUALITY_WEIGHT, o.rerank_per_token = true;
+    o.rerank_by = r->mode == SERVE_ACCOMPANY ? r->rerank_by : TG_RERANK_BY_TAKE;
     o.gen.on_take = on_take;
     o.gen.user = ctx;
     o.score = j->primer;

@@ -338,6 +338,8 @@ static void route_job(serve_studio *s, int id, const char *wait, serve_reply *ou
     cJSON_AddNumberToObject(root, "temperature", j->req.temperature); /* the settings applied */
     cJSON_AddNumberToObject(root, "pitch_temperature", j->req.pitch_temperature);
     cJSON_AddNumberToObject(root, "rerank", j->req.rerank);
+    if (j->req.rerank > 1 && j->req.mode == SERVE_ACCOMPANY)
+        cJSON_AddStringToObject(root, "rerank_by", j->req.rerank_by != TG_RERANK_BY_TAKE ? "bar" : "take");
     cJSON_AddBoolToObject(root, "quality", j->req.quality);
     double end = j->state >= JOB_DONE ? j->t_finished : tg_now_sec();
     cJSON_AddNumberToObject(root, "seconds", j->t_started > 0 ? end - j->t_started : 0);

@@ -201,12 +201,12 @@ async function main() {
     const qHead = await page.$eval(".group .group-head", (e) => e.textContent);
     check(qHead.includes("closest fit") && !qHead.includes("best of"), "the closest-fit request says so", qHead);
     const qStatus = await page.$eval(".group:first-child .status", (e) => e.textContent);
-    check(qStatus.includes("temperature 0.6, best of 16 ranked per token"), "its status gives the setting the server applied", qStatus);
+    check(qStatus.includes("best of 8 bar by bar"), "its status gives the setting the server applied", qStatus);
     await page.click("#quality");
 
     // Regenerate bars 2-3 of the accompaniment: its roll keeps 2 tracks and says which bars were written.
     await page.click(".group:first-child .take .row button:last-child"); // use as the piece
-    check(await page.$eval("#rerank", (e) => e.value) === "1", "best of 1 for accompanying (accompany's default)");
+    check(await page.$eval("#rerank", (e) => e.value) === "", "best of: the model's own for accompanying (accompany's default)");
     await page.click("#mode-infill");
     check(await page.$eval("#rerank", (e) => e.value) === "8", "best of 8 for regenerating bars (infill's default)");
     check(await page.$eval("#quality-wrap", (e) => e.hidden), "no closest fit for regenerating bars");

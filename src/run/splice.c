@@ -1,0 +1,152 @@
+/*
+ * splice.c: reranking bar by bar (`accompany --rerank N --rerank-bars`).
+ * Whole-take reranking (accompany.c's pick_candidate) keeps the candidate
+ * whose chords explain the whole melody best; but a take's bars are nearly
+ * independent choices, and the candidate that is best overall is rarely
+ * best in every bar. Here each candidate is scored bar by bar (channel.c:
+ * the channel's tokens of bar k are the given tracks' tokens of that bar,
+ * direct's the written ones) and the take is spliced from the bars that
+ * rank highest, each bar from its own candidate. A bar of a remi-tracks
+ * plan is self-contained (its Bar, its head, every track's segment with its
+ * own velocity), and every candidate has the plan's bars and given tokens,
+ * so the splice is a sequence of the plan: the grammar checks it all the
+ * same.
+ * Where the source changes at a bar line, a note held over it belongs to a
+ * candidate whose next bar was not kept: the next bar's candidate did not
+ * hear it and may strike its own chord there, so accompany.c ends such a
+ * note at the bar line (the splice's sources, source[k]) instead of
+ * stacking two chords.
+ * What it leaves out: scoring the spliced take again (its scores are the
+ * sums of its bars' in the candidates they came from: each bar was scored
+ * after its own candidate's earlier bars, not the splice's), and infilling
+ * (its channel scores the bars after the gap, which one bar alone cannot
+ * own).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "run.h"
+
+/* Where each of a sequence's n_bars bars starts (its Bar token); at[n_bars]
+ * is the sequence's length. TG_ERR_ARG when it has another number of bars. */
+static tg_status bar_offsets(const tok_tokenizer *tok, const tok_seq *s, int n_bars, size_t *at)
+{
+    const int bar = tok_bar_id(tok);
+    int b = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->ids[i] == bar) {
+            if (b == n_bars) return TG_ERR_ARG;
+            at[b++] = i;
+        }
+    if (b != n_bars) return TG_ERR_ARG;
+    at[n_bars] = s->n;
+    return TG_OK;
+}
+
+int run_plan_bars(const tok_tokenizer *tok, const sample_plan *plan)
+{
+    const int bar = tok_bar_id(tok);
+    int n = 0;
+    for (size_t i = 0; i < plan->n; i++) n += plan->ids[i] == bar;
+    return n;
+}
+
+/* The spliced sequence: the header of cands[0] (the plan's), then bar k of
+ * cands[best[k]]; checked against the grammar. */
+static tg_status splice(const tok_tokenizer *tok, const tok_seq *cands, const int *best, int n_bars, size_t *at,
+                        tok_seq *out)
+{
+    tg_status st = bar_offsets(tok, &cands[0], n_bars, at);
+    for (size_t i = 0; st == TG_OK && i < (n_bars ? at[0] : cands[0].n); i++) st = tok_seq_push(out, cands[0].ids[i]);
+    for (int k = 0; st == TG_OK && k < n_bars; k++) {
+        const tok_seq *c = &cands[best[k]];
+        st = bar_offsets(tok, c, n_bars, at);
+        for (size_t i = at[k]; st == TG_OK && i < at[k + 1]; i++) st = tok_seq_push(out, c->ids[i]);
+    }
+    tok_grammar g;
+    tok_grammar_init(&g, tok);
+    for (size_t i = 0; st == TG_OK && i < out->n; i++)
+        if (tok_grammar_feed(&g, out->ids[i]) != TG_OK) st = TG_ERR_GRAMMAR;
+    if (st == TG_OK && !g.ended) st = TG_ERR_GRAMMAR;
+    return st;
+}
+
+typedef struct {
+    run_bar_scores *by; /* (per) */
+    double *rank;       /* (n_bars) the best rank so far */
+    int *best;          /* (n_bars) */
+    size_t *at;         /* (n_bars + 1) */
+} splice_work;
+
+static void work_free(splice_work *w, int per)
+{
+    for (int c = 0; w->by && c < per; c++) {
+        free(w->by[c].channel), free(w->by[c].direct);
+        free(w->by[c].channel_tokens), free(w->by[c].direct_tokens);
+    }
+    free(w->by), free(w->rank), free(w->best), free(w->at);
+}
+
+static tg_status work_alloc(splice_work *w, int per, int n_bars)
+{
+    memset(w, 0, sizeof *w);
+    const size_t nb = (size_t)(n_bars > 0 ? n_bars : 1);
+    w->by = calloc((size_t)per, sizeof *w->by);
+    w->rank = malloc(nb * sizeof *w->rank);
+    w->best = calloc(nb, sizeof *w->best);
+    w->at = malloc((nb + 1) * sizeof *w->at);
+    if (!w->by || !w->rank || !w->best || !w->at) return TG_ERR_NOMEM;
+    for (int c = 0; c < per; c++) {
+        run_bar_scores *b = &w->by[c];
+        b->n_bars = n_bars;
+        b->channel = malloc(nb * sizeof *b->channel), b->direct = malloc(nb * sizeof *b->direct);
+        b->channel_tokens = malloc(nb * sizeof *b->channel_tokens);
+        b->direct_tokens = malloc(nb * sizeof *b->direct_tokens);
+        if (!b->channel || !b->direct || !b->channel_tokens || !b->direct_tokens) return TG_ERR_NOMEM;
+    }
+    return TG_OK;
+}
+
+tg_status run_splice_bars(tg_model *m, const tok_tokenizer *tok, const run_channel_task *ct, const tok_seq *cands,
+                          int per, double weight, bool per_token, tok_seq *out, run_channel_score *score,
+                          int *used, int *source, char *err, size_t err_len)
+{
+    memset(score, 0, sizeof *score);
+    memset(out, 0, sizeof *out);
+    const int n_bars = run_plan_bars(tok, ct->plan);
+    splice_work w;
+    tg_status st = work_alloc(&w, per, n_bars);
+    if (st != TG_OK) {
+        work_free(&w, per);
+        return tg_fail(err, err_len, st, "out of memory");
+    }
+    for (int c = 0; st == TG_OK && c < per; c++) {
+        run_channel_score total;
+        st = run_channel_score_of(m, tok, ct, &cands[c], &total, &w.by[c], err, err_len);
+        for (int k = 0; st == TG_OK && k < n_bars; k++) {
+            const run_bar_scores *b = &w.by[c];
+            const run_channel_score bar = {b->channel[k], b->direct[k], b->channel_tokens[k], b->direct_tokens[k]};
+            const double r = run_channel_rank(&bar, weight, per_token);
+            if (c == 0 || r > w.rank[k]) w.rank[k] = r, w.best[k] = c;
+        }
+    }
+    if (st == TG_OK && (st = splice(tok, cands, w.best, n_bars, w.at, out)) != TG_OK) {
+        tok_seq_free(out);
+        tg_fail(err, err_len, st, "splicing the candidates bar by bar: %s",
+                st == TG_ERR_ARG ? "a candidate has other bars than the plan" : "the result breaks the grammar");
+    }
+    *used = 0;
+    for (int k = 0; st == TG_OK && k < n_bars; k++) {
+        const run_bar_scores *b = &w.by[w.best[k]];
+        score->channel += b->channel[k], score->direct += b->direct[k];
+        score->channel_tokens += b->channel_tokens[k], score->direct_tokens += b->direct_tokens[k];
+        bool seen = false;
+        for (int j = 0; j < k && !seen; j++) seen = w.best[j] == w.best[k];
+        *used += !seen;
+        if (source) source[k] = w.best[k];
+    }
+    work_free(&w, per);
+    return st;
+}
