@@ -255,23 +255,7 @@ typedef struct {
     int64_t from_step, to_step; /* steps generated: the gap, or the whole piece */
     int64_t window_step;        /* where the plan's decoded time 0 lies */
     int spq;
-    /* spliced bar by bar: each bar's start step (n_bars + 1) and the
-     * candidate it came from; else source NULL */
-    const int64_t *bar_start;
-    const int *source;
-    int n_bars;
 } assemble;
-
-/* A written note of a spliced take ends at the first bar line after its
- * start where the source candidate changes (splice.c). */
-static int64_t splice_end(const assemble *a, int64_t s0, int64_t s1)
-{
-    int j = 0;
-    while (j + 1 < a->n_bars && a->bar_start[j + 1] <= s0) j++;
-    for (int m = j + 1; m < a->n_bars && a->bar_start[m] < s1; m++)
-        if (a->source[m] != a->source[j]) return a->bar_start[m];
-    return s1;
-}
 
 static int64_t step_ticks(const assemble *a, int64_t step) { return run_step_ticks(step, a->in->ticks_per_quarter, a->spq); }
 
@@ -344,7 +328,6 @@ static tg_status assemble_take(const assemble *a, const tok_tokenizer *tok, cons
             int64_t s0 = nt.start_ticks / tps + a->window_step;
             if (s0 < a->from_step || s0 >= a->to_step) continue;
             int64_t s1 = nt.end_ticks / tps + a->window_step;
-            if (a->source) s1 = splice_end(a, s0, s1);
             nt.start_ticks = step_ticks(a, s0);
             nt.end_ticks = step_ticks(a, s1);
             if (nt.end_ticks <= nt.start_ticks) nt.end_ticks = nt.start_ticks + 1;
@@ -529,30 +512,22 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     uint32_t header = 0;
     for (int k = 0; k < TOK_TRACKS_MAX; k++) header |= (uint32_t)(slots.program[k] >= 0) << k;
     const bool bars_ok = st == TG_OK && gap; /* the bars were checked against the piece */
-    assemble a = {in, &sl, slot_of, targets, header,
-                  bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
-                  window_step, tok_steps_per_quarter(tok), starts, NULL, n_bars};
+    const assemble a = {in, &sl, slot_of, targets, header,
+                        bars_ok ? starts[o->bar_first - 1] : 0, bars_ok ? starts[o->bar_last] : INT64_MAX,
+                        window_step, tok_steps_per_quarter(tok)};
     const run_channel_task ct = {&sp, given, targets, gap, &canon, o->bar_first - 1, o->bar_last - o->bar_first + 1,
                                  RUN_CHANNEL_AFTER_BARS, o->rerank_weight != 0 || o->score_takes};
     int handed = 0;
     const bool by_bar = per > 1 && !gap &&
                         (o->rerank_by == TG_RERANK_BY_BAR || (o->rerank_by == TG_RERANK_BY_BAR_OR_TAKE && !voiced));
-    int *source = NULL;
-    if (st == TG_OK && by_bar) {
-        source = calloc((size_t)(n_bars > 0 ? n_bars : 1), sizeof *source);
-        if (!source) st = tg_fail(err, err_len, TG_ERR_NOMEM, "out of memory");
-        else if (run_plan_bars(tok, &sp) != n_bars)
-            st = tg_fail(err, err_len, TG_ERR_ARG, "the plan has %d bars, the piece %d", run_plan_bars(tok, &sp), n_bars);
-    }
     for (int i = 0; st == TG_OK && i < go->num; i++) {
         int k = i * per, used = 0;
         run_channel_score sc;
         memset(&sc, 0, sizeof sc);
         tok_seq spliced = {0};
         if (by_bar && (st = run_splice_bars(run->gen, tok, &ct, &seqs[k], per, o->rerank_weight, o->rerank_per_token,
-                                            &spliced, &sc, &used, source, err, err_len)) != TG_OK)
+                                            &spliced, &sc, &used, NULL, err, err_len)) != TG_OK)
             break;
-        a.source = by_bar ? source : NULL;
         if (!by_bar && scored && (st = pick_candidate(run, &ct, seqs, i, per, o, &k, &sc, err, err_len)) != TG_OK)
             break;
         const tok_seq *kept = by_bar ? &spliced : &seqs[k];
@@ -578,7 +553,6 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
     for (int i = 0; seqs && i < go->num * per; i++) tok_seq_free(&seqs[i]);
     free(seqs);
     free(open);
-    free(source);
     free(starts);
     tok_seq_free(&plan);
     tok_seq_free(&canon);

@@ -205,8 +205,9 @@ tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_
 int run_plan_bars(const tok_tokenizer *tok, const sample_plan *plan);
 /* Reranking bar by bar (splice.c): the per candidates of one take, each
  * scored bar by bar and ranked as run_channel_rank ranks a candidate; out
- * (a new sequence) takes each bar from the candidate that ranks highest
- * there. score: the sums of the chosen bars' scores, in the candidates they
+ * (a new sequence) takes each bar from a candidate, the sum of the bars'
+ * ranks the largest among the choices that change candidate only at bar
+ * lines no written note of either is held over. score: the sums of the chosen bars' scores, in the candidates they
  * came from; used: how many candidates gave a bar; source (NULL, or one per
  * bar of the plan): the candidate each bar came from. Accompaniment only
  * (no gap). */

@@ -11,11 +11,15 @@
  * own velocity), and every candidate has the plan's bars and given tokens,
  * so the splice is a sequence of the plan: the grammar checks it all the
  * same.
- * Where the source changes at a bar line, a note held over it belongs to a
- * candidate whose next bar was not kept: the next bar's candidate did not
- * hear it and may strike its own chord there, so accompany.c ends such a
- * note at the bar line (the splice's sources, source[k]) instead of
- * stacking two chords.
+ * The source changes only at a bar line that no written note of either
+ * candidate is held over: a chord held from one candidate's bar into the
+ * next would otherwise sound under the other's chord there (two chords
+ * stacked), or be cut short where the other held one of its own. So the
+ * bars are chosen together, the sum of their ranks the largest over the
+ * choices that keep held notes whole (a Viterbi pass over the candidates,
+ * bar by bar). Measured: cutting held notes at such bar lines instead made
+ * them shorter than the real ones, which the fresh critic heard
+ * (experiments/any-track/RESULTS.md, "Reranking bar by bar").
  * What it leaves out: scoring the spliced take again (its scores are the
  * sums of its bars' in the candidates they came from: each bar was scored
  * after its own candidate's earlier bars, not the splice's), and infilling
@@ -73,12 +77,74 @@ static tg_status splice(const tok_tokenizer *tok, const tok_seq *cands, const in
     return st;
 }
 
+/* held[k] = 1 when a note of a target slot of the sequence sounds across
+ * the start of bar k (k = 1..n_bars-1): it starts before and ends after. */
+static tg_status held_over(const tok_tokenizer *tok, const tok_seq *s, uint32_t targets, int n_bars, uint8_t *held)
+{
+    const int bar = tok_bar_id(tok);
+    int64_t *start = malloc((size_t)(n_bars + 1) * sizeof *start), *end = malloc(s->n * 2 * sizeof *end);
+    if (!start || !end) {
+        free(start), free(end);
+        return TG_ERR_NOMEM;
+    }
+    tok_grammar g;
+    tok_grammar_init(&g, tok);
+    int b = 0;
+    size_t n = 0; /* notes: end[2i] their start step, end[2i+1] their end */
+    tg_status st = TG_OK;
+    for (size_t i = 0; st == TG_OK && i < s->n; i++) {
+        const tok_info in = tok_get_info(tok, s->ids[i]);
+        if (in.type == TOK_T_DURATION && g.tracks.slot >= 0 && (targets >> g.tracks.slot & 1)) {
+            end[2 * n] = g.tracks.bar_start + g.tracks.pos;
+            end[2 * n + 1] = end[2 * n] + in.value;
+            n++;
+        }
+        if (tok_grammar_feed(&g, s->ids[i]) != TG_OK) st = TG_ERR_GRAMMAR;
+        if (st == TG_OK && s->ids[i] == bar && b < n_bars) start[b++] = g.tracks.bar_start;
+    }
+    for (int k = 0; k < n_bars; k++) held[k] = 0;
+    for (size_t i = 0; st == TG_OK && i < n; i++)
+        for (int k = 1; k < b; k++)
+            if (end[2 * i] < start[k] && start[k] < end[2 * i + 1]) held[k] = 1;
+    free(start), free(end);
+    return st;
+}
+
 typedef struct {
     run_bar_scores *by; /* (per) */
-    double *rank;       /* (n_bars) the best rank so far */
+    uint8_t *held;      /* (per, n_bars): held_over of each candidate */
+    double *total;      /* (n_bars, per) the best sum of ranks of bars 0..k ending in candidate c */
+    int *from;          /* (n_bars, per) the candidate of bar k-1 on that path */
     int *best;          /* (n_bars) */
     size_t *at;         /* (n_bars + 1) */
 } splice_work;
+
+/* The path of candidates, bar by bar, with the largest sum of ranks
+ * (rank(c, k): w->total[k * per + c] on entry) among those that change
+ * candidate only where neither holds a note over the bar line; ties go to
+ * the lower candidate. */
+static void choose(splice_work *w, int per, int n_bars)
+{
+    for (int k = 1; k < n_bars; k++)
+        for (int c = 0; c < per; c++) {
+            double top = -INFINITY;
+            int arg = c;
+            for (int a = 0; a < per; a++) {
+                const bool may = a == c || (!w->held[a * n_bars + k] && !w->held[c * n_bars + k]);
+                const double t = w->total[(k - 1) * per + a];
+                if (may && t > top) top = t, arg = a;
+            }
+            w->total[k * per + c] += top;
+            w->from[k * per + c] = arg;
+        }
+    int c = 0;
+    for (int a = 1; n_bars > 0 && a < per; a++)
+        if (w->total[(n_bars - 1) * per + a] > w->total[(n_bars - 1) * per + c]) c = a;
+    for (int k = n_bars - 1; k >= 0; k--) {
+        w->best[k] = c;
+        if (k > 0) c = w->from[k * per + c];
+    }
+}
 
 static void work_free(splice_work *w, int per)
 {
@@ -86,7 +152,7 @@ static void work_free(splice_work *w, int per)
         free(w->by[c].channel), free(w->by[c].direct);
         free(w->by[c].channel_tokens), free(w->by[c].direct_tokens);
     }
-    free(w->by), free(w->rank), free(w->best), free(w->at);
+    free(w->by), free(w->held), free(w->total), free(w->from), free(w->best), free(w->at);
 }
 
 static tg_status work_alloc(splice_work *w, int per, int n_bars)
@@ -94,10 +160,12 @@ static tg_status work_alloc(splice_work *w, int per, int n_bars)
     memset(w, 0, sizeof *w);
     const size_t nb = (size_t)(n_bars > 0 ? n_bars : 1);
     w->by = calloc((size_t)per, sizeof *w->by);
-    w->rank = malloc(nb * sizeof *w->rank);
+    w->held = calloc(nb * (size_t)per, 1);
+    w->total = malloc(nb * (size_t)per * sizeof *w->total);
+    w->from = calloc(nb * (size_t)per, sizeof *w->from);
     w->best = calloc(nb, sizeof *w->best);
     w->at = malloc((nb + 1) * sizeof *w->at);
-    if (!w->by || !w->rank || !w->best || !w->at) return TG_ERR_NOMEM;
+    if (!w->by || !w->held || !w->total || !w->from || !w->best || !w->at) return TG_ERR_NOMEM;
     for (int c = 0; c < per; c++) {
         run_bar_scores *b = &w->by[c];
         b->n_bars = n_bars;
@@ -128,10 +196,12 @@ tg_status run_splice_bars(tg_model *m, const tok_tokenizer *tok, const run_chann
         for (int k = 0; st == TG_OK && k < n_bars; k++) {
             const run_bar_scores *b = &w.by[c];
             const run_channel_score bar = {b->channel[k], b->direct[k], b->channel_tokens[k], b->direct_tokens[k]};
-            const double r = run_channel_rank(&bar, weight, per_token);
-            if (c == 0 || r > w.rank[k]) w.rank[k] = r, w.best[k] = c;
+            w.total[k * per + c] = run_channel_rank(&bar, weight, per_token);
         }
+        if (st == TG_OK && (st = held_over(tok, &cands[c], ct->targets, n_bars, w.held + (size_t)c * n_bars)) != TG_OK)
+            tg_fail(err, err_len, st, "a candidate breaks the grammar");
     }
+    if (st == TG_OK) choose(&w, per, n_bars);
     if (st == TG_OK && (st = splice(tok, cands, w.best, n_bars, w.at, out)) != TG_OK) {
         tok_seq_free(out);
         tg_fail(err, err_len, st, "splicing the candidates bar by bar: %s",
