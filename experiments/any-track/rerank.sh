@@ -16,12 +16,7 @@
 # TAG naming them in the folders (MODE-tT{TAG}-sS, e.g. TAG=-p0.4).
 set -eu
 mode=$1 out=$2 seeds=$3 temps=$4 C=${5:-8} split=${6:-test}
-bin=${TUNEGAN_BIN:-build/tunegan}
-model=${NOTT_MODEL:-models/accompany-nottingham}
-data=../shared/data/nottingham
-tunes=$(awk -F'\t' -v s="$split" '$2 == s { print $1 }' "$data/split.tsv")
-mkdir -p "$out/real-$split"
-for f in $tunes; do cp "$data/full/$f" "$out/real-$split/$f"; done
+. "$(dirname "$0")/nott_split.sh"
 for T in $temps; do
     for s in $seeds; do
         c=$mode-t$T${TAG:-}-s$s
