@@ -186,6 +186,8 @@ async function main() {
       document.querySelector(".group").classList.contains("finished"), { timeout: 120000 });
     const accHead = await page.$eval(".group .group-head", (e) => e.textContent);
     check(accHead.includes("accompany #") && accHead.includes("accompany-nottingham"), "the request names the model", accHead);
+    const accStatus = await page.$eval(".group:first-child .status", (e) => e.textContent);
+    check(accStatus.includes("best of 4 bar by bar"), "best of left empty: the model's own candidates, named in the status", accStatus);
     const accLegend = await page.$$eval(".group:first-child .take .legend span", (l) => l.map((s) => s.textContent));
     check(accLegend.length === 2 && accLegend[0].includes("given"), "the accompaniment's roll has 2 tracks, the melody given", accLegend.join(" | "));
     const [accInk] = await inkOf(page, ".group:first-child .take canvas.roll");
