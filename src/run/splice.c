@@ -1,5 +1,5 @@
 /*
- * splice.c: reranking bar by bar (`accompany --rerank N --rerank-bars`).
+ * splice.c: reranking bar by bar (`accompany --rerank N --rerank-by bar`).
  * Whole-take reranking (accompany.c's pick_candidate) keeps the candidate
  * whose chords explain the whole melody best; but a take's bars are nearly
  * independent choices, and the candidate that is best overall is rarely
@@ -82,7 +82,8 @@ static tg_status splice(const tok_tokenizer *tok, const tok_seq *cands, const in
 static tg_status held_over(const tok_tokenizer *tok, const tok_seq *s, uint32_t targets, int n_bars, uint8_t *held)
 {
     const int bar = tok_bar_id(tok);
-    int64_t *start = malloc((size_t)(n_bars + 1) * sizeof *start), *end = malloc(s->n * 2 * sizeof *end);
+    int64_t *start = malloc((size_t)(n_bars + 1) * sizeof *start);
+    int64_t *end = malloc((s->n ? s->n : 1) * 2 * sizeof *end);
     if (!start || !end) {
         free(start), free(end);
         return TG_ERR_NOMEM;
