@@ -224,7 +224,10 @@ tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_
     memset(out, 0, sizeof *out);
     const int nb = by ? by->n_bars : 0;
     if (by)
-        for (int k = 0; k < nb; k++) by->channel[k] = by->direct[k] = 0, by->channel_tokens[k] = by->direct_tokens[k] = 0;
+        for (int k = 0; k < nb; k++) {
+            by->channel[k] = by->direct[k] = 0;
+            by->channel_tokens[k] = by->direct_tokens[k] = 0;
+        }
     uint8_t *mask = malloc(cand->n ? cand->n : 1);
     if (!mask) return tg_fail(err, err_len, TG_ERR_NOMEM, "out of memory");
     run_written_mask(tok, t->plan, cand->ids, cand->n, mask);

@@ -26,8 +26,8 @@
 /* Checking a request: {"mode": "new"|"continue"|"accompany"|"infill",
  * "source": 3, "keep_bars": 4, "bars": 8, "num": 2, "temperature": 1,
  * "top_p": 0.95, "seed": 7, "tracks": "alto,tenor", "bars_from": 2,
- * "bars_to": 3, "rerank": 4, "rerank_by": "bar"}; an unknown field is an error (a typo never
- * becomes a default). pitch_temperature: 0 to 2, 0: off, as
+ * "bars_to": 3, "rerank": 4, "rerank_by": "bar"}; an unknown field is an
+ * error (a typo never becomes a default). pitch_temperature: 0 to 2, 0: off, as
  * --pitch-temperature. Without temperature, top_p or pitch_temperature, a
  * request takes its model's defaults (its sampling.tsv, as the command line
  * does; else 1, 1 and off): the studio's own model for new tunes and
@@ -80,8 +80,9 @@ static tg_status check_fields(const cJSON *root, char *err, size_t err_len)
         bool known = false;
         for (const char *const *k = known_fields; *k && !known; k++) known = strcmp(*k, f->string) == 0;
         if (!known) {
-            snprintf(err, err_len, "unknown field '%.40s' (known: mode, source, keep_bars, bars, num, "
-                     "temperature, top_p, pitch_temperature, seed, tracks, bars_from, bars_to, rerank, rerank_by, quality)", f->string);
+            snprintf(err, err_len, "unknown field '%.40s' (known: mode, source, keep_bars, bars, num, temperature, "
+                     "top_p, pitch_temperature, seed, tracks, bars_from, bars_to, rerank, rerank_by, quality)",
+                     f->string);
             return TG_ERR_ARG;
         }
     }
@@ -141,7 +142,8 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
         return TG_ERR_ARG;
     }
     const cJSON *by = cJSON_GetObjectItemCaseSensitive(root, "rerank_by");
-    if (by && (!cJSON_IsString(by) || (strcmp(by->valuestring, "bar") != 0 && strcmp(by->valuestring, "take") != 0))) {
+    if (by && (!cJSON_IsString(by) ||
+               (strcmp(by->valuestring, "bar") != 0 && strcmp(by->valuestring, "take") != 0))) {
         snprintf(err, err_len, "rerank_by must be \"bar\" or \"take\"");
         return TG_ERR_ARG;
     }
