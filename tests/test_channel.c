@@ -161,10 +161,9 @@ static double logp_of_slot(tg_model *m, const tok_tokenizer *tok, const tok_seq 
 
 /* The candidates of the melody's accompaniment, drawn here: the plan (the
  * melody first in every bar, the chords' Track_1 open), sample_fill; with
- * splice, also the take spliced from bar k of cands[best[k]] by
- * run_splice_bars (channel + direct, per token or not). */
+ * splice, also the take run_splice_bars splices from them (channel +
+ * direct, per token or not) and how many candidates gave it a bar. */
 typedef struct {
-    const int *best;
     bool per_token;
     tok_seq out;
     int used;
@@ -196,7 +195,7 @@ static void draw_here_and(tg_run *run, const tg_score *mel, tok_seq *cands, spli
         const run_channel_task ct = {&sp, 1, 2, false, NULL, 0, 0, 0, true};
         run_channel_score sc;
         CHECK_OK(run_splice_bars(run_generator(run), tok, &ct, cands, N_CAND, 1.0, splice->per_token, &splice->out,
-                                 &sc, &splice->used, NULL, err, sizeof err));
+                                 &sc, &splice->used, err, sizeof err));
     }
     free(open);
     tok_seq_free(&plan);
@@ -327,7 +326,7 @@ static void test_accompany_splice(tg_run *run, bool per_token)
     tok_seq cands[N_CAND];
     memset(cands, 0, sizeof cands);
     int best[BARS], used = 0;
-    splice_check chk = {best, per_token, {0}, 0};
+    splice_check chk = {per_token, {0}, 0};
     draw_here_and(run, mel, cands, &chk);
     const tok_tokenizer *tok = run_tokenizer(run);
     double ch[N_CAND][BARS], di[N_CAND][BARS], total[N_CAND];

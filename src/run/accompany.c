@@ -526,7 +526,7 @@ tg_status tg_run_accompany(tg_run *run, const tg_accompany_options *o, tg_take *
         memset(&sc, 0, sizeof sc);
         tok_seq spliced = {0};
         if (by_bar && (st = run_splice_bars(run->gen, tok, &ct, &seqs[k], per, o->rerank_weight, o->rerank_per_token,
-                                            &spliced, &sc, &used, NULL, err, err_len)) != TG_OK)
+                                            &spliced, &sc, &used, err, err_len)) != TG_OK)
             break;
         if (!by_bar && scored && (st = pick_candidate(run, &ct, seqs, i, per, o, &k, &sc, err, err_len)) != TG_OK)
             break;

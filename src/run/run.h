@@ -201,19 +201,16 @@ typedef struct {
 tg_status run_channel_score_of(tg_model *m, const tok_tokenizer *tok, const run_channel_task *t,
                                const tok_seq *cand, run_channel_score *out, run_bar_scores *by, char *err,
                                size_t err_len);
-/* The bars of a plan (its Bar tokens). */
-int run_plan_bars(const tok_tokenizer *tok, const sample_plan *plan);
 /* Reranking bar by bar (splice.c): the per candidates of one take, each
  * scored bar by bar and ranked as run_channel_rank ranks a candidate; out
  * (a new sequence) takes each bar from a candidate, the sum of the bars'
  * ranks the largest among the choices that change candidate only at bar
- * lines no written note of either is held over. score: the sums of the chosen bars' scores, in the candidates they
- * came from; used: how many candidates gave a bar; source (NULL, or one per
- * bar of the plan): the candidate each bar came from. Accompaniment only
- * (no gap). */
+ * lines no written note of either is held over. score: the sums of the
+ * chosen bars' scores, in the candidates they came from; used: how many
+ * candidates gave a bar. Accompaniment only (no gap). */
 tg_status run_splice_bars(tg_model *m, const tok_tokenizer *tok, const run_channel_task *ct, const tok_seq *cands,
                           int per, double weight, bool per_token, tok_seq *out, run_channel_score *score,
-                          int *used, int *source, char *err, size_t err_len);
+                          int *used, char *err, size_t err_len);
 /* A candidate's rank (higher is better): channel + weight * direct, or
  * with per_token each over its tokens (0 over 0 tokens). */
 double run_channel_rank(const run_channel_score *s, double weight, bool per_token);

@@ -33,23 +33,7 @@
 #include "core/core.h"
 #include "run.h"
 
-/* Where each of a sequence's n_bars bars starts (its Bar token); at[n_bars]
- * is the sequence's length. TG_ERR_ARG when it has another number of bars. */
-static tg_status bar_offsets(const tok_tokenizer *tok, const tok_seq *s, int n_bars, size_t *at)
-{
-    const int bar = tok_bar_id(tok);
-    int b = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->ids[i] == bar) {
-            if (b == n_bars) return TG_ERR_ARG;
-            at[b++] = i;
-        }
-    if (b != n_bars) return TG_ERR_ARG;
-    at[n_bars] = s->n;
-    return TG_OK;
-}
-
-int run_plan_bars(const tok_tokenizer *tok, const sample_plan *plan)
+static int plan_bars(const tok_tokenizer *tok, const sample_plan *plan)
 {
     const int bar = tok_bar_id(tok);
     int n = 0;
@@ -57,17 +41,60 @@ int run_plan_bars(const tok_tokenizer *tok, const sample_plan *plan)
     return n;
 }
 
-/* The spliced sequence: the header of cands[0] (the plan's), then bar k of
- * cands[best[k]]; checked against the grammar. */
-static tg_status splice(const tok_tokenizer *tok, const tok_seq *cands, const int *best, int n_bars, size_t *at,
-                        tok_seq *out)
+/* One walk of a candidate: where each of its n_bars bars starts (its Bar
+ * token; at[n_bars] is its length), and held[k] = 1 when a note of a target
+ * slot sounds across the start of bar k (k = 1..n_bars-1: it starts before
+ * and ends after). TG_ERR_ARG when it has another number of bars,
+ * TG_ERR_GRAMMAR when the grammar refuses it. */
+static tg_status walk(const tok_tokenizer *tok, const tok_seq *s, uint32_t targets, int n_bars, size_t *at,
+                      uint8_t *held)
 {
-    tg_status st = bar_offsets(tok, &cands[0], n_bars, at);
-    for (size_t i = 0; st == TG_OK && i < (n_bars ? at[0] : cands[0].n); i++) st = tok_seq_push(out, cands[0].ids[i]);
+    const int bar = tok_bar_id(tok);
+    int64_t *start = malloc((size_t)(n_bars + 1) * sizeof *start);
+    int64_t *note = malloc((s->n ? s->n : 1) * 2 * sizeof *note); /* note[2i], note[2i+1]: its steps */
+    if (!start || !note) {
+        free(start), free(note);
+        return TG_ERR_NOMEM;
+    }
+    tok_grammar g;
+    tok_grammar_init(&g, tok);
+    int b = 0;
+    size_t n = 0;
+    tg_status st = TG_OK;
+    for (size_t i = 0; st == TG_OK && i < s->n; i++) {
+        const tok_info in = tok_get_info(tok, s->ids[i]);
+        if (in.type == TOK_T_DURATION && g.tracks.slot >= 0 && (targets >> g.tracks.slot & 1)) {
+            note[2 * n] = g.tracks.bar_start + g.tracks.pos;
+            note[2 * n + 1] = note[2 * n] + in.value;
+            n++;
+        }
+        if (tok_grammar_feed(&g, s->ids[i]) != TG_OK) st = TG_ERR_GRAMMAR;
+        if (st == TG_OK && s->ids[i] == bar) {
+            if (b == n_bars) st = TG_ERR_ARG;
+            else at[b] = i, start[b++] = g.tracks.bar_start;
+        }
+    }
+    if (st == TG_OK && b != n_bars) st = TG_ERR_ARG;
+    at[n_bars] = s->n;
+    for (int k = 0; k < n_bars; k++) held[k] = 0;
+    for (size_t i = 0; st == TG_OK && i < n; i++)
+        for (int k = 1; k < n_bars; k++)
+            if (note[2 * i] < start[k] && start[k] < note[2 * i + 1]) held[k] = 1;
+    free(start), free(note);
+    return st;
+}
+
+/* The spliced sequence: the header of cands[0] (the plan's), then bar k of
+ * cands[best[k]] (at: each candidate's bar starts, walk's); checked against
+ * the grammar. */
+static tg_status splice(const tok_tokenizer *tok, const tok_seq *cands, const int *best, int n_bars,
+                        const size_t *at, tok_seq *out)
+{
+    tg_status st = TG_OK;
+    for (size_t i = 0; st == TG_OK && i < at[0]; i++) st = tok_seq_push(out, cands[0].ids[i]);
     for (int k = 0; st == TG_OK && k < n_bars; k++) {
-        const tok_seq *c = &cands[best[k]];
-        st = bar_offsets(tok, c, n_bars, at);
-        for (size_t i = at[k]; st == TG_OK && i < at[k + 1]; i++) st = tok_seq_push(out, c->ids[i]);
+        const size_t *c_at = at + (size_t)best[k] * (n_bars + 1);
+        for (size_t i = c_at[k]; st == TG_OK && i < c_at[k + 1]; i++) st = tok_seq_push(out, cands[best[k]].ids[i]);
     }
     tok_grammar g;
     tok_grammar_init(&g, tok);
@@ -77,47 +104,13 @@ static tg_status splice(const tok_tokenizer *tok, const tok_seq *cands, const in
     return st;
 }
 
-/* held[k] = 1 when a note of a target slot of the sequence sounds across
- * the start of bar k (k = 1..n_bars-1): it starts before and ends after. */
-static tg_status held_over(const tok_tokenizer *tok, const tok_seq *s, uint32_t targets, int n_bars, uint8_t *held)
-{
-    const int bar = tok_bar_id(tok);
-    int64_t *start = malloc((size_t)(n_bars + 1) * sizeof *start);
-    int64_t *end = malloc((s->n ? s->n : 1) * 2 * sizeof *end);
-    if (!start || !end) {
-        free(start), free(end);
-        return TG_ERR_NOMEM;
-    }
-    tok_grammar g;
-    tok_grammar_init(&g, tok);
-    int b = 0;
-    size_t n = 0; /* notes: end[2i] their start step, end[2i+1] their end */
-    tg_status st = TG_OK;
-    for (size_t i = 0; st == TG_OK && i < s->n; i++) {
-        const tok_info in = tok_get_info(tok, s->ids[i]);
-        if (in.type == TOK_T_DURATION && g.tracks.slot >= 0 && (targets >> g.tracks.slot & 1)) {
-            end[2 * n] = g.tracks.bar_start + g.tracks.pos;
-            end[2 * n + 1] = end[2 * n] + in.value;
-            n++;
-        }
-        if (tok_grammar_feed(&g, s->ids[i]) != TG_OK) st = TG_ERR_GRAMMAR;
-        if (st == TG_OK && s->ids[i] == bar && b < n_bars) start[b++] = g.tracks.bar_start;
-    }
-    for (int k = 0; k < n_bars; k++) held[k] = 0;
-    for (size_t i = 0; st == TG_OK && i < n; i++)
-        for (int k = 1; k < b; k++)
-            if (end[2 * i] < start[k] && start[k] < end[2 * i + 1]) held[k] = 1;
-    free(start), free(end);
-    return st;
-}
-
 typedef struct {
     run_bar_scores *by; /* (per) */
-    uint8_t *held;      /* (per, n_bars): held_over of each candidate */
+    uint8_t *held;      /* (per, n_bars): each candidate's walk */
     double *total;      /* (n_bars, per) the best sum of ranks of bars 0..k ending in candidate c */
     int *from;          /* (n_bars, per) the candidate of bar k-1 on that path */
     int *best;          /* (n_bars) */
-    size_t *at;         /* (n_bars + 1) */
+    size_t *at;         /* (per, n_bars + 1): each candidate's bar starts (walk) */
 } splice_work;
 
 /* The path of candidates, bar by bar, with the largest sum of ranks
@@ -165,7 +158,7 @@ static tg_status work_alloc(splice_work *w, int per, int n_bars)
     w->total = malloc(nb * (size_t)per * sizeof *w->total);
     w->from = calloc(nb * (size_t)per, sizeof *w->from);
     w->best = calloc(nb, sizeof *w->best);
-    w->at = malloc((nb + 1) * sizeof *w->at);
+    w->at = malloc((size_t)per * (nb + 1) * sizeof *w->at);
     if (!w->by || !w->held || !w->total || !w->from || !w->best || !w->at) return TG_ERR_NOMEM;
     for (int c = 0; c < per; c++) {
         run_bar_scores *b = &w->by[c];
@@ -180,11 +173,11 @@ static tg_status work_alloc(splice_work *w, int per, int n_bars)
 
 tg_status run_splice_bars(tg_model *m, const tok_tokenizer *tok, const run_channel_task *ct, const tok_seq *cands,
                           int per, double weight, bool per_token, tok_seq *out, run_channel_score *score,
-                          int *used, int *source, char *err, size_t err_len)
+                          int *used, char *err, size_t err_len)
 {
     memset(score, 0, sizeof *score);
     memset(out, 0, sizeof *out);
-    const int n_bars = run_plan_bars(tok, ct->plan);
+    const int n_bars = plan_bars(tok, ct->plan);
     splice_work w;
     tg_status st = work_alloc(&w, per, n_bars);
     if (st != TG_OK) {
@@ -199,14 +192,15 @@ tg_status run_splice_bars(tg_model *m, const tok_tokenizer *tok, const run_chann
             const run_channel_score bar = {b->channel[k], b->direct[k], b->channel_tokens[k], b->direct_tokens[k]};
             w.total[k * per + c] = run_channel_rank(&bar, weight, per_token);
         }
-        if (st == TG_OK && (st = held_over(tok, &cands[c], ct->targets, n_bars, w.held + (size_t)c * n_bars)) != TG_OK)
-            tg_fail(err, err_len, st, "a candidate breaks the grammar");
+        if (st == TG_OK && (st = walk(tok, &cands[c], ct->targets, n_bars, w.at + (size_t)c * (n_bars + 1),
+                                      w.held + (size_t)c * n_bars)) != TG_OK)
+            tg_fail(err, err_len, st, "splicing the candidates bar by bar: %s",
+                    st == TG_ERR_ARG ? "a candidate has other bars than the plan" : "a candidate breaks the grammar");
     }
     if (st == TG_OK) choose(&w, per, n_bars);
     if (st == TG_OK && (st = splice(tok, cands, w.best, n_bars, w.at, out)) != TG_OK) {
         tok_seq_free(out);
-        tg_fail(err, err_len, st, "splicing the candidates bar by bar: %s",
-                st == TG_ERR_ARG ? "a candidate has other bars than the plan" : "the result breaks the grammar");
+        tg_fail(err, err_len, st, "splicing the candidates bar by bar: the result breaks the grammar");
     }
     *used = 0;
     for (int k = 0; st == TG_OK && k < n_bars; k++) {
@@ -216,7 +210,6 @@ tg_status run_splice_bars(tg_model *m, const tok_tokenizer *tok, const run_chann
         bool seen = false;
         for (int j = 0; j < k && !seen; j++) seen = w.best[j] == w.best[k];
         *used += !seen;
-        if (source) source[k] = w.best[k];
     }
     work_free(&w, per);
     return st;
