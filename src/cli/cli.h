@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "run/run.h"
 #include "tunegan.h"
 
 /* CLI_SIZE: an int where -1 means "the preset's" and 0 is refused (a size of
@@ -51,6 +52,8 @@ bool cli_given(int argc, char **argv, const char *long_name, char short_name);
  * when used: generate, accompany, infill. 0, or 1 after the error (cmd names
  * the command). */
 int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **argv, tg_generate_options *g);
+/* The same with the file already read (d). */
+void cli_sampling_apply(const run_sampling *d, int argc, char **argv, tg_generate_options *g);
 /* Prints the usage with each flag's current value as its default. */
 void cli_usage(FILE *fp, const cli_command_info *info, const cli_opt *opts);
 

@@ -134,30 +134,29 @@ static void print_voicing(const char *cmd, const tg_generate_stats *s)
 }
 
 /* accompany's candidates: --quality's, else the model's sampling.tsv
- * (accompany_rerank, accompany_rerank_bars) where --rerank is not given; the
- * file is read before the model is opened (the scorer needs a larger batch). */
-static int accompany_defaults(const char *cmd, const char *model_arg, int argc, char **argv, bool quality,
-                              int *rerank, int *by)
+ * (accompany_rerank, accompany_rerank_bars) where --rerank is not given. */
+static void accompany_defaults(const run_sampling *d, int argc, char **argv, bool quality, int *rerank, int *by)
 {
     const bool given = cli_given(argc, argv, "rerank", 0);
     if (quality) {
         if (!given) *rerank = TG_ACCOMPANY_QUALITY_RERANK;
         *by = TG_ACCOMPANY_QUALITY_BY;
-        return 0;
+        return;
     }
-    char path[4200], err[600];
-    model_checkpoint_path(model_arg, path, sizeof path);
-    run_sampling d;
-    if (run_sampling_read(path, &d, err, sizeof err) != TG_OK) {
-        cli_error("%s: %s", cmd, err);
-        return 1;
-    }
-    if (d.has_rerank && !given) *rerank = d.rerank;
-    if (d.has_rerank_bars) *by = d.rerank_bars ? TG_RERANK_BY_BAR_OR_TAKE : TG_RERANK_BY_TAKE;
-    if ((d.has_rerank && !given) || d.has_rerank_bars)
+    if (d->has_rerank && !given) *rerank = d->rerank;
+    if (d->has_rerank_bars) *by = d->rerank_bars ? TG_RERANK_BY_BAR_OR_TAKE : TG_RERANK_BY_TAKE;
+    if ((d->has_rerank && !given) || d->has_rerank_bars)
         fprintf(stderr, "tunegan: %d candidates a take, ranked %s, from %s (the model's defaults; --rerank and "
-                "--rerank-by override them)\n", *rerank, *by ? "bar by bar" : "whole", d.path);
-    return 0;
+                "--rerank-by override them)\n", *rerank, *by ? "bar by bar" : "whole", d->path);
+}
+
+/* Which options each command has: accompany no --bars, infill no --quality
+ * or --rerank-by. */
+static bool has_option(const char *name, bool infill)
+{
+    if (!name) return true;
+    if (infill) return strcmp(name, "quality") != 0 && strcmp(name, "rerank-by") != 0;
+    return strcmp(name, "bars") != 0;
 }
 
 static int run_command(const char *cmd, int argc, char **argv, bool infill)
@@ -202,12 +201,10 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     };
     const cli_opt *use = opts;
     cli_opt acc_opts[TG_ARRAY_LEN(opts)];
-    { /* accompany has no --bars, infill no --quality or --rerank-by */
-        const char *other = infill ? "quality" : "bars", *other2 = infill ? "rerank-by" : "bars";
+    {
         size_t k = 0;
         for (size_t i = 0; i < TG_ARRAY_LEN(opts); i++)
-            if (!opts[i].name || (strcmp(opts[i].name, other) != 0 && strcmp(opts[i].name, other2) != 0))
-                acc_opts[k++] = opts[i];
+            if (has_option(opts[i].name, infill)) acc_opts[k++] = opts[i];
         use = acc_opts;
     }
     const cli_command_info info_acc = {
@@ -259,10 +256,14 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
         cli_error("%s: %s (see 'tunegan %s --help')", cmd, n_pos != 1 ? "expected one MIDI file" : "-o OUT.mid is required", cmd);
         return 1;
     }
-    int by = TG_RERANK_BY_TAKE;
-    if (rerank_by && strcmp(rerank_by, "bar") != 0 && strcmp(rerank_by, "take") != 0) {
-        cli_error("%s: --rerank-by is bar or take, got '%s'", cmd, rerank_by);
-        return 1;
+    int by = TG_RERANK_BY_TAKE, by_asked = -1; /* -1: not on the command line */
+    if (rerank_by) {
+        if (strcmp(rerank_by, "bar") == 0) by_asked = TG_RERANK_BY_BAR;
+        else if (strcmp(rerank_by, "take") == 0) by_asked = TG_RERANK_BY_TAKE;
+        else {
+            cli_error("%s: --rerank-by is bar or take, got '%s'", cmd, rerank_by);
+            return 1;
+        }
     }
     tg_accompany_options o = tg_accompany_options_default();
     if (infill) {
@@ -302,8 +303,16 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     if (!model_arg && !(model_arg = pick_model(cmd, in, o.bar_first, tracks != NULL, model_buf, sizeof model_buf))) goto done;
     nn_set_threads(threads);
     if (cli_precision_start(cmd, precision, true)) goto done;
-    if (!infill && accompany_defaults(cmd, model_arg, argc, argv, quality, &rerank, &by)) goto done;
-    if (rerank_by) by = strcmp(rerank_by, "bar") == 0 ? TG_RERANK_BY_BAR : TG_RERANK_BY_TAKE;
+    /* the model's sampling.tsv, read before the model is opened (the scorer needs a larger batch) */
+    char checkpoint[4200];
+    model_checkpoint_path(model_arg, checkpoint, sizeof checkpoint);
+    run_sampling d;
+    if (run_sampling_read(checkpoint, &d, err, sizeof err) != TG_OK) {
+        cli_error("%s: %s", cmd, err);
+        goto done;
+    }
+    if (!infill) accompany_defaults(&d, argc, argv, quality, &rerank, &by);
+    if (by_asked >= 0) by = by_asked;
     run_open_options ro = run_open_options_default();
     ro.max_batch = rerank > 1 || scores ? 8 : 1; /* the scorer's windows, 8 a forward pass */
     if (run_open(model_arg, &ro, &run, err, sizeof err) != TG_OK) {
@@ -314,7 +323,7 @@ static int run_command(const char *cmd, int argc, char **argv, bool infill)
     o.tracks = tracks;
     o.gen.temperature = (float)temperature, o.gen.top_k = top_k, o.gen.top_p = (float)top_p;
     o.gen.pitch_temperature = (float)pitch_temperature;
-    if (cli_sampling_defaults(cmd, run, argc, argv, &o.gen)) goto done;
+    cli_sampling_apply(&d, argc, argv, &o.gen);
     if (quality)
         fprintf(stderr, "%s: --quality: %d candidates a take, ranked %s\n", cmd, rerank,
                 by == TG_RERANK_BY_BAR_OR_TAKE ? "bar by bar (whole takes with voice leading)"

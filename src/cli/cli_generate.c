@@ -261,6 +261,25 @@ static int on_batch(void *user, int done, int n, double tok_per_s)
     return 0;
 }
 
+void cli_sampling_apply(const run_sampling *d, int argc, char **argv, tg_generate_options *g)
+{
+    const bool t = d->has_temperature && !cli_given(argc, argv, "temperature", 'T');
+    const bool pt = d->has_pitch_temperature && !cli_given(argc, argv, "pitch-temperature", 0);
+    const bool p = d->has_top_p && !cli_given(argc, argv, "top-p", 0);
+    if (t) g->temperature = (float)d->temperature;
+    if (pt) g->pitch_temperature = (float)d->pitch_temperature;
+    if (p) g->top_p = (float)d->top_p;
+    if (t || pt || p) {
+        const char *sep = "";
+        fprintf(stderr, "tunegan:");
+        if (t) fprintf(stderr, " temperature %g", d->temperature), sep = ",";
+        if (pt) fprintf(stderr, "%s pitch temperature %g", sep, d->pitch_temperature), sep = ",";
+        if (p) fprintf(stderr, "%s top-p %g", sep, d->top_p);
+        fprintf(stderr, " from %s (the model's defaults; -T, --pitch-temperature and --top-p override them)\n",
+                d->path);
+    }
+}
+
 int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **argv, tg_generate_options *g)
 {
     run_sampling d;
@@ -269,21 +288,7 @@ int cli_sampling_defaults(const char *cmd, const tg_run *run, int argc, char **a
         cli_error("%s: %s", cmd, err);
         return 1;
     }
-    const bool t = d.has_temperature && !cli_given(argc, argv, "temperature", 'T');
-    const bool pt = d.has_pitch_temperature && !cli_given(argc, argv, "pitch-temperature", 0);
-    const bool p = d.has_top_p && !cli_given(argc, argv, "top-p", 0);
-    if (t) g->temperature = (float)d.temperature;
-    if (pt) g->pitch_temperature = (float)d.pitch_temperature;
-    if (p) g->top_p = (float)d.top_p;
-    if (t || pt || p) {
-        const char *sep = "";
-        fprintf(stderr, "tunegan:");
-        if (t) fprintf(stderr, " temperature %g", d.temperature), sep = ",";
-        if (pt) fprintf(stderr, "%s pitch temperature %g", sep, d.pitch_temperature), sep = ",";
-        if (p) fprintf(stderr, "%s top-p %g", sep, d.top_p);
-        fprintf(stderr, " from %s (the model's defaults; -T, --pitch-temperature and --top-p override them)\n",
-                d.path);
-    }
+    cli_sampling_apply(&d, argc, argv, g);
     return 0;
 }
 

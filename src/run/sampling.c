@@ -79,10 +79,19 @@ static int parse_line(char *line, run_sampling *out, char *why, size_t wn)
     return 0;
 }
 
+/* Nothing given: every setting at its default (the path kept). */
+static void no_settings(run_sampling *out)
+{
+    out->has_temperature = out->has_top_p = out->has_pitch_temperature = false;
+    out->has_rerank = out->has_rerank_bars = false;
+    out->temperature = 1.0, out->top_p = 1.0, out->pitch_temperature = 0.0;
+    out->rerank = 1, out->rerank_bars = false;
+}
+
 tg_status run_sampling_read(const char *checkpoint, run_sampling *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
-    out->temperature = 1.0, out->top_p = 1.0, out->rerank = 1;
+    no_settings(out);
     run_beside(checkpoint, "sampling.tsv", out->path, sizeof out->path);
     FILE *fp = fopen(out->path, "r");
     if (!fp) {
@@ -99,12 +108,6 @@ tg_status run_sampling_read(const char *checkpoint, run_sampling *out, char *err
             st = tg_fail(err, err_len, TG_ERR_FORMAT, "%s:%d: %s", out->path, lineno, why);
     }
     fclose(fp);
-    if (st != TG_OK) {
-        const run_sampling none = {.temperature = 1.0, .top_p = 1.0, .rerank = 1};
-        char path[sizeof out->path];
-        memcpy(path, out->path, sizeof path);
-        *out = none;
-        memcpy(out->path, path, sizeof path);
-    }
+    if (st != TG_OK) no_settings(out);
     return st;
 }

@@ -151,11 +151,11 @@ static tg_status parse_request(const serve_studio *s, const cJSON *root, serve_r
         snprintf(err, err_len, "rerank_by is for accompany (infill's candidates are ranked by the bars after them)");
         return TG_ERR_ARG;
     }
-    r->rerank_by_asked = by != NULL; /* else the model's rule (check_any_track), or quality's */
-    r->rerank_by = by && strcmp(by->valuestring, "bar") == 0 ? TG_RERANK_BY_BAR : TG_RERANK_BY_TAKE;
+    /* -1: the model's rule, read once it is chosen (check_any_track) */
+    r->rerank_by = !by ? -1 : strcmp(by->valuestring, "bar") == 0 ? TG_RERANK_BY_BAR : TG_RERANK_BY_TAKE;
     if (r->quality) { /* accompany --quality: what is given explicitly wins */
         if (!cJSON_GetObjectItemCaseSensitive(root, "rerank")) rerank = TG_ACCOMPANY_QUALITY_RERANK;
-        if (!by) r->rerank_by = TG_ACCOMPANY_QUALITY_BY, r->rerank_by_asked = true;
+        if (!by) r->rerank_by = TG_ACCOMPANY_QUALITY_BY;
     }
     if (rerank > 1 && r->mode != SERVE_ACCOMPANY && r->mode != SERVE_INFILL) {
         snprintf(err, err_len, "rerank is for accompany and infill (the model scores its own takes)");
@@ -307,8 +307,7 @@ static tg_status check_any_track(serve_studio *s, const serve_take *t, serve_req
         if (r->top_p < 0) r->top_p = d.top_p;
         if (r->pitch_temperature < 0) r->pitch_temperature = d.pitch_temperature;
         if (r->rerank < 0) r->rerank = d.rerank < SERVE_MAX_RERANK ? d.rerank : SERVE_MAX_RERANK;
-        if (r->mode == SERVE_ACCOMPANY && !r->rerank_by_asked)
-            r->rerank_by = d.rerank_bars ? TG_RERANK_BY_BAR_OR_TAKE : TG_RERANK_BY_TAKE;
+        if (r->rerank_by < 0) r->rerank_by = d.rerank_bars ? TG_RERANK_BY_BAR_OR_TAKE : TG_RERANK_BY_TAKE;
     }
     if (r->mode != SERVE_INFILL) return TG_OK;
     int64_t *lines;

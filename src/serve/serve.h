@@ -105,8 +105,8 @@ typedef struct {
     int bar_first, bar_last;   /* infill: bars from 1, inclusive */
     int rerank;                /* accompany, infill: takes per variation, the best kept (1: off;
                                   accompany: the model's sampling.tsv when not asked) */
-    int rerank_by;             /* accompany: tg_rerank_by (the request's, quality's, or the model's rule) */
-    bool rerank_by_asked;      /* rerank_by came with the request (rerank_by or quality) */
+    int rerank_by;             /* accompany: tg_rerank_by (the request's, quality's, or the model's rule;
+                                  -1 until check_any_track reads it) */
     bool quality;              /* accompany: the setting measured closest to the real chords (accompany --quality) */
     int64_t written_from, written_to; /* infill: their ticks in the source */
     char model[1024];          /* accompany, infill: the any-track model's checkpoint */
