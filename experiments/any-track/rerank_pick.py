@@ -144,6 +144,21 @@ def eval_acc(folder, real):
     return fit, piece, stats
 
 
+def link_picks(out, config, name, picks):
+    """OUT/CONFIG-pick/NAME emptied, then one link a tune to its picked
+    candidate (picks: tune -> k); returns the folder."""
+    sel = os.path.join(out, config + "-pick", name)
+    os.makedirs(sel, exist_ok=True)
+    for f in os.listdir(sel):
+        os.remove(os.path.join(sel, f))
+    for tune, k in picks.items():
+        src = os.path.abspath(os.path.join(out, config, "cand", "%s-%03d.mid" % (tune[:-4], k)))
+        if not os.path.exists(src) and k == 0:  # rerank.sh with C = 1: --num 1 writes TUNE.mid
+            src = os.path.abspath(os.path.join(out, config, "cand", tune))
+        os.symlink(src, os.path.join(sel, tune))
+    return sel
+
+
 def critic(folder, real, seed, bars=8):
     r = subprocess.run([BIN, "critic", "--real", real, "--fake", folder, "--bars", str(bars), "--paired", "--seed", str(seed)],
                        capture_output=True, text=True)
@@ -159,20 +174,10 @@ def main():
     scores = read_log(os.path.join(out, config + ".log"))
     for n in ns:
         for rule in (["channel"] if n == 1 else RULES):
-            sel = os.path.join(out, config + "-pick", "%s-%d" % (rule if n > 1 else "none", n))
-            os.makedirs(sel, exist_ok=True)
-            for f in os.listdir(sel):
-                os.remove(os.path.join(sel, f))
-            kept = collections.Counter()
-            for tune, cands in sorted(scores.items()):
-                k = pick(cands, n, rule)
-                if k is None:
-                    continue
-                kept[k] += 1
-                src = os.path.abspath(os.path.join(out, config, "cand", "%s-%03d.mid" % (tune[:-4], k)))
-                if not os.path.exists(src) and k == 0:  # rerank.sh with C = 1: --num 1 writes TUNE.mid
-                    src = os.path.abspath(os.path.join(out, config, "cand", tune))
-                os.symlink(src, os.path.join(sel, tune))
+            picks = {tune: pick(cands, n, rule) for tune, cands in sorted(scores.items())}
+            picks = {tune: k for tune, k in picks.items() if k is not None}
+            kept = collections.Counter(picks.values())
+            sel = link_picks(out, config, "%s-%d" % (rule if n > 1 else "none", n), picks)
             label = "%-10s N=%d" % (rule if n > 1 else "none", n)
             if mode == "acc":
                 fit, piece, stats = eval_acc(sel, real)

@@ -65,12 +65,7 @@ def main():
     print("%s texture distance: real %.3f, texture pick %.3f, channel pick %.3f, first %.3f" % (
         config, m(realdist), m([x[0] for x in d.values()]), m([x[1] for x in d.values()]), m([x[2] for x in d.values()])))
     for rule, picks in rules.items():
-        sel = os.path.join(out, config + "-pick", "%s-%d" % (rule, N))
-        os.makedirs(sel, exist_ok=True)
-        for f in os.listdir(sel):
-            os.remove(os.path.join(sel, f))
-        for tune, k in picks.items():
-            os.symlink(os.path.abspath(os.path.join(out, config, "cand", "%s-%03d.mid" % (tune[:-4], k))), os.path.join(sel, tune))
+        sel = rp.link_picks(out, config, "%s-%d" % (rule, N), picks)
         acc = [rp.critic(sel, real, cs) for cs in (1, 2, 3)]
         print("%s %-13s N=%d critic %s mean %.3f" % (config, rule, N, " ".join(acc), m([float(a) for a in acc])), flush=True)
 
