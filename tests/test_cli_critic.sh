@@ -4,13 +4,16 @@
 #               the accuracy inside its interval and within [0, 1]; the same
 #               seed repeats it; the table names its parts; a missing set, a
 #               folder without MIDI, too few pieces for --folds, --bars with a
-#               tokenizer without bars and a missing --fake are clear errors;
+#               tokenizer without bars, a malformed --bars A-B or one too few
+#               pieces reach and a missing --fake are clear errors; --bars 1-1
+#               is --bars 1;
 #               --tells names n-grams both ways (table and JSON) and refuses
 #               past its limit; plot --table draws a PNG whose error bars show, and names a
 #               missing column and a ragged row.
 #   nottingham  the controls (exit 77 without ../shared/data): real against
-#               real (the train split against the valid split, first 16 bars)
-#               must score near 50 %, its Wilson interval holding 0.5;
+#               real (the train split against the valid split, first 16 bars,
+#               and bars 5-8 alone) must score near 50 %, its Wilson interval
+#               holding 0.5;
 #               bigram-model samples against the test split near 100 %.
 # Usage: test_cli_critic.sh fixtures|nottingham NGRAM_SAMPLES.
 # Environment (ctest): TG_BIN, TG_TEST_DATA, TG_SHARED_DATA.
@@ -83,6 +86,20 @@ assert d["accuracy"] >= 0' "$tmp/out" && ok || fail "--tells JSON: $(cat "$tmp/o
     has_err "--folds 5 exceeds the 4 pieces" "folds"
     run 1 "bars without Bar tokens" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --tokenizer grid --bars 4
     has_err "--bars needs a tokenizer with bars" "grid has no bars"
+    # --bars A-B: bars 1-1 is --bars 1; pieces without bar A are counted and left out; bad ranges refused
+    run 0 "first bar" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --bars 1 --json
+    cp "$tmp/out" "$tmp/first"
+    run 0 "bars 1-1" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --bars 1-1 --json
+    cmp -s "$tmp/out" "$tmp/first" && ok || fail "--bars 1-1 is not --bars 1"
+    cp "$DATA/long_silence.mid" "$tmp/a/"
+    run 1 "bars 2-3" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --bars 2-3
+    has_err "--bars 2-3: 2 real and 5 sampled pieces have no bar 2, left out" "pieces without bar 2 counted"
+    has_err "fewer than 2 pieces of a set have bar 2" "too few left"
+    rm "$tmp/a/long_silence.mid"
+    for bad in 3-2 0-2 x 2- -1; do
+        run 1 "--bars $bad" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --bars "$bad"
+        has_err "--bars $bad: give N (the first N bars) or A-B" "--bars $bad refused"
+    done
     run 1 "no --fake" "$BIN" critic --real "$tmp/a"
     has_err "give --real SET and --fake SET" "missing --fake"
     # plot --table, which draws the protocol's quality-diversity curves
@@ -121,6 +138,13 @@ awk -v l="$(json accuracy_lo)" -v h="$(json accuracy_hi)" 'BEGIN { exit !(l < 0.
     fail "real vs real: the interval [$(json accuracy_lo), $(json accuracy_hi)] leaves out 0.5"
 near "$(json accuracy)" 0.5 0.1 "real vs real accuracy"
 near "$(json auc)" 0.5 0.1 "real vs real AUC"
+# bars 5-8 alone, real against real: near 50 %, every piece cut to 4 bars
+run 0 "train vs valid, bars 5-8" "$BIN" critic --real "$C:train" --fake "$C:valid" --bars 5-8 --json
+inside "real vs real, bars 5-8"
+awk -v l="$(json accuracy_lo)" -v h="$(json accuracy_hi)" 'BEGIN { exit !(l < 0.5 && 0.5 < h) }' && ok ||
+    fail "real vs real, bars 5-8: the interval [$(json accuracy_lo), $(json accuracy_hi)] leaves out 0.5"
+awk -v r="$(json real_bars)" -v f="$(json fake_bars)" 'BEGIN { exit !(r <= 4 && f <= 4 && f > 3.5) }' && ok ||
+    fail "bars 5-8: mean bars real $(json real_bars), fake $(json fake_bars)"
 # bigram noise against real: near 100 %
 run 0 "bigram samples" "$NGRAM" --corpus "$C" --order 2 --count 100 --seed 1 -o "$tmp/bigram"
 run 0 "bigram vs test" "$BIN" critic --real "$C:test" --fake "$tmp/bigram" --bars 16 --json

@@ -72,6 +72,14 @@ static void test_bars(void)
     CHECK_INT((int)eval_crop_bars(s, BAR, 2).n, 5);
     CHECK_INT((int)eval_crop_bars(s, BAR, 0).n, 0);
     CHECK_INT((int)eval_crop_bars(s, BAR, 9).n, 8);
+    eval_seq r = eval_crop_bar_range(s, BAR, 2, 3); /* Bar 12 Bar */
+    CHECK_INT((int)r.n, 3);
+    CHECK(r.ids == ids + 3);
+    r = eval_crop_bar_range(s, BAR, 4, 9); /* Bar 13 */
+    CHECK_INT((int)r.n, 2);
+    CHECK(r.ids == ids + 6);
+    CHECK_INT((int)eval_crop_bar_range(s, BAR, 1, 2).n, 5); /* as eval_crop_bars */
+    CHECK_INT((int)eval_crop_bar_range(s, BAR, 5, 6).n, 0); /* no bar 5 */
 }
 
 /* n sequences of bars bars, each bar "Bar a b c d" with tokens drawn from

@@ -7,7 +7,7 @@ critic's accuracy on such sets is the null distribution. Prints the
 observed accuracy (the sets as they are) beside the null's mean, sd and
 95th percentile, and the share of the null at or above the observed
 (a one-sided p-value), for each critic seed.
-    /usr/bin/python3 experiments/any-track/critic_null.py REAL FAKE [PERMS (200)] [BARS (8; 0: whole)] [SEEDS ("1 2 3")]
+    /usr/bin/python3 experiments/any-track/critic_null.py REAL FAKE [PERMS (200)] [BARS (8; 0: whole; A-B: those bars alone)] [SEEDS ("1 2 3")]
 Environment: TUNEGAN_BIN (build/tunegan).
 """
 import os
@@ -32,7 +32,7 @@ def accuracy(real, fake, bars, seed):
 def main():
     real, fake = sys.argv[1:3]
     perms = int(sys.argv[3]) if len(sys.argv) > 3 else 200
-    bars = int(sys.argv[4]) if len(sys.argv) > 4 else 8
+    bars = sys.argv[4] if len(sys.argv) > 4 else "8"
     seeds = [int(s) for s in (sys.argv[5] if len(sys.argv) > 5 else "1 2 3").split()]
     tunes = sorted(set(os.listdir(real)) & set(os.listdir(fake)))
     rng = random.Random(7)

@@ -134,9 +134,59 @@ static int pair_by_name(critic_source *r, critic_source *f)
     return 0;
 }
 
-static void crop_all(critic_source *s, int bar_id, int bars)
+/* --bars: "N" (the first N bars; 0, no cut) or "A-B" (bars A..B, from 1)
+ * into *first and *last; 1 when malformed. */
+static int parse_bar_range(const char *s, long *first, long *last)
 {
-    for (size_t i = 0; i < s->n_seqs; i++) s->seqs[i] = eval_crop_bars(s->seqs[i], bar_id, (size_t)bars);
+    char *end;
+    long a = strtol(s, &end, 10), b;
+    if (end == s || a < 0) return 1;
+    if (*end != '-') {
+        *first = 1;
+        *last = a;
+        return *end != 0;
+    }
+    const char *t = end + 1;
+    b = strtol(t, &end, 10);
+    if (end == t || *end || a < 1 || b < a) return 1;
+    *first = a;
+    *last = b;
+    return 0;
+}
+
+/* Every piece of both sets cut to bars first..last; pieces without bar first
+ * are left out (with --paired, with their twins) and counted on stderr.
+ * 1 when fewer than two pieces of a set are left. */
+static int crop_sets(critic_source *r, critic_source *f, int bar_id, long first, long last, bool paired)
+{
+    size_t gone[2] = {0, 0};
+    critic_source *sets[2] = {r, f};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < sets[k]->n_seqs; i++)
+            sets[k]->seqs[i] = eval_crop_bar_range(sets[k]->seqs[i], bar_id, (size_t)first, (size_t)last);
+    if (paired) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->n_seqs; i++)
+            if (r->seqs[i].n && f->seqs[i].n) r->seqs[n] = r->seqs[i], f->seqs[n++] = f->seqs[i];
+        gone[0] = gone[1] = r->n_seqs - n;
+        r->n_seqs = f->n_seqs = n;
+    } else {
+        for (int k = 0; k < 2; k++) {
+            size_t n = 0;
+            for (size_t i = 0; i < sets[k]->n_seqs; i++)
+                if (sets[k]->seqs[i].n) sets[k]->seqs[n++] = sets[k]->seqs[i];
+            gone[k] = sets[k]->n_seqs - n;
+            sets[k]->n_seqs = n;
+        }
+    }
+    if (gone[0] || gone[1])
+        fprintf(stderr, "critic: --bars %ld-%ld: %zu real and %zu sampled pieces have no bar %ld, left out%s\n", first,
+                last, gone[0], gone[1], first, paired ? " (a pair goes together)" : "");
+    if (r->n_seqs < 2 || f->n_seqs < 2) {
+        cli_error("critic: --bars %ld-%ld: fewer than 2 pieces of a set have bar %ld", first, last, first);
+        return 1;
+    }
+    return 0;
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
@@ -238,13 +288,15 @@ int cli_critic(int argc, char **argv)
 {
     const char *real = NULL, *fake = NULL, *spec = NULL;
     eval_critic_config cfg = eval_critic_config_default();
-    int bars = 0, n_tells = 0;
+    const char *bars = NULL;
+    int n_tells = 0;
     bool no_match = false, json = false;
     const cli_opt opts[] = {
         {"real", 'r', CLI_STRING, &real, "SET", "real pieces: folder or CORPUS[:split]", 0, 0},
         {"fake", 'f', CLI_STRING, &fake, "SET", "sampled pieces: folder or CORPUS[:split]", 0, 0},
         {"tokenizer", 0, CLI_STRING, &spec, "KIND", "for folders only: remi, remi-compact, ... (remi)", 0, 0},
-        {"bars", 0, CLI_INT, &bars, "N", "cut every piece of both sets to its first N bars (0: no cut)", 0, 1 << 20},
+        {"bars", 0, CLI_STRING, &bars, "N|A-B", "cut every piece of both sets to its first N bars (0: no cut), or "
+         "to bars A..B (from 1: the bars an infill wrote, alone; pieces without bar A are left out)", 0, 0},
         {"no-match-bars", 0, CLI_FLAG, &no_match, NULL, "keep real pieces whole instead of cutting them to their "
          "partner's bars", 0, 0},
         {"folds", 'k', CLI_INT, &cfg.folds, "K", "cross-validation folds", 2, 1000},
@@ -278,11 +330,16 @@ int cli_critic(int argc, char **argv)
     if (cfg.paired && pair_by_name(&rs, &fs)) goto done;
     cfg.match_bars = !no_match;
     cfg.bar_id = tok_bar_id(tok);
-    if (bars > 0 && cfg.bar_id < 0) {
+    long first = 1, last = 0;
+    if (bars && parse_bar_range(bars, &first, &last)) {
+        cli_error("critic: --bars %s: give N (the first N bars) or A-B (bars A to B, 1 <= A <= B)", bars);
+        goto done;
+    }
+    if (last > 0 && cfg.bar_id < 0) {
         cli_error("critic: --bars needs a tokenizer with bars (remi, remi-compact)");
         goto done;
     }
-    if (bars > 0) crop_all(&rs, cfg.bar_id, bars), crop_all(&fs, cfg.bar_id, bars);
+    if (last > 0 && crop_sets(&rs, &fs, cfg.bar_id, first, last, cfg.paired)) goto done;
     size_t m = rs.n_seqs < fs.n_seqs ? rs.n_seqs : fs.n_seqs;
     if ((size_t)cfg.folds > m) {
         cli_error("critic: --folds %d exceeds the %zu pieces of the smaller set", cfg.folds, m);

@@ -134,6 +134,16 @@ eval_seq eval_crop_bars(eval_seq s, int bar_id, size_t bars)
     return s;
 }
 
+eval_seq eval_crop_bar_range(eval_seq s, int bar_id, size_t first, size_t last)
+{
+    if (first <= 1) return eval_crop_bars(s, bar_id, last);
+    size_t seen = 0, start = 0;
+    while (start < s.n && !(s.ids[start] == bar_id && ++seen == first)) start++;
+    s.ids += start;
+    s.n -= start;
+    return eval_crop_bars(s, bar_id, last >= first ? last - first + 1 : 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Logistic regression. */
 

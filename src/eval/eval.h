@@ -431,6 +431,11 @@ void eval_critic_prefix_logits(const float *w, double b, const eval_critic_confi
 /* Bar tokens in a sequence; the sequence cut before its (bars+1)-th Bar. */
 size_t eval_count_bars(const eval_seq *s, int bar_id);
 eval_seq eval_crop_bars(eval_seq s, int bar_id, size_t bars);
+/* Bars first..last (from 1) of a sequence: from the Bar that opens bar first
+ * (the sequence's start when first is 1, as eval_crop_bars keeps it) to
+ * the one that opens bar last + 1; empty (n 0) when it has fewer than first
+ * bars. */
+eval_seq eval_crop_bar_range(eval_seq s, int bar_id, size_t first, size_t last);
 /* Wilson's 95 % interval of k successes in n trials (NaN for n = 0). */
 void eval_wilson(size_t k, size_t n, double *lo, double *hi);
 /* Area under the ROC curve of scores z against labels y (1 positive), ties
