@@ -6,7 +6,9 @@
 #               folder without MIDI, too few pieces for --folds, --bars with a
 #               tokenizer without bars, a malformed --bars A-B or one too few
 #               pieces reach and a missing --fake are clear errors; --bars 1-1
-#               is --bars 1;
+#               is --bars 1; --score DIR reads the real set's pieces as real
+#               and the sampled set's as sampled, names each piece, and refuses
+#               a missing or empty folder;
 #               --tells names n-grams both ways (table and JSON) and refuses
 #               past its limit; plot --table draws a PNG whose error bars show, and names a
 #               missing column and a ragged row.
@@ -100,6 +102,26 @@ assert d["accuracy"] >= 0' "$tmp/out" && ok || fail "--tells JSON: $(cat "$tmp/o
         run 1 "--bars $bad" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --bars "$bad"
         has_err "--bars $bad: give N (the first N bars) or A-B" "--bars $bad refused"
     done
+    # --score: a critic fitted on every piece reads a's pieces as real and b's as sampled
+    run 0 "score a" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --score "$tmp/a" --json
+    cp "$tmp/out" "$tmp/score_a"
+    run 0 "score b" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --score "$tmp/b" --json
+    if [ -x /usr/bin/python3 ]; then
+        /usr/bin/python3 -c '
+import json, sys
+a, b = (json.load(open(f))["scores"] for f in sys.argv[1:3])
+assert sorted(x["name"] for x in a) == ["format0.mid", "format1.mid", "format2.mid", "tempo_map_f1.mid"], a
+assert len(b) == 5 and all(x["name"].endswith(".mid") for x in b), b
+assert min(x["logit"] for x in a) > 0 > max(x["logit"] for x in b), (a, b)' "$tmp/score_a" "$tmp/out" && ok ||
+            fail "--score: a should read real and b sampled: $(cat "$tmp/score_a" "$tmp/out")"
+    fi
+    run 0 "score table" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --score "$tmp/c"
+    has_out "scores of $tmp/c" "score table"
+    grep -qE '^ +[+-][0-9]+\.[0-9]{4}  overlap\.mid$' "$tmp/out" && ok || fail "a scored piece is not named"
+    run 1 "score a missing folder" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --score "$tmp/nope"
+    has_err "--score $tmp/nope: no such folder or corpus file" "missing score set named"
+    run 1 "score an empty folder" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --score "$tmp/empty"
+    has_err "--score $tmp/empty" "empty score set named"
     run 1 "no --fake" "$BIN" critic --real "$tmp/a"
     has_err "give --real SET and --fake SET" "missing --fake"
     # plot --table, which draws the protocol's quality-diversity curves

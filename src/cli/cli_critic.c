@@ -60,7 +60,8 @@ static int resolve(critic_source *s)
     return 0;
 }
 
-static int load(critic_source *s, const tok_tokenizer *tok)
+/* Reads the set's pieces into sequences, one a piece; refused below min. */
+static int load(critic_source *s, const tok_tokenizer *tok, size_t min)
 {
     tg_logger log = cli_logger();
     tg_status st = s->corpus ? eval_set_from_corpus(s->corpus, s->path, s->split, tok, &log, &s->set)
@@ -70,9 +71,13 @@ static int load(critic_source *s, const tok_tokenizer *tok)
         cli_error("critic: %s %s: %s", s->flag, s->spec, tg_status_str(st));
         return 1;
     }
-    if (s->set.n < 2) {
-        cli_error("critic: %s %s: %zu readable pieces; the critic needs at least as many as --folds", s->flag,
-                  s->spec, s->set.n);
+    if (s->set.n < min) {
+        cli_error("critic: %s %s: %zu readable pieces; the critic needs at least %s", s->flag, s->spec, s->set.n,
+                  min > 1 ? "as many as --folds" : "one");
+        return 1;
+    }
+    if (s->n_seqs != s->set.n) {
+        cli_error("critic: %s %s: a piece does not map to one sequence", s->flag, s->spec);
         return 1;
     }
     return 0;
@@ -104,10 +109,6 @@ static const char *base_name(const char *path)
  * fake[i] of one name (the fake set's order); the others are reported. */
 static int pair_by_name(critic_source *r, critic_source *f)
 {
-    if (r->n_seqs != r->set.n || f->n_seqs != f->set.n) {
-        cli_error("critic: --paired: a piece does not map to one sequence");
-        return 1;
-    }
     size_t n = 0;
     for (size_t i = 0; i < f->set.n; i++) {
         const char *name = base_name(f->set.pieces[i].name);
@@ -187,6 +188,32 @@ static int crop_sets(critic_source *r, critic_source *f, int bar_id, long first,
         return 1;
     }
     return 0;
+}
+
+/* --score SET: one critic fitted on every piece of both sets (as --tells
+ * fits it), then the logit of each piece of SET, cut to the same bars
+ * (above 0: it reads as real), into z (s->n_seqs). */
+static int score_set(const critic_source *r, const critic_source *f, const critic_source *s,
+                     const eval_critic_config *cfg, long first, long last, double *z)
+{
+    size_t n = r->n_seqs + f->n_seqs;
+    eval_seq *items = malloc(n * sizeof *items);
+    float *y = malloc(n * sizeof *y), *w = calloc((size_t)1 << cfg->hash_bits, sizeof *w);
+    double b = 0;
+    tg_status st = items && y && w ? TG_OK : TG_ERR_NOMEM;
+    for (size_t i = 0; st == TG_OK && i < n; i++) {
+        items[i] = i < r->n_seqs ? r->seqs[i] : f->seqs[i - r->n_seqs];
+        y[i] = i < r->n_seqs;
+    }
+    if (st == TG_OK) st = eval_critic_fit(items, y, n, cfg, w, &b, NULL, NULL);
+    for (size_t i = 0; st == TG_OK && i < s->n_seqs; i++) {
+        eval_seq piece = last > 0 ? eval_crop_bar_range(s->seqs[i], cfg->bar_id, (size_t)first, (size_t)last)
+                                  : s->seqs[i];
+        st = eval_critic_logit(w, b, cfg, &piece, &z[i]);
+    }
+    free(items), free(y), free(w);
+    if (st != TG_OK) cli_error("critic: --score: %s", tg_status_str(st));
+    return st != TG_OK;
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
@@ -284,9 +311,25 @@ static void print_tells(const tok_tokenizer *tok, const eval_critic_tell *tells,
     if (json) putchar('}');
 }
 
+static void print_scores(const critic_source *s, const double *z, bool json)
+{
+    if (json) printf(",\"scores\":[");
+    else printf("\nscores of %s (one critic fitted on every piece; above 0 reads as real):\n", s->spec);
+    for (size_t i = 0; i < s->n_seqs; i++) {
+        if (json) {
+            printf("%s{\"name\":", i ? "," : "");
+            json_str(base_name(s->set.pieces[i].name));
+            printf(",\"logit\":%.6f}", z[i]);
+        } else {
+            printf("  %+9.4f  %s\n", z[i], base_name(s->set.pieces[i].name));
+        }
+    }
+    if (json) putchar(']');
+}
+
 int cli_critic(int argc, char **argv)
 {
-    const char *real = NULL, *fake = NULL, *spec = NULL;
+    const char *real = NULL, *fake = NULL, *spec = NULL, *score = NULL;
     eval_critic_config cfg = eval_critic_config_default();
     const char *bars = NULL;
     int n_tells = 0;
@@ -310,6 +353,9 @@ int cli_critic(int argc, char **argv)
          "beside its source): each pair in one fold", 0, 0},
         {"tells", 0, CLI_INT, &n_tells, "K", "also print the K n-grams that most read as real and as sampled "
          "(a critic trained on every piece; --ngram 8 at most)", 0, EVAL_MAX_TELLS},
+        {"score", 0, CLI_STRING, &score, "DIR", "also fit one critic on every piece of both sets and print the "
+         "logit of each MIDI file in DIR (cut to the same bars; above 0 reads as real): to choose among "
+         "candidates", 0, 0},
         {"json", 0, CLI_FLAG, &json, NULL, "print one JSON object", 0, 0},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
     };
@@ -322,11 +368,19 @@ int cli_critic(int argc, char **argv)
         cli_error("critic: give --real SET and --fake SET (see tunegan critic --help)");
         return 1;
     }
-    critic_source rs = {.flag = "--real", .spec = real}, fs = {.flag = "--fake", .spec = fake};
+    critic_source rs = {.flag = "--real", .spec = real}, fs = {.flag = "--fake", .spec = fake},
+                  ss = {.flag = "--score", .spec = score};
     tok_tokenizer *tok = NULL;
+    double *z = NULL;
     int rc = 1;
-    if (resolve(&rs) || resolve(&fs) || pick_tokenizer(&rs, &fs, spec, &tok) || load(&rs, tok) || load(&fs, tok))
+    if (resolve(&rs) || resolve(&fs) || pick_tokenizer(&rs, &fs, spec, &tok) || load(&rs, tok, 2) ||
+        load(&fs, tok, 2))
         goto done;
+    if (score && (resolve(&ss) || load(&ss, tok, 1))) goto done;
+    if (ss.corpus) {
+        cli_error("critic: --score %s: give a folder of MIDI files", score);
+        goto done;
+    }
     if (cfg.paired && pair_by_name(&rs, &fs)) goto done;
     cfg.match_bars = !no_match;
     cfg.bar_id = tok_bar_id(tok);
@@ -359,15 +413,22 @@ int cli_critic(int argc, char **argv)
         cli_error("critic: --tells: %s", tg_status_str(st));
         goto done;
     }
+    if (score && (!(z = malloc(ss.n_seqs * sizeof *z)) || score_set(&rs, &fs, &ss, &cfg, first, last, z))) {
+        if (!z) cli_error("critic: --score: out of memory");
+        goto done;
+    }
     print_result(&rs, &fs, &cfg, &res, json);
     if (n_tells > 0) print_tells(tok, tells, n_real, n_fake, json);
+    if (score) print_scores(&ss, z, json);
     if (json) printf("}\n");
     rc = 0;
 done:
-    for (critic_source *s = &rs; s; s = s == &rs ? &fs : NULL) {
-        free(s->seqs);
-        eval_set_free(&s->set);
-        data_corpus_close(s->corpus);
+    free(z);
+    critic_source *all[3] = {&rs, &fs, &ss};
+    for (int k = 0; k < 3; k++) {
+        free(all[k]->seqs);
+        eval_set_free(&all[k]->set);
+        data_corpus_close(all[k]->corpus);
     }
     tok_free(tok);
     return rc;
