@@ -8,7 +8,7 @@
 #               pieces reach and a missing --fake are clear errors; --bars 1-1
 #               is --bars 1; --score DIR reads the real set's pieces as real
 #               and the sampled set's as sampled, names each piece, and refuses
-#               a missing or empty folder;
+#               a missing or empty folder and a corpus;
 #               --tells names n-grams both ways (table and JSON) and refuses
 #               past its limit; plot --table draws a PNG whose error bars show, and names a
 #               missing column and a ragged row.
@@ -122,6 +122,9 @@ assert min(x["logit"] for x in a) > 0 > max(x["logit"] for x in b), (a, b)' "$tm
     has_err "--score $tmp/nope: no such folder or corpus file" "missing score set named"
     run 1 "score an empty folder" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --score "$tmp/empty"
     has_err "--score $tmp/empty" "empty score set named"
+    "$BIN" data build -t remi -o "$tmp/ab.corpus" "$tmp/a" >/dev/null 2>&1
+    run 1 "score a corpus" "$BIN" critic --real "$tmp/a" --fake "$tmp/b" -k 2 --score "$tmp/ab.corpus"
+    has_err "--score $tmp/ab.corpus: give a folder of MIDI files" "a corpus refused"
     run 1 "no --fake" "$BIN" critic --real "$tmp/a"
     has_err "give --real SET and --fake SET" "missing --fake"
     # plot --table, which draws the protocol's quality-diversity curves

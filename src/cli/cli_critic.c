@@ -376,11 +376,12 @@ int cli_critic(int argc, char **argv)
     if (resolve(&rs) || resolve(&fs) || pick_tokenizer(&rs, &fs, spec, &tok) || load(&rs, tok, 2) ||
         load(&fs, tok, 2))
         goto done;
-    if (score && (resolve(&ss) || load(&ss, tok, 1))) goto done;
+    if (score && resolve(&ss)) goto done;
     if (ss.corpus) {
         cli_error("critic: --score %s: give a folder of MIDI files", score);
         goto done;
     }
+    if (score && load(&ss, tok, 1)) goto done;
     if (cfg.paired && pair_by_name(&rs, &fs)) goto done;
     cfg.match_bars = !no_match;
     cfg.bar_id = tok_bar_id(tok);
