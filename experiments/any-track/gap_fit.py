@@ -14,23 +14,15 @@ import os
 import statistics
 import sys
 
-import mido
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rerank_pick import read_notes  # noqa: E402
 
 
 def notes(path):
-    """[(track, pitch, start, end)] and ticks per beat."""
-    m = mido.MidiFile(path)
-    out = []
-    for t, track in enumerate(m.tracks):
-        now, on = 0, {}
-        for msg in track:
-            now += msg.time
-            if msg.type == "note_on" and msg.velocity > 0:
-                on[msg.note] = now
-            elif msg.type in ("note_off", "note_on") and msg.note in on:
-                out.append((t, msg.note, on.pop(msg.note), now))
-    first = min(n[0] for n in out)
-    return [(n[0] - first, n[1], n[2], n[3]) for n in out], m.ticks_per_beat
+    """[(track, pitch, start, end)] (track 0: the first that holds notes)
+    and ticks per beat."""
+    tracks, _, tpq = read_notes(path)
+    return [(t, p, s, e) for t, ns in enumerate(tracks) for s, e, p in ns], tpq
 
 
 def span(real, versions):

@@ -39,6 +39,18 @@ def bar_set(ns, k, bar, tpb):
     return {((s - k * bar) * 12 // tpb, p, (e - s) * 12 // tpb) for p, s, e in ns if k * bar <= s < (k + 1) * bar and p >= 60}
 
 
+def bar_sims(path, first=5, bars=4, gap=4):
+    """The similarity of bar k and bar k - gap for k = first .. first+bars-1
+    (1-based), pairs of empty bars skipped."""
+    ns, bar, tpb = notes(path)
+    sims = []
+    for k in range(first - 1, first - 1 + bars):
+        x, y = bar_set(ns, k - gap, bar, tpb), bar_set(ns, k, bar, tpb)
+        if x or y:
+            sims.append(len(x & y) / len(x | y))
+    return sims
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--first", type=int, default=5)
@@ -49,11 +61,7 @@ def main():
     for d in a.dirs:
         sims = []
         for path in sorted(glob.glob(os.path.join(d, "*.mid"))):
-            ns, bar, tpb = notes(path)
-            for k in range(a.first - 1, a.first - 1 + a.bars):
-                x, y = bar_set(ns, k - a.gap, bar, tpb), bar_set(ns, k, bar, tpb)
-                if x or y:
-                    sims.append(len(x & y) / len(x | y))
+            sims += bar_sims(path, a.first, a.bars, a.gap)
         print("%s: bars %d-%d against %d bars earlier: %.3f (%d bar pairs)" % (
             d, a.first, a.first + a.bars - 1, a.gap, statistics.mean(sims), len(sims)))
 

@@ -23,12 +23,8 @@ import rerank_pick as rp  # noqa: E402
 
 
 def phrase_return(path):
-    ns, bar, tpb = pr.notes(path)
-    sims = []
-    for k in range(4, 8):
-        x, y = pr.bar_set(ns, k - 4, bar, tpb), pr.bar_set(ns, k, bar, tpb)
-        if x or y:
-            sims.append(len(x & y) / len(x | y))
+    """a tune's mean return of bars 1-4 in bars 5-8"""
+    sims = pr.bar_sims(path)
     return statistics.mean(sims) if sims else 0.0
 
 
