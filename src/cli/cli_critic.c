@@ -60,7 +60,9 @@ static int resolve(critic_source *s)
     return 0;
 }
 
-/* Reads the set's pieces into sequences, one a piece; refused below min. */
+/* Reads the set's pieces into sequences: eval_set_sequences with segment 0
+ * gives one a piece (an empty piece too), so seqs[i] is pieces[i]; refused
+ * below min pieces. */
 static int load(critic_source *s, const tok_tokenizer *tok, size_t min)
 {
     tg_logger log = cli_logger();
@@ -74,10 +76,6 @@ static int load(critic_source *s, const tok_tokenizer *tok, size_t min)
     if (s->set.n < min) {
         cli_error("critic: %s %s: %zu readable pieces; the critic needs at least %s", s->flag, s->spec, s->set.n,
                   min > 1 ? "as many as --folds" : "one");
-        return 1;
-    }
-    if (s->n_seqs != s->set.n) {
-        cli_error("critic: %s %s: a piece does not map to one sequence", s->flag, s->spec);
         return 1;
     }
     return 0;
